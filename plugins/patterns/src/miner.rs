@@ -1,0 +1,226 @@
+//! Online log template mining: messages in, a stable pattern id and a template with `<*>` for
+//! variables out.
+//!
+//! A message is split on white space; tokens that hold a digit are variables from the start.
+//! Messages with the same token count and the same first constant token are compared with the
+//! templates already known there, token by token; the most similar template above a threshold
+//! absorbs the message (positions that differ become `<*>`), otherwise a new pattern starts.
+//! A pattern's id is fixed when it is created, so it stays the same while its template widens,
+//! across batches, and across runs (the miner's state is saved and restored).
+
+use std::collections::HashMap;
+
+/// The placeholder for a variable token.
+pub const WILDCARD: &str = "<*>";
+
+/// One mined pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pattern {
+    /// Stable id, 16 hex digits.
+    pub id: String,
+    /// The template tokens; variables are [`WILDCARD`].
+    pub tokens: Vec<String>,
+    /// How many messages matched it.
+    pub count: u64,
+}
+
+impl Pattern {
+    /// The template as text.
+    pub fn template(&self) -> String {
+        self.tokens.join(" ")
+    }
+}
+
+/// Mines patterns from a stream of messages.
+#[derive(Debug, Clone)]
+pub struct Miner {
+    similarity_threshold: f64,
+    patterns: Vec<Pattern>,
+    /// (token count, first constant token) -> patterns with that shape
+    buckets: HashMap<(usize, String), Vec<usize>>,
+}
+
+impl Default for Miner {
+    fn default() -> Self {
+        Self::new(0.5)
+    }
+}
+
+fn is_variable(token: &str) -> bool {
+    token.bytes().any(|byte| byte.is_ascii_digit())
+}
+
+/// 64-bit FNV-1a: a fixed, platform-independent hash for pattern ids.
+fn stable_hash(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+impl Miner {
+    /// A miner that merges a message into a template when at least `similarity_threshold` of
+    /// the template's constant tokens match.
+    pub fn new(similarity_threshold: f64) -> Self {
+        Self { similarity_threshold, patterns: Vec::new(), buckets: HashMap::new() }
+    }
+
+    /// The patterns mined so far, in order of creation.
+    pub fn patterns(&self) -> &[Pattern] {
+        &self.patterns
+    }
+
+    fn bucket_key(tokens: &[&str]) -> (usize, String) {
+        let first = tokens.first().copied().filter(|token| !is_variable(token)).unwrap_or(WILDCARD);
+        (tokens.len(), first.to_string())
+    }
+
+    /// Adds a message; returns the index of its pattern in [`Miner::patterns`].
+    pub fn add(&mut self, message: &str) -> usize {
+        let tokens: Vec<&str> = message.split_whitespace().collect();
+        let key = Self::bucket_key(&tokens);
+        let candidates = self.buckets.get(&key).map(Vec::as_slice).unwrap_or(&[]);
+        let mut best: Option<(usize, f64)> = None;
+        for &candidate in candidates {
+            let score = self.similarity(&self.patterns[candidate].tokens, &tokens);
+            if score >= self.similarity_threshold && best.is_none_or(|(_, top)| score > top) {
+                best = Some((candidate, score));
+            }
+        }
+        match best {
+            Some((index, _)) => {
+                let pattern = &mut self.patterns[index];
+                for (template_token, token) in pattern.tokens.iter_mut().zip(&tokens) {
+                    if template_token != token && template_token != WILDCARD {
+                        *template_token = WILDCARD.to_string();
+                    }
+                }
+                pattern.count += 1;
+                index
+            }
+            None => {
+                let template: Vec<String> = tokens
+                    .iter()
+                    .map(|token| if is_variable(token) { WILDCARD } else { token })
+                    .map(str::to_string)
+                    .collect();
+                let id = self.fresh_id(&template.join(" "));
+                self.patterns.push(Pattern { id, tokens: template, count: 1 });
+                let index = self.patterns.len() - 1;
+                self.buckets.entry(key).or_default().push(index);
+                index
+            }
+        }
+    }
+
+    /// A new id from the template it starts with, unique among the patterns so far.
+    fn fresh_id(&self, template: &str) -> String {
+        let mut salt = 0u32;
+        loop {
+            let seed = if salt == 0 { template.to_string() } else { format!("{template}#{salt}") };
+            let id = format!("{:016x}", stable_hash(&seed));
+            if !self.patterns.iter().any(|pattern| pattern.id == id) {
+                return id;
+            }
+            salt += 1;
+        }
+    }
+
+    /// The share of the template's constant positions where the message has the same token; a
+    /// template of only wildcards matches anything of its length.
+    fn similarity(&self, template: &[String], tokens: &[&str]) -> f64 {
+        let mut constant = 0usize;
+        let mut equal = 0usize;
+        for (template_token, token) in template.iter().zip(tokens) {
+            if template_token == WILDCARD {
+                continue;
+            }
+            constant += 1;
+            if template_token == token {
+                equal += 1;
+            }
+        }
+        if constant == 0 { 1.0 } else { equal as f64 / constant as f64 }
+    }
+
+    /// The miner's state as text: one pattern a line, `id<TAB>count<TAB>template`.
+    pub fn save(&self) -> String {
+        let mut text = String::new();
+        for pattern in &self.patterns {
+            text.push_str(&format!("{}\t{}\t{}\n", pattern.id, pattern.count, pattern.template()));
+        }
+        text
+    }
+
+    /// Restores a miner saved with [`Miner::save`].
+    pub fn load(similarity_threshold: f64, saved: &str) -> Result<Self, String> {
+        let mut miner = Self::new(similarity_threshold);
+        for (number, line) in saved.lines().enumerate() {
+            let mut parts = line.splitn(3, '\t');
+            let (Some(id), Some(count), Some(template)) = (parts.next(), parts.next(), parts.next())
+            else {
+                return Err(format!("state line {}: expected id, count and template", number + 1));
+            };
+            let count = count
+                .parse()
+                .map_err(|error| format!("state line {}: count: {error}", number + 1))?;
+            let tokens: Vec<String> = template.split(' ').map(str::to_string).collect();
+            let token_refs: Vec<&str> = tokens.iter().map(String::as_str).collect();
+            let key = Self::bucket_key(&token_refs);
+            miner.patterns.push(Pattern { id: id.to_string(), tokens, count });
+            miner.buckets.entry(key).or_default().push(miner.patterns.len() - 1);
+        }
+        Ok(miner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_become_wildcards_and_similar_lines_share_a_pattern() {
+        let mut miner = Miner::default();
+        let first = miner.add("Receiving block blk_123 src: /10.0.0.1:50010");
+        let second = miner.add("Receiving block blk_456 src: /10.0.0.2:50010");
+        assert_eq!(first, second);
+        assert_eq!(miner.patterns()[first].template(), "Receiving block <*> src: <*>");
+    }
+
+    #[test]
+    fn differing_words_widen_the_template_but_keep_the_id() {
+        let mut miner = Miner::default();
+        let first = miner.add("user alice logged in from web");
+        let id = miner.patterns()[first].id.clone();
+        let second = miner.add("user bob logged in from web");
+        assert_eq!(first, second);
+        assert_eq!(miner.patterns()[first].id, id);
+        assert_eq!(miner.patterns()[first].template(), "user <*> logged in from web");
+    }
+
+    #[test]
+    fn unrelated_lines_get_distinct_patterns() {
+        let mut miner = Miner::default();
+        let first = miner.add("connection refused by peer");
+        let second = miner.add("disk quota exceeded on volume");
+        assert_ne!(first, second);
+        assert_ne!(miner.patterns()[first].id, miner.patterns()[second].id);
+    }
+
+    #[test]
+    fn saved_state_restores_ids_and_counts() {
+        let mut miner = Miner::default();
+        miner.add("job 1 started");
+        miner.add("job 2 started");
+        let restored = Miner::load(0.5, &miner.save()).unwrap();
+        assert_eq!(restored.patterns(), miner.patterns());
+        let mut restored = restored;
+        let index = restored.add("job 3 started");
+        assert_eq!(restored.patterns()[index].id, miner.patterns()[0].id);
+    }
+
+    #[test]
+    fn corrupt_state_is_an_error_naming_the_line() {
+        let error = Miner::load(0.5, "abc\t1\tx y\nbroken").unwrap_err();
+        assert!(error.contains("state line 2"), "{error}");
+    }
+}
