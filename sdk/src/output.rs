@@ -3,8 +3,8 @@
 
 use std::collections::HashMap;
 
-use crate::{BatchOutput, Finding, LogBatch};
 use crate::bindings::opsloop::plugin::types::AnnotationColumn;
+use crate::{BatchOutput, Finding, LogBatch};
 
 /// The value index meaning "this record has no value for the key".
 const NO_VALUE: u32 = u32::MAX;
@@ -38,7 +38,11 @@ impl Output {
 
     /// An empty output for a batch of `len` records or reports.
     pub fn with_len(len: usize) -> Self {
-        Self { len, columns: Vec::new(), findings: Vec::new() }
+        Self {
+            len,
+            columns: Vec::new(),
+            findings: Vec::new(),
+        }
     }
 
     /// The column for `key`, created on first use.

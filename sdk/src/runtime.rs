@@ -62,10 +62,16 @@ pub fn process_logs<P: Plugin>(batch: RecordBatch) -> Result<BatchOutput, Plugin
 
 /// Runs [`Plugin::process_reports`].
 pub fn process_reports<P: Plugin>(reports: Vec<Report>) -> Result<BatchOutput, PluginError> {
-    with_instance::<P, _>(|plugin| plugin.process_reports(&reports).map(|output| output.into_wit()))
+    with_instance::<P, _>(|plugin| {
+        plugin
+            .process_reports(&reports)
+            .map(|output| output.into_wit())
+    })
 }
 
 /// Runs [`Plugin::snapshot`].
 pub fn snapshot<P: Plugin>() -> Option<Vec<u8>> {
-    with_instance::<P, _>(|plugin| Ok(plugin.snapshot())).ok().flatten()
+    with_instance::<P, _>(|plugin| Ok(plugin.snapshot()))
+        .ok()
+        .flatten()
 }

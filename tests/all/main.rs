@@ -1,1 +1,5 @@
-fn main(){}
+//! All integration tests, in one binary (as wasmtime and ripgrep do): faster to build, and the
+//! helpers in `util` are shared.
+
+mod sandbox;
+mod util;

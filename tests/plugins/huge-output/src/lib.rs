@@ -6,7 +6,11 @@ struct Hostile;
 
 impl Plugin for Hostile {
     fn info() -> PluginInfo {
-        opsloop_sdk::plugin_info("hostile-huge-output", "0.1.0", "answers every batch with far more output than it was given")
+        opsloop_sdk::plugin_info(
+            "hostile-huge-output",
+            "0.1.0",
+            "answers every batch with far more output than it was given",
+        )
     }
 
     fn init(_config: &Config, _state: Option<&[u8]>) -> Result<Self, PluginError> {

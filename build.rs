@@ -1,0 +1,42 @@
+//! Compiles the hostile test plugins under `tests/plugins/` to Wasm components and writes a
+//! path constant per plugin into `OUT_DIR/hostile_plugins.rs` for the integration tests.
+
+#[path = "host/wasm_components.rs"]
+mod wasm_components;
+
+use std::env;
+use std::path::PathBuf;
+
+fn main() {
+    let workspace = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap());
+    for watched in ["tests/plugins", "sdk", "wit"] {
+        println!(
+            "cargo:rerun-if-changed={}",
+            workspace.join(watched).display()
+        );
+    }
+    let mut names: Vec<String> = std::fs::read_dir(workspace.join("tests/plugins"))
+        .expect("read tests/plugins/")
+        .map(|entry| {
+            entry
+                .expect("read tests/plugins/ entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    names.sort();
+    let packages: Vec<String> = names.iter().map(|name| format!("hostile-{name}")).collect();
+    let package_refs: Vec<&str> = packages.iter().map(String::as_str).collect();
+    let artifacts = wasm_components::build_components(&workspace, &package_refs);
+    let mut source = String::new();
+    for (name, artifact) in names.iter().zip(artifacts) {
+        let constant = name.to_uppercase().replace('-', "_");
+        source.push_str(&format!(
+            "pub const {constant}: &str = {:?};\n",
+            artifact.display()
+        ));
+    }
+    let out = PathBuf::from(env::var_os("OUT_DIR").unwrap()).join("hostile_plugins.rs");
+    std::fs::write(out, source).expect("write hostile_plugins.rs");
+}

@@ -1,0 +1,13 @@
+//! opsloop: logs and bug reports in, sandboxed WebAssembly analyzers over them, search and
+//! feedback items out.
+//!
+//! The modules follow the data: [`ingest`] reads and parses sources into records,
+//! [`pipeline`] batches them through the enabled [`plugin`]s in parallel, [`index`] stores
+//! records with their annotations in tantivy and searches them, and [`cli`] is the command
+//! line on top.
+
+pub mod cli;
+pub mod index;
+pub mod ingest;
+pub mod pipeline;
+pub mod plugin;

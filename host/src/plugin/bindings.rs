@@ -1,0 +1,9 @@
+//! Host-side bindings generated from `wit/` (the `opsloop:plugin@0.1.0` package).
+
+wasmtime::component::bindgen!({
+    path: "../wit",
+    world: "plugin",
+});
+
+pub use opsloop::plugin::host::LogLevel;
+pub use opsloop::plugin::types;

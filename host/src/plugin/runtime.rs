@@ -1,0 +1,299 @@
+//! One wasmtime engine for the process: it compiles components (or loads their precompiled
+//! artifacts from the on-disk cache), links them once into an `InstancePre`, and keeps the
+//! epoch ticking that enforces call deadlines.
+
+use std::hash::Hasher;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
+
+use super::bindings::{self, PluginPre};
+use super::error::PluginError;
+use super::limits::PluginLimits;
+use super::sandbox::{self, PluginState};
+
+/// How often the epoch advances; deadlines are counted in these ticks.
+pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Most plugin instances alive at once across the process (plugins × partitions).
+const MAX_LIVE_INSTANCES: u32 = 256;
+
+/// What a plugin says about itself, as the host keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PluginDescription {
+    pub name: String,
+    pub version: String,
+    pub description: String,
+    pub consumes_logs: bool,
+    pub consumes_reports: bool,
+    /// Record columns the plugin asked for: `timestamp`, `level`, `source`, `message`, `fields`.
+    pub wants: Vec<&'static str>,
+    pub annotates: Vec<String>,
+    pub config: Vec<ConfigKeyDescription>,
+}
+
+/// One configuration key a plugin accepts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConfigKeyDescription {
+    pub name: String,
+    pub description: String,
+    pub default: Option<String>,
+}
+
+/// A plugin compiled and linked, ready to be instantiated cheaply.
+pub struct LoadedPlugin {
+    pub(crate) description: PluginDescription,
+    pub(crate) wanted: bindings::types::RecordColumns,
+    pub(crate) pre: PluginPre<PluginState>,
+    pub(crate) engine: Engine,
+    pub(crate) limits: PluginLimits,
+    pub(crate) name: Arc<str>,
+}
+
+impl LoadedPlugin {
+    /// The plugin's self-description.
+    pub fn description(&self) -> &PluginDescription {
+        &self.description
+    }
+
+    /// The plugin's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The limits its calls run under.
+    pub fn limits(&self) -> &PluginLimits {
+        &self.limits
+    }
+}
+
+/// The process-wide plugin engine.
+pub struct PluginRuntime {
+    engine: Engine,
+    linker: Linker<PluginState>,
+    limits: PluginLimits,
+    cache_dir: Option<PathBuf>,
+}
+
+/// Feeds `Hash` output into SHA-256, to key cached artifacts by the engine's configuration.
+struct DigestHasher<'a>(&'a mut Sha256);
+
+impl Hasher for DigestHasher<'_> {
+    fn finish(&self) -> u64 {
+        0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+}
+
+impl PluginRuntime {
+    /// An engine whose calls run under `limits`, caching compiled artifacts in `cache_dir`
+    /// (none: compile every time).
+    pub fn new(limits: PluginLimits, cache_dir: Option<PathBuf>) -> Result<Self, PluginError> {
+        let engine_error = |error: wasmtime::Error| PluginError::Engine(format!("{error:#}"));
+        let mut pool = PoolingAllocationConfig::default();
+        pool.total_component_instances(MAX_LIVE_INSTANCES)
+            .total_core_instances(MAX_LIVE_INSTANCES * 8)
+            .max_core_instances_per_component(16)
+            .max_memories_per_component(2)
+            .total_memories(MAX_LIVE_INSTANCES)
+            .total_tables(MAX_LIVE_INSTANCES * 4)
+            .max_tables_per_component(8)
+            .max_memory_size(limits.memory_bytes)
+            .total_stacks(MAX_LIVE_INSTANCES);
+        let mut config = Config::new();
+        config
+            .wasm_component_model(true)
+            .epoch_interruption(true)
+            .cranelift_opt_level(wasmtime::OptLevel::Speed)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let engine = Engine::new(&config).map_err(engine_error)?;
+        let mut linker = Linker::new(&engine);
+        sandbox::link(&mut linker).map_err(engine_error)?;
+        spawn_epoch_ticker(&engine);
+        Ok(Self {
+            engine,
+            linker,
+            limits,
+            cache_dir,
+        })
+    }
+
+    /// The limits every call runs under.
+    pub fn limits(&self) -> &PluginLimits {
+        &self.limits
+    }
+
+    /// The engine, for benchmarks that compare instantiation paths.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Compiles `wasm` (or loads its cached artifact), links it, and asks the plugin to
+    /// describe itself. `origin` names the plugin in errors until it has said its name.
+    pub fn load(&self, origin: &str, wasm: &[u8]) -> Result<Arc<LoadedPlugin>, PluginError> {
+        let component = self.compile(origin, wasm)?;
+        self.link(origin, &component)
+    }
+
+    /// Compiles `wasm`, through the on-disk artifact cache when there is one.
+    pub fn compile(&self, origin: &str, wasm: &[u8]) -> Result<Component, PluginError> {
+        let compile_error = |error: wasmtime::Error| PluginError::Compile {
+            plugin: origin.to_string(),
+            reason: format!("{error:#}"),
+        };
+        let Some(cache_dir) = &self.cache_dir else {
+            return Component::new(&self.engine, wasm).map_err(compile_error);
+        };
+        let path = cache_dir.join(format!("{}.cwasm", self.artifact_key(wasm)));
+        if path.is_file() {
+            // SAFETY: the cache directory holds only artifacts this engine configuration wrote,
+            // named by the hash of their source and of the engine's compatibility settings.
+            match unsafe { Component::deserialize_file(&self.engine, &path) } {
+                Ok(component) => return Ok(component),
+                Err(error) => {
+                    tracing::warn!(path = %path.display(), error = %error, "discarding unusable cached plugin artifact")
+                }
+            }
+        }
+        let artifact = self
+            .engine
+            .precompile_component(wasm)
+            .map_err(compile_error)?;
+        write_atomically(&path, &artifact)?;
+        // SAFETY: the artifact was produced by this engine just now.
+        unsafe { Component::deserialize(&self.engine, &artifact) }.map_err(compile_error)
+    }
+
+    /// The cache key of `wasm`: SHA-256 over the engine's compatibility hash and the bytes.
+    fn artifact_key(&self, wasm: &[u8]) -> String {
+        let mut digest = Sha256::new();
+        std::hash::Hash::hash(
+            &self.engine.precompile_compatibility_hash(),
+            &mut DigestHasher(&mut digest),
+        );
+        digest.update(wasm);
+        digest
+            .finalize()
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
+    }
+
+    /// Links a compiled component into an `InstancePre` and reads its self-description.
+    pub fn link(
+        &self,
+        origin: &str,
+        component: &Component,
+    ) -> Result<Arc<LoadedPlugin>, PluginError> {
+        let contract_error = |error: wasmtime::Error| PluginError::Contract {
+            plugin: origin.to_string(),
+            reason: format!("{error:#}"),
+        };
+        let instance_pre = self
+            .linker
+            .instantiate_pre(component)
+            .map_err(contract_error)?;
+        let pre = PluginPre::new(instance_pre).map_err(contract_error)?;
+        let origin_name: Arc<str> = Arc::from(origin);
+        let mut store = Store::new(&self.engine, PluginState::new(origin_name, &self.limits));
+        store.limiter(|state| &mut state.memory);
+        store.set_epoch_deadline(deadline_ticks(self.limits.timeout_ms));
+        store.epoch_deadline_trap();
+        let plugin = pre.instantiate(&mut store).map_err(contract_error)?;
+        let info = plugin
+            .opsloop_plugin_analyzer()
+            .call_describe(&mut store)
+            .map_err(|error| PluginError::Trap {
+                plugin: origin.to_string(),
+                call: "describe",
+                reason: format!("{error:#}"),
+            })?;
+        let description = describe(&info);
+        if description.name.trim().is_empty() {
+            return Err(PluginError::Contract {
+                plugin: origin.to_string(),
+                reason: "it describes itself with an empty name".into(),
+            });
+        }
+        Ok(Arc::new(LoadedPlugin {
+            name: Arc::from(description.name.as_str()),
+            description,
+            wanted: info.wants,
+            pre,
+            engine: self.engine.clone(),
+            limits: self.limits.clone(),
+        }))
+    }
+}
+
+/// Ticks for a deadline of `timeout_ms`, rounded up, plus one for the tick in progress.
+pub(crate) fn deadline_ticks(timeout_ms: u64) -> u64 {
+    timeout_ms.div_ceil(EPOCH_TICK.as_millis() as u64).max(1) + 1
+}
+
+fn describe(info: &bindings::types::PluginInfo) -> PluginDescription {
+    use bindings::types::{Inputs, RecordColumns};
+    let columns = [
+        (RecordColumns::TIMESTAMP, "timestamp"),
+        (RecordColumns::LEVEL, "level"),
+        (RecordColumns::SOURCE, "source"),
+        (RecordColumns::MESSAGE, "message"),
+        (RecordColumns::FIELDS, "fields"),
+    ];
+    PluginDescription {
+        name: info.name.clone(),
+        version: info.version.clone(),
+        description: info.description.clone(),
+        consumes_logs: info.inputs.contains(Inputs::LOGS),
+        consumes_reports: info.inputs.contains(Inputs::REPORTS),
+        wants: columns
+            .iter()
+            .filter(|(flag, _)| info.wants.contains(*flag))
+            .map(|(_, name)| *name)
+            .collect(),
+        annotates: info.annotates.clone(),
+        config: info
+            .config
+            .iter()
+            .map(|key| ConfigKeyDescription {
+                name: key.name.clone(),
+                description: key.description.clone(),
+                default: key.default_value.clone(),
+            })
+            .collect(),
+    }
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), PluginError> {
+    let cache_error = |source| PluginError::Cache {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(cache_error)?;
+    let temporary = path.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&temporary, bytes).map_err(cache_error)?;
+    std::fs::rename(&temporary, path).map_err(cache_error)
+}
+
+/// Advances the engine's epoch every [`EPOCH_TICK`] until the engine is dropped.
+fn spawn_epoch_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("opsloop-epoch".into())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(EPOCH_TICK);
+            }
+        })
+        .expect("spawn the plugin epoch thread");
+}

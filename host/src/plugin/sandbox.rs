@@ -1,0 +1,187 @@
+//! The sandbox one plugin instance lives in: its store data, a WASI context that grants nothing,
+//! the host interface it may call, and the record of what it reached for and was denied.
+//!
+//! WASI is linked because a `wasm32-wasip2` std guest imports it even when unused, but the
+//! context has no preopened directories, no environment, no network, frozen clocks, and
+//! stdout/stderr captured into small in-memory buffers. Asking for the preopened directories
+//! or the environment is recorded, so the host can report the attempt as a denial.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use wasmtime::StoreContextMut;
+use wasmtime::component::{Linker, ResourceAny, ResourceTable};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{
+    HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView,
+};
+
+use super::bindings::{self, LogLevel};
+use super::limits::{MemoryGuard, PluginLimits};
+
+/// How much of a plugin's stderr is kept to explain a trap.
+const STDERR_CAPTURE_BYTES: usize = 16 << 10;
+
+/// The WASI version whose interfaces the host shadows to record denials.
+const WASI_VERSION: &str = "0.2.12";
+
+/// A clock stuck at the Unix epoch: plugins see no real time unless granted it.
+struct FrozenClock;
+
+impl HostWallClock for FrozenClock {
+    fn resolution(&self) -> Duration {
+        Duration::from_secs(1)
+    }
+    fn now(&self) -> Duration {
+        Duration::ZERO
+    }
+}
+
+impl HostMonotonicClock for FrozenClock {
+    fn resolution(&self) -> u64 {
+        1_000_000_000
+    }
+    fn now(&self) -> u64 {
+        0
+    }
+}
+
+/// Everything the store of one plugin instance holds.
+pub(crate) struct PluginState {
+    plugin: Arc<str>,
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub(crate) memory: MemoryGuard,
+    stderr: MemoryOutputPipe,
+    log_bytes_left: usize,
+    log_lines_dropped: u64,
+    log_limit: usize,
+    /// The last error-level line the plugin logged (the SDK logs panics this way).
+    last_error: Option<String>,
+    /// The first capability the plugin reached for during the current call.
+    pub(crate) denied: Option<&'static str>,
+}
+
+impl PluginState {
+    pub(crate) fn new(plugin: Arc<str>, limits: &PluginLimits) -> Self {
+        let stderr = MemoryOutputPipe::new(STDERR_CAPTURE_BYTES);
+        let wasi = WasiCtxBuilder::new()
+            .stderr(stderr.clone())
+            .wall_clock(FrozenClock)
+            .monotonic_clock(FrozenClock)
+            .build();
+        Self {
+            plugin,
+            wasi,
+            table: ResourceTable::new(),
+            memory: MemoryGuard {
+                limit_bytes: limits.memory_bytes,
+                hit: false,
+            },
+            stderr,
+            log_bytes_left: limits.log_bytes,
+            log_lines_dropped: 0,
+            log_limit: limits.log_bytes,
+            last_error: None,
+            denied: None,
+        }
+    }
+
+    /// Clears what one call leaves behind, before the next.
+    pub(crate) fn start_call(&mut self) {
+        self.memory.hit = false;
+        self.denied = None;
+        self.last_error = None;
+        self.log_bytes_left = self.log_limit;
+        self.log_lines_dropped = 0;
+    }
+
+    /// The plugin's own last words: a panic message it logged, or the end of its stderr.
+    pub(crate) fn last_words(&self) -> Option<String> {
+        if let Some(message) = &self.last_error {
+            return Some(message.clone());
+        }
+        let captured = self.stderr.contents();
+        let text = String::from_utf8_lossy(&captured);
+        let text = text.trim();
+        if text.is_empty() {
+            return None;
+        }
+        let tail_start = text.len().saturating_sub(2000);
+        let tail_start = (tail_start..text.len())
+            .find(|&i| text.is_char_boundary(i))
+            .unwrap_or(0);
+        Some(text[tail_start..].to_string())
+    }
+
+    pub(crate) fn log_lines_dropped(&self) -> u64 {
+        self.log_lines_dropped
+    }
+}
+
+impl WasiView for PluginState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl bindings::types::Host for PluginState {}
+
+impl bindings::opsloop::plugin::host::Host for PluginState {
+    fn log(&mut self, level: LogLevel, message: String) {
+        if matches!(level, LogLevel::Error) {
+            self.last_error = Some(message.chars().take(4000).collect());
+        }
+        if message.len() > self.log_bytes_left {
+            self.log_lines_dropped += 1;
+            return;
+        }
+        self.log_bytes_left -= message.len();
+        let plugin = &*self.plugin;
+        match level {
+            LogLevel::Trace => tracing::trace!(plugin, "{message}"),
+            LogLevel::Debug => tracing::debug!(plugin, "{message}"),
+            LogLevel::Info => tracing::info!(plugin, "{message}"),
+            LogLevel::Warn => tracing::warn!(plugin, "{message}"),
+            LogLevel::Error => tracing::error!(plugin, "{message}"),
+        }
+    }
+}
+
+/// Links WASI (empty context) and the host interface, then shadows the WASI calls that hand
+/// out capabilities with versions that grant nothing and record the attempt.
+pub(crate) fn link(linker: &mut Linker<PluginState>) -> wasmtime::Result<()> {
+    wasmtime_wasi::p2::add_to_linker_sync(linker)?;
+    bindings::Plugin::add_to_linker::<_, wasmtime::component::HasSelf<_>>(linker, |state| state)?;
+    linker.allow_shadowing(true);
+
+    let mut preopens = linker.instance(&format!("wasi:filesystem/preopens@{WASI_VERSION}"))?;
+    preopens.func_wrap(
+        "get-directories",
+        |mut store: StoreContextMut<'_, PluginState>, (): ()| {
+            store.data_mut().denied.get_or_insert("file system");
+            Ok((Vec::<(ResourceAny, String)>::new(),))
+        },
+    )?;
+
+    let mut environment = linker.instance(&format!("wasi:cli/environment@{WASI_VERSION}"))?;
+    environment.func_wrap(
+        "get-environment",
+        |mut store: StoreContextMut<'_, PluginState>, (): ()| {
+            store.data_mut().denied.get_or_insert("environment");
+            Ok((Vec::<(String, String)>::new(),))
+        },
+    )?;
+    environment.func_wrap(
+        "initial-cwd",
+        |mut store: StoreContextMut<'_, PluginState>, (): ()| {
+            store.data_mut().denied.get_or_insert("file system");
+            Ok((None::<String>,))
+        },
+    )?;
+    linker.allow_shadowing(false);
+    Ok(())
+}
