@@ -7,6 +7,8 @@
 //! line on top.
 
 pub mod cli;
+pub mod config;
+pub mod data_dir;
 pub mod index;
 pub mod ingest;
 pub mod pipeline;

@@ -1,4 +1,111 @@
-//! The command line.
-pub fn main() -> std::process::ExitCode {
-    std::process::ExitCode::SUCCESS
+//! The command line (clap): parse the arguments, resolve them into settings, run the command.
+//!
+//! Exit codes: 0 success, 1 failure, 2 usage error. Errors go to stderr with their cause
+//! chain; a closed stdout pipe ends the command quietly.
+
+mod demo;
+mod import;
+mod output;
+mod plugin;
+mod search;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Settings;
+use crate::data_dir::DataDir;
+
+pub use output::Out;
+
+/// opsloop: logs and bug reports in; sandboxed Wasm analyzers; search and feedback items out.
+#[derive(Debug, Parser)]
+#[command(name = "opsloop", version, about, propagate_version = true)]
+pub struct Cli {
+    /// The data directory (index, plugin state, configuration).
+    #[arg(
+        long,
+        global = true,
+        env = "OPSLOOP_DATA",
+        default_value = "opsloop-data"
+    )]
+    pub data: PathBuf,
+    /// More log output on stderr (-v info, -vv debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Import log files (or `-` for stdin), run the plugins, index everything.
+    Import(import::ImportArgs),
+    /// Search the records (tantivy query syntax), newest first.
+    Search(search::SearchArgs),
+    /// List, check or scaffold plugins.
+    #[command(subcommand)]
+    Plugin(plugin::PluginCommand),
+    /// Run the main job on bundled sample logs: import, patterns, search.
+    Demo(demo::DemoArgs),
+}
+
+/// Runs the binary: the exit code says how it went.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    init_tracing(cli.verbose);
+    match run(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            if output::is_broken_pipe(&error) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("OPSLOOP_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let data_dir = DataDir::new(&cli.data);
+    let mut out = Out::stdout();
+    match cli.command {
+        Command::Import(args) => import::run(&data_dir, &load_settings(&data_dir)?, args, &mut out),
+        Command::Search(args) => search::run(&data_dir, args, &mut out),
+        Command::Plugin(command) => {
+            plugin::run(&data_dir, &load_settings(&data_dir)?, command, &mut out)
+        }
+        Command::Demo(args) => demo::run(&data_dir, args, &mut out),
+    }
+}
+
+fn load_settings(data_dir: &DataDir) -> anyhow::Result<Settings> {
+    Ok(Settings::load(&data_dir.config_file())?)
 }

@@ -1,1 +1,100 @@
-//! index
+//! The log index: records with their annotations in a tantivy index on disk, and search over it.
+//!
+//! In: [`Record`](crate::ingest::Record)s from the pipeline through a [`LogWriter`]. Out:
+//! [`SearchHit`]s for a [`SearchRequest`] (tantivy query syntax, source and time filters,
+//! newest first).
+
+mod schema;
+mod search;
+mod writer;
+
+use std::path::{Path, PathBuf};
+
+pub use schema::LogFields;
+pub use search::{SearchHit, SearchRequest};
+pub use writer::LogWriter;
+
+/// Everything that can go wrong with the index.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    /// The index directory could not be created or opened.
+    #[error("index at {path}: {source}")]
+    Open {
+        path: PathBuf,
+        source: tantivy::TantivyError,
+    },
+    /// The query does not parse.
+    #[error("query `{query}`: {reason}")]
+    Query { query: String, reason: String },
+    /// Any other tantivy failure.
+    #[error("index: {0}")]
+    Tantivy(#[from] tantivy::TantivyError),
+    #[error("index directory {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// `Result` with an [`IndexError`].
+pub type Result<T, E = IndexError> = std::result::Result<T, E>;
+
+/// The log index on disk.
+pub struct LogIndex {
+    index: tantivy::Index,
+    fields: LogFields,
+    reader: tantivy::IndexReader,
+}
+
+impl LogIndex {
+    /// Opens the index in `dir`, creating it if needed.
+    pub fn open(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|source| IndexError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let (schema, fields) = LogFields::schema();
+        let open_error = |source| IndexError::Open {
+            path: dir.to_path_buf(),
+            source,
+        };
+        let directory = tantivy::directory::MmapDirectory::open(dir)
+            .map_err(|error| open_error(tantivy::TantivyError::from(error)))?;
+        let index = tantivy::Index::open_or_create(directory, schema).map_err(open_error)?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(tantivy::ReloadPolicy::Manual)
+            .try_into()
+            .map_err(open_error)?;
+        Ok(Self {
+            index,
+            fields,
+            reader,
+        })
+    }
+
+    /// A writer with the given indexing memory budget in bytes (split over its threads).
+    pub fn writer(&self, memory_budget_bytes: usize) -> Result<LogWriter> {
+        LogWriter::new(&self.index, self.fields.clone(), memory_budget_bytes)
+    }
+
+    /// Makes committed changes visible to searches.
+    pub fn refresh(&self) -> Result<()> {
+        Ok(self.reader.reload()?)
+    }
+
+    /// Number of records in the index.
+    pub fn len(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    /// Whether the index has no records.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The field handles.
+    pub fn fields(&self) -> &LogFields {
+        &self.fields
+    }
+}

@@ -1,1 +1,33 @@
-//! pipeline
+//! The pipeline: batches of records through the enabled plugins (in parallel) into the index.
+//!
+//! In: [`ImportSource`]s and parse options. Out: indexed records with their annotations,
+//! findings in the [`FindingStore`], and an [`ImportSummary`] (kept, rejected by reason,
+//! plugin failures by kind, throughput).
+
+mod columns;
+mod findings;
+mod import;
+mod plugin_set;
+
+use std::path::PathBuf;
+
+pub use columns::record_batch;
+pub use findings::{FindingStore, RecordRef, StoredEvidence, StoredFinding};
+pub use import::{DEFAULT_BATCH_SIZE, ImportSource, ImportSummary, InputReport, import};
+pub use plugin_set::{BatchAnalysis, PluginFailure, PluginSet, summarize_failures};
+
+/// What can stop an import (bad lines and failing plugins do not: they are counted).
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Ingest(#[from] crate::ingest::IngestError),
+    #[error(transparent)]
+    Index(#[from] crate::index::IndexError),
+    #[error("findings file {path}: {source}")]
+    Findings {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("saving plugin state: {0}")]
+    PluginState(std::io::Error),
+}

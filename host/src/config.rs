@@ -1,0 +1,153 @@
+//! The configuration file (`opsloop.toml` in the data directory): which plugins run, their
+//! limits and their settings. Every key is documented in `opsloop.example.toml` at the
+//! repository root, which a test parses.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::plugin::PluginLimits;
+
+/// The current version of the configuration format.
+pub const CONFIG_VERSION: u32 = 1;
+
+/// A configuration file that could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {source}")]
+    Parse {
+        path: PathBuf,
+        source: toml::de::Error,
+    },
+    #[error(
+        "config file {path}: version {found} is not supported (this build reads version {CONFIG_VERSION})"
+    )]
+    Version { path: PathBuf, found: u32 },
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Format version; must be 1.
+    pub version: u32,
+    #[serde(default)]
+    pub plugins: PluginSettings,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            version: CONFIG_VERSION,
+            plugins: PluginSettings::default(),
+        }
+    }
+}
+
+/// The `[plugins]` table.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PluginSettings {
+    /// A directory of extra `*.wasm` plugins; relative paths are under the data directory.
+    /// Default: `plugins` in the data directory.
+    pub dir: Option<PathBuf>,
+    /// Names of plugins (built-in or not) that must not run.
+    pub disabled: Vec<String>,
+    /// Limits every plugin call runs under.
+    pub limits: PluginLimits,
+    /// Per-plugin settings, handed to the plugin's `init` as key/value strings.
+    pub config: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+impl Settings {
+    /// Reads `path`; a missing file means the defaults.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Self::default());
+            }
+            Err(source) => {
+                return Err(ConfigError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                });
+            }
+        };
+        Self::parse(path, &text)
+    }
+
+    /// Parses configuration text; `path` names it in errors.
+    pub fn parse(path: &Path, text: &str) -> Result<Self, ConfigError> {
+        let settings: Settings = toml::from_str(text).map_err(|source| ConfigError::Parse {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        if settings.version != CONFIG_VERSION {
+            return Err(ConfigError::Version {
+                path: path.to_path_buf(),
+                found: settings.version,
+            });
+        }
+        Ok(settings)
+    }
+
+    /// The settings handed to plugin `name`'s `init`.
+    pub fn plugin_config(&self, name: &str) -> Vec<(String, String)> {
+        self.plugins
+            .config
+            .get(name)
+            .map(|pairs| pairs.clone().into_iter().collect())
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_file_parses_and_documents_every_key() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../opsloop.example.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let settings = Settings::parse(&path, &text).unwrap();
+        assert_eq!(settings.plugins.limits.timeout_ms, 10_000);
+        assert_eq!(
+            settings.plugin_config("patterns"),
+            vec![("similarity".to_string(), "0.5".to_string())]
+        );
+        for key in [
+            "version",
+            "dir",
+            "disabled",
+            "timeout_ms",
+            "memory_bytes",
+            "output_bytes",
+            "log_bytes",
+        ] {
+            assert!(
+                text.contains(&format!("# {key}")) || text.contains(&format!("{key} =")),
+                "{key} undocumented"
+            );
+        }
+    }
+
+    #[test]
+    fn an_unknown_key_is_an_error_that_names_it() {
+        let error = Settings::parse(Path::new("x.toml"), "version = 1\n[plugins]\ntimeout = 5\n")
+            .unwrap_err();
+        assert!(error.to_string().contains("timeout"), "{error}");
+    }
+
+    #[test]
+    fn a_future_version_is_refused() {
+        let error = Settings::parse(Path::new("x.toml"), "version = 2\n").unwrap_err();
+        assert!(matches!(error, ConfigError::Version { found: 2, .. }));
+    }
+}

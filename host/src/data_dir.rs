@@ -1,0 +1,53 @@
+//! The data directory and what lives where inside it.
+//!
+//! ```text
+//! <data>/opsloop.toml          configuration (optional)
+//! <data>/index/                the tantivy index of records
+//! <data>/plugins/              extra plugin components (*.wasm)
+//! <data>/plugin-cache/         compiled plugin artifacts, by content and engine hash
+//! <data>/plugin-state/<plugin>/<partition>.state   state plugins asked the host to keep
+//! <data>/findings.jsonl        findings, one JSON object a line
+//! ```
+
+use std::path::{Path, PathBuf};
+
+/// Paths inside one data directory.
+#[derive(Debug, Clone)]
+pub struct DataDir {
+    root: PathBuf,
+}
+
+impl DataDir {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn config_file(&self) -> PathBuf {
+        self.root.join("opsloop.toml")
+    }
+
+    pub fn index_dir(&self) -> PathBuf {
+        self.root.join("index")
+    }
+
+    pub fn plugin_cache_dir(&self) -> PathBuf {
+        self.root.join("plugin-cache")
+    }
+
+    pub fn plugin_state_dir(&self) -> PathBuf {
+        self.root.join("plugin-state")
+    }
+
+    pub fn findings_file(&self) -> PathBuf {
+        self.root.join("findings.jsonl")
+    }
+
+    /// The extra-plugins directory: `configured` (relative to the data dir) or `plugins`.
+    pub fn plugins_dir(&self, configured: Option<&Path>) -> PathBuf {
+        self.root.join(configured.unwrap_or(Path::new("plugins")))
+    }
+}

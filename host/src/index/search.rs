@@ -1,0 +1,211 @@
+//! Searching the log index: tantivy query syntax over the message and every field, optional
+//! source and time filters, newest first.
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
+use serde_json::{Map, Value};
+use tantivy::Document;
+use tantivy::collector::{Count, TopDocs};
+use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, QueryParser, RangeQuery, TermQuery};
+use tantivy::schema::{IndexRecordOption, OwnedValue};
+use tantivy::{DateTime, DocAddress, Order, Searcher, TantivyDocument, Term};
+
+use super::{IndexError, LogIndex, Result};
+use crate::ingest::{Origin, Record};
+
+/// What to search for.
+#[derive(Debug, Clone, Default)]
+pub struct SearchRequest {
+    /// tantivy query syntax; empty or `*` matches everything.
+    pub query: String,
+    /// Only records of this source.
+    pub source: Option<String>,
+    /// Only records at or after this time (ms since the epoch).
+    pub since_ms: Option<i64>,
+    /// Only records before this time (ms since the epoch).
+    pub until_ms: Option<i64>,
+    /// At most this many hits; `None` means all.
+    pub limit: Option<usize>,
+}
+
+/// One matching record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchHit {
+    pub record: Record,
+    /// The time the record is ordered by: its own, or when it was imported.
+    pub timestamp_ms: i64,
+}
+
+impl SearchHit {
+    /// The hit as the JSON object `opsloop search --format json` prints: the record's fields,
+    /// `file` and `line`, and every annotation at the top level.
+    pub fn to_json(&self) -> Value {
+        let record = &self.record;
+        let mut object = Map::new();
+        let timestamp = chrono::DateTime::from_timestamp_millis(self.timestamp_ms)
+            .map(|time| time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+        object.insert(
+            "timestamp".into(),
+            timestamp.map_or(Value::Null, Value::String),
+        );
+        object.insert(
+            "level".into(),
+            record.level.clone().map_or(Value::Null, Value::String),
+        );
+        object.insert("source".into(), Value::String(record.source.clone()));
+        object.insert("message".into(), Value::String(record.message.clone()));
+        object.insert("file".into(), Value::String(record.origin.file.clone()));
+        object.insert("line".into(), Value::from(record.origin.line));
+        if !record.fields.is_empty() {
+            object.insert("fields".into(), Value::Object(record.fields.clone()));
+        }
+        for (key, value) in &record.annotations {
+            object
+                .entry(key.clone())
+                .or_insert_with(|| Value::String(value.clone()));
+        }
+        Value::Object(object)
+    }
+}
+
+impl LogIndex {
+    /// Parses `query` against the index's fields; bare words search the message, and terms are
+    /// combined with AND unless the query says otherwise.
+    pub fn parse_query(&self, query: &str) -> Result<Box<dyn Query>> {
+        let trimmed = query.trim();
+        if trimmed.is_empty() || trimmed == "*" {
+            return Ok(Box::new(AllQuery));
+        }
+        let mut parser = QueryParser::for_index(&self.index, vec![self.fields.message]);
+        parser.set_conjunction_by_default();
+        parser
+            .parse_query(trimmed)
+            .map_err(|error| IndexError::Query {
+                query: query.to_string(),
+                reason: error.to_string(),
+            })
+    }
+
+    fn filtered_query(&self, request: &SearchRequest) -> Result<Box<dyn Query>> {
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> =
+            vec![(Occur::Must, self.parse_query(&request.query)?)];
+        if let Some(source) = &request.source {
+            let term = Term::from_field_text(self.fields.source, source);
+            clauses.push((
+                Occur::Must,
+                Box::new(TermQuery::new(term, IndexRecordOption::Basic)),
+            ));
+        }
+        if request.since_ms.is_some() || request.until_ms.is_some() {
+            let bound = |time: Option<i64>, inclusive: bool| match time {
+                None => Bound::Unbounded,
+                Some(ms) => {
+                    let term = Term::from_field_date(
+                        self.fields.timestamp,
+                        DateTime::from_timestamp_millis(ms),
+                    );
+                    if inclusive {
+                        Bound::Included(term)
+                    } else {
+                        Bound::Excluded(term)
+                    }
+                }
+            };
+            let range = RangeQuery::new(
+                bound(request.since_ms, true),
+                bound(request.until_ms, false),
+            );
+            clauses.push((Occur::Must, Box::new(range)));
+        }
+        if clauses.len() == 1 {
+            return Ok(clauses.pop().expect("one clause").1);
+        }
+        Ok(Box::new(BooleanQuery::new(clauses)))
+    }
+
+    /// Counts the records that match.
+    pub fn count(&self, request: &SearchRequest) -> Result<usize> {
+        let query = self.filtered_query(request)?;
+        Ok(self.reader.searcher().search(&query, &Count)?)
+    }
+
+    /// The matching records, newest first (ties: later line first).
+    pub fn search(&self, request: &SearchRequest) -> Result<Vec<SearchHit>> {
+        let query = self.filtered_query(request)?;
+        let searcher = self.reader.searcher();
+        let limit = match request.limit {
+            Some(limit) => limit,
+            None => searcher.search(&query, &Count)?,
+        };
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let top =
+            TopDocs::with_limit(limit).order_by_fast_field::<DateTime>("timestamp", Order::Desc);
+        let addresses = searcher.search(&query, &top)?;
+        let mut hits = addresses
+            .into_iter()
+            .map(|(_, address)| self.hit(&searcher, address))
+            .collect::<Result<Vec<_>>>()?;
+        hits.sort_by(|a, b| {
+            b.timestamp_ms
+                .cmp(&a.timestamp_ms)
+                .then_with(|| a.record.origin.file.cmp(&b.record.origin.file))
+                .then_with(|| b.record.origin.line.cmp(&a.record.origin.line))
+        });
+        Ok(hits)
+    }
+
+    fn hit(&self, searcher: &Searcher, address: DocAddress) -> Result<SearchHit> {
+        let document: TantivyDocument = searcher.doc(address)?;
+        let named = document.to_named_doc(&self.index.schema());
+        let first = |name: &str| named.0.get(name).and_then(|values| values.first());
+        let text = |name: &str| match first(name) {
+            Some(OwnedValue::Str(text)) => Some(text.clone()),
+            _ => None,
+        };
+        let timestamp_ms = match first("timestamp") {
+            Some(OwnedValue::Date(date)) => date.into_timestamp_millis(),
+            _ => 0,
+        };
+        let line = match first("line") {
+            Some(OwnedValue::U64(line)) => *line as u64,
+            _ => 0,
+        };
+        let object = |name: &str| match first(name) {
+            Some(value @ OwnedValue::Object(_)) => match serde_json::to_value(value) {
+                Ok(Value::Object(map)) => map,
+                _ => Map::new(),
+            },
+            _ => Map::new(),
+        };
+        let mut annotations = BTreeMap::new();
+        for (key, value) in object("annotations") {
+            if let Value::String(text) = value {
+                annotations.insert(key, text);
+            }
+        }
+        for key in ["pattern", "template"] {
+            if let Some(value) = text(key) {
+                annotations.insert(key.to_string(), value);
+            }
+        }
+        let record = Record {
+            timestamp_ms: Some(timestamp_ms),
+            level: text("level"),
+            source: text("source").unwrap_or_default(),
+            message: text("message").unwrap_or_default(),
+            fields: object("fields"),
+            origin: Origin {
+                file: text("file").unwrap_or_default(),
+                line,
+            },
+            annotations,
+        };
+        Ok(SearchHit {
+            record,
+            timestamp_ms,
+        })
+    }
+}

@@ -1,0 +1,72 @@
+//! Writing records with their annotations into the index.
+
+use tantivy::schema::OwnedValue;
+use tantivy::{DateTime, IndexWriter, TantivyDocument};
+
+use super::{LogFields, Result};
+use crate::ingest::Record;
+
+/// Adds records to the index; nothing is visible or durable until [`LogWriter::commit`].
+pub struct LogWriter {
+    writer: IndexWriter,
+    fields: LogFields,
+}
+
+impl LogWriter {
+    pub(super) fn new(
+        index: &tantivy::Index,
+        fields: LogFields,
+        memory_budget_bytes: usize,
+    ) -> Result<Self> {
+        let writer = index.writer(memory_budget_bytes.max(15_000_000 * 2))?;
+        Ok(Self { writer, fields })
+    }
+
+    /// Queues `record`; `ingest_time_ms` stands in for a record without a timestamp.
+    pub fn add(&mut self, record: &Record, ingest_time_ms: i64) -> Result<()> {
+        let fields = &self.fields;
+        let mut document = TantivyDocument::default();
+        let timestamp = record.timestamp_ms.unwrap_or(ingest_time_ms);
+        document.add_date(fields.timestamp, DateTime::from_timestamp_millis(timestamp));
+        if let Some(level) = &record.level {
+            document.add_text(fields.level, level);
+        }
+        document.add_text(fields.source, &record.source);
+        document.add_text(fields.message, &record.message);
+        if !record.fields.is_empty() {
+            let object = record
+                .fields
+                .iter()
+                .map(|(key, value)| (key.clone(), OwnedValue::from(value.clone())))
+                .collect();
+            document.add_object(fields.fields, object);
+        }
+        document.add_text(fields.file, &record.origin.file);
+        document.add_u64(fields.line, record.origin.line);
+        let mut others = Vec::new();
+        for (key, value) in &record.annotations {
+            match key.as_str() {
+                "pattern" => document.add_text(fields.pattern, value),
+                "template" => document.add_text(fields.template, value),
+                _ => others.push((key.clone(), OwnedValue::Str(value.clone()))),
+            }
+        }
+        if !others.is_empty() {
+            document.add_object(fields.annotations, others.into_iter().collect());
+        }
+        self.writer.add_document(document)?;
+        Ok(())
+    }
+
+    /// Makes everything added so far durable and searchable (after a reader refresh).
+    pub fn commit(&mut self) -> Result<()> {
+        self.writer.commit()?;
+        Ok(())
+    }
+
+    /// Waits for background merges to finish.
+    pub fn finish(self) -> Result<()> {
+        self.writer.wait_merging_threads()?;
+        Ok(())
+    }
+}

@@ -1,0 +1,95 @@
+//! Findings as the host keeps them: what a plugin concluded, with its evidence resolved from
+//! batch positions to record origins, appended to `findings.jsonl`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// A record cited as evidence, by origin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordRef {
+    pub file: String,
+    pub line: u64,
+}
+
+/// Why a plugin concluded what it did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StoredEvidence {
+    pub records: Vec<RecordRef>,
+    pub reports: Vec<String>,
+    pub counts: Vec<(String, u64)>,
+    pub examples: Vec<String>,
+    pub query: Option<String>,
+}
+
+/// One finding.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredFinding {
+    pub plugin: String,
+    /// The partition (source) the plugin was looking at.
+    pub source: String,
+    pub kind: String,
+    pub score: f64,
+    pub summary: String,
+    pub first_seen_ms: Option<i64>,
+    pub last_seen_ms: Option<i64>,
+    pub evidence: StoredEvidence,
+}
+
+/// Appends findings to a JSON-lines file and reads them back.
+#[derive(Debug, Clone)]
+pub struct FindingStore {
+    path: PathBuf,
+}
+
+impl FindingStore {
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self { path: path.into() }
+    }
+
+    /// Appends `findings`.
+    pub fn append(&self, findings: &[StoredFinding]) -> std::io::Result<()> {
+        if findings.is_empty() {
+            return Ok(());
+        }
+        if let Some(dir) = self.path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let mut text = String::new();
+        for finding in findings {
+            text.push_str(&serde_json::to_string(finding).map_err(std::io::Error::other)?);
+            text.push('\n');
+        }
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)?;
+        file.write_all(text.as_bytes())?;
+        file.sync_data()
+    }
+
+    /// Every finding stored so far; a line that does not parse is skipped with a warning.
+    pub fn read_all(&self) -> std::io::Result<Vec<StoredFinding>> {
+        let text = match std::fs::read_to_string(&self.path) {
+            Ok(text) => text,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(error) => return Err(error),
+        };
+        Ok(text
+            .lines()
+            .enumerate()
+            .filter_map(|(number, line)| match serde_json::from_str(line) {
+                Ok(finding) => Some(finding),
+                Err(error) => {
+                    tracing::warn!(file = %self.path.display(), line = number + 1, %error, "skipping unreadable finding");
+                    None
+                }
+            })
+            .collect())
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}

@@ -1,0 +1,347 @@
+//! The enabled plugins and their live instances, one per (plugin, partition); running them
+//! over a batch in parallel and folding their answers back into the records.
+//!
+//! A batch is partitioned by source. Every (plugin, partition) pair is an independent job on
+//! rayon: different plugins run side by side, and one plugin runs over several partitions at
+//! once. A plugin that fails on a job is reported; the records are indexed all the same.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::columns::record_batch;
+use super::findings::{RecordRef, StoredEvidence, StoredFinding};
+use crate::config::Settings;
+use crate::data_dir::DataDir;
+use crate::ingest::Record;
+use crate::plugin::{
+    BUILTIN_PLUGINS, BatchOutput, LoadedPlugin, PluginError, PluginInstance, PluginRuntime,
+};
+
+/// A plugin that failed on some job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PluginFailure {
+    pub plugin: String,
+    /// The error kind: `timeout`, `memory`, `trap`, `output`, `denied`, `reported`, ...
+    pub kind: String,
+    /// How many jobs failed this way.
+    pub count: u64,
+    /// The first failure's message.
+    pub message: String,
+}
+
+/// What running the plugins over one batch produced, besides the annotations.
+#[derive(Debug, Default)]
+pub struct BatchAnalysis {
+    pub findings: Vec<StoredFinding>,
+    pub failures: Vec<(String, PluginError)>,
+}
+
+/// The enabled plugins, loaded.
+pub struct PluginSet {
+    runtime: PluginRuntime,
+    plugins: Vec<Arc<LoadedPlugin>>,
+    settings: Settings,
+    state_dir: Option<PathBuf>,
+    instances: HashMap<(usize, String), PluginInstance>,
+}
+
+/// A name safe as a file name that still reads like the partition, made unique by a hash.
+fn partition_file_name(partition: &str) -> String {
+    let readable: String = partition
+        .chars()
+        .take(40)
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let digest = Sha256::digest(partition.as_bytes());
+    format!(
+        "{readable}-{:02x}{:02x}{:02x}{:02x}.state",
+        digest[0], digest[1], digest[2], digest[3]
+    )
+}
+
+impl PluginSet {
+    /// Loads the built-in plugins and every `*.wasm` in the plugins directory, minus the
+    /// disabled ones. A plugin that fails to load is returned as an error beside the set.
+    pub fn load(
+        data_dir: &DataDir,
+        settings: &Settings,
+    ) -> Result<(Self, Vec<PluginError>), PluginError> {
+        let runtime = PluginRuntime::new(
+            settings.plugins.limits.clone(),
+            Some(data_dir.plugin_cache_dir()),
+        )?;
+        let mut set = Self {
+            runtime,
+            plugins: Vec::new(),
+            settings: settings.clone(),
+            state_dir: Some(data_dir.plugin_state_dir()),
+            instances: HashMap::new(),
+        };
+        let mut errors = Vec::new();
+        let mut sources: Vec<(String, Vec<u8>)> = BUILTIN_PLUGINS
+            .iter()
+            .map(|(stem, bytes)| (format!("built-in {stem}"), bytes.to_vec()))
+            .collect();
+        let extra_dir = data_dir.plugins_dir(settings.plugins.dir.as_deref());
+        match std::fs::read_dir(&extra_dir) {
+            Ok(entries) => {
+                let mut paths: Vec<PathBuf> = entries
+                    .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+                    .filter(|path| path.extension().is_some_and(|ext| ext == "wasm"))
+                    .collect();
+                paths.sort();
+                for path in paths {
+                    match std::fs::read(&path) {
+                        Ok(bytes) => sources.push((path.display().to_string(), bytes)),
+                        Err(error) => errors.push(PluginError::Compile {
+                            plugin: path.display().to_string(),
+                            reason: format!("cannot read the file: {error}"),
+                        }),
+                    }
+                }
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => {
+                tracing::warn!(dir = %extra_dir.display(), %error, "cannot list the plugins directory")
+            }
+        }
+        for (origin, bytes) in sources {
+            match set.add(&origin, &bytes) {
+                Ok(()) => {}
+                Err(error) => errors.push(error),
+            }
+        }
+        Ok((set, errors))
+    }
+
+    /// A set of exactly the given plugins, keeping no state on disk (for tests and benchmarks).
+    pub fn from_plugins(runtime: PluginRuntime, plugins: Vec<Arc<LoadedPlugin>>) -> Self {
+        Self {
+            runtime,
+            plugins,
+            settings: Settings::default(),
+            state_dir: None,
+            instances: HashMap::new(),
+        }
+    }
+
+    /// Loads one more plugin, unless it is disabled or its name is taken.
+    pub fn add(&mut self, origin: &str, wasm: &[u8]) -> Result<(), PluginError> {
+        let plugin = self.runtime.load(origin, wasm)?;
+        if self
+            .settings
+            .plugins
+            .disabled
+            .iter()
+            .any(|name| name == plugin.name())
+        {
+            tracing::info!(plugin = plugin.name(), "plugin disabled by configuration");
+            return Ok(());
+        }
+        if self
+            .plugins
+            .iter()
+            .any(|loaded| loaded.name() == plugin.name())
+        {
+            return Err(PluginError::Contract {
+                plugin: origin.to_string(),
+                reason: format!("a plugin named `{}` is already loaded", plugin.name()),
+            });
+        }
+        self.plugins.push(plugin);
+        Ok(())
+    }
+
+    /// The loaded plugins.
+    pub fn plugins(&self) -> &[Arc<LoadedPlugin>] {
+        &self.plugins
+    }
+
+    /// Keeps only the plugin named `name`; false when there is none.
+    pub fn retain_only(&mut self, name: &str) -> bool {
+        self.plugins.retain(|plugin| plugin.name() == name);
+        self.instances.clear();
+        !self.plugins.is_empty()
+    }
+
+    fn state_path(&self, plugin: &str, partition: &str) -> Option<PathBuf> {
+        self.state_dir
+            .as_ref()
+            .map(|dir| dir.join(plugin).join(partition_file_name(partition)))
+    }
+
+    fn instance(&mut self, plugin_index: usize, partition: &str) -> PluginInstance {
+        if let Some(instance) = self
+            .instances
+            .remove(&(plugin_index, partition.to_string()))
+        {
+            return instance;
+        }
+        let plugin = self.plugins[plugin_index].clone();
+        let state = self
+            .state_path(plugin.name(), partition)
+            .and_then(|path| std::fs::read(path).ok());
+        let config = self.settings.plugin_config(plugin.name());
+        PluginInstance::new(plugin, config, state)
+    }
+
+    /// Runs every log plugin over `records`, partitioned by source, and writes their
+    /// annotations into the records.
+    pub fn analyze(&mut self, records: &mut [Record]) -> BatchAnalysis {
+        let mut partitions: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (index, record) in records.iter().enumerate() {
+            partitions
+                .entry(record.source.clone())
+                .or_default()
+                .push(index);
+        }
+        let mut jobs = Vec::new();
+        for plugin_index in 0..self.plugins.len() {
+            if !self.plugins[plugin_index].description().consumes_logs {
+                continue;
+            }
+            for (partition, indices) in &partitions {
+                jobs.push((
+                    plugin_index,
+                    partition.clone(),
+                    self.instance(plugin_index, partition),
+                    indices,
+                ));
+            }
+        }
+        let shared: &[Record] = records;
+        let results: Vec<_> = jobs
+            .into_par_iter()
+            .map(|(plugin_index, partition, mut instance, indices)| {
+                let batch = record_batch(shared, indices, instance.plugin().wanted_columns());
+                let result = instance.process_logs(&batch);
+                (plugin_index, partition, instance, indices, result)
+            })
+            .collect();
+        let mut analysis = BatchAnalysis::default();
+        let mut outputs = Vec::new();
+        for (plugin_index, partition, instance, indices, result) in results {
+            let plugin_name = self.plugins[plugin_index].name().to_string();
+            match result {
+                Ok(output) => outputs.push((plugin_name, partition.clone(), indices, output)),
+                Err(error) => {
+                    tracing::warn!(plugin = %plugin_name, partition = %partition, kind = error.kind(), error = %error, "plugin failed on a batch; its records are indexed without its annotations");
+                    analysis.failures.push((plugin_name, error));
+                }
+            }
+            self.instances.insert((plugin_index, partition), instance);
+        }
+        for (plugin, partition, indices, output) in outputs {
+            apply(
+                records,
+                &plugin,
+                &partition,
+                indices,
+                output,
+                &mut analysis.findings,
+            );
+        }
+        analysis
+    }
+
+    /// Writes the state every instance handed over to the data directory.
+    pub fn save_state(&self) -> std::io::Result<()> {
+        for ((plugin_index, partition), instance) in &self.instances {
+            let Some(state) = instance.state() else {
+                continue;
+            };
+            let Some(path) = self.state_path(self.plugins[*plugin_index].name(), partition) else {
+                continue;
+            };
+            write_file_atomically(&path, state)?;
+        }
+        Ok(())
+    }
+}
+
+fn write_file_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let temporary = path.with_extension("tmp");
+    std::fs::write(&temporary, bytes)?;
+    std::fs::rename(&temporary, path)
+}
+
+/// Folds one plugin's answer for one partition back into the records.
+fn apply(
+    records: &mut [Record],
+    plugin: &str,
+    partition: &str,
+    indices: &[usize],
+    output: BatchOutput,
+    findings: &mut Vec<StoredFinding>,
+) {
+    for column in output.annotations {
+        for (position, &value_index) in column.value_of.iter().enumerate() {
+            if let Some(value) = column.dictionary.get(value_index as usize) {
+                records[indices[position]]
+                    .annotations
+                    .insert(column.key.clone(), value.clone());
+            }
+        }
+    }
+    for finding in output.findings {
+        let evidence = finding.evidence;
+        findings.push(StoredFinding {
+            plugin: plugin.to_string(),
+            source: partition.to_string(),
+            kind: finding.kind,
+            score: finding.score,
+            summary: finding.summary,
+            first_seen_ms: finding.first_seen,
+            last_seen_ms: finding.last_seen,
+            evidence: StoredEvidence {
+                records: evidence
+                    .records
+                    .iter()
+                    .map(|&position| {
+                        let origin = &records[indices[position as usize]].origin;
+                        RecordRef {
+                            file: origin.file.clone(),
+                            line: origin.line,
+                        }
+                    })
+                    .collect(),
+                reports: evidence.reports,
+                counts: evidence.counts,
+                examples: evidence.examples,
+                query: evidence.query,
+            },
+        });
+    }
+}
+
+/// Folds per-job failures into one line per (plugin, kind).
+pub fn summarize_failures(failures: &[(String, PluginError)]) -> Vec<PluginFailure> {
+    let mut folded: BTreeMap<(String, String), PluginFailure> = BTreeMap::new();
+    for (plugin, error) in failures {
+        let kind = error.kind().to_string();
+        folded
+            .entry((plugin.clone(), kind.clone()))
+            .and_modify(|failure| failure.count += 1)
+            .or_insert_with(|| PluginFailure {
+                plugin: plugin.clone(),
+                kind,
+                count: 1,
+                message: error.to_string(),
+            });
+    }
+    folded.into_values().collect()
+}
