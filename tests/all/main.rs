@@ -1,5 +1,6 @@
 //! All integration tests, in one binary (as wasmtime and ripgrep do): faster to build, and the
 //! helpers in `util` are shared.
 
+mod pipeline;
 mod sandbox;
 mod util;
