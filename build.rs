@@ -1,5 +1,6 @@
-//! Compiles the hostile test plugins under `tests/plugins/` to Wasm components and writes a
-//! path constant per plugin into `OUT_DIR/hostile_plugins.rs` for the integration tests.
+//! Compiles the test plugins under `tests/plugins/` (hostile ones and fixtures) to Wasm
+//! components and writes a path constant per plugin, named after its folder, into
+//! `OUT_DIR/test_plugins.rs` for the integration tests and benchmarks.
 
 #[path = "host/wasm_components.rs"]
 mod wasm_components;
@@ -26,7 +27,24 @@ fn main() {
         })
         .collect();
     names.sort();
-    let packages: Vec<String> = names.iter().map(|name| format!("hostile-{name}")).collect();
+    let packages: Vec<String> = names
+        .iter()
+        .map(|name| {
+            let manifest = workspace
+                .join("tests/plugins")
+                .join(name)
+                .join("Cargo.toml");
+            let text = std::fs::read_to_string(&manifest).expect("read a test plugin manifest");
+            text.lines()
+                .find_map(|line| {
+                    line.trim()
+                        .strip_prefix("name = \"")?
+                        .strip_suffix('"')
+                        .map(str::to_string)
+                })
+                .unwrap_or_else(|| panic!("{}: no package name", manifest.display()))
+        })
+        .collect();
     let package_refs: Vec<&str> = packages.iter().map(String::as_str).collect();
     let artifacts = wasm_components::build_components(&workspace, &package_refs);
     let mut source = String::new();
@@ -37,6 +55,6 @@ fn main() {
             artifact.display()
         ));
     }
-    let out = PathBuf::from(env::var_os("OUT_DIR").unwrap()).join("hostile_plugins.rs");
-    std::fs::write(out, source).expect("write hostile_plugins.rs");
+    let out = PathBuf::from(env::var_os("OUT_DIR").unwrap()).join("test_plugins.rs");
+    std::fs::write(out, source).expect("write test_plugins.rs");
 }

@@ -1,1 +1,200 @@
-fn main() {}
+//! Plugin runtime costs, each against its baseline in the same run:
+//! - instantiation: cold compile vs loading the cached artifact vs a fresh instance from the
+//!   `InstancePre` (what every partition and every restart after a trap pays);
+//! - the patterns plugin over one 100k-record batch, natively (the same crate linked as a Rust
+//!   library) vs through Wasm (lowering the columnar batch, the guest's work, lifting the
+//!   dictionary-encoded answer, the snapshot).
+//!
+//! Run: `cargo bench --bench plugin_runtime` (prints a markdown table).
+
+#[path = "corpus.rs"]
+mod corpus;
+
+/// Paths of the test plugin components built by the suite's build script.
+mod test_plugins {
+    include!(concat!(env!("OUT_DIR"), "/test_plugins.rs"));
+}
+
+use std::time::{Duration, Instant};
+
+use opsloop::ingest::{Origin, Record};
+use opsloop::pipeline::record_batch;
+use opsloop::plugin::{PluginInstance, PluginLimits, PluginRuntime, builtin_plugin};
+use opsloop_plugin_patterns::PatternsPlugin;
+use opsloop_sdk::{Config, LogBatch, Plugin};
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn time<T>(runs: usize, mut work: impl FnMut() -> T) -> Duration {
+    let _ = work(); // warm-up
+    median(
+        (0..runs)
+            .map(|_| {
+                let started = Instant::now();
+                std::hint::black_box(work());
+                started.elapsed()
+            })
+            .collect(),
+    )
+}
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1e3
+}
+
+fn main() {
+    let wasm = builtin_plugin("patterns").expect("the built-in patterns plugin");
+    let limits = PluginLimits {
+        timeout_ms: 60_000,
+        ..PluginLimits::default()
+    };
+    let cache = tempfile::tempdir().unwrap();
+
+    // Instantiation paths.
+    let uncached = PluginRuntime::new(limits.clone(), None).unwrap();
+    let cold = time(5, || uncached.compile("patterns", wasm).unwrap());
+    let cached_runtime =
+        PluginRuntime::new(limits.clone(), Some(cache.path().to_path_buf())).unwrap();
+    cached_runtime.compile("patterns", wasm).unwrap();
+    let cached = time(20, || cached_runtime.compile("patterns", wasm).unwrap());
+    let plugin = cached_runtime.load("patterns", wasm).unwrap();
+    let pre = time(200, || {
+        let mut instance = PluginInstance::new(plugin.clone(), Vec::new(), None);
+        instance.warm_up().unwrap();
+        instance
+    });
+
+    // 100k records, natively and through Wasm; both start from a fresh plugin each run and
+    // end with a snapshot, as the host does per batch.
+    let lines = corpus::loghub_lines(100_000);
+    let bytes: usize = lines.iter().map(String::len).sum();
+    let native_batch = LogBatch::from_messages(lines.iter().map(String::as_str));
+    let native = time(7, || {
+        let mut plugin = PatternsPlugin::init(&Config::default(), None).unwrap();
+        let output = plugin.process_logs(&native_batch).unwrap();
+        (output.into_wit(), plugin.snapshot())
+    });
+    let records: Vec<Record> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, line)| {
+            Record::new(
+                "bench",
+                line.clone(),
+                Origin {
+                    file: "bench".into(),
+                    line: i as u64 + 1,
+                },
+            )
+        })
+        .collect();
+    let indices: Vec<usize> = (0..records.len()).collect();
+    let wasm_batch = record_batch(&records, &indices, plugin.wanted_columns());
+    let in_wasm = time(7, || {
+        let mut instance = PluginInstance::new(plugin.clone(), Vec::new(), None);
+        instance.process_logs(&wasm_batch).unwrap()
+    });
+    // Steady state, as in a long import: the same instance (and the same native plugin) has
+    // already seen one batch, and now gets the next 100k records, whose numbers differ.
+    let next_lines = corpus::loghub_lines(200_000).split_off(100_000);
+    let native_next = LogBatch::from_messages(next_lines.iter().map(String::as_str));
+    let mut warm_native = PatternsPlugin::init(&Config::default(), None).unwrap();
+    warm_native.process_logs(&native_batch).unwrap();
+    let native_warm = time(7, || {
+        let output = warm_native.process_logs(&native_next).unwrap();
+        (output.into_wit(), warm_native.snapshot())
+    });
+    let next_records: Vec<Record> = next_lines
+        .iter()
+        .enumerate()
+        .map(|(i, line)| {
+            Record::new(
+                "bench",
+                line.clone(),
+                Origin {
+                    file: "bench".into(),
+                    line: i as u64 + 1,
+                },
+            )
+        })
+        .collect();
+    let wasm_next = record_batch(&next_records, &indices, plugin.wanted_columns());
+    let mut warm_instance = PluginInstance::new(plugin.clone(), Vec::new(), None);
+    warm_instance.process_logs(&wasm_batch).unwrap();
+    let wasm_warm = time(7, || warm_instance.process_logs(&wasm_next).unwrap());
+    // The boundary alone: a plugin that is sent the same batch and returns nothing.
+    let noop = cached_runtime
+        .load("noop", &std::fs::read(test_plugins::NOOP).unwrap())
+        .unwrap();
+    let mut noop_instance = PluginInstance::new(noop.clone(), Vec::new(), None);
+    let noop_batch = record_batch(&next_records, &indices, noop.wanted_columns());
+    let boundary = time(15, || noop_instance.process_logs(&noop_batch).unwrap());
+    let patterns = {
+        let mut plugin = PatternsPlugin::init(&Config::default(), None).unwrap();
+        plugin.process_logs(&native_batch).unwrap();
+        plugin.miner().patterns().len()
+    };
+
+    println!(
+        "## plugin runtime (patterns plugin, {} KiB component)\n",
+        wasm.len() / 1024
+    );
+    println!("| what | median | vs baseline |");
+    println!("|---|---|---|");
+    println!(
+        "| cold compile (Cranelift) | {:.1} ms | baseline |",
+        ms(cold)
+    );
+    println!(
+        "| load cached artifact | {:.2} ms | {:.0}× faster |",
+        ms(cached),
+        cold.as_secs_f64() / cached.as_secs_f64()
+    );
+    println!(
+        "| instance from `InstancePre` + init | {:.3} ms | {:.0}× faster |",
+        ms(pre),
+        cold.as_secs_f64() / pre.as_secs_f64()
+    );
+    println!();
+    println!(
+        "## patterns plugin, one batch of {} records ({:.1} MB, {patterns} patterns)\n",
+        lines.len(),
+        bytes as f64 / 1e6
+    );
+    println!("| where | median | records/s | Wasm / native |");
+    println!("|---|---|---|---|");
+    println!(
+        "| native (same crate, linked) | {:.1} ms | {:.2} M | baseline |",
+        ms(native),
+        lines.len() as f64 / native.as_secs_f64() / 1e6
+    );
+    println!(
+        "| Wasm (component, through the host) | {:.1} ms | {:.2} M | {:.2}× |",
+        ms(in_wasm),
+        lines.len() as f64 / in_wasm.as_secs_f64() / 1e6,
+        in_wasm.as_secs_f64() / native.as_secs_f64()
+    );
+    println!();
+    println!("## the next 100k records, steady state (instance and miner already warm)\n");
+    println!("| where | median | records/s | Wasm / native |");
+    println!("|---|---|---|---|");
+    println!(
+        "| native | {:.1} ms | {:.2} M | baseline |",
+        ms(native_warm),
+        next_lines.len() as f64 / native_warm.as_secs_f64() / 1e6
+    );
+    println!(
+        "| Wasm | {:.1} ms | {:.2} M | {:.2}× |",
+        ms(wasm_warm),
+        next_lines.len() as f64 / wasm_warm.as_secs_f64() / 1e6,
+        wasm_warm.as_secs_f64() / native_warm.as_secs_f64()
+    );
+    println!(
+        "| of which the boundary (a no-op plugin sent the same batch) | {:.1} ms | | {:.0}% of the Wasm time |",
+        ms(boundary),
+        100.0 * boundary.as_secs_f64() / wasm_warm.as_secs_f64()
+    );
+}

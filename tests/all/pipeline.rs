@@ -9,7 +9,7 @@ use opsloop::ingest::{Format, ParseOptions};
 use opsloop::pipeline::{FindingStore, ImportSource, ImportSummary, PluginSet, import};
 use opsloop::plugin::{PluginLimits, PluginRuntime, builtin_plugin};
 
-use crate::util::{hostile, hostile_plugin};
+use crate::util::{test_plugin, test_plugins};
 
 fn limits() -> PluginLimits {
     PluginLimits {
@@ -84,7 +84,7 @@ fn plugins_with(hostile_path: &str) -> PluginSet {
         .load("patterns", builtin_plugin("patterns").unwrap())
         .unwrap();
     let bad = runtime
-        .load(hostile_path, &hostile_plugin(hostile_path))
+        .load(hostile_path, &test_plugin(hostile_path))
         .unwrap();
     PluginSet::from_plugins(runtime, vec![patterns, bad])
 }
@@ -92,12 +92,16 @@ fn plugins_with(hostile_path: &str) -> PluginSet {
 #[test]
 fn every_hostile_plugin_is_named_and_its_records_are_indexed_anyway() {
     let cases = [
-        (hostile::INFINITE_LOOP, "hostile-infinite-loop", "timeout"),
-        (hostile::MEMORY_BOMB, "hostile-memory-bomb", "memory"),
-        (hostile::PANIC, "hostile-panic", "trap"),
-        (hostile::READ_FILE, "hostile-read-file", "denied"),
-        (hostile::READ_ENV, "hostile-read-env", "denied"),
-        (hostile::HUGE_OUTPUT, "hostile-huge-output", "output"),
+        (
+            test_plugins::INFINITE_LOOP,
+            "hostile-infinite-loop",
+            "timeout",
+        ),
+        (test_plugins::MEMORY_BOMB, "hostile-memory-bomb", "memory"),
+        (test_plugins::PANIC, "hostile-panic", "trap"),
+        (test_plugins::READ_FILE, "hostile-read-file", "denied"),
+        (test_plugins::READ_ENV, "hostile-read-env", "denied"),
+        (test_plugins::HUGE_OUTPUT, "hostile-huge-output", "output"),
     ];
     for (path, name, kind) in cases {
         let harness = Harness::new();
@@ -148,7 +152,7 @@ fn a_hostile_plugin_in_the_plugins_directory_is_loaded_reported_and_survived() {
     std::fs::create_dir_all(&plugins_dir).unwrap();
     std::fs::write(
         plugins_dir.join("panic.wasm"),
-        hostile_plugin(hostile::PANIC),
+        test_plugin(test_plugins::PANIC),
     )
     .unwrap();
     std::fs::write(plugins_dir.join("garbage.wasm"), b"\0asm not really").unwrap();

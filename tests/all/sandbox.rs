@@ -4,7 +4,7 @@ use opsloop::plugin::{
     PluginError, PluginInstance, PluginLimits, PluginRuntime, RecordBatch, TextColumn,
 };
 
-use crate::util::{hostile, hostile_plugin};
+use crate::util::{test_plugin, test_plugins};
 
 fn limits() -> PluginLimits {
     PluginLimits {
@@ -38,7 +38,7 @@ fn batch(messages: &[&str]) -> RecordBatch {
 
 fn run_hostile(path: &str) -> PluginError {
     let runtime = PluginRuntime::new(limits(), None).unwrap();
-    let plugin = runtime.load(path, &hostile_plugin(path)).unwrap();
+    let plugin = runtime.load(path, &test_plugin(path)).unwrap();
     let mut instance = PluginInstance::new(plugin, Vec::new(), None);
     let error = instance
         .process_logs(&batch(&["one", "two", "three"]))
@@ -52,7 +52,7 @@ fn run_hostile(path: &str) -> PluginError {
 
 #[test]
 fn an_infinite_loop_is_stopped_at_the_deadline() {
-    let error = run_hostile(hostile::INFINITE_LOOP);
+    let error = run_hostile(test_plugins::INFINITE_LOOP);
     assert!(
         matches!(error, PluginError::Timeout { limit_ms: 300, .. }),
         "{error}"
@@ -65,7 +65,7 @@ fn an_infinite_loop_is_stopped_at_the_deadline() {
 
 #[test]
 fn a_memory_bomb_is_stopped_at_the_cap() {
-    let error = run_hostile(hostile::MEMORY_BOMB);
+    let error = run_hostile(test_plugins::MEMORY_BOMB);
     assert!(
         matches!(error, PluginError::MemoryExceeded { .. }),
         "{error}"
@@ -75,7 +75,7 @@ fn a_memory_bomb_is_stopped_at_the_cap() {
 
 #[test]
 fn a_panic_is_a_trap_with_the_panic_message() {
-    let error = run_hostile(hostile::PANIC);
+    let error = run_hostile(test_plugins::PANIC);
     assert!(matches!(error, PluginError::Trap { .. }), "{error}");
     assert!(
         error
@@ -87,7 +87,7 @@ fn a_panic_is_a_trap_with_the_panic_message() {
 
 #[test]
 fn reading_a_file_is_denied() {
-    let error = run_hostile(hostile::READ_FILE);
+    let error = run_hostile(test_plugins::READ_FILE);
     assert!(
         matches!(
             error,
@@ -102,7 +102,7 @@ fn reading_a_file_is_denied() {
 
 #[test]
 fn reading_the_environment_is_denied() {
-    let error = run_hostile(hostile::READ_ENV);
+    let error = run_hostile(test_plugins::READ_ENV);
     assert!(
         matches!(
             error,
@@ -117,7 +117,7 @@ fn reading_the_environment_is_denied() {
 
 #[test]
 fn a_huge_output_is_refused() {
-    let error = run_hostile(hostile::HUGE_OUTPUT);
+    let error = run_hostile(test_plugins::HUGE_OUTPUT);
     assert!(
         matches!(
             error,

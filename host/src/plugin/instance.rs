@@ -48,6 +48,11 @@ impl PluginInstance {
         self.state.as_deref()
     }
 
+    /// Instantiates and initializes the plugin now rather than on the first batch.
+    pub fn warm_up(&mut self) -> Result<(), PluginError> {
+        self.ensure_live()
+    }
+
     /// Analyzes a batch of records. On error the batch's output is lost, never the batch.
     pub fn process_logs(
         &mut self,

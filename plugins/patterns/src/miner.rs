@@ -36,8 +36,10 @@ impl Pattern {
 pub struct Miner {
     similarity_threshold: f64,
     patterns: Vec<Pattern>,
-    /// (token count, first constant token) -> patterns with that shape
-    buckets: HashMap<(usize, String), Vec<usize>>,
+    /// (token count, hash of the first constant token) -> patterns with that shape
+    buckets: HashMap<(usize, u64), Vec<usize>>,
+    /// Byte ranges of the current message's tokens, reused so `add` does not allocate.
+    spans: Vec<(usize, usize)>,
 }
 
 impl Default for Miner {
@@ -65,6 +67,7 @@ impl Miner {
             similarity_threshold,
             patterns: Vec::new(),
             buckets: HashMap::new(),
+            spans: Vec::new(),
         }
     }
 
@@ -73,23 +76,48 @@ impl Miner {
         &self.patterns
     }
 
-    fn bucket_key(tokens: &[&str]) -> (usize, String) {
-        let first = tokens
-            .first()
-            .copied()
+    fn bucket_key(count: usize, first: Option<&str>) -> (usize, u64) {
+        let first = first
             .filter(|token| !is_variable(token))
             .unwrap_or(WILDCARD);
-        (tokens.len(), first.to_string())
+        (count, stable_hash(first))
+    }
+
+    /// Finds the byte ranges of `message`'s white-space separated tokens.
+    fn split(spans: &mut Vec<(usize, usize)>, message: &str) {
+        spans.clear();
+        let mut start = None;
+        for (position, byte) in message.bytes().enumerate() {
+            match (byte.is_ascii_whitespace(), start) {
+                (true, Some(from)) => {
+                    spans.push((from, position));
+                    start = None;
+                }
+                (false, None) => start = Some(position),
+                _ => {}
+            }
+        }
+        if let Some(from) = start {
+            spans.push((from, message.len()));
+        }
     }
 
     /// Adds a message; returns the index of its pattern in [`Miner::patterns`].
     pub fn add(&mut self, message: &str) -> usize {
-        let tokens: Vec<&str> = message.split_whitespace().collect();
-        let key = Self::bucket_key(&tokens);
+        let mut spans = std::mem::take(&mut self.spans);
+        Self::split(&mut spans, message);
+        let index = self.add_tokens(message, &spans);
+        self.spans = spans;
+        index
+    }
+
+    fn add_tokens(&mut self, message: &str, spans: &[(usize, usize)]) -> usize {
+        let token = |i: usize| &message[spans[i].0..spans[i].1];
+        let key = Self::bucket_key(spans.len(), spans.first().map(|_| token(0)));
         let candidates = self.buckets.get(&key).map(Vec::as_slice).unwrap_or(&[]);
         let mut best: Option<(usize, f64)> = None;
         for &candidate in candidates {
-            let score = self.similarity(&self.patterns[candidate].tokens, &tokens);
+            let score = self.similarity(&self.patterns[candidate].tokens, message, spans);
             if score >= self.similarity_threshold && best.is_none_or(|(_, top)| score > top) {
                 best = Some((candidate, score));
             }
@@ -97,8 +125,8 @@ impl Miner {
         match best {
             Some((index, _)) => {
                 let pattern = &mut self.patterns[index];
-                for (template_token, token) in pattern.tokens.iter_mut().zip(&tokens) {
-                    if template_token != token && template_token != WILDCARD {
+                for (position, template_token) in pattern.tokens.iter_mut().enumerate() {
+                    if template_token != token(position) && template_token != WILDCARD {
                         *template_token = WILDCARD.to_string();
                     }
                 }
@@ -106,8 +134,8 @@ impl Miner {
                 index
             }
             None => {
-                let template: Vec<String> = tokens
-                    .iter()
+                let template: Vec<String> = (0..spans.len())
+                    .map(|position| token(position))
                     .map(|token| if is_variable(token) { WILDCARD } else { token })
                     .map(str::to_string)
                     .collect();
@@ -143,15 +171,15 @@ impl Miner {
 
     /// The share of the template's constant positions where the message has the same token; a
     /// template of only wildcards matches anything of its length.
-    fn similarity(&self, template: &[String], tokens: &[&str]) -> f64 {
+    fn similarity(&self, template: &[String], message: &str, spans: &[(usize, usize)]) -> f64 {
         let mut constant = 0usize;
         let mut equal = 0usize;
-        for (template_token, token) in template.iter().zip(tokens) {
+        for (template_token, &(from, to)) in template.iter().zip(spans) {
             if template_token == WILDCARD {
                 continue;
             }
             constant += 1;
-            if template_token == token {
+            if template_token == &message[from..to] {
                 equal += 1;
             }
         }
@@ -193,8 +221,7 @@ impl Miner {
                 .parse()
                 .map_err(|error| format!("state line {}: count: {error}", number + 1))?;
             let tokens: Vec<String> = template.split(' ').map(str::to_string).collect();
-            let token_refs: Vec<&str> = tokens.iter().map(String::as_str).collect();
-            let key = Self::bucket_key(&token_refs);
+            let key = Self::bucket_key(tokens.len(), tokens.first().map(String::as_str));
             miner.patterns.push(Pattern {
                 id: id.to_string(),
                 tokens,
