@@ -11,37 +11,20 @@ use std::path::PathBuf;
 fn main() {
     let workspace = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap());
     for watched in ["tests/plugins", "sdk", "wit"] {
-        println!(
-            "cargo:rerun-if-changed={}",
-            workspace.join(watched).display()
-        );
+        println!("cargo:rerun-if-changed={}", workspace.join(watched).display());
     }
     let mut names: Vec<String> = std::fs::read_dir(workspace.join("tests/plugins"))
         .expect("read tests/plugins/")
-        .map(|entry| {
-            entry
-                .expect("read tests/plugins/ entry")
-                .file_name()
-                .to_string_lossy()
-                .into_owned()
-        })
+        .map(|entry| entry.expect("read tests/plugins/ entry").file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
     let packages: Vec<String> = names
         .iter()
         .map(|name| {
-            let manifest = workspace
-                .join("tests/plugins")
-                .join(name)
-                .join("Cargo.toml");
+            let manifest = workspace.join("tests/plugins").join(name).join("Cargo.toml");
             let text = std::fs::read_to_string(&manifest).expect("read a test plugin manifest");
             text.lines()
-                .find_map(|line| {
-                    line.trim()
-                        .strip_prefix("name = \"")?
-                        .strip_suffix('"')
-                        .map(str::to_string)
-                })
+                .find_map(|line| line.trim().strip_prefix("name = \"")?.strip_suffix('"').map(str::to_string))
                 .unwrap_or_else(|| panic!("{}: no package name", manifest.display()))
         })
         .collect();
@@ -50,10 +33,7 @@ fn main() {
     let mut source = String::new();
     for (name, artifact) in names.iter().zip(artifacts) {
         let constant = name.to_uppercase().replace('-', "_");
-        source.push_str(&format!(
-            "pub const {constant}: &str = {:?};\n",
-            artifact.display()
-        ));
+        source.push_str(&format!("pub const {constant}: &str = {:?};\n", artifact.display()));
     }
     let out = PathBuf::from(env::var_os("OUT_DIR").unwrap()).join("test_plugins.rs");
     std::fs::write(out, source).expect("write test_plugins.rs");

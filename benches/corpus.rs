@@ -4,16 +4,7 @@
 use std::path::Path;
 
 /// The 8 Loghub systems in `tests/data/loghub2k`.
-pub const SYSTEMS: &[&str] = &[
-    "HDFS",
-    "Hadoop",
-    "Spark",
-    "Windows",
-    "Linux",
-    "HealthApp",
-    "OpenSSH",
-    "Mac",
-];
+pub const SYSTEMS: &[&str] = &["HDFS", "Hadoop", "Spark", "Windows", "Linux", "HealthApp", "OpenSSH", "Mac"];
 
 /// `count` raw log lines cycling through the samples; each pass rewrites every digit run with
 /// a different number.
@@ -29,11 +20,7 @@ pub fn loghub_lines(count: usize) -> Vec<String> {
         .map(|index| {
             let line = &base[index % base.len()];
             let pass = index / base.len();
-            if pass == 0 {
-                line.clone()
-            } else {
-                vary_numbers(line, pass)
-            }
+            if pass == 0 { line.clone() } else { vary_numbers(line, pass) }
         })
         .collect()
 }

@@ -47,17 +47,13 @@ fn ms(duration: Duration) -> f64 {
 
 fn main() {
     let wasm = builtin_plugin("patterns").expect("the built-in patterns plugin");
-    let limits = PluginLimits {
-        timeout_ms: 60_000,
-        ..PluginLimits::default()
-    };
+    let limits = PluginLimits { timeout_ms: 60_000, ..PluginLimits::default() };
     let cache = tempfile::tempdir().unwrap();
 
     // Instantiation paths.
     let uncached = PluginRuntime::new(limits.clone(), None).unwrap();
     let cold = time(5, || uncached.compile("patterns", wasm).unwrap());
-    let cached_runtime =
-        PluginRuntime::new(limits.clone(), Some(cache.path().to_path_buf())).unwrap();
+    let cached_runtime = PluginRuntime::new(limits.clone(), Some(cache.path().to_path_buf())).unwrap();
     cached_runtime.compile("patterns", wasm).unwrap();
     let cached = time(20, || cached_runtime.compile("patterns", wasm).unwrap());
     let plugin = cached_runtime.load("patterns", wasm).unwrap();
@@ -80,16 +76,7 @@ fn main() {
     let records: Vec<Record> = lines
         .iter()
         .enumerate()
-        .map(|(i, line)| {
-            Record::new(
-                "bench",
-                line.clone(),
-                Origin {
-                    file: "bench".into(),
-                    line: i as u64 + 1,
-                },
-            )
-        })
+        .map(|(i, line)| Record::new("bench", line.clone(), Origin { file: "bench".into(), line: i as u64 + 1 }))
         .collect();
     let indices: Vec<usize> = (0..records.len()).collect();
     let wasm_batch = record_batch(&records, &indices, plugin.wanted_columns());
@@ -110,25 +97,14 @@ fn main() {
     let next_records: Vec<Record> = next_lines
         .iter()
         .enumerate()
-        .map(|(i, line)| {
-            Record::new(
-                "bench",
-                line.clone(),
-                Origin {
-                    file: "bench".into(),
-                    line: i as u64 + 1,
-                },
-            )
-        })
+        .map(|(i, line)| Record::new("bench", line.clone(), Origin { file: "bench".into(), line: i as u64 + 1 }))
         .collect();
     let wasm_next = record_batch(&next_records, &indices, plugin.wanted_columns());
     let mut warm_instance = PluginInstance::new(plugin.clone(), Vec::new(), None);
     warm_instance.process_logs(&wasm_batch).unwrap();
     let wasm_warm = time(7, || warm_instance.process_logs(&wasm_next).unwrap());
     // The boundary alone: a plugin that is sent the same batch and returns nothing.
-    let noop = cached_runtime
-        .load("noop", &std::fs::read(test_plugins::NOOP).unwrap())
-        .unwrap();
+    let noop = cached_runtime.load("noop", &std::fs::read(test_plugins::NOOP).unwrap()).unwrap();
     let mut noop_instance = PluginInstance::new(noop.clone(), Vec::new(), None);
     let noop_batch = record_batch(&next_records, &indices, noop.wanted_columns());
     let boundary = time(15, || noop_instance.process_logs(&noop_batch).unwrap());
@@ -138,16 +114,10 @@ fn main() {
         plugin.miner().patterns().len()
     };
 
-    println!(
-        "## plugin runtime (patterns plugin, {} KiB component)\n",
-        wasm.len() / 1024
-    );
+    println!("## plugin runtime (patterns plugin, {} KiB component)\n", wasm.len() / 1024);
     println!("| what | median | vs baseline |");
     println!("|---|---|---|");
-    println!(
-        "| cold compile (Cranelift) | {:.1} ms | baseline |",
-        ms(cold)
-    );
+    println!("| cold compile (Cranelift) | {:.1} ms | baseline |", ms(cold));
     println!(
         "| load cached artifact | {:.2} ms | {:.0}× faster |",
         ms(cached),

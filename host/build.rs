@@ -17,10 +17,7 @@ fn main() {
     let workspace = manifest_dir.parent().unwrap().to_path_buf();
     let plugins_dir = workspace.join("plugins");
     for watched in ["plugins", "sdk", "wit"] {
-        println!(
-            "cargo:rerun-if-changed={}",
-            workspace.join(watched).display()
-        );
+        println!("cargo:rerun-if-changed={}", workspace.join(watched).display());
     }
 
     let mut plugins: Vec<(String, String)> = Vec::new(); // (package name, plugin file stem)
@@ -42,10 +39,7 @@ fn main() {
     }
     plugins.sort();
 
-    let packages: Vec<&str> = plugins
-        .iter()
-        .map(|(package, _)| package.as_str())
-        .collect();
+    let packages: Vec<&str> = plugins.iter().map(|(package, _)| package.as_str()).collect();
     let artifacts = build_components(&workspace, &packages);
 
     let mut source = String::from(
@@ -53,10 +47,7 @@ fn main() {
          pub static BUILTIN_PLUGINS: &[(&str, &[u8])] = &[\n",
     );
     for ((_, stem), artifact) in plugins.iter().zip(artifacts) {
-        source.push_str(&format!(
-            "    ({stem:?}, include_bytes!({:?})),\n",
-            artifact.display()
-        ));
+        source.push_str(&format!("    ({stem:?}, include_bytes!({:?})),\n", artifact.display()));
     }
     source.push_str("];\n");
     let out = PathBuf::from(env::var_os("OUT_DIR").unwrap()).join("builtin_plugins.rs");

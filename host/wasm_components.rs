@@ -15,14 +15,7 @@ pub fn build_components(workspace: &Path, packages: &[&str]) -> Vec<PathBuf> {
     let mut command = Command::new(cargo);
     command
         .current_dir(workspace)
-        .args([
-            "build",
-            "--profile",
-            "plugin",
-            "--target",
-            "wasm32-wasip2",
-            "--target-dir",
-        ])
+        .args(["build", "--profile", "plugin", "--target", "wasm32-wasip2", "--target-dir"])
         .arg(&target_dir);
     for package in packages {
         command.args(["-p", package]);
@@ -44,9 +37,7 @@ pub fn build_components(workspace: &Path, packages: &[&str]) -> Vec<PathBuf> {
             command.env_remove(key);
         }
     }
-    let output = command
-        .output()
-        .expect("run cargo to build the Wasm plugins");
+    let output = command.output().expect("run cargo to build the Wasm plugins");
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         if stderr.contains("wasm32-wasip2")
@@ -64,15 +55,9 @@ pub fn build_components(workspace: &Path, packages: &[&str]) -> Vec<PathBuf> {
     packages
         .iter()
         .map(|package| {
-            let path = target_dir
-                .join("wasm32-wasip2")
-                .join("plugin")
-                .join(format!("{}.wasm", package.replace('-', "_")));
-            assert!(
-                path.is_file(),
-                "expected plugin component at {}",
-                path.display()
-            );
+            let path =
+                target_dir.join("wasm32-wasip2").join("plugin").join(format!("{}.wasm", package.replace('-', "_")));
+            assert!(path.is_file(), "expected plugin component at {}", path.display());
             path
         })
         .collect()

@@ -16,18 +16,10 @@ pub const CONFIG_VERSION: u32 = 1;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("config file {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     #[error("config file {path}: {source}")]
-    Parse {
-        path: PathBuf,
-        source: toml::de::Error,
-    },
-    #[error(
-        "config file {path}: version {found} is not supported (this build reads version {CONFIG_VERSION})"
-    )]
+    Parse { path: PathBuf, source: toml::de::Error },
+    #[error("config file {path}: version {found} is not supported (this build reads version {CONFIG_VERSION})")]
     Version { path: PathBuf, found: u32 },
 }
 
@@ -43,10 +35,7 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Self {
-            version: CONFIG_VERSION,
-            plugins: PluginSettings::default(),
-        }
+        Self { version: CONFIG_VERSION, plugins: PluginSettings::default() }
     }
 }
 
@@ -74,10 +63,7 @@ impl Settings {
                 return Ok(Self::default());
             }
             Err(source) => {
-                return Err(ConfigError::Read {
-                    path: path.to_path_buf(),
-                    source,
-                });
+                return Err(ConfigError::Read { path: path.to_path_buf(), source });
             }
         };
         Self::parse(path, &text)
@@ -85,26 +71,17 @@ impl Settings {
 
     /// Parses configuration text; `path` names it in errors.
     pub fn parse(path: &Path, text: &str) -> Result<Self, ConfigError> {
-        let settings: Settings = toml::from_str(text).map_err(|source| ConfigError::Parse {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let settings: Settings =
+            toml::from_str(text).map_err(|source| ConfigError::Parse { path: path.to_path_buf(), source })?;
         if settings.version != CONFIG_VERSION {
-            return Err(ConfigError::Version {
-                path: path.to_path_buf(),
-                found: settings.version,
-            });
+            return Err(ConfigError::Version { path: path.to_path_buf(), found: settings.version });
         }
         Ok(settings)
     }
 
     /// The settings handed to plugin `name`'s `init`.
     pub fn plugin_config(&self, name: &str) -> Vec<(String, String)> {
-        self.plugins
-            .config
-            .get(name)
-            .map(|pairs| pairs.clone().into_iter().collect())
-            .unwrap_or_default()
+        self.plugins.config.get(name).map(|pairs| pairs.clone().into_iter().collect()).unwrap_or_default()
     }
 }
 
@@ -118,30 +95,15 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap();
         let settings = Settings::parse(&path, &text).unwrap();
         assert_eq!(settings.plugins.limits.timeout_ms, 10_000);
-        assert_eq!(
-            settings.plugin_config("patterns"),
-            vec![("similarity".to_string(), "0.5".to_string())]
-        );
-        for key in [
-            "version",
-            "dir",
-            "disabled",
-            "timeout_ms",
-            "memory_bytes",
-            "output_bytes",
-            "log_bytes",
-        ] {
-            assert!(
-                text.contains(&format!("# {key}")) || text.contains(&format!("{key} =")),
-                "{key} undocumented"
-            );
+        assert_eq!(settings.plugin_config("patterns"), vec![("similarity".to_string(), "0.5".to_string())]);
+        for key in ["version", "dir", "disabled", "timeout_ms", "memory_bytes", "output_bytes", "log_bytes"] {
+            assert!(text.contains(&format!("# {key}")) || text.contains(&format!("{key} =")), "{key} undocumented");
         }
     }
 
     #[test]
     fn an_unknown_key_is_an_error_that_names_it() {
-        let error = Settings::parse(Path::new("x.toml"), "version = 1\n[plugins]\ntimeout = 5\n")
-            .unwrap_err();
+        let error = Settings::parse(Path::new("x.toml"), "version = 1\n[plugins]\ntimeout = 5\n").unwrap_err();
         assert!(error.to_string().contains("timeout"), "{error}");
     }
 

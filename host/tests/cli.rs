@@ -14,9 +14,7 @@ struct Opsloop {
 
 impl Opsloop {
     fn new() -> Self {
-        Self {
-            dir: tempfile::tempdir().unwrap(),
-        }
+        Self { dir: tempfile::tempdir().unwrap() }
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -24,12 +22,7 @@ impl Opsloop {
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_opsloop"))
-            .arg("--data")
-            .arg(self.path("data"))
-            .args(args)
-            .output()
-            .unwrap()
+        Command::new(env!("CARGO_BIN_EXE_opsloop")).arg("--data").arg(self.path("data")).args(args).output().unwrap()
     }
 
     /// Runs and expects success; returns stdout.
@@ -53,17 +46,12 @@ impl Opsloop {
 }
 
 fn fixture(relative: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/data")
-        .join(relative)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data").join(relative)
 }
 
 /// The words tantivy's default tokenizer makes of `text`: alphanumeric runs, lower-cased.
 fn words(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .collect()
+    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect()
 }
 
 #[test]
@@ -72,11 +60,7 @@ fn raw_import_then_search_returns_exactly_the_records_with_the_term() {
     let log = fixture("loghub2k/HDFS/HDFS_2k.log");
     let summary = opsloop.ok(&["import", "--format", "raw", log.to_str().unwrap()]);
     assert!(summary.contains("imported 2000 records"), "{summary}");
-    let lines: Vec<String> = std::fs::read_to_string(&log)
-        .unwrap()
-        .lines()
-        .map(str::to_string)
-        .collect();
+    let lines: Vec<String> = std::fs::read_to_string(&log).unwrap().lines().map(str::to_string).collect();
     for term in ["terminating", "packetresponder", "exception"] {
         let mut expected: Vec<u64> = lines
             .iter()
@@ -85,10 +69,7 @@ fn raw_import_then_search_returns_exactly_the_records_with_the_term() {
             .map(|(index, _)| index as u64 + 1)
             .collect();
         let hits = opsloop.search_json(term);
-        let mut found: Vec<u64> = hits
-            .iter()
-            .map(|hit| hit["line"].as_u64().unwrap())
-            .collect();
+        let mut found: Vec<u64> = hits.iter().map(|hit| hit["line"].as_u64().unwrap()).collect();
         expected.sort();
         found.sort();
         assert!(!expected.is_empty(), "{term} should occur in the fixture");
@@ -99,15 +80,8 @@ fn raw_import_then_search_returns_exactly_the_records_with_the_term() {
             assert_eq!(hit["file"], log.to_str().unwrap());
             assert_eq!(hit["source"], "HDFS_2k");
             assert!(hit["timestamp"].is_string());
-            assert_eq!(
-                hit["pattern"].as_str().map(str::len),
-                Some(16),
-                "pattern id on {hit}"
-            );
-            assert!(
-                hit["template"].as_str().is_some_and(|t| t.contains("<*>")),
-                "template on {hit}"
-            );
+            assert_eq!(hit["pattern"].as_str().map(str::len), Some(16), "pattern id on {hit}");
+            assert!(hit["template"].as_str().is_some_and(|t| t.contains("<*>")), "template on {hit}");
         }
     }
     // The pattern annotation is searchable, and finds exactly the records that carry it.
@@ -127,15 +101,9 @@ fn bad_lines_are_counted_by_reason_and_the_good_ones_land() {
     bytes.extend_from_slice(&vec![b'x'; 1 << 20]);
     bytes.extend_from_slice(b"\nlast good line\n   \n");
     std::fs::write(&path, bytes).unwrap();
-    let summary: Value = serde_json::from_str(&opsloop.ok(&[
-        "import",
-        "--format",
-        "raw",
-        "--summary",
-        "json",
-        path.to_str().unwrap(),
-    ]))
-    .unwrap();
+    let summary: Value =
+        serde_json::from_str(&opsloop.ok(&["import", "--format", "raw", "--summary", "json", path.to_str().unwrap()]))
+            .unwrap();
     assert_eq!(summary["records"], 2);
     assert_eq!(summary["rejected"], 4);
     let reasons = &summary["rejected_by_reason"];
@@ -143,20 +111,11 @@ fn bad_lines_are_counted_by_reason_and_the_good_ones_land() {
     assert_eq!(reasons["invalid UTF-8"]["count"], 1);
     assert_eq!(reasons["line too long"]["count"], 1);
     let example = reasons["invalid UTF-8"]["examples"][0].as_str().unwrap();
-    assert!(
-        example.contains("mixed.log:3") && example.contains("byte 4"),
-        "{example}"
-    );
+    assert!(example.contains("mixed.log:3") && example.contains("byte 4"), "{example}");
     let too_long = reasons["line too long"]["examples"][0].as_str().unwrap();
-    assert!(
-        too_long.contains("mixed.log:4") && too_long.contains("1048576 bytes"),
-        "{too_long}"
-    );
+    assert!(too_long.contains("mixed.log:4") && too_long.contains("1048576 bytes"), "{too_long}");
     let hits = opsloop.search_json("good");
-    let lines: Vec<u64> = hits
-        .iter()
-        .map(|hit| hit["line"].as_u64().unwrap())
-        .collect();
+    let lines: Vec<u64> = hits.iter().map(|hit| hit["line"].as_u64().unwrap()).collect();
     assert_eq!(lines.len(), 2);
     assert!(lines.contains(&1) && lines.contains(&5), "{lines:?}");
 }
@@ -168,8 +127,10 @@ fn json_lines_keep_time_level_and_fields() {
     std::fs::write(
         &path,
         concat!(
-            r#"{"ts":"2024-05-01T10:00:00Z","level":"error","msg":"payment failed","user":"alice"}"#, "\n",
-            r#"{"ts":"2024-05-01T09:00:00Z","level":"info","msg":"payment ok","user":"bob"}"#, "\n",
+            r#"{"ts":"2024-05-01T10:00:00Z","level":"error","msg":"payment failed","user":"alice"}"#,
+            "\n",
+            r#"{"ts":"2024-05-01T09:00:00Z","level":"info","msg":"payment ok","user":"bob"}"#,
+            "\n",
             "{broken\n",
         ),
     )
@@ -178,50 +139,31 @@ fn json_lines_keep_time_level_and_fields() {
     assert!(output.status.success());
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
-        stdout.contains("imported 2 records")
-            && stdout.contains("invalid JSON")
-            && stdout.contains("api.jsonl:3"),
+        stdout.contains("imported 2 records") && stdout.contains("invalid JSON") && stdout.contains("api.jsonl:3"),
         "{stdout}"
     );
     let hits = opsloop.search_json("payment");
     assert_eq!(hits.len(), 2);
-    assert_eq!(
-        hits[0]["timestamp"], "2024-05-01T10:00:00.000Z",
-        "newest first"
-    );
+    assert_eq!(hits[0]["timestamp"], "2024-05-01T10:00:00.000Z", "newest first");
     assert_eq!(hits[0]["level"], "ERROR");
     assert_eq!(hits[0]["fields"]["user"], "alice");
     assert_eq!(opsloop.search_json("level:ERROR").len(), 1);
     assert_eq!(opsloop.search_json("fields.user:bob").len(), 1);
-    let ranged = opsloop.ok(&[
-        "search",
-        "payment",
-        "--since",
-        "2024-05-01T09:30:00Z",
-        "--format",
-        "json",
-    ]);
+    let ranged = opsloop.ok(&["search", "payment", "--since", "2024-05-01T09:30:00Z", "--format", "json"]);
     assert_eq!(ranged.lines().count(), 1);
 }
 
 #[test]
 fn exit_codes_follow_the_contract() {
     let opsloop = Opsloop::new();
-    assert_eq!(
-        opsloop.run(&["search"]).status.code(),
-        Some(2),
-        "missing query is a usage error"
-    );
+    assert_eq!(opsloop.run(&["search"]).status.code(), Some(2), "missing query is a usage error");
     assert_eq!(opsloop.run(&["frobnicate"]).status.code(), Some(2));
     let missing = opsloop.run(&["import", "/nonexistent/app.log"]);
     assert_eq!(missing.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&missing.stdout).contains("/nonexistent/app.log"));
     let bad_query = opsloop.run(&["search", "message:(unclosed"]);
     assert_eq!(bad_query.status.code(), Some(1));
-    assert!(
-        String::from_utf8_lossy(&bad_query.stderr).contains("unclosed"),
-        "the error names the query"
-    );
+    assert!(String::from_utf8_lossy(&bad_query.stderr).contains("unclosed"), "the error names the query");
 }
 
 #[test]
@@ -236,19 +178,11 @@ fn stdin_imports_and_plugin_list_names_the_builtin() {
         .spawn()
         .unwrap();
     use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"from a pipe 1\nfrom a pipe 2\n")
-        .unwrap();
+    child.stdin.take().unwrap().write_all(b"from a pipe 1\nfrom a pipe 2\n").unwrap();
     assert!(child.wait_with_output().unwrap().status.success());
     let hits = opsloop.search_json("pipe");
     assert_eq!(hits.len(), 2);
-    assert!(
-        hits.iter()
-            .all(|hit| hit["source"] == "piped" && hit["file"] == "-")
-    );
+    assert!(hits.iter().all(|hit| hit["source"] == "piped" && hit["file"] == "-"));
     let list = opsloop.ok(&["plugin", "list"]);
     assert!(list.starts_with("patterns"), "{list}");
 }

@@ -30,19 +30,12 @@ pub struct LogRecord<'a> {
 
 fn value_at(column: &TextColumn, index: usize) -> Option<&str> {
     let end = *column.ends.get(index)? as usize;
-    let start = if index == 0 {
-        0
-    } else {
-        column.ends[index - 1] as usize
-    };
+    let start = if index == 0 { 0 } else { column.ends[index - 1] as usize };
     column.data.get(start..end)
 }
 
 fn column_of<'a>(values: impl IntoIterator<Item = &'a str>) -> TextColumn {
-    let mut column = TextColumn {
-        data: String::new(),
-        ends: Vec::new(),
-    };
+    let mut column = TextColumn { data: String::new(), ends: Vec::new() };
     for value in values {
         column.data.push_str(value);
         column.ends.push(column.data.len() as u32);
@@ -55,10 +48,7 @@ fn non_empty(value: Option<&str>) -> Option<&str> {
 }
 
 fn empty_column() -> TextColumn {
-    TextColumn {
-        data: String::new(),
-        ends: Vec::new(),
-    }
+    TextColumn { data: String::new(), ends: Vec::new() }
 }
 
 impl LogBatch {
@@ -89,10 +79,7 @@ impl LogBatch {
         Self {
             inner: RecordBatch {
                 len: records.len() as u32,
-                timestamps: records
-                    .iter()
-                    .map(|r| r.timestamp.unwrap_or(NO_TIMESTAMP))
-                    .collect(),
+                timestamps: records.iter().map(|r| r.timestamp.unwrap_or(NO_TIMESTAMP)).collect(),
                 levels: column_of(records.iter().map(|r| r.level.unwrap_or(""))),
                 sources: column_of(records.iter().map(|r| r.source.unwrap_or(""))),
                 messages: column_of(records.iter().map(|r| r.message)),
@@ -120,12 +107,7 @@ impl LogBatch {
     pub fn record(&self, index: usize) -> LogRecord<'_> {
         LogRecord {
             index,
-            timestamp: self
-                .inner
-                .timestamps
-                .get(index)
-                .copied()
-                .filter(|&t| t != NO_TIMESTAMP),
+            timestamp: self.inner.timestamps.get(index).copied().filter(|&t| t != NO_TIMESTAMP),
             level: non_empty(value_at(&self.inner.levels, index)),
             source: non_empty(value_at(&self.inner.sources, index)),
             message: self.message(index),
@@ -147,13 +129,6 @@ impl LogBatch {
 impl<'a> LogRecord<'a> {
     /// A record with only a message, for tests.
     pub fn message(index: usize, message: &'a str) -> Self {
-        Self {
-            index,
-            timestamp: None,
-            level: None,
-            source: None,
-            message,
-            fields: None,
-        }
+        Self { index, timestamp: None, level: None, source: None, message, fields: None }
     }
 }

@@ -14,18 +14,12 @@ pub struct Config {
 impl Config {
     /// Configuration from key/value pairs; a later pair overrides an earlier one.
     pub fn from_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Self {
-        Self {
-            pairs: pairs.into_iter().collect(),
-        }
+        Self { pairs: pairs.into_iter().collect() }
     }
 
     /// The value of `key`, if set.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.pairs
-            .iter()
-            .rev()
-            .find(|(name, _)| name == key)
-            .map(|(_, value)| value.as_str())
+        self.pairs.iter().rev().find(|(name, _)| name == key).map(|(_, value)| value.as_str())
     }
 
     /// The value of `key` parsed as `T`, `default` when unset, and a
@@ -36,9 +30,7 @@ impl Config {
     {
         match self.get(key) {
             None => Ok(default),
-            Some(text) => text
-                .parse()
-                .map_err(|error| PluginError::BadConfig(format!("config key `{key}`: {error}"))),
+            Some(text) => text.parse().map_err(|error| PluginError::BadConfig(format!("config key `{key}`: {error}"))),
         }
     }
 }

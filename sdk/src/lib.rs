@@ -77,8 +77,8 @@ pub use wit_bindgen as __wit_bindgen;
 pub use batch::{LogBatch, LogRecord, NO_TIMESTAMP};
 pub use bindings::opsloop::plugin::host::LogLevel;
 pub use bindings::opsloop::plugin::types::{
-    BatchOutput, ConfigKey, Evidence, Finding, Inputs, PluginError, PluginInfo, RecordBatch,
-    RecordColumns, Report, TextColumn,
+    BatchOutput, ConfigKey, Evidence, Finding, Inputs, PluginError, PluginInfo, RecordBatch, RecordColumns, Report,
+    TextColumn,
 };
 pub use config::Config;
 pub use info::plugin_info;

@@ -38,11 +38,7 @@ impl Output {
 
     /// An empty output for a batch of `len` records or reports.
     pub fn with_len(len: usize) -> Self {
-        Self {
-            len,
-            columns: Vec::new(),
-            findings: Vec::new(),
-        }
+        Self { len, columns: Vec::new(), findings: Vec::new() }
     }
 
     /// The column for `key`, created on first use.

@@ -12,9 +12,7 @@ thread_local! {
     static INSTANCE: RefCell<Option<Box<dyn Any>>> = const { RefCell::new(None) };
 }
 
-fn with_instance<P: Plugin, T>(
-    work: impl FnOnce(&mut P) -> Result<T, PluginError>,
-) -> Result<T, PluginError> {
+fn with_instance<P: Plugin, T>(work: impl FnOnce(&mut P) -> Result<T, PluginError>) -> Result<T, PluginError> {
     INSTANCE.with(|slot| {
         let mut slot = slot.borrow_mut();
         let plugin = slot
@@ -35,19 +33,13 @@ fn report_panics_to_host() {
         } else {
             "panic with a non-string payload".to_string()
         };
-        let location = info
-            .location()
-            .map(|at| format!(" at {}:{}", at.file(), at.line()))
-            .unwrap_or_default();
+        let location = info.location().map(|at| format!(" at {}:{}", at.file(), at.line())).unwrap_or_default();
         crate::log(LogLevel::Error, &format!("panicked{location}: {message}"));
     }));
 }
 
 /// Creates the instance.
-pub fn init<P: Plugin>(
-    config: Vec<(String, String)>,
-    state: Option<Vec<u8>>,
-) -> Result<(), PluginError> {
+pub fn init<P: Plugin>(config: Vec<(String, String)>, state: Option<Vec<u8>>) -> Result<(), PluginError> {
     report_panics_to_host();
     let plugin = P::init(&Config::from_pairs(config), state.as_deref())?;
     INSTANCE.with(|slot| *slot.borrow_mut() = Some(Box::new(plugin)));
@@ -62,16 +54,10 @@ pub fn process_logs<P: Plugin>(batch: RecordBatch) -> Result<BatchOutput, Plugin
 
 /// Runs [`Plugin::process_reports`].
 pub fn process_reports<P: Plugin>(reports: Vec<Report>) -> Result<BatchOutput, PluginError> {
-    with_instance::<P, _>(|plugin| {
-        plugin
-            .process_reports(&reports)
-            .map(|output| output.into_wit())
-    })
+    with_instance::<P, _>(|plugin| plugin.process_reports(&reports).map(|output| output.into_wit()))
 }
 
 /// Runs [`Plugin::snapshot`].
 pub fn snapshot<P: Plugin>() -> Option<Vec<u8>> {
-    with_instance::<P, _>(|plugin| Ok(plugin.snapshot()))
-        .ok()
-        .flatten()
+    with_instance::<P, _>(|plugin| Ok(plugin.snapshot())).ok().flatten()
 }

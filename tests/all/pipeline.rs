@@ -6,18 +6,13 @@ use opsloop::config::Settings;
 use opsloop::data_dir::DataDir;
 use opsloop::index::{LogIndex, SearchRequest};
 use opsloop::ingest::{Format, ParseOptions};
-use opsloop::pipeline::{FindingStore, ImportSource, ImportSummary, PluginSet, import};
+use opsloop::pipeline::{FindingStore, ImportOptions, ImportSource, ImportSummary, PluginSet, import};
 use opsloop::plugin::{PluginLimits, PluginRuntime, builtin_plugin};
 
 use crate::util::{test_plugin, test_plugins};
 
 fn limits() -> PluginLimits {
-    PluginLimits {
-        timeout_ms: 300,
-        memory_bytes: 64 << 20,
-        output_bytes: 1 << 20,
-        ..PluginLimits::default()
-    }
+    PluginLimits { timeout_ms: 300, memory_bytes: 64 << 20, output_bytes: 1 << 20, ..PluginLimits::default() }
 }
 
 struct Harness {
@@ -33,70 +28,40 @@ impl Harness {
         let data = DataDir::new(dir.path().join("data"));
         let index = LogIndex::open(&data.index_dir()).unwrap();
         let findings = FindingStore::new(data.findings_file());
-        Self {
-            _dir: dir,
-            data,
-            index,
-            findings,
-        }
+        Self { _dir: dir, data, index, findings }
     }
 
     fn import(&self, plugins: &mut PluginSet, name: &str, lines: &[String]) -> ImportSummary {
         let bytes = lines.join("\n").into_bytes();
-        let options = ParseOptions {
-            format: Format::Raw,
-            ..ParseOptions::default()
+        let options = ImportOptions {
+            parse: ParseOptions { format: Format::Raw, ..ParseOptions::default() },
+            batch_size: 64,
+            ..ImportOptions::default()
         };
-        let source = ImportSource::Bytes {
-            name: name.to_string(),
-            bytes,
-        };
-        import(
-            &self.index,
-            plugins,
-            &self.findings,
-            vec![source],
-            &options,
-            64,
-        )
-        .unwrap()
+        let source = ImportSource::Bytes { name: name.to_string(), bytes };
+        import(&self.index, plugins, &self.findings, vec![source], &options, None).unwrap()
     }
 
     fn count(&self, query: &str) -> usize {
-        self.index
-            .count(&SearchRequest {
-                query: query.into(),
-                ..SearchRequest::default()
-            })
-            .unwrap()
+        self.index.count(&SearchRequest { query: query.into(), ..SearchRequest::default() }).unwrap()
     }
 }
 
 fn lines(prefix: &str, count: usize) -> Vec<String> {
-    (0..count)
-        .map(|i| format!("{prefix} request {i} served in {} ms", i * 7 % 300))
-        .collect()
+    (0..count).map(|i| format!("{prefix} request {i} served in {} ms", i * 7 % 300)).collect()
 }
 
 fn plugins_with(hostile_path: &str) -> PluginSet {
     let runtime = PluginRuntime::new(limits(), None).unwrap();
-    let patterns = runtime
-        .load("patterns", builtin_plugin("patterns").unwrap())
-        .unwrap();
-    let bad = runtime
-        .load(hostile_path, &test_plugin(hostile_path))
-        .unwrap();
+    let patterns = runtime.load("patterns", builtin_plugin("patterns").unwrap()).unwrap();
+    let bad = runtime.load(hostile_path, &test_plugin(hostile_path)).unwrap();
     PluginSet::from_plugins(runtime, vec![patterns, bad])
 }
 
 #[test]
 fn every_hostile_plugin_is_named_and_its_records_are_indexed_anyway() {
     let cases = [
-        (
-            test_plugins::INFINITE_LOOP,
-            "hostile-infinite-loop",
-            "timeout",
-        ),
+        (test_plugins::INFINITE_LOOP, "hostile-infinite-loop", "timeout"),
         (test_plugins::MEMORY_BOMB, "hostile-memory-bomb", "memory"),
         (test_plugins::PANIC, "hostile-panic", "trap"),
         (test_plugins::READ_FILE, "hostile-read-file", "denied"),
@@ -121,22 +86,10 @@ fn every_hostile_plugin_is_named_and_its_records_are_indexed_anyway() {
         assert_eq!(harness.count("alpha"), 100, "{name}");
         let hits = harness
             .index
-            .search(&SearchRequest {
-                query: "alpha".into(),
-                limit: Some(5),
-                ..SearchRequest::default()
-            })
+            .search(&SearchRequest { query: "alpha".into(), limit: Some(5), ..SearchRequest::default() })
             .unwrap();
-        assert!(
-            hits.iter()
-                .all(|hit| hit.record.annotations.contains_key("pattern")),
-            "{name}"
-        );
-        assert!(
-            hits.iter()
-                .all(|hit| !hit.record.annotations.contains_key("stolen")),
-            "{name}"
-        );
+        assert!(hits.iter().all(|hit| hit.record.annotations.contains_key("pattern")), "{name}");
+        assert!(hits.iter().all(|hit| !hit.record.annotations.contains_key("stolen")), "{name}");
         // The same process goes on importing and searching.
         let again = harness.import(&mut plugins, "second.log", &lines("beta", 10));
         assert_eq!(again.records, 10);
@@ -150,44 +103,25 @@ fn a_hostile_plugin_in_the_plugins_directory_is_loaded_reported_and_survived() {
     let harness = Harness::new();
     let plugins_dir = harness.data.plugins_dir(None);
     std::fs::create_dir_all(&plugins_dir).unwrap();
-    std::fs::write(
-        plugins_dir.join("panic.wasm"),
-        test_plugin(test_plugins::PANIC),
-    )
-    .unwrap();
+    std::fs::write(plugins_dir.join("panic.wasm"), test_plugin(test_plugins::PANIC)).unwrap();
     std::fs::write(plugins_dir.join("garbage.wasm"), b"\0asm not really").unwrap();
     let (mut plugins, errors) = PluginSet::load(&harness.data, &Settings::default()).unwrap();
-    let names: Vec<&str> = plugins
-        .plugins()
-        .iter()
-        .map(|plugin| plugin.name())
-        .collect();
+    let names: Vec<&str> = plugins.plugins().iter().map(|plugin| plugin.name()).collect();
     assert_eq!(names, ["patterns", "hostile-panic"]);
     assert_eq!(errors.len(), 1);
     assert_eq!(errors[0].kind(), "compile");
-    assert!(
-        errors[0].to_string().contains("garbage.wasm"),
-        "{}",
-        errors[0]
-    );
+    assert!(errors[0].to_string().contains("garbage.wasm"), "{}", errors[0]);
     let summary = harness.import(&mut plugins, "app.log", &lines("gamma", 30));
     assert_eq!(summary.records, 30);
     assert_eq!(summary.plugin_failures.len(), 1);
-    assert!(
-        summary.plugin_failures[0]
-            .message
-            .contains("gave up on a batch of 30 records")
-    );
+    assert!(summary.plugin_failures[0].message.contains("gave up on a batch of 30 records"));
 }
 
 #[test]
 fn disabled_plugins_do_not_run() {
     let harness = Harness::new();
-    let settings = Settings::parse(
-        std::path::Path::new("t.toml"),
-        "version = 1\n[plugins]\ndisabled = [\"patterns\"]\n",
-    )
-    .unwrap();
+    let settings =
+        Settings::parse(std::path::Path::new("t.toml"), "version = 1\n[plugins]\ndisabled = [\"patterns\"]\n").unwrap();
     let (plugins, errors) = PluginSet::load(&harness.data, &settings).unwrap();
     assert!(errors.is_empty());
     assert!(plugins.plugins().is_empty());
@@ -197,17 +131,8 @@ fn disabled_plugins_do_not_run() {
 fn pattern_ids_are_stable_across_imports_through_saved_state() {
     let harness = Harness::new();
     let pattern_of_first = |harness: &Harness| {
-        let hits = harness
-            .index
-            .search(&SearchRequest {
-                query: "served".into(),
-                ..SearchRequest::default()
-            })
-            .unwrap();
-        let mut ids: Vec<String> = hits
-            .iter()
-            .map(|hit| hit.record.annotations["pattern"].clone())
-            .collect();
+        let hits = harness.index.search(&SearchRequest { query: "served".into(), ..SearchRequest::default() }).unwrap();
+        let mut ids: Vec<String> = hits.iter().map(|hit| hit.record.annotations["pattern"].clone()).collect();
         ids.dedup();
         ids
     };
@@ -220,23 +145,10 @@ fn pattern_ids_are_stable_across_imports_through_saved_state() {
     // A new process (a new plugin set) resumes from the saved state: same template, same id,
     // even though the new lines alone would start a fresh pattern.
     let (mut plugins, _) = PluginSet::load(&harness.data, &Settings::default()).unwrap();
-    harness.import(
-        &mut plugins,
-        "app.log",
-        &["delta request 999 served in 1 ms".to_string()],
-    );
+    harness.import(&mut plugins, "app.log", &["delta request 999 served in 1 ms".to_string()]);
     let ids = pattern_of_first(&harness);
     assert_eq!(ids, first_ids);
-    assert!(
-        harness
-            .data
-            .plugin_state_dir()
-            .join("patterns")
-            .read_dir()
-            .unwrap()
-            .count()
-            >= 1
-    );
+    assert!(harness.data.plugin_state_dir().join("patterns").read_dir().unwrap().count() >= 1);
 }
 
 #[test]
@@ -246,20 +158,14 @@ fn compiled_plugins_are_cached_on_disk_and_a_bad_cache_entry_is_recompiled() {
     let wasm = builtin_plugin("patterns").unwrap();
     let runtime = PluginRuntime::new(limits(), Some(cache.clone())).unwrap();
     runtime.load("patterns", wasm).unwrap();
-    let entries: Vec<_> = std::fs::read_dir(&cache)
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .collect();
+    let entries: Vec<_> = std::fs::read_dir(&cache).unwrap().map(|entry| entry.unwrap().path()).collect();
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0].extension().unwrap(), "cwasm");
     // A second engine with the same configuration reuses the artifact.
     let runtime = PluginRuntime::new(limits(), Some(cache.clone())).unwrap();
     let modified = std::fs::metadata(&entries[0]).unwrap().modified().unwrap();
     runtime.load("patterns", wasm).unwrap();
-    assert_eq!(
-        std::fs::metadata(&entries[0]).unwrap().modified().unwrap(),
-        modified
-    );
+    assert_eq!(std::fs::metadata(&entries[0]).unwrap().modified().unwrap(), modified);
     // A corrupt artifact is discarded and rebuilt, not trusted.
     std::fs::write(&entries[0], b"not an artifact").unwrap();
     let plugin = runtime.load("patterns", wasm).unwrap();

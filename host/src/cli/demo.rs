@@ -12,22 +12,13 @@ use crate::config::Settings;
 use crate::data_dir::DataDir;
 use crate::index::{LogIndex, SearchRequest};
 use crate::ingest::{Format, ParseOptions};
-use crate::pipeline::{DEFAULT_BATCH_SIZE, FindingStore, ImportSource, PluginSet, import};
+use crate::pipeline::{FindingStore, ImportOptions, ImportSource, PluginSet, import};
 
 /// The bundled samples: (file name, bytes). Loghub, research use; see tests/data/README.md.
 const SAMPLES: &[(&str, &[u8])] = &[
-    (
-        "HDFS_2k.log",
-        include_bytes!("../../../tests/data/loghub2k/HDFS/HDFS_2k.log"),
-    ),
-    (
-        "OpenSSH_2k.log",
-        include_bytes!("../../../tests/data/loghub2k/OpenSSH/OpenSSH_2k.log"),
-    ),
-    (
-        "Spark_2k.log",
-        include_bytes!("../../../tests/data/loghub2k/Spark/Spark_2k.log"),
-    ),
+    ("HDFS_2k.log", include_bytes!("../../../tests/data/loghub2k/HDFS/HDFS_2k.log")),
+    ("OpenSSH_2k.log", include_bytes!("../../../tests/data/loghub2k/OpenSSH/OpenSSH_2k.log")),
+    ("Spark_2k.log", include_bytes!("../../../tests/data/loghub2k/Spark/Spark_2k.log")),
 ];
 
 #[derive(Debug, Args)]
@@ -54,85 +45,48 @@ pub fn run(data_dir: &DataDir, args: DemoArgs, out: &mut Out) -> anyhow::Result<
     if let Some(error) = errors.first() {
         anyhow::bail!("a built-in plugin failed to load: {error}");
     }
-    let names: Vec<&str> = plugins
-        .plugins()
-        .iter()
-        .map(|plugin| plugin.name())
-        .collect();
+    let names: Vec<&str> = plugins.plugins().iter().map(|plugin| plugin.name()).collect();
     out.line(format!("plugins: {}", names.join(", ")))?;
     let sources = SAMPLES
         .iter()
-        .map(|(name, bytes)| ImportSource::Bytes {
-            name: name.to_string(),
-            bytes: bytes.to_vec(),
-        })
+        .map(|(name, bytes)| ImportSource::Bytes { name: name.to_string(), bytes: bytes.to_vec() })
         .collect();
-    let options = ParseOptions {
-        format: Format::Raw,
-        ..ParseOptions::default()
+    let options = ImportOptions {
+        parse: ParseOptions { format: Format::Raw, ..ParseOptions::default() },
+        ..ImportOptions::default()
     };
     let findings = FindingStore::new(demo_dir.findings_file());
-    let summary = import(
-        &index,
-        &mut plugins,
-        &findings,
-        sources,
-        &options,
-        DEFAULT_BATCH_SIZE,
-    )?;
+    let summary = import(&index, &mut plugins, &findings, sources, &options, None)?;
     super::import::print_summary(&summary, out)?;
 
-    let everything = index.search(&SearchRequest {
-        query: "*".into(),
-        ..SearchRequest::default()
-    })?;
+    let everything = index.search(&SearchRequest { query: "*".into(), ..SearchRequest::default() })?;
     let mut per_source: BTreeMap<String, BTreeMap<String, (u64, String)>> = BTreeMap::new();
     for hit in &everything {
         let record = &hit.record;
-        let (Some(pattern), Some(template)) = (
-            record.annotations.get("pattern"),
-            record.annotations.get("template"),
-        ) else {
+        let (Some(pattern), Some(template)) = (record.annotations.get("pattern"), record.annotations.get("template"))
+        else {
             continue;
         };
-        let entry = per_source
-            .entry(record.source.clone())
-            .or_default()
-            .entry(pattern.clone())
-            .or_default();
+        let entry = per_source.entry(record.source.clone()).or_default().entry(pattern.clone()).or_default();
         entry.0 += 1;
         entry.1 = template.clone();
     }
     for (source, patterns) in &per_source {
         let mut ranked: Vec<_> = patterns.iter().collect();
         ranked.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(b.0)));
-        out.line(format!(
-            "\n{source}: {} patterns; the most frequent:",
-            patterns.len()
-        ))?;
+        out.line(format!("\n{source}: {} patterns; the most frequent:", patterns.len()))?;
         for (pattern, (count, template)) in ranked.into_iter().take(4) {
             out.line(format!("  {count:>5}  {pattern}  {template}"))?;
         }
     }
-    let request = SearchRequest {
-        query: args.query.clone(),
-        limit: Some(5),
-        ..SearchRequest::default()
-    };
+    let request = SearchRequest { query: args.query.clone(), limit: Some(5), ..SearchRequest::default() };
     let total = index.count(&request)?;
-    out.line(format!(
-        "\nsearch `{}`: {total} records; the first 5 as JSON:",
-        args.query
-    ))?;
+    out.line(format!("\nsearch `{}`: {total} records; the first 5 as JSON:", args.query))?;
     for hit in index.search(&request)? {
         out.line(hit.to_json().to_string())?;
     }
     let data = demo_dir.root().display();
-    out.line(format!(
-        "\nexplore: opsloop --data {data} search 'pattern:<id>' --format json"
-    ))?;
-    out.line(format!(
-        "         opsloop --data {data} search 'level:WARN OR Invalid' --limit 10"
-    ))?;
+    out.line(format!("\nexplore: opsloop --data {data} search 'pattern:<id>' --format json"))?;
+    out.line(format!("         opsloop --data {data} search 'level:WARN OR Invalid' --limit 10"))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -11,7 +11,8 @@ use crate::data_dir::DataDir;
 use crate::index::LogIndex;
 use crate::ingest::{DEFAULT_MAX_LINE_BYTES, Format, ParseOptions};
 use crate::pipeline::{
-    DEFAULT_BATCH_SIZE, FindingStore, ImportSource, ImportSummary, PluginSet, import,
+    DEFAULT_BATCH_SIZE, DEFAULT_COMMIT_EVERY, FindingStore, ImportOptions, ImportSource, ImportSummary, PluginSet,
+    import,
 };
 
 #[derive(Debug, Args)]
@@ -22,9 +23,16 @@ pub struct ImportArgs {
     /// The source name for these records (default: the file name up to its first dot).
     #[arg(long)]
     pub source: Option<String>,
-    /// How lines are laid out.
+    /// How lines are laid out; `auto` decides per file from its first lines.
     #[arg(long, value_enum, default_value = "auto")]
     pub format: Format,
+    /// A line layout with `<Field>` placeholders, e.g.
+    /// `'<Date> <Time> <Pid> <Level> <Component>: <Content>'` (implies --format pattern).
+    #[arg(long)]
+    pub pattern: Option<String>,
+    /// Records between commits; each commit is a point an interrupted import resumes from.
+    #[arg(long, default_value_t = DEFAULT_COMMIT_EVERY)]
+    pub commit_every: usize,
     /// Records handed to the plugins at a time.
     #[arg(long, default_value_t = DEFAULT_BATCH_SIZE)]
     pub batch_size: usize,
@@ -42,51 +50,108 @@ pub enum SummaryFormat {
     Json,
 }
 
-pub fn run(
-    data_dir: &DataDir,
-    settings: &Settings,
-    args: ImportArgs,
-    out: &mut Out,
-) -> anyhow::Result<ExitCode> {
+pub fn run(data_dir: &DataDir, settings: &Settings, args: ImportArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
     let summary = import_paths(data_dir, settings, &args)?;
     match args.summary {
         SummaryFormat::Text => print_summary(&summary, out)?,
         SummaryFormat::Json => out.line(summary_json(&summary).to_string())?,
     }
-    Ok(if summary.has_input_errors() {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(if summary.has_input_errors() { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
 /// Runs an import as the command does, without printing.
-pub fn import_paths(
-    data_dir: &DataDir,
-    settings: &Settings,
-    args: &ImportArgs,
-) -> anyhow::Result<ImportSummary> {
+pub fn import_paths(data_dir: &DataDir, settings: &Settings, args: &ImportArgs) -> anyhow::Result<ImportSummary> {
     let index = LogIndex::open(&data_dir.index_dir())?;
     let (mut plugins, load_errors) = PluginSet::load(data_dir, settings)?;
     for error in &load_errors {
         tracing::error!(kind = error.kind(), "{error}");
         eprintln!("warning: {error}");
     }
-    let options = ParseOptions {
-        format: args.format,
-        source: args.source.clone(),
-        max_line_bytes: args.max_line_bytes,
+    let format = if args.pattern.is_some() && args.format == Format::Auto { Format::Pattern } else { args.format };
+    let options = ImportOptions {
+        parse: ParseOptions {
+            format,
+            pattern: args.pattern.clone(),
+            source: args.source.clone(),
+            max_line_bytes: args.max_line_bytes,
+        },
+        batch_size: args.batch_size,
+        commit_every: args.commit_every.max(1),
     };
-    let sources = args.paths.iter().cloned().map(ImportSource::Path).collect();
+    let paths = expand_paths(&args.paths)?;
+    let total_bytes: u64 = paths.iter().filter_map(|path| std::fs::metadata(path).ok()).map(|meta| meta.len()).sum();
+    let sources = paths.into_iter().map(ImportSource::Path).collect();
     let findings = FindingStore::new(data_dir.findings_file());
-    Ok(import(
-        &index,
-        &mut plugins,
-        &findings,
-        sources,
-        &options,
-        args.batch_size,
-    )?)
+    let bar = progress_bar(total_bytes);
+    let mut on_progress = |bytes: u64, records: u64| {
+        if let Some(bar) = &bar {
+            bar.set_position(bytes);
+            bar.set_message(format!("{records} records"));
+        }
+    };
+    let summary = import(&index, &mut plugins, &findings, sources, &options, Some(&mut on_progress))?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    Ok(summary)
+}
+
+/// A progress bar on a terminal (stderr), none otherwise.
+fn progress_bar(total_bytes: u64) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(total_bytes.max(1));
+    let style = indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {msg}")
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    bar.set_style(style);
+    Some(bar)
+}
+
+/// Expands the import arguments: `-` stays stdin, a directory becomes every file under it
+/// (sorted, hidden files skipped), a glob its matches; a plain path stays as it is (a missing
+/// one is reported by the import, with the others still imported).
+pub fn expand_paths(arguments: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut paths = Vec::new();
+    for argument in arguments {
+        let text = argument.to_string_lossy();
+        if argument.is_dir() {
+            let mut found = Vec::new();
+            collect_files(argument, &mut found)?;
+            found.sort();
+            paths.extend(found);
+        } else if text != "-" && text.contains(['*', '?', '[']) && !argument.exists() {
+            let matches: Vec<PathBuf> = glob::glob(&text)
+                .map_err(|error| anyhow::anyhow!("glob `{text}`: {error}"))?
+                .filter_map(Result::ok)
+                .filter(|path| path.is_file())
+                .collect();
+            if matches.is_empty() {
+                anyhow::bail!("glob `{text}` matches no file");
+            }
+            paths.extend(matches);
+        } else {
+            paths.push(argument.clone());
+        }
+    }
+    Ok(paths)
+}
+
+fn collect_files(dir: &std::path::Path, found: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+    let entries = std::fs::read_dir(dir).map_err(|error| anyhow::anyhow!("cannot list {}: {error}", dir.display()))?;
+    for entry in entries {
+        let path = entry?.path();
+        if path.file_name().is_some_and(|name| name.to_string_lossy().starts_with('.')) {
+            continue;
+        }
+        if path.is_dir() {
+            collect_files(&path, found)?;
+        } else if path.is_file() {
+            found.push(path);
+        }
+    }
+    Ok(())
 }
 
 fn summary_json(summary: &ImportSummary) -> serde_json::Value {
@@ -95,10 +160,7 @@ fn summary_json(summary: &ImportSummary) -> serde_json::Value {
         .by_reason
         .iter()
         .map(|(reason, group)| {
-            (
-                reason.clone(),
-                serde_json::json!({ "count": group.count, "examples": group.examples }),
-            )
+            (reason.clone(), serde_json::json!({ "count": group.count, "examples": group.examples }))
         })
         .collect();
     serde_json::json!({
@@ -129,6 +191,8 @@ pub fn print_summary(summary: &ImportSummary, out: &mut Out) -> std::io::Result<
     for input in &summary.inputs {
         if let Some(error) = &input.error {
             out.line(format!("  failed  {}: {error}", input.name))?;
+        } else if input.skipped_lines > 0 {
+            out.line(format!("  {}: {} line(s) imported before were skipped", input.name, input.skipped_lines))?;
         }
     }
     let rejected = summary.rejections.total();

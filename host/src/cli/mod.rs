@@ -24,12 +24,7 @@ pub use output::Out;
 #[command(name = "opsloop", version, about, propagate_version = true)]
 pub struct Cli {
     /// The data directory (index, plugin state, configuration).
-    #[arg(
-        long,
-        global = true,
-        env = "OPSLOOP_DATA",
-        default_value = "opsloop-data"
-    )]
+    #[arg(long, global = true, env = "OPSLOOP_DATA", default_value = "opsloop-data")]
     pub data: PathBuf,
     /// More log output on stderr (-v info, -vv debug).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -57,11 +52,7 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(error) => {
             let _ = error.print();
-            return if error.use_stderr() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            };
+            return if error.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
         }
     };
     init_tracing(cli.verbose);
@@ -85,11 +76,8 @@ fn init_tracing(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("OPSLOOP_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
+    let _ =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
 }
 
 /// Runs a parsed command line.
@@ -99,9 +87,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Import(args) => import::run(&data_dir, &load_settings(&data_dir)?, args, &mut out),
         Command::Search(args) => search::run(&data_dir, args, &mut out),
-        Command::Plugin(command) => {
-            plugin::run(&data_dir, &load_settings(&data_dir)?, command, &mut out)
-        }
+        Command::Plugin(command) => plugin::run(&data_dir, &load_settings(&data_dir)?, command, &mut out),
         Command::Demo(args) => demo::run(&data_dir, args, &mut out),
     }
 }

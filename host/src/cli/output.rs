@@ -10,9 +10,7 @@ pub struct Out {
 
 impl Out {
     pub fn stdout() -> Self {
-        Self {
-            writer: Box::new(io::BufWriter::new(io::stdout().lock())),
-        }
+        Self { writer: Box::new(io::BufWriter::new(io::stdout().lock())) }
     }
 
     pub fn new(writer: Box<dyn Write>) -> Self {
@@ -39,8 +37,6 @@ impl Drop for Out {
 /// Whether `error` is, at its root, a write to a closed pipe.
 pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
     error.chain().any(|cause| {
-        cause
-            .downcast_ref::<io::Error>()
-            .is_some_and(|io_error| io_error.kind() == io::ErrorKind::BrokenPipe)
+        cause.downcast_ref::<io::Error>().is_some_and(|io_error| io_error.kind() == io::ErrorKind::BrokenPipe)
     })
 }

@@ -31,32 +31,21 @@ pub struct ListArgs {
     pub format: super::search::HitFormat,
 }
 
-pub fn run(
-    data_dir: &DataDir,
-    settings: &Settings,
-    command: PluginCommand,
-    out: &mut Out,
-) -> anyhow::Result<ExitCode> {
+pub fn run(data_dir: &DataDir, settings: &Settings, command: PluginCommand, out: &mut Out) -> anyhow::Result<ExitCode> {
     match command {
         PluginCommand::List(args) => {
             let (plugins, errors) = PluginSet::load(data_dir, settings)?;
             for plugin in plugins.plugins() {
                 let description = plugin.description();
                 match args.format {
-                    super::search::HitFormat::Json => {
-                        out.line(serde_json::to_string(description)?)?
-                    }
+                    super::search::HitFormat::Json => out.line(serde_json::to_string(description)?)?,
                     super::search::HitFormat::Text => out.line(describe_line(description))?,
                 }
             }
             for error in &errors {
                 eprintln!("error: {error}");
             }
-            Ok(if errors.is_empty() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            })
+            Ok(if errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
         PluginCommand::Check { file } => check(settings, &file, out),
     }
@@ -81,40 +70,23 @@ fn describe_line(description: &PluginDescription) -> String {
 }
 
 fn check(settings: &Settings, file: &PathBuf, out: &mut Out) -> anyhow::Result<ExitCode> {
-    let bytes = std::fs::read(file)
-        .map_err(|error| anyhow::anyhow!("cannot read {}: {error}", file.display()))?;
+    let bytes = std::fs::read(file).map_err(|error| anyhow::anyhow!("cannot read {}: {error}", file.display()))?;
     let runtime = PluginRuntime::new(settings.plugins.limits.clone(), None)?;
     let plugin = runtime.load(&file.display().to_string(), &bytes)?;
     out.line(describe_line(plugin.description()))?;
-    let sample: Vec<Record> = [
-        "service started on port 8080",
-        "user 42 logged in",
-        "disk /dev/sda1 is 91% full",
-    ]
-    .iter()
-    .enumerate()
-    .map(|(index, message)| {
-        Record::new(
-            "check",
-            message.to_string(),
-            Origin {
-                file: "sample".into(),
-                line: index as u64 + 1,
-            },
-        )
-    })
-    .collect();
+    let sample: Vec<Record> = ["service started on port 8080", "user 42 logged in", "disk /dev/sda1 is 91% full"]
+        .iter()
+        .enumerate()
+        .map(|(index, message)| {
+            Record::new("check", message.to_string(), Origin { file: "sample".into(), line: index as u64 + 1 })
+        })
+        .collect();
     let indices: Vec<usize> = (0..sample.len()).collect();
     let wanted: RecordColumns = plugin.wanted_columns();
-    let mut instance =
-        PluginInstance::new(plugin.clone(), settings.plugin_config(plugin.name()), None);
+    let mut instance = PluginInstance::new(plugin.clone(), settings.plugin_config(plugin.name()), None);
     if plugin.description().consumes_logs {
         let output = instance.process_logs(&record_batch(&sample, &indices, wanted))?;
-        let keys: Vec<&str> = output
-            .annotations
-            .iter()
-            .map(|column| column.key.as_str())
-            .collect();
+        let keys: Vec<&str> = output.annotations.iter().map(|column| column.key.as_str()).collect();
         out.line(format!(
             "ok: a {}-record sample batch returned annotations [{}] and {} finding(s)",
             sample.len(),
@@ -122,9 +94,7 @@ fn check(settings: &Settings, file: &PathBuf, out: &mut Out) -> anyhow::Result<E
             output.findings.len()
         ))?;
     } else {
-        out.line(
-            "ok: loads and describes itself (it consumes no logs, so no sample batch was run)",
-        )?;
+        out.line("ok: loads and describes itself (it consumes no logs, so no sample batch was run)")?;
     }
     Ok(ExitCode::SUCCESS)
 }

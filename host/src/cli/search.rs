@@ -40,22 +40,15 @@ pub enum HitFormat {
 /// Reads `15m`, `2h`, `7d`, `30s`, `1w` as that long before now, or an absolute time.
 pub fn parse_time(text: &str) -> Result<i64, String> {
     let text = text.trim();
-    let units: &[(char, i64)] = &[
-        ('s', 1_000),
-        ('m', 60_000),
-        ('h', 3_600_000),
-        ('d', 86_400_000),
-        ('w', 604_800_000),
-    ];
+    let units: &[(char, i64)] = &[('s', 1_000), ('m', 60_000), ('h', 3_600_000), ('d', 86_400_000), ('w', 604_800_000)];
     if let Some(unit) = text.chars().last()
         && let Some(&(_, millis)) = units.iter().find(|(name, _)| *name == unit)
         && let Ok(amount) = text[..text.len() - 1].parse::<i64>()
     {
         return Ok(chrono::Utc::now().timestamp_millis() - amount * millis);
     }
-    parse_timestamp_text(text).ok_or_else(|| {
-        format!("`{text}` is neither a time (RFC 3339, epoch) nor a span like 15m, 2h, 7d")
-    })
+    parse_timestamp_text(text)
+        .ok_or_else(|| format!("`{text}` is neither a time (RFC 3339, epoch) nor a span like 15m, 2h, 7d"))
 }
 
 pub fn run(data_dir: &DataDir, args: SearchArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
@@ -83,11 +76,7 @@ fn text_line(hit: &SearchHit) -> String {
     let time = chrono::DateTime::from_timestamp_millis(hit.timestamp_ms)
         .map(|time| time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
         .unwrap_or_default();
-    let pattern = record
-        .annotations
-        .get("pattern")
-        .map(|id| format!("  [pattern {id}]"))
-        .unwrap_or_default();
+    let pattern = record.annotations.get("pattern").map(|id| format!("  [pattern {id}]")).unwrap_or_default();
     format!(
         "{time} {:<5} {} {}:{}  {}{pattern}",
         record.level.as_deref().unwrap_or("-"),

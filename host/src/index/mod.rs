@@ -19,10 +19,7 @@ pub use writer::LogWriter;
 pub enum IndexError {
     /// The index directory could not be created or opened.
     #[error("index at {path}: {source}")]
-    Open {
-        path: PathBuf,
-        source: tantivy::TantivyError,
-    },
+    Open { path: PathBuf, source: tantivy::TantivyError },
     /// The query does not parse.
     #[error("query `{query}`: {reason}")]
     Query { query: String, reason: String },
@@ -30,10 +27,7 @@ pub enum IndexError {
     #[error("index: {0}")]
     Tantivy(#[from] tantivy::TantivyError),
     #[error("index directory {path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
 }
 
 /// `Result` with an [`IndexError`].
@@ -49,28 +43,15 @@ pub struct LogIndex {
 impl LogIndex {
     /// Opens the index in `dir`, creating it if needed.
     pub fn open(dir: &Path) -> Result<Self> {
-        std::fs::create_dir_all(dir).map_err(|source| IndexError::Io {
-            path: dir.to_path_buf(),
-            source,
-        })?;
+        std::fs::create_dir_all(dir).map_err(|source| IndexError::Io { path: dir.to_path_buf(), source })?;
         let (schema, fields) = LogFields::schema();
-        let open_error = |source| IndexError::Open {
-            path: dir.to_path_buf(),
-            source,
-        };
+        let open_error = |source| IndexError::Open { path: dir.to_path_buf(), source };
         let directory = tantivy::directory::MmapDirectory::open(dir)
             .map_err(|error| open_error(tantivy::TantivyError::from(error)))?;
         let index = tantivy::Index::open_or_create(directory, schema).map_err(open_error)?;
-        let reader = index
-            .reader_builder()
-            .reload_policy(tantivy::ReloadPolicy::Manual)
-            .try_into()
-            .map_err(open_error)?;
-        Ok(Self {
-            index,
-            fields,
-            reader,
-        })
+        let reader =
+            index.reader_builder().reload_policy(tantivy::ReloadPolicy::Manual).try_into().map_err(open_error)?;
+        Ok(Self { index, fields, reader })
     }
 
     /// A writer with the given indexing memory budget in bytes (split over its threads).
@@ -91,6 +72,11 @@ impl LogIndex {
     /// Whether the index has no records.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// The payload of the last commit (the import checkpoints).
+    pub fn commit_payload(&self) -> Result<Option<String>> {
+        Ok(self.index.load_metas()?.payload)
     }
 
     /// The field handles.

@@ -1,8 +1,8 @@
 //! The tantivy schema of the log index and the field handles that go with it.
 
 use tantivy::schema::{
-    DateOptions, DateTimePrecision, FAST, Field, INDEXED, JsonObjectOptions, STORED, STRING,
-    Schema, TEXT, TextFieldIndexing, TextOptions,
+    DateOptions, DateTimePrecision, FAST, Field, INDEXED, JsonObjectOptions, STORED, STRING, Schema, TEXT,
+    TextFieldIndexing, TextOptions,
 };
 
 /// Field handles of the log index.
@@ -25,8 +25,7 @@ impl LogFields {
     /// Builds the schema and its field handles.
     pub fn schema() -> (Schema, LogFields) {
         let mut builder = Schema::builder();
-        let date = DateOptions::from(INDEXED | STORED | FAST)
-            .set_precision(DateTimePrecision::Milliseconds);
+        let date = DateOptions::from(INDEXED | STORED | FAST).set_precision(DateTimePrecision::Milliseconds);
         let raw_json = JsonObjectOptions::from(STORED).set_indexing_options(
             TextFieldIndexing::default()
                 .set_tokenizer("raw")

@@ -45,14 +45,8 @@ impl SearchHit {
         let mut object = Map::new();
         let timestamp = chrono::DateTime::from_timestamp_millis(self.timestamp_ms)
             .map(|time| time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
-        object.insert(
-            "timestamp".into(),
-            timestamp.map_or(Value::Null, Value::String),
-        );
-        object.insert(
-            "level".into(),
-            record.level.clone().map_or(Value::Null, Value::String),
-        );
+        object.insert("timestamp".into(), timestamp.map_or(Value::Null, Value::String));
+        object.insert("level".into(), record.level.clone().map_or(Value::Null, Value::String));
         object.insert("source".into(), Value::String(record.source.clone()));
         object.insert("message".into(), Value::String(record.message.clone()));
         object.insert("file".into(), Value::String(record.origin.file.clone()));
@@ -61,9 +55,7 @@ impl SearchHit {
             object.insert("fields".into(), Value::Object(record.fields.clone()));
         }
         for (key, value) in &record.annotations {
-            object
-                .entry(key.clone())
-                .or_insert_with(|| Value::String(value.clone()));
+            object.entry(key.clone()).or_insert_with(|| Value::String(value.clone()));
         }
         Value::Object(object)
     }
@@ -81,41 +73,24 @@ impl LogIndex {
         parser.set_conjunction_by_default();
         parser
             .parse_query(trimmed)
-            .map_err(|error| IndexError::Query {
-                query: query.to_string(),
-                reason: error.to_string(),
-            })
+            .map_err(|error| IndexError::Query { query: query.to_string(), reason: error.to_string() })
     }
 
     fn filtered_query(&self, request: &SearchRequest) -> Result<Box<dyn Query>> {
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> =
-            vec![(Occur::Must, self.parse_query(&request.query)?)];
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, self.parse_query(&request.query)?)];
         if let Some(source) = &request.source {
             let term = Term::from_field_text(self.fields.source, source);
-            clauses.push((
-                Occur::Must,
-                Box::new(TermQuery::new(term, IndexRecordOption::Basic)),
-            ));
+            clauses.push((Occur::Must, Box::new(TermQuery::new(term, IndexRecordOption::Basic))));
         }
         if request.since_ms.is_some() || request.until_ms.is_some() {
             let bound = |time: Option<i64>, inclusive: bool| match time {
                 None => Bound::Unbounded,
                 Some(ms) => {
-                    let term = Term::from_field_date(
-                        self.fields.timestamp,
-                        DateTime::from_timestamp_millis(ms),
-                    );
-                    if inclusive {
-                        Bound::Included(term)
-                    } else {
-                        Bound::Excluded(term)
-                    }
+                    let term = Term::from_field_date(self.fields.timestamp, DateTime::from_timestamp_millis(ms));
+                    if inclusive { Bound::Included(term) } else { Bound::Excluded(term) }
                 }
             };
-            let range = RangeQuery::new(
-                bound(request.since_ms, true),
-                bound(request.until_ms, false),
-            );
+            let range = RangeQuery::new(bound(request.since_ms, true), bound(request.until_ms, false));
             clauses.push((Occur::Must, Box::new(range)));
         }
         if clauses.len() == 1 {
@@ -141,13 +116,10 @@ impl LogIndex {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let top =
-            TopDocs::with_limit(limit).order_by_fast_field::<DateTime>("timestamp", Order::Desc);
+        let top = TopDocs::with_limit(limit).order_by_fast_field::<DateTime>("timestamp", Order::Desc);
         let addresses = searcher.search(&query, &top)?;
-        let mut hits = addresses
-            .into_iter()
-            .map(|(_, address)| self.hit(&searcher, address))
-            .collect::<Result<Vec<_>>>()?;
+        let mut hits =
+            addresses.into_iter().map(|(_, address)| self.hit(&searcher, address)).collect::<Result<Vec<_>>>()?;
         hits.sort_by(|a, b| {
             b.timestamp_ms
                 .cmp(&a.timestamp_ms)
@@ -197,15 +169,9 @@ impl LogIndex {
             source: text("source").unwrap_or_default(),
             message: text("message").unwrap_or_default(),
             fields: object("fields"),
-            origin: Origin {
-                file: text("file").unwrap_or_default(),
-                line,
-            },
+            origin: Origin { file: text("file").unwrap_or_default(), line },
             annotations,
         };
-        Ok(SearchHit {
-            record,
-            timestamp_ms,
-        })
+        Ok(SearchHit { record, timestamp_ms })
     }
 }

@@ -13,11 +13,7 @@ pub struct LogWriter {
 }
 
 impl LogWriter {
-    pub(super) fn new(
-        index: &tantivy::Index,
-        fields: LogFields,
-        memory_budget_bytes: usize,
-    ) -> Result<Self> {
+    pub(super) fn new(index: &tantivy::Index, fields: LogFields, memory_budget_bytes: usize) -> Result<Self> {
         let writer = index.writer(memory_budget_bytes.max(15_000_000 * 2))?;
         Ok(Self { writer, fields })
     }
@@ -34,11 +30,8 @@ impl LogWriter {
         document.add_text(fields.source, &record.source);
         document.add_text(fields.message, &record.message);
         if !record.fields.is_empty() {
-            let object = record
-                .fields
-                .iter()
-                .map(|(key, value)| (key.clone(), OwnedValue::from(value.clone())))
-                .collect();
+            let object =
+                record.fields.iter().map(|(key, value)| (key.clone(), OwnedValue::from(value.clone()))).collect();
             document.add_object(fields.fields, object);
         }
         document.add_text(fields.file, &record.origin.file);
@@ -61,6 +54,15 @@ impl LogWriter {
     /// Makes everything added so far durable and searchable (after a reader refresh).
     pub fn commit(&mut self) -> Result<()> {
         self.writer.commit()?;
+        Ok(())
+    }
+
+    /// Commits with `payload` stored atomically beside the records (see
+    /// [`LogIndex::commit_payload`](super::LogIndex::commit_payload)).
+    pub fn commit_with_payload(&mut self, payload: &str) -> Result<()> {
+        let mut prepared = self.writer.prepare_commit()?;
+        prepared.set_payload(payload);
+        prepared.commit()?;
         Ok(())
     }
 

@@ -1,116 +1,155 @@
-//! Line formats: detecting them and turning one line into a [`Record`].
+//! Line formats: choosing one (forced, or detected from a file's first lines), parsing a line
+//! into a [`Record`], and telling whether a line starts a new record or continues the last one
+//! (a stack trace line, an indented continuation).
 
-use serde_json::{Map, Value};
+use super::layout::Layout;
+use super::record::{Origin, Record};
+use super::{access_log, json, logfmt, plain_text, syslog};
 
-use super::record::{Origin, Record, normalize_level};
-use super::timestamp::parse_timestamp;
-
-/// How the lines of an input are laid out.
+/// How the lines of an input are laid out (`--format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
-    /// Decide per file from its first non-empty lines.
+    /// Decide per file from its first lines.
     Auto,
-    /// Each line whole is the message.
+    /// Each line whole is the message; no joining of lines.
     Raw,
     /// One JSON object per line.
     Json,
+    /// `key=value` pairs.
+    Logfmt,
+    /// RFC 5424 or RFC 3164 syslog.
+    Syslog,
+    /// Apache/Nginx common or combined access log.
+    Clf,
+    /// Plain text that starts with a timestamp (and usually a level).
+    Text,
+    /// A `--pattern` layout with `<Field>` placeholders.
+    Pattern,
 }
 
-/// Keys that hold the time, level and message in JSON logs (as Vector, Loki and the common
-/// logging libraries write them), in order of preference.
-const TIME_KEYS: &[&str] = &["timestamp", "@timestamp", "time", "ts", "datetime", "date"];
-const LEVEL_KEYS: &[&str] = &["level", "severity", "lvl", "loglevel", "log.level"];
-const MESSAGE_KEYS: &[&str] = &["message", "msg", "log", "text", "@message"];
+/// A resolved format, ready to parse lines.
+#[derive(Debug, Clone)]
+pub enum LineParser {
+    Raw,
+    Json,
+    Logfmt,
+    Syslog,
+    Clf,
+    Text,
+    Pattern(Layout),
+}
 
-impl Format {
-    /// The format of a file whose first non-empty line is `sample`.
-    pub fn detect(sample: &[u8]) -> Format {
-        let trimmed = sample.trim_ascii_start();
-        if trimmed.starts_with(b"{") && serde_json::from_slice::<Map<String, Value>>(sample).is_ok()
-        {
-            Format::Json
-        } else {
-            Format::Raw
-        }
+/// How many lines detection looks at.
+pub const DETECTION_SAMPLE: usize = 32;
+
+impl LineParser {
+    /// The parser for a forced format; `Pattern` needs the layout text.
+    pub fn forced(format: Format, pattern: Option<&str>) -> Result<Option<Self>, String> {
+        Ok(Some(match format {
+            Format::Auto => return Ok(None),
+            Format::Raw => Self::Raw,
+            Format::Json => Self::Json,
+            Format::Logfmt => Self::Logfmt,
+            Format::Syslog => Self::Syslog,
+            Format::Clf => Self::Clf,
+            Format::Text => Self::Text,
+            Format::Pattern => {
+                let layout = pattern.ok_or("--format pattern needs --pattern LAYOUT")?;
+                Self::Pattern(Layout::new(layout)?)
+            }
+        }))
     }
 
-    /// Parses one line (already valid UTF-8 and not empty) into a record, or says why not.
-    pub fn parse(self, text: &str, source: &str, origin: Origin) -> Result<Record, String> {
+    /// The format whose parser reads the first of `sample` and at least a third of it;
+    /// `Raw` when none does.
+    pub fn detect(sample: &[&str]) -> Self {
+        let candidates = [Self::Json, Self::Syslog, Self::Clf, Self::Text, Self::Logfmt];
+        let Some(first) = sample.first() else { return Self::Raw };
+        let origin = || Origin { file: String::new(), line: 0 };
+        for candidate in candidates {
+            if candidate.parse(first, "", origin()).is_err() {
+                continue;
+            }
+            let readable = sample.iter().filter(|line| candidate.parse(line, "", origin()).is_ok()).count();
+            if readable * 3 >= sample.len() {
+                return candidate;
+            }
+        }
+        Self::Raw
+    }
+
+    /// The format's name, as `--format` spells it.
+    pub fn name(&self) -> &'static str {
         match self {
-            Format::Raw | Format::Auto => Ok(Record::new(source, text.to_string(), origin)),
-            Format::Json => parse_json(text, source, origin),
+            Self::Raw => "raw",
+            Self::Json => "json",
+            Self::Logfmt => "logfmt",
+            Self::Syslog => "syslog",
+            Self::Clf => "clf",
+            Self::Text => "text",
+            Self::Pattern(_) => "pattern",
         }
     }
-}
 
-fn take_first(object: &mut Map<String, Value>, keys: &[&str]) -> Option<Value> {
-    keys.iter().find_map(|key| object.remove(*key))
-}
+    /// Parses one line into a record, or says why not.
+    pub fn parse(&self, line: &str, source: &str, origin: Origin) -> Result<Record, String> {
+        match self {
+            Self::Raw => Ok(Record::new(source, line.to_string(), origin)),
+            Self::Json => json::parse(line, source, origin),
+            Self::Logfmt => logfmt::parse(line, source, origin),
+            Self::Syslog => syslog::parse_rfc5424(line, source, origin.clone())
+                .or_else(|_| syslog::parse_rfc3164(line, source, origin))
+                .map_err(|_| "not syslog (RFC 5424 or 3164)".to_string()),
+            Self::Clf => access_log::parse(line, source, origin),
+            Self::Text => plain_text::parse(line, source, origin),
+            Self::Pattern(layout) => layout.parse(line, source, origin),
+        }
+    }
 
-fn parse_json(text: &str, source: &str, origin: Origin) -> Result<Record, String> {
-    let mut object: Map<String, Value> = match serde_json::from_str(text) {
-        Ok(Value::Object(object)) => object,
-        Ok(_) => return Err("invalid JSON: not an object".into()),
-        Err(error) => return Err(format!("invalid JSON: {error}")),
-    };
-    let timestamp_ms = match take_first(&mut object, TIME_KEYS) {
-        None => None,
-        Some(value) => match parse_timestamp(&value) {
-            Some(ms) => Some(ms),
-            None => return Err(format!("unreadable timestamp {value}")),
-        },
-    };
-    let level = take_first(&mut object, LEVEL_KEYS).map(|value| match value {
-        Value::String(text) => normalize_level(&text),
-        other => normalize_level(&other.to_string()),
-    });
-    let message = match take_first(&mut object, MESSAGE_KEYS) {
-        Some(Value::String(text)) => text,
-        Some(other) => other.to_string(),
-        // No message key: keep the whole line as the message, so nothing is lost.
-        None => text.to_string(),
-    };
-    let mut record = Record::new(source, message, origin);
-    record.timestamp_ms = timestamp_ms;
-    record.level = level;
-    record.fields = object;
-    Ok(record)
+    /// Whether `line` continues the record before it rather than starting one: for formats
+    /// whose records start with a timestamp or a layout, any line that does not; for logfmt,
+    /// indented lines; raw, JSON and access-log lines always stand alone.
+    pub fn continues_record(&self, line: &str) -> bool {
+        match self {
+            Self::Raw | Self::Json | Self::Clf => false,
+            Self::Logfmt => line.starts_with([' ', '\t']),
+            Self::Text => !plain_text::starts_record(line),
+            Self::Syslog => self.parse(line, "", Origin { file: String::new(), line: 0 }).is_err(),
+            Self::Pattern(layout) => !layout.matches(line),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn origin() -> Origin {
-        Origin {
-            file: "app.log".into(),
-            line: 7,
+    #[test]
+    fn detection_of_each_format() {
+        let cases: &[(&str, &str)] = &[
+            (r#"{"msg":"x","level":"info"}"#, "json"),
+            ("<34>Oct 11 22:14:15 mymachine su: 'su root' failed", "syslog"),
+            ("Dec 10 06:55:46 LabSZ sshd[24200]: reverse mapping checking", "syslog"),
+            (r#"::1 - - [10/Oct/2000:13:55:36 +0000] "GET / HTTP/1.1" 200 12"#, "clf"),
+            ("2015-10-18 18:01:47,978 INFO [main] org.apache.Foo: started", "text"),
+            ("081109 203615 148 INFO dfs.DataNode: x", "text"),
+            ("level=info msg=started port=8080", "logfmt"),
+            ("just some words", "raw"),
+            ("{not json", "raw"),
+        ];
+        for (line, expected) in cases {
+            assert_eq!(LineParser::detect(&[line]).name(), *expected, "{line}");
         }
     }
 
     #[test]
-    fn json_aliases_become_record_fields_and_the_rest_stays_structured() {
-        let line = r#"{"ts":"2024-05-01T10:00:00.250Z","lvl":"warning","msg":"disk slow","disk":{"name":"sda","ms":812}}"#;
-        let record = Format::Json.parse(line, "api", origin()).unwrap();
-        assert_eq!(record.timestamp_ms, Some(1_714_557_600_250));
-        assert_eq!(record.level.as_deref(), Some("WARN"));
-        assert_eq!(record.message, "disk slow");
-        assert_eq!(record.fields["disk"]["ms"], 812);
-        assert_eq!(record.origin, origin());
-    }
-
-    #[test]
-    fn bad_json_is_rejected_with_the_parser_reason() {
-        let error = Format::Json
-            .parse("{\"msg\": ", "api", origin())
-            .unwrap_err();
-        assert!(error.starts_with("invalid JSON"), "{error}");
-    }
-
-    #[test]
-    fn detection_tells_json_from_text() {
-        assert_eq!(Format::detect(br#"{"msg":"x"}"#), Format::Json);
-        assert_eq!(Format::detect(b"{not json"), Format::Raw);
-        assert_eq!(Format::detect(b"2024-01-01 INFO started"), Format::Raw);
+    fn stack_trace_lines_continue_timestamped_records() {
+        let text = LineParser::Text;
+        assert!(text.continues_record("\tat com.example.Foo.bar(Foo.java:42)"));
+        assert!(text.continues_record("Caused by: java.io.IOException: boom"));
+        assert!(text.continues_record("Traceback (most recent call last):"));
+        assert!(!text.continues_record("2024-05-01 10:00:01 INFO next"));
+        assert!(!LineParser::Raw.continues_record("\tindented"));
+        assert!(LineParser::Logfmt.continues_record("    at foo"));
     }
 }

@@ -6,10 +6,11 @@ use std::io::{self, BufRead};
 /// What the reader found next.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Line<'a> {
-    /// A line of at most the cap, without its `\n` or `\r\n`; `number` is 1-based.
-    Text { number: u64, bytes: &'a [u8] },
+    /// A line of at most the cap, without its `\n` or `\r\n`; `number` is 1-based, `end` the
+    /// offset just after its line end.
+    Text { number: u64, bytes: &'a [u8], end: u64 },
     /// A line over the cap; only its length was kept.
-    TooLong { number: u64, length: u64 },
+    TooLong { number: u64, length: u64, end: u64 },
 }
 
 /// Reads lines of at most `max_line_bytes` from a buffered reader.
@@ -25,13 +26,7 @@ pub struct LineReader<R> {
 impl<R: BufRead> LineReader<R> {
     /// A reader over `inner` that reports lines longer than `max_line_bytes` as too long.
     pub fn new(inner: R, max_line_bytes: usize) -> Self {
-        Self {
-            inner,
-            buffer: Vec::new(),
-            number: 0,
-            max_line_bytes,
-            offset: 0,
-        }
+        Self { inner, buffer: Vec::new(), number: 0, max_line_bytes, offset: 0 }
     }
 
     /// Bytes consumed so far.
@@ -73,18 +68,12 @@ impl<R: BufRead> LineReader<R> {
         }
         self.number += 1;
         if length > self.max_line_bytes as u64 {
-            return Ok(Some(Line::TooLong {
-                number: self.number,
-                length,
-            }));
+            return Ok(Some(Line::TooLong { number: self.number, length, end: self.offset }));
         }
         if self.buffer.last() == Some(&b'\r') {
             self.buffer.pop();
         }
-        Ok(Some(Line::Text {
-            number: self.number,
-            bytes: &self.buffer,
-        }))
+        Ok(Some(Line::Text { number: self.number, bytes: &self.buffer, end: self.offset }))
     }
 }
 
@@ -97,10 +86,10 @@ mod tests {
         let mut out = Vec::new();
         while let Some(line) = reader.next_line().unwrap() {
             out.push(match line {
-                Line::Text { number, bytes } => {
+                Line::Text { number, bytes, .. } => {
                     format!("{number}:{}", String::from_utf8_lossy(bytes))
                 }
-                Line::TooLong { number, length } => format!("{number}:too long {length}"),
+                Line::TooLong { number, length, .. } => format!("{number}:too long {length}"),
             });
         }
         out
@@ -113,10 +102,7 @@ mod tests {
 
     #[test]
     fn long_lines_are_reported_with_their_length_and_reading_goes_on() {
-        assert_eq!(
-            lines(b"short\n0123456789abc\nnext\n", 8),
-            ["1:short", "2:too long 13", "3:next"]
-        );
+        assert_eq!(lines(b"short\n0123456789abc\nnext\n", 8), ["1:short", "2:too long 13", "3:next"]);
     }
 
     #[test]
@@ -125,20 +111,8 @@ mod tests {
         input.extend_from_slice(b"\nok\n");
         let reader = std::io::BufReader::with_capacity(1024, &input[..]);
         let mut reader = LineReader::new(reader, 4096);
-        assert_eq!(
-            reader.next_line().unwrap(),
-            Some(Line::TooLong {
-                number: 1,
-                length: 100_000
-            })
-        );
-        assert_eq!(
-            reader.next_line().unwrap(),
-            Some(Line::Text {
-                number: 2,
-                bytes: b"ok"
-            })
-        );
+        assert_eq!(reader.next_line().unwrap(), Some(Line::TooLong { number: 1, length: 100_000, end: 100_001 }));
+        assert_eq!(reader.next_line().unwrap(), Some(Line::Text { number: 2, bytes: b"ok", end: 100_004 }));
         assert_eq!(reader.next_line().unwrap(), None);
         assert_eq!(reader.offset(), 100_004);
     }

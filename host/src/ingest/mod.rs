@@ -1,20 +1,27 @@
 //! Sources and parsers: bytes in (files, stdin), [`Record`]s out, in batches, with every
 //! rejected line counted by reason and located by file and line.
 
+mod access_log;
 mod format;
+mod json;
+mod layout;
 mod lines;
+mod logfmt;
+mod plain_text;
 mod record;
+mod syslog;
 mod timestamp;
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader};
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-pub use format::Format;
+pub use format::{DETECTION_SAMPLE, Format, LineParser};
+pub use layout::Layout;
 pub use lines::{Line, LineReader};
 pub use record::{Origin, Record, normalize_level};
-pub use timestamp::{parse_timestamp, parse_timestamp_text};
+pub use timestamp::{leading_timestamp, parse_timestamp, parse_timestamp_text};
 
 /// Lines longer than this are rejected (without being held in memory).
 pub const DEFAULT_MAX_LINE_BYTES: usize = 512 << 10;
@@ -25,11 +32,9 @@ pub enum IngestError {
     #[error("cannot open {path}: {source}")]
     Open { path: PathBuf, source: io::Error },
     #[error("reading {input} after line {line}: {source}")]
-    Read {
-        input: String,
-        line: u64,
-        source: io::Error,
-    },
+    Read { input: String, line: u64, source: io::Error },
+    #[error("{input}: {reason}")]
+    Options { input: String, reason: String },
 }
 
 /// Rejected lines, by reason, with the first few locations of each.
@@ -52,12 +57,7 @@ const EXAMPLES_PER_REASON: usize = 5;
 impl Rejections {
     /// Counts a rejected line. `reason` reads `category: detail`; lines are grouped by category.
     pub fn add(&mut self, file: &str, line: u64, reason: &str) {
-        let category = reason
-            .split(':')
-            .next()
-            .unwrap_or(reason)
-            .trim()
-            .to_string();
+        let category = reason.split(':').next().unwrap_or(reason).trim().to_string();
         let group = self.by_reason.entry(category).or_default();
         group.count += 1;
         if group.examples.len() < EXAMPLES_PER_REASON {
@@ -81,45 +81,102 @@ impl Rejections {
     }
 }
 
-/// One input to read: a file, or `-` for stdin.
+/// One input to read: a file (`.gz` decompressed on the fly), or `-` for stdin.
 pub struct Input {
     /// How errors and origins name it.
     pub name: String,
     reader: Box<dyn BufRead + Send>,
 }
 
+/// The two bytes every gzip stream starts with.
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
 impl Input {
-    /// Opens `path` (`-` is stdin).
+    /// Opens `path` (`-` is stdin); a gzip file is decompressed.
     pub fn open(path: &Path) -> Result<Self, IngestError> {
+        Self::open_at(path, 0)
+    }
+
+    /// Opens `path` and skips the first `offset` bytes of its (decompressed) content.
+    pub fn open_at(path: &Path, offset: u64) -> Result<Self, IngestError> {
+        let open_error = |source| IngestError::Open { path: path.to_path_buf(), source };
         if path == Path::new("-") {
-            return Ok(Self {
-                name: "-".into(),
-                reader: Box::new(BufReader::with_capacity(1 << 20, io::stdin())),
-            });
+            let mut input = Self { name: "-".into(), reader: Box::new(BufReader::with_capacity(1 << 20, io::stdin())) };
+            input.skip(offset).map_err(open_error)?;
+            return Ok(input);
         }
-        let file = File::open(path).map_err(|source| IngestError::Open {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Ok(Self {
-            name: path.display().to_string(),
-            reader: Box::new(BufReader::with_capacity(1 << 20, file)),
-        })
+        let mut file = File::open(path).map_err(open_error)?;
+        let mut magic = [0u8; 2];
+        let is_gzip = file.read_exact(&mut magic).is_ok() && magic == GZIP_MAGIC;
+        file.seek(SeekFrom::Start(0)).map_err(open_error)?;
+        let name = path.display().to_string();
+        if is_gzip {
+            let decoder = flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 16, file));
+            let mut input = Self { name, reader: Box::new(BufReader::with_capacity(1 << 20, decoder)) };
+            input.skip(offset).map_err(open_error)?;
+            Ok(input)
+        } else {
+            file.seek(SeekFrom::Start(offset)).map_err(open_error)?;
+            Ok(Self { name, reader: Box::new(BufReader::with_capacity(1 << 20, file)) })
+        }
     }
 
     /// An input over bytes in memory, named `name`.
     pub fn from_bytes(name: &str, bytes: Vec<u8>) -> Self {
-        Self {
-            name: name.to_string(),
-            reader: Box::new(io::Cursor::new(bytes)),
-        }
+        Self { name: name.to_string(), reader: Box::new(io::Cursor::new(bytes)) }
     }
+
+    fn skip(&mut self, count: u64) -> io::Result<()> {
+        let skipped = io::copy(&mut (&mut self.reader).take(count), &mut io::sink())?;
+        if skipped < count {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("shorter than the {count} bytes already imported"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The first complete lines of what is buffered, without consuming them (for detection).
+    fn sample(&mut self) -> Vec<String> {
+        let Ok(buffered) = self.reader.fill_buf() else { return Vec::new() };
+        let complete = match memchr::memrchr(b'\n', buffered) {
+            Some(end) => &buffered[..end],
+            None => buffered,
+        };
+        complete
+            .split(|&byte| byte == b'\n')
+            .filter_map(|line| std::str::from_utf8(line).ok())
+            .map(|line| line.trim_end_matches('\r'))
+            .filter(|line| !line.trim().is_empty() && line.len() < 64 << 10)
+            .take(DETECTION_SAMPLE)
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+/// Hashes the first `length` bytes of a file's (decompressed) content: how a re-import
+/// recognises the file it read before, even after it grew or was renamed into place.
+pub fn fingerprint(path: &Path, length: u64) -> Result<String, IngestError> {
+    use sha2::{Digest, Sha256};
+    let mut input = Input::open(path)?;
+    let mut head = Vec::new();
+    (&mut input.reader)
+        .take(length)
+        .read_to_end(&mut head)
+        .map_err(|source| IngestError::Open { path: path.to_path_buf(), source })?;
+    if (head.len() as u64) < length {
+        return Ok(String::new());
+    }
+    Ok(Sha256::digest(&head).iter().map(|byte| format!("{byte:02x}")).collect())
 }
 
 /// How to turn an input's lines into records.
 #[derive(Debug, Clone)]
 pub struct ParseOptions {
     pub format: Format,
+    /// The layout for [`Format::Pattern`].
+    pub pattern: Option<String>,
     /// The source name; `None` names it after the file (its stem), or `stdin`.
     pub source: Option<String>,
     pub max_line_bytes: usize,
@@ -127,11 +184,7 @@ pub struct ParseOptions {
 
 impl Default for ParseOptions {
     fn default() -> Self {
-        Self {
-            format: Format::Auto,
-            source: None,
-            max_line_bytes: DEFAULT_MAX_LINE_BYTES,
-        }
+        Self { format: Format::Auto, pattern: None, source: None, max_line_bytes: DEFAULT_MAX_LINE_BYTES }
     }
 }
 
@@ -140,16 +193,17 @@ pub fn default_source(input_name: &str) -> String {
     if input_name == "-" {
         return "stdin".into();
     }
-    let file_name = Path::new(input_name)
-        .file_name()
-        .map(|name| name.to_string_lossy().into_owned());
+    let file_name = Path::new(input_name).file_name().map(|name| name.to_string_lossy().into_owned());
     let file_name = file_name.unwrap_or_else(|| input_name.to_string());
-    file_name
-        .split('.')
-        .next()
-        .filter(|stem| !stem.is_empty())
-        .unwrap_or(&file_name)
-        .to_string()
+    file_name.split('.').next().filter(|stem| !stem.is_empty()).unwrap_or(&file_name).to_string()
+}
+
+/// Where reading stands: bytes consumed and lines read, both counted from the start of the
+/// input. A batch is handed over with the position just after its last record.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReadPosition {
+    pub offset: u64,
+    pub line: u64,
 }
 
 /// What reading one input produced.
@@ -158,81 +212,119 @@ pub struct InputSummary {
     pub records: u64,
     pub lines: u64,
     pub bytes: u64,
-    pub format: Option<Format>,
+    pub format: Option<&'static str>,
 }
 
-/// Reads `input` line by line, hands records to `on_batch` in batches of `batch_size`, and
-/// counts rejected lines in `rejections`. An error from `on_batch` stops the reading.
+/// Most lines one record may join (a stack trace longer than this starts a new record).
+const MAX_JOINED_LINES: usize = 2000;
+
+/// A record whose continuation lines may still arrive.
+struct Pending {
+    text: String,
+    lines: usize,
+    origin: Origin,
+    end: ReadPosition,
+}
+
+/// Reads `input` from `start` (a position a previous read handed over), hands records to
+/// `on_batch` in batches of `batch_size` with the position after each batch, and counts
+/// rejected lines in `rejections`. An error from `on_batch` stops the reading.
 pub fn read_records<E: From<IngestError>>(
     mut input: Input,
     options: &ParseOptions,
     batch_size: usize,
+    start: ReadPosition,
     rejections: &mut Rejections,
-    mut on_batch: impl FnMut(Vec<Record>) -> Result<(), E>,
+    mut on_batch: impl FnMut(Vec<Record>, ReadPosition) -> Result<(), E>,
 ) -> Result<InputSummary, E> {
-    let source = options
-        .source
-        .clone()
-        .unwrap_or_else(|| default_source(&input.name));
-    let mut format = (options.format != Format::Auto).then_some(options.format);
+    let source = options.source.clone().unwrap_or_else(|| default_source(&input.name));
+    let forced = LineParser::forced(options.format, options.pattern.as_deref())
+        .map_err(|reason| IngestError::Options { input: input.name.clone(), reason })?;
+    let parser = forced.unwrap_or_else(|| {
+        let sample = input.sample();
+        LineParser::detect(&sample.iter().map(String::as_str).collect::<Vec<_>>())
+    });
+    let name = input.name.clone();
     let mut reader = LineReader::new(&mut input.reader, options.max_line_bytes);
     let mut batch = Vec::with_capacity(batch_size);
-    let mut summary = InputSummary::default();
+    let mut summary = InputSummary { format: Some(parser.name()), ..InputSummary::default() };
+    let mut pending: Option<Pending> = None;
+    let mut handed_over = start;
+
+    // Parses a finished record into the batch (or the rejections).
+    let finish =
+        |pending: Pending, batch: &mut Vec<Record>, summary: &mut InputSummary, rejections: &mut Rejections| {
+            match parser.parse(&pending.text, &source, pending.origin.clone()) {
+                Ok(record) => {
+                    batch.push(record);
+                    summary.records += 1;
+                }
+                Err(reason) => rejections.add(&name, pending.origin.line, reason.as_str()),
+            }
+            pending.end
+        };
+
     loop {
         let line = reader.next_line().map_err(|source| IngestError::Read {
-            input: input.name.clone(),
-            line: summary.lines,
+            input: name.clone(),
+            line: start.line + summary.lines,
             source,
         })?;
         let Some(line) = line else { break };
         summary.lines += 1;
-        let (number, bytes) = match line {
-            Line::TooLong { number, length } => {
-                let reason = format!(
-                    "line too long: {length} bytes, over the {} byte limit",
-                    options.max_line_bytes
-                );
-                rejections.add(&input.name, number, &reason);
+        let (bytes, end) = match line {
+            Line::TooLong { length, .. } => {
+                let reason = format!("line too long: {length} bytes, over the {} byte limit", options.max_line_bytes);
+                rejections.add(&name, start.line + summary.lines, &reason);
                 continue;
             }
-            Line::Text { number, bytes } => (number, bytes),
+            Line::Text { bytes, end, .. } => (bytes, end),
         };
+        let position = ReadPosition { offset: start.offset + end, line: start.line + summary.lines };
+        let number = position.line;
         let text = match std::str::from_utf8(bytes) {
             Ok(text) => text,
             Err(error) => {
                 let reason = format!("invalid UTF-8: at byte {}", error.valid_up_to());
-                rejections.add(&input.name, number, &reason);
+                rejections.add(&name, number, &reason);
                 continue;
             }
         };
         if text.trim().is_empty() {
-            rejections.add(&input.name, number, "empty line");
+            rejections.add(&name, number, "empty line");
             continue;
         }
-        let format = *format.get_or_insert_with(|| Format::detect(bytes));
-        let origin = Origin {
-            file: input.name.clone(),
-            line: number,
-        };
-        match format.parse(text, &source, origin) {
-            Ok(record) => batch.push(record),
-            Err(reason) => {
-                rejections.add(&input.name, number, &reason);
-                continue;
+        if let Some(open) = pending.as_mut()
+            && open.lines < MAX_JOINED_LINES
+            && open.text.len() + text.len() < options.max_line_bytes
+            && parser.continues_record(text)
+        {
+            open.text.push('\n');
+            open.text.push_str(text);
+            open.lines += 1;
+            open.end = position;
+            continue;
+        }
+        if let Some(done) = pending.take() {
+            handed_over = finish(done, &mut batch, &mut summary, rejections);
+            if batch.len() >= batch_size {
+                on_batch(std::mem::replace(&mut batch, Vec::with_capacity(batch_size)), handed_over)?;
             }
         }
-        summary.records += 1;
-        if batch.len() >= batch_size {
-            on_batch(std::mem::replace(
-                &mut batch,
-                Vec::with_capacity(batch_size),
-            ))?;
-        }
+        pending = Some(Pending {
+            text: text.to_string(),
+            lines: 1,
+            origin: Origin { file: name.clone(), line: number },
+            end: position,
+        });
     }
-    if !batch.is_empty() {
-        on_batch(batch)?;
+    if let Some(done) = pending.take() {
+        handed_over = finish(done, &mut batch, &mut summary, rejections);
     }
+    // Rejected lines after the last record are consumed too.
+    let end = ReadPosition { offset: start.offset + reader.offset(), line: start.line + summary.lines };
+    handed_over = if end.offset > handed_over.offset { end } else { handed_over };
+    on_batch(batch, handed_over)?;
     summary.bytes = reader.offset();
-    summary.format = format;
     Ok(summary)
 }

@@ -1,6 +1,12 @@
-//! Reading timestamps into milliseconds since the Unix epoch, UTC.
+//! Reading timestamps into milliseconds since the Unix epoch, UTC: RFC 3339 / ISO 8601, epoch
+//! numbers, and the layouts logs write at the start of a line (syslog, `yyMMdd HHmmss`,
+//! `yy/MM/dd HH:mm:ss`, `yyyyMMdd-HH:mm:ss:SSS`, ...). A layout without a year takes the
+//! current year, as syslog daemons do.
 
-use chrono::{DateTime, NaiveDateTime};
+use std::sync::LazyLock;
+
+use chrono::{DateTime, Datelike, NaiveDateTime};
+use regex::Regex;
 use serde_json::Value;
 
 /// Reads RFC 3339 / ISO 8601 text (with or without a zone; none means UTC) or an epoch number
@@ -13,34 +19,105 @@ pub fn parse_timestamp(value: &Value) -> Option<i64> {
     }
 }
 
-/// Like [`parse_timestamp`], for text.
+/// Layouts with a year, tried in order (after RFC 3339).
+const LAYOUTS: &[&str] =
+    &["%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%.f %z", "%d/%b/%Y:%H:%M:%S %z"];
+const NAIVE_LAYOUTS: &[&str] = &[
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%d %H:%M:%S%.f",
+    // Two-digit years first: `%Y` would read `17/06/09` as the year 17.
+    "%y/%m/%d %H:%M:%S%.f",
+    "%Y/%m/%d %H:%M:%S%.f",
+    "%y%m%d %H%M%S",
+    "%Y%m%d-%H:%M:%S:%3f",
+    "%Y%m%d-%H:%M:%S",
+    "%Y-%m-%d-%H.%M.%S%.f",
+];
+/// Layouts without a year; the current year is put in front.
+const YEARLESS_LAYOUTS: &[&str] = &["%Y %b %d %H:%M:%S%.f", "%Y %b %d %Y %H:%M:%S"];
+
+/// Like [`parse_timestamp`], for text in any of the layouts this module knows.
 pub fn parse_timestamp_text(text: &str) -> Option<i64> {
     let text = text.trim();
-    if let Ok(number) = text.parse::<f64>() {
-        return Some(epoch_to_millis(number));
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit() || b == b'.') && text.len() >= 9 {
+        return text.parse::<f64>().ok().map(epoch_to_millis);
     }
     if let Ok(time) = DateTime::parse_from_rfc3339(text) {
         return Some(time.timestamp_millis());
     }
-    for layout in [
-        "%Y-%m-%dT%H:%M:%S%.f%z",
-        "%Y-%m-%d %H:%M:%S%.f%z",
-        "%Y-%m-%d %H:%M:%S%.f %z",
-    ] {
-        if let Ok(time) = DateTime::parse_from_str(text, layout) {
+    // A decimal comma (`18:01:47,978`) reads as a point.
+    let text = comma_fraction(text);
+    for layout in LAYOUTS {
+        if let Ok(time) = DateTime::parse_from_str(&text, layout) {
             return Some(time.timestamp_millis());
         }
     }
-    for layout in [
-        "%Y-%m-%dT%H:%M:%S%.f",
-        "%Y-%m-%d %H:%M:%S%.f",
-        "%Y-%m-%d %H:%M:%S,%f",
-    ] {
-        if let Ok(time) = NaiveDateTime::parse_from_str(text, layout) {
+    for layout in NAIVE_LAYOUTS {
+        if let Ok(time) = NaiveDateTime::parse_from_str(&text, layout) {
+            return Some(time.and_utc().timestamp_millis());
+        }
+    }
+    let collapsed = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let with_year = format!("{} {collapsed}", chrono::Utc::now().year());
+    for layout in YEARLESS_LAYOUTS {
+        if let Ok(time) = NaiveDateTime::parse_from_str(&with_year, layout) {
             return Some(time.and_utc().timestamp_millis());
         }
     }
     None
+}
+
+fn comma_fraction(text: &str) -> String {
+    static COMMA: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(\d{2}:\d{2}:\d{2}),(\d)").unwrap());
+    COMMA.replace(text, "$1.$2").into_owned()
+}
+
+/// The timestamp layouts recognised at the start of a line.
+static LEADING: LazyLock<Vec<Regex>> = LazyLock::new(|| {
+    [
+        // 2024-05-01T10:00:00.123Z, 2015-10-18 18:01:47,978, [2024-05-01 10:00:00 +0200]
+        r"^\[?(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z| ?[+-]\d{2}:?\d{2})?)\]?",
+        // 2024/05/01 10:00:00 (nginx error log)
+        r"^\[?(\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}(?:[.,]\d+)?)\]?",
+        // 17/06/09 20:10:40 (Spark)
+        r"^(\d{2}/\d{2}/\d{2} \d{2}:\d{2}:\d{2})",
+        // 081109 203615 (HDFS)
+        r"^(\d{6} \d{6})\b",
+        // 20171223-22:15:29:606 (HealthApp)
+        r"^(\d{8}-\d{1,2}:\d{1,2}:\d{1,2}(?::\d{1,3})?)",
+        // Jun 14 15:16:01 (syslog, no year)
+        r"^([A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2}(?:\.\d+)?)",
+    ]
+    .iter()
+    .map(|pattern| Regex::new(pattern).unwrap())
+    .collect()
+});
+
+/// A timestamp at the very start of `line`: its value and the byte offset where the rest of
+/// the line begins.
+pub fn leading_timestamp(line: &str) -> Option<(i64, usize)> {
+    for layout in LEADING.iter() {
+        if let Some(captures) = layout.captures(line) {
+            let whole = captures.get(0)?;
+            let text = captures.get(1)?.as_str();
+            if let Some(ms) = parse_timestamp_text(text).or_else(|| parse_healthapp(text)) {
+                return Some((ms, whole.end()));
+            }
+        }
+    }
+    None
+}
+
+/// `20171223-1:5:9:6`-style times whose fields are not zero-padded.
+fn parse_healthapp(text: &str) -> Option<i64> {
+    let (date, time) = text.split_once('-')?;
+    let parts: Vec<&str> = time.split(':').collect();
+    if date.len() != 8 || parts.len() < 3 {
+        return None;
+    }
+    let millis = parts.get(3).map_or("0", |v| v);
+    let normalized = format!("{date}-{:0>2}:{:0>2}:{:0>2}:{:0>3}", parts[0], parts[1], parts[2], millis);
+    NaiveDateTime::parse_from_str(&normalized, "%Y%m%d-%H:%M:%S:%3f").ok().map(|t| t.and_utc().timestamp_millis())
 }
 
 fn epoch_to_millis(number: f64) -> i64 {
@@ -61,29 +138,43 @@ fn epoch_to_millis(number: f64) -> i64 {
 mod tests {
     use super::*;
 
+    fn utc(text: &str) -> i64 {
+        DateTime::parse_from_rfc3339(text).unwrap().timestamp_millis()
+    }
+
     #[test]
     fn epoch_units_are_told_apart_by_magnitude() {
         let expected = 1_714_557_600_000;
-        for value in [
-            "1714557600",
-            "1714557600000",
-            "1714557600000000",
-            "1714557600000000000",
-        ] {
+        for value in ["1714557600", "1714557600000", "1714557600000000", "1714557600000000000"] {
             assert_eq!(parse_timestamp_text(value), Some(expected), "{value}");
         }
     }
 
     #[test]
     fn zones_are_converted_to_utc_and_naive_times_are_utc() {
-        assert_eq!(
-            parse_timestamp_text("2024-05-01T12:00:00+02:00"),
-            Some(1_714_557_600_000)
-        );
-        assert_eq!(
-            parse_timestamp_text("2024-05-01 10:00:00.5"),
-            Some(1_714_557_600_500)
-        );
+        assert_eq!(parse_timestamp_text("2024-05-01T12:00:00+02:00"), Some(1_714_557_600_000));
+        assert_eq!(parse_timestamp_text("2024-05-01 10:00:00.5"), Some(1_714_557_600_500));
+        assert_eq!(parse_timestamp_text("01/May/2024:12:00:00 +0200"), Some(1_714_557_600_000));
         assert_eq!(parse_timestamp_text("yesterday"), None);
+    }
+
+    #[test]
+    fn leading_timestamps_of_the_common_layouts() {
+        let cases = [
+            ("081109 203615 148 INFO x", "2008-11-09T20:36:15Z", 13),
+            ("17/06/09 20:10:40 INFO x", "2017-06-09T20:10:40Z", 17),
+            ("2015-10-18 18:01:47,978 INFO x", "2015-10-18T18:01:47.978Z", 23),
+            ("2024-05-01T10:00:00.123Z level=info", "2024-05-01T10:00:00.123Z", 24),
+            ("20171223-22:15:29:606|Step_LSC|x", "2017-12-23T22:15:29.606Z", 21),
+            ("[2024-05-01 10:00:00] ERROR x", "2024-05-01T10:00:00Z", 21),
+        ];
+        for (line, expected, rest) in cases {
+            assert_eq!(leading_timestamp(line), Some((utc(expected), rest)), "{line}");
+        }
+        let year = chrono::Utc::now().year();
+        let (ms, rest) = leading_timestamp("Jun 14 15:16:01 combo sshd[1]: x").unwrap();
+        assert_eq!(ms, utc(&format!("{year}-06-14T15:16:01Z")));
+        assert_eq!(rest, 15);
+        assert_eq!(leading_timestamp("148 INFO no time here"), None);
     }
 }

@@ -8,10 +8,7 @@ use crate::plugin::{RecordBatch, RecordColumns, TextColumn};
 const NO_TIMESTAMP: i64 = i64::MIN;
 
 fn text_column<'a>(wanted: bool, values: impl Iterator<Item = &'a str>) -> TextColumn {
-    let mut column = TextColumn {
-        data: String::new(),
-        ends: Vec::new(),
-    };
+    let mut column = TextColumn { data: String::new(), ends: Vec::new() };
     if wanted {
         for value in values {
             column.data.push_str(value);
@@ -27,36 +24,20 @@ pub fn record_batch(records: &[Record], indices: &[usize], wanted: RecordColumns
     RecordBatch {
         len: indices.len() as u32,
         timestamps: if wanted.contains(RecordColumns::TIMESTAMP) {
-            picked()
-                .map(|record| record.timestamp_ms.unwrap_or(NO_TIMESTAMP))
-                .collect()
+            picked().map(|record| record.timestamp_ms.unwrap_or(NO_TIMESTAMP)).collect()
         } else {
             Vec::new()
         },
-        levels: text_column(
-            wanted.contains(RecordColumns::LEVEL),
-            picked().map(|r| r.level.as_deref().unwrap_or("")),
-        ),
-        sources: text_column(
-            wanted.contains(RecordColumns::SOURCE),
-            picked().map(|r| r.source.as_str()),
-        ),
-        messages: text_column(
-            wanted.contains(RecordColumns::MESSAGE),
-            picked().map(|r| r.message.as_str()),
-        ),
+        levels: text_column(wanted.contains(RecordColumns::LEVEL), picked().map(|r| r.level.as_deref().unwrap_or(""))),
+        sources: text_column(wanted.contains(RecordColumns::SOURCE), picked().map(|r| r.source.as_str())),
+        messages: text_column(wanted.contains(RecordColumns::MESSAGE), picked().map(|r| r.message.as_str())),
         fields: {
             let json: Vec<String> = if wanted.contains(RecordColumns::FIELDS) {
-                picked()
-                    .map(|r| serde_json::Value::Object(r.fields.clone()).to_string())
-                    .collect()
+                picked().map(|r| serde_json::Value::Object(r.fields.clone()).to_string()).collect()
             } else {
                 Vec::new()
             };
-            text_column(
-                wanted.contains(RecordColumns::FIELDS),
-                json.iter().map(String::as_str),
-            )
+            text_column(wanted.contains(RecordColumns::FIELDS), json.iter().map(String::as_str))
         },
     }
 }

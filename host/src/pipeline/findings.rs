@@ -61,10 +61,7 @@ impl FindingStore {
             text.push_str(&serde_json::to_string(finding).map_err(std::io::Error::other)?);
             text.push('\n');
         }
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)?;
+        let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&self.path)?;
         file.write_all(text.as_bytes())?;
         file.sync_data()
     }

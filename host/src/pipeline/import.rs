@@ -1,5 +1,10 @@
 //! The import job: inputs are read into batches, each batch goes through the plugins, and the
 //! records land in the index with their annotations; findings go to the finding store.
+//!
+//! Exactly once: every commit carries the checkpoints of the files read so far (see
+//! [`Checkpoints`]), and plugin state is saved just before it, so an import killed at any
+//! point and run again resumes where the last commit ended; a re-import reads only what a file
+//! gained since.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -7,14 +12,18 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::PipelineError;
+use super::checkpoint::Checkpoints;
 use super::findings::FindingStore;
 use super::plugin_set::{PluginFailure, PluginSet, summarize_failures};
-use crate::index::LogIndex;
-use crate::ingest::{Format, Input, ParseOptions, Rejections, read_records};
+use crate::index::{LogIndex, LogWriter};
+use crate::ingest::{Input, ParseOptions, ReadPosition, Rejections, read_records};
 use crate::plugin::PluginError;
 
 /// Records handed to the plugins at a time.
 pub const DEFAULT_BATCH_SIZE: usize = 16_384;
+
+/// Records between commits (each commit is a durable resume point).
+pub const DEFAULT_COMMIT_EVERY: usize = 500_000;
 
 /// Indexing memory budget of an import.
 const WRITER_BUDGET_BYTES: usize = 256 << 20;
@@ -27,6 +36,8 @@ pub struct InputReport {
     pub lines: u64,
     pub bytes: u64,
     pub format: Option<String>,
+    /// Lines already imported before and skipped this time.
+    pub skipped_lines: u64,
     /// Why the input could not be read (its good lines before the failure are kept).
     pub error: Option<String>,
 }
@@ -68,65 +79,128 @@ pub enum ImportSource {
     Bytes { name: String, bytes: Vec<u8> },
 }
 
+/// How an import runs.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    pub parse: ParseOptions,
+    pub batch_size: usize,
+    pub commit_every: usize,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        Self { parse: ParseOptions::default(), batch_size: DEFAULT_BATCH_SIZE, commit_every: DEFAULT_COMMIT_EVERY }
+    }
+}
+
+/// Told after every batch: bytes read and records kept so far in this import.
+pub type ProgressFn<'a> = &'a mut dyn FnMut(u64, u64);
+
+struct Committer<'a> {
+    writer: LogWriter,
+    checkpoints: Checkpoints,
+    plugins: &'a mut PluginSet,
+    uncommitted: usize,
+}
+
+impl Committer<'_> {
+    fn commit(&mut self) -> Result<(), PipelineError> {
+        self.plugins.save_state().map_err(PipelineError::PluginState)?;
+        self.writer.commit_with_payload(&self.checkpoints.to_payload())?;
+        self.uncommitted = 0;
+        Ok(())
+    }
+}
+
 /// Imports `sources` into `index` through `plugins`.
 pub fn import(
     index: &LogIndex,
     plugins: &mut PluginSet,
     findings: &FindingStore,
     sources: Vec<ImportSource>,
-    options: &ParseOptions,
-    batch_size: usize,
+    options: &ImportOptions,
+    progress: Option<ProgressFn<'_>>,
 ) -> Result<ImportSummary, PipelineError> {
     let started = Instant::now();
     let ingest_time_ms = chrono::Utc::now().timestamp_millis();
-    let mut writer = index.writer(WRITER_BUDGET_BYTES)?;
+    let mut committer = Committer {
+        writer: index.writer(WRITER_BUDGET_BYTES)?,
+        checkpoints: Checkpoints::from_payload(index.commit_payload()?.as_deref()),
+        plugins,
+        uncommitted: 0,
+    };
     let mut summary = ImportSummary::default();
     let mut failures: Vec<(String, PluginError)> = Vec::new();
+    let mut ignore_progress = |_: u64, _: u64| {};
+    let progress: ProgressFn<'_> = progress.unwrap_or(&mut ignore_progress);
+    let (mut bytes_done, mut records_done) = (0u64, 0u64);
     for source in sources {
-        let input = match source {
-            ImportSource::Bytes { name, bytes } => Input::from_bytes(&name, bytes),
-            ImportSource::Path(path) => match Input::open(&path) {
-                Ok(input) => input,
-                Err(error) => {
-                    tracing::error!(input = %path.display(), %error, "input skipped");
-                    summary.inputs.push(InputReport {
-                        name: path.display().to_string(),
-                        records: 0,
-                        lines: 0,
-                        bytes: 0,
-                        format: None,
-                        error: Some(error.to_string()),
-                    });
-                    continue;
-                }
-            },
+        // (input, checkpoint key and path, where to start)
+        let opened = match &source {
+            ImportSource::Bytes { name, bytes } => {
+                Ok((Input::from_bytes(name, bytes.clone()), None, ReadPosition::default()))
+            }
+            ImportSource::Path(path) if path.as_os_str() == "-" => {
+                Input::open(path).map(|input| (input, None, ReadPosition::default()))
+            }
+            ImportSource::Path(path) => open_resumable(path, &committer.checkpoints),
+        };
+        let (input, tracked, start) = match opened {
+            Ok(opened) => opened,
+            Err(error) => {
+                let name = match &source {
+                    ImportSource::Path(path) => path.display().to_string(),
+                    ImportSource::Bytes { name, .. } => name.clone(),
+                };
+                tracing::error!(input = %name, %error, "input skipped");
+                summary.inputs.push(InputReport {
+                    name,
+                    records: 0,
+                    lines: 0,
+                    bytes: 0,
+                    format: None,
+                    skipped_lines: 0,
+                    error: Some(error.to_string()),
+                });
+                continue;
+            }
         };
         let name = input.name.clone();
         let mut rejections = Rejections::default();
         let mut findings_count = 0u64;
         let result = read_records::<PipelineError>(
             input,
-            options,
-            batch_size,
+            &options.parse,
+            options.batch_size,
+            start,
             &mut rejections,
-            |mut batch| {
-                let analysis = plugins.analyze(&mut batch);
-                failures.extend(analysis.failures);
-                findings
-                    .append(&analysis.findings)
-                    .map_err(|source| PipelineError::Findings {
-                        path: findings.path().to_path_buf(),
-                        source,
-                    })?;
-                findings_count += analysis.findings.len() as u64;
-                for record in &batch {
-                    writer.add(record, ingest_time_ms)?;
+            |mut batch, position| {
+                if !batch.is_empty() {
+                    let analysis = committer.plugins.analyze(&mut batch);
+                    failures.extend(analysis.failures);
+                    findings
+                        .append(&analysis.findings)
+                        .map_err(|source| PipelineError::Findings { path: findings.path().to_path_buf(), source })?;
+                    findings_count += analysis.findings.len() as u64;
+                    for record in &batch {
+                        committer.writer.add(record, ingest_time_ms)?;
+                    }
+                }
+                if let Some((key, path)) = &tracked {
+                    committer.checkpoints.advance(key, path, position)?;
+                }
+                committer.uncommitted += batch.len();
+                records_done += batch.len() as u64;
+                bytes_done = bytes_done.max(position.offset.saturating_sub(start.offset));
+                progress(bytes_done, records_done);
+                if committer.uncommitted >= options.commit_every {
+                    committer.commit()?;
                 }
                 Ok(())
             },
         );
         // Whatever was read is kept, also when the input failed part-way.
-        writer.commit()?;
+        committer.commit()?;
         summary.findings += findings_count;
         summary.rejections.merge(rejections);
         let report = match result {
@@ -138,7 +212,8 @@ pub fn import(
                     records: read.records,
                     lines: read.lines,
                     bytes: read.bytes,
-                    format: read.format.map(format_name),
+                    format: read.format.map(str::to_string),
+                    skipped_lines: start.line,
                     error: None,
                 }
             }
@@ -150,6 +225,7 @@ pub fn import(
                     lines: 0,
                     bytes: 0,
                     format: None,
+                    skipped_lines: start.line,
                     error: Some(error.to_string()),
                 }
             }
@@ -157,19 +233,26 @@ pub fn import(
         };
         summary.inputs.push(report);
     }
-    writer.finish()?;
-    plugins.save_state().map_err(PipelineError::PluginState)?;
+    committer.writer.finish()?;
     index.refresh()?;
     summary.plugin_failures = summarize_failures(&failures);
     summary.elapsed = started.elapsed();
     Ok(summary)
 }
 
-fn format_name(format: Format) -> String {
-    match format {
-        Format::Auto => "auto",
-        Format::Raw => "raw",
-        Format::Json => "json",
+type Resumable = (Input, Option<(String, PathBuf)>, ReadPosition);
+
+/// Opens a file at its checkpoint; a file that shrank below it is read from the start.
+fn open_resumable(path: &std::path::Path, checkpoints: &Checkpoints) -> Result<Resumable, crate::ingest::IngestError> {
+    let key = std::fs::canonicalize(path)
+        .map_err(|source| crate::ingest::IngestError::Open { path: path.to_path_buf(), source })?
+        .display()
+        .to_string();
+    let start = checkpoints.resume_position(&key, path)?;
+    let tracked = Some((key, path.to_path_buf()));
+    match Input::open_at(path, start.offset) {
+        Ok(input) => Ok((input, tracked, start)),
+        Err(_) if start.offset > 0 => Ok((Input::open(path)?, tracked, ReadPosition::default())),
+        Err(error) => Err(error),
     }
-    .to_string()
 }

@@ -4,6 +4,7 @@
 //! findings in the [`FindingStore`], and an [`ImportSummary`] (kept, rejected by reason,
 //! plugin failures by kind, throughput).
 
+mod checkpoint;
 mod columns;
 mod findings;
 mod import;
@@ -11,9 +12,13 @@ mod plugin_set;
 
 use std::path::PathBuf;
 
+pub use checkpoint::{Checkpoints, FileCheckpoint};
 pub use columns::record_batch;
 pub use findings::{FindingStore, RecordRef, StoredEvidence, StoredFinding};
-pub use import::{DEFAULT_BATCH_SIZE, ImportSource, ImportSummary, InputReport, import};
+pub use import::{
+    DEFAULT_BATCH_SIZE, DEFAULT_COMMIT_EVERY, ImportOptions, ImportSource, ImportSummary, InputReport, ProgressFn,
+    import,
+};
 pub use plugin_set::{BatchAnalysis, PluginFailure, PluginSet, summarize_failures};
 
 /// What can stop an import (bad lines and failing plugins do not: they are counted).
@@ -24,10 +29,7 @@ pub enum PipelineError {
     #[error(transparent)]
     Index(#[from] crate::index::IndexError),
     #[error("findings file {path}: {source}")]
-    Findings {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Findings { path: PathBuf, source: std::io::Error },
     #[error("saving plugin state: {0}")]
     PluginState(std::io::Error),
 }

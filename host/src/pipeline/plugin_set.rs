@@ -18,9 +18,7 @@ use super::findings::{RecordRef, StoredEvidence, StoredFinding};
 use crate::config::Settings;
 use crate::data_dir::DataDir;
 use crate::ingest::Record;
-use crate::plugin::{
-    BUILTIN_PLUGINS, BatchOutput, LoadedPlugin, PluginError, PluginInstance, PluginRuntime,
-};
+use crate::plugin::{BUILTIN_PLUGINS, BatchOutput, LoadedPlugin, PluginError, PluginInstance, PluginRuntime};
 
 /// A plugin that failed on some job.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -55,32 +53,17 @@ fn partition_file_name(partition: &str) -> String {
     let readable: String = partition
         .chars()
         .take(40)
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
         .collect();
     let digest = Sha256::digest(partition.as_bytes());
-    format!(
-        "{readable}-{:02x}{:02x}{:02x}{:02x}.state",
-        digest[0], digest[1], digest[2], digest[3]
-    )
+    format!("{readable}-{:02x}{:02x}{:02x}{:02x}.state", digest[0], digest[1], digest[2], digest[3])
 }
 
 impl PluginSet {
     /// Loads the built-in plugins and every `*.wasm` in the plugins directory, minus the
     /// disabled ones. A plugin that fails to load is returned as an error beside the set.
-    pub fn load(
-        data_dir: &DataDir,
-        settings: &Settings,
-    ) -> Result<(Self, Vec<PluginError>), PluginError> {
-        let runtime = PluginRuntime::new(
-            settings.plugins.limits.clone(),
-            Some(data_dir.plugin_cache_dir()),
-        )?;
+    pub fn load(data_dir: &DataDir, settings: &Settings) -> Result<(Self, Vec<PluginError>), PluginError> {
+        let runtime = PluginRuntime::new(settings.plugins.limits.clone(), Some(data_dir.plugin_cache_dir()))?;
         let mut set = Self {
             runtime,
             plugins: Vec::new(),
@@ -89,10 +72,8 @@ impl PluginSet {
             instances: HashMap::new(),
         };
         let mut errors = Vec::new();
-        let mut sources: Vec<(String, Vec<u8>)> = BUILTIN_PLUGINS
-            .iter()
-            .map(|(stem, bytes)| (format!("built-in {stem}"), bytes.to_vec()))
-            .collect();
+        let mut sources: Vec<(String, Vec<u8>)> =
+            BUILTIN_PLUGINS.iter().map(|(stem, bytes)| (format!("built-in {stem}"), bytes.to_vec())).collect();
         let extra_dir = data_dir.plugins_dir(settings.plugins.dir.as_deref());
         match std::fs::read_dir(&extra_dir) {
             Ok(entries) => {
@@ -127,33 +108,17 @@ impl PluginSet {
 
     /// A set of exactly the given plugins, keeping no state on disk (for tests and benchmarks).
     pub fn from_plugins(runtime: PluginRuntime, plugins: Vec<Arc<LoadedPlugin>>) -> Self {
-        Self {
-            runtime,
-            plugins,
-            settings: Settings::default(),
-            state_dir: None,
-            instances: HashMap::new(),
-        }
+        Self { runtime, plugins, settings: Settings::default(), state_dir: None, instances: HashMap::new() }
     }
 
     /// Loads one more plugin, unless it is disabled or its name is taken.
     pub fn add(&mut self, origin: &str, wasm: &[u8]) -> Result<(), PluginError> {
         let plugin = self.runtime.load(origin, wasm)?;
-        if self
-            .settings
-            .plugins
-            .disabled
-            .iter()
-            .any(|name| name == plugin.name())
-        {
+        if self.settings.plugins.disabled.iter().any(|name| name == plugin.name()) {
             tracing::info!(plugin = plugin.name(), "plugin disabled by configuration");
             return Ok(());
         }
-        if self
-            .plugins
-            .iter()
-            .any(|loaded| loaded.name() == plugin.name())
-        {
+        if self.plugins.iter().any(|loaded| loaded.name() == plugin.name()) {
             return Err(PluginError::Contract {
                 plugin: origin.to_string(),
                 reason: format!("a plugin named `{}` is already loaded", plugin.name()),
@@ -176,22 +141,15 @@ impl PluginSet {
     }
 
     fn state_path(&self, plugin: &str, partition: &str) -> Option<PathBuf> {
-        self.state_dir
-            .as_ref()
-            .map(|dir| dir.join(plugin).join(partition_file_name(partition)))
+        self.state_dir.as_ref().map(|dir| dir.join(plugin).join(partition_file_name(partition)))
     }
 
     fn instance(&mut self, plugin_index: usize, partition: &str) -> PluginInstance {
-        if let Some(instance) = self
-            .instances
-            .remove(&(plugin_index, partition.to_string()))
-        {
+        if let Some(instance) = self.instances.remove(&(plugin_index, partition.to_string())) {
             return instance;
         }
         let plugin = self.plugins[plugin_index].clone();
-        let state = self
-            .state_path(plugin.name(), partition)
-            .and_then(|path| std::fs::read(path).ok());
+        let state = self.state_path(plugin.name(), partition).and_then(|path| std::fs::read(path).ok());
         let config = self.settings.plugin_config(plugin.name());
         PluginInstance::new(plugin, config, state)
     }
@@ -201,10 +159,7 @@ impl PluginSet {
     pub fn analyze(&mut self, records: &mut [Record]) -> BatchAnalysis {
         let mut partitions: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         for (index, record) in records.iter().enumerate() {
-            partitions
-                .entry(record.source.clone())
-                .or_default()
-                .push(index);
+            partitions.entry(record.source.clone()).or_default().push(index);
         }
         let mut jobs = Vec::new();
         for plugin_index in 0..self.plugins.len() {
@@ -212,12 +167,7 @@ impl PluginSet {
                 continue;
             }
             for (partition, indices) in &partitions {
-                jobs.push((
-                    plugin_index,
-                    partition.clone(),
-                    self.instance(plugin_index, partition),
-                    indices,
-                ));
+                jobs.push((plugin_index, partition.clone(), self.instance(plugin_index, partition), indices));
             }
         }
         let shared: &[Record] = records;
@@ -243,14 +193,7 @@ impl PluginSet {
             self.instances.insert((plugin_index, partition), instance);
         }
         for (plugin, partition, indices, output) in outputs {
-            apply(
-                records,
-                &plugin,
-                &partition,
-                indices,
-                output,
-                &mut analysis.findings,
-            );
+            apply(records, &plugin, &partition, indices, output, &mut analysis.findings);
         }
         analysis
     }
@@ -291,9 +234,7 @@ fn apply(
     for column in output.annotations {
         for (position, &value_index) in column.value_of.iter().enumerate() {
             if let Some(value) = column.dictionary.get(value_index as usize) {
-                records[indices[position]]
-                    .annotations
-                    .insert(column.key.clone(), value.clone());
+                records[indices[position]].annotations.insert(column.key.clone(), value.clone());
             }
         }
     }
@@ -313,10 +254,7 @@ fn apply(
                     .iter()
                     .map(|&position| {
                         let origin = &records[indices[position as usize]].origin;
-                        RecordRef {
-                            file: origin.file.clone(),
-                            line: origin.line,
-                        }
+                        RecordRef { file: origin.file.clone(), line: origin.line }
                     })
                     .collect(),
                 reports: evidence.reports,
@@ -336,12 +274,7 @@ pub fn summarize_failures(failures: &[(String, PluginError)]) -> Vec<PluginFailu
         folded
             .entry((plugin.clone(), kind.clone()))
             .and_modify(|failure| failure.count += 1)
-            .or_insert_with(|| PluginFailure {
-                plugin: plugin.clone(),
-                kind,
-                count: 1,
-                message: error.to_string(),
-            });
+            .or_insert_with(|| PluginFailure { plugin: plugin.clone(), kind, count: 1, message: error.to_string() });
     }
     folded.into_values().collect()
 }

@@ -5,5 +5,5 @@ wasmtime::component::bindgen!({
     world: "plugin",
 });
 
-pub use opsloop::plugin::host::LogLevel;
-pub use opsloop::plugin::types;
+pub use self::opsloop::plugin::host::LogLevel;
+pub use self::opsloop::plugin::types;

@@ -4,8 +4,5 @@ include!(concat!(env!("OUT_DIR"), "/builtin_plugins.rs"));
 
 /// The component bytes of the built-in plugin built from `plugins/<stem>`.
 pub fn builtin_plugin(stem: &str) -> Option<&'static [u8]> {
-    BUILTIN_PLUGINS
-        .iter()
-        .find(|(name, _)| *name == stem)
-        .map(|(_, bytes)| *bytes)
+    BUILTIN_PLUGINS.iter().find(|(name, _)| *name == stem).map(|(_, bytes)| *bytes)
 }

@@ -12,66 +12,28 @@ pub enum PluginError {
     Contract { plugin: String, reason: String },
     /// A call ran past its deadline and was interrupted.
     #[error("plugin `{plugin}` ran past its {limit_ms} ms deadline in `{call}` and was stopped")]
-    Timeout {
-        plugin: String,
-        call: &'static str,
-        limit_ms: u64,
-    },
+    Timeout { plugin: String, call: &'static str, limit_ms: u64 },
     /// The plugin tried to grow its memory past the cap.
-    #[error(
-        "plugin `{plugin}` tried to use more than its {limit_bytes} byte memory cap in `{call}` and was stopped"
-    )]
-    MemoryExceeded {
-        plugin: String,
-        call: &'static str,
-        limit_bytes: usize,
-    },
+    #[error("plugin `{plugin}` tried to use more than its {limit_bytes} byte memory cap in `{call}` and was stopped")]
+    MemoryExceeded { plugin: String, call: &'static str, limit_bytes: usize },
     /// The plugin trapped (a panic, an abort, an out-of-bounds access...).
     #[error("plugin `{plugin}` trapped in `{call}`: {reason}")]
-    Trap {
-        plugin: String,
-        call: &'static str,
-        reason: String,
-    },
+    Trap { plugin: String, call: &'static str, reason: String },
     /// The plugin returned more than its output cap.
-    #[error(
-        "plugin `{plugin}` returned {size_bytes} bytes from `{call}`, over its {limit_bytes} byte output cap"
-    )]
-    OutputTooLarge {
-        plugin: String,
-        call: &'static str,
-        size_bytes: usize,
-        limit_bytes: usize,
-    },
+    #[error("plugin `{plugin}` returned {size_bytes} bytes from `{call}`, over its {limit_bytes} byte output cap")]
+    OutputTooLarge { plugin: String, call: &'static str, size_bytes: usize, limit_bytes: usize },
     /// The plugin reached for a capability it was not granted.
-    #[error(
-        "plugin `{plugin}` was denied access to the {capability} in `{call}`; its manifest grants none"
-    )]
-    Denied {
-        plugin: String,
-        call: &'static str,
-        capability: &'static str,
-    },
+    #[error("plugin `{plugin}` was denied access to the {capability} in `{call}`; its manifest grants none")]
+    Denied { plugin: String, call: &'static str, capability: &'static str },
     /// The plugin reported an error of its own.
     #[error("plugin `{plugin}` reported an error in `{call}`: {message}")]
-    Reported {
-        plugin: String,
-        call: &'static str,
-        message: String,
-    },
+    Reported { plugin: String, call: &'static str, message: String },
     /// The plugin's answer breaks the contract (wrong lengths, bad indices).
     #[error("plugin `{plugin}` returned a malformed answer from `{call}`: {reason}")]
-    Malformed {
-        plugin: String,
-        call: &'static str,
-        reason: String,
-    },
+    Malformed { plugin: String, call: &'static str, reason: String },
     /// Reading or writing the compiled-artifact cache failed.
     #[error("plugin cache {path}: {source}")]
-    Cache {
-        path: std::path::PathBuf,
-        source: std::io::Error,
-    },
+    Cache { path: std::path::PathBuf, source: std::io::Error },
     /// The engine itself could not be set up.
     #[error("plugin engine: {0}")]
     Engine(String),
@@ -97,12 +59,6 @@ impl PluginError {
 
     /// Whether the instance that produced this error must be thrown away.
     pub fn poisons_instance(&self) -> bool {
-        matches!(
-            self,
-            Self::Timeout { .. }
-                | Self::MemoryExceeded { .. }
-                | Self::Trap { .. }
-                | Self::Denied { .. }
-        )
+        matches!(self, Self::Timeout { .. } | Self::MemoryExceeded { .. } | Self::Trap { .. } | Self::Denied { .. })
     }
 }

@@ -24,18 +24,8 @@ pub struct PluginInstance {
 
 impl PluginInstance {
     /// An instance of `plugin` with the operator's `config`, resuming from `state`.
-    pub fn new(
-        plugin: Arc<LoadedPlugin>,
-        config: Vec<(String, String)>,
-        state: Option<Vec<u8>>,
-    ) -> Self {
-        Self {
-            plugin,
-            config,
-            state,
-            live: None,
-            instances_created: 0,
-        }
+    pub fn new(plugin: Arc<LoadedPlugin>, config: Vec<(String, String)>, state: Option<Vec<u8>>) -> Self {
+        Self { plugin, config, state, live: None, instances_created: 0 }
     }
 
     /// The plugin this instance runs.
@@ -54,30 +44,19 @@ impl PluginInstance {
     }
 
     /// Analyzes a batch of records. On error the batch's output is lost, never the batch.
-    pub fn process_logs(
-        &mut self,
-        batch: &types::RecordBatch,
-    ) -> Result<types::BatchOutput, PluginError> {
+    pub fn process_logs(&mut self, batch: &types::RecordBatch) -> Result<types::BatchOutput, PluginError> {
         let expected = batch.len as usize;
-        let output = self.call("process-logs", |store, plugin| {
-            plugin
-                .opsloop_plugin_analyzer()
-                .call_process_logs(store, batch)
-        })?;
+        let output = self
+            .call("process-logs", |store, plugin| plugin.opsloop_plugin_analyzer().call_process_logs(store, batch))?;
         self.check_output("process-logs", &output, expected)?;
         self.keep_snapshot()?;
         Ok(output)
     }
 
     /// Analyzes a batch of bug reports.
-    pub fn process_reports(
-        &mut self,
-        reports: &[types::Report],
-    ) -> Result<types::BatchOutput, PluginError> {
+    pub fn process_reports(&mut self, reports: &[types::Report]) -> Result<types::BatchOutput, PluginError> {
         let output = self.call("process-reports", |store, plugin| {
-            plugin
-                .opsloop_plugin_analyzer()
-                .call_process_reports(store, reports)
+            plugin.opsloop_plugin_analyzer().call_process_reports(store, reports)
         })?;
         self.check_output("process-reports", &output, reports.len())?;
         self.keep_snapshot()?;
@@ -86,12 +65,8 @@ impl PluginInstance {
 
     fn keep_snapshot(&mut self) -> Result<(), PluginError> {
         let limit = self.plugin.limits.output_bytes;
-        let snapshot = self.call("snapshot", |store, plugin| {
-            plugin
-                .opsloop_plugin_analyzer()
-                .call_snapshot(store)
-                .map(Ok)
-        })?;
+        let snapshot =
+            self.call("snapshot", |store, plugin| plugin.opsloop_plugin_analyzer().call_snapshot(store).map(Ok))?;
         if let Some(bytes) = snapshot {
             if bytes.len() > limit {
                 self.live = None;
@@ -113,10 +88,7 @@ impl PluginInstance {
             return Ok(());
         }
         let plugin = &self.plugin;
-        let mut store = Store::new(
-            &plugin.engine,
-            PluginState::new(plugin.name.clone(), &plugin.limits),
-        );
+        let mut store = Store::new(&plugin.engine, PluginState::new(plugin.name.clone(), &plugin.limits));
         store.limiter(|state| &mut state.memory);
         store.epoch_deadline_trap();
         store.set_epoch_deadline(deadline_ticks(plugin.limits.timeout_ms));
@@ -124,13 +96,7 @@ impl PluginInstance {
         let instance = match plugin.pre.instantiate(&mut store) {
             Ok(instance) => instance,
             Err(error) => {
-                return Err(classify(
-                    &plugin.name,
-                    &plugin.limits,
-                    "instantiate",
-                    &store,
-                    error,
-                ));
+                return Err(classify(&plugin.name, &plugin.limits, "instantiate", &store, error));
             }
         };
         self.instances_created += 1;
@@ -138,9 +104,7 @@ impl PluginInstance {
         let config = self.config.clone();
         let state = self.state.clone();
         self.call_live("init", |store, plugin| {
-            plugin
-                .opsloop_plugin_analyzer()
-                .call_init(store, &config, state.as_deref())
+            plugin.opsloop_plugin_analyzer().call_init(store, &config, state.as_deref())
         })
     }
 
@@ -149,10 +113,7 @@ impl PluginInstance {
     fn call<T>(
         &mut self,
         call: &'static str,
-        work: impl FnOnce(
-            &mut Store<PluginState>,
-            &Plugin,
-        ) -> wasmtime::Result<Result<T, types::PluginError>>,
+        work: impl FnOnce(&mut Store<PluginState>, &Plugin) -> wasmtime::Result<Result<T, types::PluginError>>,
     ) -> Result<T, PluginError> {
         self.ensure_live()?;
         self.call_live(call, work)
@@ -161,10 +122,7 @@ impl PluginInstance {
     fn call_live<T>(
         &mut self,
         call: &'static str,
-        work: impl FnOnce(
-            &mut Store<PluginState>,
-            &Plugin,
-        ) -> wasmtime::Result<Result<T, types::PluginError>>,
+        work: impl FnOnce(&mut Store<PluginState>, &Plugin) -> wasmtime::Result<Result<T, types::PluginError>>,
     ) -> Result<T, PluginError> {
         let plugin = self.plugin.clone();
         let (store, instance) = self.live.as_mut().expect("a live instance");
@@ -178,11 +136,7 @@ impl PluginInstance {
         let result = match outcome {
             Err(error) => Err(classify(&plugin.name, &plugin.limits, call, store, error)),
             Ok(result) => match (store.data().denied, result) {
-                (Some(capability), _) => Err(PluginError::Denied {
-                    plugin: plugin.name.to_string(),
-                    call,
-                    capability,
-                }),
+                (Some(capability), _) => Err(PluginError::Denied { plugin: plugin.name.to_string(), call, capability }),
                 (None, Ok(value)) => Ok(value),
                 (None, Err(reported)) => Err(PluginError::Reported {
                     plugin: plugin.name.to_string(),
@@ -205,11 +159,7 @@ impl PluginInstance {
         output: &types::BatchOutput,
         expected: usize,
     ) -> Result<(), PluginError> {
-        let malformed = |reason: String| PluginError::Malformed {
-            plugin: self.plugin.name.to_string(),
-            call,
-            reason,
-        };
+        let malformed = |reason: String| PluginError::Malformed { plugin: self.plugin.name.to_string(), call, reason };
         let mut size = 0usize;
         for column in &output.annotations {
             if column.value_of.len() != expected {
@@ -220,11 +170,7 @@ impl PluginInstance {
                 )));
             }
             let dictionary_len = column.dictionary.len() as u32;
-            if let Some(bad) = column
-                .value_of
-                .iter()
-                .find(|&&v| v != u32::MAX && v >= dictionary_len)
-            {
+            if let Some(bad) = column.value_of.iter().find(|&&v| v != u32::MAX && v >= dictionary_len) {
                 return Err(malformed(format!(
                     "annotation `{}` points at value {bad} of a {dictionary_len}-value dictionary",
                     column.key
@@ -239,17 +185,10 @@ impl PluginInstance {
             size += evidence.records.len() * 4;
             size += evidence.reports.iter().map(String::len).sum::<usize>();
             size += evidence.examples.iter().map(String::len).sum::<usize>();
-            size += evidence
-                .counts
-                .iter()
-                .map(|(name, _)| name.len() + 8)
-                .sum::<usize>();
+            size += evidence.counts.iter().map(|(name, _)| name.len() + 8).sum::<usize>();
             size += evidence.query.as_ref().map_or(0, String::len);
             if let Some(&bad) = evidence.records.iter().find(|&&r| r as usize >= expected) {
-                return Err(malformed(format!(
-                    "a `{}` finding cites record {bad} of {expected}",
-                    finding.kind
-                )));
+                return Err(malformed(format!("a `{}` finding cites record {bad} of {expected}", finding.kind)));
             }
         }
         let limit = self.plugin.limits.output_bytes;
@@ -286,25 +225,13 @@ fn classify(
     let state = store.data();
     let plugin = plugin.to_string();
     if state.memory.hit {
-        return PluginError::MemoryExceeded {
-            plugin,
-            call,
-            limit_bytes: limits.memory_bytes,
-        };
+        return PluginError::MemoryExceeded { plugin, call, limit_bytes: limits.memory_bytes };
     }
     if matches!(error.downcast_ref::<Trap>(), Some(Trap::Interrupt)) {
-        return PluginError::Timeout {
-            plugin,
-            call,
-            limit_ms: limits.timeout_ms,
-        };
+        return PluginError::Timeout { plugin, call, limit_ms: limits.timeout_ms };
     }
     if let Some(capability) = state.denied {
-        return PluginError::Denied {
-            plugin,
-            call,
-            capability,
-        };
+        return PluginError::Denied { plugin, call, capability };
     }
     let trap = match error.downcast_ref::<Trap>() {
         Some(trap) => trap.to_string(),
@@ -314,9 +241,5 @@ fn classify(
         Some(words) => format!("{words} ({trap})"),
         None => trap,
     };
-    PluginError::Trap {
-        plugin,
-        call,
-        reason,
-    }
+    PluginError::Trap { plugin, call, reason }
 }

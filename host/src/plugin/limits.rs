@@ -18,12 +18,7 @@ pub struct PluginLimits {
 
 impl Default for PluginLimits {
     fn default() -> Self {
-        Self {
-            timeout_ms: 10_000,
-            memory_bytes: 512 << 20,
-            output_bytes: 128 << 20,
-            log_bytes: 64 << 10,
-        }
+        Self { timeout_ms: 10_000, memory_bytes: 512 << 20, output_bytes: 128 << 20, log_bytes: 64 << 10 }
     }
 }
 
@@ -36,12 +31,7 @@ pub(crate) struct MemoryGuard {
 }
 
 impl wasmtime::ResourceLimiter for MemoryGuard {
-    fn memory_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         if desired > self.limit_bytes {
             self.hit = true;
             return Ok(false);
@@ -49,12 +39,7 @@ impl wasmtime::ResourceLimiter for MemoryGuard {
         Ok(true)
     }
 
-    fn table_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         Ok(desired <= 1_000_000)
     }
 }

@@ -16,8 +16,7 @@ mod runtime;
 mod sandbox;
 
 pub use bindings::types::{
-    AnnotationColumn, BatchOutput, Evidence, Finding, RecordBatch, RecordColumns, Report,
-    TextColumn,
+    AnnotationColumn, BatchOutput, Evidence, Finding, RecordBatch, RecordColumns, Report, TextColumn,
 };
 pub use builtin::{BUILTIN_PLUGINS, builtin_plugin};
 pub use error::PluginError;

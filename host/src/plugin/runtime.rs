@@ -117,12 +117,7 @@ impl PluginRuntime {
         let mut linker = Linker::new(&engine);
         sandbox::link(&mut linker).map_err(engine_error)?;
         spawn_epoch_ticker(&engine);
-        Ok(Self {
-            engine,
-            linker,
-            limits,
-            cache_dir,
-        })
+        Ok(Self { engine, linker, limits, cache_dir })
     }
 
     /// The limits every call runs under.
@@ -144,10 +139,8 @@ impl PluginRuntime {
 
     /// Compiles `wasm`, through the on-disk artifact cache when there is one.
     pub fn compile(&self, origin: &str, wasm: &[u8]) -> Result<Component, PluginError> {
-        let compile_error = |error: wasmtime::Error| PluginError::Compile {
-            plugin: origin.to_string(),
-            reason: format!("{error:#}"),
-        };
+        let compile_error =
+            |error: wasmtime::Error| PluginError::Compile { plugin: origin.to_string(), reason: format!("{error:#}") };
         let Some(cache_dir) = &self.cache_dir else {
             return Component::new(&self.engine, wasm).map_err(compile_error);
         };
@@ -162,10 +155,7 @@ impl PluginRuntime {
                 }
             }
         }
-        let artifact = self
-            .engine
-            .precompile_component(wasm)
-            .map_err(compile_error)?;
+        let artifact = self.engine.precompile_component(wasm).map_err(compile_error)?;
         write_atomically(&path, &artifact)?;
         // SAFETY: the artifact was produced by this engine just now.
         unsafe { Component::deserialize(&self.engine, &artifact) }.map_err(compile_error)
@@ -174,32 +164,16 @@ impl PluginRuntime {
     /// The cache key of `wasm`: SHA-256 over the engine's compatibility hash and the bytes.
     fn artifact_key(&self, wasm: &[u8]) -> String {
         let mut digest = Sha256::new();
-        std::hash::Hash::hash(
-            &self.engine.precompile_compatibility_hash(),
-            &mut DigestHasher(&mut digest),
-        );
+        std::hash::Hash::hash(&self.engine.precompile_compatibility_hash(), &mut DigestHasher(&mut digest));
         digest.update(wasm);
-        digest
-            .finalize()
-            .iter()
-            .map(|byte| format!("{byte:02x}"))
-            .collect()
+        digest.finalize().iter().map(|byte| format!("{byte:02x}")).collect()
     }
 
     /// Links a compiled component into an `InstancePre` and reads its self-description.
-    pub fn link(
-        &self,
-        origin: &str,
-        component: &Component,
-    ) -> Result<Arc<LoadedPlugin>, PluginError> {
-        let contract_error = |error: wasmtime::Error| PluginError::Contract {
-            plugin: origin.to_string(),
-            reason: format!("{error:#}"),
-        };
-        let instance_pre = self
-            .linker
-            .instantiate_pre(component)
-            .map_err(contract_error)?;
+    pub fn link(&self, origin: &str, component: &Component) -> Result<Arc<LoadedPlugin>, PluginError> {
+        let contract_error =
+            |error: wasmtime::Error| PluginError::Contract { plugin: origin.to_string(), reason: format!("{error:#}") };
+        let instance_pre = self.linker.instantiate_pre(component).map_err(contract_error)?;
         let pre = PluginPre::new(instance_pre).map_err(contract_error)?;
         let origin_name: Arc<str> = Arc::from(origin);
         let mut store = Store::new(&self.engine, PluginState::new(origin_name, &self.limits));
@@ -207,14 +181,11 @@ impl PluginRuntime {
         store.set_epoch_deadline(deadline_ticks(self.limits.timeout_ms));
         store.epoch_deadline_trap();
         let plugin = pre.instantiate(&mut store).map_err(contract_error)?;
-        let info = plugin
-            .opsloop_plugin_analyzer()
-            .call_describe(&mut store)
-            .map_err(|error| PluginError::Trap {
-                plugin: origin.to_string(),
-                call: "describe",
-                reason: format!("{error:#}"),
-            })?;
+        let info = plugin.opsloop_plugin_analyzer().call_describe(&mut store).map_err(|error| PluginError::Trap {
+            plugin: origin.to_string(),
+            call: "describe",
+            reason: format!("{error:#}"),
+        })?;
         let description = describe(&info);
         if description.name.trim().is_empty() {
             return Err(PluginError::Contract {
@@ -253,11 +224,7 @@ fn describe(info: &bindings::types::PluginInfo) -> PluginDescription {
         description: info.description.clone(),
         consumes_logs: info.inputs.contains(Inputs::LOGS),
         consumes_reports: info.inputs.contains(Inputs::REPORTS),
-        wants: columns
-            .iter()
-            .filter(|(flag, _)| info.wants.contains(*flag))
-            .map(|(_, name)| *name)
-            .collect(),
+        wants: columns.iter().filter(|(flag, _)| info.wants.contains(*flag)).map(|(_, name)| *name).collect(),
         annotates: info.annotates.clone(),
         config: info
             .config
@@ -272,10 +239,7 @@ fn describe(info: &bindings::types::PluginInfo) -> PluginDescription {
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), PluginError> {
-    let cache_error = |source| PluginError::Cache {
-        path: path.to_path_buf(),
-        source,
-    };
+    let cache_error = |source| PluginError::Cache { path: path.to_path_buf(), source };
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(cache_error)?;
     let temporary = path.with_extension(format!("tmp{}", std::process::id()));

@@ -12,9 +12,7 @@ use std::time::Duration;
 use wasmtime::StoreContextMut;
 use wasmtime::component::{Linker, ResourceAny, ResourceTable};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
-use wasmtime_wasi::{
-    HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView,
-};
+use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use super::bindings::{self, LogLevel};
 use super::limits::{MemoryGuard, PluginLimits};
@@ -65,19 +63,13 @@ pub(crate) struct PluginState {
 impl PluginState {
     pub(crate) fn new(plugin: Arc<str>, limits: &PluginLimits) -> Self {
         let stderr = MemoryOutputPipe::new(STDERR_CAPTURE_BYTES);
-        let wasi = WasiCtxBuilder::new()
-            .stderr(stderr.clone())
-            .wall_clock(FrozenClock)
-            .monotonic_clock(FrozenClock)
-            .build();
+        let wasi =
+            WasiCtxBuilder::new().stderr(stderr.clone()).wall_clock(FrozenClock).monotonic_clock(FrozenClock).build();
         Self {
             plugin,
             wasi,
             table: ResourceTable::new(),
-            memory: MemoryGuard {
-                limit_bytes: limits.memory_bytes,
-                hit: false,
-            },
+            memory: MemoryGuard { limit_bytes: limits.memory_bytes, hit: false },
             stderr,
             log_bytes_left: limits.log_bytes,
             log_lines_dropped: 0,
@@ -108,9 +100,7 @@ impl PluginState {
             return None;
         }
         let tail_start = text.len().saturating_sub(2000);
-        let tail_start = (tail_start..text.len())
-            .find(|&i| text.is_char_boundary(i))
-            .unwrap_or(0);
+        let tail_start = (tail_start..text.len()).find(|&i| text.is_char_boundary(i)).unwrap_or(0);
         Some(text[tail_start..].to_string())
     }
 
@@ -121,10 +111,7 @@ impl PluginState {
 
 impl WasiView for PluginState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
     }
 }
 
@@ -159,29 +146,20 @@ pub(crate) fn link(linker: &mut Linker<PluginState>) -> wasmtime::Result<()> {
     linker.allow_shadowing(true);
 
     let mut preopens = linker.instance(&format!("wasi:filesystem/preopens@{WASI_VERSION}"))?;
-    preopens.func_wrap(
-        "get-directories",
-        |mut store: StoreContextMut<'_, PluginState>, (): ()| {
-            store.data_mut().denied.get_or_insert("file system");
-            Ok((Vec::<(ResourceAny, String)>::new(),))
-        },
-    )?;
+    preopens.func_wrap("get-directories", |mut store: StoreContextMut<'_, PluginState>, (): ()| {
+        store.data_mut().denied.get_or_insert("file system");
+        Ok((Vec::<(ResourceAny, String)>::new(),))
+    })?;
 
     let mut environment = linker.instance(&format!("wasi:cli/environment@{WASI_VERSION}"))?;
-    environment.func_wrap(
-        "get-environment",
-        |mut store: StoreContextMut<'_, PluginState>, (): ()| {
-            store.data_mut().denied.get_or_insert("environment");
-            Ok((Vec::<(String, String)>::new(),))
-        },
-    )?;
-    environment.func_wrap(
-        "initial-cwd",
-        |mut store: StoreContextMut<'_, PluginState>, (): ()| {
-            store.data_mut().denied.get_or_insert("file system");
-            Ok((None::<String>,))
-        },
-    )?;
+    environment.func_wrap("get-environment", |mut store: StoreContextMut<'_, PluginState>, (): ()| {
+        store.data_mut().denied.get_or_insert("environment");
+        Ok((Vec::<(String, String)>::new(),))
+    })?;
+    environment.func_wrap("initial-cwd", |mut store: StoreContextMut<'_, PluginState>, (): ()| {
+        store.data_mut().denied.get_or_insert("file system");
+        Ok((None::<String>,))
+    })?;
     linker.allow_shadowing(false);
     Ok(())
 }

@@ -6,9 +6,7 @@
 
 pub mod miner;
 
-use opsloop_sdk::{
-    Config, Evidence, Finding, LogBatch, Output, Plugin, PluginError, PluginInfo, RecordColumns,
-};
+use opsloop_sdk::{Config, Evidence, Finding, LogBatch, Output, Plugin, PluginError, PluginInfo, RecordColumns};
 
 pub use miner::{Miner, Pattern, WILDCARD};
 
@@ -31,16 +29,8 @@ impl Plugin for PatternsPlugin {
         )
         .wanting(RecordColumns::MESSAGE | RecordColumns::LEVEL | RecordColumns::TIMESTAMP)
         .annotating(&["pattern", "template"])
-        .with_config(
-            "similarity",
-            "share of constant tokens that must match a template",
-            Some("0.5"),
-        )
-        .with_config(
-            "baseline",
-            "messages seen before a new pattern counts as news",
-            Some("10000"),
-        )
+        .with_config("similarity", "share of constant tokens that must match a template", Some("0.5"))
+        .with_config("baseline", "messages seen before a new pattern counts as news", Some("10000"))
     }
 
     fn init(config: &Config, state: Option<&[u8]>) -> Result<Self, PluginError> {
@@ -56,25 +46,17 @@ impl Plugin for PatternsPlugin {
             Some(bytes) => {
                 let text = std::str::from_utf8(bytes)
                     .map_err(|error| PluginError::BadInput(format!("saved state: {error}")))?;
-                let miner =
-                    Miner::load(similarity_threshold, text).map_err(PluginError::BadInput)?;
+                let miner = Miner::load(similarity_threshold, text).map_err(PluginError::BadInput)?;
                 let seen = miner.patterns().iter().map(|pattern| pattern.count).sum();
                 (miner, seen)
             }
         };
-        Ok(Self {
-            miner,
-            similarity_threshold,
-            baseline,
-            messages_seen,
-        })
+        Ok(Self { miner, similarity_threshold, baseline, messages_seen })
     }
 
     fn process_logs(&mut self, batch: &LogBatch) -> Result<Output, PluginError> {
         let patterns_before = self.miner.patterns().len();
-        let pattern_of: Vec<usize> = (0..batch.len())
-            .map(|index| self.miner.add(batch.message(index)))
-            .collect();
+        let pattern_of: Vec<usize> = (0..batch.len()).map(|index| self.miner.add(batch.message(index))).collect();
         let mut output = Output::for_batch(batch);
         let pattern_column = output.column("pattern");
         let template_column = output.column("template");
@@ -83,10 +65,7 @@ impl Plugin for PatternsPlugin {
         for (record, &pattern_index) in pattern_of.iter().enumerate() {
             let (id_value, template_value) = *interned[pattern_index].get_or_insert_with(|| {
                 let pattern = &self.miner.patterns()[pattern_index];
-                (
-                    output.intern(pattern_column, &pattern.id),
-                    output.intern(template_column, &pattern.template()),
-                )
+                (output.intern(pattern_column, &pattern.id), output.intern(template_column, &pattern.template()))
             });
             output.set(pattern_column, record, id_value);
             output.set(template_column, record, template_value);
@@ -114,13 +93,7 @@ impl PatternsPlugin {
         self.similarity_threshold
     }
 
-    fn report_new_patterns(
-        &self,
-        batch: &LogBatch,
-        pattern_of: &[usize],
-        patterns_before: usize,
-        output: &mut Output,
-    ) {
+    fn report_new_patterns(&self, batch: &LogBatch, pattern_of: &[usize], patterns_before: usize, output: &mut Output) {
         for pattern_index in patterns_before..self.miner.patterns().len() {
             let records: Vec<u32> = pattern_of
                 .iter()
@@ -133,15 +106,10 @@ impl PatternsPlugin {
             };
             let record = batch.record(first as usize);
             let severe = record.level.is_some_and(|level| {
-                matches!(
-                    level.to_ascii_uppercase().as_str(),
-                    "WARN" | "WARNING" | "ERROR" | "FATAL" | "CRITICAL"
-                )
+                matches!(level.to_ascii_uppercase().as_str(), "WARN" | "WARNING" | "ERROR" | "FATAL" | "CRITICAL")
             });
             let pattern = &self.miner.patterns()[pattern_index];
-            let timestamps = records
-                .iter()
-                .filter_map(|&r| batch.record(r as usize).timestamp);
+            let timestamps = records.iter().filter_map(|&r| batch.record(r as usize).timestamp);
             output.add_finding(Finding {
                 kind: "new-pattern".into(),
                 score: if severe { 0.9 } else { 0.5 },
@@ -172,31 +140,18 @@ mod tests {
         let batch = LogBatch::from_messages(["took 10 ms", "took 25 ms", "cache miss"]);
         let output = plugin.process_logs(&batch).unwrap();
         assert_eq!(output.annotation(0, "template"), Some("took <*> ms"));
-        assert_eq!(
-            output.annotation(0, "pattern"),
-            output.annotation(1, "pattern")
-        );
-        assert_ne!(
-            output.annotation(0, "pattern"),
-            output.annotation(2, "pattern")
-        );
+        assert_eq!(output.annotation(0, "pattern"), output.annotation(1, "pattern"));
+        assert_ne!(output.annotation(0, "pattern"), output.annotation(2, "pattern"));
     }
 
     #[test]
     fn state_carries_pattern_ids_to_a_new_instance() {
         let mut first = PatternsPlugin::init(&Config::default(), None).unwrap();
         let batch = LogBatch::from_messages(["took 10 ms"]);
-        let id = first
-            .process_logs(&batch)
-            .unwrap()
-            .annotation(0, "pattern")
-            .unwrap()
-            .to_string();
+        let id = first.process_logs(&batch).unwrap().annotation(0, "pattern").unwrap().to_string();
         let state = first.snapshot().unwrap();
         let mut second = PatternsPlugin::init(&Config::default(), Some(&state)).unwrap();
-        let output = second
-            .process_logs(&LogBatch::from_messages(["took 99 ms"]))
-            .unwrap();
+        let output = second.process_logs(&LogBatch::from_messages(["took 99 ms"])).unwrap();
         assert_eq!(output.annotation(0, "pattern"), Some(id.as_str()));
     }
 
@@ -211,12 +166,8 @@ mod tests {
     fn a_new_pattern_after_the_baseline_is_a_finding() {
         let config = Config::from_pairs([("baseline".to_string(), "2".to_string())]);
         let mut plugin = PatternsPlugin::init(&config, None).unwrap();
-        plugin
-            .process_logs(&LogBatch::from_messages(["a b c", "a b c"]))
-            .unwrap();
-        let output = plugin
-            .process_logs(&LogBatch::from_messages(["a b c", "disk full on sda"]))
-            .unwrap();
+        plugin.process_logs(&LogBatch::from_messages(["a b c", "a b c"])).unwrap();
+        let output = plugin.process_logs(&LogBatch::from_messages(["a b c", "disk full on sda"])).unwrap();
         assert_eq!(output.findings().len(), 1);
         assert_eq!(output.findings()[0].evidence.records, vec![1]);
     }

@@ -54,21 +54,14 @@ fn is_variable(token: &str) -> bool {
 
 /// 64-bit FNV-1a: a fixed, platform-independent hash for pattern ids.
 fn stable_hash(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3))
 }
 
 impl Miner {
     /// A miner that merges a message into a template when at least `similarity_threshold` of
     /// the template's constant tokens match.
     pub fn new(similarity_threshold: f64) -> Self {
-        Self {
-            similarity_threshold,
-            patterns: Vec::new(),
-            buckets: HashMap::new(),
-            spans: Vec::new(),
-        }
+        Self { similarity_threshold, patterns: Vec::new(), buckets: HashMap::new(), spans: Vec::new() }
     }
 
     /// The patterns mined so far, in order of creation.
@@ -77,9 +70,7 @@ impl Miner {
     }
 
     fn bucket_key(count: usize, first: Option<&str>) -> (usize, u64) {
-        let first = first
-            .filter(|token| !is_variable(token))
-            .unwrap_or(WILDCARD);
+        let first = first.filter(|token| !is_variable(token)).unwrap_or(WILDCARD);
         (count, stable_hash(first))
     }
 
@@ -140,11 +131,7 @@ impl Miner {
                     .map(str::to_string)
                     .collect();
                 let id = self.fresh_id(&template.join(" "));
-                self.patterns.push(Pattern {
-                    id,
-                    tokens: template,
-                    count: 1,
-                });
+                self.patterns.push(Pattern { id, tokens: template, count: 1 });
                 let index = self.patterns.len() - 1;
                 self.buckets.entry(key).or_default().push(index);
                 index
@@ -156,11 +143,7 @@ impl Miner {
     fn fresh_id(&self, template: &str) -> String {
         let mut salt = 0u32;
         loop {
-            let seed = if salt == 0 {
-                template.to_string()
-            } else {
-                format!("{template}#{salt}")
-            };
+            let seed = if salt == 0 { template.to_string() } else { format!("{template}#{salt}") };
             let id = format!("{:016x}", stable_hash(&seed));
             if !self.patterns.iter().any(|pattern| pattern.id == id) {
                 return id;
@@ -183,23 +166,14 @@ impl Miner {
                 equal += 1;
             }
         }
-        if constant == 0 {
-            1.0
-        } else {
-            equal as f64 / constant as f64
-        }
+        if constant == 0 { 1.0 } else { equal as f64 / constant as f64 }
     }
 
     /// The miner's state as text: one pattern a line, `id<TAB>count<TAB>template`.
     pub fn save(&self) -> String {
         let mut text = String::new();
         for pattern in &self.patterns {
-            text.push_str(&format!(
-                "{}\t{}\t{}\n",
-                pattern.id,
-                pattern.count,
-                pattern.template()
-            ));
+            text.push_str(&format!("{}\t{}\t{}\n", pattern.id, pattern.count, pattern.template()));
         }
         text
     }
@@ -209,29 +183,14 @@ impl Miner {
         let mut miner = Self::new(similarity_threshold);
         for (number, line) in saved.lines().enumerate() {
             let mut parts = line.splitn(3, '\t');
-            let (Some(id), Some(count), Some(template)) =
-                (parts.next(), parts.next(), parts.next())
-            else {
-                return Err(format!(
-                    "state line {}: expected id, count and template",
-                    number + 1
-                ));
+            let (Some(id), Some(count), Some(template)) = (parts.next(), parts.next(), parts.next()) else {
+                return Err(format!("state line {}: expected id, count and template", number + 1));
             };
-            let count = count
-                .parse()
-                .map_err(|error| format!("state line {}: count: {error}", number + 1))?;
+            let count = count.parse().map_err(|error| format!("state line {}: count: {error}", number + 1))?;
             let tokens: Vec<String> = template.split(' ').map(str::to_string).collect();
             let key = Self::bucket_key(tokens.len(), tokens.first().map(String::as_str));
-            miner.patterns.push(Pattern {
-                id: id.to_string(),
-                tokens,
-                count,
-            });
-            miner
-                .buckets
-                .entry(key)
-                .or_default()
-                .push(miner.patterns.len() - 1);
+            miner.patterns.push(Pattern { id: id.to_string(), tokens, count });
+            miner.buckets.entry(key).or_default().push(miner.patterns.len() - 1);
         }
         Ok(miner)
     }
@@ -247,10 +206,7 @@ mod tests {
         let first = miner.add("Receiving block blk_123 src: /10.0.0.1:50010");
         let second = miner.add("Receiving block blk_456 src: /10.0.0.2:50010");
         assert_eq!(first, second);
-        assert_eq!(
-            miner.patterns()[first].template(),
-            "Receiving block <*> src: <*>"
-        );
+        assert_eq!(miner.patterns()[first].template(), "Receiving block <*> src: <*>");
     }
 
     #[test]
@@ -261,10 +217,7 @@ mod tests {
         let second = miner.add("user bob logged in from web");
         assert_eq!(first, second);
         assert_eq!(miner.patterns()[first].id, id);
-        assert_eq!(
-            miner.patterns()[first].template(),
-            "user <*> logged in from web"
-        );
+        assert_eq!(miner.patterns()[first].template(), "user <*> logged in from web");
     }
 
     #[test]

@@ -6,11 +6,7 @@ struct Hostile;
 
 impl Plugin for Hostile {
     fn info() -> PluginInfo {
-        opsloop_sdk::plugin_info(
-            "hostile-infinite-loop",
-            "0.1.0",
-            "spins forever on every batch",
-        )
+        opsloop_sdk::plugin_info("hostile-infinite-loop", "0.1.0", "spins forever on every batch")
     }
 
     fn init(_config: &Config, _state: Option<&[u8]>) -> Result<Self, PluginError> {

@@ -6,11 +6,7 @@ struct Hostile;
 
 impl Plugin for Hostile {
     fn info() -> PluginInfo {
-        opsloop_sdk::plugin_info(
-            "hostile-memory-bomb",
-            "0.1.0",
-            "allocates without bound on every batch",
-        )
+        opsloop_sdk::plugin_info("hostile-memory-bomb", "0.1.0", "allocates without bound on every batch")
     }
 
     fn init(_config: &Config, _state: Option<&[u8]>) -> Result<Self, PluginError> {

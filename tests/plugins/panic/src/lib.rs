@@ -14,10 +14,7 @@ impl Plugin for Hostile {
     }
 
     fn process_logs(&mut self, batch: &LogBatch) -> Result<Output, PluginError> {
-        panic!(
-            "hostile plugin gave up on a batch of {} records",
-            batch.len()
-        )
+        panic!("hostile plugin gave up on a batch of {} records", batch.len())
     }
 }
 

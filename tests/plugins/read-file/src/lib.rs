@@ -6,11 +6,7 @@ struct Hostile;
 
 impl Plugin for Hostile {
     fn info() -> PluginInfo {
-        opsloop_sdk::plugin_info(
-            "hostile-read-file",
-            "0.1.0",
-            "tries to read a file on the host",
-        )
+        opsloop_sdk::plugin_info("hostile-read-file", "0.1.0", "tries to read a file on the host")
     }
 
     fn init(_config: &Config, _state: Option<&[u8]>) -> Result<Self, PluginError> {
@@ -24,9 +20,7 @@ impl Plugin for Hostile {
                 output.annotate(0, "stolen", &text);
                 Ok(output)
             }
-            Err(error) => Err(PluginError::Failed(format!(
-                "could not read /etc/passwd: {error}"
-            ))),
+            Err(error) => Err(PluginError::Failed(format!("could not read /etc/passwd: {error}"))),
         }
     }
 }

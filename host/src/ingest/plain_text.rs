@@ -1,0 +1,80 @@
+//! Plain text with a leading timestamp and, usually, a level a few tokens later
+//! (`2015-10-18 18:01:47,978 INFO [main] ...`, `081109 203615 148 INFO dfs...: ...`,
+//! `[2024-05-01 10:00:00] ERROR ...`). The message is what follows the level.
+
+use super::record::{Origin, Record, normalize_level};
+use super::timestamp::leading_timestamp;
+
+const LEVEL_WORDS: &[&str] = &[
+    "TRACE", "DEBUG", "DBG", "INFO", "INF", "NOTICE", "WARN", "WARNING", "WRN", "ERROR", "ERR", "SEVERE", "FATAL",
+    "CRITICAL", "CRIT", "FINE", "FINER", "FINEST", "ALERT", "EMERG", "PANIC",
+];
+
+/// The level a token spells, with brackets, colons and case ignored; a lower-case word counts
+/// only in brackets (`[error]`), so prose like "info" is not taken for a level.
+fn level_word(token: &str) -> Option<String> {
+    let word = token.trim_matches(|c: char| matches!(c, '[' | ']' | '(' | ')' | ':' | '<' | '>' | ','));
+    let bracketed = token.starts_with(['[', '(', '<']);
+    let known = LEVEL_WORDS.iter().any(|level| level.eq_ignore_ascii_case(word));
+    (known && (bracketed || word.chars().any(|c| c.is_ascii_uppercase()))).then(|| normalize_level(word))
+}
+
+/// Whether `line` starts with a timestamp this format reads.
+pub fn starts_record(line: &str) -> bool {
+    leading_timestamp(line).is_some()
+}
+
+/// Parses one line that starts with a timestamp.
+pub fn parse(line: &str, source: &str, origin: Origin) -> Result<Record, String> {
+    let (timestamp_ms, rest_at) = leading_timestamp(line).ok_or("no timestamp at the start of the line")?;
+    let rest = line[rest_at..].trim_start_matches([' ', '\t', ',', '|', '-', ':']);
+    let mut level = None;
+    let mut message_at = 0usize;
+    let mut scanned = 0usize;
+    for (index, token) in rest.split(' ').enumerate().take(4) {
+        if let Some(found) = level_word(token) {
+            level = Some(found);
+            message_at = scanned + token.len();
+            break;
+        }
+        scanned += token.len() + 1;
+        let _ = index;
+    }
+    let message = if level.is_some() { rest[message_at.min(rest.len())..].trim_start() } else { rest };
+    let mut record = Record::new(source, message.to_string(), origin);
+    record.timestamp_ms = Some(timestamp_ms);
+    record.level = level;
+    Ok(record)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn origin() -> Origin {
+        Origin { file: "f".into(), line: 1 }
+    }
+
+    #[test]
+    fn level_after_the_timestamp_or_a_few_tokens_later() {
+        let hdfs =
+            parse("081109 203615 148 INFO dfs.DataNode$PacketResponder: PacketResponder 1 terminating", "s", origin())
+                .unwrap();
+        assert_eq!(hdfs.level.as_deref(), Some("INFO"));
+        assert_eq!(hdfs.message, "dfs.DataNode$PacketResponder: PacketResponder 1 terminating");
+        let hadoop = parse("2015-10-18 18:01:47,978 WARN [main] org.apache.Foo: slow", "s", origin()).unwrap();
+        assert_eq!(hadoop.level.as_deref(), Some("WARN"));
+        assert_eq!(hadoop.message, "[main] org.apache.Foo: slow");
+        let bracketed = parse("[2024-05-01 10:00:00] [error] upstream timed out", "s", origin()).unwrap();
+        assert_eq!(bracketed.level.as_deref(), Some("ERROR"));
+        assert_eq!(bracketed.message, "upstream timed out");
+    }
+
+    #[test]
+    fn without_a_level_the_rest_is_the_message() {
+        let record = parse("2024-05-01T10:00:00Z cache warmed in 3s", "s", origin()).unwrap();
+        assert_eq!(record.level, None);
+        assert_eq!(record.message, "cache warmed in 3s");
+        assert!(parse("no time here", "s", origin()).is_err());
+    }
+}

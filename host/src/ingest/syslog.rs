@@ -1,0 +1,127 @@
+//! Syslog: RFC 5424 (`<PRI>1 TIMESTAMP HOST APP PROCID MSGID [SD] MSG`) and RFC 3164 / BSD
+//! (`<PRI>Mmm dd hh:mm:ss HOST TAG[PID]: MSG`, the PRI optional as in files written by
+//! rsyslog). The severity in PRI becomes the level.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde_json::{Map, Value};
+
+use super::record::{Origin, Record};
+use super::timestamp::parse_timestamp_text;
+
+static RFC5424: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^<(\d{1,3})>1 (\S+) (\S+) (\S+) (\S+) (\S+) (-|(?:\[(?:[^\]\\]|\\.)*\])+) ?(.*)$").unwrap()
+});
+static RFC3164: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:<(\d{1,3})>)?([A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2}) (\S+) ([^:\[\s]+)(?:\[(\d+)\])?: ?(.*)$")
+        .unwrap()
+});
+static SD_PARAM: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"(\S+?)="((?:[^"\\]|\\.)*)""#).unwrap());
+static SD_ELEMENT: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\[(\S+)((?:[^\]\\]|\\.)*)\]").unwrap());
+
+/// The level of a syslog severity (PRI mod 8).
+fn level_of(pri: &str) -> Option<String> {
+    let severity = pri.parse::<u32>().ok()? % 8;
+    Some(
+        match severity {
+            0..=2 => "FATAL",
+            3 => "ERROR",
+            4 => "WARN",
+            5 | 6 => "INFO",
+            _ => "DEBUG",
+        }
+        .to_string(),
+    )
+}
+
+fn set(fields: &mut Map<String, Value>, key: &str, value: &str) {
+    if value != "-" && !value.is_empty() {
+        fields.insert(key.to_string(), Value::String(value.to_string()));
+    }
+}
+
+/// Parses an RFC 5424 line.
+pub fn parse_rfc5424(line: &str, source: &str, origin: Origin) -> Result<Record, String> {
+    let captures = RFC5424.captures(line).ok_or("not RFC 5424 syslog")?;
+    let text = |i: usize| captures.get(i).map_or("", |m| m.as_str());
+    let mut record = Record::new(source, text(8).trim_start_matches('\u{feff}').to_string(), origin);
+    record.level = level_of(text(1));
+    if text(2) != "-" {
+        record.timestamp_ms =
+            Some(parse_timestamp_text(text(2)).ok_or_else(|| format!("unreadable timestamp: {}", text(2)))?);
+    }
+    set(&mut record.fields, "host", text(3));
+    set(&mut record.fields, "app", text(4));
+    set(&mut record.fields, "procid", text(5));
+    set(&mut record.fields, "msgid", text(6));
+    for element in SD_ELEMENT.captures_iter(text(7)) {
+        let id = &element[1];
+        for param in SD_PARAM.captures_iter(&element[2]) {
+            set(&mut record.fields, &format!("{id}.{}", &param[1]), &param[2].replace("\\\"", "\""));
+        }
+    }
+    Ok(record)
+}
+
+/// Parses an RFC 3164 (BSD) line; the year is the current one.
+pub fn parse_rfc3164(line: &str, source: &str, origin: Origin) -> Result<Record, String> {
+    let captures = RFC3164.captures(line).ok_or("not RFC 3164 syslog")?;
+    let text = |i: usize| captures.get(i).map_or("", |m| m.as_str());
+    let mut record = Record::new(source, text(6).to_string(), origin);
+    if let Some(pri) = captures.get(1) {
+        record.level = level_of(pri.as_str());
+    }
+    record.timestamp_ms =
+        Some(parse_timestamp_text(text(2)).ok_or_else(|| format!("unreadable timestamp: {}", text(2)))?);
+    set(&mut record.fields, "host", text(3));
+    set(&mut record.fields, "app", text(4));
+    set(&mut record.fields, "pid", text(5));
+    Ok(record)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn origin() -> Origin {
+        Origin { file: "syslog".into(), line: 1 }
+    }
+
+    #[test]
+    fn rfc5424_with_structured_data() {
+        let line = r#"<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 [exampleSDID@32473 iut="3" eventSource="Application"] An application event"#;
+        let record = parse_rfc5424(line, "s", origin()).unwrap();
+        assert_eq!(record.message, "An application event");
+        assert_eq!(record.level.as_deref(), Some("INFO"));
+        assert_eq!(record.timestamp_ms, Some(1_065_910_455_003));
+        assert_eq!(record.fields["host"], "mymachine.example.com");
+        assert_eq!(record.fields["app"], "evntslog");
+        assert_eq!(record.fields["msgid"], "ID47");
+        assert_eq!(record.fields["exampleSDID@32473.eventSource"], "Application");
+        assert!(!record.fields.contains_key("procid"));
+    }
+
+    #[test]
+    fn rfc3164_with_and_without_pri() {
+        let record = parse_rfc3164(
+            "<34>Oct 11 22:14:15 mymachine su: 'su root' failed for lonvick on /dev/pts/8",
+            "s",
+            origin(),
+        )
+        .unwrap();
+        assert_eq!(record.level.as_deref(), Some("FATAL"));
+        assert_eq!(record.fields["app"], "su");
+        assert_eq!(record.message, "'su root' failed for lonvick on /dev/pts/8");
+        let record = parse_rfc3164(
+            "Jun 14 15:16:01 combo sshd(pam_unix)[19939]: authentication failure; logname=",
+            "s",
+            origin(),
+        )
+        .unwrap();
+        assert_eq!(record.fields["app"], "sshd(pam_unix)");
+        assert_eq!(record.fields["pid"], "19939");
+        assert_eq!(record.level, None);
+        assert_eq!(record.message, "authentication failure; logname=");
+    }
+}
