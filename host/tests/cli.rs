@@ -186,3 +186,136 @@ fn stdin_imports_and_plugin_list_names_the_builtin() {
     let list = opsloop.ok(&["plugin", "list"]);
     assert!(list.starts_with("patterns"), "{list}");
 }
+
+fn write_lines(path: &Path, range: std::ops::Range<usize>, append: bool) {
+    use std::io::Write;
+    let mut file =
+        std::fs::OpenOptions::new().create(true).append(append).write(true).truncate(!append).open(path).unwrap();
+    let mut text = String::new();
+    for i in range {
+        text.push_str(&format!("2024-05-01T10:{:02}:{:02}Z INFO event number{i} done\n", i / 60 % 60, i % 60));
+    }
+    file.write_all(text.as_bytes()).unwrap();
+}
+
+/// The `line` of every record, sorted.
+fn all_lines(opsloop: &Opsloop) -> Vec<u64> {
+    let mut lines: Vec<u64> = opsloop.search_json("*").iter().map(|hit| hit["line"].as_u64().unwrap()).collect();
+    lines.sort();
+    lines
+}
+
+#[test]
+fn reimport_adds_nothing_and_a_grown_file_adds_only_its_new_lines() {
+    let opsloop = Opsloop::new();
+    let path = opsloop.path("app.log");
+    write_lines(&path, 0..100, false);
+    opsloop.ok(&["import", path.to_str().unwrap()]);
+    let again = opsloop.ok(&["import", path.to_str().unwrap()]);
+    assert!(
+        again.contains("imported 0 records") && again.contains("100 line(s) imported before were skipped"),
+        "{again}"
+    );
+    assert_eq!(opsloop.ok(&["search", "*", "--count"]).trim(), "100");
+    write_lines(&path, 100..130, true);
+    let grown = opsloop.ok(&["import", path.to_str().unwrap()]);
+    assert!(grown.contains("imported 30 records"), "{grown}");
+    assert_eq!(all_lines(&opsloop), (1..=130).collect::<Vec<u64>>());
+    // A replaced file (different head) is read again from its start.
+    write_lines(&path, 500..510, false);
+    let replaced = opsloop.ok(&["import", path.to_str().unwrap()]);
+    assert!(replaced.contains("imported 10 records"), "{replaced}");
+    assert_eq!(opsloop.ok(&["search", "number505", "--count"]).trim(), "1");
+}
+
+#[test]
+fn an_import_killed_midway_and_rerun_leaves_every_record_exactly_once() {
+    let opsloop = Opsloop::new();
+    let path = opsloop.path("big.log");
+    let total = 60_000;
+    write_lines(&path, 0..total, false);
+    let meta = opsloop.path("data").join("index").join("meta.json");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_opsloop"))
+        .arg("--data")
+        .arg(opsloop.path("data"))
+        .args(["import", "--batch-size", "500", "--commit-every", "2000", path.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it once at least one commit with a checkpoint is on disk, while it is still going.
+    let started = std::time::Instant::now();
+    loop {
+        let committed = std::fs::read_to_string(&meta).is_ok_and(|text| text.contains("offset"));
+        if committed || started.elapsed() > std::time::Duration::from_secs(60) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap(); // SIGKILL
+    let status = child.wait().unwrap();
+    let partial: u64 = opsloop.ok(&["search", "*", "--count"]).trim().parse().unwrap();
+    assert!(
+        !status.success() && partial < total as u64,
+        "the import was to be killed mid-way ({partial} records, {status})"
+    );
+    opsloop.ok(&["import", path.to_str().unwrap()]);
+    assert_eq!(all_lines(&opsloop), (1..=total as u64).collect::<Vec<u64>>());
+}
+
+#[test]
+fn gzip_files_directories_and_globs_are_read() {
+    use std::io::Write;
+    let opsloop = Opsloop::new();
+    let dir = opsloop.path("logs");
+    std::fs::create_dir_all(dir.join("nested")).unwrap();
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(b"level=error msg=\"zipped failure\" code=7\nlevel=info msg=\"zipped ok\" code=0\n").unwrap();
+    std::fs::write(dir.join("nested/app.log.gz"), encoder.finish().unwrap()).unwrap();
+    std::fs::write(dir.join("plain.log"), "2024-05-01 10:00:00 WARN plain warning\n").unwrap();
+    std::fs::write(dir.join(".hidden"), "not me\n").unwrap();
+    let summary = opsloop.ok(&["import", dir.to_str().unwrap()]);
+    assert!(summary.contains("imported 3 records from 2 input(s)"), "{summary}");
+    let zipped = opsloop.search_json("zipped");
+    assert_eq!(zipped.len(), 2);
+    assert!(zipped.iter().any(|hit| hit["level"] == "ERROR" && hit["fields"]["code"] == "7"));
+    assert_eq!(zipped[0]["source"], "app");
+    let pattern = format!("{}/*.log", dir.display());
+    let again = opsloop.ok(&["import", &pattern]);
+    assert!(again.contains("imported 0 records from 1 input(s)"), "{again}");
+}
+
+#[test]
+fn count_histogram_and_highlight() {
+    let opsloop = Opsloop::new();
+    let path = opsloop.path("app.log");
+    write_lines(&path, 0..180, false);
+    opsloop.ok(&["import", path.to_str().unwrap()]);
+    assert_eq!(opsloop.ok(&["search", "event", "--count"]).trim(), "180");
+    let buckets: Vec<Value> = opsloop
+        .ok(&["search", "event", "--histogram", "1m"])
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(buckets.len(), 3);
+    assert_eq!(buckets[0]["start"], "2024-05-01T10:00:00.000Z");
+    assert!(buckets.iter().all(|bucket| bucket["count"] == 60));
+    let text = opsloop.ok(&["search", "number42", "--color", "always"]);
+    assert!(text.contains("\x1b[1;31mnumber42\x1b[0m"), "{text:?}");
+    let plain = opsloop.ok(&["search", "number42"]);
+    assert!(!plain.contains('\x1b'));
+    assert_eq!(opsloop.run(&["search", "x", "--histogram", "5 minutes"]).status.code(), Some(2));
+}
+
+#[test]
+fn pattern_layouts_split_loghub_lines_into_fields() {
+    let opsloop = Opsloop::new();
+    let log = fixture("loghub2k/HDFS/HDFS_2k.log");
+    opsloop.ok(&["import", "--pattern", "<Date> <Time> <Pid> <Level> <Component>: <Content>", log.to_str().unwrap()]);
+    let hits = opsloop.search_json("fields.component:dfs.FSNamesystem");
+    assert!(!hits.is_empty());
+    let first = &hits[hits.len() - 1];
+    assert!(first["message"].as_str().unwrap().starts_with("BLOCK*"), "{first}");
+    assert!(first["timestamp"].as_str().unwrap().starts_with("2008-11-"), "{first}");
+    assert!(opsloop.search_json("level:WARN").iter().all(|hit| hit["level"] == "WARN"));
+}

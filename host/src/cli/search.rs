@@ -6,7 +6,7 @@ use clap::Args;
 
 use super::Out;
 use crate::data_dir::DataDir;
-use crate::index::{LogIndex, SearchHit, SearchRequest};
+use crate::index::{Highlighter, LogIndex, SearchHit, SearchRequest};
 use crate::ingest::parse_timestamp_text;
 
 #[derive(Debug, Args)]
@@ -29,6 +29,41 @@ pub struct SearchArgs {
     /// Print one line per record, or one JSON object per record.
     #[arg(long, value_enum, default_value = "text")]
     pub format: HitFormat,
+    /// Print only how many records match.
+    #[arg(long, conflicts_with = "histogram")]
+    pub count: bool,
+    /// Count matches per time bucket of this width (`5m`, `1h`, `1d`): bars on a terminal,
+    /// one JSON object per bucket otherwise (or with --format json).
+    #[arg(long, value_parser = parse_span)]
+    pub histogram: Option<i64>,
+    /// Highlight matched terms in text output: on a terminal (auto), always, or never.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub color: Color,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Reads a span like `30s`, `15m`, `2h`, `7d`, `1w` as milliseconds.
+pub fn parse_span(text: &str) -> Result<i64, String> {
+    let text = text.trim();
+    let units: &[(char, i64)] = &[('s', 1_000), ('m', 60_000), ('h', 3_600_000), ('d', 86_400_000), ('w', 604_800_000)];
+    let unit = text.chars().last().ok_or("an empty span")?;
+    let (_, millis) = units
+        .iter()
+        .find(|(name, _)| *name == unit)
+        .ok_or_else(|| format!("`{text}`: a span ends in s, m, h, d or w"))?;
+    let amount: i64 = text[..text.len() - 1]
+        .parse()
+        .map_err(|_| format!("`{text}`: a span is a whole number and a unit, like 15m"))?;
+    if amount <= 0 {
+        return Err(format!("`{text}`: a span must be positive"));
+    }
+    Ok(amount * millis)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -39,19 +74,15 @@ pub enum HitFormat {
 
 /// Reads `15m`, `2h`, `7d`, `30s`, `1w` as that long before now, or an absolute time.
 pub fn parse_time(text: &str) -> Result<i64, String> {
-    let text = text.trim();
-    let units: &[(char, i64)] = &[('s', 1_000), ('m', 60_000), ('h', 3_600_000), ('d', 86_400_000), ('w', 604_800_000)];
-    if let Some(unit) = text.chars().last()
-        && let Some(&(_, millis)) = units.iter().find(|(name, _)| *name == unit)
-        && let Ok(amount) = text[..text.len() - 1].parse::<i64>()
-    {
-        return Ok(chrono::Utc::now().timestamp_millis() - amount * millis);
+    if let Ok(span) = parse_span(text) {
+        return Ok(chrono::Utc::now().timestamp_millis() - span);
     }
     parse_timestamp_text(text)
         .ok_or_else(|| format!("`{text}` is neither a time (RFC 3339, epoch) nor a span like 15m, 2h, 7d"))
 }
 
 pub fn run(data_dir: &DataDir, args: SearchArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
+    use std::io::IsTerminal;
     let index = LogIndex::open(&data_dir.index_dir())?;
     let request = SearchRequest {
         query: args.query,
@@ -60,22 +91,80 @@ pub fn run(data_dir: &DataDir, args: SearchArgs, out: &mut Out) -> anyhow::Resul
         until_ms: args.until,
         limit: (args.limit > 0).then_some(args.limit),
     };
+    let terminal = std::io::stdout().is_terminal();
+    if args.count {
+        out.line(index.count(&request)?.to_string())?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(width_ms) = args.histogram {
+        let buckets = index.histogram(&request, width_ms)?;
+        if terminal && args.format == HitFormat::Text {
+            print_bars(&buckets, out)?;
+        } else {
+            for (start, count) in buckets {
+                out.line(serde_json::json!({ "start": rfc3339(start), "count": count }).to_string())?;
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let hits = index.search(&request)?;
+    let highlight = match args.color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => terminal,
+    };
+    let highlighter =
+        if highlight && args.format == HitFormat::Text { Some(index.highlighter(&request)?) } else { None };
     for hit in &hits {
         match args.format {
             HitFormat::Json => out.line(hit.to_json().to_string())?,
-            HitFormat::Text => out.line(text_line(hit))?,
+            HitFormat::Text => out.line(text_line(hit, highlighter.as_ref()))?,
         }
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn text_line(hit: &SearchHit) -> String {
-    let record = &hit.record;
-    let time = chrono::DateTime::from_timestamp_millis(hit.timestamp_ms)
+fn rfc3339(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
         .map(|time| time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+fn print_bars(buckets: &[(i64, u64)], out: &mut Out) -> std::io::Result<()> {
+    let most = buckets.iter().map(|(_, count)| *count).max().unwrap_or(0).max(1);
+    for (start, count) in buckets {
+        let width = (*count as f64 / most as f64 * 50.0).round() as usize;
+        out.line(format!("{}  {:>8}  {}", rfc3339(*start), count, "█".repeat(width)))?;
+    }
+    Ok(())
+}
+
+/// `message` with the matched ranges in bold red (ANSI).
+fn highlighted(message: &str, highlighter: &Highlighter) -> String {
+    let mut text = String::with_capacity(message.len() + 16);
+    let mut at = 0;
+    for range in highlighter.ranges(message) {
+        if range.start < at || range.end > message.len() {
+            continue;
+        }
+        text.push_str(&message[at..range.start]);
+        text.push_str("\x1b[1;31m");
+        text.push_str(&message[range.clone()]);
+        text.push_str("\x1b[0m");
+        at = range.end;
+    }
+    text.push_str(&message[at..]);
+    text
+}
+
+fn text_line(hit: &SearchHit, highlighter: Option<&Highlighter>) -> String {
+    let record = &hit.record;
+    let time = rfc3339(hit.timestamp_ms);
+    let message = match highlighter {
+        Some(highlighter) => highlighted(&record.message, highlighter),
+        None => record.message.clone(),
+    };
     let pattern = record.annotations.get("pattern").map(|id| format!("  [pattern {id}]")).unwrap_or_default();
     format!(
         "{time} {:<5} {} {}:{}  {}{pattern}",
@@ -83,7 +172,7 @@ fn text_line(hit: &SearchHit) -> String {
         record.source,
         record.origin.file,
         record.origin.line,
-        record.message
+        message
     )
 }
 

@@ -4,14 +4,16 @@
 //! [`SearchHit`]s for a [`SearchRequest`] (tantivy query syntax, source and time filters,
 //! newest first).
 
+mod histogram;
 mod schema;
 mod search;
 mod writer;
 
 use std::path::{Path, PathBuf};
 
+pub use histogram::fill_gaps;
 pub use schema::LogFields;
-pub use search::{SearchHit, SearchRequest};
+pub use search::{Highlighter, SearchHit, SearchRequest};
 pub use writer::LogWriter;
 
 /// Everything that can go wrong with the index.

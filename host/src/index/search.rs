@@ -29,6 +29,20 @@ pub struct SearchRequest {
     pub limit: Option<usize>,
 }
 
+/// Finds the matched terms in messages.
+pub struct Highlighter {
+    generator: tantivy::snippet::SnippetGenerator,
+}
+
+impl Highlighter {
+    /// Byte ranges of `message` that match the query's terms.
+    pub fn ranges(&self, message: &str) -> Vec<std::ops::Range<usize>> {
+        let snippet = self.generator.snippet(message);
+        let offset = snippet.fragment_range().start;
+        snippet.highlighted().iter().map(|range| range.start + offset..range.end + offset).collect()
+    }
+}
+
 /// One matching record.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchHit {
@@ -97,6 +111,23 @@ impl LogIndex {
             return Ok(clauses.pop().expect("one clause").1);
         }
         Ok(Box::new(BooleanQuery::new(clauses)))
+    }
+
+    /// Matching records per time bucket of `width_ms`, oldest first, empty buckets included.
+    pub fn histogram(&self, request: &SearchRequest, width_ms: i64) -> Result<Vec<(i64, u64)>> {
+        let query = self.filtered_query(request)?;
+        let counts =
+            self.reader.searcher().search(&query, &super::histogram::TimeHistogram { width_ms: width_ms.max(1) })?;
+        Ok(super::histogram::fill_gaps(&counts, width_ms.max(1)))
+    }
+
+    /// The byte ranges of `message` that the request's query matched, for highlighting.
+    pub fn highlighter(&self, request: &SearchRequest) -> Result<Highlighter> {
+        let query = self.parse_query(&request.query)?;
+        let mut generator =
+            tantivy::snippet::SnippetGenerator::create(&self.reader.searcher(), &*query, self.fields.message)?;
+        generator.set_max_num_chars(1 << 20);
+        Ok(Highlighter { generator })
     }
 
     /// Counts the records that match.
