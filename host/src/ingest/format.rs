@@ -60,8 +60,9 @@ impl LineParser {
         }))
     }
 
-    /// The format whose parser reads the first of `sample` and at least a third of it;
-    /// `Raw` when none does.
+    /// The format whose parser reads the first of `sample` and at least a quarter of it (or 8
+    /// lines: records with long stack traces leave few lines that start a record); `Raw` when
+    /// none does.
     pub fn detect(sample: &[&str]) -> Self {
         let candidates = [Self::Json, Self::Syslog, Self::Clf, Self::Text, Self::Logfmt];
         let Some(first) = sample.first() else { return Self::Raw };
@@ -71,7 +72,7 @@ impl LineParser {
                 continue;
             }
             let readable = sample.iter().filter(|line| candidate.parse(line, "", origin()).is_ok()).count();
-            if readable * 3 >= sample.len() {
+            if readable * 4 >= sample.len() || readable >= 8 {
                 return candidate;
             }
         }

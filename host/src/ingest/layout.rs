@@ -22,7 +22,8 @@ pub struct Layout {
 impl Layout {
     /// Compiles `layout`; the error says what is wrong with it.
     pub fn new(layout: &str) -> Result<Self, String> {
-        let mut pattern = String::from("^");
+        // `(?s)`: a joined continuation line is part of the last placeholder.
+        let mut pattern = String::from("(?s)^");
         let mut names = Vec::new();
         let mut rest = layout;
         let mut depth = 0usize;

@@ -36,13 +36,14 @@ pub fn pairs(line: &str) -> Option<Vec<(String, String)>> {
             while at < bytes.len() {
                 match bytes[at] {
                     b'\\' if at + 1 < bytes.len() => {
-                        let escaped = bytes[at + 1];
+                        // The escaped character may be several bytes long.
+                        let escaped = line[at + 1..].chars().next()?;
                         value.push(match escaped {
-                            b'n' => '\n',
-                            b't' => '\t',
-                            other => other as char,
+                            'n' => '\n',
+                            't' => '\t',
+                            other => other,
                         });
-                        at += 2;
+                        at += 1 + escaped.len_utf8();
                     }
                     b'"' => {
                         at += 1;

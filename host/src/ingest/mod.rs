@@ -328,3 +328,86 @@ pub fn read_records<E: From<IngestError>>(
     summary.bytes = reader.offset();
     Ok(summary)
 }
+
+#[cfg(test)]
+mod property_tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn parsers() -> Vec<LineParser> {
+        vec![
+            LineParser::Raw,
+            LineParser::Json,
+            LineParser::Logfmt,
+            LineParser::Syslog,
+            LineParser::Clf,
+            LineParser::Text,
+            LineParser::Pattern(Layout::new("<Date> <Time> <Level> [<Process>] <Component>: <Content>").unwrap()),
+        ]
+    }
+
+    /// Lines that look a little like logs, so the parsers get past their first checks.
+    fn loggy_line() -> impl Strategy<Value = String> {
+        let pieces = prop::sample::select(vec![
+            "2024-05-01 10:00:00,123",
+            "Jun 14 15:16:01",
+            "<34>",
+            "<165>1 ",
+            "{",
+            "}",
+            "\"",
+            "=",
+            "[",
+            "]",
+            "(",
+            ")",
+            ":",
+            " ",
+            "\t",
+            "INFO",
+            "level=",
+            "msg=\"",
+            "081109 203615",
+            "-",
+            "é",
+            "\\",
+            "GET /x HTTP/1.1",
+        ]);
+        (prop::collection::vec(pieces, 0..12), ".{0,20}").prop_map(|(pieces, tail)| pieces.concat() + &tail)
+    }
+
+    proptest! {
+        #[test]
+        fn no_parser_panics_on_any_line(line in prop_oneof![loggy_line(), ".{0,200}"]) {
+            for parser in parsers() {
+                let _ = parser.parse(&line, "s", Origin { file: "f".into(), line: 1 });
+                let _ = parser.continues_record(&line);
+            }
+            let _ = LineParser::detect(&[line.as_str()]);
+            let _ = leading_timestamp(&line);
+        }
+
+        #[test]
+        fn every_line_of_any_bytes_is_kept_joined_or_rejected(bytes in prop::collection::vec(any::<u8>(), 0..2000), format in 0usize..8) {
+            let format = [Format::Auto, Format::Raw, Format::Json, Format::Logfmt, Format::Syslog, Format::Clf, Format::Text, Format::Pattern][format];
+            let options = ParseOptions { format, pattern: Some("<Date> <Time> <Content>".into()), max_line_bytes: 300, ..ParseOptions::default() };
+            let mut rejections = Rejections::default();
+            let mut kept = 0u64;
+            let mut last = ReadPosition::default();
+            let mut went_back = false;
+            let summary = read_records::<IngestError>(Input::from_bytes("f", bytes.clone()), &options, 7, ReadPosition::default(), &mut rejections, |batch, position| {
+                kept += batch.len() as u64;
+                went_back |= position.offset < last.offset;
+                last = position;
+                Ok(())
+            }).unwrap();
+            prop_assert!(!went_back, "positions handed over must not go back");
+            prop_assert_eq!(summary.records, kept);
+            prop_assert_eq!(last.offset, bytes.len() as u64);
+            let lines = bytes.split(|&b| b == b'\n').count() as u64 - u64::from(bytes.is_empty() || bytes.ends_with(b"\n"));
+            prop_assert_eq!(summary.lines, lines);
+            prop_assert!(kept + rejections.total() <= lines);
+        }
+    }
+}

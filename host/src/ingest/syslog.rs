@@ -11,10 +11,13 @@ use super::record::{Origin, Record};
 use super::timestamp::parse_timestamp_text;
 
 static RFC5424: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^<(\d{1,3})>1 (\S+) (\S+) (\S+) (\S+) (\S+) (-|(?:\[(?:[^\]\\]|\\.)*\])+) ?(.*)$").unwrap()
+    Regex::new(r"(?s)^<(\d{1,3})>1 (\S+) (\S+) (\S+) (\S+) (\S+) (-|(?:\[(?:[^\]\\]|\\.)*\])+) ?(.*)$").unwrap()
 });
 static RFC3164: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:<(\d{1,3})>)?([A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2}) (\S+) ([^:\[\s]+)(?:\[(\d+)\])?: ?(.*)$")
+    // The tag may hold spaces (`Microsoft Word[14463]:`); the optional ` (...)` after TAG[PID]
+    // is what macOS writes (`sandboxd[129] ([31211]):`);
+    // `(?s)` lets a joined continuation line ride along in the message.
+    Regex::new(r"(?s)^(?:<(\d{1,3})>)?([A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2}) (\S+) ([^:\[\]]{1,64}?)(?:\[(\d+)\])?(?: \((?:[^()]|\([^()]*\))*\))?: ?(.*)$")
         .unwrap()
 });
 static SD_PARAM: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"(\S+?)="((?:[^"\\]|\\.)*)""#).unwrap());

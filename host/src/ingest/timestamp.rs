@@ -57,6 +57,9 @@ pub fn parse_timestamp_text(text: &str) -> Option<i64> {
             return Some(time.and_utc().timestamp_millis());
         }
     }
+    if let Some(ms) = parse_healthapp(&text) {
+        return Some(ms);
+    }
     let collapsed = text.split_whitespace().collect::<Vec<_>>().join(" ");
     let with_year = format!("{} {collapsed}", chrono::Utc::now().year());
     for layout in YEARLESS_LAYOUTS {
@@ -100,7 +103,7 @@ pub fn leading_timestamp(line: &str) -> Option<(i64, usize)> {
         if let Some(captures) = layout.captures(line) {
             let whole = captures.get(0)?;
             let text = captures.get(1)?.as_str();
-            if let Some(ms) = parse_timestamp_text(text).or_else(|| parse_healthapp(text)) {
+            if let Some(ms) = parse_timestamp_text(text) {
                 return Some((ms, whole.end()));
             }
         }
@@ -108,7 +111,8 @@ pub fn leading_timestamp(line: &str) -> Option<(i64, usize)> {
     None
 }
 
-/// `20171223-1:5:9:6`-style times whose fields are not zero-padded.
+/// `20171223-22:15:35:11`-style times (HealthApp) whose fields are not zero-padded; the last
+/// field is milliseconds.
 fn parse_healthapp(text: &str) -> Option<i64> {
     let (date, time) = text.split_once('-')?;
     let parts: Vec<&str> = time.split(':').collect();
