@@ -19,6 +19,8 @@ pub enum ConfigError {
     Read { path: PathBuf, source: std::io::Error },
     #[error("config file {path}: {source}")]
     Parse { path: PathBuf, source: toml::de::Error },
+    #[error("config file {path}: `{key}`: {reason}")]
+    Value { path: PathBuf, key: &'static str, reason: String },
     #[error("config file {path}: version {found} is not supported (this build reads version {CONFIG_VERSION})")]
     Version { path: PathBuf, found: u32 },
 }
@@ -31,11 +33,21 @@ pub struct Settings {
     pub version: u32,
     #[serde(default)]
     pub plugins: PluginSettings,
+    #[serde(default)]
+    pub index: IndexSettings,
+}
+
+/// The `[index]` table.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IndexSettings {
+    /// Delete records older than this after every import (`30d`, `12h`, `2w`); none keeps all.
+    pub retain: Option<String>,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { version: CONFIG_VERSION, plugins: PluginSettings::default() }
+        Self { version: CONFIG_VERSION, plugins: PluginSettings::default(), index: IndexSettings::default() }
     }
 }
 
@@ -76,6 +88,13 @@ impl Settings {
         if settings.version != CONFIG_VERSION {
             return Err(ConfigError::Version { path: path.to_path_buf(), found: settings.version });
         }
+        if let Some(retain) = &settings.index.retain {
+            crate::cli::parse_span(retain).map_err(|reason| ConfigError::Value {
+                path: path.to_path_buf(),
+                key: "index.retain",
+                reason,
+            })?;
+        }
         Ok(settings)
     }
 
@@ -96,7 +115,8 @@ mod tests {
         let settings = Settings::parse(&path, &text).unwrap();
         assert_eq!(settings.plugins.limits.timeout_ms, 10_000);
         assert_eq!(settings.plugin_config("patterns"), vec![("similarity".to_string(), "0.5".to_string())]);
-        for key in ["version", "dir", "disabled", "timeout_ms", "memory_bytes", "output_bytes", "log_bytes"] {
+        assert_eq!(settings.index.retain, None);
+        for key in ["version", "dir", "disabled", "timeout_ms", "memory_bytes", "output_bytes", "log_bytes", "retain"] {
             assert!(text.contains(&format!("# {key}")) || text.contains(&format!("{key} =")), "{key} undocumented");
         }
     }
@@ -105,6 +125,12 @@ mod tests {
     fn an_unknown_key_is_an_error_that_names_it() {
         let error = Settings::parse(Path::new("x.toml"), "version = 1\n[plugins]\ntimeout = 5\n").unwrap_err();
         assert!(error.to_string().contains("timeout"), "{error}");
+    }
+
+    #[test]
+    fn a_bad_retention_span_is_refused_with_its_key() {
+        let error = Settings::parse(Path::new("x.toml"), "version = 1\n[index]\nretain = \"a month\"\n").unwrap_err();
+        assert!(error.to_string().contains("index.retain"), "{error}");
     }
 
     #[test]

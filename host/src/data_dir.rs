@@ -3,6 +3,7 @@
 //! ```text
 //! <data>/opsloop.toml          configuration (optional)
 //! <data>/index/                the tantivy index of records
+//! <data>/reports/              the tantivy index of bug reports
 //! <data>/plugins/              extra plugin components (*.wasm)
 //! <data>/plugin-cache/         compiled plugin artifacts, by content and engine hash
 //! <data>/plugin-state/<plugin>/<partition>.state   state plugins asked the host to keep
@@ -32,6 +33,10 @@ impl DataDir {
 
     pub fn index_dir(&self) -> PathBuf {
         self.root.join("index")
+    }
+
+    pub fn reports_dir(&self) -> PathBuf {
+        self.root.join("reports")
     }
 
     pub fn plugin_cache_dir(&self) -> PathBuf {

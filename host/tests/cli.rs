@@ -319,3 +319,63 @@ fn pattern_layouts_split_loghub_lines_into_fields() {
     assert!(first["timestamp"].as_str().unwrap().starts_with("2008-11-"), "{first}");
     assert!(opsloop.search_json("level:WARN").iter().all(|hit| hit["level"] == "WARN"));
 }
+
+#[test]
+fn bug_reports_import_idempotently_and_search_on_their_own() {
+    let opsloop = Opsloop::new();
+    let bugs = fixture("tickets/seamonkey/SeaMonkey_bugs.csv");
+    let summary = opsloop.ok(&["import", "--reports", bugs.to_str().unwrap()]);
+    assert!(summary.contains("imported 1076 reports"), "{summary}");
+    opsloop.ok(&["import", "--reports", "--format", "csv", bugs.to_str().unwrap()]);
+    assert_eq!(opsloop.ok(&["search", "--reports", "*", "--count"]).trim(), "1076", "a re-import replaces, not adds");
+    let hits: Vec<Value> = opsloop
+        .ok(&["search", "--reports", "title:crash", "--format", "json", "--limit", "0"])
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert!(!hits.is_empty());
+    assert!(
+        hits.iter().all(|hit| hit["id"].is_string() && hit["title"].as_str().unwrap().to_lowercase().contains("crash"))
+    );
+    assert!(
+        hits.iter().all(|hit| hit["fields"]["Resolution"].is_string() || hit["fields"].get("Resolution").is_none())
+    );
+    assert_eq!(opsloop.ok(&["search", "*", "--count"]).trim(), "0", "reports stay out of the log index");
+
+    let feedback = opsloop.path("feedback.jsonl");
+    std::fs::write(
+        &feedback,
+        "{\"id\":\"f-1\",\"title\":\"export is slow\",\"created\":\"2024-05-01T10:00:00Z\"}\n{\"title\":\"no id\"}\n",
+    )
+    .unwrap();
+    let summary: Value =
+        serde_json::from_str(&opsloop.ok(&["import", "--reports", "--summary", "json", feedback.to_str().unwrap()]))
+            .unwrap();
+    assert_eq!(summary["reports"], 1);
+    let example = summary["rejected_by_reason"]["invalid report"]["examples"][0].as_str().unwrap();
+    assert!(example.contains("feedback.jsonl:2") && example.contains("no id"), "{example}");
+    assert_eq!(
+        opsloop.run(&["import", "--reports", "--format", "logfmt", feedback.to_str().unwrap()]).status.code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn retention_deletes_older_records() {
+    let opsloop = Opsloop::new();
+    let path = opsloop.path("app.jsonl");
+    let recent = chrono::Utc::now().to_rfc3339();
+    std::fs::write(
+        &path,
+        format!("{{\"ts\":\"2001-01-01T00:00:00Z\",\"msg\":\"ancient entry\"}}\n{{\"ts\":\"{recent}\",\"msg\":\"fresh entry\"}}\n"),
+    )
+    .unwrap();
+    let summary = opsloop.ok(&["import", "--retain", "30d", path.to_str().unwrap()]);
+    assert!(summary.contains("deleted 1 record(s) older"), "{summary}");
+    let hits = opsloop.search_json("entry");
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0]["message"], "fresh entry");
+    // The checkpoint survives the deletion: a re-import adds nothing back.
+    opsloop.ok(&["import", path.to_str().unwrap()]);
+    assert_eq!(opsloop.search_json("entry").len(), 1);
+}

@@ -6,13 +6,15 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::Out;
+use super::UsageError;
 use crate::config::Settings;
 use crate::data_dir::DataDir;
 use crate::index::LogIndex;
-use crate::ingest::{DEFAULT_MAX_LINE_BYTES, Format, ParseOptions};
+use crate::index::ReportIndex;
+use crate::ingest::{DEFAULT_MAX_LINE_BYTES, Format, ParseOptions, ReportFormat};
 use crate::pipeline::{
     DEFAULT_BATCH_SIZE, DEFAULT_COMMIT_EVERY, FindingStore, ImportOptions, ImportSource, ImportSummary, PluginSet,
-    import,
+    import, import_reports,
 };
 
 #[derive(Debug, Args)]
@@ -23,9 +25,13 @@ pub struct ImportArgs {
     /// The source name for these records (default: the file name up to its first dot).
     #[arg(long)]
     pub source: Option<String>,
-    /// How lines are laid out; `auto` decides per file from its first lines.
+    /// Import bug reports (GitHub issue export JSON, Jira/Bugzilla CSV, JSON lines) instead of logs.
+    #[arg(long)]
+    pub reports: bool,
+    /// How the input is laid out; `auto` decides per file. Logs: raw, json (= jsonl), logfmt,
+    /// syslog, clf, text, pattern. Reports: json, jsonl, csv.
     #[arg(long, value_enum, default_value = "auto")]
-    pub format: Format,
+    pub format: InputFormat,
     /// A line layout with `<Field>` placeholders, e.g.
     /// `'<Date> <Time> <Pid> <Level> <Component>: <Content>'` (implies --format pattern).
     #[arg(long)]
@@ -39,9 +45,58 @@ pub struct ImportArgs {
     /// Lines longer than this many bytes are rejected.
     #[arg(long, default_value_t = DEFAULT_MAX_LINE_BYTES)]
     pub max_line_bytes: usize,
+    /// After the import, delete records older than this (`30d`, `12h`); overrides the
+    /// `[index] retain` setting.
+    #[arg(long, value_parser = super::parse_span)]
+    pub retain: Option<i64>,
     /// How to print the summary.
     #[arg(long, value_enum, default_value = "text")]
     pub summary: SummaryFormat,
+}
+
+/// `--format` values for logs and reports together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum InputFormat {
+    Auto,
+    Raw,
+    Json,
+    Jsonl,
+    Logfmt,
+    Syslog,
+    Clf,
+    Text,
+    Pattern,
+    Csv,
+}
+
+impl InputFormat {
+    fn for_logs(self) -> Result<Format, UsageError> {
+        Ok(match self {
+            Self::Auto => Format::Auto,
+            Self::Raw => Format::Raw,
+            Self::Json | Self::Jsonl => Format::Json,
+            Self::Logfmt => Format::Logfmt,
+            Self::Syslog => Format::Syslog,
+            Self::Clf => Format::Clf,
+            Self::Text => Format::Text,
+            Self::Pattern => Format::Pattern,
+            Self::Csv => return Err(UsageError("--format csv is for bug reports; add --reports".into())),
+        })
+    }
+
+    fn for_reports(self) -> Result<ReportFormat, UsageError> {
+        Ok(match self {
+            Self::Auto => ReportFormat::Auto,
+            Self::Json => ReportFormat::Json,
+            Self::Jsonl => ReportFormat::Jsonl,
+            Self::Csv => ReportFormat::Csv,
+            other => {
+                return Err(UsageError(
+                    format!("--format {other:?} is a log format; reports are json, jsonl or csv").to_lowercase(),
+                ));
+            }
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -51,6 +106,9 @@ pub enum SummaryFormat {
 }
 
 pub fn run(data_dir: &DataDir, settings: &Settings, args: ImportArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
+    if args.reports {
+        return run_reports(data_dir, settings, &args, out);
+    }
     let summary = import_paths(data_dir, settings, &args)?;
     match args.summary {
         SummaryFormat::Text => print_summary(&summary, out)?,
@@ -67,7 +125,8 @@ pub fn import_paths(data_dir: &DataDir, settings: &Settings, args: &ImportArgs) 
         tracing::error!(kind = error.kind(), "{error}");
         eprintln!("warning: {error}");
     }
-    let format = if args.pattern.is_some() && args.format == Format::Auto { Format::Pattern } else { args.format };
+    let format = args.format.for_logs()?;
+    let format = if args.pattern.is_some() && format == Format::Auto { Format::Pattern } else { format };
     let options = ImportOptions {
         parse: ParseOptions {
             format,
@@ -89,9 +148,16 @@ pub fn import_paths(data_dir: &DataDir, settings: &Settings, args: &ImportArgs) 
             bar.set_message(format!("{records} records"));
         }
     };
-    let summary = import(&index, &mut plugins, &findings, sources, &options, Some(&mut on_progress))?;
+    let mut summary = import(&index, &mut plugins, &findings, sources, &options, Some(&mut on_progress))?;
     if let Some(bar) = bar {
         bar.finish_and_clear();
+    }
+    let retain = match args.retain {
+        Some(span) => Some(span),
+        None => settings.index.retain.as_deref().map(super::parse_span).transpose().map_err(anyhow::Error::msg)?,
+    };
+    if let Some(span) = retain {
+        summary.expired = index.delete_before(chrono::Utc::now().timestamp_millis() - span)?;
     }
     Ok(summary)
 }
@@ -154,15 +220,79 @@ fn collect_files(dir: &std::path::Path, found: &mut Vec<PathBuf>) -> anyhow::Res
     Ok(())
 }
 
-fn summary_json(summary: &ImportSummary) -> serde_json::Value {
-    let rejected: serde_json::Map<String, serde_json::Value> = summary
-        .rejections
+fn run_reports(data_dir: &DataDir, settings: &Settings, args: &ImportArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
+    let format = args.format.for_reports()?;
+    let index = ReportIndex::open(&data_dir.reports_dir())?;
+    let (mut plugins, load_errors) = PluginSet::load(data_dir, settings)?;
+    for error in &load_errors {
+        eprintln!("warning: {error}");
+    }
+    let paths = expand_paths(&args.paths)?;
+    let findings = FindingStore::new(data_dir.findings_file());
+    let summary = import_reports(&index, &mut plugins, &findings, &paths, format)?;
+    if args.summary == SummaryFormat::Json {
+        out.line(
+            serde_json::json!({
+                "reports": summary.reports,
+                "rejected": summary.rejections.total(),
+                "rejected_by_reason": rejections_json(&summary.rejections),
+                "inputs": summary.inputs,
+                "findings": summary.findings,
+                "plugin_failures": summary.plugin_failures,
+                "seconds": summary.elapsed.as_secs_f64(),
+            })
+            .to_string(),
+        )?;
+    } else {
+        out.line(format!(
+            "imported {} reports from {} input(s) in {:.2} s ({} in the index)",
+            summary.reports,
+            summary.inputs.len(),
+            summary.elapsed.as_secs_f64(),
+            index.len()
+        ))?;
+        for input in summary.inputs.iter().filter(|input| input.error.is_some()) {
+            out.line(format!("  failed  {}: {}", input.name, input.error.as_deref().unwrap_or_default()))?;
+        }
+        print_rejections(&summary.rejections, out)?;
+        for failure in &summary.plugin_failures {
+            out.line(format!(
+                "plugin {} failed {} time(s) ({}): {}",
+                failure.plugin, failure.count, failure.kind, failure.message
+            ))?;
+        }
+    }
+    let failed = summary.inputs.iter().any(|input| input.error.is_some());
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+fn rejections_json(rejections: &crate::ingest::Rejections) -> serde_json::Value {
+    rejections
         .by_reason
         .iter()
         .map(|(reason, group)| {
             (reason.clone(), serde_json::json!({ "count": group.count, "examples": group.examples }))
         })
-        .collect();
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
+fn print_rejections(rejections: &crate::ingest::Rejections, out: &mut Out) -> std::io::Result<()> {
+    let rejected = rejections.total();
+    if rejected > 0 {
+        out.line(format!("rejected {rejected} line(s):"))?;
+        for (reason, group) in &rejections.by_reason {
+            out.line(format!("  {:>8}  {reason}", group.count))?;
+            for example in &group.examples {
+                out.line(format!("            {example}"))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn summary_json(summary: &ImportSummary) -> serde_json::Value {
+    let rejected = rejections_json(&summary.rejections);
     serde_json::json!({
         "records": summary.records,
         "rejected": summary.rejections.total(),
@@ -172,6 +302,7 @@ fn summary_json(summary: &ImportSummary) -> serde_json::Value {
         "records_per_second": summary.records_per_second(),
         "megabytes_per_second": summary.megabytes_per_second(),
         "findings": summary.findings,
+        "expired": summary.expired,
         "inputs": summary.inputs,
         "plugin_failures": summary.plugin_failures,
     })
@@ -195,15 +326,9 @@ pub fn print_summary(summary: &ImportSummary, out: &mut Out) -> std::io::Result<
             out.line(format!("  {}: {} line(s) imported before were skipped", input.name, input.skipped_lines))?;
         }
     }
-    let rejected = summary.rejections.total();
-    if rejected > 0 {
-        out.line(format!("rejected {rejected} line(s):"))?;
-        for (reason, group) in &summary.rejections.by_reason {
-            out.line(format!("  {:>8}  {reason}", group.count))?;
-            for example in &group.examples {
-                out.line(format!("            {example}"))?;
-            }
-        }
+    print_rejections(&summary.rejections, out)?;
+    if summary.expired > 0 {
+        out.line(format!("deleted {} record(s) older than the retention period", summary.expired))?;
     }
     if summary.findings > 0 {
         out.line(format!("{} finding(s) recorded", summary.findings))?;

@@ -18,6 +18,7 @@ use crate::config::Settings;
 use crate::data_dir::DataDir;
 
 pub use output::Out;
+pub use search::parse_span;
 
 /// opsloop: logs and bug reports in; sandboxed Wasm analyzers; search and feedback items out.
 #[derive(Debug, Parser)]
@@ -62,6 +63,10 @@ pub fn main() -> ExitCode {
             if output::is_broken_pipe(&error) {
                 return ExitCode::SUCCESS;
             }
+            if let Some(usage) = error.downcast_ref::<UsageError>() {
+                eprintln!("error: {usage}");
+                return ExitCode::from(2);
+            }
             eprintln!("error: {error:#}");
             ExitCode::FAILURE
         }
@@ -79,6 +84,11 @@ fn init_tracing(verbose: u8) {
     let _ =
         tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
 }
+
+/// A combination of arguments that cannot work (exit code 2, like clap's own usage errors).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {

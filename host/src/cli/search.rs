@@ -6,7 +6,7 @@ use clap::Args;
 
 use super::Out;
 use crate::data_dir::DataDir;
-use crate::index::{Highlighter, LogIndex, SearchHit, SearchRequest};
+use crate::index::{Highlighter, LogIndex, ReportIndex, SearchHit, SearchRequest, report_json};
 use crate::ingest::parse_timestamp_text;
 
 #[derive(Debug, Args)]
@@ -14,6 +14,9 @@ pub struct SearchArgs {
     /// tantivy query syntax: words search the message; `level:ERROR`, `pattern:ID`,
     /// `fields.user:alice`, `"a phrase"`, `a OR b`, `-excluded`. `*` matches everything.
     pub query: String,
+    /// Search bug reports (title, body, stack trace) instead of log records.
+    #[arg(long, conflicts_with_all = ["source", "histogram", "since", "until"])]
+    pub reports: bool,
     /// Only records of this source.
     #[arg(long)]
     pub source: Option<String>,
@@ -83,6 +86,9 @@ pub fn parse_time(text: &str) -> Result<i64, String> {
 
 pub fn run(data_dir: &DataDir, args: SearchArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
     use std::io::IsTerminal;
+    if args.reports {
+        return search_reports(data_dir, &args, out);
+    }
     let index = LogIndex::open(&data_dir.index_dir())?;
     let request = SearchRequest {
         query: args.query,
@@ -122,6 +128,26 @@ pub fn run(data_dir: &DataDir, args: SearchArgs, out: &mut Out) -> anyhow::Resul
         }
     }
     out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn search_reports(data_dir: &DataDir, args: &SearchArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
+    let index = ReportIndex::open(&data_dir.reports_dir())?;
+    if args.count {
+        out.line(index.count(&args.query)?.to_string())?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    for report in index.search(&args.query, (args.limit > 0).then_some(args.limit))? {
+        match args.format {
+            HitFormat::Json => out.line(report_json(&report).to_string())?,
+            HitFormat::Text => {
+                let created = report.created_ms.map(rfc3339).unwrap_or_else(|| "-".into());
+                let group = report.annotations.get("group").map(|g| format!("  [group {g}]")).unwrap_or_default();
+                let status = report.status.as_deref().unwrap_or("-");
+                out.line(format!("{created} {:>10} {status:<11} {}{group}", report.id, report.title))?
+            }
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 

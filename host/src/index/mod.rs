@@ -5,6 +5,7 @@
 //! newest first).
 
 mod histogram;
+mod reports;
 mod schema;
 mod search;
 mod writer;
@@ -12,6 +13,7 @@ mod writer;
 use std::path::{Path, PathBuf};
 
 pub use histogram::fill_gaps;
+pub use reports::{ReportIndex, report_json};
 pub use schema::LogFields;
 pub use search::{Highlighter, SearchHit, SearchRequest};
 pub use writer::LogWriter;
@@ -74,6 +76,30 @@ impl LogIndex {
     /// Whether the index has no records.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Deletes every record whose time is before `cutoff_ms` and commits (keeping the commit
+    /// payload); returns how many were deleted.
+    pub fn delete_before(&self, cutoff_ms: i64) -> Result<u64> {
+        let cutoff =
+            tantivy::Term::from_field_date(self.fields.timestamp, tantivy::DateTime::from_timestamp_millis(cutoff_ms));
+        let query = tantivy::query::RangeQuery::new(std::ops::Bound::Unbounded, std::ops::Bound::Excluded(cutoff));
+        self.reader.reload()?;
+        let doomed = self.reader.searcher().search(&query, &tantivy::collector::Count)? as u64;
+        if doomed == 0 {
+            return Ok(0);
+        }
+        let mut writer: tantivy::IndexWriter = self.index.writer(50_000_000)?;
+        writer.delete_query(Box::new(query))?;
+        let payload = self.commit_payload()?;
+        let mut prepared = writer.prepare_commit()?;
+        if let Some(payload) = payload {
+            prepared.set_payload(&payload);
+        }
+        prepared.commit()?;
+        writer.wait_merging_threads()?;
+        self.reader.reload()?;
+        Ok(doomed)
     }
 
     /// The payload of the last commit (the import checkpoints).

@@ -9,6 +9,7 @@ mod lines;
 mod logfmt;
 mod plain_text;
 mod record;
+mod reports;
 mod syslog;
 mod timestamp;
 
@@ -21,6 +22,7 @@ pub use format::{DETECTION_SAMPLE, Format, LineParser};
 pub use layout::Layout;
 pub use lines::{Line, LineReader};
 pub use record::{Origin, Record, normalize_level};
+pub use reports::{BugReport, ReportFormat, read_reports};
 pub use timestamp::{leading_timestamp, parse_timestamp, parse_timestamp_text};
 
 /// Lines longer than this are rejected (without being held in memory).

@@ -52,6 +52,8 @@ pub struct ImportSummary {
     pub elapsed: Duration,
     pub findings: u64,
     pub plugin_failures: Vec<PluginFailure>,
+    /// Records deleted afterwards by the retention setting.
+    pub expired: u64,
 }
 
 impl ImportSummary {
@@ -255,4 +257,72 @@ fn open_resumable(path: &std::path::Path, checkpoints: &Checkpoints) -> Result<R
         Err(_) if start.offset > 0 => Ok((Input::open(path)?, tracked, ReadPosition::default())),
         Err(error) => Err(error),
     }
+}
+
+/// What importing reports produced.
+#[derive(Debug, Clone, Default)]
+pub struct ReportImportSummary {
+    pub reports: u64,
+    pub rejections: Rejections,
+    pub inputs: Vec<InputReport>,
+    pub findings: u64,
+    pub plugin_failures: Vec<PluginFailure>,
+    pub elapsed: Duration,
+}
+
+/// Imports bug reports from `paths` into `index` (replacing reports with the same id) through
+/// the report plugins.
+pub fn import_reports(
+    index: &crate::index::ReportIndex,
+    plugins: &mut PluginSet,
+    findings: &FindingStore,
+    paths: &[PathBuf],
+    format: crate::ingest::ReportFormat,
+) -> Result<ReportImportSummary, PipelineError> {
+    let started = Instant::now();
+    let mut summary = ReportImportSummary::default();
+    let mut failures = Vec::new();
+    for path in paths {
+        let name = path.display().to_string();
+        let mut rejections = Rejections::default();
+        let mut reports = match crate::ingest::read_reports(path, format, &mut rejections) {
+            Ok(reports) => reports,
+            Err(error) => {
+                tracing::error!(input = %name, %error, "input skipped");
+                summary.inputs.push(InputReport {
+                    name,
+                    records: 0,
+                    lines: 0,
+                    bytes: 0,
+                    format: None,
+                    skipped_lines: 0,
+                    error: Some(error.to_string()),
+                });
+                summary.rejections.merge(rejections);
+                continue;
+            }
+        };
+        let analysis = plugins.analyze_reports(&mut reports);
+        failures.extend(analysis.failures);
+        findings
+            .append(&analysis.findings)
+            .map_err(|source| PipelineError::Findings { path: findings.path().to_path_buf(), source })?;
+        summary.findings += analysis.findings.len() as u64;
+        index.upsert(&reports)?;
+        plugins.save_state().map_err(PipelineError::PluginState)?;
+        summary.reports += reports.len() as u64;
+        summary.inputs.push(InputReport {
+            name,
+            records: reports.len() as u64,
+            lines: 0,
+            bytes: 0,
+            format: None,
+            skipped_lines: 0,
+            error: None,
+        });
+        summary.rejections.merge(rejections);
+    }
+    summary.plugin_failures = summarize_failures(&failures);
+    summary.elapsed = started.elapsed();
+    Ok(summary)
 }

@@ -17,7 +17,7 @@ pub use columns::record_batch;
 pub use findings::{FindingStore, RecordRef, StoredEvidence, StoredFinding};
 pub use import::{
     DEFAULT_BATCH_SIZE, DEFAULT_COMMIT_EVERY, ImportOptions, ImportSource, ImportSummary, InputReport, ProgressFn,
-    import,
+    ReportImportSummary, import, import_reports,
 };
 pub use plugin_set::{BatchAnalysis, PluginFailure, PluginSet, summarize_failures};
 

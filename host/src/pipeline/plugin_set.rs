@@ -17,8 +17,10 @@ use super::columns::record_batch;
 use super::findings::{RecordRef, StoredEvidence, StoredFinding};
 use crate::config::Settings;
 use crate::data_dir::DataDir;
-use crate::ingest::Record;
-use crate::plugin::{BUILTIN_PLUGINS, BatchOutput, LoadedPlugin, PluginError, PluginInstance, PluginRuntime};
+use crate::ingest::{BugReport, Record};
+use crate::plugin::{
+    BUILTIN_PLUGINS, BatchOutput, LoadedPlugin, PluginError, PluginInstance, PluginRuntime, Report as WitReport,
+};
 
 /// A plugin that failed on some job.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -198,6 +200,64 @@ impl PluginSet {
         analysis
     }
 
+    /// Runs every report plugin over `reports` (one partition, `reports`) and writes their
+    /// annotations into the reports.
+    pub fn analyze_reports(&mut self, reports: &mut [BugReport]) -> BatchAnalysis {
+        const PARTITION: &str = "reports";
+        let wit_reports: Vec<WitReport> = reports.iter().map(to_wit_report).collect();
+        let mut analysis = BatchAnalysis::default();
+        for plugin_index in 0..self.plugins.len() {
+            if !self.plugins[plugin_index].description().consumes_reports {
+                continue;
+            }
+            let mut instance = self.instance(plugin_index, PARTITION);
+            let plugin_name = self.plugins[plugin_index].name().to_string();
+            match instance.process_reports(&wit_reports) {
+                Ok(output) => {
+                    for column in output.annotations {
+                        for (position, &value_index) in column.value_of.iter().enumerate() {
+                            if let Some(value) = column.dictionary.get(value_index as usize) {
+                                reports[position].annotations.insert(column.key.clone(), value.clone());
+                            }
+                        }
+                    }
+                    for finding in output.findings {
+                        let evidence = finding.evidence;
+                        let mut cited: Vec<String> = evidence
+                            .records
+                            .iter()
+                            .filter_map(|&i| reports.get(i as usize))
+                            .map(|r| r.id.clone())
+                            .collect();
+                        cited.extend(evidence.reports);
+                        analysis.findings.push(StoredFinding {
+                            plugin: plugin_name.clone(),
+                            source: PARTITION.to_string(),
+                            kind: finding.kind,
+                            score: finding.score,
+                            summary: finding.summary,
+                            first_seen_ms: finding.first_seen,
+                            last_seen_ms: finding.last_seen,
+                            evidence: StoredEvidence {
+                                records: Vec::new(),
+                                reports: cited,
+                                counts: evidence.counts,
+                                examples: evidence.examples,
+                                query: evidence.query,
+                            },
+                        });
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(plugin = %plugin_name, kind = error.kind(), error = %error, "plugin failed on reports; they are indexed without its annotations");
+                    analysis.failures.push((plugin_name, error));
+                }
+            }
+            self.instances.insert((plugin_index, PARTITION.to_string()), instance);
+        }
+        analysis
+    }
+
     /// Writes the state every instance handed over to the data directory.
     pub fn save_state(&self) -> std::io::Result<()> {
         for ((plugin_index, partition), instance) in &self.instances {
@@ -210,6 +270,21 @@ impl PluginSet {
             write_file_atomically(&path, state)?;
         }
         Ok(())
+    }
+}
+
+fn to_wit_report(report: &BugReport) -> WitReport {
+    WitReport {
+        id: report.id.clone(),
+        title: report.title.clone(),
+        body: report.body.clone(),
+        created: report.created_ms,
+        reporter: report.reporter.clone(),
+        labels: report.labels.clone(),
+        status: report.status.clone(),
+        stack_trace: report.stack_trace.clone(),
+        version: report.version.clone(),
+        component: report.component.clone(),
     }
 }
 
