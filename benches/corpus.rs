@@ -41,3 +41,41 @@ fn vary_numbers(line: &str, pass: usize) -> String {
     }
     out
 }
+
+/// Writes `count` timestamped log lines (`2024-05-01T10:00:00.000Z LEVEL message`, one per
+/// 10 ms, messages from the Loghub samples with their numbers varied, ~5% WARN/ERROR) to
+/// `path`; returns the bytes written.
+pub fn write_timestamped_log(path: &Path, count: usize) -> u64 {
+    use std::io::Write;
+    let messages = loghub_lines(16_000.min(count.max(1)));
+    let start = 1_714_557_600_000i64;
+    let file = std::fs::File::create(path).expect("create the corpus file");
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+    let mut bytes = 0u64;
+    for index in 0..count {
+        let time = chrono::DateTime::from_timestamp_millis(start + index as i64 * 10).unwrap();
+        let level = match index % 40 {
+            0 => "ERROR",
+            1 => "WARN",
+            _ => "INFO",
+        };
+        let message = &messages[index % messages.len()];
+        let pass = index / messages.len();
+        let message = if pass == 0 { message.clone() } else { vary_numbers(message, pass) };
+        let line = format!("{} {level} {message}\n", time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+        bytes += line.len() as u64;
+        out.write_all(line.as_bytes()).unwrap();
+    }
+    out.flush().unwrap();
+    bytes
+}
+
+/// Peak resident memory of this process so far, in MB (`VmHWM`).
+pub fn peak_rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}

@@ -39,8 +39,10 @@ impl LogFields {
             fields: builder.add_json_field("fields", JsonObjectOptions::from(TEXT | STORED)),
             file: builder.add_text_field("file", STRING | STORED),
             line: builder.add_u64_field("line", INDEXED | STORED | FAST),
-            pattern: builder.add_text_field("pattern", STRING | STORED | FAST),
-            template: builder.add_text_field("template", TextOptions::default().set_stored()),
+            // Pattern ids and templates have few distinct values: dictionary-encoded fast
+            // columns hold each once, where storing them would copy them into every document.
+            pattern: builder.add_text_field("pattern", STRING | FAST),
+            template: builder.add_text_field("template", TextOptions::default().set_fast("raw")),
             annotations: builder.add_json_field("annotations", raw_json),
         };
         (builder.build(), fields)

@@ -29,6 +29,28 @@ pub struct SearchRequest {
     pub limit: Option<usize>,
 }
 
+/// The `pattern` and `template` fast columns of the segments a search touched.
+#[derive(Default)]
+struct ColumnCache {
+    columns: std::collections::HashMap<(u32, &'static str), Option<tantivy::columnar::StrColumn>>,
+}
+
+impl ColumnCache {
+    fn value(&mut self, searcher: &Searcher, address: DocAddress, name: &'static str) -> Result<Option<String>> {
+        let column = match self.columns.entry((address.segment_ord, name)) {
+            std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
+            std::collections::hash_map::Entry::Vacant(entry) => {
+                entry.insert(searcher.segment_reader(address.segment_ord).fast_fields().str(name)?)
+            }
+        };
+        let Some(column) = column else { return Ok(None) };
+        let Some(ordinal) = column.term_ords(address.doc_id).next() else { return Ok(None) };
+        let mut value = String::new();
+        column.ord_to_str(ordinal, &mut value).map_err(|error| IndexError::Tantivy(error.into()))?;
+        Ok(Some(value))
+    }
+}
+
 /// Finds the matched terms in messages.
 pub struct Highlighter {
     generator: tantivy::snippet::SnippetGenerator,
@@ -149,8 +171,11 @@ impl LogIndex {
         }
         let top = TopDocs::with_limit(limit).order_by_fast_field::<DateTime>("timestamp", Order::Desc);
         let addresses = searcher.search(&query, &top)?;
-        let mut hits =
-            addresses.into_iter().map(|(_, address)| self.hit(&searcher, address)).collect::<Result<Vec<_>>>()?;
+        let mut columns = ColumnCache::default();
+        let mut hits = addresses
+            .into_iter()
+            .map(|(_, address)| self.hit(&searcher, address, &mut columns))
+            .collect::<Result<Vec<_>>>()?;
         hits.sort_by(|a, b| {
             b.timestamp_ms
                 .cmp(&a.timestamp_ms)
@@ -160,7 +185,7 @@ impl LogIndex {
         Ok(hits)
     }
 
-    fn hit(&self, searcher: &Searcher, address: DocAddress) -> Result<SearchHit> {
+    fn hit(&self, searcher: &Searcher, address: DocAddress, columns: &mut ColumnCache) -> Result<SearchHit> {
         let document: TantivyDocument = searcher.doc(address)?;
         let named = document.to_named_doc(&self.index.schema());
         let first = |name: &str| named.0.get(name).and_then(|values| values.first());
@@ -190,7 +215,7 @@ impl LogIndex {
             }
         }
         for key in ["pattern", "template"] {
-            if let Some(value) = text(key) {
+            if let Some(value) = columns.value(searcher, address, key)? {
                 annotations.insert(key.to_string(), value);
             }
         }

@@ -3,7 +3,7 @@
 //! `[2024-05-01 10:00:00] ERROR ...`). The message is what follows the level.
 
 use super::record::{Origin, Record, normalize_level};
-use super::timestamp::leading_timestamp;
+use super::timestamp::{has_leading_timestamp, leading_timestamp};
 
 const LEVEL_WORDS: &[&str] = &[
     "TRACE", "DEBUG", "DBG", "INFO", "INF", "NOTICE", "WARN", "WARNING", "WRN", "ERROR", "ERR", "SEVERE", "FATAL",
@@ -21,7 +21,7 @@ fn level_word(token: &str) -> Option<String> {
 
 /// Whether `line` starts with a timestamp this format reads.
 pub fn starts_record(line: &str) -> bool {
-    leading_timestamp(line).is_some()
+    has_leading_timestamp(line)
 }
 
 /// Parses one line that starts with a timestamp.

@@ -76,25 +76,31 @@ fn comma_fraction(text: &str) -> String {
 }
 
 /// The timestamp layouts recognised at the start of a line.
-static LEADING: LazyLock<Vec<Regex>> = LazyLock::new(|| {
-    [
-        // 2024-05-01T10:00:00.123Z, 2015-10-18 18:01:47,978, [2024-05-01 10:00:00 +0200]
-        r"^\[?(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z| ?[+-]\d{2}:?\d{2})?)\]?",
-        // 2024/05/01 10:00:00 (nginx error log)
-        r"^\[?(\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}(?:[.,]\d+)?)\]?",
-        // 17/06/09 20:10:40 (Spark)
-        r"^(\d{2}/\d{2}/\d{2} \d{2}:\d{2}:\d{2})",
-        // 081109 203615 (HDFS)
-        r"^(\d{6} \d{6})\b",
-        // 20171223-22:15:29:606 (HealthApp)
-        r"^(\d{8}-\d{1,2}:\d{1,2}:\d{1,2}(?::\d{1,3})?)",
-        // Jun 14 15:16:01 (syslog, no year)
-        r"^([A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2}(?:\.\d+)?)",
-    ]
-    .iter()
-    .map(|pattern| Regex::new(pattern).unwrap())
-    .collect()
-});
+const LEADING_PATTERNS: &[&str] = &[
+    // 2024-05-01T10:00:00.123Z, 2015-10-18 18:01:47,978, [2024-05-01 10:00:00 +0200]
+    r"^\[?(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z| ?[+-]\d{2}:?\d{2})?)\]?",
+    // 2024/05/01 10:00:00 (nginx error log)
+    r"^\[?(\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}(?:[.,]\d+)?)\]?",
+    // 17/06/09 20:10:40 (Spark)
+    r"^(\d{2}/\d{2}/\d{2} \d{2}:\d{2}:\d{2})",
+    // 081109 203615 (HDFS)
+    r"^(\d{6} \d{6})\b",
+    // 20171223-22:15:29:606 (HealthApp)
+    r"^(\d{8}-\d{1,2}:\d{1,2}:\d{1,2}(?::\d{1,3})?)",
+    // Jun 14 15:16:01 (syslog, no year)
+    r"^([A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2}(?:\.\d+)?)",
+];
+
+static LEADING: LazyLock<Vec<Regex>> =
+    LazyLock::new(|| LEADING_PATTERNS.iter().map(|pattern| Regex::new(pattern).unwrap()).collect());
+
+/// All leading layouts in one automaton, for the yes/no question asked of every line.
+static LEADING_ANY: LazyLock<regex::RegexSet> = LazyLock::new(|| regex::RegexSet::new(LEADING_PATTERNS).unwrap());
+
+/// Whether `line` starts with something shaped like a timestamp (one pass, no captures).
+pub fn has_leading_timestamp(line: &str) -> bool {
+    LEADING_ANY.is_match(line)
+}
 
 /// A timestamp at the very start of `line`: its value and the byte offset where the rest of
 /// the line begins.

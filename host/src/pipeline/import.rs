@@ -170,37 +170,67 @@ pub fn import(
         let name = input.name.clone();
         let mut rejections = Rejections::default();
         let mut findings_count = 0u64;
-        let result = read_records::<PipelineError>(
-            input,
-            &options.parse,
-            options.batch_size,
-            start,
-            &mut rejections,
-            |mut batch, position| {
-                if !batch.is_empty() {
-                    let analysis = committer.plugins.analyze(&mut batch);
-                    failures.extend(analysis.failures);
-                    findings
-                        .append(&analysis.findings)
-                        .map_err(|source| PipelineError::Findings { path: findings.path().to_path_buf(), source })?;
-                    findings_count += analysis.findings.len() as u64;
-                    for record in &batch {
-                        committer.writer.add(record, ingest_time_ms)?;
+        // Reading and parsing run on their own thread, a couple of batches ahead of the
+        // plugins and the index writer (the channel is bounded, so memory stays bounded).
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<(Vec<crate::ingest::Record>, ReadPosition)>(2);
+        let parse = &options.parse;
+        let batch_size = options.batch_size;
+        let result = std::thread::scope(|scope| {
+            let reader = scope.spawn(move || {
+                let mut rejections = Rejections::default();
+                let read = read_records::<PipelineError>(
+                    input,
+                    parse,
+                    batch_size,
+                    start,
+                    &mut rejections,
+                    |batch, position| {
+                        // A closed channel means the consumer stopped on an error it reports itself.
+                        sender.send((batch, position)).map_err(|_| PipelineError::Stopped)
+                    },
+                );
+                (read, rejections)
+            });
+            let mut consumed: Result<(), PipelineError> = Ok(());
+            for (mut batch, position) in receiver.iter() {
+                let step = (|| -> Result<(), PipelineError> {
+                    if !batch.is_empty() {
+                        let analysis = committer.plugins.analyze(&mut batch);
+                        failures.extend(analysis.failures);
+                        findings.append(&analysis.findings).map_err(|source| PipelineError::Findings {
+                            path: findings.path().to_path_buf(),
+                            source,
+                        })?;
+                        findings_count += analysis.findings.len() as u64;
+                        for record in &batch {
+                            committer.writer.add(record, ingest_time_ms)?;
+                        }
                     }
+                    if let Some((key, path)) = &tracked {
+                        committer.checkpoints.advance(key, path, position)?;
+                    }
+                    committer.uncommitted += batch.len();
+                    records_done += batch.len() as u64;
+                    bytes_done = bytes_done.max(position.offset.saturating_sub(start.offset));
+                    progress(bytes_done, records_done);
+                    if committer.uncommitted >= options.commit_every {
+                        committer.commit()?;
+                    }
+                    Ok(())
+                })();
+                if let Err(error) = step {
+                    consumed = Err(error);
+                    break;
                 }
-                if let Some((key, path)) = &tracked {
-                    committer.checkpoints.advance(key, path, position)?;
-                }
-                committer.uncommitted += batch.len();
-                records_done += batch.len() as u64;
-                bytes_done = bytes_done.max(position.offset.saturating_sub(start.offset));
-                progress(bytes_done, records_done);
-                if committer.uncommitted >= options.commit_every {
-                    committer.commit()?;
-                }
-                Ok(())
-            },
-        );
+            }
+            drop(receiver);
+            let (read, read_rejections) = reader.join().expect("the reader thread does not panic");
+            rejections = read_rejections;
+            match (consumed, read) {
+                (Err(error), _) => Err(error),
+                (Ok(()), read) => read,
+            }
+        });
         // Whatever was read is kept, also when the input failed part-way.
         committer.commit()?;
         summary.findings += findings_count;

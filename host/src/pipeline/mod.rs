@@ -32,4 +32,7 @@ pub enum PipelineError {
     Findings { path: PathBuf, source: std::io::Error },
     #[error("saving plugin state: {0}")]
     PluginState(std::io::Error),
+    /// The reader stopped because the consumer had failed (the consumer's error is reported).
+    #[error("import stopped")]
+    Stopped,
 }
