@@ -379,3 +379,34 @@ fn retention_deletes_older_records() {
     opsloop.ok(&["import", path.to_str().unwrap()]);
     assert_eq!(opsloop.search_json("entry").len(), 1);
 }
+
+#[test]
+fn patterns_list_counts_times_levels_and_examples() {
+    let opsloop = Opsloop::new();
+    let log = fixture("loghub2k/HDFS/HDFS_2k.log");
+    opsloop.ok(&["import", log.to_str().unwrap()]);
+    let patterns: Vec<Value> = opsloop
+        .ok(&["patterns", "--format", "json", "--limit", "0", "--examples", "1"])
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let total: u64 = patterns.iter().map(|p| p["count"].as_u64().unwrap()).sum();
+    assert_eq!(total, 2000);
+    let counts: Vec<u64> = patterns.iter().map(|p| p["count"].as_u64().unwrap()).collect();
+    assert!(counts.windows(2).all(|pair| pair[0] >= pair[1]), "most frequent first");
+    for pattern in patterns.iter().take(5) {
+        let id = pattern["pattern"].as_str().unwrap();
+        let found = opsloop.ok(&["search", &format!("pattern:{id}"), "--count"]);
+        assert_eq!(found.trim(), pattern["count"].to_string(), "{id}");
+        assert!(pattern["first_seen"].as_str().unwrap().starts_with("2008-11-"));
+        assert!(pattern["first_seen_ms"].as_i64() <= pattern["last_seen_ms"].as_i64());
+        let level_total: u64 = pattern["levels"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
+        assert_eq!(level_total, pattern["count"].as_u64().unwrap());
+        assert_eq!(pattern["examples"].as_array().unwrap().len(), 1);
+        assert!(pattern["template"].as_str().unwrap().contains("<*>") || pattern["count"] == 1);
+    }
+    let warn = patterns.iter().find(|p| p["levels"].get("WARN").is_some()).expect("HDFS has WARN patterns");
+    assert!(warn["template"].is_string());
+    let text = opsloop.ok(&["patterns", "--limit", "3"]);
+    assert!(text.starts_with(&format!("{} patterns, the 3 most frequent:", patterns.len())), "{text}");
+}

@@ -6,6 +6,7 @@
 mod demo;
 mod import;
 mod output;
+mod patterns;
 mod plugin;
 mod search;
 
@@ -40,7 +41,9 @@ pub enum Command {
     Import(import::ImportArgs),
     /// Search the records (tantivy query syntax), newest first.
     Search(search::SearchArgs),
-    /// List, check or scaffold plugins.
+    /// The mined patterns: counts, first/last seen, level mix, examples.
+    Patterns(patterns::PatternsArgs),
+    /// List or check plugins.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
     /// Run the main job on bundled sample logs: import, patterns, search.
@@ -97,6 +100,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Import(args) => import::run(&data_dir, &load_settings(&data_dir)?, args, &mut out),
         Command::Search(args) => search::run(&data_dir, args, &mut out),
+        Command::Patterns(args) => patterns::run(&data_dir, args, &mut out),
         Command::Plugin(command) => plugin::run(&data_dir, &load_settings(&data_dir)?, command, &mut out),
         Command::Demo(args) => demo::run(&data_dir, args, &mut out),
     }

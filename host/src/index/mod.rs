@@ -5,6 +5,7 @@
 //! newest first).
 
 mod histogram;
+mod patterns;
 mod reports;
 mod schema;
 mod search;
@@ -13,6 +14,7 @@ mod writer;
 use std::path::{Path, PathBuf};
 
 pub use histogram::fill_gaps;
+pub use patterns::PatternStats;
 pub use reports::{ReportIndex, report_json};
 pub use schema::LogFields;
 pub use search::{Highlighter, SearchHit, SearchRequest};

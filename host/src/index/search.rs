@@ -112,7 +112,7 @@ impl LogIndex {
             .map_err(|error| IndexError::Query { query: query.to_string(), reason: error.to_string() })
     }
 
-    fn filtered_query(&self, request: &SearchRequest) -> Result<Box<dyn Query>> {
+    pub(super) fn filtered_query(&self, request: &SearchRequest) -> Result<Box<dyn Query>> {
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, self.parse_query(&request.query)?)];
         if let Some(source) = &request.source {
             let term = Term::from_field_text(self.fields.source, source);

@@ -61,9 +61,16 @@ pub fn parse_timestamp_text(text: &str) -> Option<i64> {
         return Some(ms);
     }
     let collapsed = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    let with_year = format!("{} {collapsed}", chrono::Utc::now().year());
+    let now = chrono::Utc::now();
+    let with_year = format!("{} {collapsed}", now.year());
     for layout in YEARLESS_LAYOUTS {
         if let Ok(time) = NaiveDateTime::parse_from_str(&with_year, layout) {
+            // As rsyslog does: a yearless date more than two days ahead is from last year.
+            let time = if time.and_utc() > now + chrono::Duration::days(2) {
+                time.with_year(now.year() - 1).unwrap_or(time)
+            } else {
+                time
+            };
             return Some(time.and_utc().timestamp_millis());
         }
     }
@@ -181,9 +188,16 @@ mod tests {
         for (line, expected, rest) in cases {
             assert_eq!(leading_timestamp(line), Some((utc(expected), rest)), "{line}");
         }
-        let year = chrono::Utc::now().year();
+        let now = chrono::Utc::now();
         let (ms, rest) = leading_timestamp("Jun 14 15:16:01 combo sshd[1]: x").unwrap();
-        assert_eq!(ms, utc(&format!("{year}-06-14T15:16:01Z")));
+        let this_year = utc(&format!("{}-06-14T15:16:01Z", now.year()));
+        let expected = if this_year > now.timestamp_millis() + 2 * 86_400_000 {
+            utc(&format!("{}-06-14T15:16:01Z", now.year() - 1))
+        } else {
+            this_year
+        };
+        assert_eq!(ms, expected);
+        assert!(ms <= now.timestamp_millis() + 2 * 86_400_000, "never in the future");
         assert_eq!(rest, 15);
         assert_eq!(leading_timestamp("148 INFO no time here"), None);
     }

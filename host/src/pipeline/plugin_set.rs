@@ -159,10 +159,13 @@ impl PluginSet {
     /// Runs every log plugin over `records`, partitioned by source, and writes their
     /// annotations into the records.
     pub fn analyze(&mut self, records: &mut [Record]) -> BatchAnalysis {
-        let mut partitions: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        // Grouped by a borrowed source name: no string is copied per record.
+        let mut by_source: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
         for (index, record) in records.iter().enumerate() {
-            partitions.entry(record.source.clone()).or_default().push(index);
+            by_source.entry(record.source.as_str()).or_default().push(index);
         }
+        let partitions: Vec<(String, Vec<usize>)> =
+            by_source.into_iter().map(|(source, indices)| (source.to_string(), indices)).collect();
         let mut jobs = Vec::new();
         for plugin_index in 0..self.plugins.len() {
             if !self.plugins[plugin_index].description().consumes_logs {
