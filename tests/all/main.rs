@@ -1,6 +1,7 @@
 //! All integration tests, in one binary (as wasmtime and ripgrep do): faster to build, and the
 //! helpers in `util` are shared.
 
+mod accuracy;
 mod formats;
 mod pipeline;
 mod sandbox;

@@ -1,7 +1,10 @@
 //! Online log template mining: messages in, a stable pattern id and a template with `<*>` for
 //! variables out.
 //!
-//! A message is split on white space; tokens that hold a digit are variables from the start.
+//! A message is split on white space, and each token into segments at punctuation (`=`, `:`,
+//! `,`, brackets, quotes): a segment that starts with a digit (after leading `/ - + # .`) is a
+//! variable from the start and reads `<*>`, with the punctuation around it kept
+//! (`uid=0` → `uid=<*>`, `[5]` → `[<*>]`); words that merely contain a digit (`ssh2`) are kept.
 //! Messages with the same token count and the same first constant token are compared with the
 //! templates already known there, token by token; the most similar template above a threshold
 //! absorbs the message (positions that differ become `<*>`), otherwise a new pattern starts.
@@ -38,7 +41,9 @@ pub struct Miner {
     patterns: Vec<Pattern>,
     /// (token count, hash of the first constant token) -> patterns with that shape
     buckets: HashMap<(usize, u64), Vec<usize>>,
-    /// Byte ranges of the current message's tokens, reused so `add` does not allocate.
+    /// The current message with its variable segments masked, and the byte ranges of its
+    /// tokens in it; both reused so `add` does not allocate.
+    masked: String,
     spans: Vec<(usize, usize)>,
 }
 
@@ -48,8 +53,73 @@ impl Default for Miner {
     }
 }
 
+/// Whether a token holds a variable (after masking).
 fn is_variable(token: &str) -> bool {
-    token.bytes().any(|byte| byte.is_ascii_digit())
+    token.contains(WILDCARD)
+}
+
+/// Punctuation that separates the segments of a token.
+const DELIMITERS: [bool; 128] = {
+    let mut table = [false; 128];
+    let delimiters = b"=:,;()[]{}\"'|<>";
+    let mut index = 0;
+    while index < delimiters.len() {
+        table[delimiters[index] as usize] = true;
+        index += 1;
+    }
+    table
+};
+
+/// Whether a segment is a variable: it starts with a digit once leading `/ - + # . $ @` are
+/// skipped (`42`, `-1`, `0x1f`, `/10.0.0.1`, `#3`), or holds a run of two or more digits
+/// (`blk_3858`, `appattempt_1445_0020`); a lone digit in a word (`ssh2`) keeps it constant.
+fn is_variable_segment(segment: &str) -> bool {
+    let core = segment.trim_start_matches(['/', '-', '+', '#', '.', '$', '@']);
+    core.as_bytes().first().is_some_and(u8::is_ascii_digit)
+        || core.as_bytes().windows(2).any(|pair| pair[0].is_ascii_digit() && pair[1].is_ascii_digit())
+}
+
+fn push_segment(out: &mut String, segment: &str) {
+    if is_variable_segment(segment) {
+        out.push_str(WILDCARD);
+    } else {
+        out.push_str(segment);
+    }
+}
+
+/// Within the token that starts at `start`, folds variables joined by `:` or `,` into one
+/// (`10.0.0.1:50010` is one address, `yarn,curi` one list).
+fn collapse_joined_variables(out: &mut String, start: usize) {
+    for joined in ["<*>:<*>", "<*>,<*>"] {
+        while let Some(position) = out[start..].find(joined) {
+            let at = start + position;
+            out.replace_range(at..at + joined.len(), WILDCARD);
+        }
+    }
+}
+
+/// Writes `message` into `out` with its variable segments masked, and the byte range of each
+/// white-space separated token of `out` into `spans`.
+fn mask_tokens(message: &str, out: &mut String, spans: &mut Vec<(usize, usize)>) {
+    out.clear();
+    spans.clear();
+    for token in message.split_ascii_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        let start = out.len();
+        let mut segment_start = 0;
+        for (position, byte) in token.bytes().enumerate() {
+            if byte < 128 && DELIMITERS[byte as usize] {
+                push_segment(out, &token[segment_start..position]);
+                out.push(byte as char);
+                segment_start = position + 1;
+            }
+        }
+        push_segment(out, &token[segment_start..]);
+        collapse_joined_variables(out, start);
+        spans.push((start, out.len()));
+    }
 }
 
 /// 64-bit FNV-1a: a fixed, platform-independent hash for pattern ids.
@@ -61,7 +131,13 @@ impl Miner {
     /// A miner that merges a message into a template when at least `similarity_threshold` of
     /// the template's constant tokens match.
     pub fn new(similarity_threshold: f64) -> Self {
-        Self { similarity_threshold, patterns: Vec::new(), buckets: HashMap::new(), spans: Vec::new() }
+        Self {
+            similarity_threshold,
+            patterns: Vec::new(),
+            buckets: HashMap::new(),
+            masked: String::new(),
+            spans: Vec::new(),
+        }
     }
 
     /// The patterns mined so far, in order of creation.
@@ -74,31 +150,14 @@ impl Miner {
         (count, stable_hash(first))
     }
 
-    /// Finds the byte ranges of `message`'s white-space separated tokens.
-    fn split(spans: &mut Vec<(usize, usize)>, message: &str) {
-        spans.clear();
-        let mut start = None;
-        for (position, byte) in message.bytes().enumerate() {
-            match (byte.is_ascii_whitespace(), start) {
-                (true, Some(from)) => {
-                    spans.push((from, position));
-                    start = None;
-                }
-                (false, None) => start = Some(position),
-                _ => {}
-            }
-        }
-        if let Some(from) = start {
-            spans.push((from, message.len()));
-        }
-    }
-
     /// Adds a message; returns the index of its pattern in [`Miner::patterns`].
     pub fn add(&mut self, message: &str) -> usize {
         let mut spans = std::mem::take(&mut self.spans);
-        Self::split(&mut spans, message);
-        let index = self.add_tokens(message, &spans);
+        let mut masked = std::mem::take(&mut self.masked);
+        mask_tokens(message, &mut masked, &mut spans);
+        let index = self.add_tokens(&masked, &spans);
         self.spans = spans;
+        self.masked = masked;
         index
     }
 
@@ -125,11 +184,7 @@ impl Miner {
                 index
             }
             None => {
-                let template: Vec<String> = (0..spans.len())
-                    .map(|position| token(position))
-                    .map(|token| if is_variable(token) { WILDCARD } else { token })
-                    .map(str::to_string)
-                    .collect();
+                let template: Vec<String> = (0..spans.len()).map(|position| token(position).to_string()).collect();
                 let id = self.fresh_id(&template.join(" "));
                 self.patterns.push(Pattern { id, tokens: template, count: 1 });
                 let index = self.patterns.len() - 1;
@@ -227,6 +282,13 @@ mod tests {
         let second = miner.add("disk quota exceeded on volume");
         assert_ne!(first, second);
         assert_ne!(miner.patterns()[first].id, miner.patterns()[second].id);
+    }
+
+    #[test]
+    fn variables_inside_tokens_keep_their_punctuation() {
+        let mut miner = Miner::default();
+        let index = miner.add("session opened for user news by (uid=0) at [5] via ssh2");
+        assert_eq!(miner.patterns()[index].template(), "session opened for user news by (uid=<*>) at [<*>] via ssh2");
     }
 
     #[test]
