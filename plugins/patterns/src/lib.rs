@@ -56,7 +56,9 @@ impl Plugin for PatternsPlugin {
 
     fn process_logs(&mut self, batch: &LogBatch) -> Result<Output, PluginError> {
         let patterns_before = self.miner.patterns().len();
-        let pattern_of: Vec<usize> = (0..batch.len()).map(|index| self.miner.add(batch.message(index))).collect();
+        let mined: Vec<usize> = (0..batch.len()).map(|index| self.miner.add(batch.message(index))).collect();
+        // Patterns folded into another during the batch annotate as the one they joined.
+        let pattern_of: Vec<usize> = mined.into_iter().map(|index| self.miner.resolve(index)).collect();
         let mut output = Output::for_batch(batch);
         let pattern_column = output.column("pattern");
         let template_column = output.column("template");

@@ -45,7 +45,15 @@ pub struct Miner {
     /// tokens in it; both reused so `add` does not allocate.
     masked: String,
     spans: Vec<(usize, usize)>,
+    /// `aliases[i]` is the pattern that pattern `i` was folded into (itself when it stands).
+    aliases: Vec<usize>,
+    /// (bucket, position, hash of the template's other tokens) -> the distinct words seen at
+    /// that position: shared by all siblings that differ only there.
+    evidence: HashMap<((usize, u64), usize, u64), Vec<String>>,
 }
+
+/// Distinct words a position must show before it is taken for a variable.
+const WORDS_FOR_A_VARIABLE: usize = 3;
 
 impl Default for Miner {
     fn default() -> Self {
@@ -72,8 +80,16 @@ const DELIMITERS: [bool; 128] = {
 
 /// Whether a segment is a variable: it starts with a digit once leading `/ - + # . $ @` are
 /// skipped (`42`, `-1`, `0x1f`, `/10.0.0.1`, `#3`), or holds a run of two or more digits
-/// (`blk_3858`, `appattempt_1445_0020`); a lone digit in a word (`ssh2`) keeps it constant.
+/// (`blk_3858`, `appattempt_1445_0020`), or is a day or month name (a date inside the message);
+/// a lone digit in a word (`ssh2`) keeps it constant.
 fn is_variable_segment(segment: &str) -> bool {
+    const TIME_WORDS: [&str; 19] = [
+        "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun", "Jan", "Feb", "Mar", "Apr", "Jun", "Jul", "Aug", "Sep", "Oct",
+        "Nov", "Dec", "May",
+    ];
+    if segment.len() == 3 && TIME_WORDS.contains(&segment) {
+        return true;
+    }
     let core = segment.trim_start_matches(['/', '-', '+', '#', '.', '$', '@']);
     core.as_bytes().first().is_some_and(u8::is_ascii_digit)
         || core.as_bytes().windows(2).any(|pair| pair[0].is_ascii_digit() && pair[1].is_ascii_digit())
@@ -137,6 +153,8 @@ impl Miner {
             buckets: HashMap::new(),
             masked: String::new(),
             spans: Vec::new(),
+            aliases: Vec::new(),
+            evidence: HashMap::new(),
         }
     }
 
@@ -172,26 +190,110 @@ impl Miner {
                 best = Some((candidate, score));
             }
         }
-        match best {
-            Some((index, _)) => {
-                let pattern = &mut self.patterns[index];
-                for (position, template_token) in pattern.tokens.iter_mut().enumerate() {
-                    if template_token != token(position) && template_token != WILDCARD {
-                        *template_token = WILDCARD.to_string();
-                    }
-                }
-                pattern.count += 1;
-                index
-            }
-            None => {
-                let template: Vec<String> = (0..spans.len()).map(|position| token(position).to_string()).collect();
-                let id = self.fresh_id(&template.join(" "));
-                self.patterns.push(Pattern { id, tokens: template, count: 1 });
-                let index = self.patterns.len() - 1;
-                self.buckets.entry(key).or_default().push(index);
-                index
+        let Some((index, _)) = best else {
+            return self.start_pattern(key, message, spans);
+        };
+        // Positions where the template and the message hold different plain words (neither
+        // side masked): a difference there may be a constant, so it needs evidence.
+        let mut word_positions = Vec::new();
+        for (position, template_token) in self.patterns[index].tokens.iter().enumerate() {
+            let token = token(position);
+            if template_token != token
+                && template_token != WILDCARD
+                && !is_variable(template_token)
+                && !is_variable(token)
+            {
+                word_positions.push(position);
             }
         }
+        let promote = match word_positions.as_slice() {
+            [] => true,
+            [position] => {
+                let tokens = &self.patterns[index].tokens;
+                let others = tokens
+                    .iter()
+                    .enumerate()
+                    .filter(|(at, _)| at != position)
+                    // Tokens holding a variable count as one wildcard, so `rhost=<*>` and `<*>` agree.
+                    .map(|(_, token)| if is_variable(token) { WILDCARD } else { token.as_str() })
+                    .fold(0xcbf2_9ce4_8422_2325u64, |hash, token| stable_hash(token) ^ hash.rotate_left(5));
+                let values =
+                    self.evidence.entry((key, *position, others)).or_insert_with(|| vec![tokens[*position].clone()]);
+                if values.len() < WORDS_FOR_A_VARIABLE && !values.iter().any(|value| value == token(*position)) {
+                    values.push(token(*position).to_string());
+                }
+                values.len() >= WORDS_FOR_A_VARIABLE
+            }
+            _ => false,
+        };
+        if !promote {
+            return self.start_pattern(key, message, spans);
+        }
+        let pattern = &mut self.patterns[index];
+        let mut widened = false;
+        for (position, template_token) in pattern.tokens.iter_mut().enumerate() {
+            if template_token != token(position) && template_token != WILDCARD {
+                *template_token = WILDCARD.to_string();
+                widened = true;
+            }
+        }
+        pattern.count += 1;
+        if widened {
+            self.fold_siblings(key, index);
+        }
+        index
+    }
+
+    /// Starts a pattern for a message no template absorbed.
+    fn start_pattern(&mut self, key: (usize, u64), message: &str, spans: &[(usize, usize)]) -> usize {
+        let template: Vec<String> = spans.iter().map(|&(from, to)| message[from..to].to_string()).collect();
+        let id = self.fresh_id(&template.join(" "));
+        self.patterns.push(Pattern { id, tokens: template, count: 1 });
+        let index = self.patterns.len() - 1;
+        self.aliases.push(index);
+        self.buckets.entry(key).or_default().push(index);
+        index
+    }
+
+    /// Folds into `target` every pattern of its bucket that differs from it only where one
+    /// side holds a variable (the rule that lets a message join a template), widening those
+    /// positions; a template that just widened may now be the same pattern as its siblings.
+    fn fold_siblings(&mut self, key: (usize, u64), target: usize) {
+        let Some(members) = self.buckets.get(&key) else { return };
+        let compatible = |template: &[String], sibling: &[String]| {
+            template.len() == sibling.len()
+                && template.iter().zip(sibling).all(|(t, s)| t == s || is_variable(t) || is_variable(s))
+        };
+        let covered: Vec<usize> = members
+            .iter()
+            .copied()
+            .filter(|&other| other != target && compatible(&self.patterns[target].tokens, &self.patterns[other].tokens))
+            .collect();
+        for &other in &covered {
+            let sibling = std::mem::take(&mut self.patterns[other].tokens);
+            for (template_token, sibling_token) in self.patterns[target].tokens.iter_mut().zip(&sibling) {
+                if template_token != sibling_token {
+                    *template_token = WILDCARD.to_string();
+                }
+            }
+            self.patterns[other].tokens = sibling;
+            self.aliases[other] = target;
+            self.patterns[target].count += self.patterns[other].count;
+        }
+        if let Some(members) = self.buckets.get_mut(&key) {
+            members.retain(|member| !covered.contains(member));
+        }
+    }
+
+    /// The pattern that pattern `index` stands for now (after any folding).
+    pub fn resolve(&self, mut index: usize) -> usize {
+        while let Some(&next) = self.aliases.get(index) {
+            if next == index {
+                break;
+            }
+            index = next;
+        }
+        index
     }
 
     /// A new id from the template it starts with, unique among the patterns so far.
@@ -227,7 +329,10 @@ impl Miner {
     /// The miner's state as text: one pattern a line, `id<TAB>count<TAB>template`.
     pub fn save(&self) -> String {
         let mut text = String::new();
-        for pattern in &self.patterns {
+        for (index, pattern) in self.patterns.iter().enumerate() {
+            if self.resolve(index) != index {
+                continue;
+            }
             text.push_str(&format!("{}\t{}\t{}\n", pattern.id, pattern.count, pattern.template()));
         }
         text
@@ -245,6 +350,7 @@ impl Miner {
             let tokens: Vec<String> = template.split(' ').map(str::to_string).collect();
             let key = Self::bucket_key(tokens.len(), tokens.first().map(String::as_str));
             miner.patterns.push(Pattern { id: id.to_string(), tokens, count });
+            miner.aliases.push(miner.patterns.len() - 1);
             miner.buckets.entry(key).or_default().push(miner.patterns.len() - 1);
         }
         Ok(miner)
@@ -265,14 +371,27 @@ mod tests {
     }
 
     #[test]
-    fn differing_words_widen_the_template_but_keep_the_id() {
+    fn a_word_becomes_a_variable_after_three_distinct_values_and_siblings_fold_in() {
         let mut miner = Miner::default();
         let first = miner.add("user alice logged in from web");
         let id = miner.patterns()[first].id.clone();
         let second = miner.add("user bob logged in from web");
-        assert_eq!(first, second);
+        assert_ne!(first, second, "two values may be two constants");
+        let third = miner.add("user carol logged in from web");
+        assert_eq!(third, first);
         assert_eq!(miner.patterns()[first].id, id);
         assert_eq!(miner.patterns()[first].template(), "user <*> logged in from web");
+        assert_eq!(miner.resolve(second), first, "the sibling folded into the widened pattern");
+        assert_eq!(miner.patterns()[first].count, 3);
+    }
+
+    #[test]
+    fn two_words_stay_two_patterns() {
+        let mut miner = Miner::default();
+        let spp = miner.add("Session: 30546173 initialized by client SPP.");
+        let agent = miner.add("Session: 30546174 initialized by client WindowsUpdateAgent.");
+        assert_ne!(spp, agent);
+        assert_eq!(miner.add("Session: 30546175 initialized by client SPP."), spp);
     }
 
     #[test]
