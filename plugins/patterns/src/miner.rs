@@ -47,10 +47,16 @@ pub struct Miner {
     spans: Vec<(usize, usize)>,
     /// `aliases[i]` is the pattern that pattern `i` was folded into (itself when it stands).
     aliases: Vec<usize>,
+    /// Hash of a masked message -> the pattern that absorbed it last time: most messages repeat
+    /// once masked, and this skips comparing them with every candidate.
+    seen: HashMap<u64, usize>,
     /// (bucket, position, hash of the template's other tokens) -> the distinct words seen at
     /// that position: shared by all siblings that differ only there.
     evidence: HashMap<((usize, u64), usize, u64), Vec<String>>,
 }
+
+/// Most masked messages remembered for the exact-match fast path.
+const SEEN_CAPACITY: usize = 1 << 16;
 
 /// Distinct words a position must show before it is taken for a variable.
 const WORDS_FOR_A_VARIABLE: usize = 3;
@@ -61,9 +67,10 @@ impl Default for Miner {
     }
 }
 
-/// Whether a token holds a variable (after masking).
+/// Whether a token holds a variable (after masking). A byte-window check: `str::contains`
+/// sets up a substring searcher per call, which showed up in profiles.
 fn is_variable(token: &str) -> bool {
-    token.contains(WILDCARD)
+    token.as_bytes().windows(3).any(|window| window == b"<*>")
 }
 
 /// Punctuation that separates the segments of a token.
@@ -106,6 +113,12 @@ fn push_segment(out: &mut String, segment: &str) {
 /// Within the token that starts at `start`, folds variables joined by `:` or `,` into one
 /// (`10.0.0.1:50010` is one address, `yarn,curi` one list).
 fn collapse_joined_variables(out: &mut String, start: usize) {
+    let joined_somewhere = out.as_bytes()[start..]
+        .windows(7)
+        .any(|w| w.starts_with(b"<*>") && w.ends_with(b"<*>") && (w[3] == b':' || w[3] == b','));
+    if !joined_somewhere {
+        return;
+    }
     for joined in ["<*>:<*>", "<*>,<*>"] {
         while let Some(position) = out[start..].find(joined) {
             let at = start + position;
@@ -154,6 +167,7 @@ impl Miner {
             masked: String::new(),
             spans: Vec::new(),
             aliases: Vec::new(),
+            seen: HashMap::new(),
             evidence: HashMap::new(),
         }
     }
@@ -173,7 +187,22 @@ impl Miner {
         let mut spans = std::mem::take(&mut self.spans);
         let mut masked = std::mem::take(&mut self.masked);
         mask_tokens(message, &mut masked, &mut spans);
-        let index = self.add_tokens(&masked, &spans);
+        let fingerprint = stable_hash(&masked);
+        let index = match self.seen.get(&fingerprint).map(|&index| self.resolve(index)) {
+            Some(index) if self.covers(index, &masked, &spans) => {
+                self.patterns[index].count += 1;
+                index
+            }
+            _ => {
+                let index = self.add_tokens(&masked, &spans);
+                if self.seen.len() >= SEEN_CAPACITY {
+                    // Bounded memory: start over rather than grow with every distinct message.
+                    self.seen.clear();
+                }
+                self.seen.insert(fingerprint, index);
+                index
+            }
+        };
         self.spans = spans;
         self.masked = masked;
         index
@@ -242,6 +271,13 @@ impl Miner {
             self.fold_siblings(key, index);
         }
         index
+    }
+
+    /// Whether pattern `index` matches the masked message token for token (or by wildcard).
+    fn covers(&self, index: usize, message: &str, spans: &[(usize, usize)]) -> bool {
+        let tokens = &self.patterns[index].tokens;
+        tokens.len() == spans.len()
+            && tokens.iter().zip(spans).all(|(token, &(from, to))| token == WILDCARD || token == &message[from..to])
     }
 
     /// Starts a pattern for a message no template absorbed.
