@@ -410,3 +410,27 @@ fn patterns_list_counts_times_levels_and_examples() {
     let text = opsloop.ok(&["patterns", "--limit", "3"]);
     assert!(text.starts_with(&format!("{} patterns, the 3 most frequent:", patterns.len())), "{text}");
 }
+
+#[test]
+fn the_demo_imports_the_bundled_samples_and_shows_patterns_and_a_search() {
+    let opsloop = Opsloop::new();
+    let output = opsloop.ok(&["demo"]);
+    assert!(output.contains("imported 6000 records from 3 input(s)"), "{output}");
+    for source in ["HDFS_2k", "OpenSSH_2k", "Spark_2k"] {
+        assert!(output.contains(&format!("{source}: ")), "{source} patterns in {output}");
+    }
+    let hits: Vec<Value> =
+        output.lines().filter(|line| line.starts_with('{')).map(|line| serde_json::from_str(line).unwrap()).collect();
+    assert_eq!(hits.len(), 5);
+    assert!(hits.iter().all(|hit| hit["pattern"].is_string() && hit["line"].as_u64().is_some()));
+    // Run twice: the demo starts from a fresh directory each time.
+    assert!(opsloop.ok(&["demo"]).contains("imported 6000 records"));
+    let demo_data = opsloop.path("data").join("demo");
+    let count = Command::new(env!("CARGO_BIN_EXE_opsloop"))
+        .arg("--data")
+        .arg(&demo_data)
+        .args(["search", "*", "--count"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&count.stdout).trim(), "6000");
+}

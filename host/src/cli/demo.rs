@@ -52,7 +52,7 @@ pub fn run(data_dir: &DataDir, args: DemoArgs, out: &mut Out) -> anyhow::Result<
         .map(|(name, bytes)| ImportSource::Bytes { name: name.to_string(), bytes: bytes.to_vec() })
         .collect();
     let options = ImportOptions {
-        parse: ParseOptions { format: Format::Raw, ..ParseOptions::default() },
+        parse: ParseOptions { format: Format::Auto, ..ParseOptions::default() },
         ..ImportOptions::default()
     };
     let findings = FindingStore::new(demo_dir.findings_file());
@@ -88,5 +88,6 @@ pub fn run(data_dir: &DataDir, args: DemoArgs, out: &mut Out) -> anyhow::Result<
     let data = demo_dir.root().display();
     out.line(format!("\nexplore: opsloop --data {data} search 'pattern:<id>' --format json"))?;
     out.line(format!("         opsloop --data {data} search 'level:WARN OR Invalid' --limit 10"))?;
+    out.line(format!("         opsloop --data {data} patterns --source OpenSSH_2k"))?;
     Ok(ExitCode::SUCCESS)
 }
