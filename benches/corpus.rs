@@ -82,3 +82,46 @@ pub fn peak_rss_mb() -> f64 {
         .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         .map_or(0.0, |kb| kb / 1024.0)
 }
+
+/// Indexes a corpus written by [`write_timestamped_log`] into `dir` with a minimal bare-tantivy
+/// loop over opsloop's schema (split off time and level, add, commit once): the baseline the
+/// benchmarks compare with. Returns the number of records.
+pub fn bare_tantivy_index(corpus: &Path, dir: &Path, memory_budget: usize) -> u64 {
+    use std::io::BufRead;
+    let (schema, fields) = opsloop::index::LogFields::schema();
+    std::fs::create_dir_all(dir).unwrap();
+    let index = tantivy::Index::create_in_dir(dir, schema).unwrap();
+    let mut writer: tantivy::IndexWriter = index.writer(memory_budget).unwrap();
+    let reader = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(corpus).unwrap());
+    let mut count = 0u64;
+    for (number, line) in reader.lines().enumerate() {
+        let line = line.unwrap();
+        let (time, rest) = line.split_once(' ').unwrap();
+        let (level, message) = rest.split_once(' ').unwrap();
+        let mut document = tantivy::TantivyDocument::default();
+        let millis = chrono::DateTime::parse_from_rfc3339(time).unwrap().timestamp_millis();
+        document.add_date(fields.timestamp, tantivy::DateTime::from_timestamp_millis(millis));
+        document.add_text(fields.level, level);
+        document.add_text(fields.source, "bench");
+        document.add_text(fields.message, message);
+        document.add_text(fields.file, "corpus.log");
+        document.add_u64(fields.line, number as u64 + 1);
+        writer.add_document(document).unwrap();
+        count += 1;
+    }
+    writer.commit().unwrap();
+    writer.wait_merging_threads().unwrap();
+    count
+}
+
+/// Records of source `bench` with `lines` as their messages, lines numbered from 1.
+pub fn records_of(lines: &[String]) -> Vec<opsloop::ingest::Record> {
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, line)| {
+            let origin = opsloop::ingest::Origin { file: "bench".into(), line: i as u64 + 1 };
+            opsloop::ingest::Record::new("bench", line.clone(), origin)
+        })
+        .collect()
+}

@@ -2,8 +2,7 @@
 //! twice, each in its own child process so peak memory is its own:
 //! - through opsloop's whole import path (detection, parsing, multi-line check, the built-in
 //!   patterns plugin in Wasm, checkpoints, commits), and
-//! - through a minimal bare-tantivy loop with the same schema (split off time and level, add
-//!   the document, commit once).
+//! - through a minimal bare-tantivy loop with the same schema (`corpus::bare_tantivy_index`).
 //!
 //! Run: `cargo bench --bench import_throughput` (`OPSLOOP_BENCH_RECORDS=N` to change the size).
 
@@ -16,9 +15,8 @@ use std::time::Instant;
 
 use opsloop::config::Settings;
 use opsloop::data_dir::DataDir;
-use opsloop::index::{LogFields, LogIndex};
+use opsloop::index::LogIndex;
 use opsloop::pipeline::{FindingStore, ImportOptions, ImportSource, PluginSet, import};
-use tantivy::{DateTime, TantivyDocument};
 
 fn opsloop_path(corpus: &Path, data: &Path) -> u64 {
     let data_dir = DataDir::new(data);
@@ -39,40 +37,12 @@ fn opsloop_path(corpus: &Path, data: &Path) -> u64 {
     summary.records
 }
 
-fn bare_tantivy(corpus: &Path, data: &Path) -> u64 {
-    use std::io::BufRead;
-    let (schema, fields) = LogFields::schema();
-    std::fs::create_dir_all(data).unwrap();
-    let index = tantivy::Index::create_in_dir(data, schema).unwrap();
-    let mut writer: tantivy::IndexWriter = index.writer(256 << 20).unwrap();
-    let reader = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(corpus).unwrap());
-    let mut count = 0u64;
-    for (number, line) in reader.lines().enumerate() {
-        let line = line.unwrap();
-        let (time, rest) = line.split_once(' ').unwrap();
-        let (level, message) = rest.split_once(' ').unwrap();
-        let mut document = TantivyDocument::default();
-        let millis = chrono::DateTime::parse_from_rfc3339(time).unwrap().timestamp_millis();
-        document.add_date(fields.timestamp, DateTime::from_timestamp_millis(millis));
-        document.add_text(fields.level, level);
-        document.add_text(fields.source, "bench");
-        document.add_text(fields.message, message);
-        document.add_text(fields.file, "bench.log");
-        document.add_u64(fields.line, number as u64 + 1);
-        writer.add_document(document).unwrap();
-        count += 1;
-    }
-    writer.commit().unwrap();
-    writer.wait_merging_threads().unwrap();
-    count
-}
-
 /// In a child: runs one path and prints `records seconds peak_mb`.
 fn child(part: &str, corpus: &Path, data: &Path) {
     let started = Instant::now();
     let records = match part {
         "opsloop" => opsloop_path(corpus, data),
-        _ => bare_tantivy(corpus, data),
+        _ => corpus::bare_tantivy_index(corpus, data, 256 << 20),
     };
     println!("{records} {} {}", started.elapsed().as_secs_f64(), corpus::peak_rss_mb());
 }

@@ -10,14 +10,14 @@
 #[path = "corpus.rs"]
 mod corpus;
 
-/// Paths of the test plugin components built by the suite's build script.
+/// Paths of the test plugin components built by the suite's build script (this uses `NOOP`).
+#[allow(dead_code)]
 mod test_plugins {
     include!(concat!(env!("OUT_DIR"), "/test_plugins.rs"));
 }
 
 use std::time::{Duration, Instant};
 
-use opsloop::ingest::{Origin, Record};
 use opsloop::pipeline::record_batch;
 use opsloop::plugin::{PluginInstance, PluginLimits, PluginRuntime, builtin_plugin};
 use opsloop_plugin_patterns::PatternsPlugin;
@@ -73,11 +73,7 @@ fn main() {
         let output = plugin.process_logs(&native_batch).unwrap();
         (output.into_wit(), plugin.snapshot())
     });
-    let records: Vec<Record> = lines
-        .iter()
-        .enumerate()
-        .map(|(i, line)| Record::new("bench", line.clone(), Origin { file: "bench".into(), line: i as u64 + 1 }))
-        .collect();
+    let records = corpus::records_of(&lines);
     let indices: Vec<usize> = (0..records.len()).collect();
     let wasm_batch = record_batch(&records, &indices, plugin.wanted_columns());
     let in_wasm = time(7, || {
@@ -94,11 +90,7 @@ fn main() {
         let output = warm_native.process_logs(&native_next).unwrap();
         (output.into_wit(), warm_native.snapshot())
     });
-    let next_records: Vec<Record> = next_lines
-        .iter()
-        .enumerate()
-        .map(|(i, line)| Record::new("bench", line.clone(), Origin { file: "bench".into(), line: i as u64 + 1 }))
-        .collect();
+    let next_records = corpus::records_of(&next_lines);
     let wasm_next = record_batch(&next_records, &indices, plugin.wanted_columns());
     let mut warm_instance = PluginInstance::new(plugin.clone(), Vec::new(), None);
     warm_instance.process_logs(&wasm_batch).unwrap();

@@ -7,37 +7,10 @@
 #[path = "corpus.rs"]
 mod corpus;
 
-use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use opsloop::index::{LogFields, LogIndex, SearchRequest};
-use tantivy::{DateTime, TantivyDocument};
-
-fn build_index(corpus: &Path, dir: &Path) {
-    use std::io::BufRead;
-    let (schema, fields) = LogFields::schema();
-    std::fs::create_dir_all(dir).unwrap();
-    let index = tantivy::Index::create_in_dir(dir, schema).unwrap();
-    let mut writer: tantivy::IndexWriter = index.writer(512 << 20).unwrap();
-    let reader = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(corpus).unwrap());
-    for (number, line) in reader.lines().enumerate() {
-        let line = line.unwrap();
-        let (time, rest) = line.split_once(' ').unwrap();
-        let (level, message) = rest.split_once(' ').unwrap();
-        let mut document = TantivyDocument::default();
-        let millis = chrono::DateTime::parse_from_rfc3339(time).unwrap().timestamp_millis();
-        document.add_date(fields.timestamp, DateTime::from_timestamp_millis(millis));
-        document.add_text(fields.level, level);
-        document.add_text(fields.source, "bench");
-        document.add_text(fields.message, message);
-        document.add_text(fields.file, "corpus.log");
-        document.add_u64(fields.line, number as u64 + 1);
-        writer.add_document(document).unwrap();
-    }
-    writer.commit().unwrap();
-    writer.wait_merging_threads().unwrap();
-}
+use opsloop::index::{LogIndex, SearchRequest};
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
@@ -53,7 +26,7 @@ fn main() {
     let corpus = dir.path().join("corpus.log");
     let bytes = corpus::write_timestamped_log(&corpus, records);
     let started = Instant::now();
-    build_index(&corpus, &dir.path().join("index"));
+    corpus::bare_tantivy_index(&corpus, &dir.path().join("index"), 512 << 20);
     let build_seconds = started.elapsed().as_secs_f64();
     let index = LogIndex::open(&dir.path().join("index")).unwrap();
     index.refresh().unwrap();

@@ -52,7 +52,7 @@ mod tests {
     use super::*;
 
     fn origin() -> Origin {
-        Origin { file: "f".into(), line: 1 }
+        Origin::for_tests()
     }
 
     #[test]

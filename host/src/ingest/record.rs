@@ -11,6 +11,14 @@ pub struct Origin {
     pub line: u64,
 }
 
+#[cfg(test)]
+impl Origin {
+    /// An origin for parser tests.
+    pub(crate) fn for_tests() -> Self {
+        Self { file: "f".into(), line: 1 }
+    }
+}
+
 /// One log event.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record {

@@ -37,6 +37,36 @@ pub struct StoredFinding {
     pub evidence: StoredEvidence,
 }
 
+impl StoredFinding {
+    /// A finding of `plugin` on `partition`, with its evidence already resolved to `records`
+    /// (by origin) and `reports` (by id).
+    pub fn from_plugin(
+        plugin: &str,
+        partition: &str,
+        finding: crate::plugin::Finding,
+        records: Vec<RecordRef>,
+        reports: Vec<String>,
+    ) -> Self {
+        let evidence = finding.evidence;
+        StoredFinding {
+            plugin: plugin.to_string(),
+            source: partition.to_string(),
+            kind: finding.kind,
+            score: finding.score,
+            summary: finding.summary,
+            first_seen_ms: finding.first_seen,
+            last_seen_ms: finding.last_seen,
+            evidence: StoredEvidence {
+                records,
+                reports,
+                counts: evidence.counts,
+                examples: evidence.examples,
+                query: evidence.query,
+            },
+        }
+    }
+}
+
 /// Appends findings to a JSON-lines file and reads them back.
 #[derive(Debug, Clone)]
 pub struct FindingStore {

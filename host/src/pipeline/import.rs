@@ -42,6 +42,13 @@ pub struct InputReport {
     pub error: Option<String>,
 }
 
+impl InputReport {
+    /// An input that could not be read, and why.
+    pub fn failed(name: String, skipped_lines: u64, error: String) -> Self {
+        Self { name, records: 0, lines: 0, bytes: 0, format: None, skipped_lines, error: Some(error) }
+    }
+}
+
 /// The outcome of an import.
 #[derive(Debug, Clone, Default)]
 pub struct ImportSummary {
@@ -155,15 +162,7 @@ pub fn import(
                     ImportSource::Bytes { name, .. } => name.clone(),
                 };
                 tracing::error!(input = %name, %error, "input skipped");
-                summary.inputs.push(InputReport {
-                    name,
-                    records: 0,
-                    lines: 0,
-                    bytes: 0,
-                    format: None,
-                    skipped_lines: 0,
-                    error: Some(error.to_string()),
-                });
+                summary.inputs.push(InputReport::failed(name, 0, error.to_string()));
                 continue;
             }
         };
@@ -251,15 +250,7 @@ pub fn import(
             }
             Err(PipelineError::Ingest(error)) => {
                 tracing::error!(input = %name, %error, "input failed part-way; lines read before the failure are kept");
-                InputReport {
-                    name,
-                    records: 0,
-                    lines: 0,
-                    bytes: 0,
-                    format: None,
-                    skipped_lines: start.line,
-                    error: Some(error.to_string()),
-                }
+                InputReport::failed(name, start.line, error.to_string())
             }
             Err(other) => return Err(other),
         };
@@ -319,15 +310,7 @@ pub fn import_reports(
             Ok(reports) => reports,
             Err(error) => {
                 tracing::error!(input = %name, %error, "input skipped");
-                summary.inputs.push(InputReport {
-                    name,
-                    records: 0,
-                    lines: 0,
-                    bytes: 0,
-                    format: None,
-                    skipped_lines: 0,
-                    error: Some(error.to_string()),
-                });
+                summary.inputs.push(InputReport::failed(name, 0, error.to_string()));
                 summary.rejections.merge(rejections);
                 continue;
             }

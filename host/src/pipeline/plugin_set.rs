@@ -14,12 +14,13 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::columns::record_batch;
-use super::findings::{RecordRef, StoredEvidence, StoredFinding};
+use super::findings::{RecordRef, StoredFinding};
 use crate::config::Settings;
 use crate::data_dir::DataDir;
 use crate::ingest::{BugReport, Record};
 use crate::plugin::{
-    BUILTIN_PLUGINS, BatchOutput, LoadedPlugin, PluginError, PluginInstance, PluginRuntime, Report as WitReport,
+    AnnotationColumn, BUILTIN_PLUGINS, BatchOutput, LoadedPlugin, PluginError, PluginInstance, PluginRuntime,
+    Report as WitReport,
 };
 
 /// A plugin that failed on some job.
@@ -217,38 +218,25 @@ impl PluginSet {
             let plugin_name = self.plugins[plugin_index].name().to_string();
             match instance.process_reports(&wit_reports) {
                 Ok(output) => {
-                    for column in output.annotations {
-                        for (position, &value_index) in column.value_of.iter().enumerate() {
-                            if let Some(value) = column.dictionary.get(value_index as usize) {
-                                reports[position].annotations.insert(column.key.clone(), value.clone());
-                            }
-                        }
-                    }
+                    each_annotation(output.annotations, |position, key, value| {
+                        reports[position].annotations.insert(key.to_string(), value.to_string());
+                    });
                     for finding in output.findings {
-                        let evidence = finding.evidence;
-                        let mut cited: Vec<String> = evidence
+                        let mut cited: Vec<String> = finding
+                            .evidence
                             .records
                             .iter()
                             .filter_map(|&i| reports.get(i as usize))
                             .map(|r| r.id.clone())
                             .collect();
-                        cited.extend(evidence.reports);
-                        analysis.findings.push(StoredFinding {
-                            plugin: plugin_name.clone(),
-                            source: PARTITION.to_string(),
-                            kind: finding.kind,
-                            score: finding.score,
-                            summary: finding.summary,
-                            first_seen_ms: finding.first_seen,
-                            last_seen_ms: finding.last_seen,
-                            evidence: StoredEvidence {
-                                records: Vec::new(),
-                                reports: cited,
-                                counts: evidence.counts,
-                                examples: evidence.examples,
-                                query: evidence.query,
-                            },
-                        });
+                        cited.extend(finding.evidence.reports.iter().cloned());
+                        analysis.findings.push(StoredFinding::from_plugin(
+                            &plugin_name,
+                            PARTITION,
+                            finding,
+                            Vec::new(),
+                            cited,
+                        ));
                     }
                 }
                 Err(error) => {
@@ -309,38 +297,33 @@ fn apply(
     output: BatchOutput,
     findings: &mut Vec<StoredFinding>,
 ) {
-    for column in output.annotations {
+    each_annotation(output.annotations, |position, key, value| {
+        records[indices[position]].annotations.insert(key.to_string(), value.to_string());
+    });
+    for finding in output.findings {
+        let cited = finding
+            .evidence
+            .records
+            .iter()
+            .map(|&position| {
+                let origin = &records[indices[position as usize]].origin;
+                RecordRef { file: origin.file.clone(), line: origin.line }
+            })
+            .collect();
+        let reports = finding.evidence.reports.clone();
+        findings.push(StoredFinding::from_plugin(plugin, partition, finding, cited, reports));
+    }
+}
+
+/// Calls `set(position, key, value)` for every value a plugin's dictionary-encoded annotation
+/// columns give a position of its batch.
+fn each_annotation(columns: Vec<AnnotationColumn>, mut set: impl FnMut(usize, &str, &str)) {
+    for column in &columns {
         for (position, &value_index) in column.value_of.iter().enumerate() {
             if let Some(value) = column.dictionary.get(value_index as usize) {
-                records[indices[position]].annotations.insert(column.key.clone(), value.clone());
+                set(position, &column.key, value);
             }
         }
-    }
-    for finding in output.findings {
-        let evidence = finding.evidence;
-        findings.push(StoredFinding {
-            plugin: plugin.to_string(),
-            source: partition.to_string(),
-            kind: finding.kind,
-            score: finding.score,
-            summary: finding.summary,
-            first_seen_ms: finding.first_seen,
-            last_seen_ms: finding.last_seen,
-            evidence: StoredEvidence {
-                records: evidence
-                    .records
-                    .iter()
-                    .map(|&position| {
-                        let origin = &records[indices[position as usize]].origin;
-                        RecordRef { file: origin.file.clone(), line: origin.line }
-                    })
-                    .collect(),
-                reports: evidence.reports,
-                counts: evidence.counts,
-                examples: evidence.examples,
-                query: evidence.query,
-            },
-        });
     }
 }
 
