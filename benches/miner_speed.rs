@@ -62,11 +62,18 @@ fn main() {
             let text = String::from_utf8_lossy(&output.stdout);
             let fields: Vec<&str> = text.split_whitespace().collect();
             let seconds: f64 = fields[1].parse().unwrap();
-            println!("| Drain3 0.9.x, default settings (Python) | {seconds:.1} | {:.0} k | {} | baseline |", count as f64 / seconds / 1e3, fields[2]);
+            println!(
+                "| Drain3 0.9.x, default settings (Python) | {seconds:.1} | {:.0} k | {} | baseline |",
+                count as f64 / seconds / 1e3,
+                fields[2]
+            );
             Some(seconds)
         }
         Ok(output) => {
-            println!("| Drain3 | — | — | — | not run: {} (`pip install drain3`) |", String::from_utf8_lossy(&output.stderr).lines().last().unwrap_or("failed"));
+            println!(
+                "| Drain3 | — | — | — | not run: {} (`pip install drain3`) |",
+                String::from_utf8_lossy(&output.stderr).lines().last().unwrap_or("failed")
+            );
             None
         }
         Err(error) => {
@@ -74,7 +81,17 @@ fn main() {
             None
         }
     };
-    let ratio = |seconds: f64| drain3_seconds.map_or("—".to_string(), |baseline| format!("{:.0}× faster", baseline / seconds));
-    println!("| opsloop patterns, native | {native_seconds:.2} | {:.2} M | {patterns} | {} |", count as f64 / native_seconds / 1e6, ratio(native_seconds));
-    println!("| opsloop patterns, Wasm (through the host) | {wasm_seconds:.2} | {:.2} M | {patterns} | {} |", count as f64 / wasm_seconds / 1e6, ratio(wasm_seconds));
+    let ratio = |seconds: f64| {
+        drain3_seconds.map_or("—".to_string(), |baseline| format!("{:.0}× faster", baseline / seconds))
+    };
+    println!(
+        "| opsloop patterns, native | {native_seconds:.2} | {:.2} M | {patterns} | {} |",
+        count as f64 / native_seconds / 1e6,
+        ratio(native_seconds)
+    );
+    println!(
+        "| opsloop patterns, Wasm (through the host) | {wasm_seconds:.2} | {:.2} M | {patterns} | {} |",
+        count as f64 / wasm_seconds / 1e6,
+        ratio(wasm_seconds)
+    );
 }
