@@ -89,7 +89,7 @@ impl Settings {
             return Err(ConfigError::Version { path: path.to_path_buf(), found: settings.version });
         }
         if let Some(retain) = &settings.index.retain {
-            crate::cli::parse_span(retain).map_err(|reason| ConfigError::Value {
+            crate::ingest::parse_span(retain).map_err(|reason| ConfigError::Value {
                 path: path.to_path_buf(),
                 key: "index.retain",
                 reason,

@@ -2,7 +2,6 @@
 //! through the plugins into a fresh `<data>/demo` directory, show the most frequent patterns
 //! per source and a search, and say how to go on exploring.
 
-use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use clap::Args;
@@ -59,24 +58,12 @@ pub fn run(data_dir: &DataDir, args: DemoArgs, out: &mut Out) -> anyhow::Result<
     let summary = import(&index, &mut plugins, &findings, sources, &options, None)?;
     super::import::print_summary(&summary, out)?;
 
-    let everything = index.search(&SearchRequest { query: "*".into(), ..SearchRequest::default() })?;
-    let mut per_source: BTreeMap<String, BTreeMap<String, (u64, String)>> = BTreeMap::new();
-    for hit in &everything {
-        let record = &hit.record;
-        let (Some(pattern), Some(template)) = (record.annotations.get("pattern"), record.annotations.get("template"))
-        else {
-            continue;
-        };
-        let entry = per_source.entry(record.source.clone()).or_default().entry(pattern.clone()).or_default();
-        entry.0 += 1;
-        entry.1 = template.clone();
-    }
-    for (source, patterns) in &per_source {
-        let mut ranked: Vec<_> = patterns.iter().collect();
-        ranked.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(b.0)));
+    for (name, _) in SAMPLES {
+        let source = crate::ingest::default_source(name);
+        let patterns = index.patterns(Some(&source))?;
         out.line(format!("\n{source}: {} patterns; the most frequent:", patterns.len()))?;
-        for (pattern, (count, template)) in ranked.into_iter().take(4) {
-            out.line(format!("  {count:>5}  {pattern}  {template}"))?;
+        for stats in patterns.iter().take(4) {
+            out.line(format!("  {:>5}  {}  {}", stats.count, stats.pattern, stats.template))?;
         }
     }
     let request = SearchRequest { query: args.query.clone(), limit: Some(5), ..SearchRequest::default() };

@@ -47,7 +47,7 @@ pub struct ImportArgs {
     pub max_line_bytes: usize,
     /// After the import, delete records older than this (`30d`, `12h`); overrides the
     /// `[index] retain` setting.
-    #[arg(long, value_parser = super::parse_span)]
+    #[arg(long, value_parser = crate::ingest::parse_span)]
     pub retain: Option<i64>,
     /// How to print the summary.
     #[arg(long, value_enum, default_value = "text")]
@@ -154,7 +154,9 @@ pub fn import_paths(data_dir: &DataDir, settings: &Settings, args: &ImportArgs) 
     }
     let retain = match args.retain {
         Some(span) => Some(span),
-        None => settings.index.retain.as_deref().map(super::parse_span).transpose().map_err(anyhow::Error::msg)?,
+        None => {
+            settings.index.retain.as_deref().map(crate::ingest::parse_span).transpose().map_err(anyhow::Error::msg)?
+        }
     };
     if let Some(span) = retain {
         summary.expired = index.delete_before(chrono::Utc::now().timestamp_millis() - span)?;

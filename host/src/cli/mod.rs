@@ -19,7 +19,6 @@ use crate::config::Settings;
 use crate::data_dir::DataDir;
 
 pub use output::Out;
-pub use search::parse_span;
 
 /// opsloop: logs and bug reports in; sandboxed Wasm analyzers; search and feedback items out.
 #[derive(Debug, Parser)]

@@ -41,9 +41,12 @@ fn json(stats: &PatternStats) -> serde_json::Value {
 
 pub fn run(data_dir: &DataDir, args: PatternsArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
     let index = LogIndex::open(&data_dir.index_dir())?;
-    let total = index.patterns(args.source.as_deref(), None, 0)?.len();
-    let limit = (args.limit > 0).then_some(args.limit);
-    let patterns = index.patterns(args.source.as_deref(), limit, args.examples)?;
+    let mut patterns = index.patterns(args.source.as_deref())?;
+    let total = patterns.len();
+    if args.limit > 0 {
+        patterns.truncate(args.limit);
+    }
+    index.add_examples(&mut patterns, args.source.as_deref(), args.examples)?;
     match args.format {
         HitFormat::Json => {
             for stats in &patterns {

@@ -7,7 +7,7 @@ use clap::Args;
 use super::Out;
 use crate::data_dir::DataDir;
 use crate::index::{Highlighter, LogIndex, ReportIndex, SearchHit, SearchRequest, report_json};
-use crate::ingest::parse_timestamp_text;
+use crate::ingest::{parse_span, parse_timestamp_text};
 
 #[derive(Debug, Args)]
 pub struct SearchArgs {
@@ -49,24 +49,6 @@ pub enum Color {
     Auto,
     Always,
     Never,
-}
-
-/// Reads a span like `30s`, `15m`, `2h`, `7d`, `1w` as milliseconds.
-pub fn parse_span(text: &str) -> Result<i64, String> {
-    let text = text.trim();
-    let units: &[(char, i64)] = &[('s', 1_000), ('m', 60_000), ('h', 3_600_000), ('d', 86_400_000), ('w', 604_800_000)];
-    let unit = text.chars().last().ok_or("an empty span")?;
-    let (_, millis) = units
-        .iter()
-        .find(|(name, _)| *name == unit)
-        .ok_or_else(|| format!("`{text}`: a span ends in s, m, h, d or w"))?;
-    let amount: i64 = text[..text.len() - 1]
-        .parse()
-        .map_err(|_| format!("`{text}`: a span is a whole number and a unit, like 15m"))?;
-    if amount <= 0 {
-        return Err(format!("`{text}`: a span must be positive"));
-    }
-    Ok(amount * millis)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

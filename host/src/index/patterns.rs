@@ -151,30 +151,33 @@ impl SegmentCollector for SegmentPatterns {
 }
 
 impl LogIndex {
-    /// The patterns in the index (of `source`, if given), most frequent first (at most `limit`),
-    /// each with up to `examples` example messages, newest first.
-    pub fn patterns(&self, source: Option<&str>, limit: Option<usize>, examples: usize) -> Result<Vec<PatternStats>> {
+    /// Every pattern in the index (of `source`, if given), most frequent first, without
+    /// examples (see [`LogIndex::add_examples`]).
+    pub fn patterns(&self, source: Option<&str>) -> Result<Vec<PatternStats>> {
         let request =
             SearchRequest { query: "*".into(), source: source.map(str::to_string), ..SearchRequest::default() };
         let query = self.filtered_query(&request)?;
         let found = self.reader.searcher().search(&query, &PatternCollector)?;
         let mut patterns: Vec<PatternStats> = found.into_values().collect();
         patterns.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.pattern.cmp(&b.pattern)));
-        if let Some(limit) = limit {
-            patterns.truncate(limit);
+        Ok(patterns)
+    }
+
+    /// Fills each pattern's `examples` with up to `count` of its messages (of `source`, if
+    /// given), newest first.
+    pub fn add_examples(&self, patterns: &mut [PatternStats], source: Option<&str>, count: usize) -> Result<()> {
+        if count == 0 {
+            return Ok(());
         }
-        for stats in &mut patterns {
-            if examples == 0 {
-                break;
-            }
+        for stats in patterns {
             let request = SearchRequest {
                 query: format!("pattern:{}", stats.pattern),
                 source: source.map(str::to_string),
-                limit: Some(examples),
+                limit: Some(count),
                 ..SearchRequest::default()
             };
             stats.examples = self.search(&request)?.into_iter().map(|hit| hit.record.message).collect();
         }
-        Ok(patterns)
+        Ok(())
     }
 }

@@ -115,7 +115,7 @@ impl LineParser {
             Self::Raw | Self::Json | Self::Clf => false,
             Self::Logfmt => line.starts_with([' ', '\t']),
             Self::Text => !plain_text::starts_record(line),
-            Self::Syslog => self.parse(line, "", Origin { file: String::new(), line: 0 }).is_err(),
+            Self::Syslog => !syslog::starts_record(line),
             Self::Pattern(layout) => !layout.matches(line),
         }
     }

@@ -23,7 +23,7 @@ pub use layout::Layout;
 pub use lines::{Line, LineReader};
 pub use record::{Origin, Record, normalize_level};
 pub use reports::{BugReport, ReportFormat, read_reports};
-pub use timestamp::{leading_timestamp, parse_timestamp, parse_timestamp_text};
+pub use timestamp::{leading_timestamp, parse_span, parse_timestamp, parse_timestamp_text};
 
 /// Lines longer than this are rejected (without being held in memory).
 pub const DEFAULT_MAX_LINE_BYTES: usize = 512 << 10;
@@ -256,12 +256,13 @@ pub fn read_records<E: From<IngestError>>(
     // Parses a finished record into the batch (or the rejections).
     let finish =
         |pending: Pending, batch: &mut Vec<Record>, summary: &mut InputSummary, rejections: &mut Rejections| {
-            match parser.parse(&pending.text, &source, pending.origin.clone()) {
+            let line = pending.origin.line;
+            match parser.parse(&pending.text, &source, pending.origin) {
                 Ok(record) => {
                     batch.push(record);
                     summary.records += 1;
                 }
-                Err(reason) => rejections.add(&name, pending.origin.line, reason.as_str()),
+                Err(reason) => rejections.add(&name, line, reason.as_str()),
             }
             pending.end
         };

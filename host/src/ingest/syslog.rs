@@ -44,6 +44,12 @@ fn set(fields: &mut Map<String, Value>, key: &str, value: &str) {
     }
 }
 
+/// Whether `line` has the shape of an RFC 5424 or RFC 3164 line (one regex pass each, no
+/// captures): what deciding "does this line start a record" needs, without a full parse.
+pub fn starts_record(line: &str) -> bool {
+    RFC5424.is_match(line) || RFC3164.is_match(line)
+}
+
 /// Parses an RFC 5424 line.
 pub fn parse_rfc5424(line: &str, source: &str, origin: Origin) -> Result<Record, String> {
     let captures = RFC5424.captures(line).ok_or("not RFC 5424 syslog")?;

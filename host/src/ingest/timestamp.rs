@@ -77,6 +77,24 @@ pub fn parse_timestamp_text(text: &str) -> Option<i64> {
     None
 }
 
+/// Reads a span like `30s`, `15m`, `2h`, `7d`, `1w` as milliseconds.
+pub fn parse_span(text: &str) -> Result<i64, String> {
+    let text = text.trim();
+    let units: &[(char, i64)] = &[('s', 1_000), ('m', 60_000), ('h', 3_600_000), ('d', 86_400_000), ('w', 604_800_000)];
+    let unit = text.chars().last().ok_or("an empty span")?;
+    let (_, millis) = units
+        .iter()
+        .find(|(name, _)| *name == unit)
+        .ok_or_else(|| format!("`{text}`: a span ends in s, m, h, d or w"))?;
+    let amount: i64 = text[..text.len() - 1]
+        .parse()
+        .map_err(|_| format!("`{text}`: a span is a whole number and a unit, like 15m"))?;
+    if amount <= 0 {
+        return Err(format!("`{text}`: a span must be positive"));
+    }
+    Ok(amount * millis)
+}
+
 fn comma_fraction(text: &str) -> String {
     static COMMA: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(\d{2}:\d{2}:\d{2}),(\d)").unwrap());
     COMMA.replace(text, "$1.$2").into_owned()

@@ -144,23 +144,18 @@ pub fn import(
     let progress: ProgressFn<'_> = progress.unwrap_or(&mut ignore_progress);
     let (mut bytes_done, mut records_done) = (0u64, 0u64);
     for source in sources {
-        // (input, checkpoint key and path, where to start)
-        let opened = match &source {
-            ImportSource::Bytes { name, bytes } => {
-                Ok((Input::from_bytes(name, bytes.clone()), None, ReadPosition::default()))
-            }
+        // (input, checkpoint key and path, where to start); a failure keeps the input's name.
+        let opened = match source {
+            ImportSource::Bytes { name, bytes } => Ok((Input::from_bytes(&name, bytes), None, ReadPosition::default())),
             ImportSource::Path(path) if path.as_os_str() == "-" => {
-                Input::open(path).map(|input| (input, None, ReadPosition::default()))
+                Input::open(&path).map(|input| (input, None, ReadPosition::default())).map_err(|e| (path, e))
             }
-            ImportSource::Path(path) => open_resumable(path, &committer.checkpoints),
+            ImportSource::Path(path) => open_resumable(&path, &committer.checkpoints).map_err(|e| (path, e)),
         };
         let (input, tracked, start) = match opened {
             Ok(opened) => opened,
-            Err(error) => {
-                let name = match &source {
-                    ImportSource::Path(path) => path.display().to_string(),
-                    ImportSource::Bytes { name, .. } => name.clone(),
-                };
+            Err((path, error)) => {
+                let name = path.display().to_string();
                 tracing::error!(input = %name, %error, "input skipped");
                 summary.inputs.push(InputReport::failed(name, 0, error.to_string()));
                 continue;

@@ -23,10 +23,3 @@ pub use error::PluginError;
 pub use instance::PluginInstance;
 pub use limits::PluginLimits;
 pub use runtime::{ConfigKeyDescription, LoadedPlugin, PluginDescription, PluginRuntime};
-
-impl LoadedPlugin {
-    /// Which record columns the plugin asked for.
-    pub fn wanted_columns(&self) -> RecordColumns {
-        self.wanted
-    }
-}

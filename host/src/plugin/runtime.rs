@@ -70,6 +70,11 @@ impl LoadedPlugin {
     pub fn limits(&self) -> &PluginLimits {
         &self.limits
     }
+
+    /// Which record columns the plugin asked for.
+    pub fn wanted_columns(&self) -> bindings::types::RecordColumns {
+        self.wanted
+    }
 }
 
 /// The process-wide plugin engine.
