@@ -106,6 +106,13 @@ pub trait Plugin: Sized + 'static {
         Ok(Output::with_len(reports.len()))
     }
 
+    /// The input has ended for now: report what was waiting for more data (open sessions,
+    /// a rate episode still running). Findings cannot cite batch positions here. The default
+    /// reports nothing.
+    fn finish(&mut self) -> Result<Output, PluginError> {
+        Ok(Output::with_len(0))
+    }
+
     /// State to keep for the next instance; `None` keeps nothing. The default keeps nothing.
     fn snapshot(&self) -> Option<Vec<u8>> {
         None
@@ -150,6 +157,9 @@ macro_rules! export_plugin {
                     reports: ::std::vec::Vec<$crate::Report>,
                 ) -> ::std::result::Result<$crate::BatchOutput, $crate::PluginError> {
                     $crate::runtime::process_reports::<$plugin>(reports)
+                }
+                fn finish() -> ::std::result::Result<$crate::BatchOutput, $crate::PluginError> {
+                    $crate::runtime::finish::<$plugin>()
                 }
                 fn snapshot() -> ::std::option::Option<::std::vec::Vec<u8>> {
                     $crate::runtime::snapshot::<$plugin>()

@@ -57,6 +57,11 @@ pub fn process_reports<P: Plugin>(reports: Vec<Report>) -> Result<BatchOutput, P
     with_instance::<P, _>(|plugin| plugin.process_reports(&reports).map(|output| output.into_wit()))
 }
 
+/// Runs [`Plugin::finish`].
+pub fn finish<P: Plugin>() -> Result<BatchOutput, PluginError> {
+    with_instance::<P, _>(|plugin| plugin.finish().map(|output| output.into_wit()))
+}
+
 /// Runs [`Plugin::snapshot`].
 pub fn snapshot<P: Plugin>() -> Option<Vec<u8>> {
     with_instance::<P, _>(|plugin| Ok(plugin.snapshot())).ok().flatten()

@@ -251,6 +251,13 @@ pub fn import(
         };
         summary.inputs.push(report);
     }
+    let concluded = committer.plugins.finish();
+    failures.extend(concluded.failures);
+    findings
+        .append(&concluded.findings)
+        .map_err(|source| PipelineError::Findings { path: findings.path().to_path_buf(), source })?;
+    summary.findings += concluded.findings.len() as u64;
+    committer.commit()?;
     committer.writer.finish()?;
     index.refresh()?;
     summary.plugin_failures = summarize_failures(&failures);

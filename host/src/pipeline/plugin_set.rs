@@ -249,6 +249,29 @@ impl PluginSet {
         analysis
     }
 
+    /// Tells every live instance that the input ended for now and collects what they conclude
+    /// (sessions still open, episodes still running). Evidence here cites no batch positions.
+    pub fn finish(&mut self) -> BatchAnalysis {
+        let mut keys: Vec<(usize, String)> = self.instances.keys().cloned().collect();
+        keys.sort();
+        let mut analysis = BatchAnalysis::default();
+        for key in keys {
+            let Some(instance) = self.instances.get_mut(&key) else { continue };
+            let plugin_name = self.plugins[key.0].name().to_string();
+            match instance.finish() {
+                Ok(output) => analysis.findings.extend(output.findings.into_iter().map(|finding| {
+                    let reports = finding.evidence.reports.clone();
+                    StoredFinding::from_plugin(&plugin_name, &key.1, finding, Vec::new(), reports)
+                })),
+                Err(error) => {
+                    tracing::warn!(plugin = %plugin_name, partition = %key.1, kind = error.kind(), error = %error, "plugin failed to finish");
+                    analysis.failures.push((plugin_name, error));
+                }
+            }
+        }
+        analysis
+    }
+
     /// Writes the state every instance handed over to the data directory.
     pub fn save_state(&self) -> std::io::Result<()> {
         for ((plugin_index, partition), instance) in &self.instances {

@@ -63,6 +63,14 @@ impl PluginInstance {
         Ok(output)
     }
 
+    /// Tells the plugin the input ended for now; returns what it concludes.
+    pub fn finish(&mut self) -> Result<types::BatchOutput, PluginError> {
+        let output = self.call("finish", |store, plugin| plugin.opsloop_plugin_analyzer().call_finish(store))?;
+        self.check_output("finish", &output, 0)?;
+        self.keep_snapshot()?;
+        Ok(output)
+    }
+
     fn keep_snapshot(&mut self) -> Result<(), PluginError> {
         let limit = self.plugin.limits.output_bytes;
         let snapshot =
