@@ -2,6 +2,7 @@
 //! helpers in `util` are shared.
 
 mod accuracy;
+mod anomalies;
 mod formats;
 mod pipeline;
 mod sandbox;

@@ -1,16 +1,23 @@
 //! The built-in `patterns` plugin: annotates every log record with the `pattern` id and the
-//! `template` mined from its message, and reports patterns that first appear after a baseline.
+//! `template` mined from its message, and reports anomalies: patterns that first appear after
+//! a baseline, rates that spike or drop ([`rates`]), error bursts, and, when a session key is
+//! configured, sessions that deviate from the normal ones ([`sessions`]).
 //!
 //! Messages are mined per partition (the host gives each source its own instance), and the
-//! miner's state is kept between batches and runs, so ids are stable.
+//! state of the miner and the detectors is kept between batches and runs, so ids are stable.
 
 pub mod miner;
+pub mod rates;
+pub mod sessions;
 
 use opsloop_sdk::{Config, Evidence, Finding, LogBatch, Output, Plugin, PluginError, PluginInfo, RecordColumns};
+use serde::{Deserialize, Serialize};
 
 pub use miner::{Miner, Pattern, WILDCARD};
+use rates::{Direction, Episode, RateDetector, RateSettings, Series};
+use sessions::{AnomalousSession, Deviation, SessionDetector, SessionSettings};
 
-/// The plugin: a [`Miner`] plus the bookkeeping for new-pattern findings.
+/// The plugin: a [`Miner`], the anomaly detectors, and the bookkeeping for new-pattern findings.
 #[derive(Debug)]
 pub struct PatternsPlugin {
     miner: Miner,
@@ -18,6 +25,51 @@ pub struct PatternsPlugin {
     /// Patterns created after this many messages are reported as new.
     baseline: u64,
     messages_seen: u64,
+    rates: RateDetector,
+    sessions: Option<SessionDetector>,
+}
+
+/// What the plugin keeps between instances.
+#[derive(Serialize, Deserialize)]
+struct SavedState {
+    miner: String,
+    messages_seen: u64,
+    rates: RateDetector,
+    sessions: Option<SessionDetector>,
+}
+
+/// A duration such as `90s`, `10m`, `2h` or `1d`, in milliseconds.
+fn parse_duration(key: &str, text: &str) -> Result<i64, PluginError> {
+    let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let unit_ms = match &text[digits.len()..] {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => 0,
+    };
+    match digits.parse::<i64>() {
+        Ok(amount) if amount > 0 && unit_ms > 0 => Ok(amount * unit_ms),
+        _ => {
+            Err(PluginError::BadConfig(format!("config key `{key}`: `{text}` is not a duration like 90s, 10m, 2h, 1d")))
+        }
+    }
+}
+
+fn is_error_level(level: &str) -> bool {
+    ["ERROR", "ERR", "FATAL", "CRITICAL", "CRIT", "ALERT", "EMERG", "SEVERE"]
+        .iter()
+        .any(|severe| level.eq_ignore_ascii_case(severe))
+}
+
+fn is_warning_or_worse(level: &str) -> bool {
+    is_error_level(level) || level.eq_ignore_ascii_case("WARN") || level.eq_ignore_ascii_case("WARNING")
+}
+
+/// A score in (0, 1) from a z-score: 5 → 0.22, 20 → 0.63, 60 → 0.95.
+fn score_of_z(z: f64) -> f64 {
+    1.0 - (-z / 20.0).exp()
 }
 
 impl Plugin for PatternsPlugin {
@@ -25,12 +77,16 @@ impl Plugin for PatternsPlugin {
         opsloop_sdk::plugin_info(
             "patterns",
             env!("CARGO_PKG_VERSION"),
-            "mines log templates; annotates `pattern` and `template`; reports new patterns",
+            "mines log templates; annotates `pattern` and `template`; reports new patterns, spikes, drops, error bursts and anomalous sessions",
         )
         .wanting(RecordColumns::MESSAGE | RecordColumns::LEVEL | RecordColumns::TIMESTAMP)
         .annotating(&["pattern", "template"])
         .with_config("similarity", "share of constant tokens that must match a template", Some("0.5"))
         .with_config("baseline", "messages seen before a new pattern counts as news", Some("10000"))
+        .with_config("rate-bucket", "time bucket for spikes, drops and error bursts", Some("1m"))
+        .with_config("session-key", "regex finding the session key in a message (group 1 if any), e.g. blk_-?[0-9]+; unset: no sessions", None)
+        .with_config("session-idle", "a session with no record for this long is closed and judged", Some("10m"))
+        .with_config("session-baseline", "sessions learned before sessions are judged", Some("200"))
     }
 
     fn init(config: &Config, state: Option<&[u8]>) -> Result<Self, PluginError> {
@@ -41,17 +97,43 @@ impl Plugin for PatternsPlugin {
             )));
         }
         let baseline = config.parse_or("baseline", 10_000u64)?;
-        let (miner, messages_seen) = match state {
-            None => (Miner::new(similarity_threshold), 0),
-            Some(bytes) => {
-                let text = std::str::from_utf8(bytes)
-                    .map_err(|error| PluginError::BadInput(format!("saved state: {error}")))?;
-                let miner = Miner::load(similarity_threshold, text).map_err(PluginError::BadInput)?;
-                let seen = miner.patterns().iter().map(|pattern| pattern.count).sum();
-                (miner, seen)
-            }
+        let rate_settings = RateSettings {
+            bucket_ms: parse_duration("rate-bucket", config.get("rate-bucket").unwrap_or("1m"))?,
+            ..RateSettings::default()
         };
-        Ok(Self { miner, similarity_threshold, baseline, messages_seen })
+        let session_settings = match config.get("session-key") {
+            None => None,
+            Some(pattern) => Some(SessionSettings {
+                key: regex_lite::Regex::new(pattern)
+                    .map_err(|error| PluginError::BadConfig(format!("config key `session-key`: {error}")))?,
+                idle_ms: parse_duration("session-idle", config.get("session-idle").unwrap_or("10m"))?,
+                max_open: 100_000,
+                baseline: config.parse_or("session-baseline", 200u64)?.max(1),
+                rare: 0.01,
+                support: 0.98,
+            }),
+        };
+        let mut plugin = Self {
+            miner: Miner::new(similarity_threshold),
+            similarity_threshold,
+            baseline,
+            messages_seen: 0,
+            rates: RateDetector::new(rate_settings),
+            sessions: session_settings.clone().map(SessionDetector::new),
+        };
+        if let Some(bytes) = state {
+            let saved: SavedState = serde_json::from_slice(bytes)
+                .map_err(|error| PluginError::BadInput(format!("saved state: {error}")))?;
+            plugin.miner = Miner::load(similarity_threshold, &saved.miner).map_err(PluginError::BadInput)?;
+            plugin.messages_seen = saved.messages_seen;
+            plugin.rates = saved.rates.with_settings(rate_settings);
+            // A session key configured since, or removed, starts or drops session state.
+            plugin.sessions = match (session_settings, saved.sessions) {
+                (Some(settings), Some(detector)) => Some(detector.with_settings(settings)),
+                (settings, _) => settings.map(SessionDetector::new),
+            };
+        }
+        Ok(plugin)
     }
 
     fn process_logs(&mut self, batch: &LogBatch) -> Result<Output, PluginError> {
@@ -72,15 +154,34 @@ impl Plugin for PatternsPlugin {
             output.set(pattern_column, record, id_value);
             output.set(template_column, record, template_value);
         }
-        if self.messages_seen >= self.baseline {
-            self.report_new_patterns(batch, &pattern_of, patterns_before, &mut output);
-        }
+        self.report_new_patterns(batch, &pattern_of, patterns_before, &mut output);
         self.messages_seen += batch.len() as u64;
+        self.detect(batch, &pattern_of, &mut output);
+        Ok(output)
+    }
+
+    fn finish(&mut self) -> Result<Output, PluginError> {
+        let mut output = Output::with_len(0);
+        for episode in self.rates.finish() {
+            output.add_finding(self.episode_finding(&episode));
+        }
+        if let Some(sessions) = self.sessions.as_mut() {
+            let anomalous = sessions.finish();
+            for session in &anomalous {
+                output.add_finding(self.session_finding(session));
+            }
+        }
         Ok(output)
     }
 
     fn snapshot(&self) -> Option<Vec<u8>> {
-        Some(self.miner.save().into_bytes())
+        let saved = SavedState {
+            miner: self.miner.save(),
+            messages_seen: self.messages_seen,
+            rates: self.rates.clone(),
+            sessions: self.sessions.clone(),
+        };
+        serde_json::to_vec(&saved).ok()
     }
 }
 
@@ -95,22 +196,179 @@ impl PatternsPlugin {
         self.similarity_threshold
     }
 
-    fn report_new_patterns(&self, batch: &LogBatch, pattern_of: &[usize], patterns_before: usize, output: &mut Output) {
-        for pattern_index in patterns_before..self.miner.patterns().len() {
-            let records: Vec<u32> = pattern_of
+    /// Feeds the rate and session detectors; adds the findings of what closed in this batch.
+    fn detect(&mut self, batch: &LogBatch, pattern_of: &[usize], output: &mut Output) {
+        let miner = &self.miner;
+        self.rates.remap(|index| miner.resolve(index));
+        if let Some(sessions) = self.sessions.as_mut() {
+            sessions.remap(|index| miner.resolve(index));
+        }
+        for (index, &pattern) in pattern_of.iter().enumerate() {
+            let record = batch.record(index);
+            if let Some(timestamp) = record.timestamp {
+                self.rates.count(timestamp, pattern, record.level.is_some_and(is_error_level), record.message);
+            }
+            if let Some(sessions) = self.sessions.as_mut() {
+                if let Some(key) = sessions.key_of(record.message) {
+                    let key = key.to_string();
+                    sessions.add(&key, pattern, record.timestamp, record.message);
+                }
+            }
+        }
+        for episode in self.rates.judge_closed() {
+            output.add_finding(self.episode_finding(&episode));
+        }
+        if let Some(sessions) = self.sessions.as_mut() {
+            let anomalous = sessions.close_idle();
+            for session in &anomalous {
+                output.add_finding(self.session_finding(session));
+            }
+        }
+    }
+
+    fn template_of(&self, pattern: usize) -> String {
+        self.miner.patterns()[self.miner.resolve(pattern)].template()
+    }
+
+    fn id_of(&self, pattern: usize) -> &str {
+        &self.miner.patterns()[self.miner.resolve(pattern)].id
+    }
+
+    fn episode_finding(&self, episode: &Episode) -> Finding {
+        let minutes = (episode.last_ms - episode.first_ms) as f64 / 60_000.0;
+        let expected = episode.expected;
+        let (kind, summary, query) = match (episode.series, episode.direction) {
+            (Series::Pattern(pattern), direction) => {
+                let (kind, verb) = match direction {
+                    Direction::Spike => ("spike", "rose"),
+                    Direction::Drop => ("drop", "fell"),
+                };
+                let summary = format!(
+                    "`{}` {verb} to {} in {minutes:.0} min where {expected:.0} were expected ({:.1}x)",
+                    self.template_of(pattern),
+                    episode.observed,
+                    (episode.observed as f64 + 1.0) / (expected + 1.0),
+                );
+                (kind, summary, format!("pattern:{}", self.id_of(pattern)))
+            }
+            (Series::Errors, _) => {
+                let named: Vec<String> = episode
+                    .contributors
+                    .iter()
+                    .take(3)
+                    .map(|&(pattern, errors)| format!("`{}` ({errors})", self.template_of(pattern)))
+                    .collect();
+                let summary = format!(
+                    "error burst: {} error records in {minutes:.0} min where {expected:.0} were expected; mostly {}",
+                    episode.observed,
+                    named.join(", "),
+                );
+                let patterns: Vec<String> = episode
+                    .contributors
+                    .iter()
+                    .take(3)
+                    .map(|&(pattern, _)| format!("pattern:{}", self.id_of(pattern)))
+                    .collect();
+                ("error-burst", summary, format!("level:ERROR AND ({})", patterns.join(" OR ")))
+            }
+        };
+        let mut counts = vec![
+            ("observed".into(), episode.observed),
+            ("expected".into(), expected.round() as u64),
+            ("buckets".into(), u64::from(episode.buckets)),
+        ];
+        counts.extend(
+            episode
+                .contributors
                 .iter()
-                .enumerate()
-                .filter(|&(_, &index)| index == pattern_index)
-                .map(|(record, _)| record as u32)
-                .collect();
+                .map(|&(pattern, errors)| (format!("errors in pattern {}", self.id_of(pattern)), errors)),
+        );
+        Finding {
+            kind: kind.into(),
+            score: score_of_z(episode.z()),
+            summary,
+            first_seen: Some(episode.first_ms),
+            last_seen: Some(episode.last_ms),
+            evidence: Evidence {
+                records: Vec::new(),
+                reports: Vec::new(),
+                counts,
+                examples: episode.examples.clone(),
+                query: Some(query),
+            },
+        }
+    }
+
+    fn session_finding(&self, anomalous: &AnomalousSession) -> Finding {
+        let session = &anomalous.session;
+        // The strongest few reasons: rare patterns first, then the best-supported invariants.
+        let mut deviations: Vec<&Deviation> = anomalous.deviations.iter().collect();
+        deviations.sort_by(|a, b| {
+            let weight = |deviation: &Deviation| match deviation {
+                Deviation::RarePattern { .. } => 2.0,
+                Deviation::BrokenInvariant { share, .. } => *share,
+            };
+            weight(b).total_cmp(&weight(a))
+        });
+        let reasons: Vec<String> = deviations
+            .iter()
+            .take(3)
+            .map(|deviation| match deviation {
+                Deviation::RarePattern { pattern, sessions_with, sessions } => {
+                    format!("`{}` occurs in only {sessions_with} of {sessions} sessions", self.template_of(*pattern))
+                }
+                Deviation::BrokenInvariant { first, second, ratio, share } => format!(
+                    "{}×`{}` ({}) should equal {}×`{}` ({}), as in {:.1}% of sessions",
+                    ratio.0,
+                    self.template_of(first.0),
+                    first.1,
+                    ratio.1,
+                    self.template_of(second.0),
+                    second.1,
+                    share * 100.0
+                ),
+            })
+            .collect();
+        let rare = anomalous.deviations.iter().any(|deviation| matches!(deviation, Deviation::RarePattern { .. }));
+        Finding {
+            kind: "anomalous-session".into(),
+            score: (if rare { 0.7 } else { 0.5 } + 0.05 * anomalous.deviations.len().min(4) as f64),
+            summary: format!("session {} deviates from normal sessions: {}", session.key, reasons.join("; ")),
+            first_seen: session.first_ms,
+            last_seen: session.last_ms,
+            evidence: Evidence {
+                records: Vec::new(),
+                reports: Vec::new(),
+                counts: session
+                    .counts
+                    .iter()
+                    .map(|&(pattern, count)| (format!("pattern {}", self.id_of(pattern)), u64::from(count)))
+                    .collect(),
+                examples: session.examples.clone(),
+                query: Some(format!("\"{}\"", session.key.replace('"', ""))),
+            },
+        }
+    }
+
+    /// Reports the patterns created in this batch after the baseline number of messages.
+    fn report_new_patterns(&self, batch: &LogBatch, pattern_of: &[usize], patterns_before: usize, output: &mut Output) {
+        let mut records_of_new: Vec<Vec<u32>> = vec![Vec::new(); self.miner.patterns().len() - patterns_before];
+        for (record, &pattern_index) in pattern_of.iter().enumerate() {
+            if pattern_index >= patterns_before {
+                records_of_new[pattern_index - patterns_before].push(record as u32);
+            }
+        }
+        for (offset, records) in records_of_new.iter().enumerate() {
             let Some(&first) = records.first() else {
                 continue;
             };
+            // Created by the message at `first`: news only once the baseline was seen.
+            if self.messages_seen + u64::from(first) < self.baseline {
+                continue;
+            }
             let record = batch.record(first as usize);
-            let severe = record.level.is_some_and(|level| {
-                matches!(level.to_ascii_uppercase().as_str(), "WARN" | "WARNING" | "ERROR" | "FATAL" | "CRITICAL")
-            });
-            let pattern = &self.miner.patterns()[pattern_index];
+            let severe = record.level.is_some_and(is_warning_or_worse);
+            let pattern = &self.miner.patterns()[patterns_before + offset];
             let timestamps = records.iter().filter_map(|&r| batch.record(r as usize).timestamp);
             output.add_finding(Finding {
                 kind: "new-pattern".into(),
@@ -127,6 +385,30 @@ impl PatternsPlugin {
                 },
             });
         }
+    }
+}
+
+/// Serde for maps whose keys are not strings: a list of pairs.
+mod as_pairs {
+    use std::collections::HashMap;
+    use std::hash::Hash;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<K: Serialize, V: Serialize, S: Serializer>(
+        map: &HashMap<K, V>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(map.iter())
+    }
+
+    pub fn deserialize<'de, K, V, D>(deserializer: D) -> Result<HashMap<K, V>, D::Error>
+    where
+        K: Deserialize<'de> + Eq + Hash,
+        V: Deserialize<'de>,
+        D: Deserializer<'de>,
+    {
+        Vec::<(K, V)>::deserialize(deserializer).map(|pairs| pairs.into_iter().collect())
     }
 }
 

@@ -362,32 +362,49 @@ impl Miner {
         if constant == 0 { 1.0 } else { equal as f64 / constant as f64 }
     }
 
-    /// The miner's state as text: one pattern a line, `id<TAB>count<TAB>template`.
+    /// The miner's state as text: one pattern a line, `id<TAB>count<TAB>template`, where the
+    /// count of a pattern folded into pattern `N` reads `@N`.
     pub fn save(&self) -> String {
         let mut text = String::new();
         for (index, pattern) in self.patterns.iter().enumerate() {
-            if self.resolve(index) != index {
-                continue;
-            }
-            text.push_str(&format!("{}\t{}\t{}\n", pattern.id, pattern.count, pattern.template()));
+            // A folded pattern is kept as `@target`, so indexes stay the same after a restore.
+            let count = match self.aliases[index] {
+                target if target == index => pattern.count.to_string(),
+                target => format!("@{target}"),
+            };
+            text.push_str(&format!("{}\t{count}\t{}\n", pattern.id, pattern.template()));
         }
         text
     }
 
-    /// Restores a miner saved with [`Miner::save`].
+    /// Restores a miner saved with [`Miner::save`]; pattern indexes are the same as before.
     pub fn load(similarity_threshold: f64, saved: &str) -> Result<Self, String> {
         let mut miner = Self::new(similarity_threshold);
+        let lines = saved.lines().count();
         for (number, line) in saved.lines().enumerate() {
             let mut parts = line.splitn(3, '\t');
             let (Some(id), Some(count), Some(template)) = (parts.next(), parts.next(), parts.next()) else {
                 return Err(format!("state line {}: expected id, count and template", number + 1));
             };
-            let count = count.parse().map_err(|error| format!("state line {}: count: {error}", number + 1))?;
             let tokens: Vec<String> = template.split(' ').map(str::to_string).collect();
-            let key = Self::bucket_key(tokens.len(), tokens.first().map(String::as_str));
+            let index = miner.patterns.len();
+            let (count, alias) = match count.strip_prefix('@') {
+                Some(target) => {
+                    let target: usize =
+                        target.parse().map_err(|error| format!("state line {}: fold target: {error}", number + 1))?;
+                    if target >= lines || target == index {
+                        return Err(format!("state line {}: fold target {target} is not another pattern", number + 1));
+                    }
+                    (0, target)
+                }
+                None => (count.parse().map_err(|error| format!("state line {}: count: {error}", number + 1))?, index),
+            };
+            if alias == index {
+                let key = Self::bucket_key(tokens.len(), tokens.first().map(String::as_str));
+                miner.buckets.entry(key).or_default().push(index);
+            }
             miner.patterns.push(Pattern { id: id.to_string(), tokens, count });
-            miner.aliases.push(miner.patterns.len() - 1);
-            miner.buckets.entry(key).or_default().push(miner.patterns.len() - 1);
+            miner.aliases.push(alias);
         }
         Ok(miner)
     }
