@@ -54,6 +54,7 @@ extern crate self as opsloop_sdk;
 mod batch;
 mod config;
 mod info;
+pub mod mask;
 mod output;
 #[doc(hidden)]
 pub mod runtime;

@@ -1,7 +1,7 @@
 //! Online log template mining: messages in, a stable pattern id and a template with `<*>` for
 //! variables out.
 //!
-//! A message is split on white space, and each token into segments at punctuation (`=`, `:`,
+//! A message is masked by [`opsloop_sdk::mask`]: split on white space, and each token into segments at punctuation (`=`, `:`,
 //! `,`, brackets, quotes): a segment that starts with a digit (after leading `/ - + # .`) is a
 //! variable from the start and reads `<*>`, with the punctuation around it kept
 //! (`uid=0` → `uid=<*>`, `[5]` → `[<*>]`); words that merely contain a digit (`ssh2`) are kept.
@@ -13,8 +13,8 @@
 
 use std::collections::HashMap;
 
-/// The placeholder for a variable token.
-pub const WILDCARD: &str = "<*>";
+pub use opsloop_sdk::mask::WILDCARD;
+use opsloop_sdk::mask::mask_tokens;
 
 /// One mined pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,84 +71,6 @@ impl Default for Miner {
 /// sets up a substring searcher per call, which showed up in profiles.
 fn is_variable(token: &str) -> bool {
     token.as_bytes().windows(3).any(|window| window == b"<*>")
-}
-
-/// Punctuation that separates the segments of a token.
-const DELIMITERS: [bool; 128] = {
-    let mut table = [false; 128];
-    let delimiters = b"=:,;()[]{}\"'|<>";
-    let mut index = 0;
-    while index < delimiters.len() {
-        table[delimiters[index] as usize] = true;
-        index += 1;
-    }
-    table
-};
-
-/// Whether a segment is a variable: it starts with a digit once leading `/ - + # . $ @` are
-/// skipped (`42`, `-1`, `0x1f`, `/10.0.0.1`, `#3`), or holds a run of two or more digits
-/// (`blk_3858`, `appattempt_1445_0020`), or is a day or month name (a date inside the message);
-/// a lone digit in a word (`ssh2`) keeps it constant.
-fn is_variable_segment(segment: &str) -> bool {
-    const TIME_WORDS: [&str; 19] = [
-        "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun", "Jan", "Feb", "Mar", "Apr", "Jun", "Jul", "Aug", "Sep", "Oct",
-        "Nov", "Dec", "May",
-    ];
-    if segment.len() == 3 && TIME_WORDS.contains(&segment) {
-        return true;
-    }
-    let core = segment.trim_start_matches(['/', '-', '+', '#', '.', '$', '@']);
-    core.as_bytes().first().is_some_and(u8::is_ascii_digit)
-        || core.as_bytes().windows(2).any(|pair| pair[0].is_ascii_digit() && pair[1].is_ascii_digit())
-}
-
-fn push_segment(out: &mut String, segment: &str) {
-    if is_variable_segment(segment) {
-        out.push_str(WILDCARD);
-    } else {
-        out.push_str(segment);
-    }
-}
-
-/// Within the token that starts at `start`, folds variables joined by `:` or `,` into one
-/// (`10.0.0.1:50010` is one address, `yarn,curi` one list).
-fn collapse_joined_variables(out: &mut String, start: usize) {
-    let joined_somewhere = out.as_bytes()[start..]
-        .windows(7)
-        .any(|w| w.starts_with(b"<*>") && w.ends_with(b"<*>") && (w[3] == b':' || w[3] == b','));
-    if !joined_somewhere {
-        return;
-    }
-    for joined in ["<*>:<*>", "<*>,<*>"] {
-        while let Some(position) = out[start..].find(joined) {
-            let at = start + position;
-            out.replace_range(at..at + joined.len(), WILDCARD);
-        }
-    }
-}
-
-/// Writes `message` into `out` with its variable segments masked, and the byte range of each
-/// white-space separated token of `out` into `spans`.
-fn mask_tokens(message: &str, out: &mut String, spans: &mut Vec<(usize, usize)>) {
-    out.clear();
-    spans.clear();
-    for token in message.split_ascii_whitespace() {
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        let start = out.len();
-        let mut segment_start = 0;
-        for (position, byte) in token.bytes().enumerate() {
-            if byte < 128 && DELIMITERS[byte as usize] {
-                push_segment(out, &token[segment_start..position]);
-                out.push(byte as char);
-                segment_start = position + 1;
-            }
-        }
-        push_segment(out, &token[segment_start..]);
-        collapse_joined_variables(out, start);
-        spans.push((start, out.len()));
-    }
 }
 
 /// 64-bit FNV-1a: a fixed, platform-independent hash for pattern ids.
