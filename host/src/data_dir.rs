@@ -51,6 +51,11 @@ impl DataDir {
         self.root.join("findings.jsonl")
     }
 
+    /// Feedback item statuses (`new`, `resolved`, ...) kept between runs.
+    pub fn feedback_file(&self) -> PathBuf {
+        self.root.join("feedback.json")
+    }
+
     /// The extra-plugins directory: `configured` (relative to the data dir) or `plugins`.
     pub fn plugins_dir(&self, configured: Option<&Path>) -> PathBuf {
         self.root.join(configured.unwrap_or(Path::new("plugins")))

@@ -3,12 +3,14 @@
 //!
 //! The modules follow the data: [`ingest`] reads and parses sources into records,
 //! [`pipeline`] batches them through the enabled [`plugin`]s in parallel, [`index`] stores
-//! records with their annotations in tantivy and searches them, and [`cli`] is the command
-//! line on top.
+//! records with their annotations in tantivy and searches them, [`feedback`] turns findings and
+//! report groups into ranked backlog items and finds similar reports, and [`cli`] is the
+//! command line on top.
 
 pub mod cli;
 pub mod config;
 pub mod data_dir;
+pub mod feedback;
 pub mod index;
 pub mod ingest;
 pub mod pipeline;

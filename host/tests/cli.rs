@@ -434,3 +434,128 @@ fn the_demo_imports_the_bundled_samples_and_shows_patterns_and_a_search() {
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&count.stdout).trim(), "6000");
 }
+
+/// Logs with an error that starts after normal traffic, in JSON lines from `start_minute`.
+fn service_log(start_minute: u32, minutes: u32, with_errors: bool) -> String {
+    let mut lines = Vec::new();
+    for minute in start_minute..start_minute + minutes {
+        for n in 0..20 {
+            lines.push(format!(
+                r#"{{"ts":"2026-03-02T{:02}:{:02}:{:02}Z","level":"INFO","msg":"GET /api/items/{} 200 in {} ms"}}"#,
+                minute / 60,
+                minute % 60,
+                n,
+                n * 7 + minute,
+                n + 3
+            ));
+        }
+        if with_errors {
+            for n in 0..5 {
+                lines.push(format!(
+                    r#"{{"ts":"2026-03-02T{:02}:{:02}:{:02}Z","level":"ERROR","msg":"upstream timeout after {} ms calling billing"}}"#,
+                    minute / 60,
+                    minute % 60,
+                    30 + n,
+                    5000 + n
+                ));
+            }
+        }
+    }
+    lines.join("\n") + "\n"
+}
+
+#[test]
+fn an_error_in_logs_and_reports_is_one_feedback_item_that_regresses_after_resolving() {
+    let opsloop = Opsloop::new();
+    std::fs::create_dir_all(opsloop.path("data")).unwrap();
+    std::fs::write(opsloop.path("data/opsloop.toml"), "version = 1\n[plugins.config.patterns]\nbaseline = \"500\"\n")
+        .unwrap();
+    let quiet = opsloop.path("quiet.log");
+    std::fs::write(&quiet, service_log(0, 60, false)).unwrap();
+    let failing = opsloop.path("failing.log");
+    std::fs::write(&failing, service_log(60, 30, true)).unwrap();
+    opsloop.ok(&["import", quiet.to_str().unwrap(), failing.to_str().unwrap()]);
+    let reports = opsloop.path("reports.jsonl");
+    std::fs::write(
+        &reports,
+        [
+            r#"{"id":"BUG-1","title":"Checkout fails","body":"Paying fails every time. The console shows:\nERROR upstream timeout after 5003 ms calling billing","created":"2026-03-02T01:10:00Z","reporter":"ana"}"#,
+            r#"{"id":"BUG-2","title":"Cannot pay for my order","body":"I get an error, support said: upstream timeout after 5001 ms calling billing","created":"2026-03-02T01:20:00Z","reporter":"bo"}"#,
+            r#"{"id":"BUG-3","title":"Dark mode sidebar is white","body":"the sidebar stays white in dark mode","created":"2026-03-02T01:00:00Z","reporter":"cy"}"#,
+            r#"{"id":"BUG-4","title":"Sidebar white in dark mode","body":"dark mode: the sidebar is white","created":"2026-03-02T01:05:00Z","reporter":"di"}"#,
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    opsloop.ok(&["import", "--reports", reports.to_str().unwrap()]);
+
+    let items = |opsloop: &Opsloop| -> Vec<Value> {
+        opsloop.ok(&["feedback", "--format", "json"]).lines().map(|line| serde_json::from_str(line).unwrap()).collect()
+    };
+    let first = items(&opsloop);
+    let top = &first[0];
+    let cited_reports: Vec<&str> =
+        top["evidence"]["reports"].as_array().unwrap().iter().map(|r| r.as_str().unwrap()).collect();
+    assert_eq!(cited_reports, ["BUG-1", "BUG-2"], "{top:#}");
+    let templates: Vec<&str> =
+        top["evidence"]["patterns"].as_array().unwrap().iter().map(|p| p["template"].as_str().unwrap()).collect();
+    assert!(templates.iter().any(|t| t.contains("upstream timeout after <*> ms calling billing")), "{top:#}");
+    assert_eq!(top["status"], "new");
+    assert!(top["impact"]["error_volume"].as_u64().unwrap() >= 150);
+    let unrelated =
+        first.iter().find(|item| item["evidence"]["reports"].as_array().unwrap().iter().any(|r| r == "BUG-3"));
+    let unrelated = unrelated.expect("the dark mode reports are an item too");
+    assert!(unrelated["impact"]["score"].as_f64() < top["impact"]["score"].as_f64());
+    let id = top["id"].as_str().unwrap().to_string();
+
+    // Stable across runs; the second time it is ongoing.
+    let again = items(&opsloop);
+    assert_eq!(again[0]["id"], id.as_str());
+    assert_eq!(again[0]["status"], "ongoing");
+
+    // Resolved, then the error comes back: regressed.
+    opsloop.ok(&["feedback", "resolve", &id]);
+    assert_eq!(items(&opsloop)[0]["status"], "resolved");
+    let replay = opsloop.path("replay.log");
+    std::fs::write(&replay, service_log(120, 5, true)).unwrap();
+    opsloop.ok(&["import", replay.to_str().unwrap()]);
+    let after = items(&opsloop);
+    let item = after.iter().find(|item| item["id"] == id.as_str()).unwrap();
+    assert_eq!(item["status"], "regressed", "{item:#}");
+
+    // Other formats carry the same item.
+    assert!(opsloop.ok(&["feedback", "--format", "md"]).contains(&id));
+    let csv = opsloop.ok(&["feedback", "--format", "csv"]);
+    assert!(csv.starts_with("Summary,Issue Type,Description,Priority,Labels,External ID"), "{csv}");
+    assert!(csv.contains(&id));
+    // An unknown id is a usage error.
+    assert_eq!(opsloop.run(&["feedback", "resolve", "FB-nope"]).status.code(), Some(2));
+}
+
+#[test]
+fn similar_ranks_the_duplicate_first_with_reasons() {
+    let opsloop = Opsloop::new();
+    let reports = opsloop.path("reports.jsonl");
+    std::fs::write(
+        &reports,
+        [
+            r#"{"id":"1","title":"Crash when saving a draft","body":"java.lang.NullPointerException\n at mail.Draft.save(Draft.java:31)\n at mail.Ui.click(Ui.java:90)"}"#,
+            r#"{"id":"2","title":"Saving drafts crashes the app","body":"NullPointerException\n at mail.Draft.save(Draft.java:35)\n at mail.Ui.click(Ui.java:93)"}"#,
+            r#"{"id":"3","title":"Dark mode colors are wrong","body":"sidebar is white"}"#,
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    opsloop.ok(&["import", "--reports", reports.to_str().unwrap()]);
+    let found: Vec<Value> = opsloop
+        .ok(&["similar", "1", "--format", "json"])
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(found[0]["id"], "2");
+    assert!(found[0]["reasons"][0].as_str().unwrap().contains("same stack trace"), "{found:?}");
+    assert_eq!(found.len(), 2);
+    let unknown = opsloop.run(&["similar", "nope"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no report with id `nope`"));
+}

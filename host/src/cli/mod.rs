@@ -4,11 +4,13 @@
 //! chain; a closed stdout pipe ends the command quietly.
 
 mod demo;
+mod feedback;
 mod import;
 mod output;
 mod patterns;
 mod plugin;
 mod search;
+mod similar;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -42,6 +44,10 @@ pub enum Command {
     Search(search::SearchArgs),
     /// The mined patterns: counts, first/last seen, level mix, examples.
     Patterns(patterns::PatternsArgs),
+    /// The reports most likely to be duplicates of one report, with the reasons.
+    Similar(similar::SimilarArgs),
+    /// The feedback report: items from report groups, log patterns and anomalies, by impact.
+    Feedback(feedback::FeedbackArgs),
     /// List or check plugins.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
@@ -102,6 +108,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Patterns(args) => patterns::run(&data_dir, args, &mut out),
         Command::Plugin(command) => plugin::run(&data_dir, &load_settings(&data_dir)?, command, &mut out),
         Command::Demo(args) => demo::run(&data_dir, args, &mut out),
+        Command::Similar(args) => similar::run(&data_dir, args, &mut out),
+        Command::Feedback(args) => feedback::run(&data_dir, args, &mut out),
     }
 }
 

@@ -1,0 +1,181 @@
+//! Duplicate bug reports on SeaMonkey (gitbugs, 1,076 Bugzilla reports, 29 duplicate groups):
+//! the CSV export is imported through the real path (`import --reports`, the tickets plugin in
+//! Wasm annotating `group`), then
+//! - the `group` annotation is scored pairwise (precision, recall, F1 over report pairs put in
+//!   one group, against the duplicate groups);
+//! - `opsloop similar` is scored by Recall@k: for each report that has a duplicate, is one of
+//!   them among the top k;
+//! - a plain BM25 baseline (bare tantivy over title + body, the report's own text as the
+//!   query) is scored the same way in the same run.
+//!
+//! The duplicate labels are only read to score; the tracker's `Resolution` column (which says
+//! DUPLICATE) is never used by opsloop's measure.
+//! Run: `cargo bench --bench ticket_grouping` (reads `tests/data/tickets/seamonkey`).
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use opsloop::config::Settings;
+use opsloop::data_dir::DataDir;
+use opsloop::feedback::similar_to_each;
+use opsloop::index::ReportIndex;
+use opsloop::ingest::ReportFormat;
+use opsloop::pipeline::{FindingStore, PluginSet, import_reports};
+use tantivy::collector::TopDocs;
+use tantivy::query::QueryParser;
+use tantivy::schema::{STORED, STRING, Schema, TEXT, Value};
+use tantivy::{Index, TantivyDocument, doc};
+
+const KS: [usize; 3] = [1, 5, 10];
+
+fn recall_at(ranked: &HashMap<String, Vec<String>>, truth: &HashMap<String, String>, queries: &[String]) -> Vec<f64> {
+    KS.iter()
+        .map(|&k| {
+            let hits = queries
+                .iter()
+                .filter(|query| ranked[*query].iter().take(k).any(|other| truth[other] == truth[*query]))
+                .count();
+            hits as f64 / queries.len() as f64
+        })
+        .collect()
+}
+
+fn bm25_rankings(reports: &[(String, String, String)], queries: &[String]) -> HashMap<String, Vec<String>> {
+    let mut builder = Schema::builder();
+    let id = builder.add_text_field("id", STRING | STORED);
+    let text = builder.add_text_field("text", TEXT);
+    let index = Index::create_in_ram(builder.build());
+    let mut writer = index.writer(50_000_000).unwrap();
+    for (report_id, title, body) in reports {
+        writer.add_document(doc!(id => report_id.as_str(), text => format!("{title}\n{body}"))).unwrap();
+    }
+    writer.commit().unwrap();
+    let searcher = index.reader().unwrap().searcher();
+    let parser = QueryParser::for_index(&index, vec![text]);
+    let by_id: HashMap<&str, &(String, String, String)> = reports.iter().map(|r| (r.0.as_str(), r)).collect();
+    queries
+        .iter()
+        .map(|query_id| {
+            let (_, title, body) = by_id[query_id.as_str()];
+            let words: Vec<String> = format!("{title} {body}")
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| w.len() > 1)
+                .take(300)
+                .map(str::to_lowercase)
+                .collect();
+            let query = parser.parse_query(&words.join(" ")).unwrap();
+            let found = searcher.search(&query, &TopDocs::with_limit(11).order_by_score()).unwrap();
+            let ranked = found
+                .into_iter()
+                .map(|(_, address)| {
+                    let document: TantivyDocument = searcher.doc(address).unwrap();
+                    document.get_first(id).and_then(|v| v.as_str()).unwrap().to_string()
+                })
+                .filter(|found| found != query_id)
+                .collect();
+            (query_id.clone(), ranked)
+        })
+        .collect()
+}
+
+fn main() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/tickets/seamonkey");
+    let mut truth: HashMap<String, String> = HashMap::new();
+    let mut group_sizes: HashMap<String, usize> = HashMap::new();
+    for row in csv::Reader::from_path(root.join("seamonkey_duplicate_groups.csv")).unwrap().records() {
+        let row = row.unwrap();
+        truth.insert(row[0].to_string(), row[1].to_string());
+        *group_sizes.entry(row[1].to_string()).or_default() += 1;
+    }
+
+    println!("`group` annotation, pairwise, by `group-threshold` (each a fresh import):\n");
+    println!("| group-threshold | precision | recall | F1 | groups |");
+    println!("|---|---|---|---|---|");
+    for threshold in ["1.5", "2.0", "2.5"] {
+        let (precision, recall, f1, groups, _, _) = import_and_score(&root, &truth, threshold);
+        println!("| {threshold} | {precision:.3} | {recall:.3} | {f1:.3} | {groups} |");
+    }
+    let (precision, recall, f1, groups, reports_index, _dir) =
+        import_and_score(&root, &truth, &opsloop_plugin_tickets::DEFAULT_THRESHOLD.to_string());
+    println!(
+        "| {} (default) | {precision:.3} | {recall:.3} | {f1:.3} | {groups} |\n",
+        opsloop_plugin_tickets::DEFAULT_THRESHOLD
+    );
+    let stored = reports_index.search("*", None).unwrap();
+    let ids: Vec<&str> = stored.iter().map(|r| r.id.as_str()).collect();
+
+    // Recall@k of `similar` and of BM25.
+    let queries: Vec<String> = ids.iter().filter(|id| group_sizes[&truth[**id]] > 1).map(|id| id.to_string()).collect();
+    let started = Instant::now();
+    let targets: Vec<&str> = queries.iter().map(String::as_str).collect();
+    let ours: HashMap<String, Vec<String>> = similar_to_each(&reports_index, &targets, 10)
+        .unwrap()
+        .into_iter()
+        .zip(&queries)
+        .map(|(found, query)| (query.clone(), found.into_iter().map(|s| s.id).collect()))
+        .collect();
+    let similar_seconds = started.elapsed().as_secs_f64();
+    let texts: Vec<(String, String, String)> =
+        stored.iter().map(|r| (r.id.clone(), r.title.clone(), r.body.clone())).collect();
+    let bm25 = bm25_rankings(&texts, &queries);
+
+    println!("## duplicate reports on SeaMonkey ({} reports, {} with a duplicate)\n", stored.len(), queries.len());
+    println!("| method | Recall@1 | Recall@5 | Recall@10 |");
+    println!("|---|---|---|---|");
+    for (name, ranked) in [("`opsloop similar`", &ours), ("BM25 (bare tantivy, title+body)", &bm25)] {
+        let r = recall_at(ranked, &truth, &queries);
+        println!("| {name} | {:.3} | {:.3} | {:.3} |", r[0], r[1], r[2]);
+    }
+    println!("\n`similar` for {} reports: {similar_seconds:.2} s", queries.len());
+}
+
+/// Imports the reports with the given grouping threshold; scores the `group` annotation.
+fn import_and_score(
+    root: &std::path::Path,
+    truth: &HashMap<String, String>,
+    threshold: &str,
+) -> (f64, f64, f64, usize, ReportIndex, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = DataDir::new(dir.path());
+    let reports_index = ReportIndex::open(&data.reports_dir()).unwrap();
+    let mut settings = Settings::default();
+    settings
+        .plugins
+        .config
+        .insert("tickets".into(), [("group-threshold".to_string(), threshold.to_string())].into_iter().collect());
+    let (mut plugins, errors) = PluginSet::load(&data, &settings).unwrap();
+    assert!(errors.is_empty(), "{errors:?}");
+    let started = Instant::now();
+    let summary = import_reports(
+        &reports_index,
+        &mut plugins,
+        &FindingStore::new(data.findings_file()),
+        &[root.join("SeaMonkey_bugs.csv")],
+        ReportFormat::Csv,
+    )
+    .unwrap();
+    eprintln!("import with grouping (Wasm), threshold {threshold}: {:.2} s", started.elapsed().as_secs_f64());
+    assert!(summary.plugin_failures.is_empty(), "{:?}", summary.plugin_failures);
+    let stored = reports_index.search("*", None).unwrap();
+
+    // Pairwise scores of the `group` annotation.
+    let predicted: BTreeMap<&str, &str> =
+        stored.iter().map(|r| (r.id.as_str(), r.annotations.get("group").map(String::as_str).unwrap_or(""))).collect();
+    let ids: Vec<&str> = predicted.keys().copied().collect();
+    let (mut both, mut predicted_pairs, mut true_pairs) = (0u64, 0u64, 0u64);
+    for (i, a) in ids.iter().enumerate() {
+        for b in &ids[i + 1..] {
+            let same_predicted = predicted[a] == predicted[b];
+            let same_true = truth[*a] == truth[*b];
+            both += u64::from(same_predicted && same_true);
+            predicted_pairs += u64::from(same_predicted);
+            true_pairs += u64::from(same_true);
+        }
+    }
+    let precision = both as f64 / predicted_pairs.max(1) as f64;
+    let recall = both as f64 / true_pairs.max(1) as f64;
+    let f1 = if precision + recall > 0.0 { 2.0 * precision * recall / (precision + recall) } else { 0.0 };
+    let groups = predicted.values().collect::<std::collections::BTreeSet<_>>().len();
+    (precision, recall, f1, groups, reports_index, dir)
+}

@@ -1,0 +1,450 @@
+//! Feedback items: what a product owner plans with, merged from report groups (the tickets
+//! plugin's `group` annotation), log patterns and anomaly findings.
+//!
+//! A report group is linked to the log patterns whose template its reports quote (an error
+//! message in a report, masked to a template, containing the pattern's template), and through
+//! them to the anomalies found on those patterns. What is linked becomes one item; anomalies
+//! and new error patterns no report mentions become items of their own. Each item has a stable
+//! id (from its anchor: the group, or the pattern), an impact score with its components, the
+//! evidence, and a status kept in `feedback.json`: `new` the first time it is built, then
+//! `ongoing`; `resolved` when someone resolves it, and `regressed` when a resolved item's
+//! evidence grows again (its patterns log more records, or more reports join it).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::index::PatternStats;
+use crate::ingest::BugReport;
+use crate::pipeline::StoredFinding;
+
+/// What kind of work an item is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ItemKind {
+    Bug,
+    Incident,
+    Regression,
+    Request,
+}
+
+/// Where an item stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ItemStatus {
+    New,
+    Ongoing,
+    Resolved,
+    Regressed,
+}
+
+/// The impact score and what it is made of (each component in 0..=1, and the raw numbers).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Impact {
+    pub score: f64,
+    pub reports: u64,
+    pub reporters: u64,
+    pub sources: u64,
+    /// Error-level log records of the linked patterns.
+    pub error_volume: u64,
+    /// 1 when an anomaly (spike, burst, new pattern) shows it rising, else 0.
+    pub trend: f64,
+    /// The highest finding score, or 0.5 for error-level logs without a finding.
+    pub severity: f64,
+}
+
+/// A log pattern cited by an item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PatternEvidence {
+    pub pattern: String,
+    pub template: String,
+    pub records: u64,
+    pub examples: Vec<String>,
+}
+
+/// Why an item exists.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ItemEvidence {
+    pub reports: Vec<String>,
+    pub patterns: Vec<PatternEvidence>,
+    /// Summaries of the findings merged into the item.
+    pub findings: Vec<String>,
+    /// A search that shows the log records (`opsloop search`), if any.
+    pub query: Option<String>,
+    /// A search that shows the reports (`opsloop search --reports`), if any.
+    pub reports_query: Option<String>,
+}
+
+/// One backlog proposal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeedbackItem {
+    pub id: String,
+    pub title: String,
+    pub summary: String,
+    pub kind: ItemKind,
+    pub status: ItemStatus,
+    pub impact: Impact,
+    pub evidence: ItemEvidence,
+    pub first_seen_ms: Option<i64>,
+    pub last_seen_ms: Option<i64>,
+}
+
+/// A stable id from an item's anchor (FNV-1a, 32 bits shown).
+fn item_id(anchor: &str) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in anchor.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("FB-{:08x}", hash >> 32)
+}
+
+const LEVEL_WORDS: [&str; 9] = ["ERROR", "WARN", "WARNING", "INFO", "DEBUG", "FATAL", "CRITICAL", "TRACE", "SEVERE"];
+
+/// Whether a log template is quoted by a report's error template: the log template's tokens
+/// appear in order inside the report's (wildcards match anything), with at least three words.
+fn quotes(report_template: &str, log_template: &str) -> bool {
+    let report: Vec<&str> = report_template.split(' ').filter(|t| !LEVEL_WORDS.contains(t)).collect();
+    let log: Vec<&str> = log_template.split(' ').collect();
+    let words = log.iter().filter(|t| t.chars().any(char::is_alphabetic) && **t != "<*>").count();
+    if words < 3 || log.len() > report.len() {
+        return false;
+    }
+    (0..=report.len() - log.len()).any(|start| {
+        log.iter().zip(&report[start..]).all(|(l, r)| l == r || *l == "<*>" || *r == "<*>" || l.contains("<*>"))
+    })
+}
+
+fn pattern_of_query(query: &str) -> Vec<String> {
+    query
+        .split(|c: char| c.is_whitespace() || c == '(' || c == ')')
+        .filter_map(|part| part.strip_prefix("pattern:"))
+        .map(str::to_string)
+        .collect()
+}
+
+fn is_error_level(level: &str) -> bool {
+    ["ERROR", "FATAL", "CRITICAL", "SEVERE", "ERR"].iter().any(|l| level.eq_ignore_ascii_case(l))
+}
+
+fn looks_like_request(reports: &[&BugReport]) -> bool {
+    reports.iter().all(|report| {
+        let title = report.title.to_ascii_lowercase();
+        let labelled = report
+            .labels
+            .iter()
+            .any(|l| ["enhancement", "feature", "request"].iter().any(|w| l.to_ascii_lowercase().contains(w)));
+        labelled
+            || ["feature request", "add support", "please add", "would be nice", "allow "]
+                .iter()
+                .any(|w| title.contains(w))
+    })
+}
+
+struct Draft {
+    anchor: String,
+    title: String,
+    kind: ItemKind,
+    /// (filed, id)
+    reports: Vec<(Option<i64>, String)>,
+    reporters: BTreeSet<String>,
+    patterns: BTreeSet<String>,
+    findings: Vec<StoredFinding>,
+    times: Vec<i64>,
+}
+
+impl Draft {
+    fn new(anchor: String, title: String, kind: ItemKind) -> Self {
+        Self {
+            anchor,
+            title,
+            kind,
+            reports: Vec::new(),
+            reporters: BTreeSet::new(),
+            patterns: BTreeSet::new(),
+            findings: Vec::new(),
+            times: Vec::new(),
+        }
+    }
+}
+
+/// Builds the items from everything stored, best first. `previous` carries statuses.
+pub fn build_items(
+    reports: &[BugReport],
+    patterns: &[PatternStats],
+    findings: &[StoredFinding],
+    store: &mut FeedbackState,
+) -> Vec<FeedbackItem> {
+    let pattern_by_id: BTreeMap<&str, &PatternStats> = patterns.iter().map(|p| (p.pattern.as_str(), p)).collect();
+    // Report groups, with the log patterns their reports quote.
+    let mut groups: BTreeMap<String, Vec<&BugReport>> = BTreeMap::new();
+    for report in reports {
+        let group = report.annotations.get("group").cloned().unwrap_or_else(|| format!("report-{}", report.id));
+        groups.entry(group).or_default().push(report);
+    }
+    let mut drafts: Vec<Draft> = Vec::new();
+    let mut pattern_owner: BTreeMap<String, usize> = BTreeMap::new();
+    for (group, members) in &groups {
+        let mut linked = BTreeSet::new();
+        for report in members {
+            let text = format!("{}\n{}\n{}", report.title, report.body, report.stack_trace.as_deref().unwrap_or(""));
+            for template in opsloop_plugin_tickets::fingerprint::error_templates(&text) {
+                for stats in patterns {
+                    if quotes(&template, &stats.template) {
+                        linked.insert(stats.pattern.clone());
+                    }
+                }
+            }
+        }
+        if members.len() < 2 && linked.is_empty() {
+            continue;
+        }
+        let mut sorted = members.clone();
+        sorted.sort_by_key(|r| (r.created_ms, r.id.clone()));
+        // Groups whose reports quote the same log pattern are one problem: one item.
+        let index = match linked.iter().find_map(|pattern| pattern_owner.get(pattern).copied()) {
+            Some(index) => index,
+            None => {
+                let kind = if looks_like_request(&sorted) { ItemKind::Request } else { ItemKind::Bug };
+                drafts.push(Draft::new(format!("group:{group}"), sorted[0].title.clone(), kind));
+                drafts.len() - 1
+            }
+        };
+        let draft = &mut drafts[index];
+        for report in &sorted {
+            draft.reports.push((report.created_ms, report.id.clone()));
+            draft.reporters.extend(report.reporter.clone());
+            draft.times.extend(report.created_ms);
+        }
+        for pattern in linked {
+            pattern_owner.entry(pattern.clone()).or_insert(index);
+            draft.patterns.insert(pattern);
+        }
+    }
+    // Findings: on a linked pattern they join that item; otherwise one item per pattern (or
+    // per source for anomalous sessions). Ticket groups are already the report items.
+    for finding in findings.iter().filter(|f| f.kind != "ticket-group") {
+        let finding_patterns = finding.evidence.query.as_deref().map(pattern_of_query).unwrap_or_default();
+        let owner = finding_patterns.iter().find_map(|p| pattern_owner.get(p).copied());
+        let index = match owner {
+            Some(index) => index,
+            None => {
+                let (anchor, title, kind) = match (finding.kind.as_str(), finding_patterns.first()) {
+                    ("anomalous-session", _) => (
+                        format!("sessions:{}", finding.source),
+                        format!("Anomalous sessions in {}", finding.source),
+                        ItemKind::Incident,
+                    ),
+                    ("new-pattern", Some(pattern)) => {
+                        let template =
+                            pattern_by_id.get(pattern.as_str()).map_or(finding.summary.clone(), |p| p.template.clone());
+                        (
+                            format!("pattern:{pattern}"),
+                            format!("New log pattern: {template}"),
+                            if finding.score >= 0.9 { ItemKind::Regression } else { ItemKind::Incident },
+                        )
+                    }
+                    (_, Some(pattern)) => {
+                        let template =
+                            pattern_by_id.get(pattern.as_str()).map_or(finding.summary.clone(), |p| p.template.clone());
+                        (format!("pattern:{pattern}"), format!("{}: {template}", finding.kind), ItemKind::Incident)
+                    }
+                    (_, None) => {
+                        (format!("{}:{}", finding.kind, finding.source), finding.summary.clone(), ItemKind::Incident)
+                    }
+                };
+                match drafts.iter().position(|d| d.anchor == anchor) {
+                    Some(index) => index,
+                    None => {
+                        drafts.push(Draft::new(anchor, title, kind));
+                        drafts.len() - 1
+                    }
+                }
+            }
+        };
+        let draft = &mut drafts[index];
+        for pattern in &finding_patterns {
+            pattern_owner.entry(pattern.clone()).or_insert(index);
+            draft.patterns.insert(pattern.clone());
+        }
+        draft.times.extend(finding.first_seen_ms);
+        draft.times.extend(finding.last_seen_ms);
+        draft.findings.push(finding.clone());
+    }
+    let mut items: Vec<FeedbackItem> = drafts.into_iter().map(|draft| finish(draft, &pattern_by_id, store)).collect();
+    items.sort_by(|a, b| b.impact.score.total_cmp(&a.impact.score).then_with(|| a.id.cmp(&b.id)));
+    items
+}
+
+fn finish(mut draft: Draft, patterns: &BTreeMap<&str, &PatternStats>, state: &mut FeedbackState) -> FeedbackItem {
+    draft.reports.sort();
+    let report_ids: Vec<String> = draft.reports.iter().map(|(_, id)| id.clone()).collect();
+    let linked: Vec<&PatternStats> = draft.patterns.iter().filter_map(|p| patterns.get(p.as_str()).copied()).collect();
+    let error_volume: u64 =
+        linked.iter().flat_map(|p| p.levels.iter()).filter(|(level, _)| is_error_level(level)).map(|(_, n)| n).sum();
+    let sources: BTreeSet<&str> = linked
+        .iter()
+        .flat_map(|p| p.sources.keys().map(String::as_str))
+        .chain(draft.findings.iter().map(|f| f.source.as_str()))
+        .filter(|s| *s != "reports")
+        .collect();
+    for stats in &linked {
+        draft.times.push(stats.first_seen_ms);
+        draft.times.push(stats.last_seen_ms);
+    }
+    let rising = draft.findings.iter().any(|f| ["spike", "error-burst", "new-pattern"].contains(&f.kind.as_str()));
+    let severity = draft.findings.iter().map(|f| f.score).fold(if error_volume > 0 { 0.5 } else { 0.0 }, f64::max);
+    let reports = draft.reports.len() as u64;
+    let reporters = draft.reporters.len() as u64;
+    let trend = if rising { 1.0 } else { 0.0 };
+    let score = 0.25 * (reports as f64 / 5.0).min(1.0)
+        + 0.15 * (reporters as f64 / 5.0).min(1.0)
+        + 0.1 * (sources.len() as f64 / 3.0).min(1.0)
+        + 0.2 * ((1.0 + error_volume as f64).log10() / 4.0).min(1.0)
+        + 0.1 * trend
+        + 0.2 * severity.min(1.0);
+    let id = item_id(&draft.anchor);
+    // Evidence size: what grows when a resolved problem comes back.
+    let weight = reports + linked.iter().map(|p| p.count).sum::<u64>() + draft.findings.len() as u64;
+    let status = state.status_of(&id, weight);
+    let mut summary_parts = Vec::new();
+    if reports > 0 {
+        summary_parts.push(format!("{reports} reports from {reporters} reporters"));
+    }
+    if !linked.is_empty() {
+        summary_parts.push(format!(
+            "{} log records in {} patterns ({error_volume} at error level)",
+            linked.iter().map(|p| p.count).sum::<u64>(),
+            linked.len()
+        ));
+    }
+    summary_parts.extend(draft.findings.iter().take(3).map(|f| f.summary.clone()));
+    let query = (!linked.is_empty())
+        .then(|| linked.iter().map(|p| format!("pattern:{}", p.pattern)).collect::<Vec<_>>().join(" OR "));
+    let reports_query = draft
+        .anchor
+        .strip_prefix("group:")
+        .filter(|g| !g.starts_with("report-"))
+        .map(|g| format!("annotations.group:{g}"));
+    FeedbackItem {
+        id,
+        title: draft.title,
+        summary: summary_parts.join("; "),
+        kind: draft.kind,
+        status,
+        impact: Impact { score, reports, reporters, sources: sources.len() as u64, error_volume, trend, severity },
+        evidence: ItemEvidence {
+            reports: report_ids,
+            patterns: linked
+                .iter()
+                .map(|p| PatternEvidence {
+                    pattern: p.pattern.clone(),
+                    template: p.template.clone(),
+                    records: p.count,
+                    examples: p.examples.iter().take(3).cloned().collect(),
+                })
+                .collect(),
+            findings: draft.findings.iter().map(|f| format!("{}: {}", f.kind, f.summary)).collect(),
+            query,
+            reports_query,
+        },
+        first_seen_ms: draft.times.iter().min().copied(),
+        last_seen_ms: draft.times.iter().max().copied(),
+    }
+}
+
+/// What is remembered about an item between runs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct KnownItem {
+    pub status: Option<ItemStatus>,
+    /// The evidence size when it was resolved.
+    pub resolved_weight: Option<u64>,
+    pub weight: u64,
+}
+
+/// The statuses of all items ever built, by id.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FeedbackState {
+    pub items: BTreeMap<String, KnownItem>,
+}
+
+impl FeedbackState {
+    fn status_of(&mut self, id: &str, weight: u64) -> ItemStatus {
+        let known = self.items.entry(id.to_string()).or_default();
+        let status = match (known.status, known.resolved_weight) {
+            (None, _) => ItemStatus::New,
+            (Some(ItemStatus::Resolved), Some(resolved)) if weight > resolved => ItemStatus::Regressed,
+            (Some(ItemStatus::Resolved), _) => ItemStatus::Resolved,
+            (Some(ItemStatus::Regressed), _) => ItemStatus::Regressed,
+            (Some(_), _) => ItemStatus::Ongoing,
+        };
+        known.status = Some(status);
+        known.weight = weight;
+        status
+    }
+
+    /// Marks an item resolved at its current evidence; false when there is no such item.
+    pub fn resolve(&mut self, id: &str) -> bool {
+        match self.items.get_mut(id) {
+            Some(known) => {
+                known.status = Some(ItemStatus::Resolved);
+                known.resolved_weight = Some(known.weight);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// `feedback.json` in the data directory.
+#[derive(Debug, Clone)]
+pub struct FeedbackStore {
+    path: PathBuf,
+}
+
+impl FeedbackStore {
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self { path: path.into() }
+    }
+
+    pub fn load(&self) -> std::io::Result<FeedbackState> {
+        match std::fs::read(&self.path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|error| {
+                std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{}: {error}", self.path.display()))
+            }),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(FeedbackState::default()),
+            Err(error) => Err(error),
+        }
+    }
+
+    pub fn save(&self, state: &FeedbackState) -> std::io::Result<()> {
+        let temporary = self.path.with_extension("tmp");
+        std::fs::write(&temporary, serde_json::to_vec_pretty(state).map_err(std::io::Error::other)?)?;
+        std::fs::rename(&temporary, &self.path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_report_quoting_an_error_matches_its_log_template() {
+        assert!(quotes(
+            "ERROR upstream timeout after <*> ms calling billing",
+            "upstream timeout after <*> ms calling billing"
+        ));
+        assert!(!quotes("ERROR upstream timeout after <*> ms calling billing", "cache refresh took <*> ms"));
+    }
+
+    #[test]
+    fn a_resolved_item_whose_evidence_grows_is_regressed() {
+        let mut state = FeedbackState::default();
+        assert_eq!(state.status_of("FB-1", 10), ItemStatus::New);
+        assert_eq!(state.status_of("FB-1", 10), ItemStatus::Ongoing);
+        assert!(state.resolve("FB-1"));
+        assert_eq!(state.status_of("FB-1", 10), ItemStatus::Resolved);
+        assert_eq!(state.status_of("FB-1", 12), ItemStatus::Regressed);
+    }
+}

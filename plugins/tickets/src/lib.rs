@@ -1,0 +1,242 @@
+//! The built-in `tickets` plugin: groups bug reports that describe the same problem and
+//! annotates each with its `group`.
+//!
+//! Reports arrive in batches (an import of reports, an HTTP post); each new report is compared
+//! with every report seen before ([`similarity`]: text, stack frames, error templates, time)
+//! and joins the group of the most similar one when the score clears a threshold, else starts
+//! its own. A group's id comes from the report that founded it, so ids stay the same across
+//! batches and runs (the reports' features are kept as the plugin's state). A report imported
+//! again (same id) is re-read and keeps its group.
+
+pub mod fingerprint;
+pub mod similarity;
+pub mod text;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use opsloop_sdk::{Config, Evidence, Finding, Inputs, Output, Plugin, PluginError, PluginInfo, Report};
+use serde::{Deserialize, Serialize};
+
+use similarity::{Corpus, Indexed, ReportFeatures, compare};
+
+/// Reports kept for comparison; beyond it the oldest are forgotten (their groups stay).
+const MAX_REPORTS: usize = 50_000;
+
+/// The plugin's state: every report's features, the document frequencies, and the groups.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct TicketsPlugin {
+    reports: Vec<ReportFeatures>,
+    corpus: Corpus,
+    /// report id -> group id
+    group_of: HashMap<String, String>,
+    #[serde(skip)]
+    threshold: f64,
+}
+
+/// A stable id from the founding report's id (64-bit FNV-1a).
+pub fn group_id(founder: &str) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in founder.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("g{:012x}", hash >> 16)
+}
+
+/// Features of a report as the plugin receives it.
+pub fn features_of(report: &Report) -> ReportFeatures {
+    ReportFeatures::new(
+        &report.id,
+        &report.title,
+        &report.body,
+        report.stack_trace.as_deref(),
+        report.created,
+        report.reporter.as_deref(),
+    )
+}
+
+/// The default score a report must reach with a grouped report to join its group.
+pub const DEFAULT_THRESHOLD: f64 = 1.0;
+
+impl Plugin for TicketsPlugin {
+    fn info() -> PluginInfo {
+        let mut info = opsloop_sdk::plugin_info(
+            "tickets",
+            env!("CARGO_PKG_VERSION"),
+            "groups bug reports that describe the same problem; annotates `group`",
+        )
+        .annotating(&["group"])
+        .with_config(
+            "group-threshold",
+            "similarity a report needs with a grouped one to join its group",
+            Some(&DEFAULT_THRESHOLD.to_string()),
+        );
+        info.inputs = Inputs::REPORTS;
+        info
+    }
+
+    fn init(config: &Config, state: Option<&[u8]>) -> Result<Self, PluginError> {
+        let threshold: f64 = config.parse_or("group-threshold", DEFAULT_THRESHOLD)?;
+        if !(threshold > 0.0) {
+            return Err(PluginError::BadConfig(format!("config key `group-threshold`: {threshold} is not above 0")));
+        }
+        let mut plugin: TicketsPlugin = match state {
+            None => TicketsPlugin::default(),
+            Some(bytes) => {
+                serde_json::from_slice(bytes).map_err(|error| PluginError::BadInput(format!("saved state: {error}")))?
+            }
+        };
+        plugin.threshold = threshold;
+        Ok(plugin)
+    }
+
+    fn process_reports(&mut self, reports: &[Report]) -> Result<Output, PluginError> {
+        let mut output = Output::with_len(reports.len());
+        let incoming: Vec<ReportFeatures> = reports.iter().map(features_of).collect();
+        // A report seen before is re-read: its old features leave the corpus.
+        let known: BTreeSet<&str> = incoming.iter().map(|f| f.id.as_str()).collect();
+        let (replaced, kept): (Vec<ReportFeatures>, Vec<ReportFeatures>) =
+            std::mem::take(&mut self.reports).into_iter().partition(|f| known.contains(f.id.as_str()));
+        replaced.iter().for_each(|f| self.corpus.remove(f));
+        self.reports = kept;
+        incoming.iter().for_each(|f| self.corpus.add(f));
+
+        // New reports join in the order they were filed.
+        let mut order: Vec<usize> = (0..incoming.len()).collect();
+        order.sort_by_key(|&i| (incoming[i].created_ms, i));
+        let mut touched: BTreeSet<String> = BTreeSet::new();
+        {
+            let mut grouped: Vec<Indexed> = self.reports.iter().map(|f| Indexed::new(&self.corpus, f)).collect();
+            for &position in &order {
+                let features = &incoming[position];
+                let candidate = Indexed::new(&self.corpus, features);
+                let group = match self.group_of.get(&features.id) {
+                    Some(group) => group.clone(),
+                    None => {
+                        let best = grouped
+                            .iter()
+                            .map(|other| (other.features.id.as_str(), compare(&candidate, other).score))
+                            .filter(|&(_, score)| score >= self.threshold)
+                            .max_by(|a, b| a.1.total_cmp(&b.1).then_with(|| b.0.cmp(a.0)));
+                        match best.and_then(|(id, _)| self.group_of.get(id)) {
+                            Some(group) => group.clone(),
+                            None => group_id(&features.id),
+                        }
+                    }
+                };
+                self.group_of.insert(features.id.clone(), group.clone());
+                touched.insert(group.clone());
+                output.annotate(position, "group", &group);
+                grouped.push(candidate);
+            }
+        }
+        self.reports.extend(incoming);
+        if self.reports.len() > MAX_REPORTS {
+            let excess = self.reports.len() - MAX_REPORTS;
+            self.reports.drain(..excess).for_each(|f| self.corpus.remove(&f));
+        }
+        for finding in self.group_findings(&touched) {
+            output.add_finding(finding);
+        }
+        Ok(output)
+    }
+
+    fn snapshot(&self) -> Option<Vec<u8>> {
+        serde_json::to_vec(self).ok()
+    }
+}
+
+impl TicketsPlugin {
+    /// A `ticket-group` finding for each touched group with two reports or more.
+    fn group_findings(&self, touched: &BTreeSet<String>) -> Vec<Finding> {
+        let mut members: BTreeMap<&str, Vec<&ReportFeatures>> = BTreeMap::new();
+        for features in &self.reports {
+            if let Some(group) = self.group_of.get(&features.id) {
+                if touched.contains(group) {
+                    members.entry(group.as_str()).or_default().push(features);
+                }
+            }
+        }
+        members
+            .into_iter()
+            .filter(|(_, reports)| reports.len() >= 2)
+            .map(|(group, mut reports)| {
+                reports.sort_by_key(|f| (f.created_ms, f.id.clone()));
+                let reporters: BTreeSet<&str> = reports.iter().filter_map(|f| f.reporter.as_deref()).collect();
+                let times: Vec<i64> = reports.iter().filter_map(|f| f.created_ms).collect();
+                let mut examples: Vec<String> = reports.iter().take(3).map(|f| f.title.clone()).collect();
+                examples.extend(reports.iter().flat_map(|f| f.templates.iter().cloned()).take(2));
+                Finding {
+                    kind: "ticket-group".into(),
+                    score: (reports.len() as f64 / 10.0).min(1.0),
+                    summary: format!("{} reports describe one problem: {}", reports.len(), reports[0].title),
+                    first_seen: times.iter().min().copied(),
+                    last_seen: times.iter().max().copied(),
+                    evidence: Evidence {
+                        records: Vec::new(),
+                        reports: reports.iter().map(|f| f.id.clone()).collect(),
+                        counts: vec![
+                            ("reports".into(), reports.len() as u64),
+                            ("reporters".into(), reporters.len() as u64),
+                        ],
+                        examples,
+                        query: Some(format!("annotations.group:{group}")),
+                    },
+                }
+            })
+            .collect()
+    }
+}
+
+opsloop_sdk::export_plugin!(TicketsPlugin);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(id: &str, title: &str, body: &str, created: i64) -> Report {
+        Report {
+            id: id.into(),
+            title: title.into(),
+            body: body.into(),
+            created: Some(created),
+            reporter: Some(format!("user{id}")),
+            labels: Vec::new(),
+            status: None,
+            stack_trace: None,
+            version: None,
+            component: None,
+        }
+    }
+
+    fn batch() -> Vec<Report> {
+        let trace = "java.lang.IllegalStateException: pool exhausted\n at db.Pool.take(Pool.java:1)\n at db.Repo.load(Repo.java:2)";
+        vec![
+            report("1", "Orders page fails to load", trace, 0),
+            report("2", "Cannot open orders, error 500", trace, 86_400_000),
+            report("3", "Typo on the pricing page", "it says 'pirce'", 0),
+        ]
+    }
+
+    #[test]
+    fn duplicates_share_a_group_and_others_do_not() {
+        let mut plugin = TicketsPlugin::init(&Config::default(), None).unwrap();
+        let output = plugin.process_reports(&batch()).unwrap();
+        assert_eq!(output.annotation(0, "group"), output.annotation(1, "group"));
+        assert_ne!(output.annotation(0, "group"), output.annotation(2, "group"));
+        assert_eq!(output.findings().len(), 1);
+        assert_eq!(output.findings()[0].evidence.reports, ["1", "2"]);
+    }
+
+    #[test]
+    fn a_new_report_joins_the_existing_group_in_a_later_run() {
+        let mut first = TicketsPlugin::init(&Config::default(), None).unwrap();
+        let group = first.process_reports(&batch()).unwrap().annotation(0, "group").unwrap().to_string();
+        let state = first.snapshot().unwrap();
+        let mut second = TicketsPlugin::init(&Config::default(), Some(&state)).unwrap();
+        let trace =
+            "IllegalStateException: pool exhausted\n at db.Pool.take(Pool.java:9)\n at db.Repo.load(Repo.java:8)";
+        let output = second.process_reports(&[report("4", "orders broken again", trace, 2 * 86_400_000)]).unwrap();
+        assert_eq!(output.annotation(0, "group"), Some(group.as_str()));
+    }
+}
