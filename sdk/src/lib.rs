@@ -120,6 +120,12 @@ pub trait Plugin: Sized + 'static {
     }
 }
 
+/// 64-bit FNV-1a: a fixed, platform-independent hash for ids that must stay the same across
+/// runs, builds and machines (pattern ids, group ids, feedback item ids).
+pub fn stable_hash(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3))
+}
+
 /// Writes a line to the host's log, attributed to this plugin. Natively it goes to stderr.
 pub fn log(level: LogLevel, message: &str) {
     #[cfg(target_arch = "wasm32")]

@@ -90,14 +90,9 @@ pub struct FeedbackItem {
     pub last_seen_ms: Option<i64>,
 }
 
-/// A stable id from an item's anchor (FNV-1a, 32 bits shown).
+/// A stable id from an item's anchor (32 bits of its stable hash).
 fn item_id(anchor: &str) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in anchor.bytes() {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("FB-{:08x}", hash >> 32)
+    format!("FB-{:08x}", opsloop_sdk::stable_hash(anchor) >> 32)
 }
 
 const LEVEL_WORDS: [&str; 9] = ["ERROR", "WARN", "WARNING", "INFO", "DEBUG", "FATAL", "CRITICAL", "TRACE", "SEVERE"];

@@ -210,8 +210,7 @@ impl PatternsPlugin {
             }
             if let Some(sessions) = self.sessions.as_mut() {
                 if let Some(key) = sessions.key_of(record.message) {
-                    let key = key.to_string();
-                    sessions.add(&key, pattern, record.timestamp, record.message);
+                    sessions.add(key, pattern, record.timestamp, record.message);
                 }
             }
         }

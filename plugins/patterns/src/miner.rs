@@ -15,6 +15,7 @@ use std::collections::HashMap;
 
 pub use opsloop_sdk::mask::WILDCARD;
 use opsloop_sdk::mask::mask_tokens;
+use opsloop_sdk::stable_hash;
 
 /// One mined pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,11 +72,6 @@ impl Default for Miner {
 /// sets up a substring searcher per call, which showed up in profiles.
 fn is_variable(token: &str) -> bool {
     token.as_bytes().windows(3).any(|window| window == b"<*>")
-}
-
-/// 64-bit FNV-1a: a fixed, platform-independent hash for pattern ids.
-fn stable_hash(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3))
 }
 
 impl Miner {

@@ -273,10 +273,11 @@ impl SessionDetector {
         };
         let excess = (self.open.len() - closing.len()).saturating_sub(settings.max_open);
         if excess > 0 {
+            let idle: std::collections::HashSet<&str> = closing.iter().map(String::as_str).collect();
             let mut by_activity: Vec<(u64, &String)> = self
                 .open
                 .values()
-                .filter(|session| !closing.contains(&session.key))
+                .filter(|session| !idle.contains(session.key.as_str()))
                 .map(|session| (session.last_activity, &session.key))
                 .collect();
             by_activity.sort_unstable();

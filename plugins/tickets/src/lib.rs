@@ -33,14 +33,9 @@ pub struct TicketsPlugin {
     threshold: f64,
 }
 
-/// A stable id from the founding report's id (64-bit FNV-1a).
+/// A stable id from the founding report's id.
 pub fn group_id(founder: &str) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in founder.bytes() {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("g{:012x}", hash >> 16)
+    format!("g{:012x}", opsloop_sdk::stable_hash(founder) >> 16)
 }
 
 /// Features of a report as the plugin receives it.
