@@ -35,6 +35,45 @@ impl Pattern {
     }
 }
 
+/// Whether a message token fits a template token: the same, the template's whole-token
+/// wildcard, or a template token that keeps a constant frame around one wildcard (`(<*>)`,
+/// `user=<*>`) and the token has that frame.
+fn token_fits(template_token: &str, token: &str) -> bool {
+    if template_token == token || template_token == WILDCARD {
+        return true;
+    }
+    let Some(at) = template_token.find(WILDCARD) else { return false };
+    let (prefix, suffix) = (&template_token[..at], &template_token[at + WILDCARD.len()..]);
+    !suffix.contains(WILDCARD)
+        && token.len() >= prefix.len() + suffix.len()
+        && token.starts_with(prefix)
+        && token.ends_with(suffix)
+}
+
+/// The template token that covers both `template_token` and `token`: the delimiter-bounded
+/// frame they share around a wildcard (`(host-a)` and `(host-b)` give `(<*>)`, `user=root` and
+/// `user=<*>` give `user=<*>`), or a whole-token wildcard when they share none.
+fn widen(template_token: &str, token: &str) -> String {
+    if token_fits(template_token, token) {
+        return template_token.to_string();
+    }
+    let (a, b) = (template_token.as_bytes(), token.as_bytes());
+    let common_prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let prefix =
+        a[..common_prefix].iter().rposition(|&byte| opsloop_sdk::mask::is_delimiter(byte)).map_or(0, |at| at + 1);
+    let common_suffix = a.iter().rev().zip(b.iter().rev()).take_while(|(x, y)| x == y).count();
+    let suffix = a[a.len() - common_suffix..]
+        .iter()
+        .position(|&byte| opsloop_sdk::mask::is_delimiter(byte))
+        .map_or(0, |at| common_suffix - at);
+    let (prefix_text, suffix_text) = (&template_token[..prefix], &template_token[a.len() - suffix..]);
+    let overlaps = prefix + suffix > a.len().min(b.len());
+    if (prefix == 0 && suffix == 0) || overlaps || prefix_text.contains(WILDCARD) || suffix_text.contains(WILDCARD) {
+        return WILDCARD.to_string();
+    }
+    format!("{prefix_text}{WILDCARD}{suffix_text}")
+}
+
 /// Mines patterns from a stream of messages.
 #[derive(Debug, Clone)]
 pub struct Miner {
@@ -145,11 +184,7 @@ impl Miner {
         let mut word_positions = Vec::new();
         for (position, template_token) in self.patterns[index].tokens.iter().enumerate() {
             let token = token(position);
-            if template_token != token
-                && template_token != WILDCARD
-                && !is_variable(template_token)
-                && !is_variable(token)
-            {
+            if !token_fits(template_token, token) && !is_variable(template_token) && !is_variable(token) {
                 word_positions.push(position);
             }
         }
@@ -179,8 +214,8 @@ impl Miner {
         let pattern = &mut self.patterns[index];
         let mut widened = false;
         for (position, template_token) in pattern.tokens.iter_mut().enumerate() {
-            if template_token != token(position) && template_token != WILDCARD {
-                *template_token = WILDCARD.to_string();
+            if !token_fits(template_token, token(position)) {
+                *template_token = widen(template_token, token(position));
                 widened = true;
             }
         }
@@ -195,7 +230,7 @@ impl Miner {
     fn covers(&self, index: usize, message: &str, spans: &[(usize, usize)]) -> bool {
         let tokens = &self.patterns[index].tokens;
         tokens.len() == spans.len()
-            && tokens.iter().zip(spans).all(|(token, &(from, to))| token == WILDCARD || token == &message[from..to])
+            && tokens.iter().zip(spans).all(|(token, &(from, to))| token_fits(token, &message[from..to]))
     }
 
     /// Starts a pattern for a message no template absorbed.
@@ -227,7 +262,7 @@ impl Miner {
             let sibling = std::mem::take(&mut self.patterns[other].tokens);
             for (template_token, sibling_token) in self.patterns[target].tokens.iter_mut().zip(&sibling) {
                 if template_token != sibling_token {
-                    *template_token = WILDCARD.to_string();
+                    *template_token = widen(template_token, sibling_token);
                 }
             }
             self.patterns[other].tokens = sibling;
@@ -273,7 +308,7 @@ impl Miner {
                 continue;
             }
             constant += 1;
-            if template_token == &message[from..to] {
+            if token_fits(template_token, &message[from..to]) {
                 equal += 1;
             }
         }
@@ -290,7 +325,7 @@ impl Miner {
                 target if target == index => pattern.count.to_string(),
                 target => format!("@{target}"),
             };
-            text.push_str(&format!("{}\t{count}\t{}\n", pattern.id, pattern.template()));
+            text.push_str(&format!("{}\t{count}\t{}\n", pattern.id, pattern.tokens.join(" ")));
         }
         text
     }
@@ -379,6 +414,24 @@ mod tests {
         let mut miner = Miner::default();
         let index = miner.add("session opened for user news by (uid=0) at [5] via ssh2");
         assert_eq!(miner.patterns()[index].template(), "session opened for user news by (uid=<*>) at [<*>] via ssh2");
+    }
+
+    #[test]
+    fn a_widened_token_keeps_its_constant_frame() {
+        assert_eq!(widen("(host-a.example.com)", "(host-b.example.org)"), "(<*>)");
+        assert_eq!(widen("user=root", "user=guest"), "user=<*>");
+        assert_eq!(widen("rhost=<*>", "rhost="), "rhost=<*>");
+        assert_eq!(widen("alpha", "beta"), "<*>");
+        assert!(token_fits("(<*>)", "(anything here)"));
+        assert!(!token_fits("(<*>)", "anything"));
+        let mut miner = Miner::default();
+        let added: Vec<usize> = ["a.example", "b.example", "c.example", "d.example"]
+            .iter()
+            .map(|host| miner.add(&format!("connection from 10.0.0.1 ({host}) at Sat Jun 18 02:08:10 2005")))
+            .collect();
+        let resolved: Vec<usize> = added.iter().map(|&index| miner.resolve(index)).collect();
+        assert!(resolved.iter().all(|&index| index == resolved[0]), "one pattern once the host varied: {resolved:?}");
+        assert_eq!(miner.patterns()[resolved[0]].template(), "connection from <*> (<*>) at <*>");
     }
 
     #[test]
