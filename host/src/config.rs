@@ -35,6 +35,81 @@ pub struct Settings {
     pub plugins: PluginSettings,
     #[serde(default)]
     pub index: IndexSettings,
+    #[serde(default)]
+    pub serve: ServeSettings,
+}
+
+/// What an API token may do. `admin` may do everything; `read` and `ingest` only their part,
+/// so a log shipper's token cannot read and a dashboard's token cannot write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Read,
+    Ingest,
+    Admin,
+}
+
+impl Role {
+    /// Whether a token of this role may do what `needed` allows.
+    pub fn allows(self, needed: Role) -> bool {
+        self == Role::Admin || self == needed
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "read" => Some(Self::Read),
+            "ingest" => Some(Self::Ingest),
+            "admin" => Some(Self::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// One API token (`[[serve.tokens]]`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenSetting {
+    /// Who holds it; names it in logs and metrics (never the token itself).
+    pub name: String,
+    pub token: String,
+    pub role: Role,
+}
+
+/// The `[serve]` table: `opsloop serve`'s address, tokens and limits.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServeSettings {
+    /// Where to listen; `--listen` overrides it.
+    pub listen: String,
+    /// API tokens; `OPSLOOP_TOKENS` (`role:token,role:token`) adds more.
+    pub tokens: Vec<TokenSetting>,
+    /// The largest request body accepted.
+    pub max_body_bytes: usize,
+    /// Requests per second one token may make, sustained.
+    pub requests_per_second: u32,
+    /// Requests one token may make at once above the sustained rate.
+    pub burst: u32,
+    /// The longest a request may take before it is answered 503 `timeout`.
+    pub request_timeout_ms: u64,
+    /// Records accepted but not yet committed, at most; ingest beyond it is answered 429.
+    pub max_pending_records: usize,
+    /// The longest acknowledged records wait before a commit makes them searchable.
+    pub commit_interval_ms: u64,
+}
+
+impl Default for ServeSettings {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:7070".into(),
+            tokens: Vec::new(),
+            max_body_bytes: 16 << 20,
+            requests_per_second: 200,
+            burst: 400,
+            request_timeout_ms: 30_000,
+            max_pending_records: 200_000,
+            commit_interval_ms: 500,
+        }
+    }
 }
 
 /// The `[index]` table.
@@ -47,7 +122,12 @@ pub struct IndexSettings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { version: CONFIG_VERSION, plugins: PluginSettings::default(), index: IndexSettings::default() }
+        Self {
+            version: CONFIG_VERSION,
+            plugins: PluginSettings::default(),
+            index: IndexSettings::default(),
+            serve: ServeSettings::default(),
+        }
     }
 }
 
@@ -116,7 +196,26 @@ mod tests {
         assert_eq!(settings.plugins.limits.timeout_ms, 10_000);
         assert_eq!(settings.plugin_config("patterns"), vec![("similarity".to_string(), "0.5".to_string())]);
         assert_eq!(settings.index.retain, None);
-        for key in ["version", "dir", "disabled", "timeout_ms", "memory_bytes", "output_bytes", "log_bytes", "retain"] {
+        assert_eq!(settings.serve.tokens[0].role, Role::Admin);
+        assert_eq!(settings.serve.max_body_bytes, ServeSettings::default().max_body_bytes);
+        for key in [
+            "version",
+            "dir",
+            "disabled",
+            "timeout_ms",
+            "memory_bytes",
+            "output_bytes",
+            "log_bytes",
+            "retain",
+            "listen",
+            "tokens",
+            "max_body_bytes",
+            "requests_per_second",
+            "burst",
+            "request_timeout_ms",
+            "max_pending_records",
+            "commit_interval_ms",
+        ] {
             assert!(text.contains(&format!("# {key}")) || text.contains(&format!("{key} =")), "{key} undocumented");
         }
     }

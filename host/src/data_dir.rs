@@ -8,6 +8,8 @@
 //! <data>/plugin-cache/         compiled plugin artifacts, by content and engine hash
 //! <data>/plugin-state/<plugin>/<partition>.state   state plugins asked the host to keep
 //! <data>/findings.jsonl        findings, one JSON object a line
+//! <data>/feedback.json         feedback item statuses
+//! <data>/wal/ingest.wal        `opsloop serve`: acknowledged records not yet committed
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -49,6 +51,11 @@ impl DataDir {
 
     pub fn findings_file(&self) -> PathBuf {
         self.root.join("findings.jsonl")
+    }
+
+    /// `opsloop serve`'s write-ahead log: acknowledged records not yet committed.
+    pub fn wal_dir(&self) -> PathBuf {
+        self.root.join("wal")
     }
 
     /// Feedback item statuses (`new`, `resolved`, ...) kept between runs.

@@ -15,3 +15,4 @@ pub mod index;
 pub mod ingest;
 pub mod pipeline;
 pub mod plugin;
+pub mod serve;

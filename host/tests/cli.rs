@@ -7,6 +7,9 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+mod common;
+use common::service_log;
+
 /// A data directory in a temp dir and the binary to run against it.
 struct Opsloop {
     dir: tempfile::TempDir,
@@ -435,35 +438,6 @@ fn the_demo_imports_the_bundled_samples_and_shows_patterns_and_a_search() {
     assert_eq!(String::from_utf8_lossy(&count.stdout).trim(), "6000");
 }
 
-/// Logs with an error that starts after normal traffic, in JSON lines from `start_minute`.
-fn service_log(start_minute: u32, minutes: u32, with_errors: bool) -> String {
-    let mut lines = Vec::new();
-    for minute in start_minute..start_minute + minutes {
-        for n in 0..20 {
-            lines.push(format!(
-                r#"{{"ts":"2026-03-02T{:02}:{:02}:{:02}Z","level":"INFO","msg":"GET /api/items/{} 200 in {} ms"}}"#,
-                minute / 60,
-                minute % 60,
-                n,
-                n * 7 + minute,
-                n + 3
-            ));
-        }
-        if with_errors {
-            for n in 0..5 {
-                lines.push(format!(
-                    r#"{{"ts":"2026-03-02T{:02}:{:02}:{:02}Z","level":"ERROR","msg":"upstream timeout after {} ms calling billing"}}"#,
-                    minute / 60,
-                    minute % 60,
-                    30 + n,
-                    5000 + n
-                ));
-            }
-        }
-    }
-    lines.join("\n") + "\n"
-}
-
 #[test]
 fn an_error_in_logs_and_reports_is_one_feedback_item_that_regresses_after_resolving() {
     let opsloop = Opsloop::new();
@@ -476,17 +450,7 @@ fn an_error_in_logs_and_reports_is_one_feedback_item_that_regresses_after_resolv
     std::fs::write(&failing, service_log(60, 30, true)).unwrap();
     opsloop.ok(&["import", quiet.to_str().unwrap(), failing.to_str().unwrap()]);
     let reports = opsloop.path("reports.jsonl");
-    std::fs::write(
-        &reports,
-        [
-            r#"{"id":"BUG-1","title":"Checkout fails","body":"Paying fails every time. The console shows:\nERROR upstream timeout after 5003 ms calling billing","created":"2026-03-02T01:10:00Z","reporter":"ana"}"#,
-            r#"{"id":"BUG-2","title":"Cannot pay for my order","body":"I get an error, support said: upstream timeout after 5001 ms calling billing","created":"2026-03-02T01:20:00Z","reporter":"bo"}"#,
-            r#"{"id":"BUG-3","title":"Dark mode sidebar is white","body":"the sidebar stays white in dark mode","created":"2026-03-02T01:00:00Z","reporter":"cy"}"#,
-            r#"{"id":"BUG-4","title":"Sidebar white in dark mode","body":"dark mode: the sidebar is white","created":"2026-03-02T01:05:00Z","reporter":"di"}"#,
-        ]
-        .join("\n"),
-    )
-    .unwrap();
+    std::fs::write(&reports, common::BILLING_AND_DARK_MODE_REPORTS.join("\n")).unwrap();
     opsloop.ok(&["import", "--reports", reports.to_str().unwrap()]);
 
     let items = |opsloop: &Opsloop| -> Vec<Value> {
@@ -558,4 +522,30 @@ fn similar_ranks_the_duplicate_first_with_reasons() {
     let unknown = opsloop.run(&["similar", "nope"]);
     assert_eq!(unknown.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no report with id `nope`"));
+}
+
+#[test]
+fn plugin_new_makes_a_crate_that_tests_natively_builds_a_component_and_passes_the_check() {
+    let opsloop = Opsloop::new();
+    let dir = opsloop.path("word-spotter");
+    let created = opsloop.ok(&["plugin", "new", "word-spotter", "--dir", dir.to_str().unwrap()]);
+    assert!(created.contains("created plugin `word-spotter`"), "{created}");
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("scaffold-target");
+    let cargo = |args: &[&str]| {
+        let output =
+            Command::new(env!("CARGO")).args(args).current_dir(&dir).env("CARGO_TARGET_DIR", &target).output().unwrap();
+        assert!(output.status.success(), "cargo {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    };
+    cargo(&["test", "--quiet"]);
+    cargo(&["build", "--release", "--target", "wasm32-wasip2"]);
+    let component = target.join("wasm32-wasip2/release/word_spotter.wasm");
+    let checked = opsloop.ok(&["plugin", "check", component.to_str().unwrap()]);
+    assert!(checked.starts_with("word-spotter"), "{checked}");
+    assert!(checked.contains("annotates [mentions]") && checked.contains("\nok: "), "{checked}");
+
+    // A name that cannot be a crate, and a directory that is taken, are usage errors.
+    assert_eq!(opsloop.run(&["plugin", "new", "Word Spotter"]).status.code(), Some(2));
+    let taken = opsloop.run(&["plugin", "new", "word-spotter", "--dir", dir.to_str().unwrap()]);
+    assert_eq!(taken.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&taken.stderr).contains("not empty"));
 }

@@ -6,4 +6,5 @@ mod anomalies;
 mod formats;
 mod pipeline;
 mod sandbox;
+mod serve_plugins;
 mod util;

@@ -70,7 +70,7 @@ pub enum InputFormat {
 }
 
 impl InputFormat {
-    fn for_logs(self) -> Result<Format, UsageError> {
+    pub(super) fn for_logs(self) -> Result<Format, UsageError> {
         Ok(match self {
             Self::Auto => Format::Auto,
             Self::Raw => Format::Raw,

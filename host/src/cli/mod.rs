@@ -10,6 +10,7 @@ mod output;
 mod patterns;
 mod plugin;
 mod search;
+mod serve;
 mod similar;
 
 use std::path::PathBuf;
@@ -21,6 +22,7 @@ use crate::config::Settings;
 use crate::data_dir::DataDir;
 
 pub use output::Out;
+pub use search::parse_time;
 
 /// opsloop: logs and bug reports in; sandboxed Wasm analyzers; search and feedback items out.
 #[derive(Debug, Parser)]
@@ -48,9 +50,11 @@ pub enum Command {
     Similar(similar::SimilarArgs),
     /// The feedback report: items from report groups, log patterns and anomalies, by impact.
     Feedback(feedback::FeedbackArgs),
-    /// List or check plugins.
+    /// Create, list or check plugins.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
+    /// Serve the HTTP API and the web page; `--watch` tails files into the index.
+    Serve(serve::ServeArgs),
     /// Run the main job on bundled sample logs: import, patterns, search.
     Demo(demo::DemoArgs),
 }
@@ -110,6 +114,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => demo::run(&data_dir, args, &mut out),
         Command::Similar(args) => similar::run(&data_dir, args, &mut out),
         Command::Feedback(args) => feedback::run(&data_dir, args, &mut out),
+        Command::Serve(args) => serve::run(&data_dir, &load_settings(&data_dir)?, args),
     }
 }
 

@@ -17,7 +17,7 @@ pub use histogram::fill_gaps;
 pub use patterns::PatternStats;
 pub use reports::{ReportIndex, report_json};
 pub use schema::LogFields;
-pub use search::{Highlighter, SearchHit, SearchRequest};
+pub use search::{Highlighter, PageKey, SearchHit, SearchRequest};
 pub use writer::LogWriter;
 
 /// Everything that can go wrong with the index.
@@ -41,6 +41,7 @@ pub type Result<T, E = IndexError> = std::result::Result<T, E>;
 
 /// The log index on disk.
 pub struct LogIndex {
+    dir: PathBuf,
     index: tantivy::Index,
     fields: LogFields,
     reader: tantivy::IndexReader,
@@ -57,7 +58,7 @@ impl LogIndex {
         let index = tantivy::Index::open_or_create(directory, schema).map_err(open_error)?;
         let reader =
             index.reader_builder().reload_policy(tantivy::ReloadPolicy::Manual).try_into().map_err(open_error)?;
-        Ok(Self { index, fields, reader })
+        Ok(Self { dir: dir.to_path_buf(), index, fields, reader })
     }
 
     /// A writer with the given indexing memory budget in bytes (split over its threads).
@@ -102,6 +103,16 @@ impl LogIndex {
         writer.wait_merging_threads()?;
         self.reader.reload()?;
         Ok(doomed)
+    }
+
+    /// Bytes the index takes on disk.
+    pub fn disk_bytes(&self) -> u64 {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else { return 0 };
+        entries
+            .filter_map(|entry| entry.ok()?.metadata().ok())
+            .filter(|meta| meta.is_file())
+            .map(|meta| meta.len())
+            .sum()
     }
 
     /// The payload of the last commit (the import checkpoints).

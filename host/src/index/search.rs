@@ -65,6 +65,53 @@ impl Highlighter {
     }
 }
 
+/// Where a page of hits ended: the last hit's time, file and line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageKey {
+    pub timestamp_ms: i64,
+    pub file: String,
+    pub line: u64,
+}
+
+impl PageKey {
+    pub fn of(hit: &SearchHit) -> Self {
+        Self { timestamp_ms: hit.timestamp_ms, file: hit.record.origin.file.clone(), line: hit.record.origin.line }
+    }
+
+    /// Whether this key sorts after `other` in result order (newest first, then file, then
+    /// line from the last).
+    pub fn comes_after(&self, other: &PageKey) -> bool {
+        let order = other
+            .timestamp_ms
+            .cmp(&self.timestamp_ms)
+            .then_with(|| self.file.cmp(&other.file))
+            .then_with(|| other.line.cmp(&self.line));
+        order == std::cmp::Ordering::Greater
+    }
+
+    /// The key as an opaque cursor string.
+    pub fn to_cursor(&self) -> String {
+        let file: String = self.file.bytes().map(|byte| format!("{byte:02x}")).collect();
+        format!("{}.{}.{file}", self.timestamp_ms, self.line)
+    }
+
+    /// Reads a cursor [`PageKey::to_cursor`] made.
+    pub fn from_cursor(text: &str) -> Option<Self> {
+        let mut parts = text.splitn(3, '.');
+        let timestamp_ms = parts.next()?.parse().ok()?;
+        let line = parts.next()?.parse().ok()?;
+        let hex = parts.next()?;
+        if hex.len() % 2 != 0 {
+            return None;
+        }
+        let bytes = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+            .collect::<Option<Vec<u8>>>()?;
+        Some(Self { timestamp_ms, file: String::from_utf8(bytes).ok()?, line })
+    }
+}
+
 /// One matching record.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchHit {
@@ -185,6 +232,69 @@ impl LogIndex {
         Ok(hits)
     }
 
+    /// One page of the matching records, newest first, after `after` (the key of the last hit
+    /// of the previous page). Hits that share a time are ordered by file and line, and a page
+    /// that ends inside such a tie takes exactly its first members, so pages never skip or
+    /// repeat a hit. The key of the page's last hit comes back when there may be more.
+    pub fn search_page(
+        &self,
+        request: &SearchRequest,
+        after: Option<&PageKey>,
+        limit: usize,
+    ) -> Result<(Vec<SearchHit>, Option<PageKey>)> {
+        let all_at = |time: i64| -> Result<Vec<SearchHit>> {
+            let since = request.since_ms.map_or(time, |since| since.max(time));
+            let until = request.until_ms.map_or(time + 1, |until| until.min(time + 1));
+            self.search(&SearchRequest { since_ms: Some(since), until_ms: Some(until), limit: None, ..request.clone() })
+        };
+        let mut page = Vec::with_capacity(limit);
+        let mut rest = request.clone();
+        if let Some(after) = after {
+            page.extend(all_at(after.timestamp_ms)?.into_iter().filter(|hit| PageKey::of(hit).comes_after(after)));
+            rest.until_ms = Some(request.until_ms.map_or(after.timestamp_ms, |until| until.min(after.timestamp_ms)));
+        }
+        if page.len() < limit {
+            let wanted = limit - page.len();
+            rest.limit = Some(wanted);
+            let mut more = self.search(&rest)?;
+            if more.len() == wanted
+                && let Some(last_time) = more.last().map(|hit| hit.timestamp_ms)
+            {
+                // The tie at the page's end: which of its members tantivy picked is arbitrary.
+                more.retain(|hit| hit.timestamp_ms != last_time);
+                let room = wanted - more.len();
+                more.extend(all_at(last_time)?.into_iter().take(room));
+            }
+            page.extend(more);
+        }
+        page.truncate(limit);
+        let next = (page.len() == limit).then(|| page.last().map(PageKey::of)).flatten();
+        Ok((page, next))
+    }
+
+    /// The records of `file` from line `line - before` to `line + after`, in line order: the
+    /// lines around a hit.
+    pub fn context(&self, file: &str, line: u64, before: u64, after: u64) -> Result<Vec<SearchHit>> {
+        let file_term = Term::from_field_text(self.fields.file, file);
+        let first = Term::from_field_u64(self.fields.line, line.saturating_sub(before));
+        let last = Term::from_field_u64(self.fields.line, line.saturating_add(after));
+        let query = BooleanQuery::new(vec![
+            (Occur::Must, Box::new(TermQuery::new(file_term, IndexRecordOption::Basic)) as Box<dyn Query>),
+            (Occur::Must, Box::new(RangeQuery::new(Bound::Included(first), Bound::Included(last)))),
+        ]);
+        let searcher = self.reader.searcher();
+        let limit = (before + after + 1).min(10_000) as usize;
+        let addresses =
+            searcher.search(&query, &TopDocs::with_limit(limit).order_by_fast_field::<u64>("line", Order::Asc))?;
+        let mut columns = ColumnCache::default();
+        let mut hits = addresses
+            .into_iter()
+            .map(|(_, address)| self.hit(&searcher, address, &mut columns))
+            .collect::<Result<Vec<_>>>()?;
+        hits.sort_by_key(|hit| hit.record.origin.line);
+        Ok(hits)
+    }
+
     fn hit(&self, searcher: &Searcher, address: DocAddress, columns: &mut ColumnCache) -> Result<SearchHit> {
         let document: TantivyDocument = searcher.doc(address)?;
         let named = document.to_named_doc(&self.index.schema());
@@ -198,7 +308,7 @@ impl LogIndex {
             _ => 0,
         };
         let line = match first("line") {
-            Some(OwnedValue::U64(line)) => *line as u64,
+            Some(OwnedValue::U64(line)) => *line,
             _ => 0,
         };
         let object = |name: &str| match first(name) {

@@ -51,6 +51,15 @@ impl LogWriter {
         Ok(())
     }
 
+    /// Queues the deletion of every record whose time is before `cutoff_ms` (retention); it
+    /// takes effect with the next commit.
+    pub fn delete_before(&mut self, cutoff_ms: i64) -> Result<()> {
+        let cutoff = tantivy::Term::from_field_date(self.fields.timestamp, DateTime::from_timestamp_millis(cutoff_ms));
+        let query = tantivy::query::RangeQuery::new(std::ops::Bound::Unbounded, std::ops::Bound::Excluded(cutoff));
+        self.writer.delete_query(Box::new(query))?;
+        Ok(())
+    }
+
     /// Makes everything added so far durable and searchable (after a reader refresh).
     pub fn commit(&mut self) -> Result<()> {
         self.writer.commit()?;

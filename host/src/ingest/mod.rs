@@ -22,7 +22,7 @@ pub use format::{DETECTION_SAMPLE, Format, LineParser};
 pub use layout::Layout;
 pub use lines::{Line, LineReader};
 pub use record::{Origin, Record, normalize_level};
-pub use reports::{BugReport, ReportFormat, read_reports};
+pub use reports::{BugReport, ReportFormat, parse_reports, read_reports};
 pub use timestamp::{leading_timestamp, parse_span, parse_timestamp, parse_timestamp_text};
 
 /// Lines longer than this are rejected (without being held in memory).
@@ -160,7 +160,6 @@ impl Input {
 /// Hashes the first `length` bytes of a file's (decompressed) content: how a re-import
 /// recognises the file it read before, even after it grew or was renamed into place.
 pub fn fingerprint(path: &Path, length: u64) -> Result<String, IngestError> {
-    use sha2::{Digest, Sha256};
     let mut input = Input::open(path)?;
     let mut head = Vec::new();
     (&mut input.reader)
@@ -170,7 +169,13 @@ pub fn fingerprint(path: &Path, length: u64) -> Result<String, IngestError> {
     if (head.len() as u64) < length {
         return Ok(String::new());
     }
-    Ok(Sha256::digest(&head).iter().map(|byte| format!("{byte:02x}")).collect())
+    Ok(head_digest(&head))
+}
+
+/// The digest a checkpoint keeps of a file's first bytes (SHA-256, hex).
+pub fn head_digest(head: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(head).iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// How to turn an input's lines into records.

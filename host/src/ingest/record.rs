@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 /// Where a record came from: a file (or `-` for stdin) and its 1-based line.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Origin {
     pub file: String,
     pub line: u64,
@@ -20,7 +20,7 @@ impl Origin {
 }
 
 /// One log event.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Record {
     /// Milliseconds since the Unix epoch, UTC; `None` when the line carried no time.
     pub timestamp_ms: Option<i64>,

@@ -152,11 +152,23 @@ pub fn read_reports(
     let mut input = super::Input::open(path)?;
     let mut bytes = Vec::new();
     input.reader.read_to_end(&mut bytes).map_err(open_error)?;
-    let format = if format == ReportFormat::Auto { detect(path, &bytes[..bytes.len().min(4096)]) } else { format };
+    parse_reports(&name, &bytes, format, rejections)
+}
+
+/// Parses the reports in `bytes` (an input called `name`, whose extension helps detection).
+pub fn parse_reports(
+    name: &str,
+    bytes: &[u8],
+    format: ReportFormat,
+    rejections: &mut Rejections,
+) -> Result<Vec<BugReport>, IngestError> {
+    let name = name.to_string();
+    let format =
+        if format == ReportFormat::Auto { detect(Path::new(&name), &bytes[..bytes.len().min(4096)]) } else { format };
     let mut reports = Vec::new();
     match format {
         ReportFormat::Auto | ReportFormat::Csv => {
-            let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(&bytes[..]);
+            let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
             let headers = reader
                 .headers()
                 .map_err(|error| IngestError::Options { input: name.clone(), reason: format!("CSV header: {error}") })?
@@ -200,7 +212,7 @@ pub fn read_reports(
             }
         }
         ReportFormat::Json => {
-            let items = match serde_json::from_slice::<Value>(&bytes) {
+            let items = match serde_json::from_slice::<Value>(bytes) {
                 Ok(Value::Array(items)) => items,
                 Ok(object @ Value::Object(_)) => vec![object],
                 Ok(_) => {

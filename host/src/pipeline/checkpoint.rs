@@ -18,6 +18,13 @@ pub const HEAD_BYTES: u64 = 1024;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Checkpoints {
     pub files: BTreeMap<String, FileCheckpoint>,
+    /// The last write-ahead-log entry (`opsloop serve`) whose records this commit holds.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub wal_seq: u64,
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
 }
 
 /// How far one file was imported.

@@ -12,7 +12,7 @@ mod plugin_set;
 
 use std::path::PathBuf;
 
-pub use checkpoint::{Checkpoints, FileCheckpoint};
+pub use checkpoint::{Checkpoints, FileCheckpoint, HEAD_BYTES};
 pub use columns::record_batch;
 pub use findings::{FindingStore, RecordRef, StoredEvidence, StoredFinding};
 pub use import::{

@@ -40,6 +40,8 @@ pub struct PluginFailure {
 pub struct BatchAnalysis {
     pub findings: Vec<StoredFinding>,
     pub failures: Vec<(String, PluginError)>,
+    /// Every plugin call made: the plugin's name and how long the call took.
+    pub calls: Vec<(String, std::time::Duration)>,
 }
 
 /// The enabled plugins, loaded.
@@ -131,6 +133,30 @@ impl PluginSet {
         Ok(())
     }
 
+    /// Loads `wasm` and puts it in place of the loaded plugin of the same name (or beside the
+    /// others when the name is new): the hot reload of a changed plugin file. The old version's
+    /// state is saved first and its instances dropped, so the new one starts from that state.
+    /// When `wasm` does not load, the old version stays and the error is returned.
+    pub fn replace(&mut self, origin: &str, wasm: &[u8]) -> Result<String, PluginError> {
+        let plugin = self.runtime.load(origin, wasm)?;
+        let name = plugin.name().to_string();
+        if self.settings.plugins.disabled.iter().any(|disabled| *disabled == name) {
+            return Ok(name);
+        }
+        match self.plugins.iter().position(|loaded| loaded.name() == name) {
+            Some(index) => {
+                self.save_state().map_err(|error| PluginError::Contract {
+                    plugin: origin.to_string(),
+                    reason: format!("cannot save the running version's state: {error}"),
+                })?;
+                self.instances.retain(|(plugin_index, _), _| *plugin_index != index);
+                self.plugins[index] = plugin;
+            }
+            None => self.plugins.push(plugin),
+        }
+        Ok(name)
+    }
+
     /// The loaded plugins.
     pub fn plugins(&self) -> &[Arc<LoadedPlugin>] {
         &self.plugins
@@ -180,15 +206,17 @@ impl PluginSet {
         let results: Vec<_> = jobs
             .into_par_iter()
             .map(|(plugin_index, partition, mut instance, indices)| {
+                let started = std::time::Instant::now();
                 let batch = record_batch(shared, indices, instance.plugin().wanted_columns());
                 let result = instance.process_logs(&batch);
-                (plugin_index, partition, instance, indices, result)
+                (plugin_index, partition, instance, indices, result, started.elapsed())
             })
             .collect();
         let mut analysis = BatchAnalysis::default();
         let mut outputs = Vec::new();
-        for (plugin_index, partition, instance, indices, result) in results {
+        for (plugin_index, partition, instance, indices, result, took) in results {
             let plugin_name = self.plugins[plugin_index].name().to_string();
+            analysis.calls.push((plugin_name.clone(), took));
             match result {
                 Ok(output) => outputs.push((plugin_name, partition.clone(), indices, output)),
                 Err(error) => {
@@ -216,7 +244,10 @@ impl PluginSet {
             }
             let mut instance = self.instance(plugin_index, PARTITION);
             let plugin_name = self.plugins[plugin_index].name().to_string();
-            match instance.process_reports(&wit_reports) {
+            let started = std::time::Instant::now();
+            let result = instance.process_reports(&wit_reports);
+            analysis.calls.push((plugin_name.clone(), started.elapsed()));
+            match result {
                 Ok(output) => {
                     each_annotation(output.annotations, |position, key, value| {
                         reports[position].annotations.insert(key.to_string(), value.to_string());
@@ -272,8 +303,14 @@ impl PluginSet {
         analysis
     }
 
-    /// Writes the state every instance handed over to the data directory.
-    pub fn save_state(&self) -> std::io::Result<()> {
+    /// Asks every live instance for its state and writes it to the data directory.
+    pub fn save_state(&mut self) -> std::io::Result<()> {
+        for ((plugin_index, partition), instance) in &mut self.instances {
+            if let Err(error) = instance.take_snapshot() {
+                let plugin = self.plugins[*plugin_index].name();
+                tracing::warn!(%plugin, %partition, kind = error.kind(), %error, "plugin state not saved; the last saved state stays");
+            }
+        }
         for ((plugin_index, partition), instance) in &self.instances {
             let Some(state) = instance.state() else {
                 continue;

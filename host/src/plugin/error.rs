@@ -40,6 +40,22 @@ pub enum PluginError {
 }
 
 impl PluginError {
+    /// The plugin (its name, or the file it was loaded from) the error is about, if any.
+    pub fn plugin(&self) -> Option<&str> {
+        match self {
+            Self::Compile { plugin, .. }
+            | Self::Contract { plugin, .. }
+            | Self::Timeout { plugin, .. }
+            | Self::MemoryExceeded { plugin, .. }
+            | Self::Trap { plugin, .. }
+            | Self::OutputTooLarge { plugin, .. }
+            | Self::Denied { plugin, .. }
+            | Self::Reported { plugin, .. }
+            | Self::Malformed { plugin, .. } => Some(plugin),
+            Self::Cache { .. } | Self::Engine(_) => None,
+        }
+    }
+
     /// A short stable name for the kind of failure, for reports and metrics.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -2,6 +2,10 @@
 //! it. Every call runs under the deadline, memory cap and output cap; an instance that traps,
 //! times out, blows its memory or is denied a capability is discarded, and the next call gets
 //! a fresh one initialized from the last good state.
+//!
+//! The state is asked for (`snapshot`) when the host is about to save it, at a commit, not
+//! after every call: a plugin with a large state (a pattern miner) would otherwise serialize
+//! it once per batch.
 
 use std::sync::Arc;
 
@@ -18,6 +22,8 @@ pub struct PluginInstance {
     config: Vec<(String, String)>,
     state: Option<Vec<u8>>,
     live: Option<(Store<PluginState>, Plugin)>,
+    /// Whether the live instance took calls since its state was last asked for.
+    changed: bool,
     /// Instances created so far (1 + restarts after failures).
     pub instances_created: u64,
 }
@@ -25,7 +31,7 @@ pub struct PluginInstance {
 impl PluginInstance {
     /// An instance of `plugin` with the operator's `config`, resuming from `state`.
     pub fn new(plugin: Arc<LoadedPlugin>, config: Vec<(String, String)>, state: Option<Vec<u8>>) -> Self {
-        Self { plugin, config, state, live: None, instances_created: 0 }
+        Self { plugin, config, state, live: None, changed: false, instances_created: 0 }
     }
 
     /// The plugin this instance runs.
@@ -49,7 +55,7 @@ impl PluginInstance {
         let output = self
             .call("process-logs", |store, plugin| plugin.opsloop_plugin_analyzer().call_process_logs(store, batch))?;
         self.check_output("process-logs", &output, expected)?;
-        self.keep_snapshot()?;
+        self.changed = true;
         Ok(output)
     }
 
@@ -59,7 +65,7 @@ impl PluginInstance {
             plugin.opsloop_plugin_analyzer().call_process_reports(store, reports)
         })?;
         self.check_output("process-reports", &output, reports.len())?;
-        self.keep_snapshot()?;
+        self.changed = true;
         Ok(output)
     }
 
@@ -67,11 +73,17 @@ impl PluginInstance {
     pub fn finish(&mut self) -> Result<types::BatchOutput, PluginError> {
         let output = self.call("finish", |store, plugin| plugin.opsloop_plugin_analyzer().call_finish(store))?;
         self.check_output("finish", &output, 0)?;
-        self.keep_snapshot()?;
+        self.changed = true;
         Ok(output)
     }
 
-    fn keep_snapshot(&mut self) -> Result<(), PluginError> {
+    /// Asks the live instance for its state (if it took calls since the last time), so
+    /// [`PluginInstance::state`] is current.
+    pub fn take_snapshot(&mut self) -> Result<(), PluginError> {
+        if !self.changed || self.live.is_none() {
+            return Ok(());
+        }
+        self.changed = false;
         let limit = self.plugin.limits.output_bytes;
         let snapshot =
             self.call("snapshot", |store, plugin| plugin.opsloop_plugin_analyzer().call_snapshot(store).map(Ok))?;

@@ -1,0 +1,60 @@
+//! `opsloop serve`: the HTTP API and web page; `--watch` tails files into the index.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Args;
+
+use super::UsageError;
+use super::import::InputFormat;
+use crate::config::Settings;
+use crate::data_dir::DataDir;
+use crate::ingest::{DEFAULT_MAX_LINE_BYTES, ParseOptions};
+use crate::serve::{ServeError, ServeOptions, WatchSpec, serve, shutdown_signal};
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Where to listen (default: `[serve] listen`, 127.0.0.1:7070); port 0 picks a free one.
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// A directory (every file in it) or a glob to tail; repeatable.
+    #[arg(long)]
+    pub watch: Vec<String>,
+    /// How tailed lines are laid out; `auto` decides per file.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub format: InputFormat,
+    /// A line layout with `<Field>` placeholders for tailed files (implies --format pattern).
+    #[arg(long)]
+    pub pattern: Option<String>,
+    /// The source name of tailed records (default: the file name up to its first dot).
+    #[arg(long)]
+    pub source: Option<String>,
+}
+
+pub fn run(data_dir: &DataDir, settings: &Settings, args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let format = if args.pattern.is_some() { InputFormat::Pattern } else { args.format };
+    let watch =
+        args.watch.iter().map(|text| WatchSpec::parse(text)).collect::<Result<Vec<_>, _>>().map_err(UsageError)?;
+    let options = ServeOptions {
+        listen: args.listen,
+        watch,
+        parse: ParseOptions {
+            format: format.for_logs()?,
+            pattern: args.pattern,
+            source: args.source,
+            max_line_bytes: DEFAULT_MAX_LINE_BYTES,
+        },
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let announce = |address: std::net::SocketAddr| {
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "opsloop serving http://{address}/ (API: /api/openapi.json)");
+        let _ = stdout.flush();
+    };
+    let served = runtime.block_on(serve(data_dir, settings, &options, announce, shutdown_signal()));
+    match served {
+        Err(error) if error.downcast_ref::<ServeError>().is_some() => Err(UsageError(error.to_string()).into()),
+        Err(error) => Err(error),
+        Ok(()) => Ok(ExitCode::SUCCESS),
+    }
+}

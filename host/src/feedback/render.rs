@@ -1,0 +1,97 @@
+//! Feedback items as the documents people take elsewhere: a Markdown report and a CSV that
+//! Jira's importer maps (Summary, Issue Type, Description, Priority, Labels). The command line
+//! and the HTTP API both print these.
+
+use std::fmt::Write as _;
+
+use super::FeedbackItem;
+
+/// A serialized enum's name (`bug`, `regressed`, ...).
+pub fn lower(value: impl serde::Serialize) -> String {
+    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+}
+
+/// The impact score with every component that made it.
+pub fn impact_line(item: &FeedbackItem) -> String {
+    let i = &item.impact;
+    format!(
+        "impact {:.2} = reports {} · reporters {} · sources {} · error volume {} · trend {:.0} · severity {:.2}",
+        i.score, i.reports, i.reporters, i.sources, i.error_volume, i.trend, i.severity
+    )
+}
+
+/// The items as a Markdown report: a table by impact, then one section per item.
+pub fn markdown(items: &[FeedbackItem]) -> String {
+    let mut text = String::from("# Feedback items\n\n");
+    text.push_str("| id | kind | status | impact | title | reports | log records |\n");
+    text.push_str("|---|---|---|---|---|---|---|\n");
+    for item in items {
+        let records: u64 = item.evidence.patterns.iter().map(|p| p.records).sum();
+        let _ = writeln!(
+            text,
+            "| {} | {} | {} | {:.2} | {} | {} | {records} |",
+            item.id,
+            lower(item.kind),
+            lower(item.status),
+            item.impact.score,
+            item.title.replace('|', "\\|"),
+            item.evidence.reports.len()
+        );
+    }
+    for item in items {
+        let _ = write!(text, "\n## {} {}\n\n{}\n\n{}\n", item.id, item.title, item.summary, impact_line(item));
+        if let Some(query) = &item.evidence.query {
+            let _ = write!(text, "\nLogs: `opsloop search '{query}'`\n");
+        }
+        if !item.evidence.reports.is_empty() {
+            let _ = write!(text, "\nReports: {}\n", item.evidence.reports.join(", "));
+        }
+    }
+    text
+}
+
+/// The items as CSV for Jira's importer; `External ID` carries the stable item id.
+pub fn jira_csv(items: &[FeedbackItem]) -> Result<String, csv::Error> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record([
+        "Summary",
+        "Issue Type",
+        "Description",
+        "Priority",
+        "Labels",
+        "External ID",
+        "Status",
+        "Impact",
+    ])?;
+    for item in items {
+        let issue_type = match lower(item.kind).as_str() {
+            "request" => "Story",
+            "incident" => "Task",
+            _ => "Bug",
+        };
+        let priority = match item.impact.score {
+            s if s >= 0.6 => "High",
+            s if s >= 0.3 => "Medium",
+            _ => "Low",
+        };
+        let description = format!(
+            "{}\n\n{}\n\nReports: {}\nLogs: {}",
+            item.summary,
+            impact_line(item),
+            item.evidence.reports.join(", "),
+            item.evidence.query.as_deref().unwrap_or("-")
+        );
+        writer.write_record([
+            item.title.as_str(),
+            issue_type,
+            &description,
+            priority,
+            &format!("opsloop {}", lower(item.kind)),
+            &item.id,
+            &lower(item.status),
+            &format!("{:.2}", item.impact.score),
+        ])?;
+    }
+    let bytes = writer.into_inner().map_err(|error| csv::Error::from(error.into_error()))?;
+    Ok(String::from_utf8(bytes).expect("CSV of UTF-8 strings is UTF-8"))
+}

@@ -1,0 +1,713 @@
+//! The HTTP API (axum): routes, roles, limits and handlers. The routes and their answers are
+//! documented in `docs/openapi.json`, served at `/api/openapi.json`; a test keeps the two the
+//! same.
+//!
+//! Every handler that touches the index runs on the blocking pool; ingest hands records to the
+//! writer ([`Ingestor`]) and answers once they are committed.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Query, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::auth::{RateLimits, Tokens};
+use super::error::ApiError;
+use super::ingestor::{CommitMode, Ingestor, Outcome, QueueError, Work, count_rejections};
+use super::metrics::{EndpointLabel, Metrics, StatusLabel};
+use crate::config::{Role, ServeSettings};
+use crate::feedback::{FeedbackStore, current_items, render, similar};
+use crate::index::{LogIndex, PageKey, ReportIndex, SearchRequest, report_json};
+use crate::ingest::{Format, Input, ParseOptions, Rejections, ReportFormat, parse_reports, read_records};
+use crate::pipeline::FindingStore;
+
+/// The OpenAPI document, checked in.
+pub const OPENAPI: &str = include_str!("../../../docs/openapi.json");
+
+/// Everything a request may need.
+pub struct AppState {
+    pub logs: Arc<LogIndex>,
+    pub reports: Arc<ReportIndex>,
+    pub findings: Arc<FindingStore>,
+    pub feedback: FeedbackStore,
+    /// Serializes feedback status updates (each request reads, updates and writes the file).
+    pub feedback_lock: std::sync::Mutex<()>,
+    pub ingestor: Arc<Ingestor>,
+    pub metrics: Arc<Metrics>,
+    pub tokens: Tokens,
+    pub limits: RateLimits,
+    pub settings: ServeSettings,
+    pub requests: AtomicU64,
+    /// When this server started (ms), so request ids (`http:<start>-<n>`, the origin file of
+    /// ingested records) never repeat across restarts.
+    pub started_ms: i64,
+}
+
+impl AppState {
+    fn next_request_id(&self) -> String {
+        format!("http:{}-{}", self.started_ms, self.requests.fetch_add(1, Ordering::Relaxed) + 1)
+    }
+}
+
+type Shared = Arc<AppState>;
+
+/// The whole router: API, health checks, metrics and the web page.
+pub fn router(state: Shared) -> Router {
+    let read = Router::new()
+        .route("/api/search", get(search))
+        .route("/api/histogram", get(histogram))
+        .route("/api/context", get(context))
+        .route("/api/patterns", get(patterns))
+        .route("/api/findings", get(findings))
+        .route("/api/feedback", get(feedback))
+        .route("/api/reports", get(reports))
+        .route("/api/reports/{id}/similar", get(similar_reports))
+        .route("/api/plugins", get(plugins))
+        .route("/metrics", get(metrics))
+        .route_layer(middleware::from_fn_with_state((state.clone(), Role::Read), authorize));
+    let ingest = Router::new()
+        .route("/api/ingest/logs", post(ingest_logs))
+        .route("/api/ingest/reports", post(ingest_reports))
+        .route_layer(middleware::from_fn_with_state((state.clone(), Role::Ingest), authorize));
+    let admin = Router::new()
+        .route("/api/feedback/{id}/resolve", post(resolve))
+        .route_layer(middleware::from_fn_with_state((state.clone(), Role::Admin), authorize));
+    let open = Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
+        .route("/api/openapi.json", get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI) }))
+        .merge(super::web::routes());
+    Router::new()
+        .merge(read)
+        .merge(ingest)
+        .merge(admin)
+        .merge(open)
+        .fallback(|| async { ApiError::not_found("no such route; see /api/openapi.json") })
+        .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))
+        .layer(middleware::from_fn_with_state(state.clone(), limit_time))
+        .with_state(state)
+}
+
+/// Answers 503 `timeout` for a request still running after the configured time, and counts
+/// error answers by code.
+async fn limit_time(State(state): State<Shared>, request: Request, next: Next) -> Response {
+    let limit = Duration::from_millis(state.settings.request_timeout_ms);
+    let response = match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "timeout",
+            format!("the request took longer than {} ms", limit.as_millis()),
+        )
+        .into_response(),
+    };
+    if response.status().is_client_error() || response.status().is_server_error() {
+        let code = response.status().as_u16().to_string();
+        state.metrics.api_errors.get_or_create(&StatusLabel { code }).inc();
+    }
+    response
+}
+
+/// Lets the request through when it carries a token whose role allows `needed` and the
+/// token's rate limit has room.
+async fn authorize(
+    State((state, needed)): State<(Shared, Role)>,
+    headers: HeaderMap,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(str::trim);
+    let Some(presented) = presented else {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "an API token is needed: send `Authorization: Bearer <token>`",
+        ));
+    };
+    let Some((name, role)) = state.tokens.identify(presented) else {
+        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "the API token is not known"));
+    };
+    if !role.allows(needed) {
+        let needed = serde_json::to_value(needed).unwrap_or_default();
+        let role = serde_json::to_value(role).unwrap_or_default();
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("this needs a token with the {needed} role (or admin); yours has {role}"),
+        ));
+    }
+    if let Err(seconds) = state.limits.check(name) {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("too many requests for this token; retry in {seconds} s"),
+        )
+        .retry_after(seconds));
+    }
+    Ok(next.run(request).await)
+}
+
+async fn ready(State(state): State<Shared>) -> Response {
+    if state.ingestor.is_ready() {
+        "ready".into_response()
+    } else {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", "the writer is not running").into_response()
+    }
+}
+
+/// Runs blocking index work off the async threads and times it under `endpoint`.
+async fn blocking<T: Send + 'static>(
+    state: &Shared,
+    endpoint: &'static str,
+    work: impl FnOnce(&AppState) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let state = state.clone();
+    let started = Instant::now();
+    let metrics = state.metrics.clone();
+    let result = tokio::task::spawn_blocking(move || work(&state)).await.map_err(ApiError::internal)?;
+    let label = EndpointLabel { endpoint: endpoint.to_string() };
+    metrics.query_seconds.get_or_create(&label).observe(started.elapsed().as_secs_f64());
+    result
+}
+
+/// Runs blocking index work like [`blocking`] and answers its value as JSON.
+async fn blocking_json<T: serde::Serialize + Send + 'static>(
+    state: &Shared,
+    endpoint: &'static str,
+    work: impl FnOnce(&AppState) -> Result<T, ApiError> + Send + 'static,
+) -> Result<Response, ApiError> {
+    Ok(axum::Json(blocking(state, endpoint, work).await?).into_response())
+}
+
+/// Query parameters whose rejection is an [`ApiError`] (`bad_parameter`), like every error.
+struct ApiQuery<T>(T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(value)) => Ok(Self(value)),
+            Err(rejection) => Err(ApiError::bad_request("bad_parameter", rejection.body_text())),
+        }
+    }
+}
+
+/// A request body whose rejection is an [`ApiError`] (`body_too_large`, `bad_body`).
+struct ApiBody(Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for ApiBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Bytes::from_request(request, state).await {
+            Ok(bytes) => Ok(Self(bytes)),
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::new(rejection.status(), "body_too_large", rejection.body_text()))
+            }
+            Err(rejection) => Err(ApiError::new(rejection.status(), "bad_body", rejection.body_text())),
+        }
+    }
+}
+
+/// Waits until the writer says the job is durable (or committed, as the job asked).
+async fn wait_committed(done: tokio::sync::oneshot::Receiver<Outcome>) -> Result<(), ApiError> {
+    done.await
+        .map_err(|_| queue_error(QueueError::Closed))?
+        .map_err(|message| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "not_committed", message))
+}
+
+fn time_param(name: &str, value: Option<&str>) -> Result<Option<i64>, ApiError> {
+    value
+        .filter(|text| !text.is_empty())
+        .map(|text| {
+            crate::cli::parse_time(text)
+                .map_err(|reason| ApiError::bad_request("bad_parameter", format!("{name}: {reason}")))
+        })
+        .transpose()
+}
+
+#[derive(Debug, Deserialize)]
+struct SearchParams {
+    #[serde(default)]
+    q: String,
+    since: Option<String>,
+    until: Option<String>,
+    source: Option<String>,
+    limit: Option<usize>,
+    cursor: Option<String>,
+}
+
+impl SearchParams {
+    fn request(&self) -> Result<SearchRequest, ApiError> {
+        Ok(SearchRequest {
+            query: self.q.clone(),
+            source: self.source.clone().filter(|source| !source.is_empty()),
+            since_ms: time_param("since", self.since.as_deref())?,
+            until_ms: time_param("until", self.until.as_deref())?,
+            limit: None,
+        })
+    }
+}
+
+/// Most hits one page holds.
+const MAX_PAGE: usize = 1000;
+
+async fn search(State(state): State<Shared>, ApiQuery(params): ApiQuery<SearchParams>) -> Result<Response, ApiError> {
+    let limit = params.limit.unwrap_or(100).clamp(1, MAX_PAGE);
+    blocking_json(&state, "search", move |state| {
+        let request = params.request()?;
+        let total = state.logs.count(&request)?;
+        let after = match &params.cursor {
+            Some(cursor) => Some(PageKey::from_cursor(cursor).ok_or_else(|| {
+                ApiError::bad_request("bad_cursor", format!("cursor `{cursor}` is not one this API handed out"))
+            })?),
+            None => None,
+        };
+        let (page, next) = state.logs.search_page(&request, after.as_ref(), limit)?;
+        let highlighter = state.logs.highlighter(&request)?;
+        let next_cursor = next.map(|key| key.to_cursor());
+        let hits: Vec<Value> = page
+            .iter()
+            .map(|hit| {
+                let mut value = hit.to_json();
+                value["message_parts"] = message_parts(&hit.record.message, &highlighter.ranges(&hit.record.message));
+                value
+            })
+            .collect();
+        Ok(json!({ "total": total, "hits": hits, "next_cursor": next_cursor }))
+    })
+    .await
+}
+
+/// The message cut into parts a page can show as text, marking the parts the query matched.
+fn message_parts(message: &str, ranges: &[std::ops::Range<usize>]) -> Value {
+    let mut parts = Vec::new();
+    let mut at = 0;
+    for range in ranges {
+        if range.start < at || range.end > message.len() {
+            continue;
+        }
+        if range.start > at {
+            parts.push(json!({ "text": &message[at..range.start], "hit": false }));
+        }
+        parts.push(json!({ "text": &message[range.clone()], "hit": true }));
+        at = range.end;
+    }
+    if at < message.len() {
+        parts.push(json!({ "text": &message[at..], "hit": false }));
+    }
+    Value::Array(parts)
+}
+
+#[derive(Debug, Deserialize)]
+struct HistogramParams {
+    #[serde(flatten)]
+    search: SearchParams,
+    /// Bucket width (`1m`, `1h`); default: about 60 buckets over the range.
+    interval: Option<String>,
+}
+
+async fn histogram(
+    State(state): State<Shared>,
+    ApiQuery(params): ApiQuery<HistogramParams>,
+) -> Result<Response, ApiError> {
+    blocking_json(&state, "histogram", move |state| {
+        let request = params.search.request()?;
+        let width_ms = match params.interval.as_deref().filter(|text| !text.is_empty()) {
+            Some(text) => crate::ingest::parse_span(text)
+                .map_err(|reason| ApiError::bad_request("bad_parameter", format!("interval: {reason}")))?,
+            None => {
+                // About 60 buckets over the range asked for, or over the matching records.
+                let newest = || -> Result<Option<i64>, ApiError> {
+                    let first = SearchRequest { limit: Some(1), ..request.clone() };
+                    Ok(state.logs.search(&first)?.first().map(|hit| hit.timestamp_ms + 1))
+                };
+                let until = match request.until_ms {
+                    Some(until) => until,
+                    None => newest()?.unwrap_or_else(|| chrono::Utc::now().timestamp_millis()),
+                };
+                let since = match request.since_ms {
+                    Some(since) => since,
+                    None => oldest_time(state, &request)?.unwrap_or(until - 3_600_000),
+                };
+                nice_width((until - since).max(1) / 60)
+            }
+        };
+        if width_ms <= 0 {
+            return Err(ApiError::bad_request("bad_parameter", "interval must be positive"));
+        }
+        let buckets = state.logs.histogram(&request, width_ms)?;
+        if buckets.len() > 100_000 {
+            return Err(ApiError::bad_request("bad_parameter", "interval too small for the time range"));
+        }
+        let buckets: Vec<Value> = buckets.iter().map(|(time, count)| json!({ "t": time, "count": count })).collect();
+        Ok(json!({ "interval_ms": width_ms, "buckets": buckets }))
+    })
+    .await
+}
+
+/// The time of the oldest record the request matches.
+fn oldest_time(state: &AppState, request: &SearchRequest) -> Result<Option<i64>, ApiError> {
+    // Newest-first search cannot give the oldest cheaply; two histograms can: a day-wide one
+    // finds the first day, a second-wide one over that day the first second.
+    let days = state.logs.histogram(request, 86_400_000)?;
+    let Some(&(day, _)) = days.iter().find(|(_, count)| *count > 0) else { return Ok(None) };
+    let within = SearchRequest { since_ms: Some(day), until_ms: Some(day + 86_400_000), ..request.clone() };
+    let seconds = state.logs.histogram(&within, 1_000)?;
+    Ok(seconds.iter().find(|(_, count)| *count > 0).map(|(time, _)| *time).or(Some(day)))
+}
+
+/// The smallest round bucket width at least `ms`.
+fn nice_width(ms: i64) -> i64 {
+    const WIDTHS: [i64; 15] = [
+        1_000, 5_000, 10_000, 30_000, 60_000, 120_000, 300_000, 600_000, 1_800_000, 3_600_000, 7_200_000, 10_800_000,
+        21_600_000, 43_200_000, 86_400_000,
+    ];
+    WIDTHS.iter().copied().find(|&width| width >= ms).unwrap_or(86_400_000 * (ms / 86_400_000 + 1))
+}
+
+#[derive(Debug, Deserialize)]
+struct ContextParams {
+    file: String,
+    line: u64,
+    before: Option<u64>,
+    after: Option<u64>,
+}
+
+async fn context(State(state): State<Shared>, ApiQuery(params): ApiQuery<ContextParams>) -> Result<Response, ApiError> {
+    blocking_json(&state, "context", move |state| {
+        let before = params.before.unwrap_or(5).min(500);
+        let after = params.after.unwrap_or(5).min(500);
+        let hits = state.logs.context(&params.file, params.line, before, after)?;
+        Ok(json!({ "hits": hits.iter().map(|hit| hit.to_json()).collect::<Vec<_>>() }))
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+struct PatternParams {
+    source: Option<String>,
+    limit: Option<usize>,
+    examples: Option<usize>,
+}
+
+async fn patterns(
+    State(state): State<Shared>,
+    ApiQuery(params): ApiQuery<PatternParams>,
+) -> Result<Response, ApiError> {
+    blocking_json(&state, "patterns", move |state| {
+        let source = params.source.as_deref().filter(|source| !source.is_empty());
+        let mut patterns = state.logs.patterns(source)?;
+        let total = patterns.len();
+        patterns.truncate(params.limit.unwrap_or(100).min(10_000));
+        state.logs.add_examples(&mut patterns, source, params.examples.unwrap_or(2).min(20))?;
+        Ok(json!({ "total": total, "patterns": patterns }))
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+struct FindingParams {
+    kind: Option<String>,
+    plugin: Option<String>,
+    limit: Option<usize>,
+}
+
+async fn findings(
+    State(state): State<Shared>,
+    ApiQuery(params): ApiQuery<FindingParams>,
+) -> Result<Response, ApiError> {
+    blocking_json(&state, "findings", move |state| {
+        let mut findings = state.findings.read_all().map_err(ApiError::internal)?;
+        findings.retain(|finding| {
+            params.kind.as_deref().is_none_or(|kind| kind.is_empty() || finding.kind == kind)
+                && params.plugin.as_deref().is_none_or(|plugin| plugin.is_empty() || finding.plugin == plugin)
+        });
+        findings.sort_by(|a, b| b.last_seen_ms.cmp(&a.last_seen_ms).then(b.score.total_cmp(&a.score)));
+        let total = findings.len();
+        findings.truncate(params.limit.unwrap_or(100).min(10_000));
+        Ok(json!({ "total": total, "findings": findings }))
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+struct FeedbackParams {
+    format: Option<String>,
+    kind: Option<String>,
+    status: Option<String>,
+}
+
+async fn feedback(
+    State(state): State<Shared>,
+    ApiQuery(params): ApiQuery<FeedbackParams>,
+) -> Result<Response, ApiError> {
+    let format = params.format.clone().unwrap_or_else(|| "json".into());
+    if !["json", "md", "csv"].contains(&format.as_str()) {
+        return Err(ApiError::bad_request("bad_parameter", format!("format `{format}`: json, md or csv")));
+    }
+    let items = blocking(&state, "feedback", move |state| {
+        let _serialized = state.feedback_lock.lock().map_err(ApiError::internal)?;
+        let mut items = current_items(&state.logs, &state.reports, &state.findings, &state.feedback)?;
+        items.retain(|item| {
+            let matches = |wanted: &Option<String>, actual: String| {
+                wanted.as_deref().is_none_or(|wanted| wanted.is_empty() || wanted == actual)
+            };
+            matches(&params.kind, render::lower(item.kind)) && matches(&params.status, render::lower(item.status))
+        });
+        Ok(items)
+    })
+    .await?;
+    Ok(match format.as_str() {
+        "md" => ([(header::CONTENT_TYPE, "text/markdown; charset=utf-8")], render::markdown(&items)).into_response(),
+        "csv" => {
+            let text = render::jira_csv(&items).map_err(ApiError::internal)?;
+            ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], text).into_response()
+        }
+        _ => axum::Json(json!({ "items": items })).into_response(),
+    })
+}
+
+async fn resolve(State(state): State<Shared>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    blocking(&state, "feedback", move |state| {
+        let _serialized = state.feedback_lock.lock().map_err(ApiError::internal)?;
+        // The item must exist now: build the items so a fresh id is known.
+        current_items(&state.logs, &state.reports, &state.findings, &state.feedback)?;
+        let mut known = state.feedback.load().map_err(ApiError::internal)?;
+        if !known.resolve(&id) {
+            return Err(ApiError::not_found(format!("no feedback item `{id}`")));
+        }
+        state.feedback.save(&known).map_err(ApiError::internal)?;
+        Ok(())
+    })
+    .await?;
+    Ok(axum::Json(json!({ "resolved": true })).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct ReportParams {
+    #[serde(default)]
+    q: String,
+    limit: Option<usize>,
+}
+
+async fn reports(State(state): State<Shared>, ApiQuery(params): ApiQuery<ReportParams>) -> Result<Response, ApiError> {
+    blocking_json(&state, "reports", move |state| {
+        let query = if params.q.trim().is_empty() { "*" } else { params.q.as_str() };
+        let total = state.reports.count(query)?;
+        let reports = state.reports.search(query, Some(params.limit.unwrap_or(100).min(10_000)))?;
+        Ok(json!({ "total": total, "reports": reports.iter().map(report_json).collect::<Vec<_>>() }))
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+struct SimilarParams {
+    limit: Option<usize>,
+}
+
+async fn similar_reports(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+    ApiQuery(params): ApiQuery<SimilarParams>,
+) -> Result<Response, ApiError> {
+    blocking_json(&state, "similar", move |state| {
+        match similar(&state.reports, &id, params.limit.unwrap_or(10).min(1000)) {
+            Ok(similar) => Ok(json!({ "id": id, "similar": similar })),
+            Err(crate::feedback::SimilarError::UnknownReport(_)) => {
+                Err(ApiError::not_found(format!("no report with id `{id}`")))
+            }
+            Err(crate::feedback::SimilarError::Index(error)) => Err(error.into()),
+        }
+    })
+    .await
+}
+
+async fn plugins(State(state): State<Shared>) -> Result<Response, ApiError> {
+    let status = state.ingestor.status.read().map_err(ApiError::internal)?.clone();
+    Ok(axum::Json(status).into_response())
+}
+
+async fn metrics(State(state): State<Shared>) -> Response {
+    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], state.metrics.render())
+        .into_response()
+}
+
+#[derive(Debug, Deserialize)]
+struct IngestParams {
+    source: Option<String>,
+    format: Option<String>,
+    pattern: Option<String>,
+    /// `auto` (answer once durable), `wait_for` (once searchable), `force` (commit now).
+    commit: Option<String>,
+}
+
+fn commit_mode(params: &IngestParams) -> Result<CommitMode, ApiError> {
+    match params.commit.as_deref() {
+        None | Some("") | Some("auto") => Ok(CommitMode::Auto),
+        Some("wait_for") => Ok(CommitMode::WaitFor),
+        Some("force") => Ok(CommitMode::Force),
+        Some(other) => {
+            Err(ApiError::bad_request("bad_parameter", format!("commit `{other}`: auto, wait_for or force")))
+        }
+    }
+}
+
+fn queue_error(error: QueueError) -> ApiError {
+    match error {
+        QueueError::Busy(_) => {
+            ApiError::new(StatusCode::TOO_MANY_REQUESTS, "ingest_busy", error.to_string()).retry_after(1)
+        }
+        QueueError::TooLarge { .. } => {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_many_records", error.to_string())
+        }
+        QueueError::Closed => {
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting_down", error.to_string()).retry_after(5)
+        }
+    }
+}
+
+fn rejections_json(rejections: &Rejections) -> Value {
+    rejections
+        .by_reason
+        .iter()
+        .map(|(reason, group)| (reason.clone(), json!({ "count": group.count, "examples": group.examples })))
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
+/// What a body's `Content-Type` says about its format, when the query does not say.
+fn format_of(params: &IngestParams, headers: &HeaderMap) -> Result<Format, ApiError> {
+    let named = params.format.clone().or_else(|| {
+        let content_type = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+        content_type.contains("ndjson").then(|| "json".to_string())
+    });
+    match named.as_deref() {
+        None | Some("") => Ok(if params.pattern.is_some() { Format::Pattern } else { Format::Auto }),
+        Some(name) => {
+            <Format as clap::ValueEnum>::from_str(if name == "jsonl" { "json" } else { name }, true).map_err(|_| {
+                ApiError::bad_request(
+                    "bad_parameter",
+                    format!("format `{name}`: auto, raw, json, logfmt, syslog, clf, text or pattern"),
+                )
+            })
+        }
+    }
+}
+
+async fn ingest_logs(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    ApiQuery(params): ApiQuery<IngestParams>,
+    ApiBody(body): ApiBody,
+) -> Result<Response, ApiError> {
+    let format = format_of(&params, &headers)?;
+    let commit = commit_mode(&params)?;
+    let request_id = state.next_request_id();
+    let options = ParseOptions {
+        format,
+        pattern: params.pattern.clone(),
+        source: Some(params.source.clone().filter(|s| !s.is_empty()).unwrap_or_else(|| "http".into())),
+        ..ParseOptions::default()
+    };
+    // Parsing a body of up to `max_body_bytes` is CPU work: off the async threads.
+    let name = request_id.clone();
+    let (records, rejections) = tokio::task::spawn_blocking(move || {
+        let mut records = Vec::new();
+        let mut rejections = Rejections::default();
+        read_records::<crate::ingest::IngestError>(
+            Input::from_bytes(&name, Vec::from(body)),
+            &options,
+            crate::pipeline::DEFAULT_BATCH_SIZE,
+            Default::default(),
+            &mut rejections,
+            |batch, _| {
+                records.extend(batch);
+                Ok(())
+            },
+        )
+        .map(|_| (records, rejections))
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(|error| ApiError::bad_request("bad_parameter", error.to_string()))?;
+    count_rejections(&state.metrics, &rejections);
+    if records.is_empty() && rejections.total() > 0 {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "no_valid_records",
+            format!("none of the {} lines is a record: {}", rejections.total(), rejections_json(&rejections)),
+        ));
+    }
+    let accepted = records.len();
+    let done =
+        state.ingestor.try_submit(Work::Logs { records, checkpoint: None, commit }, accepted).map_err(queue_error)?;
+    state.metrics.records_in.inc_by(accepted as u64);
+    wait_committed(done).await?;
+    Ok(axum::Json(json!({
+        "request_id": request_id,
+        "accepted": accepted,
+        "rejected": rejections.total(),
+        "rejections": rejections_json(&rejections),
+    }))
+    .into_response())
+}
+
+async fn ingest_reports(
+    State(state): State<Shared>,
+    ApiQuery(params): ApiQuery<IngestParams>,
+    ApiBody(body): ApiBody,
+) -> Result<Response, ApiError> {
+    let format = match params.format.as_deref() {
+        None | Some("") | Some("auto") => ReportFormat::Auto,
+        Some("json") => ReportFormat::Json,
+        Some("jsonl") => ReportFormat::Jsonl,
+        Some("csv") => ReportFormat::Csv,
+        Some(other) => {
+            return Err(ApiError::bad_request("bad_parameter", format!("format `{other}`: auto, json, jsonl or csv")));
+        }
+    };
+    let request_id = state.next_request_id();
+    let name = request_id.clone();
+    let (reports, rejections) = tokio::task::spawn_blocking(move || {
+        let mut rejections = Rejections::default();
+        parse_reports(&name, &body, format, &mut rejections).map(|reports| (reports, rejections))
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(|error| ApiError::bad_request("bad_body", error.to_string()))?;
+    count_rejections(&state.metrics, &rejections);
+    if reports.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "no_valid_reports",
+            format!("the body holds no valid report: {}", rejections_json(&rejections)),
+        ));
+    }
+    let accepted = reports.len();
+    let ids: Vec<String> = reports.iter().map(|report| report.id.clone()).collect();
+    let done = state.ingestor.try_submit(Work::Reports(reports), accepted).map_err(queue_error)?;
+    wait_committed(done).await?;
+    Ok(axum::Json(json!({
+        "request_id": request_id,
+        "accepted": accepted,
+        "ids": ids,
+        "rejected": rejections.total(),
+        "rejections": rejections_json(&rejections),
+    }))
+    .into_response())
+}

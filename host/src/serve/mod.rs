@@ -1,0 +1,257 @@
+//! `opsloop serve`: the HTTP API and web page over one data directory, with live tailing and
+//! plugin hot reload.
+//!
+//! ```text
+//! HTTP ingest ─┐                                   ┌─▶ index (commit + tail checkpoints)
+//! tailed files ┼─▶ Ingestor (one writer thread) ───┼─▶ reports index, findings
+//! plugin files ┘    plugins, group commit          └─▶ answers: "committed"
+//! HTTP queries ─▶ api (axum, blocking pool) ─▶ index readers, feedback items
+//! ```
+//!
+//! Shutdown (SIGINT/SIGTERM): the server stops taking connections and finishes the requests it
+//! has; the tailer reads what it was reading; the writer commits everything queued. What was
+//! acknowledged is durable.
+
+mod api;
+mod auth;
+mod error;
+mod ingestor;
+mod metrics;
+mod tail;
+mod wal;
+mod web;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+pub use api::{AppState, OPENAPI, router};
+pub use auth::tokens_from_env;
+pub use ingestor::{CommitMode, Ingestor, LoadError, PluginStatus, QueueError, Work};
+pub use metrics::Metrics;
+pub use tail::{Tailer, WatchSpec};
+
+use crate::config::Settings;
+use crate::data_dir::DataDir;
+use crate::feedback::FeedbackStore;
+use crate::index::{LogIndex, ReportIndex};
+use crate::ingest::ParseOptions;
+use crate::pipeline::{Checkpoints, FindingStore, PluginSet};
+
+/// How `opsloop serve` runs, besides the config file.
+#[derive(Debug, Clone, Default)]
+pub struct ServeOptions {
+    /// Overrides `[serve] listen`.
+    pub listen: Option<String>,
+    /// Directories or globs to tail.
+    pub watch: Vec<WatchSpec>,
+    /// How tailed files are parsed.
+    pub parse: ParseOptions,
+}
+
+/// Why the server cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(
+        "no API tokens: add a [[serve.tokens]] table to {config} or set OPSLOOP_TOKENS=admin:<secret> (no token, no data)"
+    )]
+    NoTokens { config: PathBuf },
+    #[error("{0}")]
+    Tokens(String),
+}
+
+/// The running parts of a server, without the listener: what the router serves from, the
+/// writer, the tailer and the plugin watcher.
+pub struct Service {
+    pub state: Arc<AppState>,
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Service {
+    /// Opens the data directory, loads the plugins and starts the writer, the tailer (when
+    /// `options.watch` names something) and the plugin watcher.
+    pub fn start(data_dir: &DataDir, settings: &Settings, options: &ServeOptions) -> anyhow::Result<Self> {
+        let mut tokens = settings.serve.tokens.clone();
+        if let Ok(text) = std::env::var("OPSLOOP_TOKENS") {
+            tokens.extend(tokens_from_env(&text).map_err(ServeError::Tokens)?);
+        }
+        if tokens.is_empty() {
+            return Err(ServeError::NoTokens { config: data_dir.config_file() }.into());
+        }
+        let logs = Arc::new(LogIndex::open(&data_dir.index_dir())?);
+        let reports = Arc::new(ReportIndex::open(&data_dir.reports_dir())?);
+        let findings = Arc::new(FindingStore::new(data_dir.findings_file()));
+        let metrics = Arc::new(Metrics::default());
+        let (plugins, errors) = PluginSet::load(data_dir, settings)?;
+        let load_errors = errors
+            .iter()
+            .map(|error| {
+                tracing::error!(%error, "plugin not loaded");
+                LoadError {
+                    file: error.plugin().unwrap_or_default().to_string(),
+                    kind: error.kind().to_string(),
+                    message: error.to_string(),
+                    at: chrono::Utc::now().to_rfc3339(),
+                }
+            })
+            .collect();
+        let retain_ms =
+            settings.index.retain.as_deref().map(crate::ingest::parse_span).transpose().map_err(anyhow::Error::msg)?;
+        let ingestor = Arc::new(Ingestor::start(
+            ingestor::WriterParts {
+                logs: logs.clone(),
+                reports: reports.clone(),
+                plugins,
+                findings: findings.clone(),
+                metrics: metrics.clone(),
+                retain_ms,
+                wal_dir: data_dir.wal_dir(),
+                commit_interval: Duration::from_millis(settings.serve.commit_interval_ms.max(1)),
+            },
+            settings.serve.max_pending_records,
+            load_errors,
+        )?);
+        // Read after the writer replayed its log, whose entries carry checkpoints too.
+        let checkpoints = Checkpoints::from_payload(logs.commit_payload()?.as_deref());
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut threads = Vec::new();
+        if !options.watch.is_empty() {
+            let tailer = Tailer::new(
+                options.watch.clone(),
+                options.parse.clone(),
+                checkpoints,
+                ingestor.clone(),
+                metrics.clone(),
+            );
+            let stop = stop.clone();
+            threads.push(std::thread::Builder::new().name("opsloop-tail".into()).spawn(move || tailer.run(stop))?);
+        }
+        if let Some((watcher, changes)) = watch_plugin_dir(&data_dir.plugins_dir(settings.plugins.dir.as_deref())) {
+            let ingestor = ingestor.clone();
+            let stop = stop.clone();
+            threads.push(std::thread::Builder::new().name("opsloop-plugin-watch".into()).spawn(move || {
+                let _watching = watcher;
+                reload_changed_plugins(&changes, &ingestor, &stop);
+            })?);
+        }
+        let state = Arc::new(AppState {
+            logs,
+            reports,
+            findings,
+            feedback: FeedbackStore::new(data_dir.feedback_file()),
+            feedback_lock: std::sync::Mutex::new(()),
+            ingestor,
+            metrics,
+            tokens: auth::Tokens::new(&tokens),
+            limits: auth::RateLimits::new(&settings.serve),
+            settings: settings.serve.clone(),
+            requests: AtomicU64::new(0),
+            started_ms: chrono::Utc::now().timestamp_millis(),
+        });
+        Ok(Self { state, stop, threads })
+    }
+
+    /// The router over this service's state.
+    pub fn router(&self) -> axum::Router {
+        router(self.state.clone())
+    }
+
+    /// Stops the tailer and the plugin watcher, then commits everything queued.
+    pub fn stop(mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
+        self.state.ingestor.shutdown();
+    }
+}
+
+/// Serves until `shutdown` resolves, then stops in order (see the module doc). `on_listening`
+/// is told the bound address (useful with port 0).
+pub async fn serve(
+    data_dir: &DataDir,
+    settings: &Settings,
+    options: &ServeOptions,
+    on_listening: impl FnOnce(SocketAddr),
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let service = Service::start(data_dir, settings, options)?;
+    let listen = options.listen.clone().unwrap_or_else(|| settings.serve.listen.clone());
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .map_err(|error| anyhow::anyhow!("cannot listen on {listen}: {error}"))?;
+    on_listening(listener.local_addr()?);
+    let served = axum::serve(listener, service.router()).with_graceful_shutdown(shutdown).await;
+    tokio::task::spawn_blocking(move || service.stop()).await?;
+    served?;
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("installing a SIGTERM handler");
+    tokio::select! {
+        _ = interrupt => {},
+        _ = terminate.recv() => {},
+    }
+    tracing::info!("shutting down: finishing requests, committing what was accepted");
+}
+
+/// Watches `dir` for written `*.wasm` files. The watch is in place when this returns, so a
+/// file written after the server announced itself is not missed.
+fn watch_plugin_dir(dir: &std::path::Path) -> Option<(notify::RecommendedWatcher, std::sync::mpsc::Receiver<PathBuf>)> {
+    use notify::Watcher;
+    let (events, changes) = std::sync::mpsc::channel::<PathBuf>();
+    let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if let Ok(event) = event
+            && (event.kind.is_create() || event.kind.is_modify())
+        {
+            for path in event.paths {
+                let _ = events.send(path);
+            }
+        }
+    });
+    let mut watcher = match watcher {
+        Ok(watcher) => watcher,
+        Err(error) => {
+            tracing::warn!(%error, "plugin files will not reload: no change events");
+            return None;
+        }
+    };
+    if let Err(error) = std::fs::create_dir_all(dir)
+        .map_err(notify::Error::io)
+        .and_then(|()| watcher.watch(dir, notify::RecursiveMode::NonRecursive))
+    {
+        tracing::warn!(dir = %dir.display(), %error, "plugin files will not reload");
+        return None;
+    }
+    Some((watcher, changes))
+}
+
+/// Reloads a plugin when its file was written, once it has been quiet for a moment (so a
+/// half-copied file is not loaded).
+fn reload_changed_plugins(changes: &std::sync::mpsc::Receiver<PathBuf>, ingestor: &Ingestor, stop: &AtomicBool) {
+    let mut changed: std::collections::BTreeSet<PathBuf> = Default::default();
+    while !stop.load(Ordering::SeqCst) {
+        match changes.recv_timeout(Duration::from_millis(300)) {
+            Ok(path) => {
+                if path.extension().is_some_and(|ext| ext == "wasm") {
+                    changed.insert(path);
+                }
+            }
+            Err(_) => {
+                for path in std::mem::take(&mut changed) {
+                    if path.is_file() {
+                        let _ = ingestor.submit_control(Work::ReloadPlugin(path));
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,456 @@
+//! `opsloop serve` for real: the binary on a loopback port, called over HTTP. Auth (no token,
+//! wrong role), limits, malformed bodies (the valid lines kept), graceful shutdown keeping
+//! everything acknowledged (SIGTERM and `kill -9`), and live tailing through append, rotation,
+//! truncation and restart with every line indexed exactly once. Plugin hot reload is tested in
+//! `tests/all/serve_plugins.rs`, the page in `browser.rs`.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+mod common;
+
+const ADMIN: &str = "admin-secret";
+const READER: &str = "reader-secret";
+const INGESTER: &str = "ingest-secret";
+
+/// A data directory with a config that names the three tokens.
+struct DataDir {
+    dir: tempfile::TempDir,
+}
+
+impl DataDir {
+    fn new(serve_table: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("data")).unwrap();
+        let config = format!(
+            "version = 1\n[plugins.config.patterns]\nbaseline = \"500\"\n[serve]\n{serve_table}\n\
+             [[serve.tokens]]\nname = \"admin\"\ntoken = \"{ADMIN}\"\nrole = \"admin\"\n\
+             [[serve.tokens]]\nname = \"dashboard\"\ntoken = \"{READER}\"\nrole = \"read\"\n\
+             [[serve.tokens]]\nname = \"shipper\"\ntoken = \"{INGESTER}\"\nrole = \"ingest\"\n"
+        );
+        std::fs::write(dir.path().join("data/opsloop.toml"), config).unwrap();
+        Self { dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn data(&self) -> PathBuf {
+        self.path("data")
+    }
+}
+
+/// A running `opsloop serve`.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(data: &Path, extra: &[&str]) -> Self {
+        let (child, base) = common::spawn_server(data, extra, &[]);
+        Self { child, base }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// SIGTERM, and the exit status.
+    fn stop(mut self) -> std::process::ExitStatus {
+        Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "the server did not stop within 30 s of SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder().http_status_as_error(false).build().into()
+}
+
+/// Calls the server; the status and the body (JSON when it parses, else a string).
+fn call(method: &str, url: &str, token: Option<&str>, body: Option<&str>) -> (u16, Value) {
+    let agent = agent();
+    let mut response = match (method, body) {
+        ("GET", _) => {
+            let mut request = agent.get(url);
+            if let Some(token) = token {
+                request = request.header("Authorization", &format!("Bearer {token}"));
+            }
+            request.call().unwrap()
+        }
+        (_, body) => {
+            let mut request = agent.post(url);
+            if let Some(token) = token {
+                request = request.header("Authorization", &format!("Bearer {token}"));
+            }
+            request.send(body.unwrap_or("")).unwrap()
+        }
+    };
+    let status = response.status().as_u16();
+    let text = response.body_mut().read_to_string().unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+fn error_code(body: &Value) -> &str {
+    body["error"]["code"].as_str().unwrap_or_else(|| panic!("not an error body: {body}"))
+}
+
+fn messages(server: &Server, query: &str) -> Vec<String> {
+    let mut all = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut url = server.url(&format!("/api/search?q={}&limit=500", urlencode(query)));
+        if let Some(cursor) = &cursor {
+            url.push_str(&format!("&cursor={cursor}"));
+        }
+        let (status, page) = call("GET", &url, Some(READER), None);
+        assert_eq!(status, 200, "{page}");
+        all.extend(page["hits"].as_array().unwrap().iter().map(|hit| hit["message"].as_str().unwrap().to_string()));
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_string()),
+            None => return all,
+        }
+    }
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|byte| match byte {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (byte as char).to_string(),
+            _ => format!("%{byte:02X}"),
+        })
+        .collect()
+}
+
+#[test]
+fn no_token_or_the_wrong_role_gets_no_data() {
+    let data = DataDir::new("");
+    let server = Server::start(&data.data(), &[]);
+    assert_eq!(call("GET", &server.url("/healthz"), None, None).0, 200);
+    assert_eq!(call("GET", &server.url("/readyz"), None, None).0, 200);
+
+    let (status, body) = call("GET", &server.url("/api/search?q=x"), None, None);
+    assert_eq!((status, error_code(&body)), (401, "unauthorized"));
+    let (status, body) = call("GET", &server.url("/api/search?q=x"), Some("guess"), None);
+    assert_eq!((status, error_code(&body)), (401, "unauthorized"));
+    let (status, body) = call("GET", &server.url("/metrics"), None, None);
+    assert_eq!((status, error_code(&body)), (401, "unauthorized"));
+    // A shipper's token cannot read; a dashboard's cannot write or resolve.
+    let (status, body) = call("GET", &server.url("/api/search?q=x"), Some(INGESTER), None);
+    assert_eq!((status, error_code(&body)), (403, "forbidden"));
+    let (status, body) = call("POST", &server.url("/api/ingest/logs"), Some(READER), Some("hello\n"));
+    assert_eq!((status, error_code(&body)), (403, "forbidden"));
+    let (status, body) = call("POST", &server.url("/api/feedback/FB-1/resolve"), Some(INGESTER), None);
+    assert_eq!((status, error_code(&body)), (403, "forbidden"));
+    // Nothing was ingested by the refused call.
+    assert!(messages(&server, "hello").is_empty());
+    // The page and the API document are open; unknown routes answer JSON.
+    let (status, page) = call("GET", &server.url("/"), None, None);
+    assert_eq!(status, 200);
+    assert!(page.as_str().unwrap().contains("<title>opsloop</title>"));
+    let (status, openapi) = call("GET", &server.url("/api/openapi.json"), None, None);
+    assert_eq!((status, openapi["openapi"].as_str()), (200, Some("3.1.0")));
+    let (status, body) = call("GET", &server.url("/api/nothing"), Some(ADMIN), None);
+    assert_eq!((status, error_code(&body)), (404, "not_found"));
+    // The board's exports.
+    let (status, csv) = call("GET", &server.url("/api/feedback?format=csv"), Some(READER), None);
+    assert_eq!(status, 200);
+    assert!(csv.as_str().unwrap().starts_with("Summary,Issue Type,Description,Priority,Labels"), "{csv}");
+    let (status, markdown) = call("GET", &server.url("/api/feedback?format=md"), Some(READER), None);
+    assert_eq!(status, 200);
+    assert!(markdown.as_str().unwrap().starts_with("# Feedback items"), "{markdown}");
+    let (status, body) = call("GET", &server.url("/api/feedback?format=pdf"), Some(READER), None);
+    assert_eq!((status, error_code(&body)), (400, "bad_parameter"));
+}
+
+#[test]
+fn malformed_bodies_are_rejected_clearly_and_the_valid_lines_kept() {
+    let data = DataDir::new("max_body_bytes = 4096\nmax_pending_records = 50");
+    let server = Server::start(&data.data(), &[]);
+    let body = concat!(
+        r#"{"ts":"2026-11-01T10:00:00Z","level":"error","msg":"disk full on /var","host":"a"}"#,
+        "\n{not json\n",
+        r#"{"ts":"2026-11-01T10:00:01Z","level":"info","msg":"disk cleaned on /var"}"#,
+        "\n"
+    );
+    let (status, answer) = call(
+        "POST",
+        &server.url("/api/ingest/logs?source=web&format=json&commit=wait_for"),
+        Some(INGESTER),
+        Some(body),
+    );
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["accepted"], 2);
+    assert_eq!(answer["rejected"], 1);
+    let example = answer["rejections"]["invalid JSON"]["examples"][0].as_str().unwrap();
+    let request_id = answer["request_id"].as_str().unwrap();
+    assert!(example.starts_with(&format!("{request_id}:2:")), "names the request and the line: {example}");
+    // `commit=wait_for`: answered once searchable.
+    let mut found = messages(&server, "disk");
+    found.sort();
+    assert_eq!(found, ["disk cleaned on /var", "disk full on /var"]);
+    let (_, page) = call("GET", &server.url("/api/search?q=disk%20full"), Some(READER), None);
+    let hit = &page["hits"][0];
+    assert_eq!((hit["level"].as_str(), hit["fields"]["host"].as_str()), (Some("ERROR"), Some("a")));
+    let marked: Vec<&str> = hit["message_parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|part| part["hit"] == true)
+        .map(|part| part["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(marked, ["disk", "full"]);
+
+    // A body of nothing but bad lines is refused, naming why.
+    let (status, answer) = call("POST", &server.url("/api/ingest/logs?format=json"), Some(INGESTER), Some("{\n[\n"));
+    assert_eq!((status, error_code(&answer)), (422, "no_valid_records"));
+    assert!(answer["error"]["message"].as_str().unwrap().contains("invalid JSON"));
+    // Over the body limit, over the pending-records limit, an unknown format, a bad query.
+    let big = "x\n".repeat(3000);
+    let (status, answer) = call("POST", &server.url("/api/ingest/logs"), Some(INGESTER), Some(&big));
+    assert_eq!((status, error_code(&answer)), (413, "body_too_large"));
+    let many = "line\n".repeat(60);
+    let (status, answer) = call("POST", &server.url("/api/ingest/logs?format=raw"), Some(INGESTER), Some(&many));
+    assert_eq!((status, error_code(&answer)), (413, "too_many_records"));
+    let (status, answer) = call("POST", &server.url("/api/ingest/logs?format=yaml"), Some(INGESTER), Some("a\n"));
+    assert_eq!((status, error_code(&answer)), (400, "bad_parameter"));
+    let (status, answer) = call("GET", &server.url("/api/search?q=(unclosed"), Some(READER), None);
+    assert_eq!((status, error_code(&answer)), (400, "bad_query"));
+    let (status, answer) = call("GET", &server.url("/api/search?since=last%20tuesday"), Some(READER), None);
+    assert_eq!((status, error_code(&answer)), (400, "bad_parameter"));
+    let (status, answer) = call("GET", &server.url("/api/search?limit=ten"), Some(READER), None);
+    assert_eq!((status, error_code(&answer)), (400, "bad_parameter"));
+
+    // Reports: a bad item is named, the good one stored; garbage is refused.
+    let reports = concat!(
+        r#"{"id":"R-1","title":"Disk fills up","body":"disk full on /var every night"}"#,
+        "\n{\"title\": \"no id\"}\n"
+    );
+    let (status, answer) = call("POST", &server.url("/api/ingest/reports?format=jsonl"), Some(INGESTER), Some(reports));
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!((answer["accepted"].as_u64(), answer["rejected"].as_u64()), (Some(1), Some(1)));
+    let (status, answer) = call("POST", &server.url("/api/ingest/reports?format=json"), Some(INGESTER), Some("]["));
+    assert!(status == 400 || status == 422, "{status} {answer}");
+    let (status, found) = call("GET", &server.url("/api/reports?q=disk"), Some(READER), None);
+    assert_eq!((status, found["total"].as_u64()), (200, Some(1)));
+    let (status, answer) = call("GET", &server.url("/api/reports/R-404/similar"), Some(READER), None);
+    assert_eq!((status, error_code(&answer)), (404, "not_found"));
+
+    // The metrics saw it all.
+    let (status, metrics) = call("GET", &server.url("/metrics"), Some(READER), None);
+    assert_eq!(status, 200);
+    let metrics = metrics.as_str().unwrap().to_string();
+    for expected in [
+        "opsloop_records_in_total 2",
+        "opsloop_records_indexed_total 2",
+        "opsloop_rejected_total{reason=\"invalid JSON\"} 3",
+        "opsloop_plugin_calls_total{plugin=\"patterns\"}",
+        "opsloop_plugin_call_seconds_count{plugin=\"tickets\"}",
+        "opsloop_index_bytes",
+        "opsloop_query_seconds_count{endpoint=\"search\"}",
+    ] {
+        assert!(metrics.contains(expected), "{expected} missing from\n{metrics}");
+    }
+}
+
+#[test]
+fn the_rate_limit_answers_429_with_retry_after() {
+    let data = DataDir::new("requests_per_second = 1\nburst = 3");
+    let server = Server::start(&data.data(), &[]);
+    let statuses: Vec<u16> = (0..6).map(|_| call("GET", &server.url("/api/plugins"), Some(READER), None).0).collect();
+    assert_eq!(&statuses[..3], [200, 200, 200], "{statuses:?}");
+    assert!(statuses[3..].contains(&429), "{statuses:?}");
+    let response =
+        agent().get(&server.url("/api/plugins")).header("Authorization", &format!("Bearer {READER}")).call().unwrap();
+    assert_eq!(response.status().as_u16(), 429);
+    assert!(response.headers().get("retry-after").is_some());
+    // Another token has its own budget.
+    assert_eq!(call("GET", &server.url("/api/plugins"), Some(ADMIN), None).0, 200);
+}
+
+#[test]
+fn a_request_past_its_deadline_is_answered_503_timeout() {
+    // `commit=wait_for` waits for the next commit, a minute away; the deadline is 300 ms.
+    let data = DataDir::new("commit_interval_ms = 60000\nrequest_timeout_ms = 300");
+    let server = Server::start(&data.data(), &[]);
+    let started = Instant::now();
+    let (status, body) =
+        call("POST", &server.url("/api/ingest/logs?format=raw&commit=wait_for"), Some(INGESTER), Some("slow\n"));
+    assert_eq!((status, error_code(&body)), (503, "timeout"));
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(call("GET", &server.url("/healthz"), None, None).0, 200, "the server goes on");
+}
+
+#[test]
+fn a_server_without_tokens_refuses_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_opsloop"))
+        .arg("--data")
+        .arg(dir.path())
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env_remove("OPSLOOP_TOKENS")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no API tokens"));
+}
+
+/// Posts `batches` raw bodies of `lines` lines starting with `word`; how many were acknowledged.
+fn ingest_batches(server: &Server, word: &str, batches: usize, lines: usize) -> u64 {
+    let mut acknowledged = 0;
+    for batch in 0..batches {
+        let body: String = (0..lines).map(|n| format!("{word} batch {batch} line {n}\n")).collect();
+        let (status, answer) = call("POST", &server.url("/api/ingest/logs?format=raw"), Some(INGESTER), Some(&body));
+        assert_eq!(status, 200, "{answer}");
+        acknowledged += answer["accepted"].as_u64().unwrap();
+    }
+    acknowledged
+}
+
+#[test]
+fn shutdown_commits_everything_acknowledged() {
+    let data = DataDir::new("");
+    let server = Server::start(&data.data(), &[]);
+    let acknowledged = ingest_batches(&server, "shutdown test", 20, 250);
+    assert!(server.stop().success(), "SIGTERM ends the server cleanly");
+    let output = Command::new(env!("CARGO_BIN_EXE_opsloop"))
+        .arg("--data")
+        .arg(data.data())
+        .args(["search", "shutdown", "--count"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), acknowledged.to_string());
+}
+
+#[test]
+fn a_server_killed_after_acknowledging_keeps_every_record_once() {
+    let data = DataDir::new("commit_interval_ms = 60000");
+    let server = Server::start(&data.data(), &[]);
+    let acknowledged = ingest_batches(&server, "killtest", 10, 300);
+    // Not committed yet (the interval is a minute), but acknowledged: in the write-ahead log.
+    let (_, page) = call("GET", &server.url("/api/search?q=killtest&limit=1"), Some(READER), None);
+    assert_eq!(page["total"], 0, "nothing committed before the kill");
+    let mut server = server;
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    drop(server);
+    let server = Server::start(&data.data(), &[]);
+    let found = messages(&server, "killtest");
+    let distinct: std::collections::BTreeSet<_> = found.iter().collect();
+    assert_eq!((found.len() as u64, distinct.len() as u64), (acknowledged, acknowledged));
+    // And a second restart replays nothing twice.
+    assert!(server.stop().success());
+    let server = Server::start(&data.data(), &[]);
+    assert_eq!(messages(&server, "killtest").len() as u64, acknowledged);
+}
+
+fn append(path: &Path, lines: impl IntoIterator<Item = String>) {
+    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path).unwrap();
+    for line in lines {
+        writeln!(file, "{line}").unwrap();
+    }
+}
+
+fn tail_lines(phase: &str, range: std::ops::Range<usize>) -> Vec<String> {
+    range.map(|n| format!("tailtest {phase} number {n}")).collect()
+}
+
+/// Waits until the server holds `expected` tailtest lines; how long it took.
+fn wait_for(server: &Server, expected: usize) -> Duration {
+    let started = Instant::now();
+    loop {
+        let (_, page) = call("GET", &server.url("/api/search?q=tailtest&limit=1"), Some(READER), None);
+        if page["total"].as_u64() == Some(expected as u64) {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "expected {expected} tailtest lines, the server has {}",
+            page["total"]
+        );
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+#[test]
+fn tailing_survives_append_rotation_truncation_and_restart_with_every_line_once() {
+    let data = DataDir::new("");
+    let logs = data.path("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    let app = logs.join("app.log");
+    let watch = ["--watch", logs.to_str().unwrap(), "--format", "raw"];
+    let mut expected: Vec<String> = Vec::new();
+
+    // A file that exists before the server starts, and lines appended while it runs.
+    append(&app, tail_lines("before", 0..30));
+    expected.extend(tail_lines("before", 0..30));
+    let server = Server::start(&data.data(), &watch);
+    wait_for(&server, expected.len());
+    append(&app, tail_lines("append", 0..100));
+    expected.extend(tail_lines("append", 0..100));
+    let latency = wait_for(&server, expected.len());
+    // Commits come every 500 ms; the bound leaves room for a loaded CI machine.
+    assert!(latency < Duration::from_secs(8), "appended lines took {latency:?} to be searchable");
+
+    // Rotation: renamed away, the writer still appends to it, then a new file under the name.
+    let rotated = logs.join("app.log.1");
+    std::fs::rename(&app, &rotated).unwrap();
+    append(&rotated, tail_lines("late", 0..10));
+    append(&app, tail_lines("rotated", 0..40));
+    expected.extend(tail_lines("late", 0..10));
+    expected.extend(tail_lines("rotated", 0..40));
+    wait_for(&server, expected.len());
+
+    // Truncation (copytruncate): the file starts over, shorter.
+    std::fs::write(&app, "").unwrap();
+    append(&app, tail_lines("truncated", 0..5));
+    expected.extend(tail_lines("truncated", 0..5));
+    wait_for(&server, expected.len());
+
+    // Restart: lines written while the server is down are read once it is back.
+    assert!(server.stop().success());
+    append(&app, tail_lines("offline", 0..25));
+    append(&logs.join("new.log"), tail_lines("newfile", 0..7));
+    expected.extend(tail_lines("offline", 0..25));
+    expected.extend(tail_lines("newfile", 0..7));
+    let server = Server::start(&data.data(), &watch);
+    wait_for(&server, expected.len());
+    // A partial line waits for its newline.
+    let mut file = std::fs::OpenOptions::new().append(true).open(&app).unwrap();
+    write!(file, "tailtest partial number 0").unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(messages(&server, "partial").len(), 0, "half a line is not a record");
+    writeln!(file, " completed").unwrap();
+    expected.push("tailtest partial number 0 completed".into());
+    wait_for(&server, expected.len());
+
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for message in messages(&server, "tailtest") {
+        *seen.entry(message).or_default() += 1;
+    }
+    let twice: Vec<_> = seen.iter().filter(|(_, count)| **count > 1).collect();
+    assert!(twice.is_empty(), "indexed more than once: {twice:?}");
+    let mut wanted = expected.clone();
+    wanted.sort();
+    assert_eq!(seen.keys().cloned().collect::<Vec<_>>(), wanted);
+}
