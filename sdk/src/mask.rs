@@ -36,12 +36,21 @@ const DELIMITERS: [bool; 128] = {
 /// (`blk_3858`, `appattempt_1445_0020`), or is a day or month name (a date inside the message);
 /// a lone digit in a word (`ssh2`) keeps it constant.
 pub fn is_variable_segment(segment: &str) -> bool {
-    if segment.len() == 3 && DATE_NAMES.contains(&segment) {
+    is_variable_bytes(segment.as_bytes())
+}
+
+fn is_variable_bytes(segment: &[u8]) -> bool {
+    starts_variable(segment) || segment.windows(2).any(|pair| pair[0].is_ascii_digit() && pair[1].is_ascii_digit())
+}
+
+/// A day or month name, or a digit once leading `/ - + # . $ @` are skipped (the variable
+/// test short of looking for a run of two digits).
+fn starts_variable(segment: &[u8]) -> bool {
+    if is_date_name_bytes(segment) {
         return true;
     }
-    let core = segment.trim_start_matches(['/', '-', '+', '#', '.', '$', '@']);
-    core.as_bytes().first().is_some_and(u8::is_ascii_digit)
-        || core.as_bytes().windows(2).any(|pair| pair[0].is_ascii_digit() && pair[1].is_ascii_digit())
+    let skipped = segment.iter().take_while(|b| matches!(b, b'/' | b'-' | b'+' | b'#' | b'.' | b'$' | b'@')).count();
+    segment.get(skipped).is_some_and(u8::is_ascii_digit)
 }
 
 /// Whether `byte` separates the segments of a token (`=`, `:`, `(`, `[`, quotes, ...).
@@ -49,33 +58,27 @@ pub fn is_delimiter(byte: u8) -> bool {
     byte < 128 && DELIMITERS[byte as usize]
 }
 
-fn push_segment(out: &mut String, segment: &str) {
-    if is_variable_segment(segment) {
-        out.push_str(WILDCARD);
-    } else {
-        out.push_str(segment);
-    }
+/// Pushes `<*>` and folds it into a variable just before it joined by `:` or `,` (within the
+/// token that starts at `token_start`): `10.0.0.1:50010` is one address, `yarn,curi` one list.
+fn push_wildcard(out: &mut String, token_start: usize) {
+    out.push_str(WILDCARD);
+    fold_joined_wildcards(out, token_start);
 }
 
-/// Within the token that starts at `start`, folds variables joined by `:` or `,` into one
-/// (`10.0.0.1:50010` is one address, `yarn,curi` one list).
-fn collapse_joined_variables(out: &mut String, start: usize) {
-    let joined_somewhere = out.as_bytes()[start..]
-        .windows(7)
-        .any(|w| w.starts_with(b"<*>") && w.ends_with(b"<*>") && (w[3] == b':' || w[3] == b','));
-    if !joined_somewhere {
-        return;
-    }
-    for joined in ["<*>:<*>", "<*>,<*>"] {
-        while let Some(position) = out[start..].find(joined) {
-            let at = start + position;
-            out.replace_range(at..at + joined.len(), WILDCARD);
+/// `<*>:<*>` or `<*>,<*>` at the end of the token becomes `<*>`.
+fn fold_joined_wildcards(out: &mut String, token_start: usize) {
+    let token = &out.as_bytes()[token_start..];
+    if token.len() >= 7 {
+        let tail = &token[token.len() - 7..];
+        if tail.starts_with(b"<*>") && tail.ends_with(b"<*>") && (tail[3] == b':' || tail[3] == b',') {
+            out.truncate(out.len() - 4);
         }
     }
 }
 
 /// Writes `message` into `out` with its variable segments masked, and the byte range of each
-/// white-space separated token of `out` into `spans`.
+/// white-space separated token of `out` into `spans`. One pass over the bytes: this runs for
+/// every log record, inside Wasm.
 pub fn mask_tokens(message: &str, out: &mut String, spans: &mut Vec<(usize, usize)>) {
     out.clear();
     spans.clear();
@@ -83,12 +86,13 @@ pub fn mask_tokens(message: &str, out: &mut String, spans: &mut Vec<(usize, usiz
     // date parts is masked as a single `<*>`.
     let mut date_run = DateRun::default();
     for token in message.split_ascii_whitespace() {
-        if is_date_part(token) {
+        let (date_part, date_name) = date_flags(token.as_bytes());
+        if date_part {
             if date_run.tokens == 0 {
                 date_run = DateRun { out_len: out.len(), spans_len: spans.len(), tokens: 0, named: false };
             }
             date_run.tokens += 1;
-            date_run.named |= is_date_name(token);
+            date_run.named |= date_name;
         } else {
             date_run.close(out, spans);
         }
@@ -96,19 +100,41 @@ pub fn mask_tokens(message: &str, out: &mut String, spans: &mut Vec<(usize, usiz
             out.push(' ');
         }
         let start = out.len();
-        let mut segment_start = 0;
-        for (position, byte) in token.bytes().enumerate() {
-            if byte < 128 && DELIMITERS[byte as usize] {
-                push_segment(out, &token[segment_start..position]);
-                out.push(byte as char);
-                segment_start = position + 1;
+        let bytes = token.as_bytes();
+        let (mut segment_start, mut previous_digit, mut digit_pair) = (0, false, false);
+        // One pass: delimiters end segments, and a run of two digits is noted on the way.
+        for (position, &byte) in bytes.iter().enumerate() {
+            if is_delimiter(byte) {
+                push_segment(out, token, segment_start, position, digit_pair, start);
+                out.push_str(&token[position..=position]);
+                if byte == b'>' {
+                    fold_joined_wildcards(out, start);
+                }
+                (segment_start, previous_digit, digit_pair) = (position + 1, false, false);
+            } else {
+                let digit = byte.is_ascii_digit();
+                digit_pair |= digit & previous_digit;
+                previous_digit = digit;
             }
         }
-        push_segment(out, &token[segment_start..]);
-        collapse_joined_variables(out, start);
+        push_segment(out, token, segment_start, bytes.len(), digit_pair, start);
         spans.push((start, out.len()));
     }
     date_run.close(out, spans);
+}
+
+/// Writes the segment `token[from..to]`, or `<*>` when it is a variable; `digit_pair` says
+/// whether it holds a run of two digits (found while looking for its end).
+fn push_segment(out: &mut String, token: &str, from: usize, to: usize, digit_pair: bool, token_start: usize) {
+    if from == to {
+        return;
+    }
+    let segment = &token.as_bytes()[from..to];
+    if digit_pair || starts_variable(segment) {
+        push_wildcard(out, token_start);
+    } else {
+        out.push_str(&token[from..to]);
+    }
 }
 
 /// The date parts masked so far in a row: where they start in the output.
@@ -138,26 +164,37 @@ impl DateRun {
     }
 }
 
-const DATE_NAMES: [&str; 19] = [
-    "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep",
-    "Oct", "Nov", "Dec",
+const DATE_NAMES: [&[u8]; 19] = [
+    b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat", b"Sun", b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul",
+    b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
 ];
 
-fn is_date_name(token: &str) -> bool {
-    DATE_NAMES.contains(&token.trim_end_matches(','))
+/// A three-letter day or month name.
+fn is_date_name_bytes(word: &[u8]) -> bool {
+    word.len() == 3 && DATE_NAMES.contains(&word)
 }
 
-/// A day or month name, a day or year number, or a time of day (`02:08:10`, `02:08:10.123`).
-fn is_date_part(token: &str) -> bool {
-    let token = token.trim_end_matches(',');
-    if is_date_name(token) {
-        return true;
+/// Whether a token is a date part (a day or month name, a day or year number, or a time of
+/// day: `02:08:10`, `02:08:10.123`), and whether it is a name; trailing commas are ignored.
+fn date_flags(token: &[u8]) -> (bool, bool) {
+    let end = token.len() - token.iter().rev().take_while(|&&b| b == b',').count();
+    let token = &token[..end];
+    if is_date_name_bytes(token) {
+        return (true, true);
     }
-    let bytes = token.as_bytes();
-    if !bytes.first().is_some_and(u8::is_ascii_digit) {
-        return false;
+    if !token.first().is_some_and(u8::is_ascii_digit) {
+        return (false, false);
     }
-    let digits_only = bytes.iter().all(u8::is_ascii_digit);
-    let time = bytes.contains(&b':') && bytes.iter().all(|b| b.is_ascii_digit() || *b == b':' || *b == b'.');
-    (digits_only && bytes.len() <= 4) || time
+    let (mut digits_only, mut colon, mut time_chars) = (true, false, true);
+    for &byte in token {
+        if !byte.is_ascii_digit() {
+            digits_only = false;
+            match byte {
+                b':' => colon = true,
+                b'.' => {}
+                _ => time_chars = false,
+            }
+        }
+    }
+    ((digits_only && token.len() <= 4) || (colon && time_chars), false)
 }

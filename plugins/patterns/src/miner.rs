@@ -12,6 +12,9 @@
 //! across batches, and across runs (the miner's state is saved and restored).
 
 use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher};
+
+use rustc_hash::{FxBuildHasher, FxHashMap};
 
 pub use opsloop_sdk::mask::WILDCARD;
 use opsloop_sdk::mask::mask_tokens;
@@ -80,7 +83,7 @@ pub struct Miner {
     similarity_threshold: f64,
     patterns: Vec<Pattern>,
     /// (token count, hash of the first constant token) -> patterns with that shape
-    buckets: HashMap<(usize, u64), Vec<usize>>,
+    buckets: FxHashMap<(usize, u64), Vec<usize>>,
     /// The current message with its variable segments masked, and the byte ranges of its
     /// tokens in it; both reused so `add` does not allocate.
     masked: String,
@@ -89,7 +92,7 @@ pub struct Miner {
     aliases: Vec<usize>,
     /// Hash of a masked message -> the pattern that absorbed it last time: most messages repeat
     /// once masked, and this skips comparing them with every candidate.
-    seen: HashMap<u64, usize>,
+    seen: FxHashMap<u64, usize>,
     /// (bucket, position, hash of the template's other tokens) -> the distinct words seen at
     /// that position: shared by all siblings that differ only there.
     evidence: HashMap<((usize, u64), usize, u64), Vec<String>>,
@@ -120,11 +123,11 @@ impl Miner {
         Self {
             similarity_threshold,
             patterns: Vec::new(),
-            buckets: HashMap::new(),
+            buckets: FxHashMap::default(),
             masked: String::new(),
             spans: Vec::new(),
             aliases: Vec::new(),
-            seen: HashMap::new(),
+            seen: FxHashMap::default(),
             evidence: HashMap::new(),
         }
     }
@@ -144,7 +147,10 @@ impl Miner {
         let mut spans = std::mem::take(&mut self.spans);
         let mut masked = std::mem::take(&mut self.masked);
         mask_tokens(message, &mut masked, &mut spans);
-        let fingerprint = stable_hash(&masked);
+        // Only for the fast path in memory (never saved): a word-at-a-time hash, not the stable one.
+        let mut hasher = FxBuildHasher.build_hasher();
+        hasher.write(masked.as_bytes());
+        let fingerprint = hasher.finish();
         let index = match self.seen.get(&fingerprint).map(|&index| self.resolve(index)) {
             Some(index) if self.covers(index, &masked, &spans) => {
                 self.patterns[index].count += 1;
