@@ -20,6 +20,9 @@ const TEMPLATE_WEIGHT: f64 = 0.5;
 /// The time prior: reports filed `d` days apart score `1 + exp(-d / TIME_SCALE_DAYS)` times more.
 const TIME_SCALE_DAYS: f64 = 30.0;
 const DAY_MS: f64 = 86_400_000.0;
+/// A clone shares its source's text by construction; it is a separate bug, so its score is
+/// scaled down below that of any real duplicate with the same text.
+const CLONE_FACTOR: f64 = 0.25;
 
 /// What the similarity measure reads from one report.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -34,6 +37,9 @@ pub struct ReportFeatures {
     pub templates: Vec<String>,
     pub created_ms: Option<i64>,
     pub reporter: Option<String>,
+    /// The report this one was cloned from (a separate bug, not a duplicate of it).
+    #[serde(default)]
+    pub cloned_from: Option<String>,
 }
 
 fn counted(terms: Vec<String>) -> Vec<(String, u32)> {
@@ -56,6 +62,7 @@ impl ReportFeatures {
         created_ms: Option<i64>,
         reporter: Option<&str>,
     ) -> Self {
+        let cloned_from = text::cloned_from(body);
         let body = text::strip_boilerplate(body);
         let title_terms = text::terms(title);
         let mut all = title_terms.clone();
@@ -76,6 +83,7 @@ impl ReportFeatures {
             templates: fingerprint::error_templates(&format!("{title}\n{technical}")),
             created_ms,
             reporter: reporter.map(str::to_string),
+            cloned_from,
         }
     }
 }
@@ -158,6 +166,8 @@ pub struct Similarity {
     pub same_stack: bool,
     pub shared_template: Option<String>,
     pub days_apart: Option<f64>,
+    /// One was cloned from the other: related, but a separate bug.
+    pub clone: bool,
 }
 
 impl Similarity {
@@ -175,6 +185,9 @@ impl Similarity {
         reasons.push(format!("text {:.2}, title {:.2}", self.text, self.title));
         if let Some(days) = self.days_apart {
             reasons.push(format!("filed {days:.0} days apart"));
+        }
+        if self.clone {
+            reasons.push("a clone of the other (a separate bug)".to_string());
         }
         reasons
     }
@@ -205,7 +218,12 @@ pub fn compare(a: &Indexed<'_>, b: &Indexed<'_>) -> Similarity {
     if let Some(days) = days_apart {
         score *= 1.0 + (-days / TIME_SCALE_DAYS).exp();
     }
-    Similarity { score, text, title, shared_frames, same_stack, shared_template, days_apart }
+    let clone = a.features.cloned_from.as_deref() == Some(b.features.id.as_str())
+        || b.features.cloned_from.as_deref() == Some(a.features.id.as_str());
+    if clone {
+        score *= CLONE_FACTOR;
+    }
+    Similarity { score, text, title, shared_frames, same_stack, shared_template, days_apart, clone }
 }
 
 /// The `limit` reports most like `target` among `candidates` (itself excluded), best first.
@@ -256,5 +274,26 @@ mod tests {
         assert!(ranked[0].1.same_stack);
         assert!(ranked[0].1.reasons()[0].contains("same stack trace"));
         assert!(ranked[0].1.score > ranked[1].1.score);
+    }
+
+    #[test]
+    fn a_clone_ranks_below_a_duplicate_with_the_same_text() {
+        let reports = [
+            report("10", "Dead links in prefs help", "the Link Prefetching FAQ link is dead"),
+            report(
+                "11",
+                "Dead links in prefs help [de]",
+                "+++ This bug was initially created as a clone of Bug #10 +++\nthe Link Prefetching FAQ link is dead",
+            ),
+            report("12", "Prefs help: dead links", "the Link Prefetching FAQ link is dead"),
+            report("13", "Mail search is slow", "searching a large folder takes a minute"),
+        ];
+        let mut corpus = Corpus::default();
+        reports.iter().for_each(|r| corpus.add(r));
+        let indexed: Vec<Indexed> = reports.iter().map(|r| Indexed::new(&corpus, r)).collect();
+        let ranked = rank(&indexed[0], &indexed, 3);
+        assert_eq!(ranked[0].0.id, "12", "{ranked:?}");
+        assert_eq!(ranked[1].0.id, "11");
+        assert!(ranked[1].1.clone && ranked[1].1.reasons().iter().any(|r| r.contains("clone")));
     }
 }

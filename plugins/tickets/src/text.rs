@@ -3,8 +3,15 @@
 //! numbers dropped, a light suffix stemmer.
 
 /// Lines bug trackers put into every report (Bugzilla's and GitHub's forms).
-const BOILERPLATE_PREFIXES: [&str; 6] =
-    ["user agent:", "steps to reproduce:", "actual results:", "expected results:", "build id:", "### "];
+const BOILERPLATE_PREFIXES: [&str; 7] = [
+    "user agent:",
+    "steps to reproduce:",
+    "actual results:",
+    "expected results:",
+    "build id:",
+    "### ",
+    "+++ this bug was initially created as a clone",
+];
 
 const STOP_WORDS: [&str; 75] = [
     "the", "a", "an", "and", "or", "of", "to", "in", "on", "for", "is", "it", "this", "that", "with", "as", "at", "be",
@@ -13,6 +20,17 @@ const STOP_WORDS: [&str; 75] = [
     "which", "so", "no", "yes", "just", "also", "any", "all", "some", "more", "most", "very", "only", "into", "out",
     "up", "about", "after", "before", "than", "too", "via", "per", "its", "been", "our", "your",
 ];
+
+/// The report a Bugzilla clone was made from: `+++ This bug was initially created as a clone
+/// of Bug #1234 +++` names `1234`. A clone is a separate bug by the tracker's own convention
+/// (the same fix elsewhere, another locale), so it is no duplicate of its source.
+pub fn cloned_from(text: &str) -> Option<String> {
+    const MARK: &str = "this bug was initially created as a clone of bug #";
+    let line = text.lines().map(str::trim).find(|line| line.starts_with("+++"))?.to_ascii_lowercase();
+    let at = line.find(MARK)? + MARK.len();
+    let id: String = line[at..].chars().take_while(char::is_ascii_digit).collect();
+    (!id.is_empty()).then_some(id)
+}
 
 /// The text without the lines every report of a tracker's form has.
 pub fn strip_boilerplate(text: &str) -> String {
@@ -84,6 +102,14 @@ mod tests {
     #[test]
     fn stop_words_and_numbers_are_dropped() {
         assert_eq!(terms("It crashed at 12 and then on the 2nd"), ["crash", "2nd"]);
+    }
+
+    #[test]
+    fn a_clone_names_its_source() {
+        let body = "+++ This bug was initially created as a clone of Bug #1783558 +++\n\nDead links";
+        assert_eq!(cloned_from(body).as_deref(), Some("1783558"));
+        assert_eq!(strip_boilerplate(body).trim(), "Dead links");
+        assert_eq!(cloned_from("Dead links, see bug 12"), None);
     }
 
     #[test]
