@@ -19,6 +19,13 @@ pub fn mask(message: &str) -> String {
     masked
 }
 
+/// Where the first `<*>` in `text` starts. Compares bytes in place: `str::find` sets up a
+/// substring searcher per call, and in Wasm a slice compare is a call to `memcmp`; both showed
+/// in profiles of the miner, which asks this for template tokens of every record.
+pub fn wildcard_at(text: &str) -> Option<usize> {
+    text.as_bytes().windows(3).position(|window| window[0] == b'<' && window[1] == b'*' && window[2] == b'>')
+}
+
 /// Punctuation that separates the segments of a token.
 const DELIMITERS: [bool; 128] = {
     let mut table = [false; 128];
@@ -102,12 +109,21 @@ pub fn mask_tokens(message: &str, out: &mut String, spans: &mut Vec<(usize, usiz
         let start = out.len();
         let bytes = token.as_bytes();
         let (mut segment_start, mut previous_digit, mut digit_pair) = (0, false, false);
+        // Bytes of the token before `copied` are in `out`: constant text is copied in runs, up
+        // to the next variable, not segment by segment.
+        let mut copied = 0;
         // One pass: delimiters end segments, and a run of two digits is noted on the way.
         for (position, &byte) in bytes.iter().enumerate() {
             if is_delimiter(byte) {
-                push_segment(out, token, segment_start, position, digit_pair, start);
-                out.push_str(&token[position..=position]);
-                if byte == b'>' {
+                if is_variable_segment_at(bytes, segment_start, position, digit_pair) {
+                    out.push_str(&token[copied..segment_start]);
+                    push_wildcard(out, start);
+                    copied = position;
+                }
+                if byte == b'>' && bytes[..position].ends_with(b"<*") {
+                    // A literal `<*>` in the message: it may join a variable before it.
+                    out.push_str(&token[copied..=position]);
+                    copied = position + 1;
                     fold_joined_wildcards(out, start);
                 }
                 (segment_start, previous_digit, digit_pair) = (position + 1, false, false);
@@ -117,24 +133,21 @@ pub fn mask_tokens(message: &str, out: &mut String, spans: &mut Vec<(usize, usiz
                 previous_digit = digit;
             }
         }
-        push_segment(out, token, segment_start, bytes.len(), digit_pair, start);
+        if is_variable_segment_at(bytes, segment_start, bytes.len(), digit_pair) {
+            out.push_str(&token[copied..segment_start]);
+            push_wildcard(out, start);
+        } else {
+            out.push_str(&token[copied..]);
+        }
         spans.push((start, out.len()));
     }
     date_run.close(out, spans);
 }
 
-/// Writes the segment `token[from..to]`, or `<*>` when it is a variable; `digit_pair` says
-/// whether it holds a run of two digits (found while looking for its end).
-fn push_segment(out: &mut String, token: &str, from: usize, to: usize, digit_pair: bool, token_start: usize) {
-    if from == to {
-        return;
-    }
-    let segment = &token.as_bytes()[from..to];
-    if digit_pair || starts_variable(segment) {
-        push_wildcard(out, token_start);
-    } else {
-        out.push_str(&token[from..to]);
-    }
+/// Whether `bytes[from..to]` is a variable segment; `digit_pair` says whether it holds a run
+/// of two digits (found while looking for its end).
+fn is_variable_segment_at(bytes: &[u8], from: usize, to: usize, digit_pair: bool) -> bool {
+    from < to && (digit_pair || starts_variable(&bytes[from..to]))
 }
 
 /// The date parts masked so far in a row: where they start in the output.
@@ -148,7 +161,11 @@ struct DateRun {
 
 impl DateRun {
     /// Ends the run: two or more parts with a day or month name become one `<*>`.
+    #[inline]
     fn close(&mut self, out: &mut String, spans: &mut Vec<(usize, usize)>) {
+        if self.tokens == 0 {
+            return;
+        }
         if self.tokens >= 2 && self.named {
             out.truncate(self.out_len);
             spans.truncate(self.spans_len);
@@ -164,14 +181,24 @@ impl DateRun {
     }
 }
 
-const DATE_NAMES: [&[u8]; 19] = [
-    b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat", b"Sun", b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul",
-    b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
-];
+/// Day and month names, each as the little-endian `u32` of its three bytes.
+const DATE_NAMES: [u32; 19] = {
+    let names = *b"MonTueWedThuFriSatSunJanFebMarAprMayJunJulAugSepOctNovDec";
+    let mut keys = [0u32; 19];
+    let mut index = 0;
+    while index < 19 {
+        keys[index] = u32::from_le_bytes([names[3 * index], names[3 * index + 1], names[3 * index + 2], 0]);
+        index += 1;
+    }
+    keys
+};
 
-/// A three-letter day or month name.
+/// A three-letter day or month name (compared as one integer, not as a slice).
 fn is_date_name_bytes(word: &[u8]) -> bool {
-    word.len() == 3 && DATE_NAMES.contains(&word)
+    match *word {
+        [a, b, c] => DATE_NAMES.contains(&u32::from_le_bytes([a, b, c, 0])),
+        _ => false,
+    }
 }
 
 /// Whether a token is a date part (a day or month name, a day or year number, or a time of

@@ -17,7 +17,7 @@ use std::hash::{BuildHasher, Hasher};
 use rustc_hash::{FxBuildHasher, FxHashMap};
 
 pub use opsloop_sdk::mask::WILDCARD;
-use opsloop_sdk::mask::mask_tokens;
+use opsloop_sdk::mask::{mask_tokens, wildcard_at};
 use opsloop_sdk::stable_hash;
 
 /// One mined pattern.
@@ -45,9 +45,9 @@ fn token_fits(template_token: &str, token: &str) -> bool {
     if template_token == token || template_token == WILDCARD {
         return true;
     }
-    let Some(at) = template_token.find(WILDCARD) else { return false };
+    let Some(at) = wildcard_at(template_token) else { return false };
     let (prefix, suffix) = (&template_token[..at], &template_token[at + WILDCARD.len()..]);
-    !suffix.contains(WILDCARD)
+    wildcard_at(suffix).is_none()
         && token.len() >= prefix.len() + suffix.len()
         && token.starts_with(prefix)
         && token.ends_with(suffix)
@@ -110,10 +110,9 @@ impl Default for Miner {
     }
 }
 
-/// Whether a token holds a variable (after masking). A byte-window check: `str::contains`
-/// sets up a substring searcher per call, which showed up in profiles.
+/// Whether a token holds a variable (after masking).
 fn is_variable(token: &str) -> bool {
-    token.as_bytes().windows(3).any(|window| window == b"<*>")
+    wildcard_at(token).is_some()
 }
 
 impl Miner {
