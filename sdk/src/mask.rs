@@ -26,13 +26,31 @@ pub fn wildcard_at(text: &str) -> Option<usize> {
     text.as_bytes().windows(3).position(|window| window[0] == b'<' && window[1] == b'*' && window[2] == b'>')
 }
 
-/// Punctuation that separates the segments of a token.
-const DELIMITERS: [bool; 128] = {
-    let mut table = [false; 128];
+/// What a byte is to the masking scan: letters and the rest, a digit, punctuation that
+/// separates the segments of a token (`=:,;()[]{}"'|<>`), or white space that separates tokens.
+const OTHER: u8 = 0;
+const DIGIT: u8 = 1;
+const DELIMITER: u8 = 2;
+const SPACE: u8 = 3;
+
+const CLASSES: [u8; 256] = {
+    let mut table = [OTHER; 256];
     let delimiters = b"=:,;()[]{}\"'|<>";
     let mut index = 0;
     while index < delimiters.len() {
-        table[delimiters[index] as usize] = true;
+        table[delimiters[index] as usize] = DELIMITER;
+        index += 1;
+    }
+    let mut digit = b'0';
+    while digit <= b'9' {
+        table[digit as usize] = DIGIT;
+        digit += 1;
+    }
+    // What `u8::is_ascii_whitespace` (and so `str::split_ascii_whitespace`) takes for space.
+    let spaces = b" \t\n\x0C\r";
+    index = 0;
+    while index < spaces.len() {
+        table[spaces[index] as usize] = SPACE;
         index += 1;
     }
     table
@@ -62,7 +80,7 @@ fn starts_variable(segment: &[u8]) -> bool {
 
 /// Whether `byte` separates the segments of a token (`=`, `:`, `(`, `[`, quotes, ...).
 pub fn is_delimiter(byte: u8) -> bool {
-    byte < 128 && DELIMITERS[byte as usize]
+    CLASSES[byte as usize] == DELIMITER
 }
 
 /// Pushes `<*>` and folds it into a variable just before it joined by `:` or `,` (within the
@@ -84,62 +102,103 @@ fn fold_joined_wildcards(out: &mut String, token_start: usize) {
 }
 
 /// Writes `message` into `out` with its variable segments masked, and the byte range of each
-/// white-space separated token of `out` into `spans`. One pass over the bytes: this runs for
-/// every log record, inside Wasm.
+/// white-space separated token of `out` into `spans`.
+///
+/// This runs for every log record, inside Wasm, where each loop iteration also pays for the
+/// deadline check (epoch interruption): so it is one pass over the bytes, four at a time
+/// where none of them ends a segment or a token.
 pub fn mask_tokens(message: &str, out: &mut String, spans: &mut Vec<(usize, usize)>) {
     out.clear();
     spans.clear();
     // A date written out in words (`Sat Jun 18 02:08:10 2005`) is one variable: the run of
     // date parts is masked as a single `<*>`.
     let mut date_run = DateRun::default();
-    for token in message.split_ascii_whitespace() {
-        let (date_part, date_name) = date_flags(token.as_bytes());
-        if date_part {
-            if date_run.tokens == 0 {
-                date_run = DateRun { out_len: out.len(), spans_len: spans.len(), tokens: 0, named: false };
-            }
-            date_run.tokens += 1;
-            date_run.named |= date_name;
-        } else {
-            date_run.close(out, spans);
+    let bytes = message.as_bytes();
+    let mut at = 0;
+    loop {
+        while at < bytes.len() && CLASSES[bytes[at] as usize] == SPACE {
+            at += 1;
         }
+        if at == bytes.len() {
+            break;
+        }
+        let token_from = at;
+        let (out_before, spans_before) = (out.len(), spans.len());
         if !out.is_empty() {
             out.push(' ');
         }
         let start = out.len();
-        let bytes = token.as_bytes();
-        let (mut segment_start, mut previous_digit, mut digit_pair) = (0, false, false);
-        // Bytes of the token before `copied` are in `out`: constant text is copied in runs, up
-        // to the next variable, not segment by segment.
-        let mut copied = 0;
-        // One pass: delimiters end segments, and a run of two digits is noted on the way.
-        for (position, &byte) in bytes.iter().enumerate() {
-            if is_delimiter(byte) {
-                if is_variable_segment_at(bytes, segment_start, position, digit_pair) {
-                    out.push_str(&token[copied..segment_start]);
-                    push_wildcard(out, start);
-                    copied = position;
+        let (mut segment_start, mut previous_digit, mut digit_pair) = (at, false, false);
+        // Bytes of the message before `copied` are in `out`: constant text is copied in runs,
+        // up to the next variable, not segment by segment.
+        let mut copied = at;
+        while at < bytes.len() {
+            if let Some(&[a, b, c, d]) = bytes.get(at..at + 4) {
+                let classes = [CLASSES[a as usize], CLASSES[b as usize], CLASSES[c as usize], CLASSES[d as usize]];
+                if classes.iter().all(|&class| class <= DIGIT) {
+                    for class in classes {
+                        let digit = class == DIGIT;
+                        digit_pair |= digit & previous_digit;
+                        previous_digit = digit;
+                    }
+                    at += 4;
+                    continue;
                 }
-                if byte == b'>' && bytes[..position].ends_with(b"<*") {
-                    // A literal `<*>` in the message: it may join a variable before it.
-                    out.push_str(&token[copied..=position]);
-                    copied = position + 1;
-                    fold_joined_wildcards(out, start);
-                }
-                (segment_start, previous_digit, digit_pair) = (position + 1, false, false);
-            } else {
-                let digit = byte.is_ascii_digit();
-                digit_pair |= digit & previous_digit;
-                previous_digit = digit;
             }
+            let byte = bytes[at];
+            match CLASSES[byte as usize] {
+                SPACE => break,
+                DELIMITER => {
+                    if is_variable_segment_at(bytes, segment_start, at, digit_pair) {
+                        out.push_str(&message[copied..segment_start]);
+                        push_wildcard(out, start);
+                        copied = at;
+                    }
+                    if byte == b'>' && bytes[token_from..at].ends_with(b"<*") {
+                        // A literal `<*>` in the message: it may join a variable before it.
+                        out.push_str(&message[copied..=at]);
+                        copied = at + 1;
+                        fold_joined_wildcards(out, start);
+                    }
+                    (segment_start, previous_digit, digit_pair) = (at + 1, false, false);
+                }
+                class => {
+                    let digit = class == DIGIT;
+                    digit_pair |= digit & previous_digit;
+                    previous_digit = digit;
+                }
+            }
+            at += 1;
         }
-        if is_variable_segment_at(bytes, segment_start, bytes.len(), digit_pair) {
-            out.push_str(&token[copied..segment_start]);
+        if is_variable_segment_at(bytes, segment_start, at, digit_pair) {
+            out.push_str(&message[copied..segment_start]);
             push_wildcard(out, start);
         } else {
-            out.push_str(&token[copied..]);
+            out.push_str(&message[copied..at]);
         }
         spans.push((start, out.len()));
+
+        let (date_part, date_name) = date_flags(&bytes[token_from..at]);
+        if date_part {
+            if date_run.tokens == 0 {
+                date_run = DateRun { out_len: out_before, spans_len: spans_before, tokens: 0, named: false };
+            }
+            date_run.tokens += 1;
+            date_run.named |= date_name;
+        } else if date_run.collapses() {
+            // The run ended before this token, which is written already: it moves behind the
+            // run's `<*>` (rare: a date in words inside a message).
+            let token = out[start..].to_string();
+            out.truncate(out_before);
+            spans.truncate(spans_before);
+            date_run.close(out, spans);
+            out.push(' ');
+            let start = out.len();
+            out.push_str(&token);
+            spans.push((start, out.len()));
+        } else {
+            date_run.close(out, spans);
+        }
     }
     date_run.close(out, spans);
 }
@@ -160,13 +219,18 @@ struct DateRun {
 }
 
 impl DateRun {
+    /// Whether closing the run now turns it into one `<*>`: two or more parts, one a name.
+    fn collapses(&self) -> bool {
+        self.tokens >= 2 && self.named
+    }
+
     /// Ends the run: two or more parts with a day or month name become one `<*>`.
-    #[inline]
+    #[inline(always)]
     fn close(&mut self, out: &mut String, spans: &mut Vec<(usize, usize)>) {
         if self.tokens == 0 {
             return;
         }
-        if self.tokens >= 2 && self.named {
+        if self.collapses() {
             out.truncate(self.out_len);
             spans.truncate(self.spans_len);
             if !out.is_empty() {
@@ -194,6 +258,7 @@ const DATE_NAMES: [u32; 19] = {
 };
 
 /// A three-letter day or month name (compared as one integer, not as a slice).
+#[inline(always)]
 fn is_date_name_bytes(word: &[u8]) -> bool {
     match *word {
         [a, b, c] => DATE_NAMES.contains(&u32::from_le_bytes([a, b, c, 0])),
@@ -224,4 +289,38 @@ fn date_flags(token: &[u8]) -> (bool, bool) {
         }
     }
     ((digits_only && token.len() <= 4) || (colon && time_chars), false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn masked(message: &str) -> (String, Vec<(usize, usize)>) {
+        let (mut out, mut spans) = (String::new(), Vec::new());
+        mask_tokens(message, &mut out, &mut spans);
+        (out, spans)
+    }
+
+    #[test]
+    fn a_date_in_words_inside_a_message_is_one_variable_and_the_rest_keeps_its_spans() {
+        let (out, spans) = masked("login at Sat Jun 18 02:08:10 2005 from\thost-a took 12ms");
+        assert_eq!(out, "login at <*> from host-a took <*>");
+        let tokens: Vec<&str> = spans.iter().map(|&(from, to)| &out[from..to]).collect();
+        assert_eq!(tokens, ["login", "at", "<*>", "from", "host-a", "took", "<*>"]);
+    }
+
+    #[test]
+    fn joined_variables_fold_and_frames_stay() {
+        assert_eq!(masked("to /10.0.0.1:50010 with uid=42,gid=7 at [5]").0, "to <*> with uid=<*>,gid=<*> at [<*>]");
+        assert_eq!(masked("a <*>:<*> b").0, "a <*> b", "a literal wildcard joins like a masked one");
+        assert_eq!(masked("ssh2 blk_3858 0x1f -1 #3").0, "ssh2 <*> <*> <*> <*>");
+    }
+
+    #[test]
+    fn long_tokens_scanned_four_bytes_at_a_time_match_short_ones() {
+        assert_eq!(masked("ApplicationMasterLauncher12 x").0, "<*> x");
+        assert_eq!(masked("ApplicationMasterLauncher1 x").0, "ApplicationMasterLauncher1 x");
+        assert_eq!(masked("container_1445144423722_0020_01_000001").0, "<*>");
+        assert_eq!(masked("é1:2 ü").0, "é1:<*> ü");
+    }
 }
