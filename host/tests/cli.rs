@@ -524,6 +524,56 @@ fn similar_ranks_the_duplicate_first_with_reasons() {
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no report with id `nope`"));
 }
 
+/// Issue 5: a merge of report groups is recorded, not silently renumbered.
+#[test]
+fn a_report_like_two_groups_merges_them_and_relabels_the_stored_reports() {
+    let opsloop = Opsloop::new();
+    let trace = r"java.lang.IllegalStateException: pool exhausted\n at db.Pool.take(Pool.java:1)\n at db.Repo.load(Repo.java:2)";
+    let import = |name: &str, line: String| {
+        let path = opsloop.path(name);
+        std::fs::write(&path, line).unwrap();
+        opsloop.ok(&["import", "--reports", path.to_str().unwrap()]);
+    };
+    import(
+        "a.jsonl",
+        format!(
+            r#"{{"id":"A","title":"Orders page fails to load","body":"{trace}","created":"2024-05-01T10:00:00Z"}}"#
+        ),
+    );
+    import(
+        "b.jsonl",
+        r#"{"id":"B","title":"Checkout spinner never stops after paying","body":"the spinner keeps turning","created":"2024-05-02T10:00:00Z"}"#.to_string(),
+    );
+    let groups = || -> std::collections::BTreeMap<String, String> {
+        opsloop
+            .ok(&["search", "--reports", "*", "--format", "json", "--limit", "0"])
+            .lines()
+            .map(|line| serde_json::from_str::<Value>(line).unwrap())
+            .map(|report| (report["id"].as_str().unwrap().to_string(), report["group"].as_str().unwrap().to_string()))
+            .collect()
+    };
+    let before = groups();
+    assert_ne!(before["A"], before["B"]);
+    import(
+        "c.jsonl",
+        format!(
+            r#"{{"id":"C","title":"Checkout spinner never stops after paying","body":"the spinner keeps turning\n{trace}","created":"2024-05-02T11:00:00Z"}}"#
+        ),
+    );
+    let after = groups();
+    assert_eq!(after["A"], before["A"], "the older group keeps its id");
+    assert_eq!(after["B"], before["A"], "the stored report of the merged group is relabelled");
+    assert_eq!(after["C"], before["A"]);
+    let findings = std::fs::read_to_string(opsloop.path("data").join("findings.jsonl")).unwrap();
+    let merge: Value = findings
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap())
+        .find(|finding| finding["kind"] == "ticket-group-merge")
+        .expect("the merge is recorded");
+    assert_eq!(merge["evidence"]["reports"][0], "C");
+    assert!(merge["summary"].as_str().unwrap().contains(&before["B"]), "{merge}");
+}
+
 #[test]
 fn plugin_new_makes_a_crate_that_tests_natively_builds_a_component_and_passes_the_check() {
     let opsloop = Opsloop::new();

@@ -6,6 +6,7 @@
 //! point and run again resumes where the last commit ended; a re-import reads only what a file
 //! gained since.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -13,7 +14,7 @@ use serde::Serialize;
 
 use super::PipelineError;
 use super::checkpoint::Checkpoints;
-use super::findings::FindingStore;
+use super::findings::{FindingStore, StoredFinding};
 use super::plugin_set::{PluginFailure, PluginSet, summarize_failures};
 use crate::index::{LogIndex, LogWriter};
 use crate::ingest::{Input, ParseOptions, ReadPosition, Rejections, read_records};
@@ -293,6 +294,54 @@ pub struct ReportImportSummary {
     pub elapsed: Duration,
 }
 
+/// Applies the group merges a report plugin reported (`ticket-group-merge` findings: the
+/// bridging report first, then one report of each group it joined) to the reports of the
+/// batch and to those stored before: every report of a merged group takes the bridging
+/// report's group. Returns the stored reports (not in the batch) that changed, to upsert.
+pub fn relabel_merged_groups(
+    index: &crate::index::ReportIndex,
+    batch: &mut [crate::ingest::BugReport],
+    findings: &[StoredFinding],
+) -> Result<Vec<crate::ingest::BugReport>, PipelineError> {
+    let group_in_batch = |batch: &[crate::ingest::BugReport], id: &str| {
+        batch.iter().find(|report| report.id == id).and_then(|report| report.annotations.get("group").cloned())
+    };
+    let mut changed: BTreeMap<String, crate::ingest::BugReport> = BTreeMap::new();
+    for finding in findings.iter().filter(|finding| finding.kind == "ticket-group-merge") {
+        let Some((bridge, members)) = finding.evidence.reports.split_first() else { continue };
+        let Some(survivor) = group_in_batch(batch, bridge) else { continue };
+        for member in members {
+            let stored_group = || -> Result<Option<String>, PipelineError> {
+                let quoted = member.replace('\\', "\\\\").replace('"', "\\\"");
+                let found = index.search(&format!("id:\"{quoted}\""), Some(1))?;
+                Ok(found.into_iter().next().and_then(|report| report.annotations.get("group").cloned()))
+            };
+            let old = match changed.get(member).and_then(|report| report.annotations.get("group").cloned()) {
+                Some(group) => Some(group),
+                None => match group_in_batch(batch, member) {
+                    Some(group) => Some(group),
+                    None => stored_group()?,
+                },
+            };
+            let Some(old) = old.filter(|old| *old != survivor) else { continue };
+            for report in batch.iter_mut().filter(|r| r.annotations.get("group") == Some(&old)) {
+                report.annotations.insert("group".into(), survivor.clone());
+            }
+            for report in changed.values_mut().filter(|r| r.annotations.get("group") == Some(&old)) {
+                report.annotations.insert("group".into(), survivor.clone());
+            }
+            for mut report in index.search(&format!("annotations.group:\"{old}\""), None)? {
+                if batch.iter().any(|r| r.id == report.id) {
+                    continue;
+                }
+                report.annotations.insert("group".into(), survivor.clone());
+                changed.insert(report.id.clone(), report);
+            }
+        }
+    }
+    Ok(changed.into_values().collect())
+}
+
 /// Imports bug reports from `paths` into `index` (replacing reports with the same id) through
 /// the report plugins.
 pub fn import_reports(
@@ -323,7 +372,9 @@ pub fn import_reports(
             .append(&analysis.findings)
             .map_err(|source| PipelineError::Findings { path: findings.path().to_path_buf(), source })?;
         summary.findings += analysis.findings.len() as u64;
+        let relabelled = relabel_merged_groups(index, &mut reports, &analysis.findings)?;
         index.upsert(&reports)?;
+        index.upsert(&relabelled)?;
         plugins.save_state().map_err(PipelineError::PluginState)?;
         summary.reports += reports.len() as u64;
         summary.inputs.push(InputReport {

@@ -369,9 +369,13 @@ impl WriterThread {
                 Work::Reports(mut batch) => {
                     let analysis = self.parts.plugins.analyze_reports(&mut batch);
                     let stored = self.keep_findings(&analysis);
+                    let relabelled =
+                        crate::pipeline::relabel_merged_groups(&self.parts.reports, &mut batch, &analysis.findings);
                     merge(&mut total, analysis);
                     let outcome = stored.and_then(|()| {
+                        let relabelled = relabelled.map_err(|error| error.to_string())?;
                         self.parts.reports.upsert(&batch).map_err(|error| error.to_string())?;
+                        self.parts.reports.upsert(&relabelled).map_err(|error| error.to_string())?;
                         self.parts.plugins.save_state().map_err(|error| format!("saving plugin state: {error}"))?;
                         self.parts.metrics.reports_indexed.inc_by(batch.len() as u64);
                         Ok(())

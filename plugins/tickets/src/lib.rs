@@ -7,6 +7,12 @@
 //! its own. A group's id comes from the report that founded it, so ids stay the same across
 //! batches and runs (the reports' features are kept as the plugin's state). A report imported
 //! again (same id) is re-read and keeps its group.
+//!
+//! When a new report is like reports of two or more groups (each above the threshold), those
+//! groups are one problem: they merge into the oldest of them (the one whose first report was
+//! filed first), whose id stays. A merge is never silent: it is reported as a
+//! `ticket-group-merge` finding whose evidence lists the bridging report first and then one
+//! report of each group it joined, so the host can re-label the reports stored before.
 
 pub mod fingerprint;
 pub mod similarity;
@@ -29,8 +35,13 @@ pub struct TicketsPlugin {
     corpus: Corpus,
     /// report id -> group id
     group_of: HashMap<String, String>,
+    /// merged group id -> the group it was merged into
+    #[serde(default)]
+    merged_into: BTreeMap<String, String>,
     #[serde(skip)]
     threshold: f64,
+    #[serde(skip)]
+    merge_threshold: f64,
 }
 
 /// A stable id from the founding report's id.
@@ -53,6 +64,10 @@ pub fn features_of(report: &Report) -> ReportFeatures {
 /// The default score a report must reach with a grouped report to join its group.
 pub const DEFAULT_THRESHOLD: f64 = 1.0;
 
+/// The default score a report must reach with reports of two groups to merge them: a merge
+/// moves whole groups, so it asks for stronger evidence than one report joining one.
+pub const DEFAULT_MERGE_THRESHOLD: f64 = 2.0;
+
 impl Plugin for TicketsPlugin {
     fn info() -> PluginInfo {
         let mut info = opsloop_sdk::plugin_info(
@@ -65,6 +80,11 @@ impl Plugin for TicketsPlugin {
             "group-threshold",
             "similarity a report needs with a grouped one to join its group",
             Some(&DEFAULT_THRESHOLD.to_string()),
+        )
+        .with_config(
+            "merge-threshold",
+            "similarity a report needs with reports of two groups to merge them (a merge is reported)",
+            Some(&DEFAULT_MERGE_THRESHOLD.to_string()),
         );
         info.inputs = Inputs::REPORTS;
         info
@@ -81,7 +101,14 @@ impl Plugin for TicketsPlugin {
                 serde_json::from_slice(bytes).map_err(|error| PluginError::BadInput(format!("saved state: {error}")))?
             }
         };
+        let merge_threshold: f64 = config.parse_or("merge-threshold", DEFAULT_MERGE_THRESHOLD)?;
+        if merge_threshold < threshold {
+            return Err(PluginError::BadConfig(format!(
+                "config key `merge-threshold`: {merge_threshold} is below `group-threshold` {threshold}"
+            )));
+        }
         plugin.threshold = threshold;
+        plugin.merge_threshold = merge_threshold;
         Ok(plugin)
     }
 
@@ -108,14 +135,39 @@ impl Plugin for TicketsPlugin {
                 let group = match self.group_of.get(&features.id) {
                     Some(group) => group.clone(),
                     None => {
-                        let best = grouped
-                            .iter()
-                            .map(|other| (other.features.id.as_str(), compare(&candidate, other).score))
-                            .filter(|&(_, score)| score >= self.threshold)
-                            .max_by(|a, b| a.1.total_cmp(&b.1).then_with(|| b.0.cmp(a.0)));
-                        match best.and_then(|(id, _)| self.group_of.get(id)) {
-                            Some(group) => group.clone(),
-                            None => group_id(&features.id),
+                        // The best match in each group this report is like.
+                        let mut matches: BTreeMap<&str, (&str, f64)> = BTreeMap::new();
+                        for other in &grouped {
+                            let score = compare(&candidate, other).score;
+                            let Some(group) = self.group_of.get(&other.features.id) else { continue };
+                            if score >= self.threshold
+                                && matches.get(group.as_str()).is_none_or(|&(_, best)| score > best)
+                            {
+                                matches.insert(group.as_str(), (other.features.id.as_str(), score));
+                            }
+                        }
+                        let matches: Vec<(String, String, f64)> = matches
+                            .into_iter()
+                            .map(|(g, (id, score))| (g.to_string(), id.to_string(), score))
+                            .collect();
+                        let strong = matches.iter().filter(|(_, _, score)| *score >= self.merge_threshold).count();
+                        let best = matches.iter().max_by(|a, b| a.2.total_cmp(&b.2).then_with(|| b.1.cmp(&a.1)));
+                        match (best, strong) {
+                            (None, _) => group_id(&features.id),
+                            (Some((group, _, _)), 0 | 1) => group.clone(),
+                            _ => {
+                                let strong: Vec<(String, String, f64)> =
+                                    matches.iter().filter(|m| m.2 >= self.merge_threshold).cloned().collect();
+                                let (survivor, finding) = merge_groups(
+                                    &mut self.group_of,
+                                    &mut self.merged_into,
+                                    &grouped,
+                                    &features.id,
+                                    &strong,
+                                );
+                                output.add_finding(finding);
+                                survivor
+                            }
                         }
                     }
                 };
@@ -142,6 +194,14 @@ impl Plugin for TicketsPlugin {
 }
 
 impl TicketsPlugin {
+    /// The group a group id stands for now, after any merges.
+    pub fn current_group<'a>(&'a self, mut group: &'a str) -> &'a str {
+        while let Some(next) = self.merged_into.get(group) {
+            group = next;
+        }
+        group
+    }
+
     /// A `ticket-group` finding for each touched group with two reports or more.
     fn group_findings(&self, touched: &BTreeSet<String>) -> Vec<Finding> {
         let mut members: BTreeMap<&str, Vec<&ReportFeatures>> = BTreeMap::new();
@@ -181,6 +241,59 @@ impl TicketsPlugin {
             })
             .collect()
     }
+}
+
+/// Merges the groups of `matches` (group, its best matching report, score) into the oldest
+/// one; returns it and the `ticket-group-merge` finding that records the merge.
+fn merge_groups(
+    group_of: &mut HashMap<String, String>,
+    merged_into: &mut BTreeMap<String, String>,
+    grouped: &[Indexed],
+    bridge: &str,
+    matches: &[(String, String, f64)],
+) -> (String, Finding) {
+    let filed = |group: &str| {
+        let members = grouped.iter().filter(|i| group_of.get(&i.features.id).is_some_and(|g| g == group));
+        members.filter_map(|i| i.features.created_ms).min().unwrap_or(i64::MAX)
+    };
+    let survivor = matches
+        .iter()
+        .map(|(group, _, _)| group)
+        .min_by_key(|group| (filed(group), (*group).clone()))
+        .expect("two or more groups")
+        .clone();
+    let merged: Vec<&String> = matches.iter().map(|(group, _, _)| group).filter(|g| **g != survivor).collect();
+    for group in group_of.values_mut() {
+        if merged.contains(&&*group) {
+            *group = survivor.clone();
+        }
+    }
+    for group in &merged {
+        merged_into.insert((*group).clone(), survivor.clone());
+    }
+    let mut reports = vec![bridge.to_string()];
+    reports.extend(matches.iter().map(|(_, id, _)| id.clone()));
+    let scores: Vec<String> = matches.iter().map(|(group, id, score)| format!("{id} ({group}) {score:.2}")).collect();
+    let names: Vec<&str> = merged.iter().map(|g| g.as_str()).collect();
+    let finding = Finding {
+        kind: "ticket-group-merge".into(),
+        score: 0.5,
+        summary: format!(
+            "groups {} merged into {survivor}: report {bridge} is like reports of each ({})",
+            names.join(", "),
+            scores.join(", ")
+        ),
+        first_seen: None,
+        last_seen: None,
+        evidence: Evidence {
+            records: Vec::new(),
+            reports,
+            counts: vec![("groups merged".into(), merged.len() as u64)],
+            examples: scores,
+            query: Some(format!("annotations.group:{survivor}")),
+        },
+    };
+    (survivor, finding)
 }
 
 opsloop_sdk::export_plugin!(TicketsPlugin);
@@ -233,5 +346,45 @@ mod tests {
             "IllegalStateException: pool exhausted\n at db.Pool.take(Pool.java:9)\n at db.Repo.load(Repo.java:8)";
         let output = second.process_reports(&[report("4", "orders broken again", trace, 2 * 86_400_000)]).unwrap();
         assert_eq!(output.annotation(0, "group"), Some(group.as_str()));
+    }
+
+    #[test]
+    fn a_report_like_two_groups_merges_them_into_the_older_and_says_so() {
+        let trace = "java.lang.IllegalStateException: pool exhausted\n at db.Pool.take(Pool.java:1)\n at db.Repo.load(Repo.java:2)";
+        let day = 86_400_000;
+        let mut plugin = TicketsPlugin::init(&Config::default(), None).unwrap();
+        let first = plugin.process_reports(&[report("1", "Orders page fails to load", trace, 0)]).unwrap();
+        let older = first.annotation(0, "group").unwrap().to_string();
+        let second = plugin
+            .process_reports(&[report(
+                "2",
+                "Checkout spinner never stops after paying",
+                "the spinner keeps turning",
+                day,
+            )])
+            .unwrap();
+        let younger = second.annotation(0, "group").unwrap().to_string();
+        assert_ne!(older, younger);
+        let bridge = report(
+            "3",
+            "Checkout spinner never stops after paying",
+            &format!("the spinner keeps turning\n{trace}"),
+            day,
+        );
+        let output = plugin.process_reports(&[bridge]).unwrap();
+        assert_eq!(output.annotation(0, "group"), Some(older.as_str()), "the older group's id stays");
+        let merge = output.findings().iter().find(|f| f.kind == "ticket-group-merge").expect("a merge finding");
+        assert_eq!(merge.evidence.reports[0], "3", "the bridging report comes first");
+        assert!(merge.evidence.reports.contains(&"2".to_string()) && merge.summary.contains(&younger), "{merge:?}");
+        assert_eq!(plugin.current_group(&younger), older);
+        let group = output.findings().iter().find(|f| f.kind == "ticket-group").expect("the merged group");
+        assert_eq!(group.evidence.reports, ["1", "2", "3"]);
+    }
+
+    #[test]
+    fn a_merge_threshold_below_the_group_threshold_is_refused() {
+        let config = Config::from_pairs([("merge-threshold".to_string(), "0.5".to_string())]);
+        let error = TicketsPlugin::init(&config, None).err().expect("refused");
+        assert!(error.to_string().contains("merge-threshold"), "{error}");
     }
 }
