@@ -250,6 +250,14 @@ mod tests {
         ReportFeatures::new(id, title, body, None, None, None)
     }
 
+    /// The others ranked against the first report: (id, similarity), best first.
+    fn ranked_against_first(reports: &[ReportFeatures]) -> Vec<(String, Similarity)> {
+        let mut corpus = Corpus::default();
+        reports.iter().for_each(|r| corpus.add(r));
+        let indexed: Vec<Indexed> = reports.iter().map(|r| Indexed::new(&corpus, r)).collect();
+        rank(&indexed[0], &indexed, 3).into_iter().map(|(found, similarity)| (found.id.clone(), similarity)).collect()
+    }
+
     #[test]
     fn the_duplicate_ranks_first_and_says_why() {
         let reports = [
@@ -266,11 +274,8 @@ mod tests {
             report("3", "Dark mode colors are wrong", "the sidebar is white in dark mode"),
             report("4", "Feature request: export to PDF", "please add an export"),
         ];
-        let mut corpus = Corpus::default();
-        reports.iter().for_each(|r| corpus.add(r));
-        let indexed: Vec<Indexed> = reports.iter().map(|r| Indexed::new(&corpus, r)).collect();
-        let ranked = rank(&indexed[0], &indexed, 3);
-        assert_eq!(ranked[0].0.id, "2");
+        let ranked = ranked_against_first(&reports);
+        assert_eq!(ranked[0].0, "2");
         assert!(ranked[0].1.same_stack);
         assert!(ranked[0].1.reasons()[0].contains("same stack trace"));
         assert!(ranked[0].1.score > ranked[1].1.score);
@@ -288,12 +293,9 @@ mod tests {
             report("12", "Prefs help: dead links", "the Link Prefetching FAQ link is dead"),
             report("13", "Mail search is slow", "searching a large folder takes a minute"),
         ];
-        let mut corpus = Corpus::default();
-        reports.iter().for_each(|r| corpus.add(r));
-        let indexed: Vec<Indexed> = reports.iter().map(|r| Indexed::new(&corpus, r)).collect();
-        let ranked = rank(&indexed[0], &indexed, 3);
-        assert_eq!(ranked[0].0.id, "12", "{ranked:?}");
-        assert_eq!(ranked[1].0.id, "11");
+        let ranked = ranked_against_first(&reports);
+        assert_eq!(ranked[0].0, "12", "{ranked:?}");
+        assert_eq!(ranked[1].0, "11");
         assert!(ranked[1].1.clone && ranked[1].1.reasons().iter().any(|r| r.contains("clone")));
     }
 }
