@@ -136,8 +136,12 @@ impl Miner {
         &self.patterns
     }
 
+    /// The bucket of a message: its token count and its first token, unless that token holds
+    /// a variable or any digit (`req-1`, `worker3`: a lone digit is kept as a word, but as the
+    /// key it would give every id its own bucket, where it could never become `<*>`).
     fn bucket_key(count: usize, first: Option<&str>) -> (usize, u64) {
-        let first = first.filter(|token| !is_variable(token)).unwrap_or(WILDCARD);
+        let first = first.filter(|token| !is_variable(token) && !token.bytes().any(|b| b.is_ascii_digit()));
+        let first = first.unwrap_or(WILDCARD);
         (count, stable_hash(first))
     }
 
@@ -403,6 +407,15 @@ mod tests {
         let agent = miner.add("Session: 30546174 initialized by client WindowsUpdateAgent.");
         assert_ne!(spp, agent);
         assert_eq!(miner.add("Session: 30546175 initialized by client SPP."), spp);
+    }
+
+    #[test]
+    fn a_single_digit_id_leading_the_line_becomes_a_variable() {
+        let mut miner = Miner::default();
+        let added: Vec<usize> = (1..=5).map(|n| miner.add(&format!("worker-{n} finished job in queue"))).collect();
+        let last = miner.resolve(added[4]);
+        assert_eq!(miner.patterns()[last].template(), "<*> finished job in queue");
+        assert!(added.iter().all(|&index| miner.resolve(index) == last), "{added:?}");
     }
 
     #[test]
