@@ -574,6 +574,63 @@ fn a_report_like_two_groups_merges_them_and_relabels_the_stored_reports() {
     assert!(merge["summary"].as_str().unwrap().contains(&before["B"]), "{merge}");
 }
 
+/// `opsloop analyze` backfills a plugin that was off when the data came in, and a re-run
+/// starts it over: the same annotations and findings, nothing twice, checkpoints kept.
+#[test]
+fn analyze_backfills_a_plugin_over_stored_records_and_a_rerun_changes_nothing() {
+    let opsloop = Opsloop::new();
+    let config = opsloop.path("data").join("opsloop.toml");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    std::fs::write(&config, "version = 1\n[plugins]\ndisabled = [\"patterns\"]\n").unwrap();
+    let log = fixture("loghub2k/HDFS/HDFS_2k.log");
+    opsloop.ok(&["import", "--format", "raw", log.to_str().unwrap()]);
+    let reports = opsloop.path("reports.jsonl");
+    std::fs::write(&reports, common::BILLING_AND_DARK_MODE_REPORTS.join("\n")).unwrap();
+    opsloop.ok(&["import", "--reports", reports.to_str().unwrap()]);
+    let groups = || -> Vec<(String, String)> {
+        let mut groups: Vec<(String, String)> = opsloop
+            .ok(&["search", "--reports", "*", "--format", "json", "--limit", "0"])
+            .lines()
+            .map(|line| serde_json::from_str::<Value>(line).unwrap())
+            .map(|report| (report["id"].as_str().unwrap().to_string(), report["group"].as_str().unwrap().to_string()))
+            .collect();
+        groups.sort();
+        groups
+    };
+    let groups_before = groups();
+    let before = opsloop.search_json("*");
+    assert_eq!(before.len(), 2000);
+    assert!(before.iter().all(|hit| hit.get("pattern").is_none()), "the plugin was off");
+
+    // On again, with a short baseline so that new patterns after it are findings.
+    std::fs::write(&config, "version = 1\n[plugins.config.patterns]\nbaseline = \"300\"\n").unwrap();
+    let said = opsloop.ok(&["analyze", "--plugin", "patterns"]);
+    assert!(said.contains("analyzed 2000 records") && said.contains("patterns"), "{said}");
+    let patterns_of = |hits: &[Value]| -> std::collections::BTreeMap<u64, String> {
+        hits.iter().map(|hit| (hit["line"].as_u64().unwrap(), hit["pattern"].as_str().unwrap().to_string())).collect()
+    };
+    let first = opsloop.search_json("*");
+    assert_eq!(first.len(), 2000, "records are rewritten, not added");
+    let first_patterns = patterns_of(&first);
+    let findings = || std::fs::read_to_string(opsloop.path("data").join("findings.jsonl")).unwrap_or_default();
+    let first_findings = findings().lines().count();
+    assert!(first_findings > 0, "new patterns after the baseline are findings");
+
+    let said = opsloop.ok(&["analyze"]);
+    assert!(said.contains(&format!("and {} reports", groups_before.len())), "{said}");
+    assert_eq!(groups(), groups_before, "the tickets plugin started over and grouped the same");
+    let second = opsloop.search_json("*");
+    assert_eq!(patterns_of(&second), first_patterns, "the plugin started over: same ids");
+    assert_eq!(findings().lines().count(), first_findings, "its old findings were replaced, not kept twice");
+    let again = opsloop.ok(&["import", "--format", "raw", log.to_str().unwrap()]);
+    assert!(again.contains("imported 0 records"), "the file checkpoints survived: {again}");
+    assert_eq!(opsloop.search_json("*").len(), 2000);
+
+    let unknown = opsloop.run(&["analyze", "--plugin", "nope"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no enabled plugin named `nope`"));
+}
+
 #[test]
 fn plugin_new_makes_a_crate_that_tests_natively_builds_a_component_and_passes_the_check() {
     let opsloop = Opsloop::new();

@@ -3,6 +3,7 @@
 //! Exit codes: 0 success, 1 failure, 2 usage error. Errors go to stderr with their cause
 //! chain; a closed stdout pipe ends the command quietly.
 
+mod analyze;
 mod demo;
 mod feedback;
 mod import;
@@ -46,6 +47,8 @@ pub enum Command {
     Search(search::SearchArgs),
     /// The mined patterns: counts, first/last seen, level mix, examples.
     Patterns(patterns::PatternsArgs),
+    /// Run plugins again over the stored records and reports (a backfill).
+    Analyze(analyze::AnalyzeArgs),
     /// The reports most likely to be duplicates of one report, with the reasons.
     Similar(similar::SimilarArgs),
     /// The feedback report: items from report groups, log patterns and anomalies, by impact.
@@ -110,6 +113,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import(args) => import::run(&data_dir, &load_settings(&data_dir)?, args, &mut out),
         Command::Search(args) => search::run(&data_dir, args, &mut out),
         Command::Patterns(args) => patterns::run(&data_dir, args, &mut out),
+        Command::Analyze(args) => analyze::run(&data_dir, &load_settings(&data_dir)?, args, &mut out),
         Command::Plugin(command) => plugin::run(&data_dir, &load_settings(&data_dir)?, command, &mut out),
         Command::Demo(args) => demo::run(&data_dir, args, &mut out),
         Command::Similar(args) => similar::run(&data_dir, args, &mut out),

@@ -295,6 +295,37 @@ impl LogIndex {
         Ok(hits)
     }
 
+    /// Every record, oldest first, in batches of `batch_size`, read from the index as it was
+    /// when called (later commits do not change what is read). Records of the same time come
+    /// in line order, so lines imported together (a raw file: one ingest time) keep their order.
+    pub fn for_each_batch_oldest_first<E: From<IndexError>>(
+        &self,
+        batch_size: usize,
+        mut work: impl FnMut(Vec<Record>) -> std::result::Result<(), E>,
+    ) -> std::result::Result<u64, E> {
+        let searcher = self.reader.searcher();
+        let mut order: Vec<(i64, u64, DocAddress)> = Vec::new();
+        for (segment_ord, segment) in searcher.segment_readers().iter().enumerate() {
+            let fast = segment.fast_fields();
+            let times = fast.date("timestamp").map_err(IndexError::from)?;
+            let lines = fast.u64("line").map_err(IndexError::from)?;
+            for doc in segment.doc_ids_alive() {
+                let time = times.first(doc).map_or(0, |time| time.into_timestamp_millis());
+                order.push((time, lines.first(doc).unwrap_or(0), DocAddress::new(segment_ord as u32, doc)));
+            }
+        }
+        order.sort_unstable();
+        let mut columns = ColumnCache::default();
+        for chunk in order.chunks(batch_size.max(1)) {
+            let records = chunk
+                .iter()
+                .map(|&(_, _, address)| self.hit(&searcher, address, &mut columns).map(|hit| hit.record))
+                .collect::<Result<Vec<_>>>()?;
+            work(records)?;
+        }
+        Ok(order.len() as u64)
+    }
+
     fn hit(&self, searcher: &Searcher, address: DocAddress, columns: &mut ColumnCache) -> Result<SearchHit> {
         let document: TantivyDocument = searcher.doc(address)?;
         let named = document.to_named_doc(&self.index.schema());

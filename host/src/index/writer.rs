@@ -60,6 +60,13 @@ impl LogWriter {
         Ok(())
     }
 
+    /// Queues the deletion of every record added before this call (records added after it
+    /// stay); nothing changes until the next commit, which makes the swap atomic.
+    pub fn delete_all(&mut self) -> Result<()> {
+        self.writer.delete_all_documents()?;
+        Ok(())
+    }
+
     /// Makes everything added so far durable and searchable (after a reader refresh).
     pub fn commit(&mut self) -> Result<()> {
         self.writer.commit()?;

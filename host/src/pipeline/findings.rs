@@ -97,6 +97,20 @@ impl FindingStore {
     }
 
     /// Every finding stored so far; a line that does not parse is skipped with a warning.
+    /// Rewrites the file with only the findings `keep` accepts (atomically: a new file renamed
+    /// over the old); unreadable lines are dropped with a warning, as `read_all` skips them.
+    pub fn retain(&self, keep: impl Fn(&StoredFinding) -> bool) -> std::io::Result<()> {
+        let kept: Vec<StoredFinding> = self.read_all()?.into_iter().filter(|finding| keep(finding)).collect();
+        let mut text = String::new();
+        for finding in &kept {
+            text.push_str(&serde_json::to_string(finding).map_err(std::io::Error::other)?);
+            text.push('\n');
+        }
+        let staging = self.path.with_extension("jsonl.rewrite");
+        std::fs::write(&staging, text)?;
+        std::fs::rename(&staging, &self.path)
+    }
+
     pub fn read_all(&self) -> std::io::Result<Vec<StoredFinding>> {
         let text = match std::fs::read_to_string(&self.path) {
             Ok(text) => text,

@@ -4,6 +4,7 @@
 //! findings in the [`FindingStore`], and an [`ImportSummary`] (kept, rejected by reason,
 //! plugin failures by kind, throughput).
 
+mod analyze;
 mod checkpoint;
 mod columns;
 mod findings;
@@ -12,6 +13,7 @@ mod plugin_set;
 
 use std::path::PathBuf;
 
+pub use analyze::{AnalyzeSummary, analyze};
 pub use checkpoint::{Checkpoints, FileCheckpoint, HEAD_BYTES};
 pub use columns::record_batch;
 pub use findings::{FindingStore, RecordRef, StoredEvidence, StoredFinding};

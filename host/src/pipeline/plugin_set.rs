@@ -111,6 +111,22 @@ impl PluginSet {
         Ok((set, errors))
     }
 
+    /// Keeps only the plugins `keep` accepts, and forgets their saved state: they start over
+    /// (`opsloop analyze` re-runs them over everything stored).
+    pub fn start_over(&mut self, keep: impl Fn(&str) -> bool) -> std::io::Result<()> {
+        self.instances.clear();
+        self.plugins.retain(|plugin| keep(plugin.name()));
+        if let Some(dir) = &self.state_dir {
+            for plugin in &self.plugins {
+                match std::fs::remove_dir_all(dir.join(plugin.name())) {
+                    Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(error),
+                    _ => {}
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// A set of exactly the given plugins, keeping no state on disk (for tests and benchmarks).
     pub fn from_plugins(runtime: PluginRuntime, plugins: Vec<Arc<LoadedPlugin>>) -> Self {
         Self { runtime, plugins, settings: Settings::default(), state_dir: None, instances: HashMap::new() }

@@ -1,0 +1,115 @@
+//! `opsloop analyze`: runs plugins again over what is already stored: a backfill after a
+//! plugin was added, changed or configured anew.
+//!
+//! In: the data directory and which plugins (all enabled ones, or one by name). The chosen
+//! plugins start over: their saved state and their findings are dropped. Every stored log
+//! record is read oldest first, stripped of the chosen plugins' annotations, analyzed in
+//! batches and written back; the old records are deleted in the same commit, which keeps the
+//! file checkpoints, so the index changes all at once or not at all. Stored reports are
+//! re-analyzed the same way and upserted. Out: an [`AnalyzeSummary`].
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use super::import::{DEFAULT_BATCH_SIZE, relabel_merged_groups};
+use super::plugin_set::{PluginFailure, PluginSet, summarize_failures};
+use super::{FindingStore, PipelineError};
+use crate::index::{LogIndex, ReportIndex};
+
+/// Memory the index writer may use before it writes a segment.
+const WRITER_BUDGET_BYTES: usize = 256 << 20;
+
+/// What a re-analysis did.
+#[derive(Debug, Clone, Default)]
+pub struct AnalyzeSummary {
+    /// The plugins that ran again.
+    pub plugins: Vec<String>,
+    pub records: u64,
+    pub reports: u64,
+    pub findings: u64,
+    pub plugin_failures: Vec<PluginFailure>,
+    pub elapsed: Duration,
+}
+
+/// Runs the plugins of `plugins` that `only` names (all when `None`) over every stored record
+/// and report. `plugins` is the loaded set; the others are dropped from it.
+pub fn analyze(
+    index: &LogIndex,
+    reports: &ReportIndex,
+    plugins: &mut PluginSet,
+    findings: &FindingStore,
+    only: Option<&str>,
+) -> Result<AnalyzeSummary, PipelineError> {
+    let started = Instant::now();
+    plugins.start_over(|name| only.is_none_or(|only| only == name)).map_err(PipelineError::PluginState)?;
+    let chosen: BTreeSet<String> = plugins.plugins().iter().map(|plugin| plugin.name().to_string()).collect();
+    findings
+        .retain(|finding| !chosen.contains(&finding.plugin))
+        .map_err(|source| PipelineError::Findings { path: findings.path().to_path_buf(), source })?;
+    let mut summary = AnalyzeSummary { plugins: chosen.iter().cloned().collect(), ..AnalyzeSummary::default() };
+    let mut failures = Vec::new();
+
+    let log_keys: Vec<String> = plugins
+        .plugins()
+        .iter()
+        .filter(|plugin| plugin.description().consumes_logs)
+        .flat_map(|plugin| plugin.description().annotates.clone())
+        .collect();
+    if plugins.plugins().iter().any(|plugin| plugin.description().consumes_logs) && !index.is_empty() {
+        let payload = index.commit_payload()?;
+        let mut writer = index.writer(WRITER_BUDGET_BYTES)?;
+        writer.delete_all()?;
+        summary.records = index.for_each_batch_oldest_first(DEFAULT_BATCH_SIZE, |mut batch| {
+            for record in &mut batch {
+                record.annotations.retain(|key, _| !log_keys.contains(key));
+            }
+            let analysis = plugins.analyze(&mut batch);
+            failures.extend(analysis.failures);
+            findings
+                .append(&analysis.findings)
+                .map_err(|source| PipelineError::Findings { path: findings.path().to_path_buf(), source })?;
+            summary.findings += analysis.findings.len() as u64;
+            for record in &batch {
+                writer.add(record, record.timestamp_ms.unwrap_or_default())?;
+            }
+            Ok::<(), PipelineError>(())
+        })?;
+        let concluded = plugins.finish();
+        failures.extend(concluded.failures);
+        findings
+            .append(&concluded.findings)
+            .map_err(|source| PipelineError::Findings { path: findings.path().to_path_buf(), source })?;
+        summary.findings += concluded.findings.len() as u64;
+        writer.commit_with_payload(payload.as_deref().unwrap_or_default())?;
+        writer.finish()?;
+        index.refresh()?;
+    }
+
+    if plugins.plugins().iter().any(|plugin| plugin.description().consumes_reports) && !reports.is_empty() {
+        let report_keys: Vec<String> = plugins
+            .plugins()
+            .iter()
+            .filter(|plugin| plugin.description().consumes_reports)
+            .flat_map(|plugin| plugin.description().annotates.clone())
+            .collect();
+        let mut stored = reports.search("*", None)?;
+        stored.sort_by(|a, b| a.created_ms.cmp(&b.created_ms).then_with(|| a.id.cmp(&b.id)));
+        for report in &mut stored {
+            report.annotations.retain(|key, _| !report_keys.contains(key));
+        }
+        let analysis = plugins.analyze_reports(&mut stored);
+        failures.extend(analysis.failures);
+        findings
+            .append(&analysis.findings)
+            .map_err(|source| PipelineError::Findings { path: findings.path().to_path_buf(), source })?;
+        summary.findings += analysis.findings.len() as u64;
+        let relabelled = relabel_merged_groups(reports, &mut stored, &analysis.findings)?;
+        reports.upsert(&stored)?;
+        reports.upsert(&relabelled)?;
+        summary.reports = stored.len() as u64;
+    }
+    plugins.save_state().map_err(PipelineError::PluginState)?;
+    summary.plugin_failures = summarize_failures(&failures);
+    summary.elapsed = started.elapsed();
+    Ok(summary)
+}
