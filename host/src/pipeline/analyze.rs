@@ -11,10 +11,11 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use super::import::{DEFAULT_BATCH_SIZE, relabel_merged_groups};
+use super::import::{DEFAULT_BATCH_SIZE, analyze_and_store_reports, keep_findings};
 use super::plugin_set::{PluginFailure, PluginSet, summarize_failures};
 use super::{FindingStore, PipelineError};
 use crate::index::{LogIndex, ReportIndex};
+use crate::plugin::PluginDescription;
 
 /// Memory the index writer may use before it writes a segment.
 const WRITER_BUDGET_BYTES: usize = 256 << 20;
@@ -49,12 +50,7 @@ pub fn analyze(
     let mut summary = AnalyzeSummary { plugins: chosen.iter().cloned().collect(), ..AnalyzeSummary::default() };
     let mut failures = Vec::new();
 
-    let log_keys: Vec<String> = plugins
-        .plugins()
-        .iter()
-        .filter(|plugin| plugin.description().consumes_logs)
-        .flat_map(|plugin| plugin.description().annotates.clone())
-        .collect();
+    let log_keys = annotation_keys(plugins, |plugin| plugin.consumes_logs);
     if plugins.plugins().iter().any(|plugin| plugin.description().consumes_logs) && !index.is_empty() {
         let payload = index.commit_payload()?;
         let mut writer = index.writer(WRITER_BUDGET_BYTES)?;
@@ -65,10 +61,7 @@ pub fn analyze(
             }
             let analysis = plugins.analyze(&mut batch);
             failures.extend(analysis.failures);
-            findings
-                .append(&analysis.findings)
-                .map_err(|source| PipelineError::Findings { path: findings.path().to_path_buf(), source })?;
-            summary.findings += analysis.findings.len() as u64;
+            summary.findings += keep_findings(findings, &analysis.findings)?;
             for record in &batch {
                 writer.add(record, record.timestamp_ms.unwrap_or_default())?;
             }
@@ -76,40 +69,30 @@ pub fn analyze(
         })?;
         let concluded = plugins.finish();
         failures.extend(concluded.failures);
-        findings
-            .append(&concluded.findings)
-            .map_err(|source| PipelineError::Findings { path: findings.path().to_path_buf(), source })?;
-        summary.findings += concluded.findings.len() as u64;
+        summary.findings += keep_findings(findings, &concluded.findings)?;
         writer.commit_with_payload(payload.as_deref().unwrap_or_default())?;
         writer.finish()?;
         index.refresh()?;
     }
 
     if plugins.plugins().iter().any(|plugin| plugin.description().consumes_reports) && !reports.is_empty() {
-        let report_keys: Vec<String> = plugins
-            .plugins()
-            .iter()
-            .filter(|plugin| plugin.description().consumes_reports)
-            .flat_map(|plugin| plugin.description().annotates.clone())
-            .collect();
+        let report_keys = annotation_keys(plugins, |plugin| plugin.consumes_reports);
         let mut stored = reports.search("*", None)?;
         stored.sort_by(|a, b| a.created_ms.cmp(&b.created_ms).then_with(|| a.id.cmp(&b.id)));
         for report in &mut stored {
             report.annotations.retain(|key, _| !report_keys.contains(key));
         }
-        let analysis = plugins.analyze_reports(&mut stored);
-        failures.extend(analysis.failures);
-        findings
-            .append(&analysis.findings)
-            .map_err(|source| PipelineError::Findings { path: findings.path().to_path_buf(), source })?;
-        summary.findings += analysis.findings.len() as u64;
-        let relabelled = relabel_merged_groups(reports, &mut stored, &analysis.findings)?;
-        reports.upsert(&stored)?;
-        reports.upsert(&relabelled)?;
+        summary.findings += analyze_and_store_reports(reports, plugins, findings, &mut stored, &mut failures)?;
         summary.reports = stored.len() as u64;
     }
     plugins.save_state().map_err(PipelineError::PluginState)?;
     summary.plugin_failures = summarize_failures(&failures);
     summary.elapsed = started.elapsed();
     Ok(summary)
+}
+
+/// The annotation keys of the plugins `consumes` picks (their values are replaced).
+fn annotation_keys(plugins: &PluginSet, consumes: impl Fn(&PluginDescription) -> bool) -> Vec<String> {
+    let picked = plugins.plugins().iter().filter(|plugin| consumes(plugin.description()));
+    picked.flat_map(|plugin| plugin.description().annotates.clone()).collect()
 }

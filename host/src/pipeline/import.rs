@@ -342,6 +342,30 @@ pub fn relabel_merged_groups(
     Ok(changed.into_values().collect())
 }
 
+/// Appends `found` to the finding store; returns how many.
+pub(super) fn keep_findings(store: &FindingStore, found: &[StoredFinding]) -> Result<u64, PipelineError> {
+    store.append(found).map_err(|source| PipelineError::Findings { path: store.path().to_path_buf(), source })?;
+    Ok(found.len() as u64)
+}
+
+/// Runs the report plugins over `reports`, keeps their findings, applies the group merges
+/// they report, and upserts the reports; returns how many findings were kept.
+pub(super) fn analyze_and_store_reports(
+    index: &crate::index::ReportIndex,
+    plugins: &mut PluginSet,
+    findings: &FindingStore,
+    reports: &mut [crate::ingest::BugReport],
+    failures: &mut Vec<(String, PluginError)>,
+) -> Result<u64, PipelineError> {
+    let analysis = plugins.analyze_reports(reports);
+    failures.extend(analysis.failures);
+    let kept = keep_findings(findings, &analysis.findings)?;
+    let relabelled = relabel_merged_groups(index, reports, &analysis.findings)?;
+    index.upsert(reports)?;
+    index.upsert(&relabelled)?;
+    Ok(kept)
+}
+
 /// Imports bug reports from `paths` into `index` (replacing reports with the same id) through
 /// the report plugins.
 pub fn import_reports(
@@ -366,15 +390,7 @@ pub fn import_reports(
                 continue;
             }
         };
-        let analysis = plugins.analyze_reports(&mut reports);
-        failures.extend(analysis.failures);
-        findings
-            .append(&analysis.findings)
-            .map_err(|source| PipelineError::Findings { path: findings.path().to_path_buf(), source })?;
-        summary.findings += analysis.findings.len() as u64;
-        let relabelled = relabel_merged_groups(index, &mut reports, &analysis.findings)?;
-        index.upsert(&reports)?;
-        index.upsert(&relabelled)?;
+        summary.findings += analyze_and_store_reports(index, plugins, findings, &mut reports, &mut failures)?;
         plugins.save_state().map_err(PipelineError::PluginState)?;
         summary.reports += reports.len() as u64;
         summary.inputs.push(InputReport {
