@@ -342,6 +342,41 @@ fn shutdown_commits_everything_acknowledged() {
     assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), acknowledged.to_string());
 }
 
+/// `opsloop analyze` needs the index to itself: beside a running server it refuses before it
+/// has touched anything, and says why.
+#[test]
+fn analyze_beside_a_running_server_refuses_and_changes_nothing() {
+    let data = DataDir::new("");
+    let server = Server::start(&data.data(), &[]);
+    ingest_batches(&server, "busy index", 2, 100);
+    // Plugin state is written at the server's commits (every 500 ms).
+    let state = data.data().join("plugin-state");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while walk(&state).is_empty() {
+        assert!(Instant::now() < deadline, "no plugin state was saved");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let before: Vec<PathBuf> = walk(&state);
+    let output =
+        Command::new(env!("CARGO_BIN_EXE_opsloop")).arg("--data").arg(data.data()).arg("analyze").output().unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stdout));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("in use by another opsloop process") && stderr.contains("nothing was changed"), "{stderr}");
+    assert_eq!(walk(&state), before, "the plugins' saved state is untouched");
+    assert!(server.stop().success());
+}
+
+/// Every file below `dir`, sorted.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() { files.extend(walk(&path)) } else { files.push(path) }
+    }
+    files.sort();
+    files
+}
+
 #[test]
 fn a_server_killed_after_acknowledging_keeps_every_record_once() {
     let data = DataDir::new("commit_interval_ms = 60000");

@@ -32,7 +32,13 @@ pub fn run(data_dir: &DataDir, settings: &Settings, args: AnalyzeArgs, out: &mut
     let index = LogIndex::open(&data_dir.index_dir())?;
     let reports = ReportIndex::open(&data_dir.reports_dir())?;
     let findings = FindingStore::new(data_dir.findings_file());
-    let summary = analyze(&index, &reports, &mut plugins, &findings, args.plugin.as_deref())?;
+    let summary = match analyze(&index, &reports, &mut plugins, &findings, args.plugin.as_deref()) {
+        Err(error) if error.to_string().contains("LockBusy") => {
+            return Err(anyhow::Error::new(error)
+                .context("the index is in use by another opsloop process (stop `opsloop serve` on this data first); nothing was changed"));
+        }
+        other => other?,
+    };
     out.line(format!(
         "analyzed {} records and {} reports with {} in {:.2} s: {} finding(s)",
         summary.records,

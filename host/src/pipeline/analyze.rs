@@ -42,7 +42,12 @@ pub fn analyze(
     only: Option<&str>,
 ) -> Result<AnalyzeSummary, PipelineError> {
     let started = Instant::now();
-    plugins.start_over(|name| only.is_none_or(|only| only == name)).map_err(PipelineError::PluginState)?;
+    let chosen = |name: &str| only.is_none_or(|only| only == name);
+    let redo_logs = plugins.plugins().iter().any(|p| chosen(p.name()) && p.description().consumes_logs);
+    // The writer first: if the index is busy (another process writes to it), nothing has
+    // changed yet, not even the plugins' state or findings.
+    let mut writer = if redo_logs { Some(index.writer(WRITER_BUDGET_BYTES)?) } else { None };
+    plugins.start_over(chosen).map_err(PipelineError::PluginState)?;
     let chosen: BTreeSet<String> = plugins.plugins().iter().map(|plugin| plugin.name().to_string()).collect();
     findings
         .retain(|finding| !chosen.contains(&finding.plugin))
@@ -51,9 +56,8 @@ pub fn analyze(
     let mut failures = Vec::new();
 
     let log_keys = annotation_keys(plugins, |plugin| plugin.consumes_logs);
-    if plugins.plugins().iter().any(|plugin| plugin.description().consumes_logs) && !index.is_empty() {
+    if let Some(writer) = writer.as_mut() {
         let payload = index.commit_payload()?;
-        let mut writer = index.writer(WRITER_BUDGET_BYTES)?;
         writer.delete_all()?;
         summary.records = index.for_each_batch_oldest_first(DEFAULT_BATCH_SIZE, |mut batch| {
             for record in &mut batch {
@@ -71,6 +75,8 @@ pub fn analyze(
         failures.extend(concluded.failures);
         summary.findings += keep_findings(findings, &concluded.findings)?;
         writer.commit_with_payload(payload.as_deref().unwrap_or_default())?;
+    }
+    if let Some(writer) = writer {
         writer.finish()?;
         index.refresh()?;
     }
