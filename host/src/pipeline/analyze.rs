@@ -7,6 +7,10 @@
 //! batches and written back; the old records are deleted in the same commit, which keeps the
 //! file checkpoints, so the index changes all at once or not at all. Stored reports are
 //! re-analyzed the same way and upserted. Out: an [`AnalyzeSummary`].
+//!
+//! It takes the index writer before anything else, so beside a running `opsloop serve` it
+//! fails with nothing changed. Stopped midway, it leaves the index as it was, while the
+//! chosen plugins' state and findings are already reset: running it again completes it.
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
