@@ -61,11 +61,8 @@ const CLASSES: [u8; 256] = {
 /// (`blk_3858`, `appattempt_1445_0020`), or is a day or month name (a date inside the message);
 /// a lone digit in a word (`ssh2`) keeps it constant.
 pub fn is_variable_segment(segment: &str) -> bool {
-    is_variable_bytes(segment.as_bytes())
-}
-
-fn is_variable_bytes(segment: &[u8]) -> bool {
-    starts_variable(segment) || segment.windows(2).any(|pair| pair[0].is_ascii_digit() && pair[1].is_ascii_digit())
+    let bytes = segment.as_bytes();
+    starts_variable(bytes) || bytes.windows(2).any(|pair| pair[0].is_ascii_digit() && pair[1].is_ascii_digit())
 }
 
 /// A day or month name, or a digit once leading `/ - + # . $ @` are skipped (the variable
