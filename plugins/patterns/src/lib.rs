@@ -390,20 +390,21 @@ impl PatternsPlugin {
 /// Serde for maps whose keys are not strings: a list of pairs.
 mod as_pairs {
     use std::collections::HashMap;
-    use std::hash::Hash;
+    use std::hash::{BuildHasher, Hash};
 
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-    pub fn serialize<K: Serialize, V: Serialize, S: Serializer>(
-        map: &HashMap<K, V>,
+    pub fn serialize<K: Serialize, V: Serialize, H, S: Serializer>(
+        map: &HashMap<K, V, H>,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
         serializer.collect_seq(map.iter())
     }
 
-    pub fn deserialize<'de, K, V, D>(deserializer: D) -> Result<HashMap<K, V>, D::Error>
+    pub fn deserialize<'de, K, V, H, D>(deserializer: D) -> Result<HashMap<K, V, H>, D::Error>
     where
         K: Deserialize<'de> + Eq + Hash,
+        H: BuildHasher + Default,
         V: Deserialize<'de>,
         D: Deserializer<'de>,
     {

@@ -42,15 +42,40 @@ impl Pattern {
 /// wildcard, or a template token that keeps a constant frame around one wildcard (`(<*>)`,
 /// `user=<*>`) and the token has that frame.
 fn token_fits(template_token: &str, token: &str) -> bool {
-    if template_token == token || template_token == WILDCARD {
+    if same_bytes(template_token.as_bytes(), token.as_bytes()) || template_token == WILDCARD {
         return true;
     }
     let Some(at) = wildcard_at(template_token) else { return false };
-    let (prefix, suffix) = (&template_token[..at], &template_token[at + WILDCARD.len()..]);
-    wildcard_at(suffix).is_none()
+    let (prefix, suffix) = (&template_token.as_bytes()[..at], &template_token.as_bytes()[at + WILDCARD.len()..]);
+    let token = token.as_bytes();
+    wildcard_at(&template_token[at + WILDCARD.len()..]).is_none()
         && token.len() >= prefix.len() + suffix.len()
-        && token.starts_with(prefix)
-        && token.ends_with(suffix)
+        && same_bytes(&token[..prefix.len()], prefix)
+        && same_bytes(&token[token.len() - suffix.len()..], suffix)
+}
+
+/// `a == b`, a word at a time. Every message compares its tokens with its template's, and in
+/// Wasm `==` on byte slices calls wasi-libc's `memcmp`, which loops over single bytes (each
+/// loop turn also paying the host's deadline check).
+#[inline]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let length = a.len();
+    if length != b.len() {
+        return false;
+    }
+    let word = |bytes: &[u8], at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap());
+    let half = |bytes: &[u8], at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+    match length {
+        0 => true,
+        1..4 => a[0] == b[0] && a[length / 2] == b[length / 2] && a[length - 1] == b[length - 1],
+        4..8 => half(a, 0) == half(b, 0) && half(a, length - 4) == half(b, length - 4),
+        _ => {
+            // Whole words, then the last word (overlapping the one before when the length is
+            // not a multiple of 8).
+            (0..length / 8).all(|index| word(a, index * 8) == word(b, index * 8))
+                && word(a, length - 8) == word(b, length - 8)
+        }
+    }
 }
 
 /// The template token that covers both `template_token` and `token`: the delimiter-bounded
@@ -375,6 +400,21 @@ impl Miner {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn same_bytes_agrees_with_equality_at_every_length() {
+        let text = b"0123456789abcdefghijklmnopqrstuvwxyz";
+        for length in 0..text.len() {
+            let a = &text[..length];
+            assert!(same_bytes(a, a), "{length}");
+            for flip in 0..length {
+                let mut b = a.to_vec();
+                b[flip] ^= 1;
+                assert!(!same_bytes(a, &b), "length {length}, byte {flip} differs");
+            }
+            assert!(!same_bytes(a, &text[..length + 1]));
+        }
+    }
 
     #[test]
     fn numbers_become_wildcards_and_similar_lines_share_a_pattern() {

@@ -16,8 +16,9 @@
 //! [`RateSettings::min_count`] records, so small numbers do not fire. Consecutive anomalous
 //! buckets of a series are one episode, reported when it ends.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 /// The knobs of rate detection.
@@ -183,11 +184,11 @@ impl Episode {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 struct OpenBucket {
     #[serde(with = "crate::as_pairs")]
-    counts: HashMap<Series, u64>,
+    counts: FxHashMap<Series, u64>,
     /// Error-level records per pattern, to name what an error burst is made of.
-    errors_by_pattern: HashMap<usize, u64>,
+    errors_by_pattern: FxHashMap<usize, u64>,
     #[serde(with = "crate::as_pairs")]
-    examples: HashMap<Series, String>,
+    examples: FxHashMap<Series, String>,
 }
 
 /// Examples an episode keeps.
@@ -202,9 +203,9 @@ pub struct RateDetector {
     /// The newest timestamp seen.
     clock: Option<i64>,
     #[serde(with = "crate::as_pairs")]
-    baselines: HashMap<Series, Baseline>,
+    baselines: FxHashMap<Series, Baseline>,
     #[serde(with = "crate::as_pairs")]
-    running: HashMap<Series, Episode>,
+    running: FxHashMap<Series, Episode>,
     /// Records that came after their bucket was judged.
     pub late_records: u64,
 }
