@@ -18,6 +18,10 @@ use opsloop::data_dir::DataDir;
 use opsloop::index::LogIndex;
 use opsloop::pipeline::{FindingStore, ImportOptions, ImportSource, PluginSet, import};
 
+/// Both halves run with the allocator the `opsloop` binary uses.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn opsloop_path(corpus: &Path, data: &Path) -> u64 {
     let data_dir = DataDir::new(data);
     let index = LogIndex::open(&data_dir.index_dir()).unwrap();
