@@ -15,9 +15,9 @@ use serde::Serialize;
 use super::PipelineError;
 use super::checkpoint::Checkpoints;
 use super::findings::{FindingStore, StoredFinding};
-use super::plugin_set::{PluginFailure, PluginSet, summarize_failures};
+use super::plugin_set::{BatchAnalysis, PluginFailure, PluginSet, summarize_failures};
 use crate::index::{LogIndex, LogWriter};
-use crate::ingest::{Input, ParseOptions, ReadPosition, Rejections, read_records};
+use crate::ingest::{Input, ParseOptions, ReadPosition, Record, Rejections, read_records};
 use crate::plugin::PluginError;
 
 /// Records handed to the plugins at a time.
@@ -111,10 +111,34 @@ struct Committer<'a> {
     checkpoints: Checkpoints,
     plugins: &'a mut PluginSet,
     uncommitted: usize,
+    /// Stands in for the time of a record without a timestamp.
+    ingest_time_ms: i64,
+    /// The batch the plugins annotated last, not yet handed to the index writer: its records
+    /// are written while the plugins work on the next batch.
+    pending: Vec<Record>,
 }
 
 impl Committer<'_> {
+    /// Runs the plugins over `batch` while the batch before it goes to the index writer, so
+    /// the Wasm call and building the documents use both cores; `batch` is written by the
+    /// next call or by [`Committer::commit`].
+    fn analyze_and_write(&mut self, mut batch: Vec<Record>) -> (BatchAnalysis, Result<(), PipelineError>) {
+        let previous = std::mem::take(&mut self.pending);
+        let (plugins, writer, ingest_time_ms) = (&mut *self.plugins, &mut self.writer, self.ingest_time_ms);
+        let (analysis, written) = rayon::join(
+            || plugins.analyze(&mut batch),
+            move || previous.iter().try_for_each(|record| writer.add(record, ingest_time_ms)),
+        );
+        self.pending = batch;
+        (analysis, written.map_err(PipelineError::from))
+    }
+
+    /// Writes the pending batch, saves the plugins' state and commits: the plugins' state,
+    /// the records and the checkpoints then describe the same point of every input.
     fn commit(&mut self) -> Result<(), PipelineError> {
+        for record in std::mem::take(&mut self.pending) {
+            self.writer.add(&record, self.ingest_time_ms)?;
+        }
         self.plugins.save_state().map_err(PipelineError::PluginState)?;
         self.writer.commit_with_payload(&self.checkpoints.to_payload())?;
         self.uncommitted = 0;
@@ -138,6 +162,8 @@ pub fn import(
         checkpoints: Checkpoints::from_payload(index.commit_payload()?.as_deref()),
         plugins,
         uncommitted: 0,
+        ingest_time_ms,
+        pending: Vec::new(),
     };
     let mut summary = ImportSummary::default();
     let mut failures: Vec<(String, PluginError)> = Vec::new();
@@ -187,25 +213,24 @@ pub fn import(
                 (read, rejections)
             });
             let mut consumed: Result<(), PipelineError> = Ok(());
-            for (mut batch, position) in receiver.iter() {
+            for (batch, position) in receiver.iter() {
                 let step = (|| -> Result<(), PipelineError> {
-                    if !batch.is_empty() {
-                        let analysis = committer.plugins.analyze(&mut batch);
+                    let records = batch.len();
+                    if records > 0 {
+                        let (analysis, written) = committer.analyze_and_write(batch);
                         failures.extend(analysis.failures);
                         findings.append(&analysis.findings).map_err(|source| PipelineError::Findings {
                             path: findings.path().to_path_buf(),
                             source,
                         })?;
                         findings_count += analysis.findings.len() as u64;
-                        for record in &batch {
-                            committer.writer.add(record, ingest_time_ms)?;
-                        }
+                        written?;
                     }
                     if let Some((key, path)) = &tracked {
                         committer.checkpoints.advance(key, path, position)?;
                     }
-                    committer.uncommitted += batch.len();
-                    records_done += batch.len() as u64;
+                    committer.uncommitted += records;
+                    records_done += records as u64;
                     bytes_done = bytes_done.max(position.offset.saturating_sub(start.offset));
                     progress(bytes_done, records_done);
                     if committer.uncommitted >= options.commit_every {
