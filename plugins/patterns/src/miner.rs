@@ -46,12 +46,12 @@ fn token_fits(template_token: &str, token: &str) -> bool {
         return true;
     }
     let Some(at) = wildcard_at(template_token) else { return false };
-    let (prefix, suffix) = (&template_token.as_bytes()[..at], &template_token.as_bytes()[at + WILDCARD.len()..]);
+    let (prefix, suffix) = (&template_token[..at], &template_token[at + WILDCARD.len()..]);
     let token = token.as_bytes();
-    wildcard_at(&template_token[at + WILDCARD.len()..]).is_none()
+    wildcard_at(suffix).is_none()
         && token.len() >= prefix.len() + suffix.len()
-        && same_bytes(&token[..prefix.len()], prefix)
-        && same_bytes(&token[token.len() - suffix.len()..], suffix)
+        && same_bytes(&token[..prefix.len()], prefix.as_bytes())
+        && same_bytes(&token[token.len() - suffix.len()..], suffix.as_bytes())
 }
 
 /// `a == b`, a word at a time. Every message compares its tokens with its template's, and in
