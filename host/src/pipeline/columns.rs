@@ -7,9 +7,14 @@ use crate::plugin::{RecordBatch, RecordColumns, TextColumn};
 /// The timestamp sent for a record that has none.
 const NO_TIMESTAMP: i64 = i64::MIN;
 
-fn text_column<'a>(wanted: bool, values: impl Iterator<Item = &'a str>) -> TextColumn {
+/// One column of `values`, sized up front: a batch's message column is megabytes, and growing
+/// it by doubling copied it over and over (6% of an import's CPU in a profile).
+fn text_column<'a>(wanted: bool, values: impl Iterator<Item = &'a str> + Clone) -> TextColumn {
     let mut column = TextColumn { data: String::new(), ends: Vec::new() };
     if wanted {
+        let (bytes, count) = values.clone().fold((0, 0), |(bytes, count), value| (bytes + value.len(), count + 1));
+        column.data.reserve_exact(bytes);
+        column.ends.reserve_exact(count);
         for value in values {
             column.data.push_str(value);
             column.ends.push(column.data.len() as u32);
