@@ -133,7 +133,7 @@ fn pattern_ids_are_stable_across_imports_through_saved_state() {
     let harness = Harness::new();
     let pattern_of_first = |harness: &Harness| {
         let hits = harness.index.search(&SearchRequest { query: "served".into(), ..SearchRequest::default() }).unwrap();
-        let mut ids: Vec<String> = hits.iter().map(|hit| hit.record.annotations["pattern"].clone()).collect();
+        let mut ids: Vec<String> = hits.iter().map(|hit| hit.record.annotations["pattern"].to_string()).collect();
         ids.dedup();
         ids
     };

@@ -138,7 +138,7 @@ impl SearchHit {
             object.insert("fields".into(), Value::Object(record.fields.clone()));
         }
         for (key, value) in &record.annotations {
-            object.entry(key.clone()).or_insert_with(|| Value::String(value.clone()));
+            object.entry(key.to_string()).or_insert_with(|| Value::String(value.to_string()));
         }
         Value::Object(object)
     }
@@ -352,12 +352,12 @@ impl LogIndex {
         let mut annotations = BTreeMap::new();
         for (key, value) in object("annotations") {
             if let Value::String(text) = value {
-                annotations.insert(key, text);
+                annotations.insert(key.into(), text.into());
             }
         }
         for key in ["pattern", "template"] {
             if let Some(value) = columns.value(searcher, address, key)? {
-                annotations.insert(key.to_string(), value);
+                annotations.insert(key.into(), value.into());
             }
         }
         let record = Record {

@@ -21,7 +21,12 @@ impl LogWriter {
     /// Queues `record`; `ingest_time_ms` stands in for a record without a timestamp.
     pub fn add(&mut self, record: &Record, ingest_time_ms: i64) -> Result<()> {
         let fields = &self.fields;
-        let mut document = TantivyDocument::default();
+        // Sized for the text it will hold: the default reserves 1 KB per document.
+        let text_bytes = record.message.len()
+            + record.source.len()
+            + record.origin.file.len()
+            + record.annotations.values().map(|value| value.len()).sum::<usize>();
+        let mut document = TantivyDocument::with_capacity(text_bytes + 64);
         let timestamp = record.timestamp_ms.unwrap_or(ingest_time_ms);
         document.add_date(fields.timestamp, DateTime::from_timestamp_millis(timestamp));
         if let Some(level) = &record.level {
@@ -38,10 +43,10 @@ impl LogWriter {
         document.add_u64(fields.line, record.origin.line);
         let mut others = Vec::new();
         for (key, value) in &record.annotations {
-            match key.as_str() {
+            match &**key {
                 "pattern" => document.add_text(fields.pattern, value),
                 "template" => document.add_text(fields.template, value),
-                _ => others.push((key.clone(), OwnedValue::Str(value.clone()))),
+                _ => others.push((key.to_string(), OwnedValue::Str(value.to_string()))),
             }
         }
         if !others.is_empty() {

@@ -1,6 +1,7 @@
 //! The record: one log event as it flows from a parser, through the plugins, into the index.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
@@ -32,8 +33,9 @@ pub struct Record {
     /// Structured fields (from JSON, logfmt, or a pattern's named placeholders).
     pub fields: Map<String, Value>,
     pub origin: Origin,
-    /// What plugins wrote about the record, e.g. `pattern` and `template`.
-    pub annotations: BTreeMap<String, String>,
+    /// What plugins wrote about the record, e.g. `pattern` and `template`. Shared strings: a
+    /// batch's records point at one copy of each distinct value a plugin returned.
+    pub annotations: BTreeMap<Arc<str>, Arc<str>>,
 }
 
 impl Record {

@@ -65,7 +65,7 @@ pub fn analyze(
         writer.delete_all()?;
         summary.records = index.for_each_batch_oldest_first(DEFAULT_BATCH_SIZE, |mut batch| {
             for record in &mut batch {
-                record.annotations.retain(|key, _| !log_keys.contains(key));
+                record.annotations.retain(|key, _| !log_keys.iter().any(|redone| **redone == **key));
             }
             let analysis = plugins.analyze(&mut batch);
             failures.extend(analysis.failures);
