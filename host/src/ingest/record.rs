@@ -56,15 +56,47 @@ impl Record {
 /// The canonical spelling of a severity: common aliases fold to `TRACE`, `DEBUG`, `INFO`,
 /// `WARN`, `ERROR`, `FATAL`; anything else is kept, upper-cased.
 pub fn normalize_level(level: &str) -> String {
-    let upper = level.trim().to_ascii_uppercase();
-    match upper.as_str() {
-        "TRC" | "TRACE" | "FINEST" | "FINER" => "TRACE",
-        "DBG" | "DEBUG" | "FINE" => "DEBUG",
-        "INF" | "INFO" | "INFORMATION" | "NOTICE" => "INFO",
-        "WRN" | "WARN" | "WARNING" => "WARN",
-        "ERR" | "ERROR" | "SEVERE" => "ERROR",
-        "FTL" | "FATAL" | "CRIT" | "CRITICAL" | "EMERG" | "ALERT" | "PANIC" => "FATAL",
-        _ => return upper,
+    const ALIASES: &[(&str, &[&str])] = &[
+        ("TRACE", &["TRC", "TRACE", "FINEST", "FINER"]),
+        ("DEBUG", &["DBG", "DEBUG", "FINE"]),
+        ("INFO", &["INF", "INFO", "INFORMATION", "NOTICE"]),
+        ("WARN", &["WRN", "WARN", "WARNING"]),
+        ("ERROR", &["ERR", "ERROR", "SEVERE"]),
+        ("FATAL", &["FTL", "FATAL", "CRIT", "CRITICAL", "EMERG", "ALERT", "PANIC"]),
+    ];
+    // Compared without upper-casing first: one allocation per record, not two.
+    let level = level.trim();
+    let canonical = ALIASES
+        .iter()
+        .find(|(_, aliases)| aliases.iter().any(|alias| alias.eq_ignore_ascii_case(level)))
+        .map(|(canonical, _)| *canonical);
+    canonical.map_or_else(|| level.to_ascii_uppercase(), str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize_level;
+
+    #[test]
+    fn levels_fold_to_their_canonical_spelling_in_any_case() {
+        for (written, canonical) in [
+            ("warning", "WARN"),
+            (" Wrn ", "WARN"),
+            ("err", "ERROR"),
+            ("SEVERE", "ERROR"),
+            ("notice", "INFO"),
+            ("Finest", "TRACE"),
+            ("fine", "DEBUG"),
+            ("crit", "FATAL"),
+            ("info", "INFO"),
+        ] {
+            assert_eq!(normalize_level(written), canonical, "{written:?}");
+        }
     }
-    .to_string()
+
+    #[test]
+    fn unknown_levels_are_kept_upper_cased() {
+        assert_eq!(normalize_level(" verbose"), "VERBOSE");
+        assert_eq!(normalize_level("warnings"), "WARNINGS");
+    }
 }
