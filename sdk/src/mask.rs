@@ -314,6 +314,22 @@ mod tests {
     }
 
     #[test]
+    fn digit_pairs_are_found_wherever_they_fall_in_the_four_byte_windows() {
+        // A lead of letters keeps the segment from starting with a digit (that alone is a variable).
+        for offset in 1..20 {
+            let lead = "a".repeat(offset);
+            for tail in ["", "b", "bcdefghij", ":x", " y"] {
+                let pair = format!("{lead}12{tail}");
+                assert!(masked(&pair).0.starts_with("<*>"), "{pair:?} -> {:?}", masked(&pair).0);
+                let apart = format!("{lead}1b2{tail}");
+                assert!(masked(&apart).0.starts_with(&lead), "{apart:?} -> {:?}", masked(&apart).0);
+                let split = format!("{lead}1:2{tail}");
+                assert!(masked(&split).0.starts_with(&format!("{lead}1:")), "{split:?} -> {:?}", masked(&split).0);
+            }
+        }
+    }
+
+    #[test]
     fn long_tokens_scanned_four_bytes_at_a_time_match_short_ones() {
         assert_eq!(masked("ApplicationMasterLauncher12 x").0, "<*> x");
         assert_eq!(masked("ApplicationMasterLauncher1 x").0, "ApplicationMasterLauncher1 x");
