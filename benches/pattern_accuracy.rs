@@ -63,7 +63,10 @@ fn main() {
         let mut by_line: HashMap<u64, (String, String)> = HashMap::new();
         for hit in index.search(&SearchRequest { query: "*".into(), ..SearchRequest::default() }).unwrap() {
             let annotations = &hit.record.annotations;
-            by_line.insert(hit.record.origin.line, (annotations["pattern"].to_string(), annotations["template"].to_string()));
+            by_line.insert(
+                hit.record.origin.line,
+                (annotations["pattern"].to_string(), annotations["template"].to_string()),
+            );
         }
         let predicted: Vec<(String, String)> = (1..=lines.len() as u64)
             .map(|line| by_line.remove(&line).unwrap_or_else(|| (format!("missing-{line}"), String::new())))
