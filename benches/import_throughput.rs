@@ -4,6 +4,9 @@
 //!   patterns plugin in Wasm, checkpoints, commits), and
 //! - through a minimal bare-tantivy loop with the same schema (`corpus::bare_tantivy_index`).
 //!
+//! Both run in each of several rounds (`OPSLOOP_BENCH_ROUNDS`, default 5), back to back, and the
+//! ratio is the median round's.
+//!
 //! Run: `cargo bench --bench import_throughput` (`OPSLOOP_BENCH_RECORDS=N` to change the size).
 
 #[path = "corpus.rs"]
@@ -51,6 +54,27 @@ fn child(part: &str, corpus: &Path, data: &Path) {
     println!("{records} {} {}", started.elapsed().as_secs_f64(), corpus::peak_rss_mb());
 }
 
+/// Runs one path in a child process on a fresh data directory; returns (seconds, peak MB).
+fn run_child(part: &str, corpus: &Path, data: &Path, records: usize) -> (f64, f64) {
+    let output = Command::new(std::env::current_exe().unwrap())
+        .env("OPSLOOP_BENCH_PART", part)
+        .env("OPSLOOP_BENCH_CORPUS", corpus)
+        .env("OPSLOOP_BENCH_DATA", data)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{part}: {}", String::from_utf8_lossy(&output.stderr));
+    let text = String::from_utf8(output.stdout).unwrap();
+    let fields: Vec<f64> = text.split_whitespace().map(|value| value.parse().unwrap()).collect();
+    assert_eq!(fields[0] as usize, records, "{part} indexed every record");
+    (fields[1], fields[2])
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let middle = values.len() / 2;
+    if values.len() % 2 == 1 { values[middle] } else { (values[middle - 1] + values[middle]) / 2.0 }
+}
+
 fn main() {
     if let Ok(part) = std::env::var("OPSLOOP_BENCH_PART") {
         let corpus = std::env::var("OPSLOOP_BENCH_CORPUS").unwrap();
@@ -58,47 +82,57 @@ fn main() {
         return child(&part, Path::new(&corpus), Path::new(&data));
     }
     let records: usize = std::env::var("OPSLOOP_BENCH_RECORDS").ok().and_then(|n| n.parse().ok()).unwrap_or(1_000_000);
+    // A shared machine's speed drifts between runs by more than the gap measured here, so each
+    // round runs both paths back to back (alternating which goes first) and the ratio is read
+    // per round; the figure is the median round.
+    let rounds: usize = std::env::var("OPSLOOP_BENCH_ROUNDS").ok().and_then(|n| n.parse().ok()).unwrap_or(5).max(1);
     let dir = tempfile::tempdir().unwrap();
     let corpus = dir.path().join("corpus.log");
     let bytes = corpus::write_timestamped_log(&corpus, records);
-    // Warm the built-in plugin's compiled-artifact cache so neither run pays for Cranelift.
+    // Warm the built-in plugin's compiled-artifact cache so no run pays for Cranelift.
     let warm = dir.path().join("warm");
     let _ = PluginSet::load(&DataDir::new(&warm), &Settings::default()).unwrap();
-    let mut results = Vec::new();
-    for part in ["bare", "opsloop"] {
-        let data = dir.path().join(part);
-        if part == "opsloop" {
-            std::fs::create_dir_all(&data).unwrap();
-            std::fs::rename(warm.join("plugin-cache"), data.join("plugin-cache")).unwrap();
+    let mut runs: Vec<(&str, f64, f64)> = Vec::new();
+    let mut ratios = Vec::new();
+    for round in 0..rounds {
+        let order = if round % 2 == 0 { ["bare", "opsloop"] } else { ["opsloop", "bare"] };
+        let mut seconds_of = std::collections::HashMap::new();
+        for part in order {
+            let data = dir.path().join(format!("{part}-{round}"));
+            if part == "opsloop" {
+                let cache = data.join("plugin-cache");
+                std::fs::create_dir_all(&cache).unwrap();
+                for entry in std::fs::read_dir(warm.join("plugin-cache")).unwrap() {
+                    let entry = entry.unwrap();
+                    std::fs::copy(entry.path(), cache.join(entry.file_name())).unwrap();
+                }
+            }
+            let (seconds, peak) = run_child(part, &corpus, &data, records);
+            std::fs::remove_dir_all(&data).unwrap();
+            seconds_of.insert(part, seconds);
+            runs.push((part, seconds, peak));
         }
-        let output = Command::new(std::env::current_exe().unwrap())
-            .env("OPSLOOP_BENCH_PART", part)
-            .env("OPSLOOP_BENCH_CORPUS", &corpus)
-            .env("OPSLOOP_BENCH_DATA", &data)
-            .output()
-            .unwrap();
-        assert!(output.status.success(), "{part}: {}", String::from_utf8_lossy(&output.stderr));
-        let text = String::from_utf8(output.stdout).unwrap();
-        let fields: Vec<f64> = text.split_whitespace().map(|value| value.parse().unwrap()).collect();
-        assert_eq!(fields[0] as usize, records, "{part} indexed every record");
-        results.push((part, fields[1], fields[2]));
+        ratios.push(seconds_of["bare"] / seconds_of["opsloop"]);
     }
-    let bare_rate = records as f64 / results[0].1;
-    println!("## import throughput: {records} records, {:.0} MB of text\n", bytes as f64 / 1e6);
-    println!("| path | seconds | records/s | MB/s | peak RSS | rate vs bare tantivy |");
+    println!("## import throughput: {records} records, {:.0} MB of text, {rounds} rounds\n", bytes as f64 / 1e6);
+    println!("| path | seconds (median) | records/s | MB/s | peak RSS | rate vs bare tantivy (median round) |");
     println!("|---|---|---|---|---|---|");
-    for (part, seconds, peak) in &results {
-        let name = if *part == "bare" {
+    for part in ["bare", "opsloop"] {
+        let name = if part == "bare" {
             "bare tantivy loop, same schema"
         } else {
             "opsloop import (parse + patterns plugin in Wasm + checkpoints)"
         };
+        let seconds = median(runs.iter().filter(|run| run.0 == part).map(|run| run.1).collect());
+        let peak = runs.iter().filter(|run| run.0 == part).map(|run| run.2).fold(0.0, f64::max);
+        let ratio = if part == "bare" { 1.0 } else { median(ratios.clone()) };
         let rate = records as f64 / seconds;
         println!(
-            "| {name} | {seconds:.2} | {:.0} k | {:.1} | {peak:.0} MB | {:.2}× |",
+            "| {name} | {seconds:.2} | {:.0} k | {:.1} | {peak:.0} MB | {ratio:.2}× |",
             rate / 1e3,
             bytes as f64 / 1e6 / seconds,
-            rate / bare_rate
         );
     }
+    let listed: Vec<String> = ratios.iter().map(|ratio| format!("{ratio:.2}×")).collect();
+    println!("\nrate vs bare tantivy per round: {}", listed.join(", "));
 }
