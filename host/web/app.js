@@ -246,7 +246,7 @@ function openItem(item) {
   const impact = item.impact;
   const rows = [
     ["score", impact.score.toFixed(2)], ["reports", impact.reports], ["reporters", impact.reporters],
-    ["sources", impact.sources], ["error volume", impact.error_volume], ["trend", impact.trend],
+    ["sources", impact.sources], ["error volume", impact.error_volume], ["trend", impact.trend.toFixed(2)],
     ["severity", impact.severity.toFixed(2)],
   ];
   const detail = $("#item-detail");

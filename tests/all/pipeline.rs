@@ -32,9 +32,13 @@ impl Harness {
     }
 
     fn import(&self, plugins: &mut PluginSet, name: &str, lines: &[String]) -> ImportSummary {
+        self.import_as(Format::Raw, plugins, name, lines)
+    }
+
+    fn import_as(&self, format: Format, plugins: &mut PluginSet, name: &str, lines: &[String]) -> ImportSummary {
         let bytes = lines.join("\n").into_bytes();
         let options = ImportOptions {
-            parse: ParseOptions { format: Format::Raw, ..ParseOptions::default() },
+            parse: ParseOptions { format, ..ParseOptions::default() },
             batch_size: 64,
             ..ImportOptions::default()
         };
@@ -150,6 +154,35 @@ fn pattern_ids_are_stable_across_imports_through_saved_state() {
     let ids = pattern_of_first(&harness);
     assert_eq!(ids, first_ids);
     assert!(harness.data.plugin_state_dir().join("patterns").read_dir().unwrap().count() >= 1);
+}
+
+#[test]
+fn pattern_stats_count_records_by_hour_and_a_late_error_is_the_rising_one() {
+    let harness = Harness::new();
+    let (mut plugins, _) = PluginSet::load(&harness.data, &Settings::default()).unwrap();
+    let mut lines = Vec::new();
+    for hour in 0..4 {
+        for minute in 0..10 {
+            lines.push(format!("2026-03-02T{hour:02}:{minute:02}:00Z INFO cache refresh took {} ms", minute * 3));
+        }
+    }
+    for minute in 0..6 {
+        lines.push(format!("2026-03-02T03:{minute:02}:30Z ERROR upstream timeout after {} ms", 5000 + minute));
+    }
+    harness.import_as(Format::Auto, &mut plugins, "app.log", &lines);
+    let patterns = harness.index.patterns(None).unwrap();
+    let by_template = |words: &str| patterns.iter().find(|p| p.template.contains(words)).expect(words).clone();
+    let (refresh, timeout) = (by_template("cache refresh"), by_template("upstream timeout"));
+    let hour = |h: i64| (1_772_409_600_000 + h * 3_600_000) / 3_600_000; // 2026-03-02T00 onwards
+    assert_eq!(refresh.hourly, (0..4).map(|h| (hour(h), 10)).collect(), "{refresh:?}");
+    assert_eq!(timeout.hourly, [(hour(3), 6)].into_iter().collect(), "{timeout:?}");
+    let events = |p: &opsloop::index::PatternStats| -> Vec<(i64, u64)> {
+        p.hourly.iter().map(|(&h, &n)| (h * 3_600_000, n)).collect()
+    };
+    let newest = timeout.last_seen_ms.max(refresh.last_seen_ms);
+    use opsloop::feedback::items::trend;
+    assert_eq!(trend(&events(&timeout), newest), 1.0, "only in the newest hour: rising");
+    assert_eq!(trend(&events(&refresh), newest), 0.0, "steady");
 }
 
 #[test]

@@ -48,7 +48,8 @@ pub struct Impact {
     pub sources: u64,
     /// Error-level log records of the linked patterns.
     pub error_volume: u64,
-    /// 1 when an anomaly (spike, burst, new pattern) shows it rising, else 0.
+    /// How much the evidence is rising, 0..=1 (see [`trend`]): 1 when all of it is new, 0
+    /// when it is flat or falling.
     pub trend: f64,
     /// The highest finding score, or 0.5 for error-level logs without a finding.
     pub severity: f64,
@@ -164,6 +165,32 @@ impl Draft {
     }
 }
 
+const HOUR_MS: i64 = 3_600_000;
+
+/// How much `events` (time in ms, count) are rising as of `newest`, the newest time in the
+/// whole store (not the clock: an import of last month's logs has its own "now"). The hours
+/// from the first event to `newest` are cut in half; the trend is (newer − older) / (newer +
+/// older), floored at 0. All events in one hour, that of `newest`, is all new: 1.
+pub fn trend(events: &[(i64, u64)], newest: i64) -> f64 {
+    let Some(first) = events.iter().map(|&(time, _)| time.div_euclid(HOUR_MS)).min() else { return 0.0 };
+    let last = events.iter().map(|&(time, _)| time).max().unwrap_or(newest).max(newest).div_euclid(HOUR_MS);
+    let hours = (last - first + 1) as f64;
+    if hours < 2.0 {
+        return 1.0;
+    }
+    let middle = first as f64 + hours / 2.0;
+    let (mut newer, mut older) = (0u64, 0u64);
+    for &(time, count) in events {
+        if time.div_euclid(HOUR_MS) as f64 >= middle {
+            newer += count;
+        } else {
+            older += count;
+        }
+    }
+    let total = newer + older;
+    if total == 0 { 0.0 } else { ((newer as f64 - older as f64) / total as f64).max(0.0) }
+}
+
 /// Builds the items from everything stored, best first. `previous` carries statuses.
 pub fn build_items(
     reports: &[BugReport],
@@ -267,12 +294,25 @@ pub fn build_items(
         draft.times.extend(finding.last_seen_ms);
         draft.findings.push(finding.clone());
     }
-    let mut items: Vec<FeedbackItem> = drafts.into_iter().map(|draft| finish(draft, &pattern_by_id, store)).collect();
+    let newest = patterns
+        .iter()
+        .map(|p| p.last_seen_ms)
+        .chain(reports.iter().filter_map(|r| r.created_ms))
+        .chain(findings.iter().filter_map(|f| f.last_seen_ms))
+        .max()
+        .unwrap_or(0);
+    let mut items: Vec<FeedbackItem> =
+        drafts.into_iter().map(|draft| finish(draft, &pattern_by_id, newest, store)).collect();
     items.sort_by(|a, b| b.impact.score.total_cmp(&a.impact.score).then_with(|| a.id.cmp(&b.id)));
     items
 }
 
-fn finish(mut draft: Draft, patterns: &BTreeMap<&str, &PatternStats>, state: &mut FeedbackState) -> FeedbackItem {
+fn finish(
+    mut draft: Draft,
+    patterns: &BTreeMap<&str, &PatternStats>,
+    newest: i64,
+    state: &mut FeedbackState,
+) -> FeedbackItem {
     draft.reports.sort();
     let report_ids: Vec<String> = draft.reports.iter().map(|(_, id)| id.clone()).collect();
     let linked: Vec<&PatternStats> = draft.patterns.iter().filter_map(|p| patterns.get(p.as_str()).copied()).collect();
@@ -288,11 +328,18 @@ fn finish(mut draft: Draft, patterns: &BTreeMap<&str, &PatternStats>, state: &mu
         draft.times.push(stats.first_seen_ms);
         draft.times.push(stats.last_seen_ms);
     }
-    let rising = draft.findings.iter().any(|f| ["spike", "error-burst", "new-pattern"].contains(&f.kind.as_str()));
+    // The evidence over time: reports as filed, log records by hour, findings as first seen.
+    let events: Vec<(i64, u64)> = draft
+        .reports
+        .iter()
+        .filter_map(|(filed, _)| filed.map(|time| (time, 1)))
+        .chain(linked.iter().flat_map(|p| p.hourly.iter().map(|(&hour, &count)| (hour * HOUR_MS, count))))
+        .chain(draft.findings.iter().filter_map(|f| f.first_seen_ms.map(|time| (time, 1))))
+        .collect();
     let severity = draft.findings.iter().map(|f| f.score).fold(if error_volume > 0 { 0.5 } else { 0.0 }, f64::max);
     let reports = draft.reports.len() as u64;
     let reporters = draft.reporters.len() as u64;
-    let trend = if rising { 1.0 } else { 0.0 };
+    let trend = trend(&events, newest);
     let score = 0.25 * (reports as f64 / 5.0).min(1.0)
         + 0.15 * (reporters as f64 / 5.0).min(1.0)
         + 0.1 * (sources.len() as f64 / 3.0).min(1.0)
@@ -431,6 +478,19 @@ mod tests {
             "upstream timeout after <*> ms calling billing"
         ));
         assert!(!quotes("ERROR upstream timeout after <*> ms calling billing", "cache refresh took <*> ms"));
+    }
+
+    #[test]
+    fn the_trend_is_the_share_of_evidence_in_the_newer_half_of_its_span() {
+        let day = 24 * HOUR_MS;
+        let steady: Vec<(i64, u64)> = (0..10).map(|d| (d * day, 5)).collect();
+        assert_eq!(trend(&steady, 9 * day), 0.0, "flat");
+        let rising: Vec<(i64, u64)> = (0..10).map(|d| (d * day, 1 + d as u64 * 3)).collect();
+        let rising_trend = trend(&rising, 9 * day);
+        assert!(rising_trend > 0.3 && rising_trend < 1.0, "{rising_trend}");
+        assert_eq!(trend(&rising, 40 * day), 0.0, "it stopped long before the newest data");
+        assert_eq!(trend(&[(9 * day + 5, 3)], 9 * day + 60_000), 1.0, "all of it new");
+        assert_eq!(trend(&[], 9 * day), 0.0);
     }
 
     #[test]

@@ -15,7 +15,7 @@ pub fn lower(value: impl serde::Serialize) -> String {
 pub fn impact_line(item: &FeedbackItem) -> String {
     let i = &item.impact;
     format!(
-        "impact {:.2} = reports {} · reporters {} · sources {} · error volume {} · trend {:.0} · severity {:.2}",
+        "impact {:.2} = reports {} · reporters {} · sources {} · error volume {} · trend {:.2} · severity {:.2}",
         i.score, i.reports, i.reporters, i.sources, i.error_volume, i.trend, i.severity
     )
 }

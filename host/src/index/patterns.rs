@@ -24,6 +24,23 @@ pub struct PatternStats {
     pub sources: BTreeMap<String, u64>,
     /// A few messages of the pattern, newest first.
     pub examples: Vec<String>,
+    /// Records per hour (hours since the Unix epoch): how the pattern's volume moves, for the
+    /// trend of the feedback items it is evidence of.
+    #[serde(skip)]
+    pub hourly: BTreeMap<i64, u64>,
+}
+
+const HOUR_MS: i64 = 3_600_000;
+
+/// What one segment's records say about one pattern, by column ordinals.
+struct Tally {
+    count: u64,
+    first: i64,
+    last: i64,
+    levels: BTreeMap<u64, u64>,
+    sources: BTreeMap<u64, u64>,
+    template: Option<u64>,
+    hourly: BTreeMap<i64, u64>,
 }
 
 struct PatternCollector;
@@ -34,8 +51,8 @@ struct SegmentPatterns {
     level: Option<StrColumn>,
     source: Option<StrColumn>,
     timestamp: Column<tantivy::DateTime>,
-    /// pattern ordinal -> (count, first, last, level ordinal counts, source ordinal counts, template ordinal)
-    stats: BTreeMap<u64, (u64, i64, i64, BTreeMap<u64, u64>, BTreeMap<u64, u64>, Option<u64>)>,
+    /// pattern ordinal -> its tally
+    stats: BTreeMap<u64, Tally>,
 }
 
 fn first_ord(column: &Option<StrColumn>, doc: DocId) -> Option<u64> {
@@ -95,6 +112,9 @@ impl Collector for PatternCollector {
                 for (source, count) in stats.sources {
                     *entry.sources.entry(source).or_insert(0) += count;
                 }
+                for (hour, count) in stats.hourly {
+                    *entry.hourly.entry(hour).or_insert(0) += count;
+                }
             }
         }
         Ok(merged)
@@ -110,21 +130,29 @@ impl SegmentCollector for SegmentPatterns {
         let level = first_ord(&self.level, doc).unwrap_or(u64::MAX);
         let source = first_ord(&self.source, doc).unwrap_or(u64::MAX);
         let template = first_ord(&self.template, doc);
-        let entry =
-            self.stats.entry(pattern).or_insert((0, i64::MAX, i64::MIN, BTreeMap::new(), BTreeMap::new(), None));
-        entry.0 += 1;
-        entry.1 = entry.1.min(time);
-        entry.2 = entry.2.max(time);
-        *entry.3.entry(level).or_insert(0) += 1;
-        *entry.4.entry(source).or_insert(0) += 1;
-        if entry.5.is_none() {
-            entry.5 = template;
+        let tally = self.stats.entry(pattern).or_insert_with(|| Tally {
+            count: 0,
+            first: i64::MAX,
+            last: i64::MIN,
+            levels: BTreeMap::new(),
+            sources: BTreeMap::new(),
+            template: None,
+            hourly: BTreeMap::new(),
+        });
+        tally.count += 1;
+        tally.first = tally.first.min(time);
+        tally.last = tally.last.max(time);
+        *tally.levels.entry(level).or_insert(0) += 1;
+        *tally.sources.entry(source).or_insert(0) += 1;
+        if tally.template.is_none() {
+            tally.template = template;
         }
+        *tally.hourly.entry(time.div_euclid(HOUR_MS)).or_insert(0) += 1;
     }
 
     fn harvest(self) -> BTreeMap<String, PatternStats> {
         let mut out = BTreeMap::new();
-        for (ordinal, (count, first, last, levels, sources, template)) in self.stats {
+        for (ordinal, tally) in self.stats {
             let pattern = ord_text(&self.pattern, ordinal);
             let text_counts = |column: &Option<StrColumn>, counts: BTreeMap<u64, u64>| -> BTreeMap<String, u64> {
                 counts
@@ -136,13 +164,14 @@ impl SegmentCollector for SegmentPatterns {
             };
             let stats = PatternStats {
                 pattern: pattern.clone(),
-                template: template.map(|ordinal| ord_text(&self.template, ordinal)).unwrap_or_default(),
-                count,
-                first_seen_ms: first,
-                last_seen_ms: last,
-                levels: text_counts(&self.level, levels),
-                sources: text_counts(&self.source, sources),
+                template: tally.template.map(|ordinal| ord_text(&self.template, ordinal)).unwrap_or_default(),
+                count: tally.count,
+                first_seen_ms: tally.first,
+                last_seen_ms: tally.last,
+                levels: text_counts(&self.level, tally.levels),
+                sources: text_counts(&self.source, tally.sources),
                 examples: Vec::new(),
+                hourly: tally.hourly,
             };
             out.insert(pattern, stats);
         }
