@@ -497,6 +497,49 @@ fn an_error_in_logs_and_reports_is_one_feedback_item_that_regresses_after_resolv
 }
 
 #[test]
+fn an_anomaly_on_a_reports_component_near_its_filing_time_joins_its_item() {
+    let opsloop = Opsloop::new();
+    std::fs::create_dir_all(opsloop.path("data")).unwrap();
+    std::fs::write(opsloop.path("data/opsloop.toml"), "version = 1\n[plugins.config.patterns]\nbaseline = \"500\"\n")
+        .unwrap();
+    // Sources `quiet` and `billing`; billing starts failing at 01:00.
+    let quiet = opsloop.path("quiet.log");
+    std::fs::write(&quiet, service_log(0, 60, false)).unwrap();
+    let billing = opsloop.path("billing.log");
+    std::fs::write(&billing, [service_log(0, 60, false), service_log(60, 30, true)].join("\n")).unwrap();
+    opsloop.ok(&["import", quiet.to_str().unwrap(), billing.to_str().unwrap()]);
+    // Neither report quotes the error; one names the failing component while it fails, one
+    // names it days later, one names the quiet one.
+    let reports = opsloop.path("reports.jsonl");
+    std::fs::write(
+        &reports,
+        [
+            r#"{"id":"BUG-7","title":"Pay button does nothing","body":"I click pay and wait","component":"Billing","created":"2026-03-02T01:15:00Z"}"#,
+            r#"{"id":"BUG-8","title":"Typo on the invoice page","body":"it says 'invioce'","component":"billing","created":"2026-03-05T09:00:00Z"}"#,
+            r#"{"id":"BUG-9","title":"Search is slow","body":"results take long","component":"quiet","created":"2026-03-02T01:15:00Z"}"#,
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    opsloop.ok(&["import", "--reports", reports.to_str().unwrap()]);
+    let items: Vec<Value> =
+        opsloop.ok(&["feedback", "--format", "json"]).lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    let citing = |id: &str| {
+        items.iter().find(|item| item["evidence"]["reports"].as_array().unwrap().iter().any(|r| r == id)).cloned()
+    };
+    let item = citing("BUG-7").expect("the report during billing's errors is an item");
+    let templates: Vec<&str> =
+        item["evidence"]["patterns"].as_array().unwrap().iter().map(|p| p["template"].as_str().unwrap()).collect();
+    assert!(templates.iter().any(|t| t.contains("upstream timeout after <*> ms calling billing")), "{item:#}");
+    let links: Vec<&str> = item["evidence"]["links"].as_array().unwrap().iter().map(|l| l.as_str().unwrap()).collect();
+    assert!(links.iter().any(|l| l.contains("`billing`") && l.contains("component")), "{links:?}");
+    assert!(citing("BUG-8").is_none(), "days later: no link, and a lone report is no item");
+    assert!(citing("BUG-9").is_none(), "the quiet component had no anomaly");
+    let text = opsloop.ok(&["feedback"]);
+    assert!(text.contains("linked: ") && text.contains("(the reports' component)"), "{text}");
+}
+
+#[test]
 fn similar_ranks_the_duplicate_first_with_reasons() {
     let opsloop = Opsloop::new();
     let reports = opsloop.path("reports.jsonl");

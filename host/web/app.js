@@ -268,6 +268,9 @@ function openItem(item) {
       ...pattern.examples.slice(0, 3).map((example) => el("pre", {}, example)),
     );
   }
+  if (item.evidence.links && item.evidence.links.length) {
+    detail.append(el("h3", {}, "Why these belong together"), el("ul", { id: "item-links" }, ...item.evidence.links.map((text) => el("li", {}, text))));
+  }
   if (item.evidence.findings.length) {
     detail.append(el("h3", {}, "Anomalies"), el("ul", {}, ...item.evidence.findings.map((text) => el("li", {}, text))));
   }

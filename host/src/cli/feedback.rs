@@ -86,6 +86,9 @@ pub fn run(data_dir: &DataDir, args: FeedbackArgs, out: &mut Out) -> anyhow::Res
                         pattern.examples.first().map_or("", String::as_str)
                     ))?;
                 }
+                for link in &item.evidence.links {
+                    out.line(format!("  linked: {link}"))?;
+                }
                 if let Some(query) = &item.evidence.query {
                     out.line(format!("  opsloop search '{query}'"))?;
                 }

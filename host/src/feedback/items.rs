@@ -3,7 +3,10 @@
 //!
 //! A report group is linked to the log patterns whose template its reports quote (an error
 //! message in a report, masked to a template, containing the pattern's template), and through
-//! them to the anomalies found on those patterns. What is linked becomes one item; anomalies
+//! them to the anomalies found on those patterns; a group whose reports name a component (a
+//! log source) is also linked to the rising anomalies (error bursts, spikes, new patterns) of
+//! that source active from 6 h before its first report to its last, when no item has their
+//! patterns already. Each link is kept in words. What is linked becomes one item; anomalies
 //! and new error patterns no report mentions become items of their own. Each item has a stable
 //! id (from its anchor: the group, or the pattern), an impact score with its components, the
 //! evidence, and a status kept in `feedback.json`: `new` the first time it is built, then
@@ -69,6 +72,9 @@ pub struct PatternEvidence {
 pub struct ItemEvidence {
     pub reports: Vec<String>,
     pub patterns: Vec<PatternEvidence>,
+    /// Why the reports and the logs are one item: each link in words.
+    #[serde(default)]
+    pub links: Vec<String>,
     /// Summaries of the findings merged into the item.
     pub findings: Vec<String>,
     /// A search that shows the log records (`opsloop search`), if any.
@@ -148,6 +154,7 @@ struct Draft {
     patterns: BTreeSet<String>,
     findings: Vec<StoredFinding>,
     times: Vec<i64>,
+    links: Vec<String>,
 }
 
 impl Draft {
@@ -161,6 +168,7 @@ impl Draft {
             patterns: BTreeSet::new(),
             findings: Vec::new(),
             times: Vec::new(),
+            links: Vec::new(),
         }
     }
 }
@@ -191,6 +199,66 @@ pub fn trend(events: &[(i64, u64)], newest: i64) -> f64 {
     if total == 0 { 0.0 } else { ((newer as f64 - older as f64) / total as f64).max(0.0) }
 }
 
+/// How long before a group's first report an anomaly on its component may start and still be
+/// linked to it: users report what broke within hours, not days.
+const ANOMALY_LEAD_MS: i64 = 6 * HOUR_MS;
+
+/// Findings that say a component's logs changed for the worse.
+const RISING_KINDS: [&str; 3] = ["error-burst", "spike", "new-pattern"];
+
+/// The anomalies on a group's component (a report's `component` naming a log source) active
+/// between [`ANOMALY_LEAD_MS`] before its first report and its last: each finding's patterns
+/// with the link in words.
+fn anomalies_on_component<'a>(
+    members: &[&BugReport],
+    findings: &'a [StoredFinding],
+) -> Vec<(&'a StoredFinding, Vec<String>, String)> {
+    let components: BTreeSet<String> =
+        members.iter().filter_map(|r| r.component.as_deref()).map(|c| c.trim().to_lowercase()).collect();
+    let filed: Vec<i64> = members.iter().filter_map(|r| r.created_ms).collect();
+    let (Some(&first), Some(&last)) = (filed.iter().min(), filed.iter().max()) else { return Vec::new() };
+    findings
+        .iter()
+        .filter(|f| RISING_KINDS.contains(&f.kind.as_str()) && components.contains(&f.source.to_lowercase()))
+        .filter_map(|finding| {
+            let began = finding.first_seen_ms?;
+            let ended = finding.last_seen_ms.unwrap_or(began);
+            if ended < first - ANOMALY_LEAD_MS || began > last {
+                return None;
+            }
+            let patterns = finding.evidence.query.as_deref().map(pattern_of_query).unwrap_or_default();
+            let lead = (first - began) / 60_000;
+            let when = if lead > 0 {
+                format!("began {lead} min before the first report")
+            } else {
+                "was active while the reports were filed".to_string()
+            };
+            let link = format!("{} on `{}` (the reports' component) {when}", finding.kind, finding.source);
+            (!patterns.is_empty()).then_some((finding, patterns, link))
+        })
+        .collect()
+}
+
+/// A new item for a report group, titled by its first report.
+fn new_group_draft(drafts: &mut Vec<Draft>, group: &str, members: &[&BugReport]) -> usize {
+    let mut sorted = members.to_vec();
+    sorted.sort_by_key(|r| (r.created_ms, r.id.clone()));
+    let kind = if looks_like_request(&sorted) { ItemKind::Request } else { ItemKind::Bug };
+    drafts.push(Draft::new(format!("group:{group}"), sorted[0].title.clone(), kind));
+    drafts.len() - 1
+}
+
+/// Adds a group's reports (in filing order) to an item.
+fn add_reports(draft: &mut Draft, members: &[&BugReport]) {
+    let mut sorted = members.to_vec();
+    sorted.sort_by_key(|r| (r.created_ms, r.id.clone()));
+    for report in sorted {
+        draft.reports.push((report.created_ms, report.id.clone()));
+        draft.reporters.extend(report.reporter.clone());
+        draft.times.extend(report.created_ms);
+    }
+}
+
 /// Builds the items from everything stored, best first. `previous` carries statuses.
 pub fn build_items(
     reports: &[BugReport],
@@ -207,14 +275,17 @@ pub fn build_items(
     }
     let mut drafts: Vec<Draft> = Vec::new();
     let mut pattern_owner: BTreeMap<String, usize> = BTreeMap::new();
+    // Reports and the log templates they quote: groups quoting one pattern are one item.
+    let mut draft_of_group: BTreeMap<&str, usize> = BTreeMap::new();
     for (group, members) in &groups {
         let mut linked = BTreeSet::new();
+        let mut links = Vec::new();
         for report in members {
             let text = format!("{}\n{}\n{}", report.title, report.body, report.stack_trace.as_deref().unwrap_or(""));
             for template in opsloop_plugin_tickets::fingerprint::error_templates(&text) {
                 for stats in patterns {
-                    if quotes(&template, &stats.template) {
-                        linked.insert(stats.pattern.clone());
+                    if quotes(&template, &stats.template) && linked.insert(stats.pattern.clone()) {
+                        links.push(format!("report {} quotes the log template `{}`", report.id, stats.template));
                     }
                 }
             }
@@ -222,26 +293,47 @@ pub fn build_items(
         if members.len() < 2 && linked.is_empty() {
             continue;
         }
-        let mut sorted = members.clone();
-        sorted.sort_by_key(|r| (r.created_ms, r.id.clone()));
-        // Groups whose reports quote the same log pattern are one problem: one item.
         let index = match linked.iter().find_map(|pattern| pattern_owner.get(pattern).copied()) {
             Some(index) => index,
-            None => {
-                let kind = if looks_like_request(&sorted) { ItemKind::Request } else { ItemKind::Bug };
-                drafts.push(Draft::new(format!("group:{group}"), sorted[0].title.clone(), kind));
-                drafts.len() - 1
-            }
+            None => new_group_draft(&mut drafts, group, members),
         };
+        draft_of_group.insert(group, index);
         let draft = &mut drafts[index];
-        for report in &sorted {
-            draft.reports.push((report.created_ms, report.id.clone()));
-            draft.reporters.extend(report.reporter.clone());
-            draft.times.extend(report.created_ms);
-        }
+        add_reports(draft, members);
         for pattern in linked {
             pattern_owner.entry(pattern.clone()).or_insert(index);
             draft.patterns.insert(pattern);
+        }
+        draft.links.extend(links);
+    }
+    // Then anomalies on the reports' component near their filing time, for patterns no item
+    // has yet (after every quote, so the order of groups does not matter). Unlike a quoted
+    // template they never merge two groups: two problems of one component in one afternoon
+    // stay two items.
+    for (group, members) in &groups {
+        let nearby: Vec<(Vec<String>, String)> = anomalies_on_component(members, findings)
+            .into_iter()
+            .map(|(_, found, link)| (found.into_iter().filter(|p| !pattern_owner.contains_key(p)).collect(), link))
+            .filter(|(found, _): &(Vec<String>, String)| !found.is_empty())
+            .collect();
+        if nearby.is_empty() {
+            continue;
+        }
+        let index = match draft_of_group.get(group.as_str()) {
+            Some(&index) => index,
+            None => {
+                let index = new_group_draft(&mut drafts, group, members);
+                add_reports(&mut drafts[index], members);
+                index
+            }
+        };
+        let draft = &mut drafts[index];
+        for (found, link) in nearby {
+            for pattern in found {
+                pattern_owner.entry(pattern.clone()).or_insert(index);
+                draft.patterns.insert(pattern);
+            }
+            draft.links.push(link);
         }
     }
     // Findings: on a linked pattern they join that item; otherwise one item per pattern (or
@@ -387,6 +479,7 @@ fn finish(
                     examples: p.examples.iter().take(3).cloned().collect(),
                 })
                 .collect(),
+            links: draft.links,
             findings: draft.findings.iter().map(|f| format!("{}: {}", f.kind, f.summary)).collect(),
             query,
             reports_query,

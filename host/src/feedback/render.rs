@@ -46,6 +46,9 @@ pub fn markdown(items: &[FeedbackItem]) -> String {
         if !item.evidence.reports.is_empty() {
             let _ = write!(text, "\nReports: {}\n", item.evidence.reports.join(", "));
         }
+        for link in &item.evidence.links {
+            let _ = write!(text, "\n- Linked: {link}\n");
+        }
     }
     text
 }
