@@ -438,17 +438,24 @@ fn the_demo_imports_the_bundled_samples_and_shows_patterns_and_a_search() {
     assert_eq!(String::from_utf8_lossy(&count.stdout).trim(), "6000");
 }
 
-#[test]
-fn an_error_in_logs_and_reports_is_one_feedback_item_that_regresses_after_resolving() {
+/// A data directory whose patterns plugin learns for 500 messages, with `quiet.log` (an hour
+/// without errors) and `<name>.log` (`log`) imported: two sources.
+fn import_service_logs(name: &str, log: String) -> Opsloop {
     let opsloop = Opsloop::new();
     std::fs::create_dir_all(opsloop.path("data")).unwrap();
     std::fs::write(opsloop.path("data/opsloop.toml"), "version = 1\n[plugins.config.patterns]\nbaseline = \"500\"\n")
         .unwrap();
     let quiet = opsloop.path("quiet.log");
     std::fs::write(&quiet, service_log(0, 60, false)).unwrap();
-    let failing = opsloop.path("failing.log");
-    std::fs::write(&failing, service_log(60, 30, true)).unwrap();
-    opsloop.ok(&["import", quiet.to_str().unwrap(), failing.to_str().unwrap()]);
+    let other = opsloop.path(&format!("{name}.log"));
+    std::fs::write(&other, log).unwrap();
+    opsloop.ok(&["import", quiet.to_str().unwrap(), other.to_str().unwrap()]);
+    opsloop
+}
+
+#[test]
+fn an_error_in_logs_and_reports_is_one_feedback_item_that_regresses_after_resolving() {
+    let opsloop = import_service_logs("failing", service_log(60, 30, true));
     let reports = opsloop.path("reports.jsonl");
     std::fs::write(&reports, common::BILLING_AND_DARK_MODE_REPORTS.join("\n")).unwrap();
     opsloop.ok(&["import", "--reports", reports.to_str().unwrap()]);
@@ -498,16 +505,8 @@ fn an_error_in_logs_and_reports_is_one_feedback_item_that_regresses_after_resolv
 
 #[test]
 fn an_anomaly_on_a_reports_component_near_its_filing_time_joins_its_item() {
-    let opsloop = Opsloop::new();
-    std::fs::create_dir_all(opsloop.path("data")).unwrap();
-    std::fs::write(opsloop.path("data/opsloop.toml"), "version = 1\n[plugins.config.patterns]\nbaseline = \"500\"\n")
-        .unwrap();
     // Sources `quiet` and `billing`; billing starts failing at 01:00.
-    let quiet = opsloop.path("quiet.log");
-    std::fs::write(&quiet, service_log(0, 60, false)).unwrap();
-    let billing = opsloop.path("billing.log");
-    std::fs::write(&billing, [service_log(0, 60, false), service_log(60, 30, true)].join("\n")).unwrap();
-    opsloop.ok(&["import", quiet.to_str().unwrap(), billing.to_str().unwrap()]);
+    let opsloop = import_service_logs("billing", [service_log(0, 60, false), service_log(60, 30, true)].join("\n"));
     // Neither report quotes the error; one names the failing component while it fails, one
     // names it days later, one names the quiet one.
     let reports = opsloop.path("reports.jsonl");
