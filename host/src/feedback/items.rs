@@ -18,7 +18,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::index::PatternStats;
+use crate::index::{HOUR_MS, PatternStats};
 use crate::ingest::BugReport;
 use crate::pipeline::StoredFinding;
 
@@ -173,15 +173,13 @@ impl Draft {
     }
 }
 
-const HOUR_MS: i64 = 3_600_000;
-
 /// How much `events` (time in ms, count) are rising as of `newest`, the newest time in the
 /// whole store (not the clock: an import of last month's logs has its own "now"). The hours
 /// from the first event to `newest` are cut in half; the trend is (newer − older) / (newer +
 /// older), floored at 0. All events in one hour, that of `newest`, is all new: 1.
 pub fn trend(events: &[(i64, u64)], newest: i64) -> f64 {
     let Some(first) = events.iter().map(|&(time, _)| time.div_euclid(HOUR_MS)).min() else { return 0.0 };
-    let last = events.iter().map(|&(time, _)| time).max().unwrap_or(newest).max(newest).div_euclid(HOUR_MS);
+    let last = events.iter().map(|&(time, _)| time).fold(newest, i64::max).div_euclid(HOUR_MS);
     let hours = (last - first + 1) as f64;
     if hours < 2.0 {
         return 1.0;
@@ -209,10 +207,7 @@ const RISING_KINDS: [&str; 3] = ["error-burst", "spike", "new-pattern"];
 /// The anomalies on a group's component (a report's `component` naming a log source) active
 /// between [`ANOMALY_LEAD_MS`] before its first report and its last: each finding's patterns
 /// with the link in words.
-fn anomalies_on_component<'a>(
-    members: &[&BugReport],
-    findings: &'a [StoredFinding],
-) -> Vec<(&'a StoredFinding, Vec<String>, String)> {
+fn anomalies_on_component(members: &[&BugReport], findings: &[StoredFinding]) -> Vec<(Vec<String>, String)> {
     let components: BTreeSet<String> =
         members.iter().filter_map(|r| r.component.as_deref()).map(|c| c.trim().to_lowercase()).collect();
     let filed: Vec<i64> = members.iter().filter_map(|r| r.created_ms).collect();
@@ -234,7 +229,7 @@ fn anomalies_on_component<'a>(
                 "was active while the reports were filed".to_string()
             };
             let link = format!("{} on `{}` (the reports' component) {when}", finding.kind, finding.source);
-            (!patterns.is_empty()).then_some((finding, patterns, link))
+            (!patterns.is_empty()).then_some((patterns, link))
         })
         .collect()
 }
@@ -313,7 +308,7 @@ pub fn build_items(
     for (group, members) in &groups {
         let nearby: Vec<(Vec<String>, String)> = anomalies_on_component(members, findings)
             .into_iter()
-            .map(|(_, found, link)| (found.into_iter().filter(|p| !pattern_owner.contains_key(p)).collect(), link))
+            .map(|(found, link)| (found.into_iter().filter(|p| !pattern_owner.contains_key(p)).collect(), link))
             .filter(|(found, _): &(Vec<String>, String)| !found.is_empty())
             .collect();
         if nearby.is_empty() {

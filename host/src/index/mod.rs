@@ -14,7 +14,7 @@ mod writer;
 use std::path::{Path, PathBuf};
 
 pub use histogram::fill_gaps;
-pub use patterns::PatternStats;
+pub use patterns::{HOUR_MS, PatternStats};
 pub use reports::{ReportIndex, report_json};
 pub use schema::LogFields;
 pub use search::{Highlighter, PageKey, SearchHit, SearchRequest};

@@ -30,7 +30,8 @@ pub struct PatternStats {
     pub hourly: BTreeMap<i64, u64>,
 }
 
-const HOUR_MS: i64 = 3_600_000;
+/// The width of a [`PatternStats::hourly`] bucket.
+pub const HOUR_MS: i64 = 3_600_000;
 
 /// What one segment's records say about one pattern, by column ordinals.
 struct Tally {
