@@ -37,6 +37,8 @@ pub struct Settings {
     pub index: IndexSettings,
     #[serde(default)]
     pub serve: ServeSettings,
+    #[serde(default)]
+    pub feedback: FeedbackSettings,
 }
 
 /// What an API token may do. `admin` may do everything; `read` and `ingest` only their part,
@@ -120,6 +122,15 @@ pub struct IndexSettings {
     pub retain: Option<String>,
 }
 
+/// The `[feedback]` table.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FeedbackSettings {
+    /// The log source of each report component spelled differently from it
+    /// (`"Checkout UI" = "checkout"`; case ignored). Any other component names its source itself.
+    pub component_sources: BTreeMap<String, String>,
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Self {
@@ -127,6 +138,7 @@ impl Default for Settings {
             plugins: PluginSettings::default(),
             index: IndexSettings::default(),
             serve: ServeSettings::default(),
+            feedback: FeedbackSettings::default(),
         }
     }
 }

@@ -539,6 +539,37 @@ fn an_anomaly_on_a_reports_component_near_its_filing_time_joins_its_item() {
 }
 
 #[test]
+fn a_component_spelled_unlike_its_log_source_links_through_the_config() {
+    let opsloop = import_service_logs("billing", [service_log(0, 60, false), service_log(60, 30, true)].join("\n"));
+    let reports = opsloop.path("reports.jsonl");
+    std::fs::write(
+        &reports,
+        r#"{"id":"BUG-20","title":"Card form hangs","body":"the spinner never stops","component":"Payments UI","created":"2026-03-02T01:15:00Z"}"#,
+    )
+    .unwrap();
+    opsloop.ok(&["import", "--reports", reports.to_str().unwrap()]);
+    let cites_the_report = |opsloop: &Opsloop| {
+        opsloop
+            .ok(&["feedback", "--format", "json"])
+            .lines()
+            .map(|line| serde_json::from_str::<Value>(line).unwrap())
+            .find(|item| item["evidence"]["reports"].as_array().unwrap().iter().any(|r| r == "BUG-20"))
+    };
+    assert!(cites_the_report(&opsloop).is_none(), "`Payments UI` is no log source");
+
+    let config = opsloop.path("data/opsloop.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("[feedback.component_sources]\n\"payments ui\" = \"Billing\"\n");
+    std::fs::write(&config, text).unwrap();
+    let item = cites_the_report(&opsloop).expect("mapped to `billing`, the report joins its errors");
+    let links: Vec<&str> = item["evidence"]["links"].as_array().unwrap().iter().map(|l| l.as_str().unwrap()).collect();
+    assert!(
+        links.iter().any(|l| l.contains("on `billing` (the log source of the reports' component `Payments UI`)")),
+        "{links:?}"
+    );
+}
+
+#[test]
 fn similar_ranks_the_duplicate_first_with_reasons() {
     let opsloop = Opsloop::new();
     let reports = opsloop.path("reports.jsonl");

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand, ValueEnum};
 
 use super::{Out, UsageError};
+use crate::config::{FeedbackSettings, Settings};
 use crate::data_dir::DataDir;
 use crate::feedback::render::{self, impact_line, lower};
 use crate::feedback::{FeedbackItem, FeedbackStore};
@@ -43,15 +44,15 @@ fn time(ms: Option<i64>) -> String {
 }
 
 /// Builds the items from what is stored and updates their statuses.
-pub fn current_items(data_dir: &DataDir) -> anyhow::Result<Vec<FeedbackItem>> {
+pub fn current_items(data_dir: &DataDir, settings: &FeedbackSettings) -> anyhow::Result<Vec<FeedbackItem>> {
     let logs = LogIndex::open(&data_dir.index_dir())?;
     let reports = ReportIndex::open(&data_dir.reports_dir())?;
     let findings = FindingStore::new(data_dir.findings_file());
-    crate::feedback::current_items(&logs, &reports, &findings, &FeedbackStore::new(data_dir.feedback_file()))
+    crate::feedback::current_items(&logs, &reports, &findings, &FeedbackStore::new(data_dir.feedback_file()), settings)
 }
 
-pub fn run(data_dir: &DataDir, args: FeedbackArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
-    let items = current_items(data_dir)?;
+pub fn run(data_dir: &DataDir, settings: &Settings, args: FeedbackArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
+    let items = current_items(data_dir, &settings.feedback)?;
     if let Some(FeedbackAction::Resolve { id }) = args.action {
         let store = FeedbackStore::new(data_dir.feedback_file());
         let mut state = store.load()?;

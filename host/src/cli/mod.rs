@@ -117,7 +117,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Plugin(command) => plugin::run(&data_dir, &load_settings(&data_dir)?, command, &mut out),
         Command::Demo(args) => demo::run(&data_dir, args, &mut out),
         Command::Similar(args) => similar::run(&data_dir, args, &mut out),
-        Command::Feedback(args) => feedback::run(&data_dir, args, &mut out),
+        Command::Feedback(args) => feedback::run(&data_dir, &load_settings(&data_dir)?, args, &mut out),
         Command::Serve(args) => serve::run(&data_dir, &load_settings(&data_dir)?, args),
     }
 }

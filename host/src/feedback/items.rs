@@ -204,18 +204,23 @@ const ANOMALY_LEAD_MS: i64 = 6 * HOUR_MS;
 /// Findings that say a component's logs changed for the worse.
 const RISING_KINDS: [&str; 3] = ["error-burst", "spike", "new-pattern"];
 
-/// The anomalies on a group's component (a report's `component` naming a log source) active
-/// between [`ANOMALY_LEAD_MS`] before its first report and its last: each finding's patterns
-/// with the link in words.
-fn anomalies_on_component(members: &[&BugReport], findings: &[StoredFinding]) -> Vec<(Vec<String>, String)> {
-    let components: BTreeSet<String> =
-        members.iter().filter_map(|r| r.component.as_deref()).map(|c| c.trim().to_lowercase()).collect();
+/// The anomalies on a group's component active between [`ANOMALY_LEAD_MS`] before its first
+/// report and its last: each finding's patterns with the link in words. A report's `component`
+/// names a log source itself (case ignored), or through `component_sources` (the config's
+/// `[feedback] component_sources`) when the two are spelled differently.
+fn anomalies_on_component(
+    members: &[&BugReport],
+    findings: &[StoredFinding],
+    component_sources: &BTreeMap<String, String>,
+) -> Vec<(Vec<String>, String)> {
+    let sources = sources_of_components(members, component_sources);
     let filed: Vec<i64> = members.iter().filter_map(|r| r.created_ms).collect();
     let (Some(&first), Some(&last)) = (filed.iter().min(), filed.iter().max()) else { return Vec::new() };
     findings
         .iter()
-        .filter(|f| RISING_KINDS.contains(&f.kind.as_str()) && components.contains(&f.source.to_lowercase()))
+        .filter(|f| RISING_KINDS.contains(&f.kind.as_str()))
         .filter_map(|finding| {
+            let component = sources.get(&finding.source.to_lowercase())?;
             let began = finding.first_seen_ms?;
             let ended = finding.last_seen_ms.unwrap_or(began);
             if ended < first - ANOMALY_LEAD_MS || began > last {
@@ -228,10 +233,34 @@ fn anomalies_on_component(members: &[&BugReport], findings: &[StoredFinding]) ->
             } else {
                 "was active while the reports were filed".to_string()
             };
-            let link = format!("{} on `{}` (the reports' component) {when}", finding.kind, finding.source);
+            let whose = match component {
+                Some(component) => format!("the log source of the reports' component `{component}`"),
+                None => "the reports' component".to_string(),
+            };
+            let link = format!("{} on `{}` ({whose}) {when}", finding.kind, finding.source);
             (!patterns.is_empty()).then_some((patterns, link))
         })
         .collect()
+}
+
+/// The log sources (lowercased) the group's report components name, each with the component
+/// when it names the source through `component_sources` rather than by spelling it.
+fn sources_of_components(
+    members: &[&BugReport],
+    component_sources: &BTreeMap<String, String>,
+) -> BTreeMap<String, Option<String>> {
+    let mapped: BTreeMap<String, &str> = component_sources
+        .iter()
+        .map(|(component, source)| (component.trim().to_lowercase(), source.as_str()))
+        .collect();
+    let mut sources = BTreeMap::new();
+    for component in members.iter().filter_map(|r| r.component.as_deref()).map(str::trim) {
+        match mapped.get(&component.to_lowercase()) {
+            Some(source) => sources.insert(source.trim().to_lowercase(), Some(component.to_string())),
+            None => sources.insert(component.to_lowercase(), None),
+        };
+    }
+    sources
 }
 
 /// A new item for a report group, titled by its first report.
@@ -259,6 +288,7 @@ pub fn build_items(
     reports: &[BugReport],
     patterns: &[PatternStats],
     findings: &[StoredFinding],
+    component_sources: &BTreeMap<String, String>,
     store: &mut FeedbackState,
 ) -> Vec<FeedbackItem> {
     let pattern_by_id: BTreeMap<&str, &PatternStats> = patterns.iter().map(|p| (p.pattern.as_str(), p)).collect();
@@ -306,7 +336,7 @@ pub fn build_items(
     // template they never merge two groups: two problems of one component in one afternoon
     // stay two items.
     for (group, members) in &groups {
-        let nearby: Vec<(Vec<String>, String)> = anomalies_on_component(members, findings)
+        let nearby: Vec<(Vec<String>, String)> = anomalies_on_component(members, findings, component_sources)
             .into_iter()
             .map(|(found, link)| (found.into_iter().filter(|p| !pattern_owner.contains_key(p)).collect(), link))
             .filter(|(found, _): &(Vec<String>, String)| !found.is_empty())

@@ -7,6 +7,7 @@ pub mod items;
 pub mod render;
 pub mod similar;
 
+use crate::config::FeedbackSettings;
 use crate::index::{LogIndex, ReportIndex};
 use crate::pipeline::FindingStore;
 
@@ -16,12 +17,13 @@ pub fn current_items(
     reports: &ReportIndex,
     findings: &FindingStore,
     store: &FeedbackStore,
+    settings: &FeedbackSettings,
 ) -> anyhow::Result<Vec<FeedbackItem>> {
     let findings = findings.read_all()?;
     let mut patterns = logs.patterns(None)?;
     logs.add_examples(&mut patterns, None, 3)?;
     let mut state = store.load()?;
-    let items = build_items(&reports.search("*", None)?, &patterns, &findings, &mut state);
+    let items = build_items(&reports.search("*", None)?, &patterns, &findings, &settings.component_sources, &mut state);
     store.save(&state)?;
     Ok(items)
 }

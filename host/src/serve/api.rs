@@ -24,7 +24,7 @@ use super::auth::{RateLimits, Tokens};
 use super::error::ApiError;
 use super::ingestor::{CommitMode, Ingestor, Outcome, QueueError, Work, count_rejections};
 use super::metrics::{EndpointLabel, Metrics, StatusLabel};
-use crate::config::{Role, ServeSettings};
+use crate::config::{FeedbackSettings, Role, ServeSettings};
 use crate::feedback::{FeedbackStore, current_items, render, similar};
 use crate::index::{LogIndex, PageKey, ReportIndex, SearchRequest, report_json};
 use crate::ingest::{Format, Input, ParseOptions, Rejections, ReportFormat, parse_reports, read_records};
@@ -39,6 +39,8 @@ pub struct AppState {
     pub reports: Arc<ReportIndex>,
     pub findings: Arc<FindingStore>,
     pub feedback: FeedbackStore,
+    /// How report components name log sources.
+    pub feedback_settings: FeedbackSettings,
     /// Serializes feedback status updates (each request reads, updates and writes the file).
     pub feedback_lock: std::sync::Mutex<()>,
     pub ingestor: Arc<Ingestor>,
@@ -462,7 +464,8 @@ async fn feedback(
     }
     let items = blocking(&state, "feedback", move |state| {
         let _serialized = state.feedback_lock.lock().map_err(ApiError::internal)?;
-        let mut items = current_items(&state.logs, &state.reports, &state.findings, &state.feedback)?;
+        let mut items =
+            current_items(&state.logs, &state.reports, &state.findings, &state.feedback, &state.feedback_settings)?;
         items.retain(|item| {
             let matches = |wanted: &Option<String>, actual: String| {
                 wanted.as_deref().is_none_or(|wanted| wanted.is_empty() || wanted == actual)
@@ -486,7 +489,7 @@ async fn resolve(State(state): State<Shared>, Path(id): Path<String>) -> Result<
     blocking(&state, "feedback", move |state| {
         let _serialized = state.feedback_lock.lock().map_err(ApiError::internal)?;
         // The item must exist now: build the items so a fresh id is known.
-        current_items(&state.logs, &state.reports, &state.findings, &state.feedback)?;
+        current_items(&state.logs, &state.reports, &state.findings, &state.feedback, &state.feedback_settings)?;
         let mut known = state.feedback.load().map_err(ApiError::internal)?;
         if !known.resolve(&id) {
             return Err(ApiError::not_found(format!("no feedback item `{id}`")));

@@ -143,6 +143,7 @@ impl Service {
             reports,
             findings,
             feedback: FeedbackStore::new(data_dir.feedback_file()),
+            feedback_settings: settings.feedback.clone(),
             feedback_lock: std::sync::Mutex::new(()),
             ingestor,
             metrics,
