@@ -263,27 +263,24 @@ fn sources_of_components(
     sources
 }
 
-/// A new item for a report group, titled by its first report.
+/// A new item for a report group (`members` in filing order), titled by its first report.
 fn new_group_draft(drafts: &mut Vec<Draft>, group: &str, members: &[&BugReport]) -> usize {
-    let mut sorted = members.to_vec();
-    sorted.sort_by_key(|r| (r.created_ms, r.id.clone()));
-    let kind = if looks_like_request(&sorted) { ItemKind::Request } else { ItemKind::Bug };
-    drafts.push(Draft::new(format!("group:{group}"), sorted[0].title.clone(), kind));
+    let kind = if looks_like_request(members) { ItemKind::Request } else { ItemKind::Bug };
+    drafts.push(Draft::new(format!("group:{group}"), members[0].title.clone(), kind));
     drafts.len() - 1
 }
 
-/// Adds a group's reports (in filing order) to an item.
+/// Adds a group's reports (`members` in filing order) to an item.
 fn add_reports(draft: &mut Draft, members: &[&BugReport]) {
-    let mut sorted = members.to_vec();
-    sorted.sort_by_key(|r| (r.created_ms, r.id.clone()));
-    for report in sorted {
+    for report in members {
         draft.reports.push((report.created_ms, report.id.clone()));
         draft.reporters.extend(report.reporter.clone());
         draft.times.extend(report.created_ms);
     }
 }
 
-/// Builds the items from everything stored, best first. `previous` carries statuses.
+/// Builds the items from everything stored, best first. `store` carries statuses;
+/// `component_sources` names the log source of report components spelled unlike it.
 pub fn build_items(
     reports: &[BugReport],
     patterns: &[PatternStats],
@@ -297,6 +294,9 @@ pub fn build_items(
     for report in reports {
         let group = report.annotations.get("group").cloned().unwrap_or_else(|| format!("report-{}", report.id));
         groups.entry(group).or_default().push(report);
+    }
+    for members in groups.values_mut() {
+        members.sort_by_key(|r| (r.created_ms, r.id.clone()));
     }
     let mut drafts: Vec<Draft> = Vec::new();
     let mut pattern_owner: BTreeMap<String, usize> = BTreeMap::new();
