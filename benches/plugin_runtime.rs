@@ -3,7 +3,7 @@
 //!   `InstancePre` (what every partition and every restart after a trap pays);
 //! - the patterns plugin over one 100k-record batch, natively (the same crate linked as a Rust
 //!   library) vs through Wasm (lowering the columnar batch, the guest's work, lifting the
-//!   dictionary-encoded answer, the snapshot).
+//!   dictionary-encoded answer), timed in alternating pairs so the ratio is read per pair.
 //!
 //! Run: `cargo bench --bench plugin_runtime` (prints a markdown table).
 
@@ -41,6 +41,44 @@ fn time<T>(runs: usize, mut work: impl FnMut() -> T) -> Duration {
     )
 }
 
+/// Medians of two workloads timed in pairs, and the median of the per-pair ratios `wasm / native`.
+struct Paired {
+    native: Duration,
+    wasm: Duration,
+    ratio: f64,
+}
+
+/// Times `native` and `wasm` back to back, `runs` pairs, alternating which goes first: this
+/// machine's speed drifts by a third between minutes, and a drift then hits both sides of a
+/// pair alike instead of one side's whole block of runs.
+fn paired<A, B>(runs: usize, mut native: impl FnMut() -> A, mut wasm: impl FnMut() -> B) -> Paired {
+    let _ = (native(), wasm()); // warm-up
+    let timed = |work: &mut dyn FnMut()| {
+        let started = Instant::now();
+        work();
+        started.elapsed()
+    };
+    let mut pairs: Vec<(Duration, Duration)> = Vec::with_capacity(runs);
+    for run in 0..runs {
+        let mut native_run = || drop(std::hint::black_box(native()));
+        let mut wasm_run = || drop(std::hint::black_box(wasm()));
+        pairs.push(if run % 2 == 0 {
+            let first = timed(&mut native_run);
+            (first, timed(&mut wasm_run))
+        } else {
+            let first = timed(&mut wasm_run);
+            (timed(&mut native_run), first)
+        });
+    }
+    let mut ratios: Vec<f64> = pairs.iter().map(|(n, w)| w.as_secs_f64() / n.as_secs_f64()).collect();
+    ratios.sort_by(f64::total_cmp);
+    Paired {
+        native: median(pairs.iter().map(|p| p.0).collect()),
+        wasm: median(pairs.iter().map(|p| p.1).collect()),
+        ratio: ratios[ratios.len() / 2],
+    }
+}
+
 fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1e3
 }
@@ -68,29 +106,35 @@ fn main() {
     let lines = corpus::loghub_lines(100_000);
     let bytes: usize = lines.iter().map(String::len).sum();
     let native_batch = LogBatch::from_messages(lines.iter().map(String::as_str));
-    let native = time(7, || {
-        let mut plugin = PatternsPlugin::init(&Config::default(), None).unwrap();
-        plugin.process_logs(&native_batch).unwrap().into_wit()
-    });
     let records = corpus::records_of(&lines);
     let indices: Vec<usize> = (0..records.len()).collect();
     let wasm_batch = record_batch(&records, &indices, plugin.wanted_columns());
-    let in_wasm = time(7, || {
-        let mut instance = PluginInstance::new(plugin.clone(), Vec::new(), None);
-        instance.process_logs(&wasm_batch).unwrap()
-    });
+    let fresh = paired(
+        15,
+        || {
+            let mut plugin = PatternsPlugin::init(&Config::default(), None).unwrap();
+            plugin.process_logs(&native_batch).unwrap().into_wit()
+        },
+        || {
+            let mut instance = PluginInstance::new(plugin.clone(), Vec::new(), None);
+            instance.process_logs(&wasm_batch).unwrap()
+        },
+    );
     // Steady state, as in a long import: the same instance (and the same native plugin) has
     // already seen one batch, and now gets the next 100k records, whose numbers differ.
     let next_lines = corpus::loghub_lines(200_000).split_off(100_000);
     let native_next = LogBatch::from_messages(next_lines.iter().map(String::as_str));
     let mut warm_native = PatternsPlugin::init(&Config::default(), None).unwrap();
     warm_native.process_logs(&native_batch).unwrap();
-    let native_warm = time(7, || warm_native.process_logs(&native_next).unwrap().into_wit());
     let next_records = corpus::records_of(&next_lines);
     let wasm_next = record_batch(&next_records, &indices, plugin.wanted_columns());
     let mut warm_instance = PluginInstance::new(plugin.clone(), Vec::new(), None);
     warm_instance.process_logs(&wasm_batch).unwrap();
-    let wasm_warm = time(7, || warm_instance.process_logs(&wasm_next).unwrap());
+    let warm = paired(
+        15,
+        || warm_native.process_logs(&native_next).unwrap().into_wit(),
+        || warm_instance.process_logs(&wasm_next).unwrap(),
+    );
     // The boundary alone: a plugin that is sent the same batch and returns nothing.
     let noop = cached_runtime.load("noop", &std::fs::read(test_plugins::NOOP).unwrap()).unwrap();
     let mut noop_instance = PluginInstance::new(noop.clone(), Vec::new(), None);
@@ -122,37 +166,37 @@ fn main() {
         lines.len(),
         bytes as f64 / 1e6
     );
-    println!("| where | median | records/s | Wasm / native |");
+    println!("| where | median | records/s | Wasm / native (median pair) |");
     println!("|---|---|---|---|");
     println!(
         "| native (same crate, linked) | {:.1} ms | {:.2} M | baseline |",
-        ms(native),
-        lines.len() as f64 / native.as_secs_f64() / 1e6
+        ms(fresh.native),
+        lines.len() as f64 / fresh.native.as_secs_f64() / 1e6
     );
     println!(
         "| Wasm (component, through the host) | {:.1} ms | {:.2} M | {:.2}× |",
-        ms(in_wasm),
-        lines.len() as f64 / in_wasm.as_secs_f64() / 1e6,
-        in_wasm.as_secs_f64() / native.as_secs_f64()
+        ms(fresh.wasm),
+        lines.len() as f64 / fresh.wasm.as_secs_f64() / 1e6,
+        fresh.ratio
     );
     println!();
     println!("## the next 100k records, steady state (instance and miner already warm)\n");
-    println!("| where | median | records/s | Wasm / native |");
+    println!("| where | median | records/s | Wasm / native (median pair) |");
     println!("|---|---|---|---|");
     println!(
         "| native | {:.1} ms | {:.2} M | baseline |",
-        ms(native_warm),
-        next_lines.len() as f64 / native_warm.as_secs_f64() / 1e6
+        ms(warm.native),
+        next_lines.len() as f64 / warm.native.as_secs_f64() / 1e6
     );
     println!(
         "| Wasm | {:.1} ms | {:.2} M | {:.2}× |",
-        ms(wasm_warm),
-        next_lines.len() as f64 / wasm_warm.as_secs_f64() / 1e6,
-        wasm_warm.as_secs_f64() / native_warm.as_secs_f64()
+        ms(warm.wasm),
+        next_lines.len() as f64 / warm.wasm.as_secs_f64() / 1e6,
+        warm.ratio
     );
     println!(
         "| of which the boundary (a no-op plugin sent the same batch) | {:.1} ms | | {:.0}% of the Wasm time |",
         ms(boundary),
-        100.0 * boundary.as_secs_f64() / wasm_warm.as_secs_f64()
+        100.0 * boundary.as_secs_f64() / warm.wasm.as_secs_f64()
     );
 }
