@@ -17,7 +17,7 @@ use std::hash::{BuildHasher, Hasher};
 use rustc_hash::{FxBuildHasher, FxHashMap};
 
 pub use opsloop_sdk::mask::WILDCARD;
-use opsloop_sdk::mask::{mask_tokens, wildcard_at};
+use opsloop_sdk::mask::{mask_key, mask_tokens, wildcard_at};
 use opsloop_sdk::stable_hash;
 
 /// One mined pattern.
@@ -118,12 +118,15 @@ pub struct Miner {
     /// Hash of a masked message -> the pattern that absorbed it last time: most messages repeat
     /// once masked, and this skips comparing them with every candidate.
     seen: FxHashMap<u64, usize>,
+    /// [`mask_key`] of a raw message -> the pattern that took it: a message of a shape seen
+    /// before (the same text but for the digits of its variables) skips masking altogether.
+    shapes: FxHashMap<u128, usize>,
     /// (bucket, position, hash of the template's other tokens) -> the distinct words seen at
     /// that position: shared by all siblings that differ only there.
     evidence: HashMap<((usize, u64), usize, u64), Vec<String>>,
 }
 
-/// Most masked messages remembered for the exact-match fast path.
+/// Most masked messages, and most raw message shapes, remembered for the fast paths.
 const SEEN_CAPACITY: usize = 1 << 16;
 
 /// Distinct words a position must show before it is taken for a variable.
@@ -152,6 +155,7 @@ impl Miner {
             spans: Vec::new(),
             aliases: Vec::new(),
             seen: FxHashMap::default(),
+            shapes: FxHashMap::default(),
             evidence: HashMap::new(),
         }
     }
@@ -172,6 +176,24 @@ impl Miner {
 
     /// Adds a message; returns the index of its pattern in [`Miner::patterns`].
     pub fn add(&mut self, message: &str) -> usize {
+        let shape = mask_key(message);
+        if let Some(&index) = self.shapes.get(&shape) {
+            // The same masked text as a message this pattern took: the pattern covers it still
+            // (templates only widen, and a folded pattern's target covers what it covered).
+            let index = self.resolve(index);
+            self.patterns[index].count += 1;
+            return index;
+        }
+        let index = self.add_masked(message);
+        if self.shapes.len() >= SEEN_CAPACITY {
+            self.shapes.clear();
+        }
+        self.shapes.insert(shape, index);
+        index
+    }
+
+    /// Adds a message whose shape is not remembered: masks it, then finds or starts its pattern.
+    fn add_masked(&mut self, message: &str) -> usize {
         let mut spans = std::mem::take(&mut self.spans);
         let mut masked = std::mem::take(&mut self.masked);
         mask_tokens(message, &mut masked, &mut spans);
