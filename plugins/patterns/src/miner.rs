@@ -121,6 +121,10 @@ pub struct Miner {
     /// [`mask_key`] of a raw message -> the pattern that took it: a message of a shape seen
     /// before (the same text but for the digits of its variables) skips masking altogether.
     shapes: FxHashMap<u128, usize>,
+    /// How the shape lookups of the current probe went, and how many messages are left to
+    /// add without them (a stream whose every line has a new shape, say a UUID, would pay for
+    /// the key and find nothing).
+    shape_probe: ShapeProbe,
     /// (bucket, position, hash of the template's other tokens) -> the distinct words seen at
     /// that position: shared by all siblings that differ only there.
     evidence: HashMap<((usize, u64), usize, u64), Vec<String>>,
@@ -131,6 +135,44 @@ const SEEN_CAPACITY: usize = 1 << 16;
 
 /// Distinct words a position must show before it is taken for a variable.
 const WORDS_FOR_A_VARIABLE: usize = 3;
+
+/// Messages in one probe of the shape lookups.
+const PROBE_LENGTH: u32 = 4096;
+/// A probe that finds fewer shapes than this turns the lookups off for [`BYPASS_LENGTH`] messages.
+const PROBE_MIN_FOUND: u32 = PROBE_LENGTH / 8;
+const BYPASS_LENGTH: u32 = 1 << 16;
+
+/// Whether looking messages up by shape pays on the stream at hand: a probe of
+/// [`PROBE_LENGTH`] lookups that finds too few turns them off for a while, then they are tried
+/// again. Only speed depends on it; every message gets the same pattern either way.
+#[derive(Debug, Clone, Default)]
+struct ShapeProbe {
+    lookups: u32,
+    found: u32,
+    bypass_left: u32,
+}
+
+impl ShapeProbe {
+    /// Whether the next message skips the lookup (and counts down the bypass).
+    fn bypassing(&mut self) -> bool {
+        if self.bypass_left == 0 {
+            return false;
+        }
+        self.bypass_left -= 1;
+        true
+    }
+
+    fn record(&mut self, found: bool) {
+        self.lookups += 1;
+        self.found += u32::from(found);
+        if self.lookups == PROBE_LENGTH {
+            if self.found < PROBE_MIN_FOUND {
+                self.bypass_left = BYPASS_LENGTH;
+            }
+            (self.lookups, self.found) = (0, 0);
+        }
+    }
+}
 
 impl Default for Miner {
     fn default() -> Self {
@@ -156,6 +198,7 @@ impl Miner {
             aliases: Vec::new(),
             seen: FxHashMap::default(),
             shapes: FxHashMap::default(),
+            shape_probe: ShapeProbe::default(),
             evidence: HashMap::new(),
         }
     }
@@ -176,8 +219,13 @@ impl Miner {
 
     /// Adds a message; returns the index of its pattern in [`Miner::patterns`].
     pub fn add(&mut self, message: &str) -> usize {
+        if self.shape_probe.bypassing() {
+            return self.add_masked(message);
+        }
         let shape = mask_key(message);
-        if let Some(&index) = self.shapes.get(&shape) {
+        let found = self.shapes.get(&shape).copied();
+        self.shape_probe.record(found.is_some());
+        if let Some(index) = found {
             // The same masked text as a message this pattern took: the pattern covers it still
             // (templates only widen, and a folded pattern's target covers what it covered).
             let index = self.resolve(index);
@@ -512,6 +560,36 @@ mod tests {
         let resolved: Vec<usize> = added.iter().map(|&index| miner.resolve(index)).collect();
         assert!(resolved.iter().all(|&index| index == resolved[0]), "one pattern once the host varied: {resolved:?}");
         assert_eq!(miner.patterns()[resolved[0]].template(), "connection from <*> (<*>) at <*>");
+    }
+
+    #[test]
+    fn shape_lookups_pause_on_a_stream_of_new_shapes_and_come_back() {
+        let mut probe = ShapeProbe::default();
+        for _ in 0..PROBE_LENGTH {
+            assert!(!probe.bypassing());
+            probe.record(false);
+        }
+        for _ in 0..BYPASS_LENGTH {
+            assert!(probe.bypassing());
+        }
+        assert!(!probe.bypassing(), "tried again after the bypass");
+        for lookup in 0..PROBE_LENGTH {
+            probe.record(lookup % 4 == 0);
+        }
+        assert!(!probe.bypassing(), "a probe that finds a quarter keeps the lookups on");
+    }
+
+    #[test]
+    fn a_message_takes_the_same_pattern_with_or_without_its_shape_remembered() {
+        let messages = ["job 17 took 250 ms", "job 42 took 981 ms", "job 7 took 12 ms", "disk sda1 at 93%"];
+        let mut remembered = Miner::default();
+        let first: Vec<usize> = messages.iter().map(|m| remembered.add(m)).collect();
+        let again: Vec<usize> = messages.iter().map(|m| remembered.add(m)).collect();
+        let mut fresh = Miner::default();
+        fresh.shape_probe.bypass_left = u32::MAX;
+        let unkeyed: Vec<usize> = messages.iter().chain(&messages).map(|m| fresh.add(m)).collect();
+        assert_eq!([first, again].concat(), unkeyed);
+        assert_eq!(remembered.patterns(), fresh.patterns());
     }
 
     #[test]
