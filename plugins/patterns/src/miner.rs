@@ -10,6 +10,11 @@
 //! absorbs the message (positions that differ become `<*>`), otherwise a new pattern starts.
 //! A pattern's id is fixed when it is created, so it stays the same while its template widens,
 //! across batches, and across runs (the miner's state is saved and restored).
+//!
+//! Most lines differ from an earlier one only in the digits of their variables: a message whose
+//! shape ([`opsloop_sdk::mask::mask_key`]) was seen goes straight to the pattern that took that
+//! shape, without being masked, and a masked text seen before skips the comparison. Both fast
+//! paths give every message the pattern the full path would.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
