@@ -84,7 +84,7 @@ fn word_at(bytes: &[u8], at: usize) -> u64 {
         _ if at >= bytes.len() => 0,
         // The message's last eight bytes, shifted so that byte `at` comes first.
         Some(last) => u64::from_le_bytes(bytes[last..].try_into().unwrap()) >> (8 * (at - last)),
-        None => bytes.get(at..).unwrap_or_default().iter().rev().fold(0, |word, &byte| word << 8 | u64::from(byte)),
+        None => bytes[at..].iter().rev().fold(0, |word, &byte| word << 8 | u64::from(byte)),
     }
 }
 
@@ -495,7 +495,6 @@ mod tests {
         let pairs = [
             ("via ssh2", "via ssh3"),
             ("on Jun 18 02:08:10 2005", "on Jun 18 02:08:10 20051"),
-            ("took 1 ms", "took  1 ms"),
             ("a12b", "a1b"),
             ("port 50010", "port 5001"),
             ("x", "x\u{0}"),
@@ -511,6 +510,7 @@ mod tests {
         }
         // The white space is read as it is, so these differ in key though not in mask: only
         // a lookup is lost, never a pattern mixed up.
+        assert_ne!(mask_key("took 1 ms"), mask_key("took  1 ms"));
         assert_eq!(mask("took 1 ms"), mask("took  1 ms"));
     }
 
