@@ -2,9 +2,10 @@
 //! annotates each with its `group`.
 //!
 //! Reports arrive in batches (an import of reports, an HTTP post); each new report is compared
-//! with every report seen before ([`similarity`]: text, stack frames, error templates, time)
-//! and joins the group of the most similar one when the score clears a threshold, else starts
-//! its own. A group's id comes from the report that founded it, so ids stay the same across
+//! with the reports seen before that can reach the threshold ([`similarity`]: text, stack
+//! frames, error templates, time; a [`similarity::CandidateIndex`] finds them without
+//! comparing every pair, and leaves out only reports that score less) and joins the group of
+//! the most similar one when the score clears the threshold, else starts its own. A group's id comes from the report that founded it, so ids stay the same across
 //! batches and runs (the reports' features are kept as the plugin's state). A report imported
 //! again (same id) is re-read and keeps its group.
 //!
@@ -23,7 +24,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use opsloop_sdk::{Config, Evidence, Finding, Inputs, Output, Plugin, PluginError, PluginInfo, Report};
 use serde::{Deserialize, Serialize};
 
-use similarity::{Corpus, Indexed, ReportFeatures, compare};
+use similarity::{CandidateIndex, Corpus, Indexed, ReportFeatures, compare};
 
 /// Reports kept for comparison; beyond it the oldest are forgotten (their groups stay).
 const MAX_REPORTS: usize = 50_000;
@@ -125,6 +126,9 @@ impl Plugin for TicketsPlugin {
         let mut touched: BTreeSet<String> = BTreeSet::new();
         {
             let mut grouped: Vec<Indexed> = self.reports.iter().map(|f| Indexed::new(&self.corpus, f)).collect();
+            // Only reports that can reach the threshold are compared; the rest cannot join.
+            let mut index = CandidateIndex::default();
+            grouped.iter().enumerate().for_each(|(position, report)| index.add(position, report));
             for &position in &order {
                 let features = &incoming[position];
                 let candidate = Indexed::new(&self.corpus, features);
@@ -133,7 +137,7 @@ impl Plugin for TicketsPlugin {
                     None => {
                         // The best match in each group this report is like.
                         let mut matches: BTreeMap<&str, (&str, f64)> = BTreeMap::new();
-                        for other in &grouped {
+                        for other in index.candidates(&candidate, self.threshold).into_iter().map(|at| &grouped[at]) {
                             let score = compare(&candidate, other).score;
                             let Some(group) = self.group_of.get(&other.features.id) else { continue };
                             if score >= self.threshold
@@ -170,6 +174,7 @@ impl Plugin for TicketsPlugin {
                 self.group_of.insert(features.id.clone(), group.clone());
                 touched.insert(group.clone());
                 output.annotate(position, "group", &group);
+                index.add(grouped.len(), &candidate);
                 grouped.push(candidate);
             }
         }

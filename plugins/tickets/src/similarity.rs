@@ -19,10 +19,20 @@ const STACK_WEIGHT: f64 = 1.0;
 const TEMPLATE_WEIGHT: f64 = 0.5;
 /// The time prior: reports filed `d` days apart score `1 + exp(-d / TIME_SCALE_DAYS)` times more.
 const TIME_SCALE_DAYS: f64 = 30.0;
+/// The most the time prior multiplies a score by: reports filed at the same moment.
+const MAX_TIME_FACTOR: f64 = 2.0;
+/// Reports filed further apart than this get at most `1 + exp(-3)` ≈ 1.05 from the time prior,
+/// so a candidate that far needs nearly all of its score from its words.
+const NEAR_DAYS: f64 = 3.0 * TIME_SCALE_DAYS;
 const DAY_MS: f64 = 86_400_000.0;
 /// A clone shares its source's text by construction; it is a separate bug, so its score is
 /// scaled down below that of any real duplicate with the same text.
 const CLONE_FACTOR: f64 = 0.25;
+
+/// The time prior: how much more alike two reports filed `days` apart are taken to be.
+fn time_factor(days: f64) -> f64 {
+    1.0 + (-days / TIME_SCALE_DAYS).exp()
+}
 
 /// What the similarity measure reads from one report.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -95,8 +105,14 @@ pub struct Corpus {
     frequencies: HashMap<String, u64>,
 }
 
-/// A unit-length TF-IDF vector.
-pub type TermVector = HashMap<String, f64>;
+/// A unit-length TF-IDF vector: (term key, weight), ordered by key, so that a cosine is one
+/// merge of two sorted lists rather than a hash lookup per term.
+pub type TermVector = Vec<(u64, f64)>;
+
+/// The key of a term in a [`TermVector`].
+fn term_key(term: &str) -> u64 {
+    opsloop_sdk::stable_hash(term)
+}
 
 impl Corpus {
     pub fn add(&mut self, features: &ReportFeatures) {
@@ -123,20 +139,32 @@ impl Corpus {
             .map(|(term, count)| {
                 let frequency = self.frequencies.get(term).copied().unwrap_or(0) as f64;
                 let weight = (1.0 + f64::from(*count).ln()) * ((documents + 1.0) / (frequency + 1.0)).ln();
-                (term.clone(), weight)
+                (term_key(term), weight)
             })
             .collect();
-        let norm = vector.values().map(|w| w * w).sum::<f64>().sqrt();
+        vector.sort_unstable_by_key(|&(key, _)| key);
+        let norm = vector.iter().map(|(_, w)| w * w).sum::<f64>().sqrt();
         if norm > 0.0 {
-            vector.values_mut().for_each(|w| *w /= norm);
+            vector.iter_mut().for_each(|(_, w)| *w /= norm);
         }
         vector
     }
 }
 
 fn cosine(a: &TermVector, b: &TermVector) -> f64 {
-    let (small, large) = if a.len() <= b.len() { (a, b) } else { (b, a) };
-    small.iter().filter_map(|(term, weight)| large.get(term).map(|other| weight * other)).sum()
+    let (mut i, mut j, mut sum) = (0, 0, 0.0);
+    while i < a.len() && j < b.len() {
+        match a[i].0.cmp(&b[j].0) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                sum += a[i].1 * b[j].1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    sum
 }
 
 /// A report ready to be compared: its features and vectors under one corpus.
@@ -150,6 +178,127 @@ pub struct Indexed<'a> {
 impl<'a> Indexed<'a> {
     pub fn new(corpus: &Corpus, features: &'a ReportFeatures) -> Self {
         Self { features, all: corpus.vector(&features.terms), title: corpus.vector(&features.title_terms) }
+    }
+}
+
+/// An inverted index over reports ready to be compared, to find the few that can reach a
+/// score with a new report without comparing it with all of them (grouping compares each new
+/// report with every one before it, which is quadratic in a tracker's size).
+///
+/// It is exact: a report left out cannot reach the score asked for. Each term keeps the largest
+/// weight it has in any indexed report, so a term the query does not look up adds at most its
+/// own weight times that to a cosine. The query looks up its terms in the order of that bound,
+/// until what the others could add together is below the score (prefix filtering, as in
+/// Bayardo et al., "Scaling up all pairs similarity search", 2007). A term most reports share
+/// has a small weight everywhere, so it is seldom looked up. Shared stack frames and error
+/// templates are looked up always (the stack fingerprint is made of frames).
+#[derive(Debug, Default)]
+pub struct CandidateIndex {
+    /// Reports by term key, frame key and template key.
+    postings: HashMap<u64, Vec<usize>>,
+    /// Largest weight of each term in the indexed reports' text and title vectors.
+    heaviest_text: HashMap<u64, f64>,
+    heaviest_title: HashMap<u64, f64>,
+    /// When each indexed report was filed, by position.
+    filed: Vec<Option<i64>>,
+}
+
+/// Keys of frames and templates are made from text that starts with a byte no term has.
+fn frame_key(frame: &str) -> u64 {
+    term_key(&format!("\u{0}frame {frame}"))
+}
+
+fn template_key(template: &str) -> u64 {
+    term_key(&format!("\u{0}error {template}"))
+}
+
+fn raise(heaviest: &mut HashMap<u64, f64>, vector: &TermVector) {
+    for &(key, weight) in vector {
+        let known = heaviest.entry(key).or_default();
+        *known = known.max(weight);
+    }
+}
+
+/// The terms of `query` in the order they are looked up, each with the most it can add to the
+/// score with an indexed report before the time prior: its weight times the largest it has in
+/// an indexed report, in the text cosine plus (times the title weight) in the title cosine.
+fn lookup_order(query: &Indexed<'_>, index: &CandidateIndex) -> Vec<(u64, f64)> {
+    let heaviest = |map: &HashMap<u64, f64>, key: u64| map.get(&key).copied().unwrap_or(0.0);
+    let mut bounds: Vec<(u64, f64)> =
+        query.all.iter().map(|&(key, weight)| (key, weight * heaviest(&index.heaviest_text, key))).collect();
+    for &(key, weight) in &query.title {
+        // Title terms are text terms too, so each is already in `bounds`.
+        let added = TITLE_WEIGHT * weight * heaviest(&index.heaviest_title, key);
+        match bounds.binary_search_by_key(&key, |&(k, _)| k) {
+            Ok(at) => bounds[at].1 += added,
+            Err(at) => bounds.insert(at, (key, added)),
+        }
+    }
+    bounds.retain(|(_, bound)| *bound > 0.0);
+    bounds.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    bounds
+}
+
+/// How many of `order` to look up so that those left out add less than `budget`.
+fn lookups_needed(order: &[(u64, f64)], budget: f64) -> usize {
+    let mut left: f64 = order.iter().map(|(_, bound)| bound).sum();
+    let mut needed = 0;
+    for (_, bound) in order {
+        if left < budget {
+            break;
+        }
+        needed += 1;
+        left -= bound;
+    }
+    needed
+}
+
+impl CandidateIndex {
+    /// Indexes the report at `position` by its terms, stack frames and error templates.
+    pub fn add(&mut self, position: usize, report: &Indexed<'_>) {
+        raise(&mut self.heaviest_text, &report.all);
+        raise(&mut self.heaviest_title, &report.title);
+        if self.filed.len() <= position {
+            self.filed.resize(position + 1, None);
+        }
+        self.filed[position] = report.features.created_ms;
+        let frames = report.features.frames.iter().map(|frame| frame_key(frame));
+        let templates = report.features.templates.iter().map(|template| template_key(template));
+        for key in report.all.iter().map(|&(key, _)| key).chain(frames).chain(templates) {
+            let positions = self.postings.entry(key).or_default();
+            if positions.last() != Some(&position) {
+                positions.push(position);
+            }
+        }
+    }
+
+    /// Positions of the indexed reports that may score `min_score` or more with `query`,
+    /// ascending; every report left out scores less.
+    ///
+    /// A report filed within [`NEAR_DAYS`] may have its score doubled by the time prior, so its
+    /// words need to bring only half of `min_score`: more of the query's terms are looked up
+    /// for it. Any other report needs nearly all of it, which only fewer, rarer terms can miss.
+    pub fn candidates(&self, query: &Indexed<'_>, min_score: f64) -> Vec<usize> {
+        let order = lookup_order(query, self);
+        let for_any = lookups_needed(&order, min_score / time_factor(NEAR_DAYS));
+        let for_near = lookups_needed(&order, min_score / MAX_TIME_FACTOR).max(for_any);
+        let any_keys = order[..for_any]
+            .iter()
+            .map(|&(key, _)| key)
+            .chain(query.features.frames.iter().map(|frame| frame_key(frame)))
+            .chain(query.features.templates.iter().map(|template| template_key(template)));
+        let mut found: Vec<usize> = any_keys.filter_map(|key| self.postings.get(&key)).flatten().copied().collect();
+        let is_near = |position: usize| match (query.features.created_ms, self.filed[position]) {
+            (Some(a), Some(b)) => (a - b).abs() as f64 / DAY_MS <= NEAR_DAYS,
+            _ => false,
+        };
+        for (key, _) in &order[for_any..for_near] {
+            let positions = self.postings.get(key).into_iter().flatten().copied();
+            found.extend(positions.filter(|&position| is_near(position)));
+        }
+        found.sort_unstable();
+        found.dedup();
+        found
     }
 }
 
@@ -216,7 +365,7 @@ pub fn compare(a: &Indexed<'_>, b: &Indexed<'_>) -> Similarity {
         _ => None,
     };
     if let Some(days) = days_apart {
-        score *= 1.0 + (-days / TIME_SCALE_DAYS).exp();
+        score *= time_factor(days);
     }
     let clone = a.features.cloned_from.as_deref() == Some(b.features.id.as_str())
         || b.features.cloned_from.as_deref() == Some(a.features.id.as_str());
@@ -256,6 +405,72 @@ mod tests {
         reports.iter().for_each(|r| corpus.add(r));
         let indexed: Vec<Indexed> = reports.iter().map(|r| Indexed::new(&corpus, r)).collect();
         rank(&indexed[0], &indexed, 3).into_iter().map(|(found, similarity)| (found.id.clone(), similarity)).collect()
+    }
+
+    /// Reports made of words drawn from a skewed vocabulary (a few words in most reports, most
+    /// words in few), some with stack traces, filed over three years.
+    fn generated_reports(count: usize) -> Vec<ReportFeatures> {
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move |below: u64| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            (seed >> 33) % below
+        };
+        let word = |next: &mut dyn FnMut(u64) -> u64| {
+            // Log-uniform word numbers, as in text (Zipf): a few words are in most reports,
+            // most words are in few.
+            let draw = 3000f64.powf(next(1_000_000) as f64 / 1e6) as u64;
+            format!("word{draw}")
+        };
+        (0..count)
+            .map(|i| {
+                let title: Vec<String> = (0..1 + next(6)).map(|_| word(&mut next)).collect();
+                let body: Vec<String> = (0..next(40)).map(|_| word(&mut next)).collect();
+                let trace = (next(5) == 0)
+                    .then(|| format!("Error: boom\n at a.B.f{}(B.java:1)\n at a.C.g{}(C.java:2)", next(4), next(4)));
+                let created = (next(3 * 365 * 24) * 3_600_000) as i64;
+                ReportFeatures::new(
+                    &i.to_string(),
+                    &title.join(" "),
+                    &body.join(" "),
+                    trace.as_deref(),
+                    Some(created),
+                    None,
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_candidate_index_leaves_out_only_reports_below_the_score() {
+        let reports = generated_reports(400);
+        let mut corpus = Corpus::default();
+        reports.iter().for_each(|r| corpus.add(r));
+        let indexed: Vec<Indexed> = reports.iter().map(|r| Indexed::new(&corpus, r)).collect();
+        let mut index = CandidateIndex::default();
+        indexed.iter().enumerate().for_each(|(position, report)| index.add(position, report));
+        for min_score in [0.3, 1.0, 2.0] {
+            let (mut offered, mut reaching) = (0, 0);
+            for query in &indexed {
+                let candidates = index.candidates(query, min_score);
+                offered += candidates.len();
+                for (position, other) in indexed.iter().enumerate() {
+                    if compare(query, other).score >= min_score {
+                        reaching += 1;
+                        assert!(
+                            candidates.binary_search(&position).is_ok(),
+                            "{} left out at {min_score}",
+                            other.features.id
+                        );
+                    }
+                }
+            }
+            assert!(reaching > indexed.len(), "some pairs reach {min_score}, not only each report with itself");
+            // At the default threshold the index offers far fewer than all pairs.
+            if min_score >= crate::DEFAULT_THRESHOLD {
+                let all = indexed.len() * indexed.len();
+                assert!(offered < all / 3, "{offered} of {all} pairs offered at {min_score}");
+            }
+        }
     }
 
     #[test]
