@@ -647,6 +647,70 @@ fn a_report_like_two_groups_merges_them_and_relabels_the_stored_reports() {
     assert!(merge["summary"].as_str().unwrap().contains(&before["B"]), "{merge}");
 }
 
+/// A tracker export larger than one plugin call is grouped in calls of `REPORTS_PER_CALL`,
+/// oldest first whatever the file's order: a duplicate filed in a later call joins its group,
+/// and a merge made in a later call relabels reports stored by an earlier one.
+#[test]
+fn a_large_reports_file_is_grouped_across_plugin_calls() {
+    let opsloop = Opsloop::new();
+    let trace = r"java.lang.IllegalStateException: pool exhausted\n at db.Pool.take(Pool.java:1)\n at db.Repo.load(Repo.java:2)";
+    let filed =
+        |minute: usize| format!("2024-01-{:02}T{:02}:{:02}:00Z", 1 + minute / 1440, minute % 1440 / 60, minute % 60);
+    // A word of letters only (numbers are not terms), different for every filler report.
+    let word = |mut n: usize| {
+        let mut word = String::from("w");
+        loop {
+            word.push((b'a' + (n % 26) as u8) as char);
+            n /= 26;
+            if n == 0 {
+                break word;
+            }
+        }
+    };
+    let total = opsloop::pipeline::REPORTS_PER_CALL + 500;
+    let mut lines: Vec<String> = (0..total)
+        .map(|minute| match minute {
+            0 => format!(r#"{{"id":"A","title":"Orders page fails to load","body":"{trace}","created":"{}"}}"#, filed(minute)),
+            1 => format!(
+                r#"{{"id":"B","title":"Checkout spinner never stops after paying","body":"the spinner keeps turning","created":"{}"}}"#,
+                filed(minute)
+            ),
+            1200 => format!(
+                r#"{{"id":"C","title":"Checkout spinner never stops after paying","body":"the spinner keeps turning\n{trace}","created":"{}"}}"#,
+                filed(minute)
+            ),
+            1300 => format!(r#"{{"id":"D","title":"Orders page fails to load again","body":"{trace}","created":"{}"}}"#, filed(minute)),
+            _ => format!(
+                r#"{{"id":"F{minute}","title":"{} {}","body":"{}","created":"{}"}}"#,
+                word(minute),
+                word(minute + total),
+                word(minute + 2 * total),
+                filed(minute)
+            ),
+        })
+        .collect();
+    lines.reverse();
+    let path = opsloop.path("tracker.jsonl");
+    std::fs::write(&path, lines.join("\n")).unwrap();
+    let summary = opsloop.ok(&["import", "--reports", path.to_str().unwrap()]);
+    assert!(summary.contains(&format!("imported {total} reports")), "{summary}");
+    let groups: std::collections::BTreeMap<String, String> = opsloop
+        .ok(&["search", "--reports", "*", "--format", "json", "--limit", "0"])
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap())
+        .map(|report| (report["id"].as_str().unwrap().to_string(), report["group"].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(groups.len(), total);
+    // The file lists the newest first; the oldest report still founds the group.
+    assert_eq!(groups["A"], opsloop_plugin_tickets::group_id("A"), "reports are taken oldest first across calls");
+    assert_eq!(groups["D"], groups["A"], "a duplicate in the second call joins the first call's group");
+    assert_eq!(groups["C"], groups["A"], "the bridging report joins the older group");
+    assert_eq!(groups["B"], groups["A"], "the report stored by the first call is relabelled by the merge");
+    assert_ne!(groups["F5"], groups["A"]);
+    let distinct: std::collections::BTreeSet<&String> = groups.values().collect();
+    assert_eq!(distinct.len(), total - 3, "every filler report is a group of its own");
+}
+
 /// `opsloop analyze` backfills a plugin that was off when the data came in, and a re-run
 /// starts it over: the same annotations and findings, nothing twice, checkpoints kept.
 #[test]

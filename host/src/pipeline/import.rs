@@ -373,8 +373,14 @@ pub(super) fn keep_findings(store: &FindingStore, found: &[StoredFinding]) -> Re
     Ok(found.len() as u64)
 }
 
-/// Runs the report plugins over `reports`, keeps their findings, applies the group merges
-/// they report, and upserts the reports; returns how many findings were kept.
+/// Most reports one plugin call is given. Grouping compares each new report with the reports
+/// before it, so a call's work grows with its size, and every call runs under the plugin
+/// deadline: a tracker export of any size is handed over in calls of this many.
+pub const REPORTS_PER_CALL: usize = 1_000;
+
+/// Runs the report plugins over `reports`, oldest first and [`REPORTS_PER_CALL`] at a time;
+/// keeps their findings, applies the group merges they report (to reports stored by earlier
+/// calls too), and upserts the reports; returns how many findings were kept.
 pub(super) fn analyze_and_store_reports(
     index: &crate::index::ReportIndex,
     plugins: &mut PluginSet,
@@ -382,12 +388,17 @@ pub(super) fn analyze_and_store_reports(
     reports: &mut [crate::ingest::BugReport],
     failures: &mut Vec<(String, PluginError)>,
 ) -> Result<u64, PipelineError> {
-    let analysis = plugins.analyze_reports(reports);
-    failures.extend(analysis.failures);
-    let kept = keep_findings(findings, &analysis.findings)?;
-    let relabelled = relabel_merged_groups(index, reports, &analysis.findings)?;
-    index.upsert(reports)?;
-    index.upsert(&relabelled)?;
+    // The order the plugins take reports in (filed first, undated before dated), kept across calls.
+    reports.sort_by_key(|report| report.created_ms);
+    let mut kept = 0;
+    for call in reports.chunks_mut(REPORTS_PER_CALL) {
+        let analysis = plugins.analyze_reports(call);
+        failures.extend(analysis.failures);
+        kept += keep_findings(findings, &analysis.findings)?;
+        let relabelled = relabel_merged_groups(index, call, &analysis.findings)?;
+        index.upsert(call)?;
+        index.upsert(&relabelled)?;
+    }
     Ok(kept)
 }
 
