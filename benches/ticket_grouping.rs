@@ -17,6 +17,9 @@
 //! many of the predicted pairs, and of the best-scoring pairs of the measure, the labels could
 //! call duplicates at all: the share that bounds pairwise precision against these labels.
 //!
+//! Last, grouping time as the tracker grows (SeaMonkey copied 1, 4 and 8 times) against
+//! comparing every pair, which is what grouping did before its candidate index.
+//!
 //! Run: `cargo bench --bench ticket_grouping` (reads `tests/data/tickets/seamonkey`).
 
 use std::collections::{BTreeMap, HashMap};
@@ -30,7 +33,7 @@ use opsloop::feedback::similar_to_each;
 use opsloop::index::ReportIndex;
 use opsloop::ingest::ReportFormat;
 use opsloop::pipeline::{FindingStore, PluginSet, import_reports};
-use opsloop_plugin_tickets::similarity::{Corpus, Indexed, compare};
+use opsloop_plugin_tickets::similarity::{CandidateIndex, Corpus, Indexed, compare};
 use tantivy::collector::TopDocs;
 use tantivy::query::QueryParser;
 use tantivy::schema::{STORED, STRING, Schema, TEXT, Value};
@@ -201,6 +204,83 @@ fn main() {
              report closed as DUPLICATE.",
             counts[..4].join(" / "),
             counts[4..].join(" / ")
+        );
+    }
+    grouping_speed(&root);
+}
+
+/// Grouping time as a tracker grows: SeaMonkey copied `n` times (new ids, each copy filed a
+/// week after the one before, so every report has look-alikes near it in time: the hard case
+/// for the candidate index), imported through the real path. The baseline is what grouping
+/// did before the candidate index: compare every report with every one before it, timed
+/// natively here (the plugin runs in Wasm, so the baseline is favoured).
+fn grouping_speed(root: &std::path::Path) {
+    let mut reader = csv::Reader::from_path(root.join("SeaMonkey_bugs.csv")).unwrap();
+    let header = reader.headers().unwrap().clone();
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    println!("\n## grouping time by tracker size\n");
+    println!(
+        "| reports | import with grouping (Wasm, candidate index) | pairs the index offers at 1.0 | every pair compared (native) |"
+    );
+    println!("|---|---|---|---|");
+    for copies in [1usize, 4, 8] {
+        let dir = tempfile::tempdir().unwrap();
+        let csv_path = dir.path().join("tracker.csv");
+        let mut writer = csv::Writer::from_path(&csv_path).unwrap();
+        writer.write_record(&header).unwrap();
+        for copy in 0..copies {
+            for row in &rows {
+                let mut fields: Vec<String> = row.iter().map(str::to_string).collect();
+                fields[1] = format!("{}{copy:02}", fields[1]);
+                let filed = chrono::DateTime::parse_from_str(&fields[5], "%Y-%m-%d %H:%M:%S%:z").unwrap()
+                    + chrono::Duration::days(7 * copy as i64);
+                fields[5] = filed.format("%Y-%m-%d %H:%M:%S%:z").to_string();
+                writer.write_record(&fields).unwrap();
+            }
+        }
+        writer.flush().unwrap();
+        let data = DataDir::new(dir.path());
+        let reports_index = ReportIndex::open(&data.reports_dir()).unwrap();
+        let (mut plugins, errors) = PluginSet::load(&data, &Settings::default()).unwrap();
+        assert!(errors.is_empty(), "{errors:?}");
+        let started = Instant::now();
+        let summary = import_reports(
+            &reports_index,
+            &mut plugins,
+            &FindingStore::new(data.findings_file()),
+            &[csv_path],
+            ReportFormat::Csv,
+        )
+        .unwrap();
+        let import_seconds = started.elapsed().as_secs_f64();
+        assert!(summary.plugin_failures.is_empty(), "{:?}", summary.plugin_failures);
+
+        let stored = reports_index.search("*", None).unwrap();
+        let features: Vec<_> = stored.iter().map(features_of).collect();
+        let mut corpus = Corpus::default();
+        features.iter().for_each(|f| corpus.add(f));
+        let indexed: Vec<Indexed> = features.iter().map(|f| Indexed::new(&corpus, f)).collect();
+        let started = Instant::now();
+        let mut total = 0.0;
+        for (i, report) in indexed.iter().enumerate() {
+            for earlier in &indexed[..i] {
+                total += compare(report, earlier).score;
+            }
+        }
+        std::hint::black_box(total);
+        let all_pairs_seconds = started.elapsed().as_secs_f64();
+        let pairs = stored.len() * (stored.len() - 1) / 2;
+        // What the index offers each report among those before it, under one corpus.
+        let mut index = CandidateIndex::default();
+        let mut offered = 0;
+        for (position, report) in indexed.iter().enumerate() {
+            offered += index.candidates(report, opsloop_plugin_tickets::DEFAULT_THRESHOLD).len();
+            index.add(position, report);
+        }
+        println!(
+            "| {} | {import_seconds:.2} s | {offered} ({:.0}%) | {all_pairs_seconds:.2} s ({pairs} pairs) |",
+            stored.len(),
+            100.0 * offered as f64 / pairs as f64
         );
     }
 }
