@@ -239,21 +239,7 @@ fn grouping_speed(root: &std::path::Path) {
             }
         }
         writer.flush().unwrap();
-        let data = DataDir::new(dir.path());
-        let reports_index = ReportIndex::open(&data.reports_dir()).unwrap();
-        let (mut plugins, errors) = PluginSet::load(&data, &Settings::default()).unwrap();
-        assert!(errors.is_empty(), "{errors:?}");
-        let started = Instant::now();
-        let summary = import_reports(
-            &reports_index,
-            &mut plugins,
-            &FindingStore::new(data.findings_file()),
-            &[csv_path],
-            ReportFormat::Csv,
-        )
-        .unwrap();
-        let import_seconds = started.elapsed().as_secs_f64();
-        assert!(summary.plugin_failures.is_empty(), "{:?}", summary.plugin_failures);
+        let (reports_index, import_seconds) = import_csv(&DataDir::new(dir.path()), &Settings::default(), &csv_path);
 
         let stored = reports_index.search("*", None).unwrap();
         let features: Vec<_> = stored.iter().map(features_of).collect();
@@ -317,6 +303,25 @@ fn embedding_baseline(root: &std::path::Path) -> Option<Vec<String>> {
     }
 }
 
+/// Imports a reports CSV into a fresh data directory through the real path (plugins in Wasm);
+/// returns the reports index and the seconds the import took. No plugin may fail.
+fn import_csv(data: &DataDir, settings: &Settings, csv_path: &std::path::Path) -> (ReportIndex, f64) {
+    let reports_index = ReportIndex::open(&data.reports_dir()).unwrap();
+    let (mut plugins, errors) = PluginSet::load(data, settings).unwrap();
+    assert!(errors.is_empty(), "{errors:?}");
+    let started = Instant::now();
+    let summary = import_reports(
+        &reports_index,
+        &mut plugins,
+        &FindingStore::new(data.findings_file()),
+        &[csv_path.to_path_buf()],
+        ReportFormat::Csv,
+    )
+    .unwrap();
+    assert!(summary.plugin_failures.is_empty(), "{:?}", summary.plugin_failures);
+    (reports_index, started.elapsed().as_secs_f64())
+}
+
 /// Imports the reports with the given grouping threshold; scores the `group` annotation.
 fn import_and_score(
     root: &std::path::Path,
@@ -324,26 +329,13 @@ fn import_and_score(
     threshold: &str,
 ) -> (f64, f64, f64, usize, ReportIndex, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let data = DataDir::new(dir.path());
-    let reports_index = ReportIndex::open(&data.reports_dir()).unwrap();
     let mut settings = Settings::default();
     settings
         .plugins
         .config
         .insert("tickets".into(), [("group-threshold".to_string(), threshold.to_string())].into_iter().collect());
-    let (mut plugins, errors) = PluginSet::load(&data, &settings).unwrap();
-    assert!(errors.is_empty(), "{errors:?}");
-    let started = Instant::now();
-    let summary = import_reports(
-        &reports_index,
-        &mut plugins,
-        &FindingStore::new(data.findings_file()),
-        &[root.join("SeaMonkey_bugs.csv")],
-        ReportFormat::Csv,
-    )
-    .unwrap();
-    eprintln!("import with grouping (Wasm), threshold {threshold}: {:.2} s", started.elapsed().as_secs_f64());
-    assert!(summary.plugin_failures.is_empty(), "{:?}", summary.plugin_failures);
+    let (reports_index, seconds) = import_csv(&DataDir::new(dir.path()), &settings, &root.join("SeaMonkey_bugs.csv"));
+    eprintln!("import with grouping (Wasm), threshold {threshold}: {seconds:.2} s");
     let stored = reports_index.search("*", None).unwrap();
 
     // Pairwise scores of the `group` annotation.
