@@ -653,43 +653,8 @@ fn a_report_like_two_groups_merges_them_and_relabels_the_stored_reports() {
 #[test]
 fn a_large_reports_file_is_grouped_across_plugin_calls() {
     let opsloop = Opsloop::new();
-    let trace = r"java.lang.IllegalStateException: pool exhausted\n at db.Pool.take(Pool.java:1)\n at db.Repo.load(Repo.java:2)";
-    let filed =
-        |minute: usize| format!("2024-01-{:02}T{:02}:{:02}:00Z", 1 + minute / 1440, minute % 1440 / 60, minute % 60);
-    // A word of letters only (numbers are not terms), different for every filler report.
-    let word = |mut n: usize| {
-        let mut word = String::from("w");
-        loop {
-            word.push((b'a' + (n % 26) as u8) as char);
-            n /= 26;
-            if n == 0 {
-                break word;
-            }
-        }
-    };
     let total = opsloop::pipeline::REPORTS_PER_CALL + 500;
-    let mut lines: Vec<String> = (0..total)
-        .map(|minute| match minute {
-            0 => format!(r#"{{"id":"A","title":"Orders page fails to load","body":"{trace}","created":"{}"}}"#, filed(minute)),
-            1 => format!(
-                r#"{{"id":"B","title":"Checkout spinner never stops after paying","body":"the spinner keeps turning","created":"{}"}}"#,
-                filed(minute)
-            ),
-            1200 => format!(
-                r#"{{"id":"C","title":"Checkout spinner never stops after paying","body":"the spinner keeps turning\n{trace}","created":"{}"}}"#,
-                filed(minute)
-            ),
-            1300 => format!(r#"{{"id":"D","title":"Orders page fails to load again","body":"{trace}","created":"{}"}}"#, filed(minute)),
-            _ => format!(
-                r#"{{"id":"F{minute}","title":"{} {}","body":"{}","created":"{}"}}"#,
-                word(minute),
-                word(minute + total),
-                word(minute + 2 * total),
-                filed(minute)
-            ),
-        })
-        .collect();
-    lines.reverse();
+    let lines = common::tracker_reports(total);
     let path = opsloop.path("tracker.jsonl");
     std::fs::write(&path, lines.join("\n")).unwrap();
     let summary = opsloop.ok(&["import", "--reports", path.to_str().unwrap()]);

@@ -273,6 +273,30 @@ fn malformed_bodies_are_rejected_clearly_and_the_valid_lines_kept() {
     }
 }
 
+/// A large POST of reports goes to the plugins as an import does: oldest first, in calls of
+/// `REPORTS_PER_CALL`, each within the plugin deadline; groups still form across the calls.
+#[test]
+fn a_large_reports_post_is_grouped_in_plugin_calls_of_bounded_size() {
+    let data = DataDir::new("");
+    let server = Server::start(&data.data(), &[]);
+    let total = opsloop::pipeline::REPORTS_PER_CALL + 500;
+    let body = common::tracker_reports(total).join("\n");
+    let (status, answer) =
+        call("POST", &server.url("/api/ingest/reports?format=jsonl"), Some(INGESTER), Some(body.as_str()));
+    assert_eq!((status, answer["accepted"].as_u64()), (200, Some(total as u64)), "{answer}");
+    let (_, metrics) = call("GET", &server.url("/metrics"), Some(READER), None);
+    let metrics = metrics.as_str().unwrap();
+    assert!(metrics.contains("opsloop_plugin_call_seconds_count{plugin=\"tickets\"} 2"), "two calls:\n{metrics}");
+    let group = |id: &str| {
+        let (status, found) = call("GET", &server.url(&format!("/api/reports?q=id:{id}")), Some(READER), None);
+        assert_eq!(status, 200, "{found}");
+        found["reports"][0]["group"].as_str().unwrap().to_string()
+    };
+    assert_eq!(group("D"), group("A"), "a duplicate in the second call joins the first call's group");
+    assert_eq!(group("B"), group("A"), "a merge in the second call relabels a report stored by the first");
+    assert_ne!(group("F5"), group("A"));
+}
+
 #[test]
 fn the_rate_limit_answers_429_with_retry_after() {
     let data = DataDir::new("requests_per_second = 1\nburst = 3");

@@ -367,18 +367,29 @@ impl WriterThread {
                     self.wal_seq = seq;
                 }
                 Work::Reports(mut batch) => {
-                    let analysis = self.parts.plugins.analyze_reports(&mut batch);
-                    let stored = self.keep_findings(&analysis);
-                    let relabelled =
-                        crate::pipeline::relabel_merged_groups(&self.parts.reports, &mut batch, &analysis.findings);
-                    merge(&mut total, analysis);
-                    let outcome = stored.and_then(|()| {
-                        let relabelled = relabelled.map_err(|error| error.to_string())?;
-                        self.parts.reports.upsert(&batch).map_err(|error| error.to_string())?;
-                        self.parts.reports.upsert(&relabelled).map_err(|error| error.to_string())?;
-                        self.parts.plugins.save_state().map_err(|error| format!("saving plugin state: {error}"))?;
-                        self.parts.metrics.reports_indexed.inc_by(batch.len() as u64);
-                        Ok(())
+                    // As `import --reports` does: oldest first, `REPORTS_PER_CALL` per plugin
+                    // call, each call's reports stored before the next.
+                    batch.sort_by_key(|report| report.created_ms);
+                    let mut outcome = Ok(());
+                    for call in batch.chunks_mut(crate::pipeline::REPORTS_PER_CALL) {
+                        let analysis = self.parts.plugins.analyze_reports(call);
+                        let stored = self.keep_findings(&analysis);
+                        let relabelled =
+                            crate::pipeline::relabel_merged_groups(&self.parts.reports, call, &analysis.findings);
+                        merge(&mut total, analysis);
+                        outcome = stored.and_then(|()| {
+                            let relabelled = relabelled.map_err(|error| error.to_string())?;
+                            self.parts.reports.upsert(call).map_err(|error| error.to_string())?;
+                            self.parts.reports.upsert(&relabelled).map_err(|error| error.to_string())?;
+                            self.parts.metrics.reports_indexed.inc_by(call.len() as u64);
+                            Ok(())
+                        });
+                        if outcome.is_err() {
+                            break;
+                        }
+                    }
+                    let outcome = outcome.and_then(|()| {
+                        self.parts.plugins.save_state().map_err(|error| format!("saving plugin state: {error}"))
                     });
                     answer(done, outcome);
                 }

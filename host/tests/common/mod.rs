@@ -1,5 +1,6 @@
-//! What several test binaries share: the seeded logs and reports of the feedback tests, and
-//! starting `opsloop serve` on a free loopback port.
+//! What several test binaries share: the seeded logs and reports of the feedback tests, a
+//! tracker export larger than one plugin call, and starting `opsloop serve` on a free loopback
+//! port.
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
@@ -63,4 +64,48 @@ pub fn spawn_server(data: &Path, extra: &[&str], env: &[(&str, &str)]) -> (Child
         .unwrap_or_else(|| panic!("no address in {line:?}"));
     let base = address.trim_end_matches('/').to_string();
     (child, base)
+}
+
+/// A tracker export of `total` JSON-lines reports, listed newest first, one a minute: `A`
+/// (an error with a stack trace) and `B` (a checkout fault) first; `C`, at minute 1,200, is
+/// like both and merges their groups; `D`, at minute 1,300, is a duplicate of `A`; the rest
+/// (`F<minute>`) are each made of words no other report has.
+pub fn tracker_reports(total: usize) -> Vec<String> {
+    let trace = r"java.lang.IllegalStateException: pool exhausted\n at db.Pool.take(Pool.java:1)\n at db.Repo.load(Repo.java:2)";
+    let filed =
+        |minute: usize| format!("2024-01-{:02}T{:02}:{:02}:00Z", 1 + minute / 1440, minute % 1440 / 60, minute % 60);
+    // A word of letters only (numbers are not terms), different for every filler report.
+    let word = |mut n: usize| {
+        let mut word = String::from("w");
+        loop {
+            word.push((b'a' + (n % 26) as u8) as char);
+            n /= 26;
+            if n == 0 {
+                break word;
+            }
+        }
+    };
+    let mut lines: Vec<String> = (0..total)
+        .map(|minute| match minute {
+            0 => format!(r#"{{"id":"A","title":"Orders page fails to load","body":"{trace}","created":"{}"}}"#, filed(minute)),
+            1 => format!(
+                r#"{{"id":"B","title":"Checkout spinner never stops after paying","body":"the spinner keeps turning","created":"{}"}}"#,
+                filed(minute)
+            ),
+            1200 => format!(
+                r#"{{"id":"C","title":"Checkout spinner never stops after paying","body":"the spinner keeps turning\n{trace}","created":"{}"}}"#,
+                filed(minute)
+            ),
+            1300 => format!(r#"{{"id":"D","title":"Orders page fails to load again","body":"{trace}","created":"{}"}}"#, filed(minute)),
+            _ => format!(
+                r#"{{"id":"F{minute}","title":"{} {}","body":"{}","created":"{}"}}"#,
+                word(minute),
+                word(minute + total),
+                word(minute + 2 * total),
+                filed(minute)
+            ),
+        })
+        .collect();
+    lines.reverse();
+    lines
 }
