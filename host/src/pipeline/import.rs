@@ -378,6 +378,16 @@ pub(super) fn keep_findings(store: &FindingStore, found: &[StoredFinding]) -> Re
 /// deadline: a tracker export of any size is handed over in calls of this many.
 pub const REPORTS_PER_CALL: usize = 1_000;
 
+/// `reports` as the report plugins take them, whoever hands them over (an import, a backfill,
+/// `serve`): oldest first (undated before dated), in calls of [`REPORTS_PER_CALL`], so a group
+/// is founded by its oldest report whatever the input's order or size.
+pub fn report_plugin_calls(
+    reports: &mut [crate::ingest::BugReport],
+) -> std::slice::ChunksMut<'_, crate::ingest::BugReport> {
+    reports.sort_by_key(|report| report.created_ms);
+    reports.chunks_mut(REPORTS_PER_CALL)
+}
+
 /// Runs the report plugins over `reports`, oldest first and [`REPORTS_PER_CALL`] at a time;
 /// keeps their findings, applies the group merges they report (to reports stored by earlier
 /// calls too), and upserts the reports; returns how many findings were kept.
@@ -388,10 +398,8 @@ pub(super) fn analyze_and_store_reports(
     reports: &mut [crate::ingest::BugReport],
     failures: &mut Vec<(String, PluginError)>,
 ) -> Result<u64, PipelineError> {
-    // The order the plugins take reports in (filed first, undated before dated), kept across calls.
-    reports.sort_by_key(|report| report.created_ms);
     let mut kept = 0;
-    for call in reports.chunks_mut(REPORTS_PER_CALL) {
+    for call in report_plugin_calls(reports) {
         let analysis = plugins.analyze_reports(call);
         failures.extend(analysis.failures);
         kept += keep_findings(findings, &analysis.findings)?;

@@ -19,7 +19,7 @@ pub use columns::record_batch;
 pub use findings::{FindingStore, RecordRef, StoredEvidence, StoredFinding};
 pub use import::{
     DEFAULT_BATCH_SIZE, DEFAULT_COMMIT_EVERY, ImportOptions, ImportSource, ImportSummary, InputReport, ProgressFn,
-    REPORTS_PER_CALL, ReportImportSummary, import, import_reports, relabel_merged_groups,
+    REPORTS_PER_CALL, ReportImportSummary, import, import_reports, relabel_merged_groups, report_plugin_calls,
 };
 pub use plugin_set::{BatchAnalysis, PluginFailure, PluginSet, summarize_failures};
 

@@ -367,11 +367,9 @@ impl WriterThread {
                     self.wal_seq = seq;
                 }
                 Work::Reports(mut batch) => {
-                    // As `import --reports` does: oldest first, `REPORTS_PER_CALL` per plugin
-                    // call, each call's reports stored before the next.
-                    batch.sort_by_key(|report| report.created_ms);
+                    // As `import --reports` does, each call's reports stored before the next.
                     let mut outcome = Ok(());
-                    for call in batch.chunks_mut(crate::pipeline::REPORTS_PER_CALL) {
+                    for call in crate::pipeline::report_plugin_calls(&mut batch) {
                         let analysis = self.parts.plugins.analyze_reports(call);
                         let stored = self.keep_findings(&analysis);
                         let relabelled =

@@ -5,9 +5,10 @@
 //! with the reports seen before that can reach the threshold ([`similarity`]: text, stack
 //! frames, error templates, time; a [`similarity::CandidateIndex`] finds them without
 //! comparing every pair, and leaves out only reports that score less) and joins the group of
-//! the most similar one when the score clears the threshold, else starts its own. A group's id comes from the report that founded it, so ids stay the same across
-//! batches and runs (the reports' features are kept as the plugin's state). A report imported
-//! again (same id) is re-read and keeps its group.
+//! the most similar one when the score clears the threshold, else starts its own. A group's id
+//! comes from the report that founded it, so ids stay the same across batches and runs (the
+//! reports' features are kept as the plugin's state). A report imported again (same id) is
+//! re-read and keeps its group.
 //!
 //! When a new report is like reports of two or more groups (each above the threshold), those
 //! groups are one problem: they merge into the oldest of them (the one whose first report was
