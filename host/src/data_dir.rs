@@ -8,7 +8,8 @@
 //! <data>/plugin-cache/         compiled plugin artifacts, by content and engine hash
 //! <data>/plugin-state/<plugin>/<partition>.state   state plugins asked the host to keep
 //! <data>/findings.jsonl        findings, one JSON object a line
-//! <data>/feedback.json         feedback item statuses
+//! <data>/feedback.json         feedback item statuses and people's actions
+//! <data>/board.json            the feedback board as last built from the data
 //! <data>/wal/ingest.wal        `opsloop serve`: acknowledged records not yet committed
 //! ```
 
@@ -61,6 +62,11 @@ impl DataDir {
     /// Feedback item statuses (`new`, `resolved`, ...) kept between runs.
     pub fn feedback_file(&self) -> PathBuf {
         self.root.join("feedback.json")
+    }
+
+    /// The feedback board as built after the last change of data; reads are served from it.
+    pub fn board_file(&self) -> PathBuf {
+        self.root.join("board.json")
     }
 
     /// The extra-plugins directory: `configured` (relative to the data dir) or `plugins`.

@@ -134,6 +134,14 @@ async fn the_page_searches_and_opens_a_feedback_item_in_headless_chromium() {
     assert_eq!(reports.text().await.unwrap(), "BUG-1\nBUG-2", "the top item ({title}) cites both reports");
     let detail = client.find(Locator::Css("#item-detail")).await.unwrap().text().await.unwrap();
     assert!(detail.contains("upstream timeout after <*> ms calling billing"), "{detail}");
+    // Each link says why, with the text it matched.
+    let links = client.find(Locator::Css("#item-detail #item-links")).await.unwrap().text().await.unwrap();
+    assert!(
+        links.contains("report BUG-1 quotes the log message")
+            && links.contains("\"upstream timeout after 5003 ms calling billing\""),
+        "{links}"
+    );
+    assert!(detail.contains("reports and logs agree"), "{detail}");
     let board_png = client.screenshot().await.unwrap();
     client.close().await.unwrap();
 

@@ -183,6 +183,79 @@ fn no_token_or_the_wrong_role_gets_no_data() {
     assert_eq!((status, error_code(&body)), (400, "bad_parameter"));
 }
 
+/// The board once it cites `report`: it is rebuilt in the background after data arrives.
+fn board_citing(server: &Server, report: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, board) = call("GET", &server.url("/api/feedback?status=all"), Some(READER), None);
+        assert_eq!(status, 200, "{board}");
+        let cites = board["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|item| item["evidence"]["reports"].as_array().unwrap().iter().any(|r| r == report));
+        if cites {
+            return board;
+        }
+        assert!(Instant::now() < deadline, "the board never cited {report}: {board:#}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn the_board_is_read_without_changing_it_and_moves_with_a_person() {
+    let data = DataDir::new("");
+    let server = Server::start(&data.data(), &[]);
+    let logs = common::service_log(0, 60, false) + &common::service_log(60, 30, true);
+    let url = server.url("/api/ingest/logs?source=shop&format=json&commit=wait_for");
+    assert_eq!(call("POST", &url, Some(INGESTER), Some(&logs)).0, 200);
+    let reports = common::BILLING_AND_DARK_MODE_REPORTS.join("\n");
+    assert_eq!(call("POST", &server.url("/api/ingest/reports?format=jsonl"), Some(INGESTER), Some(&reports)).0, 200);
+    let board = board_citing(&server, "BUG-4");
+    let item = board["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|item| item["evidence"]["reports"].as_array().unwrap().iter().any(|r| r == "BUG-1"))
+        .unwrap()
+        .clone();
+    assert_eq!(item["status"], "new");
+    let links = item["evidence"]["links"].as_array().unwrap();
+    assert!(links.iter().any(|l| l.as_str().unwrap().contains("report BUG-1 quotes the log message")), "{item:#}");
+    let id = item["id"].as_str().unwrap();
+
+    // Reads, exports and the item itself: nothing moves.
+    for _ in 0..2 {
+        call("GET", &server.url("/api/feedback?format=csv"), Some(READER), None);
+        let (status, again) = call("GET", &server.url("/api/feedback?status=all"), Some(READER), None);
+        assert_eq!(status, 200);
+        assert_eq!(again["items"], board["items"]);
+    }
+    let (status, one) = call("GET", &server.url(&format!("/api/feedback/{id}")), Some(READER), None);
+    assert_eq!((status, &one), (200, &item));
+    let (status, body) = call("GET", &server.url("/api/feedback/FB-nope"), Some(READER), None);
+    assert_eq!((status, error_code(&body)), (404, "not_found"));
+    let (status, body) = call("GET", &server.url("/api/feedback?status=maybe"), Some(READER), None);
+    assert_eq!((status, error_code(&body)), (400, "bad_parameter"));
+
+    // A person acknowledges, then resolves: the default view hides it, `status=all` shows it.
+    let (status, body) = call("POST", &server.url(&format!("/api/feedback/{id}/ack")), Some(READER), None);
+    assert_eq!((status, error_code(&body)), (403, "forbidden"));
+    let (status, body) = call("POST", &server.url(&format!("/api/feedback/{id}/ack")), Some(ADMIN), None);
+    assert_eq!((status, body["status"].as_str()), (200, Some("ongoing")), "{body}");
+    let (_, one) = call("GET", &server.url(&format!("/api/feedback/{id}")), Some(READER), None);
+    assert_eq!(one["status"], "ongoing");
+    let (status, _) = call("POST", &server.url(&format!("/api/feedback/{id}/resolve")), Some(ADMIN), None);
+    assert_eq!(status, 200);
+    let (_, open) = call("GET", &server.url("/api/feedback"), Some(READER), None);
+    assert!(open["items"].as_array().unwrap().iter().all(|item| item["id"] != id), "{open:#}");
+    let (_, all) = call("GET", &server.url("/api/feedback?status=all"), Some(READER), None);
+    let resolved = all["items"].as_array().unwrap().iter().find(|item| item["id"] == id).unwrap();
+    assert_eq!(resolved["status"], "resolved");
+    let (status, body) = call("POST", &server.url("/api/feedback/FB-nope/ack"), Some(ADMIN), None);
+    assert_eq!((status, error_code(&body)), (404, "not_found"));
+}
+
 #[test]
 fn malformed_bodies_are_rejected_clearly_and_the_valid_lines_kept() {
     let data = DataDir::new("max_body_bytes = 4096\nmax_pending_records = 50");

@@ -236,7 +236,7 @@ function itemNode(item) {
     el("span", { class: "badge" }, item.kind),
     el("span", { class: `badge status-${item.status}` }, item.status),
     "impact", bar,
-    el("span", { class: "muted" }, ` ${item.evidence.reports.length} reports · ${records} log records · ${item.id}`),
+    el("span", { class: "muted" }, ` ${item.evidence.reports.length} reports · ${records} log records${item.impact.corroborated ? " · reports and logs agree" : ""} · ${item.id}`),
   );
 }
 
@@ -245,9 +245,9 @@ function openItem(item) {
   for (const node of document.querySelectorAll(".item")) node.classList.toggle("selected", node.dataset.id === item.id);
   const impact = item.impact;
   const rows = [
-    ["score", impact.score.toFixed(2)], ["reports", impact.reports], ["reporters", impact.reporters],
+    ["score", impact.score.toFixed(2)], ["reports", impact.reports], ["reporters", impact.reporters + (impact.unknown_reporters ? ` (+${impact.unknown_reporters} unknown)` : "")],
     ["sources", impact.sources], ["error volume", impact.error_volume], ["trend", impact.trend.toFixed(2)],
-    ["severity", impact.severity.toFixed(2)],
+    ["severity", impact.severity.toFixed(2)], ["reports and logs agree", impact.corroborated ? "yes" : "no"],
   ];
   const detail = $("#item-detail");
   detail.replaceChildren(
@@ -272,20 +272,25 @@ function openItem(item) {
     detail.append(el("h3", {}, "Why these belong together"), el("ul", { id: "item-links" }, ...item.evidence.links.map((text) => el("li", {}, text))));
   }
   if (item.evidence.findings.length) {
-    detail.append(el("h3", {}, "Anomalies"), el("ul", {}, ...item.evidence.findings.map((text) => el("li", {}, text))));
+    detail.append(el("h3", {}, "Anomaly episodes"), el("ul", { id: "item-episodes" }, ...item.evidence.findings.map((text) => el("li", {}, text))));
   }
   if (item.evidence.query) {
     detail.append(el("p", {}, el("button", { id: "show-logs", type: "button", onclick: () => searchFor(item.evidence.query) }, "Show the log records")));
   }
-  if (item.status !== "resolved") {
-    detail.append(el("p", {}, el("button", { id: "resolve", type: "button", onclick: () => resolveItem(item.id) }, "Mark resolved")));
+  const actions = el("p", {});
+  if (item.status === "new" || item.status === "regressed") {
+    actions.append(el("button", { id: "ack", type: "button", onclick: () => actOn(item.id, "ack") }, "Acknowledge"));
   }
+  if (item.status !== "resolved") {
+    actions.append(el("button", { id: "resolve", type: "button", onclick: () => actOn(item.id, "resolve") }, "Mark resolved"));
+  }
+  if (actions.childNodes.length) detail.append(actions);
   detail.hidden = false;
 }
 
-async function resolveItem(id) {
+async function actOn(id, action) {
   try {
-    await api(`/api/feedback/${encodeURIComponent(id)}/resolve`, { method: "POST" });
+    await api(`/api/feedback/${encodeURIComponent(id)}/${action}`, { method: "POST" });
     await loadBoard();
   } catch (error) {
     showError(error.message);

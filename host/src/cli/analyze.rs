@@ -39,6 +39,7 @@ pub fn run(data_dir: &DataDir, settings: &Settings, args: AnalyzeArgs, out: &mut
         }
         other => other?,
     };
+    super::feedback::rebuild_board(data_dir, &settings.feedback)?;
     out.line(format!(
         "analyzed {} records and {} reports with {} in {:.2} s: {} finding(s)",
         summary.records,

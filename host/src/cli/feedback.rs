@@ -1,39 +1,61 @@
-//! `opsloop feedback`: the report a product owner reads — feedback items by impact, as text,
+//! `opsloop feedback`: the board a product owner reads — feedback items by impact, as text,
 //! Markdown, JSON (one object per item, schema in `docs/feedback-item.schema.json`) or CSV
-//! that imports into Jira. `opsloop feedback resolve ID` marks an item resolved; it comes
-//! back as `regressed` when its evidence grows again.
+//! that imports into Jira. Reading prints the board as built after the last import; it never
+//! changes it. `opsloop feedback ack ID` acknowledges an item (`ongoing`), `opsloop feedback
+//! resolve ID` resolves it; a resolved item comes back as `regressed` when its evidence grows.
 
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand, ValueEnum};
 
-use super::{Out, UsageError};
+use super::Out;
 use crate::config::{FeedbackSettings, Settings};
 use crate::data_dir::DataDir;
 use crate::feedback::render::{self, impact_line, lower};
-use crate::feedback::{FeedbackItem, FeedbackStore};
+use crate::feedback::{Action, Board, BoardStore, StatusFilter};
 use crate::index::{LogIndex, ReportIndex};
 use crate::pipeline::FindingStore;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum FeedbackFormat {
+    /// Readable text, one block per item.
     Text,
+    /// A Markdown report: a table by impact, then each item's evidence.
     Md,
+    /// One JSON object per item and line.
     Json,
+    /// CSV for Jira's importer.
     Csv,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum StatusArg {
+    /// Everything but resolved items.
+    Open,
+    All,
+    New,
+    Ongoing,
+    Resolved,
+    Regressed,
 }
 
 #[derive(Debug, Args)]
 pub struct FeedbackArgs {
+    /// How to print the board.
     #[arg(long, value_enum, default_value = "text")]
     pub format: FeedbackFormat,
+    /// Which items to show; resolved items are hidden unless asked for.
+    #[arg(long, value_enum, default_value = "open")]
+    pub status: StatusArg,
     #[command(subcommand)]
     pub action: Option<FeedbackAction>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum FeedbackAction {
-    /// Marks an item resolved (it turns `regressed` if its evidence grows again).
+    /// Acknowledges an item: it is `ongoing` from now on.
+    Ack { id: String },
+    /// Resolves an item (it turns `regressed` if its evidence grows again).
     Resolve { id: String },
 }
 
@@ -43,26 +65,55 @@ fn time(ms: Option<i64>) -> String {
         .unwrap_or_default()
 }
 
-/// Builds the items from what is stored and updates their statuses.
-pub fn current_items(data_dir: &DataDir, settings: &FeedbackSettings) -> anyhow::Result<Vec<FeedbackItem>> {
+/// Builds the board from what is stored and saves it with the statuses it moved: after data
+/// changed (an import, `analyze`).
+pub fn rebuild_board(data_dir: &DataDir, settings: &FeedbackSettings) -> anyhow::Result<Board> {
     let logs = LogIndex::open(&data_dir.index_dir())?;
     let reports = ReportIndex::open(&data_dir.reports_dir())?;
     let findings = FindingStore::new(data_dir.findings_file());
-    crate::feedback::current_items(&logs, &reports, &findings, &FeedbackStore::new(data_dir.feedback_file()), settings)
+    BoardStore::new(data_dir).rebuild(&logs, &reports, &findings, settings)
+}
+
+/// The board as last built (or, in a data directory built before boards were kept, as it
+/// would be built now); writes nothing.
+pub fn read_board(data_dir: &DataDir, settings: &FeedbackSettings) -> anyhow::Result<Board> {
+    let store = BoardStore::new(data_dir);
+    if let Some(board) = store.read()? {
+        return Ok(board);
+    }
+    let logs = LogIndex::open(&data_dir.index_dir())?;
+    let reports = ReportIndex::open(&data_dir.reports_dir())?;
+    let findings = FindingStore::new(data_dir.findings_file());
+    store.read_or_preview(&logs, &reports, &findings, settings)
 }
 
 pub fn run(data_dir: &DataDir, settings: &Settings, args: FeedbackArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
-    let items = current_items(data_dir, &settings.feedback)?;
-    if let Some(FeedbackAction::Resolve { id }) = args.action {
-        let store = FeedbackStore::new(data_dir.feedback_file());
-        let mut state = store.load()?;
-        if !state.resolve(&id) {
-            return Err(UsageError(format!("no feedback item `{id}` (see `opsloop feedback`)")).into());
-        }
-        store.save(&state)?;
-        out.line(format!("{id} resolved"))?;
-        return Ok(ExitCode::SUCCESS);
+    let mut board = read_board(data_dir, &settings.feedback)?;
+    if let Some(action) = args.action {
+        let (id, action, done) = match action {
+            FeedbackAction::Ack { id } => (id, Action::Acknowledge, "acknowledged"),
+            FeedbackAction::Resolve { id } => (id, Action::Resolve, "resolved"),
+        };
+        return match BoardStore::new(data_dir).act(&mut board, &id, action)? {
+            Some(status) => {
+                out.line(format!("{id} {done}: now {}", lower(status)))?;
+                Ok(ExitCode::SUCCESS)
+            }
+            None => {
+                eprintln!("error: no feedback item `{id}` (see `opsloop feedback --status all`)");
+                Ok(ExitCode::FAILURE)
+            }
+        };
     }
+    let filter = match args.status {
+        StatusArg::Open => StatusFilter::Open,
+        StatusArg::All => StatusFilter::All,
+        StatusArg::New => StatusFilter::Only(crate::feedback::ItemStatus::New),
+        StatusArg::Ongoing => StatusFilter::Only(crate::feedback::ItemStatus::Ongoing),
+        StatusArg::Resolved => StatusFilter::Only(crate::feedback::ItemStatus::Resolved),
+        StatusArg::Regressed => StatusFilter::Only(crate::feedback::ItemStatus::Regressed),
+    };
+    let items: Vec<_> = board.items.into_iter().filter(|item| filter.shows(item.status)).collect();
     match args.format {
         FeedbackFormat::Json => {
             for item in &items {
@@ -71,6 +122,9 @@ pub fn run(data_dir: &DataDir, settings: &Settings, args: FeedbackArgs, out: &mu
         }
         FeedbackFormat::Text => {
             out.line(format!("{} feedback items, by impact", items.len()))?;
+            if items.is_empty() {
+                out.line("(none: import logs and reports, or see resolved items with `--status all`)")?;
+            }
             for item in &items {
                 out.line(format!("\n{} [{} · {}] {}", item.id, lower(item.kind), lower(item.status), item.title))?;
                 out.line(format!("  {}", impact_line(item)))?;
@@ -89,6 +143,9 @@ pub fn run(data_dir: &DataDir, settings: &Settings, args: FeedbackArgs, out: &mu
                 }
                 for link in &item.evidence.links {
                     out.line(format!("  linked: {link}"))?;
+                }
+                for episode in &item.evidence.findings {
+                    out.line(format!("  anomaly: {episode}"))?;
                 }
                 if let Some(query) = &item.evidence.query {
                     out.line(format!("  opsloop search '{query}'"))?;

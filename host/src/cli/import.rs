@@ -110,6 +110,7 @@ pub fn run(data_dir: &DataDir, settings: &Settings, args: ImportArgs, out: &mut 
         return run_reports(data_dir, settings, &args, out);
     }
     let summary = import_paths(data_dir, settings, &args)?;
+    super::feedback::rebuild_board(data_dir, &settings.feedback)?;
     match args.summary {
         SummaryFormat::Text => print_summary(&summary, out)?,
         SummaryFormat::Json => out.line(summary_json(&summary).to_string())?,
@@ -232,6 +233,7 @@ fn run_reports(data_dir: &DataDir, settings: &Settings, args: &ImportArgs, out: 
     let paths = expand_paths(&args.paths)?;
     let findings = FindingStore::new(data_dir.findings_file());
     let summary = import_reports(&index, &mut plugins, &findings, &paths, format)?;
+    super::feedback::rebuild_board(data_dir, &settings.feedback)?;
     if args.summary == SummaryFormat::Json {
         out.line(
             serde_json::json!({

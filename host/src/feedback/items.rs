@@ -1,26 +1,35 @@
-//! Feedback items: what a product owner plans with, merged from report groups (the tickets
-//! plugin's `group` annotation), log patterns and anomaly findings.
+//! Feedback items: what a product owner plans with, built from report groups (the tickets
+//! plugin's `group` annotation), the report↔log links [`super::links`] judges, and the anomaly
+//! [`super::episodes`]. Stored reports, pattern statistics and findings flow in; ranked items
+//! with their evidence in words, and the links refused, flow out.
 //!
-//! A report group is linked to the log patterns whose template its reports quote (an error
-//! message in a report, masked to a template, containing the pattern's template), and through
-//! them to the anomalies found on those patterns; a group whose reports name a component (a
-//! log source) is also linked to the rising anomalies (error bursts, spikes, new patterns) of
-//! that source active from 6 h before its first report to its last, when no item has their
-//! patterns already. Each link is kept in words. What is linked becomes one item; anomalies
-//! and new error patterns no report mentions become items of their own. Each item has a stable
-//! id (from its anchor: the group, or the pattern), an impact score with its components, the
-//! evidence, and a status kept in `feedback.json`: `new` the first time it is built, then
-//! `ongoing`; `resolved` when someone resolves it, and `regressed` when a resolved item's
-//! evidence grows again (its patterns log more records, or more reports join it).
+//! One item is one problem:
+//! - a report group, with the log patterns its reports individually quote;
+//! - report groups become one item only when their reports quote the same log pattern (the
+//!   reason is stated), and never past [`MAX_GROUPS_PER_ITEM`] groups; a pattern quoted by
+//!   reports of more than [`MAX_GROUPS_PER_PATTERN`] groups is too generic to be evidence of any
+//!   one problem, and its links are refused and reported;
+//! - an anomaly episode joins the item that owns one of its patterns, or is an item of its own.
+//!
+//! Items get a stable id (from their anchor: the oldest group, or the pattern), an impact
+//! score with its components, and the size of their evidence; [`super::board`] gives them a
+//! status.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use super::episodes::{Episode, episodes};
+use super::links::{Link, LinkContext, find_links};
 use crate::index::{HOUR_MS, PatternStats};
 use crate::ingest::BugReport;
 use crate::pipeline::StoredFinding;
+
+/// A pattern quoted by reports of more groups than this is generic: its links are refused.
+pub const MAX_GROUPS_PER_PATTERN: usize = 3;
+
+/// Report groups one item may join through quoted patterns.
+pub const MAX_GROUPS_PER_ITEM: usize = 3;
 
 /// What kind of work an item is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -47,7 +56,11 @@ pub enum ItemStatus {
 pub struct Impact {
     pub score: f64,
     pub reports: u64,
+    /// Distinct known reporters.
     pub reporters: u64,
+    /// Reports with no reporter.
+    #[serde(default)]
+    pub unknown_reporters: u64,
     pub sources: u64,
     /// Error-level log records of the linked patterns.
     pub error_volume: u64,
@@ -56,6 +69,9 @@ pub struct Impact {
     pub trend: f64,
     /// The highest finding score, or 0.5 for error-level logs without a finding.
     pub severity: f64,
+    /// Whether people's reports and the logs both show the problem (a stated link joins them).
+    #[serde(default)]
+    pub corroborated: bool,
 }
 
 /// A log pattern cited by an item.
@@ -72,10 +88,10 @@ pub struct PatternEvidence {
 pub struct ItemEvidence {
     pub reports: Vec<String>,
     pub patterns: Vec<PatternEvidence>,
-    /// Why the reports and the logs are one item: each link in words.
+    /// Why the reports and the logs are one item: each link in words, with the text it matched.
     #[serde(default)]
     pub links: Vec<String>,
-    /// Summaries of the findings merged into the item.
+    /// The anomaly episodes of the item, each in words with its time span.
     pub findings: Vec<String>,
     /// A search that shows the log records (`opsloop search`), if any.
     pub query: Option<String>,
@@ -95,35 +111,23 @@ pub struct FeedbackItem {
     pub evidence: ItemEvidence,
     pub first_seen_ms: Option<i64>,
     pub last_seen_ms: Option<i64>,
+    /// How much evidence the item has (reports + log records + findings): new evidence is this
+    /// growing.
+    #[serde(default)]
+    pub evidence_size: u64,
+}
+
+/// What one build of the board made: the items, best first, and the links it refused.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BuiltItems {
+    pub items: Vec<FeedbackItem>,
+    /// Each refused link or merge in words.
+    pub refused: Vec<String>,
 }
 
 /// A stable id from an item's anchor (32 bits of its stable hash).
 fn item_id(anchor: &str) -> String {
     format!("FB-{:08x}", opsloop_sdk::stable_hash(anchor) >> 32)
-}
-
-const LEVEL_WORDS: [&str; 9] = ["ERROR", "WARN", "WARNING", "INFO", "DEBUG", "FATAL", "CRITICAL", "TRACE", "SEVERE"];
-
-/// Whether a log template is quoted by a report's error template: the log template's tokens
-/// appear in order inside the report's (wildcards match anything), with at least three words.
-fn quotes(report_template: &str, log_template: &str) -> bool {
-    let report: Vec<&str> = report_template.split(' ').filter(|t| !LEVEL_WORDS.contains(t)).collect();
-    let log: Vec<&str> = log_template.split(' ').collect();
-    let words = log.iter().filter(|t| t.chars().any(char::is_alphabetic) && **t != "<*>").count();
-    if words < 3 || log.len() > report.len() {
-        return false;
-    }
-    (0..=report.len() - log.len()).any(|start| {
-        log.iter().zip(&report[start..]).all(|(l, r)| l == r || *l == "<*>" || *r == "<*>" || l.contains("<*>"))
-    })
-}
-
-fn pattern_of_query(query: &str) -> Vec<String> {
-    query
-        .split(|c: char| c.is_whitespace() || c == '(' || c == ')')
-        .filter_map(|part| part.strip_prefix("pattern:"))
-        .map(str::to_string)
-        .collect()
 }
 
 fn is_error_level(level: &str) -> bool {
@@ -151,10 +155,12 @@ struct Draft {
     /// (filed, id)
     reports: Vec<(Option<i64>, String)>,
     reporters: BTreeSet<String>,
+    unknown_reporters: u64,
     patterns: BTreeSet<String>,
-    findings: Vec<StoredFinding>,
+    episodes: Vec<Episode>,
     times: Vec<i64>,
     links: Vec<String>,
+    corroborated: bool,
 }
 
 impl Draft {
@@ -165,10 +171,26 @@ impl Draft {
             kind,
             reports: Vec::new(),
             reporters: BTreeSet::new(),
+            unknown_reporters: 0,
             patterns: BTreeSet::new(),
-            findings: Vec::new(),
+            episodes: Vec::new(),
             times: Vec::new(),
             links: Vec::new(),
+            corroborated: false,
+        }
+    }
+
+    /// Adds a group's reports (in filing order).
+    fn add_reports(&mut self, members: &[&BugReport]) {
+        for report in members {
+            self.reports.push((report.created_ms, report.id.clone()));
+            match &report.reporter {
+                Some(reporter) => {
+                    self.reporters.insert(reporter.clone());
+                }
+                None => self.unknown_reporters += 1,
+            }
+            self.times.extend(report.created_ms);
         }
     }
 }
@@ -197,219 +219,216 @@ pub fn trend(events: &[(i64, u64)], newest: i64) -> f64 {
     if total == 0 { 0.0 } else { ((newer as f64 - older as f64) / total as f64).max(0.0) }
 }
 
-/// How long before a group's first report an anomaly on its component may start and still be
-/// linked to it: users report what broke within hours, not days.
-const ANOMALY_LEAD_MS: i64 = 6 * HOUR_MS;
-
-/// Findings that say a component's logs changed for the worse.
-const RISING_KINDS: [&str; 3] = ["error-burst", "spike", "new-pattern"];
-
-/// The anomalies on a group's component active between [`ANOMALY_LEAD_MS`] before its first
-/// report and its last: each finding's patterns with the link in words. A report's `component`
-/// names a log source itself (case ignored), or through `component_sources` (the config's
-/// `[feedback] component_sources`) when the two are spelled differently.
-fn anomalies_on_component(
-    members: &[&BugReport],
-    findings: &[StoredFinding],
-    component_sources: &BTreeMap<String, String>,
-) -> Vec<(Vec<String>, String)> {
-    let sources = sources_of_components(members, component_sources);
-    let filed: Vec<i64> = members.iter().filter_map(|r| r.created_ms).collect();
-    let (Some(&first), Some(&last)) = (filed.iter().min(), filed.iter().max()) else { return Vec::new() };
-    findings
-        .iter()
-        .filter(|f| RISING_KINDS.contains(&f.kind.as_str()))
-        .filter_map(|finding| {
-            let component = sources.get(&finding.source.to_lowercase())?;
-            let began = finding.first_seen_ms?;
-            let ended = finding.last_seen_ms.unwrap_or(began);
-            if ended < first - ANOMALY_LEAD_MS || began > last {
-                return None;
-            }
-            let patterns = finding.evidence.query.as_deref().map(pattern_of_query).unwrap_or_default();
-            let lead = (first - began) / 60_000;
-            let when = if lead > 0 {
-                format!("began {lead} min before the first report")
-            } else {
-                "was active while the reports were filed".to_string()
-            };
-            let whose = match component {
-                Some(component) => format!("the log source of the reports' component `{component}`"),
-                None => "the reports' component".to_string(),
-            };
-            let link = format!("{} on `{}` ({whose}) {when}", finding.kind, finding.source);
-            (!patterns.is_empty()).then_some((patterns, link))
-        })
-        .collect()
+/// Report groups joined through shared quoted patterns: a union-find over group names that
+/// refuses a union past [`MAX_GROUPS_PER_ITEM`].
+struct GroupSets {
+    parent: BTreeMap<String, String>,
+    size: BTreeMap<String, usize>,
 }
 
-/// The log sources (lowercased) the group's report components name, each with the component
-/// when it names the source through `component_sources` rather than by spelling it.
-fn sources_of_components(
-    members: &[&BugReport],
-    component_sources: &BTreeMap<String, String>,
-) -> BTreeMap<String, Option<String>> {
-    let mapped: BTreeMap<String, &str> = component_sources
-        .iter()
-        .map(|(component, source)| (component.trim().to_lowercase(), source.as_str()))
-        .collect();
-    let mut sources = BTreeMap::new();
-    for component in members.iter().filter_map(|r| r.component.as_deref()).map(str::trim) {
-        match mapped.get(&component.to_lowercase()) {
-            Some(source) => sources.insert(source.trim().to_lowercase(), Some(component.to_string())),
-            None => sources.insert(component.to_lowercase(), None),
-        };
+impl GroupSets {
+    fn new<'a>(groups: impl Iterator<Item = &'a String>) -> Self {
+        let parent: BTreeMap<String, String> = groups.map(|g| (g.clone(), g.clone())).collect();
+        let size = parent.keys().map(|g| (g.clone(), 1)).collect();
+        Self { parent, size }
     }
-    sources
-}
 
-/// A new item for a report group (`members` in filing order), titled by its first report.
-fn new_group_draft(drafts: &mut Vec<Draft>, group: &str, members: &[&BugReport]) -> usize {
-    let kind = if looks_like_request(members) { ItemKind::Request } else { ItemKind::Bug };
-    drafts.push(Draft::new(format!("group:{group}"), members[0].title.clone(), kind));
-    drafts.len() - 1
-}
+    fn root(&self, group: &str) -> String {
+        let mut current = group.to_string();
+        while self.parent[&current] != current {
+            current = self.parent[&current].clone();
+        }
+        current
+    }
 
-/// Adds a group's reports (`members` in filing order) to an item.
-fn add_reports(draft: &mut Draft, members: &[&BugReport]) {
-    for report in members {
-        draft.reports.push((report.created_ms, report.id.clone()));
-        draft.reporters.extend(report.reporter.clone());
-        draft.times.extend(report.created_ms);
+    /// Joins the sets of `groups`; false (and nothing joined) when the result would be too big.
+    fn join(&mut self, groups: &[&String]) -> bool {
+        let roots: BTreeSet<String> = groups.iter().map(|g| self.root(g)).collect();
+        let total: usize = roots.iter().map(|r| self.size[r]).sum();
+        if total > MAX_GROUPS_PER_ITEM {
+            return false;
+        }
+        let mut roots = roots.into_iter();
+        let Some(first) = roots.next() else { return true };
+        for other in roots {
+            self.parent.insert(other.clone(), first.clone());
+        }
+        self.size.insert(first, total);
+        true
     }
 }
 
-/// Builds the items from everything stored, best first. `store` carries statuses;
+/// Builds the items from everything stored, best first, with the links refused.
 /// `component_sources` names the log source of report components spelled unlike it.
 pub fn build_items(
     reports: &[BugReport],
     patterns: &[PatternStats],
     findings: &[StoredFinding],
     component_sources: &BTreeMap<String, String>,
-    store: &mut FeedbackState,
-) -> Vec<FeedbackItem> {
+) -> BuiltItems {
     let pattern_by_id: BTreeMap<&str, &PatternStats> = patterns.iter().map(|p| (p.pattern.as_str(), p)).collect();
-    // Report groups, with the log patterns their reports quote.
+    let found = episodes(findings, &pattern_by_id);
+    let mut refused = Vec::new();
+    if found.all_variable_findings > 0 {
+        refused.push(format!(
+            "{} anomaly findings on patterns that are all variables (such as `<*> <*>`) are not evidence on their own",
+            found.all_variable_findings
+        ));
+    }
+    let mut context = LinkContext {
+        component_sources: component_sources
+            .iter()
+            .map(|(component, source)| (component.trim().to_lowercase(), source.trim().to_lowercase()))
+            .collect(),
+        ..LinkContext::default()
+    };
+    for episode in &found.episodes {
+        if let (Some(first), Some(last)) = (episode.first_ms, episode.last_ms) {
+            for pattern in &episode.patterns {
+                context.episodes.entry(pattern.clone()).or_default().push((first, last));
+            }
+        }
+    }
+    let report_refs: Vec<&BugReport> = reports.iter().collect();
+    let links = find_links(&report_refs, patterns, &context);
+
+    // Report groups, in filing order.
     let mut groups: BTreeMap<String, Vec<&BugReport>> = BTreeMap::new();
+    let mut group_of: BTreeMap<&str, String> = BTreeMap::new();
     for report in reports {
         let group = report.annotations.get("group").cloned().unwrap_or_else(|| format!("report-{}", report.id));
+        group_of.insert(report.id.as_str(), group.clone());
         groups.entry(group).or_default().push(report);
     }
     for members in groups.values_mut() {
         members.sort_by_key(|r| (r.created_ms, r.id.clone()));
     }
+    // Each pattern's links by group; generic patterns are refused whole.
+    let mut by_pattern: BTreeMap<&str, BTreeMap<String, Vec<&Link>>> = BTreeMap::new();
+    for link in &links {
+        let group = group_of[link.report.as_str()].clone();
+        by_pattern.entry(link.pattern.as_str()).or_default().entry(group).or_default().push(link);
+    }
+    let template_of = |pattern: &str| pattern_by_id.get(pattern).map_or(pattern.to_string(), |p| p.template.clone());
+    by_pattern.retain(|pattern, by_group| {
+        if by_group.len() <= MAX_GROUPS_PER_PATTERN {
+            return true;
+        }
+        let reports: usize = by_group.values().map(Vec::len).sum();
+        refused.push(format!(
+            "log pattern `{}` is quoted by {reports} reports in {} unrelated groups: too generic to be evidence of one problem, not linked",
+            template_of(pattern),
+            by_group.len()
+        ));
+        false
+    });
+    // Groups quoting one pattern are one problem, strongest pattern first, within the cap.
+    let mut sets = GroupSets::new(groups.keys());
+    let strongest =
+        |by_group: &BTreeMap<String, Vec<&Link>>| by_group.values().flatten().map(|l| l.strength).fold(0.0, f64::max);
+    let mut shared: Vec<(&str, &BTreeMap<String, Vec<&Link>>)> =
+        by_pattern.iter().filter(|(_, by_group)| by_group.len() > 1).map(|(p, g)| (*p, g)).collect();
+    shared.sort_by(|a, b| strongest(b.1).total_cmp(&strongest(a.1)).then_with(|| a.0.cmp(b.0)));
+    let mut merge_reasons: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut not_joined: BTreeSet<&str> = BTreeSet::new();
+    for (pattern, by_group) in shared {
+        let names: Vec<&String> = by_group.keys().collect();
+        if sets.join(&names) {
+            let root = sets.root(names[0]);
+            let reports: Vec<&str> = by_group.values().flatten().map(|l| l.report.as_str()).collect();
+            merge_reasons.entry(root).or_default().push(format!(
+                "reports {} in {} groups quote the same log message `{}`",
+                reports.join(", "),
+                names.len(),
+                template_of(pattern)
+            ));
+        } else {
+            not_joined.insert(pattern);
+            refused.push(format!(
+                "log pattern `{}` would join {} report groups into an item of more than {MAX_GROUPS_PER_ITEM}: kept with its strongest group only",
+                template_of(pattern),
+                names.len()
+            ));
+        }
+    }
+    // One draft per set of groups that has a link or more than one report.
     let mut drafts: Vec<Draft> = Vec::new();
+    let mut draft_of_root: BTreeMap<String, usize> = BTreeMap::new();
     let mut pattern_owner: BTreeMap<String, usize> = BTreeMap::new();
-    // Reports and the log templates they quote: groups quoting one pattern are one item.
-    let mut draft_of_group: BTreeMap<&str, usize> = BTreeMap::new();
-    for (group, members) in &groups {
-        let mut linked = BTreeSet::new();
-        let mut links = Vec::new();
-        for report in members {
-            let text = format!("{}\n{}\n{}", report.title, report.body, report.stack_trace.as_deref().unwrap_or(""));
-            for template in opsloop_plugin_tickets::fingerprint::error_templates(&text) {
-                for stats in patterns {
-                    if quotes(&template, &stats.template) && linked.insert(stats.pattern.clone()) {
-                        links.push(format!("report {} quotes the log template `{}`", report.id, stats.template));
-                    }
+    let mut sets_members: BTreeMap<String, Vec<&String>> = BTreeMap::new();
+    for group in groups.keys() {
+        sets_members.entry(sets.root(group)).or_default().push(group);
+    }
+    let oldest = |group: &String| groups[group].first().map(|r| (r.created_ms.unwrap_or(i64::MAX), r.id.clone()));
+    for (root, mut members) in sets_members {
+        let reports: usize = members.iter().map(|g| groups[*g].len()).sum();
+        let linked: Vec<(&str, &Link)> = members
+            .iter()
+            .flat_map(|g| {
+                by_pattern.iter().flat_map(move |(pattern, by_group)| {
+                    by_group.get(*g).into_iter().flatten().map(move |link| (*pattern, *link))
+                })
+            })
+            .collect();
+        if reports < 2 && linked.is_empty() {
+            continue;
+        }
+        members.sort_by_key(|g| oldest(g));
+        let first = &groups[members[0]];
+        let all: Vec<&BugReport> = members.iter().flat_map(|g| groups[*g].iter().copied()).collect();
+        let kind = if looks_like_request(&all) { ItemKind::Request } else { ItemKind::Bug };
+        let mut draft = Draft::new(format!("group:{}", members[0]), first[0].title.clone(), kind);
+        for group in &members {
+            draft.add_reports(&groups[*group]);
+        }
+        draft.links.extend(merge_reasons.remove(&root).unwrap_or_default());
+        let mut seen_links = BTreeSet::new();
+        for (pattern, link) in linked {
+            if not_joined.contains(pattern) {
+                // Kept only with the group whose link is strongest.
+                let best = by_pattern[pattern]
+                    .iter()
+                    .max_by(|a, b| strongest_of(a.1).total_cmp(&strongest_of(b.1)))
+                    .map(|(group, _)| group);
+                if best != Some(&group_of[link.report.as_str()]) {
+                    continue;
                 }
             }
+            if seen_links.insert((link.report.clone(), pattern)) {
+                draft.links.push(link.reason(&template_of(pattern)));
+            }
+            draft.patterns.insert(pattern.to_string());
+            draft.corroborated = true;
         }
-        if members.len() < 2 && linked.is_empty() {
-            continue;
-        }
-        let index = match linked.iter().find_map(|pattern| pattern_owner.get(pattern).copied()) {
-            Some(index) => index,
-            None => new_group_draft(&mut drafts, group, members),
-        };
-        draft_of_group.insert(group, index);
-        let draft = &mut drafts[index];
-        add_reports(draft, members);
-        for pattern in linked {
+        let index = drafts.len();
+        for pattern in &draft.patterns {
             pattern_owner.entry(pattern.clone()).or_insert(index);
-            draft.patterns.insert(pattern);
         }
-        draft.links.extend(links);
+        draft_of_root.insert(root, index);
+        drafts.push(draft);
     }
-    // Then anomalies on the reports' component near their filing time, for patterns no item
-    // has yet (after every quote, so the order of groups does not matter). Unlike a quoted
-    // template they never merge two groups: two problems of one component in one afternoon
-    // stay two items.
-    for (group, members) in &groups {
-        let nearby: Vec<(Vec<String>, String)> = anomalies_on_component(members, findings, component_sources)
-            .into_iter()
-            .map(|(found, link)| (found.into_iter().filter(|p| !pattern_owner.contains_key(p)).collect(), link))
-            .filter(|(found, _): &(Vec<String>, String)| !found.is_empty())
-            .collect();
-        if nearby.is_empty() {
-            continue;
-        }
-        let index = match draft_of_group.get(group.as_str()) {
-            Some(&index) => index,
+    // Anomaly episodes: with the item that owns one of their patterns, or an item of their own.
+    for episode in found.episodes {
+        let owner = episode.patterns.iter().find_map(|p| pattern_owner.get(p).copied());
+        let index = match owner {
+            Some(index) => index,
             None => {
-                let index = new_group_draft(&mut drafts, group, members);
-                add_reports(&mut drafts[index], members);
+                let (anchor, title, kind) = episode_anchor(&episode, &pattern_by_id);
+                let index = drafts.iter().position(|d| d.anchor == anchor).unwrap_or_else(|| {
+                    drafts.push(Draft::new(anchor, title, kind));
+                    drafts.len() - 1
+                });
+                for pattern in &episode.patterns {
+                    pattern_owner.entry(pattern.clone()).or_insert(index);
+                    drafts[index].patterns.insert(pattern.clone());
+                }
                 index
             }
         };
         let draft = &mut drafts[index];
-        for (found, link) in nearby {
-            for pattern in found {
-                pattern_owner.entry(pattern.clone()).or_insert(index);
-                draft.patterns.insert(pattern);
-            }
-            draft.links.push(link);
-        }
-    }
-    // Findings: on a linked pattern they join that item; otherwise one item per pattern (or
-    // per source for anomalous sessions). Ticket groups are already the report items.
-    for finding in findings.iter().filter(|f| f.kind != "ticket-group") {
-        let finding_patterns = finding.evidence.query.as_deref().map(pattern_of_query).unwrap_or_default();
-        let owner = finding_patterns.iter().find_map(|p| pattern_owner.get(p).copied());
-        let index = match owner {
-            Some(index) => index,
-            None => {
-                let (anchor, title, kind) = match (finding.kind.as_str(), finding_patterns.first()) {
-                    ("anomalous-session", _) => (
-                        format!("sessions:{}", finding.source),
-                        format!("Anomalous sessions in {}", finding.source),
-                        ItemKind::Incident,
-                    ),
-                    ("new-pattern", Some(pattern)) => {
-                        let template =
-                            pattern_by_id.get(pattern.as_str()).map_or(finding.summary.clone(), |p| p.template.clone());
-                        (
-                            format!("pattern:{pattern}"),
-                            format!("New log pattern: {template}"),
-                            if finding.score >= 0.9 { ItemKind::Regression } else { ItemKind::Incident },
-                        )
-                    }
-                    (_, Some(pattern)) => {
-                        let template =
-                            pattern_by_id.get(pattern.as_str()).map_or(finding.summary.clone(), |p| p.template.clone());
-                        (format!("pattern:{pattern}"), format!("{}: {template}", finding.kind), ItemKind::Incident)
-                    }
-                    (_, None) => {
-                        (format!("{}:{}", finding.kind, finding.source), finding.summary.clone(), ItemKind::Incident)
-                    }
-                };
-                match drafts.iter().position(|d| d.anchor == anchor) {
-                    Some(index) => index,
-                    None => {
-                        drafts.push(Draft::new(anchor, title, kind));
-                        drafts.len() - 1
-                    }
-                }
-            }
-        };
-        let draft = &mut drafts[index];
-        for pattern in &finding_patterns {
-            pattern_owner.entry(pattern.clone()).or_insert(index);
-            draft.patterns.insert(pattern.clone());
-        }
-        draft.times.extend(finding.first_seen_ms);
-        draft.times.extend(finding.last_seen_ms);
-        draft.findings.push(finding.clone());
+        draft.times.extend(episode.first_ms);
+        draft.times.extend(episode.last_ms);
+        draft.episodes.push(episode);
     }
     let newest = patterns
         .iter()
@@ -418,18 +437,48 @@ pub fn build_items(
         .chain(findings.iter().filter_map(|f| f.last_seen_ms))
         .max()
         .unwrap_or(0);
-    let mut items: Vec<FeedbackItem> =
-        drafts.into_iter().map(|draft| finish(draft, &pattern_by_id, newest, store)).collect();
+    let mut items: Vec<FeedbackItem> = drafts.into_iter().map(|draft| finish(draft, &pattern_by_id, newest)).collect();
     items.sort_by(|a, b| b.impact.score.total_cmp(&a.impact.score).then_with(|| a.id.cmp(&b.id)));
-    items
+    BuiltItems { items, refused }
 }
 
-fn finish(
-    mut draft: Draft,
-    patterns: &BTreeMap<&str, &PatternStats>,
-    newest: i64,
-    state: &mut FeedbackState,
-) -> FeedbackItem {
+fn strongest_of(links: &[&Link]) -> f64 {
+    links.iter().map(|l| l.strength).fold(0.0, f64::max)
+}
+
+/// The anchor, title and kind of an item made of one anomaly episode.
+fn episode_anchor(episode: &Episode, patterns: &BTreeMap<&str, &PatternStats>) -> (String, String, ItemKind) {
+    let template = |pattern: &String| patterns.get(pattern.as_str()).map(|p| p.template.clone());
+    if episode.kinds.contains("anomalous-session") && episode.patterns.is_empty() {
+        return (
+            format!("sessions:{}", episode.source),
+            format!("Anomalous sessions in {}", episode.source),
+            ItemKind::Incident,
+        );
+    }
+    match episode.patterns.first() {
+        Some(pattern) => {
+            let text = template(pattern).unwrap_or_else(|| episode.summary.clone());
+            if episode.kinds.len() == 1 && episode.kinds.contains("new-pattern") {
+                let kind = if episode.max_score >= 0.9 { ItemKind::Regression } else { ItemKind::Incident };
+                (format!("pattern:{pattern}"), format!("New log pattern: {text}"), kind)
+            } else {
+                let kinds: Vec<&str> = episode.kinds.iter().map(String::as_str).collect();
+                (
+                    format!("pattern:{pattern}"),
+                    format!("{} on {}: {text}", kinds.join(" + "), episode.source),
+                    ItemKind::Incident,
+                )
+            }
+        }
+        None => {
+            let kinds: Vec<&str> = episode.kinds.iter().map(String::as_str).collect();
+            (format!("{}:{}", kinds.join("+"), episode.source), episode.summary.clone(), ItemKind::Incident)
+        }
+    }
+}
+
+fn finish(mut draft: Draft, patterns: &BTreeMap<&str, &PatternStats>, newest: i64) -> FeedbackItem {
     draft.reports.sort();
     let report_ids: Vec<String> = draft.reports.iter().map(|(_, id)| id.clone()).collect();
     let linked: Vec<&PatternStats> = draft.patterns.iter().filter_map(|p| patterns.get(p.as_str()).copied()).collect();
@@ -438,47 +487,51 @@ fn finish(
     let sources: BTreeSet<&str> = linked
         .iter()
         .flat_map(|p| p.sources.keys().map(String::as_str))
-        .chain(draft.findings.iter().map(|f| f.source.as_str()))
+        .chain(draft.episodes.iter().map(|e| e.source.as_str()))
         .filter(|s| *s != "reports")
         .collect();
     for stats in &linked {
         draft.times.push(stats.first_seen_ms);
         draft.times.push(stats.last_seen_ms);
     }
-    // The evidence over time: reports as filed, log records by hour, findings as first seen.
+    // The evidence over time: reports as filed, log records by hour, episodes as they began.
     let events: Vec<(i64, u64)> = draft
         .reports
         .iter()
         .filter_map(|(filed, _)| filed.map(|time| (time, 1)))
         .chain(linked.iter().flat_map(|p| p.hourly.iter().map(|(&hour, &count)| (hour * HOUR_MS, count))))
-        .chain(draft.findings.iter().filter_map(|f| f.first_seen_ms.map(|time| (time, 1))))
+        .chain(draft.episodes.iter().filter_map(|e| e.first_ms.map(|time| (time, 1))))
         .collect();
-    let severity = draft.findings.iter().map(|f| f.score).fold(if error_volume > 0 { 0.5 } else { 0.0 }, f64::max);
+    let severity = draft.episodes.iter().map(|e| e.max_score).fold(if error_volume > 0 { 0.5 } else { 0.0 }, f64::max);
     let reports = draft.reports.len() as u64;
     let reporters = draft.reporters.len() as u64;
     let trend = trend(&events, newest);
-    let score = 0.25 * (reports as f64 / 5.0).min(1.0)
-        + 0.15 * (reporters as f64 / 5.0).min(1.0)
+    // People who can be told apart: each unknown reporter counts as one at most once.
+    let people = reporters + draft.unknown_reporters.min(1);
+    let score = 0.2 * (reports as f64 / 5.0).min(1.0)
+        + 0.1 * (people as f64 / 5.0).min(1.0)
         + 0.1 * (sources.len() as f64 / 3.0).min(1.0)
-        + 0.2 * ((1.0 + error_volume as f64).log10() / 4.0).min(1.0)
+        + 0.15 * ((1.0 + error_volume as f64).log10() / 4.0).min(1.0)
         + 0.1 * trend
-        + 0.2 * severity.min(1.0);
-    let id = item_id(&draft.anchor);
-    // Evidence size: what grows when a resolved problem comes back.
-    let weight = reports + linked.iter().map(|p| p.count).sum::<u64>() + draft.findings.len() as u64;
-    let status = state.status_of(&id, weight);
+        + 0.15 * severity.min(1.0)
+        + 0.2 * f64::from(u8::from(draft.corroborated));
+    let records: u64 = linked.iter().map(|p| p.count).sum();
+    let findings: usize = draft.episodes.iter().map(|e| e.findings).sum();
     let mut summary_parts = Vec::new();
     if reports > 0 {
-        summary_parts.push(format!("{reports} reports from {reporters} reporters"));
+        summary_parts.push(match (reporters, draft.unknown_reporters) {
+            (0, _) => format!("{reports} reports, reporter unknown"),
+            (_, 0) => format!("{reports} reports from {reporters} reporters"),
+            (_, unknown) => format!("{reports} reports from {reporters} reporters ({unknown} with no reporter)"),
+        });
     }
     if !linked.is_empty() {
-        summary_parts.push(format!(
-            "{} log records in {} patterns ({error_volume} at error level)",
-            linked.iter().map(|p| p.count).sum::<u64>(),
-            linked.len()
-        ));
+        summary_parts
+            .push(format!("{records} log records in {} patterns ({error_volume} at error level)", linked.len()));
     }
-    summary_parts.extend(draft.findings.iter().take(3).map(|f| f.summary.clone()));
+    if !draft.episodes.is_empty() {
+        summary_parts.push(format!("{} anomaly episodes ({findings} findings)", draft.episodes.len()));
+    }
     let query = (!linked.is_empty())
         .then(|| linked.iter().map(|p| format!("pattern:{}", p.pattern)).collect::<Vec<_>>().join(" OR "));
     let reports_query = draft
@@ -487,12 +540,22 @@ fn finish(
         .filter(|g| !g.starts_with("report-"))
         .map(|g| format!("annotations.group:{g}"));
     FeedbackItem {
-        id,
+        id: item_id(&draft.anchor),
         title: draft.title,
         summary: summary_parts.join("; "),
         kind: draft.kind,
-        status,
-        impact: Impact { score, reports, reporters, sources: sources.len() as u64, error_volume, trend, severity },
+        status: ItemStatus::New,
+        impact: Impact {
+            score,
+            reports,
+            reporters,
+            unknown_reporters: draft.unknown_reporters,
+            sources: sources.len() as u64,
+            error_volume,
+            trend,
+            severity,
+            corroborated: draft.corroborated,
+        },
         evidence: ItemEvidence {
             reports: report_ids,
             patterns: linked
@@ -505,98 +568,19 @@ fn finish(
                 })
                 .collect(),
             links: draft.links,
-            findings: draft.findings.iter().map(|f| format!("{}: {}", f.kind, f.summary)).collect(),
+            findings: draft.episodes.iter().map(Episode::describe).collect(),
             query,
             reports_query,
         },
         first_seen_ms: draft.times.iter().min().copied(),
         last_seen_ms: draft.times.iter().max().copied(),
-    }
-}
-
-/// What is remembered about an item between runs.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct KnownItem {
-    pub status: Option<ItemStatus>,
-    /// The evidence size when it was resolved.
-    pub resolved_weight: Option<u64>,
-    pub weight: u64,
-}
-
-/// The statuses of all items ever built, by id.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct FeedbackState {
-    pub items: BTreeMap<String, KnownItem>,
-}
-
-impl FeedbackState {
-    fn status_of(&mut self, id: &str, weight: u64) -> ItemStatus {
-        let known = self.items.entry(id.to_string()).or_default();
-        let status = match (known.status, known.resolved_weight) {
-            (None, _) => ItemStatus::New,
-            (Some(ItemStatus::Resolved), Some(resolved)) if weight > resolved => ItemStatus::Regressed,
-            (Some(ItemStatus::Resolved), _) => ItemStatus::Resolved,
-            (Some(ItemStatus::Regressed), _) => ItemStatus::Regressed,
-            (Some(_), _) => ItemStatus::Ongoing,
-        };
-        known.status = Some(status);
-        known.weight = weight;
-        status
-    }
-
-    /// Marks an item resolved at its current evidence; false when there is no such item.
-    pub fn resolve(&mut self, id: &str) -> bool {
-        match self.items.get_mut(id) {
-            Some(known) => {
-                known.status = Some(ItemStatus::Resolved);
-                known.resolved_weight = Some(known.weight);
-                true
-            }
-            None => false,
-        }
-    }
-}
-
-/// `feedback.json` in the data directory.
-#[derive(Debug, Clone)]
-pub struct FeedbackStore {
-    path: PathBuf,
-}
-
-impl FeedbackStore {
-    pub fn new(path: impl Into<PathBuf>) -> Self {
-        Self { path: path.into() }
-    }
-
-    pub fn load(&self) -> std::io::Result<FeedbackState> {
-        match std::fs::read(&self.path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|error| {
-                std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{}: {error}", self.path.display()))
-            }),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(FeedbackState::default()),
-            Err(error) => Err(error),
-        }
-    }
-
-    pub fn save(&self, state: &FeedbackState) -> std::io::Result<()> {
-        let temporary = self.path.with_extension("tmp");
-        std::fs::write(&temporary, serde_json::to_vec_pretty(state).map_err(std::io::Error::other)?)?;
-        std::fs::rename(&temporary, &self.path)
+        evidence_size: reports + records + findings as u64,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_report_quoting_an_error_matches_its_log_template() {
-        assert!(quotes(
-            "ERROR upstream timeout after <*> ms calling billing",
-            "upstream timeout after <*> ms calling billing"
-        ));
-        assert!(!quotes("ERROR upstream timeout after <*> ms calling billing", "cache refresh took <*> ms"));
-    }
 
     #[test]
     fn the_trend_is_the_share_of_evidence_in_the_newer_half_of_its_span() {
@@ -609,15 +593,5 @@ mod tests {
         assert_eq!(trend(&rising, 40 * day), 0.0, "it stopped long before the newest data");
         assert_eq!(trend(&[(9 * day + 5, 3)], 9 * day + 60_000), 1.0, "all of it new");
         assert_eq!(trend(&[], 9 * day), 0.0);
-    }
-
-    #[test]
-    fn a_resolved_item_whose_evidence_grows_is_regressed() {
-        let mut state = FeedbackState::default();
-        assert_eq!(state.status_of("FB-1", 10), ItemStatus::New);
-        assert_eq!(state.status_of("FB-1", 10), ItemStatus::Ongoing);
-        assert!(state.resolve("FB-1"));
-        assert_eq!(state.status_of("FB-1", 10), ItemStatus::Resolved);
-        assert_eq!(state.status_of("FB-1", 12), ItemStatus::Regressed);
     }
 }

@@ -14,9 +14,20 @@ pub fn lower(value: impl serde::Serialize) -> String {
 /// The impact score with every component that made it.
 pub fn impact_line(item: &FeedbackItem) -> String {
     let i = &item.impact;
+    let reporters = match (i.reporters, i.unknown_reporters) {
+        (0, unknown) if unknown > 0 => "unknown".to_string(),
+        (known, 0) => known.to_string(),
+        (known, unknown) => format!("{known} (+{unknown} unknown)"),
+    };
     format!(
-        "impact {:.2} = reports {} · reporters {} · sources {} · error volume {} · trend {:.2} · severity {:.2}",
-        i.score, i.reports, i.reporters, i.sources, i.error_volume, i.trend, i.severity
+        "impact {:.2} = reports {} · reporters {reporters} · sources {} · error volume {} · trend {:.2} · severity {:.2} · reports and logs agree {}",
+        i.score,
+        i.reports,
+        i.sources,
+        i.error_volume,
+        i.trend,
+        i.severity,
+        if i.corroborated { "yes" } else { "no" }
     )
 }
 
@@ -48,6 +59,9 @@ pub fn markdown(items: &[FeedbackItem]) -> String {
         }
         for link in &item.evidence.links {
             let _ = write!(text, "\n- Linked: {link}\n");
+        }
+        for episode in &item.evidence.findings {
+            let _ = write!(text, "\n- Anomaly: {episode}\n");
         }
     }
     text

@@ -21,11 +21,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::auth::{RateLimits, Tokens};
+use super::board::BoardKeeper;
 use super::error::ApiError;
 use super::ingestor::{CommitMode, Ingestor, Outcome, QueueError, Work, count_rejections};
 use super::metrics::{EndpointLabel, Metrics, StatusLabel};
-use crate::config::{FeedbackSettings, Role, ServeSettings};
-use crate::feedback::{FeedbackStore, current_items, render, similar};
+use crate::config::{Role, ServeSettings};
+use crate::feedback::{Action, StatusFilter, render, similar};
 use crate::index::{LogIndex, PageKey, ReportIndex, SearchRequest, report_json};
 use crate::ingest::{Format, Input, ParseOptions, Rejections, ReportFormat, parse_reports, read_records};
 use crate::pipeline::FindingStore;
@@ -38,11 +39,8 @@ pub struct AppState {
     pub logs: Arc<LogIndex>,
     pub reports: Arc<ReportIndex>,
     pub findings: Arc<FindingStore>,
-    pub feedback: FeedbackStore,
-    /// How report components name log sources.
-    pub feedback_settings: FeedbackSettings,
-    /// Serializes feedback status updates (each request reads, updates and writes the file).
-    pub feedback_lock: std::sync::Mutex<()>,
+    /// The feedback board, rebuilt in the background when data arrives.
+    pub board: Arc<BoardKeeper>,
     pub ingestor: Arc<Ingestor>,
     pub metrics: Arc<Metrics>,
     pub tokens: Tokens,
@@ -71,6 +69,7 @@ pub fn router(state: Shared) -> Router {
         .route("/api/patterns", get(patterns))
         .route("/api/findings", get(findings))
         .route("/api/feedback", get(feedback))
+        .route("/api/feedback/{id}", get(feedback_item))
         .route("/api/reports", get(reports))
         .route("/api/reports/{id}/similar", get(similar_reports))
         .route("/api/plugins", get(plugins))
@@ -82,6 +81,7 @@ pub fn router(state: Shared) -> Router {
         .route_layer(middleware::from_fn_with_state((state.clone(), Role::Ingest), authorize));
     let admin = Router::new()
         .route("/api/feedback/{id}/resolve", post(resolve))
+        .route("/api/feedback/{id}/ack", post(acknowledge))
         .route_layer(middleware::from_fn_with_state((state.clone(), Role::Admin), authorize));
     let open = Router::new()
         .route("/healthz", get(|| async { "ok" }))
@@ -462,43 +462,59 @@ async fn feedback(
     if !["json", "md", "csv"].contains(&format.as_str()) {
         return Err(ApiError::bad_request("bad_parameter", format!("format `{format}`: json, md or csv")));
     }
-    let items = blocking(&state, "feedback", move |state| {
-        let _serialized = state.feedback_lock.lock().map_err(ApiError::internal)?;
-        let mut items =
-            current_items(&state.logs, &state.reports, &state.findings, &state.feedback, &state.feedback_settings)?;
-        items.retain(|item| {
-            let matches = |wanted: &Option<String>, actual: String| {
-                wanted.as_deref().is_none_or(|wanted| wanted.is_empty() || wanted == actual)
-            };
-            matches(&params.kind, render::lower(item.kind)) && matches(&params.status, render::lower(item.status))
-        });
-        Ok(items)
-    })
-    .await?;
+    let wanted = params.status.as_deref().unwrap_or("");
+    let Some(filter) = StatusFilter::parse(wanted) else {
+        return Err(ApiError::bad_request(
+            "bad_parameter",
+            format!("status `{wanted}`: open, all, new, ongoing, resolved or regressed"),
+        ));
+    };
+    // Reads the board as last built: no request builds it or changes a status.
+    let board = state.board.board();
+    let items: Vec<_> = board
+        .items
+        .iter()
+        .filter(|item| filter.shows(item.status))
+        .filter(|item| params.kind.as_deref().is_none_or(|kind| kind.is_empty() || kind == render::lower(item.kind)))
+        .cloned()
+        .collect();
     Ok(match format.as_str() {
         "md" => ([(header::CONTENT_TYPE, "text/markdown; charset=utf-8")], render::markdown(&items)).into_response(),
         "csv" => {
             let text = render::jira_csv(&items).map_err(ApiError::internal)?;
             ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], text).into_response()
         }
-        _ => axum::Json(json!({ "items": items })).into_response(),
+        _ => {
+            axum::Json(json!({ "built_ms": board.built_ms, "items": items, "refused": board.refused })).into_response()
+        }
     })
 }
 
-async fn resolve(State(state): State<Shared>, Path(id): Path<String>) -> Result<Response, ApiError> {
-    blocking(&state, "feedback", move |state| {
-        let _serialized = state.feedback_lock.lock().map_err(ApiError::internal)?;
-        // The item must exist now: build the items so a fresh id is known.
-        current_items(&state.logs, &state.reports, &state.findings, &state.feedback, &state.feedback_settings)?;
-        let mut known = state.feedback.load().map_err(ApiError::internal)?;
-        if !known.resolve(&id) {
-            return Err(ApiError::not_found(format!("no feedback item `{id}`")));
-        }
-        state.feedback.save(&known).map_err(ApiError::internal)?;
-        Ok(())
+async fn feedback_item(State(state): State<Shared>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    match state.board.board().item(&id) {
+        Some(item) => Ok(axum::Json(item).into_response()),
+        None => Err(ApiError::not_found(format!("no feedback item `{id}`"))),
+    }
+}
+
+async fn resolve(state: State<Shared>, id: Path<String>) -> Result<Response, ApiError> {
+    act(state, id, Action::Resolve).await
+}
+
+async fn acknowledge(state: State<Shared>, id: Path<String>) -> Result<Response, ApiError> {
+    act(state, id, Action::Acknowledge).await
+}
+
+async fn act(State(state): State<Shared>, Path(id): Path<String>, action: Action) -> Result<Response, ApiError> {
+    let status = blocking(&state, "feedback", move |state| {
+        state.board.act(&id, action)?.ok_or_else(|| ApiError::not_found(format!("no feedback item `{id}`")))
     })
     .await?;
-    Ok(axum::Json(json!({ "resolved": true })).into_response())
+    let done = match action {
+        Action::Resolve => "resolved",
+        Action::Acknowledge => "acknowledged",
+    };
+    Ok(axum::Json(json!({ done: true, "status": render::lower(status) })).into_response())
 }
 
 #[derive(Debug, Deserialize)]

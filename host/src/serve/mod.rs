@@ -14,6 +14,7 @@
 
 mod api;
 mod auth;
+mod board;
 mod error;
 mod ingestor;
 mod metrics;
@@ -36,7 +37,7 @@ pub use tail::{Tailer, WatchSpec};
 
 use crate::config::Settings;
 use crate::data_dir::DataDir;
-use crate::feedback::FeedbackStore;
+use crate::feedback::BoardStore;
 use crate::index::{LogIndex, ReportIndex};
 use crate::ingest::ParseOptions;
 use crate::pipeline::{Checkpoints, FindingStore, PluginSet};
@@ -138,13 +139,24 @@ impl Service {
                 reload_changed_plugins(&changes, &ingestor, &stop);
             })?);
         }
+        let board = Arc::new(board::BoardKeeper::open(
+            BoardStore::new(data_dir),
+            logs.clone(),
+            reports.clone(),
+            findings.clone(),
+            metrics.clone(),
+            settings.feedback.clone(),
+        )?);
+        {
+            let board = board.clone();
+            let stop = stop.clone();
+            threads.push(std::thread::Builder::new().name("opsloop-board".into()).spawn(move || board.run(&stop))?);
+        }
         let state = Arc::new(AppState {
             logs,
             reports,
             findings,
-            feedback: FeedbackStore::new(data_dir.feedback_file()),
-            feedback_settings: settings.feedback.clone(),
-            feedback_lock: std::sync::Mutex::new(()),
+            board: board.clone(),
             ingestor,
             metrics,
             tokens: auth::Tokens::new(&tokens),

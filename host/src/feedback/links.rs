@@ -1,0 +1,559 @@
+//! The judgement behind every report↔log link on the feedback board: whether a bug report
+//! really contains an instance of a log pattern. Reports and pattern templates flow in; links
+//! flow out, each with the rule that made it, its strength and the text it matched, in words.
+//!
+//! Precision comes first, so a link needs the report to hold the pattern's own text:
+//! - [`LinkRule::QuotedMessage`]: a line of the report holds the template's constant words in
+//!   order, its variables (`<*>`) standing for any few words, covering at least
+//!   [`MIN_COVERAGE`] of the template's weight;
+//! - [`LinkRule::Exception`]: the report names the template's exception type followed by the
+//!   rest of the template (the same exception with the same message);
+//! - [`LinkRule::StackFrames`]: the report's stack trace and the pattern's example share
+//!   [`MIN_SHARED_FRAMES`] normalized top frames.
+//!
+//! Not every word is evidence: a word's weight falls with the share of reports and of patterns
+//! that hold it ([`WordWeights`]), so `error`, `failed` or a product name shared by many count
+//! for little and a generic template cannot link on them. The matched words must weigh
+//! [`LINK_STRENGTH`]. Two things may lower that bar to [`CORROBORATED_STRENGTH`], never create
+//! a link on their own: the report was filed during an anomaly episode of the pattern, or the
+//! report's component names the pattern's log source.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use crate::index::{HOUR_MS, PatternStats};
+use crate::ingest::BugReport;
+
+/// The matched words' weight a link needs from text alone (about three words that few
+/// reports and few patterns share).
+pub const LINK_STRENGTH: f64 = 3.0;
+
+/// The weight a link needs when time or component corroborate it.
+pub const CORROBORATED_STRENGTH: f64 = 2.0;
+
+/// The share of a template's word weight a quote must cover.
+pub const MIN_COVERAGE: f64 = 0.67;
+
+/// Normalized stack frames a report and a log example must share, top first.
+pub const MIN_SHARED_FRAMES: usize = 3;
+
+/// How many report words a template variable may stand for.
+const MAX_VARIABLE_WORDS: usize = 5;
+
+/// A report's lines longer than this many words are read only up to it.
+const MAX_LINE_WORDS: usize = 400;
+
+/// How long after an anomaly episode ends a report filed about it still counts as filed
+/// during it: users report what broke within a day or two.
+const EPISODE_REPORT_LAG_MS: i64 = 48 * HOUR_MS;
+
+/// How long before an episode's first finding its reports may come (clocks and burst starts
+/// are not exact).
+const EPISODE_REPORT_LEAD_MS: i64 = HOUR_MS;
+
+/// Which rule made a link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LinkRule {
+    QuotedMessage,
+    Exception,
+    StackFrames,
+}
+
+impl LinkRule {
+    /// The rule's name, as shown with the link.
+    pub fn name(self) -> &'static str {
+        match self {
+            LinkRule::QuotedMessage => "quoted-message",
+            LinkRule::Exception => "exception",
+            LinkRule::StackFrames => "stack-frames",
+        }
+    }
+}
+
+/// What makes a weak text match enough.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Corroboration {
+    /// The report was filed during an anomaly episode of the pattern.
+    FiledDuringEpisode,
+    /// The report's component names the pattern's log source.
+    Component(String),
+}
+
+/// One report↔pattern link and why it holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Link {
+    pub report: String,
+    pub pattern: String,
+    pub rule: LinkRule,
+    /// The matched words' weight (frames count one each for [`LinkRule::StackFrames`]).
+    pub strength: f64,
+    /// The report's text that matched.
+    pub matched: String,
+    pub corroboration: Option<Corroboration>,
+}
+
+impl Link {
+    /// The link in words, with the matched text.
+    pub fn reason(&self, template: &str) -> String {
+        let what = match self.rule {
+            LinkRule::QuotedMessage => format!("report {} quotes the log message `{template}`", self.report),
+            LinkRule::Exception => {
+                format!("report {} names the same exception and message as the log template `{template}`", self.report)
+            }
+            LinkRule::StackFrames => {
+                format!("report {} has the stack frames of the log pattern `{template}`", self.report)
+            }
+        };
+        let also = match &self.corroboration {
+            None => String::new(),
+            Some(Corroboration::FiledDuringEpisode) => "; filed while the pattern's anomaly was active".into(),
+            Some(Corroboration::Component(component)) => format!("; its component `{component}` logs this pattern"),
+        };
+        format!("{what}: \"{}\" ({}, weight {:.1}{also})", self.matched, self.rule.name(), self.strength)
+    }
+}
+
+/// Lowercase word without surrounding punctuation; empty when nothing is left.
+fn normalize(token: &str) -> String {
+    token.trim_matches(|c: char| !c.is_alphanumeric() && c != '_' && c != '$').to_lowercase()
+}
+
+/// Whether a normalized word is content (has a letter and is not a one-letter word).
+fn is_content(word: &str) -> bool {
+    word.chars().any(char::is_alphabetic) && word.chars().count() >= 2
+}
+
+/// The content words of a text, each once.
+fn content_words(text: &str) -> BTreeSet<String> {
+    text.split_whitespace().filter(|t| !t.contains("<*>")).map(normalize).filter(|w| is_content(w)).collect()
+}
+
+/// How much a word is worth as evidence: low when many reports or many patterns hold it.
+#[derive(Debug, Default)]
+pub struct WordWeights {
+    reports: usize,
+    patterns: usize,
+    in_reports: HashMap<String, usize>,
+    in_patterns: HashMap<String, usize>,
+}
+
+/// How many documents a corpus is taken to hold besides its own, so a word of a tiny store is
+/// not judged common only because the store is small.
+const PRIOR_DOCUMENTS: f64 = 20.0;
+
+fn specificity(holding: usize, documents: usize) -> f64 {
+    let ratio = (documents as f64 + PRIOR_DOCUMENTS) / (holding as f64 + 1.0);
+    (ratio.ln() / PRIOR_DOCUMENTS.ln()).clamp(0.0, 1.0)
+}
+
+impl WordWeights {
+    pub fn new<'a>(report_texts: impl Iterator<Item = &'a str>, templates: impl Iterator<Item = &'a str>) -> Self {
+        let mut weights = WordWeights::default();
+        for text in report_texts {
+            weights.reports += 1;
+            for word in content_words(text) {
+                *weights.in_reports.entry(word).or_default() += 1;
+            }
+        }
+        for template in templates {
+            weights.patterns += 1;
+            for word in content_words(template) {
+                *weights.in_patterns.entry(word).or_default() += 1;
+            }
+        }
+        weights
+    }
+
+    /// In 0..=1: 1 for a word few reports and few patterns hold, 0 for one all of them hold.
+    pub fn weight(&self, word: &str) -> f64 {
+        let in_reports = self.in_reports.get(word).copied().unwrap_or(0);
+        let in_patterns = self.in_patterns.get(word).copied().unwrap_or(0);
+        specificity(in_reports, self.reports).min(specificity(in_patterns, self.patterns))
+    }
+}
+
+/// One token of a template: literal pieces around its variables.
+#[derive(Debug)]
+struct TemplateToken {
+    /// The token split at `<*>`, lowercased; one piece when it has no variable.
+    pieces: Vec<String>,
+    /// Its content word and weight when it is constant.
+    word: Option<(String, f64)>,
+    exception: bool,
+}
+
+impl TemplateToken {
+    fn is_variable(&self) -> bool {
+        self.pieces.len() > 1 && self.pieces.iter().all(String::is_empty)
+    }
+
+    fn matches(&self, report_token: &str) -> bool {
+        let token = report_token.to_lowercase();
+        if self.pieces.len() == 1 {
+            let trim = |t: &str| t.trim_matches(|c: char| "`'\"()[]{}<>,;.:".contains(c)).to_string();
+            return token == self.pieces[0] || trim(&token) == trim(&self.pieces[0]) && !trim(&token).is_empty();
+        }
+        let (first, last) = (&self.pieces[0], &self.pieces[self.pieces.len() - 1]);
+        if !token.starts_with(first.as_str())
+            || token.len() < first.len() + last.len()
+            || !token.ends_with(last.as_str())
+        {
+            return false;
+        }
+        let mut rest = &token[first.len()..token.len() - last.len()];
+        for piece in &self.pieces[1..self.pieces.len() - 1] {
+            match rest.find(piece.as_str()) {
+                Some(at) => rest = &rest[at + piece.len()..],
+                None => return false,
+            }
+        }
+        true
+    }
+}
+
+fn looks_like_exception(word: &str) -> bool {
+    let last = word.rsplit('.').next().unwrap_or(word);
+    (last.ends_with("exception") || last.ends_with("error")) && last.len() > "error".len()
+}
+
+/// A pattern prepared for matching.
+#[derive(Debug)]
+struct PreparedPattern {
+    tokens: Vec<TemplateToken>,
+    /// The sum of the constant words' weights.
+    total_weight: f64,
+    frames: Vec<String>,
+}
+
+fn prepare(stats: &PatternStats, weights: &WordWeights) -> PreparedPattern {
+    let mut seen = BTreeSet::new();
+    let tokens: Vec<TemplateToken> = stats
+        .template
+        .split_whitespace()
+        .map(|raw| {
+            let lower = raw.to_lowercase();
+            let pieces: Vec<String> = lower.split("<*>").map(str::to_string).collect();
+            let word = (pieces.len() == 1)
+                .then(|| normalize(raw))
+                .filter(|w| is_content(w) && seen.insert(w.clone()))
+                .map(|w| {
+                    let weight = weights.weight(&w);
+                    (w, weight)
+                });
+            let exception = pieces.len() == 1 && looks_like_exception(&normalize(raw));
+            TemplateToken { pieces, word, exception }
+        })
+        .collect();
+    let total_weight = tokens.iter().filter_map(|t| t.word.as_ref()).map(|(_, w)| w).sum();
+    let frames = stats
+        .examples
+        .iter()
+        .map(|example| opsloop_plugin_tickets::fingerprint::frames(example))
+        .max_by_key(Vec::len)
+        .unwrap_or_default();
+    PreparedPattern { tokens, total_weight, frames }
+}
+
+/// The best quote of `pattern` in one line of report words: (rule, weight, matched text).
+fn best_quote(pattern: &PreparedPattern, line: &[&str]) -> Option<(LinkRule, f64, String)> {
+    let tokens = &pattern.tokens;
+    let mut best: Option<(LinkRule, f64, String)> = None;
+    for start in 0..tokens.len() {
+        if tokens[start].word.is_none() && !(tokens[start].pieces.len() > 1 && !tokens[start].is_variable()) {
+            continue; // a quote starts on constant text
+        }
+        for at in 0..line.len() {
+            if !tokens[start].matches(line[at]) {
+                continue;
+            }
+            let (end, report_end, weight) = extend(tokens, start, line, at);
+            let coverage = if pattern.total_weight > 0.0 { weight / pattern.total_weight } else { 0.0 };
+            let rule = if coverage >= MIN_COVERAGE {
+                LinkRule::QuotedMessage
+            } else if tokens[start].exception && end == tokens.len() && end - start >= 3 {
+                LinkRule::Exception
+            } else {
+                continue;
+            };
+            if best.as_ref().is_none_or(|(_, w, _)| weight > *w) {
+                best = Some((rule, weight, line[at..report_end].join(" ")));
+            }
+        }
+    }
+    best
+}
+
+/// Matches template tokens from `start` against report words from `at` for as long as they
+/// agree: (template end, report end, weight of the constant words matched).
+fn extend(tokens: &[TemplateToken], start: usize, line: &[&str], at: usize) -> (usize, usize, f64) {
+    let (mut t, mut r, mut weight) = (start, at, 0.0);
+    while t < tokens.len() && r < line.len() {
+        let token = &tokens[t];
+        if token.is_variable() {
+            // A variable stands for 1..=MAX_VARIABLE_WORDS words: up to the next constant token.
+            let Some(next) = tokens.get(t + 1) else {
+                r += 1;
+                t += 1;
+                break;
+            };
+            let found = (r + 1..=(r + MAX_VARIABLE_WORDS).min(line.len().saturating_sub(1)))
+                .find(|&candidate| next.matches(line[candidate]));
+            match found {
+                Some(candidate) => {
+                    r = candidate;
+                    t += 1;
+                }
+                None => break,
+            }
+            continue;
+        }
+        if !token.matches(line[r]) {
+            break;
+        }
+        weight += token.word.as_ref().map_or(0.0, |(_, w)| *w);
+        t += 1;
+        r += 1;
+    }
+    (t, r, weight)
+}
+
+/// The text of a report as its lines of words.
+fn report_lines(report: &BugReport) -> Vec<Vec<&str>> {
+    [report.title.as_str(), report.body.as_str(), report.stack_trace.as_deref().unwrap_or("")]
+        .into_iter()
+        .flat_map(str::lines)
+        .map(|line| line.split_whitespace().take(MAX_LINE_WORDS).collect::<Vec<_>>())
+        .filter(|words| !words.is_empty())
+        .collect()
+}
+
+fn report_text(report: &BugReport) -> String {
+    format!("{}\n{}\n{}", report.title, report.body, report.stack_trace.as_deref().unwrap_or(""))
+}
+
+/// What may corroborate a weak link: the episodes of each pattern (first, last ms) and the log
+/// source each report component names (lowercased component → lowercased source).
+#[derive(Debug, Default)]
+pub struct LinkContext {
+    pub episodes: BTreeMap<String, Vec<(i64, i64)>>,
+    pub component_sources: BTreeMap<String, String>,
+}
+
+impl LinkContext {
+    fn corroboration(&self, report: &BugReport, pattern: &PatternStats) -> Option<Corroboration> {
+        if let (Some(filed), Some(spans)) = (report.created_ms, self.episodes.get(&pattern.pattern)) {
+            let during = spans
+                .iter()
+                .any(|&(first, last)| filed >= first - EPISODE_REPORT_LEAD_MS && filed <= last + EPISODE_REPORT_LAG_MS);
+            if during {
+                return Some(Corroboration::FiledDuringEpisode);
+            }
+        }
+        let component = report.component.as_deref()?.trim();
+        let lower = component.to_lowercase();
+        let source = self.component_sources.get(&lower).cloned().unwrap_or(lower);
+        pattern
+            .sources
+            .keys()
+            .any(|s| s.to_lowercase() == source)
+            .then(|| Corroboration::Component(component.to_string()))
+    }
+}
+
+/// Every link between `reports` and `patterns` that the rules support, strongest first per
+/// report.
+pub fn find_links(reports: &[&BugReport], patterns: &[PatternStats], context: &LinkContext) -> Vec<Link> {
+    let texts: Vec<String> = reports.iter().map(|r| report_text(r)).collect();
+    let weights = WordWeights::new(texts.iter().map(String::as_str), patterns.iter().map(|p| p.template.as_str()));
+    // Which reports hold a word: a pattern is compared only with the reports whose words of its
+    // template weigh enough for a link (a quote cannot weigh more than the words it holds).
+    let mut holding: HashMap<String, Vec<usize>> = HashMap::new();
+    for (index, text) in texts.iter().enumerate() {
+        for word in content_words(text) {
+            holding.entry(word).or_default().push(index);
+        }
+    }
+    let report_frames: Vec<Vec<String>> =
+        reports.iter().map(|r| opsloop_plugin_tickets::fingerprint::frames(&report_text(r))).collect();
+    let mut links = Vec::new();
+    for stats in patterns {
+        let pattern = prepare(stats, &weights);
+        let mut held: HashMap<usize, f64> = HashMap::new();
+        for (word, weight) in pattern.tokens.iter().filter_map(|t| t.word.as_ref()).filter(|(_, w)| *w > 0.0) {
+            for &index in holding.get(word).into_iter().flatten() {
+                *held.entry(index).or_default() += weight;
+            }
+        }
+        let mut candidates: BTreeSet<usize> =
+            held.into_iter().filter(|&(_, weight)| weight >= CORROBORATED_STRENGTH).map(|(index, _)| index).collect();
+        if pattern.frames.len() >= MIN_SHARED_FRAMES {
+            candidates.extend((0..reports.len()).filter(|&i| report_frames[i].len() >= MIN_SHARED_FRAMES));
+        }
+        for index in candidates {
+            let report = reports[index];
+            let found = quote_link(&pattern, report).or_else(|| frames_link(&pattern, &report_frames[index]));
+            let Some((rule, strength, matched)) = found else { continue };
+            let corroboration = context.corroboration(report, stats);
+            let needed = if corroboration.is_some() { CORROBORATED_STRENGTH } else { LINK_STRENGTH };
+            if strength >= needed {
+                links.push(Link {
+                    report: report.id.clone(),
+                    pattern: stats.pattern.clone(),
+                    rule,
+                    strength,
+                    matched,
+                    corroboration,
+                });
+            }
+        }
+    }
+    links
+}
+
+fn quote_link(pattern: &PreparedPattern, report: &BugReport) -> Option<(LinkRule, f64, String)> {
+    report_lines(report).iter().filter_map(|line| best_quote(pattern, line)).max_by(|a, b| a.1.total_cmp(&b.1))
+}
+
+fn frames_link(pattern: &PreparedPattern, report_frames: &[String]) -> Option<(LinkRule, f64, String)> {
+    let shared = pattern.frames.iter().zip(report_frames).take_while(|(a, b)| a == b).count();
+    (shared >= MIN_SHARED_FRAMES).then(|| (LinkRule::StackFrames, shared as f64, pattern.frames[..shared].join(" < ")))
+}
+
+/// Whether a template says anything besides its variables: some constant text with two
+/// letters or more (`<*> <*>` and `<*>|<*>|<*>` say nothing).
+pub fn has_constant_words(template: &str) -> bool {
+    template
+        .split("<*>")
+        .flat_map(|piece| piece.split(|c: char| !c.is_alphanumeric()))
+        .any(|word| word.chars().filter(|c| c.is_alphabetic()).count() >= 2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pattern(id: &str, template: &str, source: &str) -> PatternStats {
+        PatternStats {
+            pattern: id.into(),
+            template: template.into(),
+            count: 10,
+            first_seen_ms: 0,
+            last_seen_ms: 0,
+            levels: BTreeMap::new(),
+            sources: [(source.to_string(), 10)].into(),
+            examples: Vec::new(),
+            hourly: BTreeMap::new(),
+        }
+    }
+
+    fn report(id: &str, title: &str, body: &str) -> BugReport {
+        BugReport {
+            id: id.into(),
+            title: title.into(),
+            body: body.into(),
+            created_ms: None,
+            reporter: None,
+            labels: Vec::new(),
+            status: None,
+            stack_trace: None,
+            version: None,
+            component: None,
+            fields: Default::default(),
+            origin: crate::ingest::Origin { file: "t".into(), line: 1 },
+            annotations: BTreeMap::new(),
+        }
+    }
+
+    /// A background of everyday reports so word weights mean what they do in a real store.
+    fn background() -> Vec<BugReport> {
+        let everyday = [
+            "the page fails to load after update",
+            "error when saving settings, nothing happens",
+            "crash on startup with an error dialog",
+            "search is slow and the connection times out",
+            "failed to open the file from the menu",
+            "sidebar is white in dark mode",
+        ];
+        (0..30).map(|i| report(&format!("B{i}"), everyday[i % everyday.len()], everyday[(i + 1) % 6])).collect()
+    }
+
+    fn links_of(extra: Vec<BugReport>, patterns: &[PatternStats]) -> Vec<Link> {
+        let mut reports = background();
+        reports.extend(extra);
+        let refs: Vec<&BugReport> = reports.iter().collect();
+        find_links(&refs, patterns, &LinkContext::default())
+    }
+
+    /// Each case: a report line, a template, and the rule expected (or none).
+    const CASES: &[(&str, &str, Option<LinkRule>)] = &[
+        (
+            "Paying fails. The console shows: ERROR upstream timeout after 5003 ms calling billing",
+            "upstream timeout after <*> ms calling billing",
+            Some(LinkRule::QuotedMessage),
+        ),
+        (
+            "seen in the datanode log: PacketResponder 2 for block blk_-5 terminating",
+            "PacketResponder <*> for block blk_<*> terminating",
+            Some(LinkRule::QuotedMessage),
+        ),
+        (
+            "the upload died with java.io.IOException: Connection reset by peer while writing replica",
+            "Exception in receiveBlock for block <*> java.io.IOException: Connection reset by peer while writing replica",
+            Some(LinkRule::Exception),
+        ),
+        // A report on another subject that shares a few common words.
+        ("the page fails to load after update", "Failed to load <*> after <*> retries", None),
+        // A template that is all variables matches nothing.
+        ("a|b|c|d", "<*>|<*>|<*>|<*>", None),
+        ("user 42 logged in 3 times", "<*> <*>", None),
+        // The template's words out of order.
+        ("calling billing after the upstream timeout", "upstream timeout after <*> ms calling billing", None),
+    ];
+
+    #[test]
+    fn fixture_cases() {
+        for (index, (text, template, expected)) in CASES.iter().enumerate() {
+            let links = links_of(vec![report("R", "a report", text)], &[pattern("P", template, "app")]);
+            let rule = links.iter().find(|l| l.report == "R").map(|l| l.rule);
+            assert_eq!(rule, *expected, "case {index}: {text:?} ~ {template:?}: {links:?}");
+        }
+    }
+
+    #[test]
+    fn words_many_reports_share_weigh_little() {
+        let reports = background();
+        let texts: Vec<String> = reports.iter().map(report_text).collect();
+        let weights = WordWeights::new(texts.iter().map(String::as_str), ["x y z"].into_iter());
+        assert!(weights.weight("error") < 0.6, "{}", weights.weight("error"));
+        assert!(weights.weight("billing") > 0.99);
+    }
+
+    #[test]
+    fn a_weak_quote_links_only_when_filed_during_the_patterns_episode() {
+        let template = "Failed to connect to <*> rejected";
+        let mut late = report("R", "cannot sync", "failed to connect to db-1 rejected");
+        late.created_ms = Some(100 * HOUR_MS);
+        let mut reports = background();
+        reports.push(late);
+        let refs: Vec<&BugReport> = reports.iter().collect();
+        let patterns = [pattern("P", template, "app")];
+        assert!(find_links(&refs, &patterns, &LinkContext::default()).is_empty(), "weak text alone");
+        let context = LinkContext {
+            episodes: [("P".to_string(), vec![(99 * HOUR_MS, 99 * HOUR_MS)])].into(),
+            ..Default::default()
+        };
+        let links = find_links(&refs, &patterns, &context);
+        assert_eq!(links.len(), 1, "{links:?}");
+        assert_eq!(links[0].corroboration, Some(Corroboration::FiledDuringEpisode));
+        assert!(links[0].reason(template).contains("filed while the pattern's anomaly was active"));
+    }
+
+    #[test]
+    fn shared_stack_frames_link() {
+        let mut stats = pattern("P", "request failed <*>", "api");
+        stats.examples =
+            vec!["request failed\n\tat a.B.c(B.java:1)\n\tat a.B.d(B.java:2)\n\tat a.C.e(C.java:3)".into()];
+        let trace = "NullPointerException\n\tat a.B.c(B.java:10)\n\tat a.B.d(B.java:20)\n\tat a.C.e(C.java:30)";
+        let links = links_of(vec![report("R", "crash when I click", trace)], &[stats]);
+        assert_eq!(links.iter().map(|l| l.rule).collect::<Vec<_>>(), [LinkRule::StackFrames]);
+    }
+}
