@@ -363,6 +363,64 @@ fn bug_reports_import_idempotently_and_search_on_their_own() {
     );
 }
 
+/// A Jira CSV export as Jira writes it (repeated columns, both of its date forms, one date in a
+/// German locale): every report is imported, and the unreadable date is kept as unknown with a
+/// warning that names the file, line and value.
+#[test]
+fn a_jira_csv_export_imports_every_report_and_warns_of_an_unreadable_date() {
+    let opsloop = Opsloop::new();
+    let export = fixture("tickets/jira/export.csv");
+    let output = opsloop.run(&["import", "--reports", "--summary", "json", export.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let summary: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(summary["reports"], 12, "{summary:#}");
+    assert_eq!(summary["rejected"], 0, "{summary:#}");
+    assert_eq!(summary["warned"], 1, "{summary:#}");
+    let example = summary["warnings"]["unreadable created time"]["examples"][0].as_str().unwrap();
+    assert!(
+        example.ends_with("export.csv:33: unreadable created time \"15/Mär/24 10:40\"; kept with its date unknown"),
+        "{example}"
+    );
+
+    let reports: std::collections::BTreeMap<String, Value> = opsloop
+        .ok(&["search", "--reports", "*", "--format", "json", "--limit", "0"])
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap())
+        .map(|report| (report["id"].as_str().unwrap().to_string(), report))
+        .collect();
+    let ids: Vec<String> = (101..=112).map(|number| format!("SHOP-{number}")).collect();
+    assert_eq!(reports.keys().cloned().collect::<Vec<_>>(), ids, "the issue key is the id");
+    for (id, created) in [
+        ("SHOP-101", "2024-03-03T09:14:00.000Z"),
+        ("SHOP-102", "2024-03-04T14:47:00.000Z"),
+        ("SHOP-107", "2024-03-11T12:00:00.000Z"),
+        ("SHOP-108", "2024-03-12T00:30:00.000Z"),
+        ("SHOP-112", "2024-03-15T18:15:00.000Z"),
+    ] {
+        assert_eq!(reports[id]["created"], created, "{id}");
+    }
+    assert!(reports.iter().filter(|(id, _)| *id != "SHOP-111").all(|(_, report)| report["created"].is_string()));
+    let undated = &reports["SHOP-111"];
+    assert_eq!(undated["created"], Value::Null, "{undated:#}");
+    assert_eq!(undated["fields"]["Created"], "15/Mär/24 10:40", "the date as written is kept");
+    let first = &reports["SHOP-101"];
+    assert_eq!(first["labels"], serde_json::json!(["checkout", "gift-card", "regression"]));
+    assert_eq!((&first["component"], &first["reporter"]), (&Value::from("Payments"), &Value::from("mwong")));
+    assert_eq!(first["fields"]["Component/s"], serde_json::json!(["Payments", "Checkout"]));
+    assert_eq!(first["fields"]["Issue id"], "10201");
+    assert!(first["body"].as_str().unwrap().contains("GiftCardTender.java:88"), "{first:#}");
+
+    // The text summary says the same on stderr, beside the count on stdout.
+    let output = opsloop.run(&["import", "--reports", export.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("imported 12 reports"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("warning: 1 report(s) kept with a problem") && stderr.contains("export.csv:33"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn retention_deletes_older_records() {
     let opsloop = Opsloop::new();

@@ -314,14 +314,19 @@ fn malformed_bodies_are_rejected_clearly_and_the_valid_lines_kept() {
     let (status, answer) = call("GET", &server.url("/api/search?limit=ten"), Some(READER), None);
     assert_eq!((status, error_code(&answer)), (400, "bad_parameter"));
 
-    // Reports: a bad item is named, the good one stored; garbage is refused.
+    // Reports: a bad item is named, the good one stored, one with an unreadable date stored
+    // with a warning; garbage is refused.
     let reports = concat!(
         r#"{"id":"R-1","title":"Disk fills up","body":"disk full on /var every night"}"#,
-        "\n{\"title\": \"no id\"}\n"
+        "\n{\"title\": \"no id\"}\n",
+        r#"{"id":"R-2","title":"Login slow","created":"last tuesday"}"#,
     );
     let (status, answer) = call("POST", &server.url("/api/ingest/reports?format=jsonl"), Some(INGESTER), Some(reports));
     assert_eq!(status, 200, "{answer}");
-    assert_eq!((answer["accepted"].as_u64(), answer["rejected"].as_u64()), (Some(1), Some(1)));
+    assert_eq!((answer["accepted"].as_u64(), answer["rejected"].as_u64()), (Some(2), Some(1)));
+    assert_eq!(answer["warned"].as_u64(), Some(1), "{answer}");
+    let example = answer["warnings"]["unreadable created time"]["examples"][0].as_str().unwrap();
+    assert!(example.ends_with(":3: unreadable created time \"last tuesday\"; kept with its date unknown"), "{example}");
     let (status, answer) = call("POST", &server.url("/api/ingest/reports?format=json"), Some(INGESTER), Some("]["));
     assert!(status == 400 || status == 422, "{status} {answer}");
     let (status, found) = call("GET", &server.url("/api/reports?q=disk"), Some(READER), None);

@@ -1,5 +1,6 @@
 //! `opsloop import`: files (or stdin) through the pipeline into the index, then a summary.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -11,7 +12,7 @@ use crate::config::Settings;
 use crate::data_dir::DataDir;
 use crate::index::LogIndex;
 use crate::index::ReportIndex;
-use crate::ingest::{DEFAULT_MAX_LINE_BYTES, Format, ParseOptions, ReportFormat};
+use crate::ingest::{DEFAULT_MAX_LINE_BYTES, Format, ParseOptions, ReasonGroup, ReportFormat, Warnings};
 use crate::pipeline::{
     DEFAULT_BATCH_SIZE, DEFAULT_COMMIT_EVERY, FindingStore, ImportOptions, ImportSource, ImportSummary, PluginSet,
     import, import_reports,
@@ -25,7 +26,8 @@ pub struct ImportArgs {
     /// The source name for these records (default: the file name up to its first dot).
     #[arg(long)]
     pub source: Option<String>,
-    /// Import bug reports (GitHub issue export JSON, Jira/Bugzilla CSV, JSON lines) instead of logs.
+    /// Import bug reports (Jira, Bugzilla or GitLab CSV; GitHub, GitLab or Jira JSON; JSON lines)
+    /// instead of logs.
     #[arg(long)]
     pub reports: bool,
     /// How the input is laid out; `auto` decides per file. Logs: raw, json (= jsonl), logfmt,
@@ -239,7 +241,9 @@ fn run_reports(data_dir: &DataDir, settings: &Settings, args: &ImportArgs, out: 
             serde_json::json!({
                 "reports": summary.reports,
                 "rejected": summary.rejections.total(),
-                "rejected_by_reason": rejections_json(&summary.rejections),
+                "rejected_by_reason": by_reason_json(&summary.rejections.by_reason),
+                "warned": summary.warnings.total(),
+                "warnings": by_reason_json(&summary.warnings.by_reason),
                 "inputs": summary.inputs,
                 "findings": summary.findings,
                 "plugin_failures": summary.plugin_failures,
@@ -259,6 +263,7 @@ fn run_reports(data_dir: &DataDir, settings: &Settings, args: &ImportArgs, out: 
             out.line(format!("  failed  {}: {}", input.name, input.error.as_deref().unwrap_or_default()))?;
         }
         print_rejections(&summary.rejections, out)?;
+        print_warnings(&summary.warnings);
         for failure in &summary.plugin_failures {
             out.line(format!(
                 "plugin {} failed {} time(s) ({}): {}",
@@ -270,9 +275,9 @@ fn run_reports(data_dir: &DataDir, settings: &Settings, args: &ImportArgs, out: 
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
-fn rejections_json(rejections: &crate::ingest::Rejections) -> serde_json::Value {
-    rejections
-        .by_reason
+/// Rejections or warnings by reason: `{reason: {count, examples}}`.
+fn by_reason_json(by_reason: &BTreeMap<String, ReasonGroup>) -> serde_json::Value {
+    by_reason
         .iter()
         .map(|(reason, group)| {
             (reason.clone(), serde_json::json!({ "count": group.count, "examples": group.examples }))
@@ -295,8 +300,24 @@ fn print_rejections(rejections: &crate::ingest::Rejections, out: &mut Out) -> st
     Ok(())
 }
 
+/// Reports kept with a problem, on stderr (the summary is on stdout): the count, and per kind
+/// the first `file:line` examples.
+fn print_warnings(warnings: &Warnings) {
+    let warned = warnings.total();
+    if warned == 0 {
+        return;
+    }
+    eprintln!("warning: {warned} report(s) kept with a problem:");
+    for (kind, group) in &warnings.by_reason {
+        eprintln!("  {:>8}  {kind}", group.count);
+        for example in &group.examples {
+            eprintln!("            {example}");
+        }
+    }
+}
+
 fn summary_json(summary: &ImportSummary) -> serde_json::Value {
-    let rejected = rejections_json(&summary.rejections);
+    let rejected = by_reason_json(&summary.rejections.by_reason);
     serde_json::json!({
         "records": summary.records,
         "rejected": summary.rejections.total(),

@@ -1,5 +1,7 @@
 //! Sources and parsers: bytes in (files, stdin), [`Record`]s out, in batches, with every
-//! rejected line counted by reason and located by file and line.
+//! rejected line counted by reason and located by file and line; bug report exports in,
+//! [`BugReport`]s out, with [`Rejections`] (not stored) and [`Warnings`] (stored, with a
+//! problem, such as a date that could not be read) counted the same way.
 
 mod access_log;
 mod format;
@@ -39,15 +41,15 @@ pub enum IngestError {
     Options { input: String, reason: String },
 }
 
-/// Rejected lines, by reason, with the first few locations of each.
+/// Rejected lines, by reason, with the first few locations of each: what was not stored.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Rejections {
-    pub by_reason: BTreeMap<String, RejectionGroup>,
+    pub by_reason: BTreeMap<String, ReasonGroup>,
 }
 
-/// The lines rejected for one reason.
+/// The lines counted for one reason.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RejectionGroup {
+pub struct ReasonGroup {
     pub count: u64,
     /// `file:line: detail` of the first few.
     pub examples: Vec<String>,
@@ -56,15 +58,30 @@ pub struct RejectionGroup {
 /// How many examples each reason keeps.
 const EXAMPLES_PER_REASON: usize = 5;
 
+impl ReasonGroup {
+    fn note(&mut self, example: impl FnOnce() -> String) {
+        self.count += 1;
+        if self.examples.len() < EXAMPLES_PER_REASON {
+            self.examples.push(example());
+        }
+    }
+}
+
+/// Adds the groups of `other` to `mine`, keeping the first examples.
+fn merge_groups(mine: &mut BTreeMap<String, ReasonGroup>, other: BTreeMap<String, ReasonGroup>) {
+    for (reason, group) in other {
+        let into = mine.entry(reason).or_default();
+        into.count += group.count;
+        let room = EXAMPLES_PER_REASON.saturating_sub(into.examples.len());
+        into.examples.extend(group.examples.into_iter().take(room));
+    }
+}
+
 impl Rejections {
     /// Counts a rejected line. `reason` reads `category: detail`; lines are grouped by category.
     pub fn add(&mut self, file: &str, line: u64, reason: &str) {
         let category = reason.split(':').next().unwrap_or(reason).trim().to_string();
-        let group = self.by_reason.entry(category).or_default();
-        group.count += 1;
-        if group.examples.len() < EXAMPLES_PER_REASON {
-            group.examples.push(format!("{file}:{line}: {reason}"));
-        }
+        self.by_reason.entry(category).or_default().note(|| format!("{file}:{line}: {reason}"));
     }
 
     /// All rejected lines.
@@ -74,12 +91,32 @@ impl Rejections {
 
     /// Adds another tally to this one.
     pub fn merge(&mut self, other: Rejections) {
-        for (reason, group) in other.by_reason {
-            let mine = self.by_reason.entry(reason).or_default();
-            mine.count += group.count;
-            let room = EXAMPLES_PER_REASON.saturating_sub(mine.examples.len());
-            mine.examples.extend(group.examples.into_iter().take(room));
-        }
+        merge_groups(&mut self.by_reason, other.by_reason);
+    }
+}
+
+/// Things stored with a problem (a report whose date could not be read is kept with its date
+/// unknown), by kind, with the first few locations of each. Unlike [`Rejections`], nothing
+/// counted here was dropped.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Warnings {
+    pub by_reason: BTreeMap<String, ReasonGroup>,
+}
+
+impl Warnings {
+    /// Counts a warning of kind `kind` at `file:line`; `message` says what was kept and how.
+    pub fn add(&mut self, file: &str, line: u64, kind: &str, message: &str) {
+        self.by_reason.entry(kind.to_string()).or_default().note(|| format!("{file}:{line}: {message}"));
+    }
+
+    /// All warnings.
+    pub fn total(&self) -> u64 {
+        self.by_reason.values().map(|group| group.count).sum()
+    }
+
+    /// Adds another tally to this one.
+    pub fn merge(&mut self, other: Warnings) {
+        merge_groups(&mut self.by_reason, other.by_reason);
     }
 }
 

@@ -1,6 +1,24 @@
-//! Bug reports and user feedback: GitHub issue export JSON, JSON lines, and Jira / Bugzilla
-//! CSV exports (`Summary,Issue id,Status,...,Description`, multi-line quoted fields). Columns
-//! and keys are matched by their usual names; anything else is kept as a field.
+//! Bug reports and user feedback in, [`BugReport`]s out: the exports trackers write, read by
+//! their usual column and key names (matched without case); anything else is kept as a field.
+//!
+//! - Jira CSV (`Summary,Issue key,Issue id,...,Created,...,Labels,Labels,...,Description`):
+//!   the id is the `Issue key` (`PROJ-123`, the `Issue id` stays a field); repeated columns
+//!   (`Labels`, `Component/s`, `Affects Version/s`, `Watchers`, `Comment`) keep every value;
+//!   `Created` as `dd/MMM/yy HH:mm`, `dd/MMM/yy h:mm a` or ISO. Jira's REST JSON (`key`, and
+//!   the rest under `fields`) too.
+//! - GitHub issue JSON (`number`, `title`, `body`, `user.login`, `labels: [{name}]`,
+//!   `created_at`, `state`).
+//! - GitLab issue JSON (`iid`, `title`, `description`, `author.username`, `labels`,
+//!   `created_at`, `state`; the global `id` stays a field) and CSV (`Issue ID`,
+//!   `Author Username`, `Created At (UTC)`).
+//! - Bugzilla CSV (`bug_id`, `short_desc`, `bug_status`, `opendate`, or
+//!   `Summary,Issue id,Status,...`) and REST JSON (`id`, `summary`, `creation_time`).
+//! - JSON lines of any of these, or of plain feedback (`id`, `title` or `text`, ...).
+//!
+//! A row or item without an id, or with neither a title nor a body, is rejected
+//! ([`Rejections`]: not stored). A report whose date cannot be read is kept with its date
+//! unknown and its raw date as a field, and a warning names the file, line and value
+//! ([`Warnings`]): a report is never dropped for its date.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -9,7 +27,7 @@ use std::path::Path;
 use serde_json::{Map, Value};
 
 use super::timestamp::parse_timestamp;
-use super::{IngestError, Origin, Rejections};
+use super::{IngestError, Origin, Rejections, Warnings};
 
 /// One bug report or piece of feedback.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,15 +35,21 @@ pub struct BugReport {
     pub id: String,
     pub title: String,
     pub body: String,
-    /// Milliseconds since the Unix epoch, UTC.
+    /// Milliseconds since the Unix epoch, UTC; `None` when the input had no date or one that
+    /// could not be read.
     pub created_ms: Option<i64>,
     pub reporter: Option<String>,
     pub labels: Vec<String>,
     pub status: Option<String>,
     pub stack_trace: Option<String>,
+    /// The first version named; when the input names several, all of them are in `fields`
+    /// under the column's name.
     pub version: Option<String>,
+    /// The first component named; when the input names several, all of them are in `fields`
+    /// under the column's name.
     pub component: Option<String>,
-    /// Every other column or key (priority, resolution, resolved, ...).
+    /// Every other column or key (priority, resolution, resolved, ...); a repeated column's
+    /// values as an array.
     pub fields: Map<String, Value>,
     pub origin: Origin,
     /// What plugins wrote about the report, e.g. `group`.
@@ -35,10 +59,10 @@ pub struct BugReport {
 /// How a reports file is laid out (`import --reports --format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ReportFormat {
-    /// By extension (`.csv`, `.jsonl`/`.ndjson`), else by the first character (`[` is a JSON
-    /// array, `{` JSON lines).
+    /// By extension (`.csv`, `.jsonl`/`.ndjson`), else by the first characters (`[` is a JSON
+    /// array, `{` JSON lines when the first line ends with `}`, else one JSON object).
     Auto,
-    /// A JSON array of issues (GitHub's export) or one object.
+    /// A JSON array of issues (GitHub's or GitLab's export) or one object.
     Json,
     /// One JSON object per line.
     Jsonl,
@@ -46,69 +70,209 @@ pub enum ReportFormat {
     Csv,
 }
 
-const ID_KEYS: &[&str] = &["id", "issue id", "issue key", "key", "number", "bug id", "bug_id", "issue_id"];
+/// Where the id is read from, the first with a value: a tracker's own id (Jira's `PROJ-123`,
+/// GitLab's `iid`, GitHub's `number`) before its global one, which stays a field.
+const ID_KEYS: &[&str] = &["issue key", "key", "iid", "number", "id", "issue id", "bug id", "bug_id", "issue_id"];
 const TITLE_KEYS: &[&str] = &["title", "summary", "short_desc", "subject"];
 const BODY_KEYS: &[&str] = &["body", "description", "text", "comment", "details"];
-const CREATED_KEYS: &[&str] = &["created", "created_at", "creation_time", "opened", "date", "timestamp"];
-const REPORTER_KEYS: &[&str] = &["reporter", "user", "author", "creator", "submitter"];
+const CREATED_KEYS: &[&str] = &[
+    "created",
+    "created_at",
+    "created at (utc)",
+    "created at",
+    "creation_time",
+    "creation_ts",
+    "opendate",
+    "opened",
+    "date",
+    "timestamp",
+];
+const REPORTER_KEYS: &[&str] = &["reporter", "author username", "user", "author", "creator", "submitter"];
 const LABEL_KEYS: &[&str] = &["labels", "label", "tags", "keywords"];
-const STATUS_KEYS: &[&str] = &["status", "state"];
+const STATUS_KEYS: &[&str] = &["status", "state", "bug_status"];
 const STACK_KEYS: &[&str] = &["stack_trace", "stacktrace", "stack trace", "stack", "exception"];
 const VERSION_KEYS: &[&str] = &["version", "versions", "affects version/s", "affected_version", "release"];
 const COMPONENT_KEYS: &[&str] = &["component", "components", "component/s", "module", "product"];
 
-/// The text of a JSON value: strings as they are, `{"login"|"name": ..}` by that name.
+/// How much of an input `--format auto` looks at.
+const DETECTION_BYTES: usize = 4096;
+
+/// The most of a value a warning quotes.
+const QUOTED_CHARS: usize = 80;
+
+/// The text of a JSON value: strings as they are, `{"login"|"username"|"name": ..}` by that
+/// name.
 fn text_of(value: &Value) -> Option<String> {
     match value {
         Value::Null => None,
         Value::String(text) => Some(text.clone()).filter(|text| !text.trim().is_empty()),
-        Value::Object(object) => {
-            ["login", "name", "displayName", "key"].iter().find_map(|key| object.get(*key).and_then(text_of))
-        }
+        Value::Object(object) => ["login", "username", "name", "displayName", "key"]
+            .iter()
+            .find_map(|key| object.get(*key).and_then(text_of)),
         Value::Number(number) => Some(number.to_string()),
         other => Some(other.to_string()),
     }
 }
 
-/// Builds a report from keyed values (JSON object or CSV row); keys are matched without case.
-fn report_from(object: Map<String, Value>, origin: Origin) -> Result<BugReport, String> {
-    let mut by_name: Vec<(String, String, Value)> =
-        object.into_iter().map(|(key, value)| (key.to_lowercase(), key, value)).collect();
-    let mut take = |keys: &[&str]| -> Option<Value> {
-        let position = keys.iter().find_map(|key| by_name.iter().position(|(lower, _, _)| lower == key))?;
-        Some(by_name.remove(position).2)
+/// The texts of `values` (strings, `{name}` objects, arrays of them) in order, empty ones and
+/// repeats left out; with `split`, a string is a list separated by `,` or `;`.
+fn texts_of(values: Vec<Value>, split: bool) -> Vec<String> {
+    let mut texts: Vec<String> = Vec::new();
+    let mut keep = |text: &str| {
+        let text = text.trim();
+        if !text.is_empty() && !texts.iter().any(|kept| kept == text) {
+            texts.push(text.to_string());
+        }
     };
-    let id = take(ID_KEYS).and_then(|value| text_of(&value)).ok_or("no id (id, Issue id, key, number)")?;
-    let title = take(TITLE_KEYS).and_then(|value| text_of(&value)).unwrap_or_default();
-    let body = take(BODY_KEYS).and_then(|value| text_of(&value)).unwrap_or_default();
+    for value in values {
+        let items = match value {
+            Value::Array(items) => items,
+            single => vec![single],
+        };
+        for item in items {
+            match (item, split) {
+                (Value::String(text), true) => text.split([',', ';']).for_each(&mut keep),
+                (item, _) => {
+                    if let Some(text) = text_of(&item) {
+                        keep(&text);
+                    }
+                }
+            }
+        }
+    }
+    texts
+}
+
+/// `value` as a warning quotes it: JSON text, cut after [`QUOTED_CHARS`] characters.
+fn quoted(value: &Value) -> String {
+    let text = value.to_string();
+    match text.char_indices().nth(QUOTED_CHARS) {
+        Some((cut, _)) => format!("{}...", &text[..cut]),
+        None => text,
+    }
+}
+
+/// A row's or an object's columns in order, repeated names included (Jira repeats `Labels`,
+/// `Component/s`, ... once per value); names are matched without case.
+struct Columns(Vec<Column>);
+
+struct Column {
+    lower: String,
+    name: String,
+    value: Value,
+}
+
+impl Columns {
+    fn new(pairs: impl IntoIterator<Item = (String, Value)>) -> Self {
+        Self(pairs.into_iter().map(|(name, value)| Column { lower: name.to_lowercase(), name, value }).collect())
+    }
+
+    /// The first column named as the first of `keys` present, taken out: its name and value.
+    fn take(&mut self, keys: &[&str]) -> Option<(String, Value)> {
+        let position = keys.iter().find_map(|key| self.0.iter().position(|column| column.lower == *key))?;
+        let column = self.0.remove(position);
+        Some((column.name, column.value))
+    }
+
+    /// The text of the first of `keys` that has one, taken out; the other keys stay.
+    fn take_text(&mut self, keys: &[&str]) -> Option<String> {
+        let (position, text) = keys.iter().find_map(|key| {
+            let mut named = self.0.iter().enumerate().filter(|(_, column)| column.lower == *key);
+            named.find_map(|(position, column)| Some((position, text_of(&column.value)?)))
+        })?;
+        self.0.remove(position);
+        Some(text)
+    }
+
+    /// Every column named as the first of `keys` present, taken out: the name and the values.
+    fn take_every(&mut self, keys: &[&str]) -> Option<(String, Vec<Value>)> {
+        let key = keys.iter().find(|key| self.0.iter().any(|column| column.lower == **key))?;
+        let (taken, kept): (Vec<Column>, Vec<Column>) =
+            std::mem::take(&mut self.0).into_iter().partition(|column| column.lower == *key);
+        self.0 = kept;
+        let name = taken.first().map(|column| column.name.clone()).unwrap_or_default();
+        Some((name, taken.into_iter().map(|column| column.value).collect()))
+    }
+
+    /// The columns left, as fields: empty ones left out, a repeated name's values in an array.
+    fn into_fields(self) -> Map<String, Value> {
+        let mut fields = Map::new();
+        for Column { name, value, .. } in self.0 {
+            if value.is_null() || value.as_str().is_some_and(|text| text.trim().is_empty()) {
+                continue;
+            }
+            match fields.get_mut(&name) {
+                None => {
+                    fields.insert(name, value);
+                }
+                Some(Value::Array(values)) => values.push(value),
+                Some(first) => *first = Value::Array(vec![first.take(), value]),
+            }
+        }
+        fields
+    }
+}
+
+/// The keys of a JSON issue; Jira's REST form keeps all but `key` and `id` under `fields`,
+/// which are lifted up (a key at the top wins).
+fn json_columns(mut object: Map<String, Value>) -> Vec<(String, Value)> {
+    let nested =
+        TITLE_KEYS.iter().all(|key| !object.contains_key(*key)) && object.get("fields").is_some_and(Value::is_object);
+    let fields = if nested { object.remove("fields") } else { None };
+    let mut pairs: Vec<(String, Value)> = object.into_iter().collect();
+    if let Some(Value::Object(fields)) = fields {
+        pairs.extend(fields);
+    }
+    pairs
+}
+
+/// Builds a report from keyed values (a JSON object or a CSV row, whose names may repeat);
+/// the error says why there is no report. A date that cannot be read is counted in
+/// `warnings`, and the report kept without it.
+fn report_from(
+    pairs: impl IntoIterator<Item = (String, Value)>,
+    origin: Origin,
+    warnings: &mut Warnings,
+) -> Result<BugReport, String> {
+    let mut columns = Columns::new(pairs);
+    let id = columns.take_text(ID_KEYS).ok_or("no id (Issue key, key, iid, number, id, Issue id)")?;
+    let title = columns.take(TITLE_KEYS).and_then(|(_, value)| text_of(&value)).unwrap_or_default();
+    let body = columns.take(BODY_KEYS).and_then(|(_, value)| text_of(&value)).unwrap_or_default();
     if title.is_empty() && body.is_empty() {
         return Err(format!("report {id}: no title and no body"));
     }
-    let created_ms = match take(CREATED_KEYS) {
-        None | Some(Value::Null) => None,
-        Some(Value::String(text)) if text.trim().is_empty() => None,
-        Some(value) => {
-            Some(parse_timestamp(&value).ok_or_else(|| format!("report {id}: unreadable created time {value}"))?)
+    // Kept as fields too: all the values of a repeated column, and a date that was not read.
+    let mut extra_fields = Vec::new();
+    let created_ms = match columns.take(CREATED_KEYS) {
+        None | Some((_, Value::Null)) => None,
+        Some((_, Value::String(text))) if text.trim().is_empty() => None,
+        Some((name, value)) => {
+            let read = parse_timestamp(&value);
+            if read.is_none() {
+                let message = format!("unreadable created time {}; kept with its date unknown", quoted(&value));
+                warnings.add(&origin.file, origin.line, "unreadable created time", &message);
+                extra_fields.push((name, value));
+            }
+            read
         }
     };
-    let labels = match take(LABEL_KEYS) {
-        Some(Value::Array(items)) => items.iter().filter_map(text_of).collect(),
-        Some(Value::String(text)) => {
-            text.split([',', ';']).map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect()
+    let labels = columns.take_every(LABEL_KEYS).map(|(_, values)| texts_of(values, true)).unwrap_or_default();
+    let mut first_of_every = |keys: &[&str]| {
+        let (name, values) = columns.take_every(keys)?;
+        let texts = texts_of(values, false);
+        if texts.len() > 1 {
+            extra_fields.push((name, texts.iter().cloned().map(Value::String).collect()));
         }
-        _ => Vec::new(),
+        texts.into_iter().next()
     };
-    let mut text_field = |keys: &[&str]| take(keys).and_then(|value| text_of(&value));
+    let version = first_of_every(VERSION_KEYS);
+    let component = first_of_every(COMPONENT_KEYS);
+    let mut text_field = |keys: &[&str]| columns.take(keys).and_then(|(_, value)| text_of(&value));
     let reporter = text_field(REPORTER_KEYS);
     let status = text_field(STATUS_KEYS);
     let stack_trace = text_field(STACK_KEYS);
-    let version = text_field(VERSION_KEYS);
-    let component = text_field(COMPONENT_KEYS);
-    let fields = by_name
-        .into_iter()
-        .filter(|(_, _, value)| !value.is_null() && value.as_str().is_none_or(|text| !text.is_empty()))
-        .map(|(_, key, value)| (key, value))
-        .collect();
+    let mut fields = columns.into_fields();
+    fields.extend(extra_fields);
     Ok(BugReport {
         id,
         title,
@@ -131,40 +295,55 @@ fn detect(path: &Path, head: &[u8]) -> ReportFormat {
     match extension.as_str() {
         "csv" => ReportFormat::Csv,
         "jsonl" | "ndjson" => ReportFormat::Jsonl,
-        _ => match head.iter().find(|byte| !byte.is_ascii_whitespace()) {
-            Some(b'[') => ReportFormat::Json,
-            Some(b'{') if head.iter().filter(|&&b| b == b'\n').count() > 1 => ReportFormat::Jsonl,
-            Some(b'{') => ReportFormat::Json,
+        _ => match head.iter().position(|byte| !byte.is_ascii_whitespace()).map(|start| &head[start..]) {
+            Some([b'[', ..]) => ReportFormat::Json,
+            // One object a line ends its first line with `}`; a pretty-printed object does not.
+            Some(text @ [b'{', ..]) => match text.iter().position(|&byte| byte == b'\n') {
+                Some(end) if text[..end].trim_ascii_end().ends_with(b"}") => ReportFormat::Jsonl,
+                Some(_) => ReportFormat::Json,
+                // A first line longer than the head is a long line of JSON lines.
+                None if text.len() < DETECTION_BYTES => ReportFormat::Json,
+                None => ReportFormat::Jsonl,
+            },
             _ => ReportFormat::Csv,
         },
     }
 }
 
 /// Reads every report in `path`; bad rows or items are counted in `rejections` with where and
-/// why, and the good ones are returned.
+/// why, reports kept with a problem (an unreadable date) in `warnings`, and the reports are
+/// returned.
 pub fn read_reports(
     path: &Path,
     format: ReportFormat,
     rejections: &mut Rejections,
+    warnings: &mut Warnings,
 ) -> Result<Vec<BugReport>, IngestError> {
     let name = path.display().to_string();
     let open_error = |source| IngestError::Open { path: path.to_path_buf(), source };
     let mut input = super::Input::open(path)?;
     let mut bytes = Vec::new();
     input.reader.read_to_end(&mut bytes).map_err(open_error)?;
-    parse_reports(&name, &bytes, format, rejections)
+    parse_reports(&name, &bytes, format, rejections, warnings)
 }
 
-/// Parses the reports in `bytes` (an input called `name`, whose extension helps detection).
+/// Parses the reports in `bytes` (an input called `name`, whose extension helps detection),
+/// counting as [`read_reports`] does.
 pub fn parse_reports(
     name: &str,
     bytes: &[u8],
     format: ReportFormat,
     rejections: &mut Rejections,
+    warnings: &mut Warnings,
 ) -> Result<Vec<BugReport>, IngestError> {
     let name = name.to_string();
-    let format =
-        if format == ReportFormat::Auto { detect(Path::new(&name), &bytes[..bytes.len().min(4096)]) } else { format };
+    // A byte order mark (spreadsheet tools write one) is no part of the first key or column.
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    let format = if format == ReportFormat::Auto {
+        detect(Path::new(&name), &bytes[..bytes.len().min(DETECTION_BYTES)])
+    } else {
+        format
+    };
     let mut reports = Vec::new();
     match format {
         ReportFormat::Auto | ReportFormat::Csv => {
@@ -172,7 +351,9 @@ pub fn parse_reports(
             let headers = reader
                 .headers()
                 .map_err(|error| IngestError::Options { input: name.clone(), reason: format!("CSV header: {error}") })?
-                .clone();
+                .iter()
+                .map(|header| header.trim().to_string())
+                .collect::<Vec<_>>();
             for row in reader.records() {
                 match row {
                     Err(error) => {
@@ -181,12 +362,12 @@ pub fn parse_reports(
                     }
                     Ok(row) => {
                         let line = row.position().map_or(0, |position| position.line());
-                        let object = headers
+                        // Pairs, not a map: a repeated column keeps every value.
+                        let columns = headers
                             .iter()
                             .zip(row.iter())
-                            .map(|(key, value)| (key.to_string(), Value::String(value.to_string())))
-                            .collect();
-                        match report_from(object, Origin { file: name.clone(), line }) {
+                            .map(|(key, value)| (key.clone(), Value::String(value.into())));
+                        match report_from(columns, Origin { file: name.clone(), line }, warnings) {
                             Ok(report) => reports.push(report),
                             Err(reason) => rejections.add(&name, line, &format!("invalid report: {reason}")),
                         }
@@ -201,11 +382,13 @@ pub fn parse_reports(
                     continue;
                 }
                 match serde_json::from_slice::<Value>(line) {
-                    Ok(Value::Object(object)) => match report_from(object, Origin { file: name.clone(), line: number })
-                    {
-                        Ok(report) => reports.push(report),
-                        Err(reason) => rejections.add(&name, number, &format!("invalid report: {reason}")),
-                    },
+                    Ok(Value::Object(object)) => {
+                        let origin = Origin { file: name.clone(), line: number };
+                        match report_from(json_columns(object), origin, warnings) {
+                            Ok(report) => reports.push(report),
+                            Err(reason) => rejections.add(&name, number, &format!("invalid report: {reason}")),
+                        }
+                    }
                     Ok(_) => rejections.add(&name, number, "invalid JSON: not an object"),
                     Err(error) => rejections.add(&name, number, &format!("invalid JSON: {error}")),
                 }
@@ -226,12 +409,15 @@ pub fn parse_reports(
                 // JSON arrays have no line per item; `line` is the item's 1-based position.
                 let number = index as u64 + 1;
                 match item {
-                    Value::Object(object) => match report_from(object, Origin { file: name.clone(), line: number }) {
-                        Ok(report) => reports.push(report),
-                        Err(reason) => {
-                            rejections.add(&name, number, &format!("invalid report: item {number}: {reason}"))
+                    Value::Object(object) => {
+                        let origin = Origin { file: name.clone(), line: number };
+                        match report_from(json_columns(object), origin, warnings) {
+                            Ok(report) => reports.push(report),
+                            Err(reason) => {
+                                rejections.add(&name, number, &format!("invalid report: item {number}: {reason}"))
+                            }
                         }
-                    },
+                    }
                     _ => rejections.add(&name, number, &format!("invalid report: item {number} is not an object")),
                 }
             }
@@ -242,22 +428,30 @@ pub fn parse_reports(
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+    use serde_json::json;
+
     use super::*;
 
-    fn read(name: &str, text: &str) -> (Vec<BugReport>, Rejections) {
+    /// Reads `text` from a file called `name`: the reports, rejections and warnings.
+    fn read(name: &str, text: &str) -> (Vec<BugReport>, Rejections, Warnings) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(name);
         std::fs::write(&path, text).unwrap();
-        let mut rejections = Rejections::default();
-        let reports = read_reports(&path, ReportFormat::Auto, &mut rejections).unwrap();
-        (reports, rejections)
+        let (mut rejections, mut warnings) = (Rejections::default(), Warnings::default());
+        let reports = read_reports(&path, ReportFormat::Auto, &mut rejections, &mut warnings).unwrap();
+        (reports, rejections, warnings)
+    }
+
+    fn utc(text: &str) -> Option<i64> {
+        Some(chrono::DateTime::parse_from_rfc3339(text).unwrap().timestamp_millis())
     }
 
     #[test]
     fn github_issue_export() {
-        let (reports, rejections) = read(
+        let (reports, rejections, warnings) = read(
             "issues.json",
-            r#"[{"number": 12, "title": "Crash on save", "body": "NullPointerException", "created_at": "2024-05-01T10:00:00Z",
+            r#"[{"id": 2269914812, "number": 12, "title": "Crash on save", "body": "NullPointerException", "created_at": "2024-05-01T10:00:00Z",
                  "user": {"login": "alice"}, "labels": [{"name": "bug"}, {"name": "p1"}], "state": "open", "comments": 3},
                 {"title": "no number"}]"#,
         );
@@ -269,33 +463,201 @@ mod tests {
         assert_eq!(report.status.as_deref(), Some("open"));
         assert_eq!(report.created_ms, Some(1_714_557_600_000));
         assert_eq!(report.fields["comments"], 3);
+        assert_eq!(report.fields["id"], 2_269_914_812_u64, "the global id stays a field");
         assert_eq!(rejections.total(), 1);
+        assert_eq!(warnings.total(), 0);
+    }
+
+    #[test]
+    fn gitlab_issue_export() {
+        let (reports, rejections, warnings) = read(
+            "gitlab.json",
+            r#"[{"id": 84512, "iid": 7, "project_id": 3, "title": "Export hangs", "description": "at 99%",
+                 "state": "opened", "created_at": "2024-05-01T10:00:00.123+02:00",
+                 "author": {"id": 5, "username": "bob", "name": "Bob Example"}, "labels": ["bug", "export"]},
+                {"id": 84513, "title": "no iid, global id", "description": "", "author": {"name": "Carol"}}]"#,
+        );
+        assert_eq!(rejections.total(), 0);
+        assert_eq!(warnings.total(), 0);
+        let report = &reports[0];
+        assert_eq!((report.id.as_str(), report.title.as_str(), report.body.as_str()), ("7", "Export hangs", "at 99%"));
+        assert_eq!(report.fields["id"], 84512, "the global id stays a field");
+        assert_eq!(report.reporter.as_deref(), Some("bob"), "the username, not the display name");
+        assert_eq!(report.labels, ["bug", "export"]);
+        assert_eq!(report.status.as_deref(), Some("opened"));
+        assert_eq!(report.created_ms, utc("2024-05-01T08:00:00.123Z"));
+        assert_eq!((reports[1].id.as_str(), reports[1].reporter.as_deref()), ("84513", Some("Carol")));
+    }
+
+    #[test]
+    fn gitlab_csv_export() {
+        let (reports, _, warnings) = read(
+            "gitlab.csv",
+            "Issue ID,URL,Title,State,Description,Author,Author Username,Assignee,Assignee Username,Confidential,\
+             Locked,Due Date,Created At (UTC),Updated At (UTC),Closed At (UTC),Milestone,Weight,Labels,Time Estimate,Time Spent\n\
+             7,https://gitlab.example/g/p/-/issues/7,Export hangs,Open,at 99%,Bob Example,bob,,,No,No,,\
+             2024-05-01 10:00:00,2024-05-02 10:00:00,,,,\"bug,export\",0,0\n",
+        );
+        assert_eq!(warnings.total(), 0);
+        let report = &reports[0];
+        assert_eq!((report.id.as_str(), report.reporter.as_deref()), ("7", Some("bob")));
+        assert_eq!(report.created_ms, Some(1_714_557_600_000));
+        assert_eq!(report.labels, ["bug", "export"]);
+        assert_eq!(report.fields["Author"], "Bob Example");
     }
 
     #[test]
     fn bugzilla_csv_with_multiline_fields() {
-        let (reports, rejections) = read(
+        let (reports, rejections, warnings) = read(
             "bugs.csv",
             "Summary,Issue id,Status,Priority,Resolution,Created,Resolved,Description\n\
              \"Crash, on save\",101,RESOLVED,P1,FIXED,2020-01-02 17:14:21+00:00,,\"line one\nline two\"\n\
              Missing id,,NEW,P2,,2020-01-03 10:00:00+00:00,,text\n\
              Hang,102,NEW,--,,not a date,,text\n",
         );
-        assert_eq!(reports.len(), 1);
+        assert_eq!(reports.len(), 2);
         assert_eq!(reports[0].title, "Crash, on save");
         assert_eq!(reports[0].body, "line one\nline two");
         assert_eq!(reports[0].fields["Priority"], "P1");
         assert_eq!(reports[0].created_ms, Some(1_577_985_261_000));
         let reasons = &rejections.by_reason["invalid report"].examples;
         assert!(reasons[0].contains("bugs.csv:4") && reasons[0].contains("no id"), "{reasons:?}");
-        assert!(reasons[1].contains("bugs.csv:5") && reasons[1].contains("unreadable created"), "{reasons:?}");
+        assert_eq!(rejections.total(), 1);
+        let hang = &reports[1];
+        assert_eq!((hang.id.as_str(), hang.created_ms), ("102", None), "kept, with its date unknown");
+        assert_eq!(hang.fields["Created"], "not a date", "the date as written is kept");
+        let examples = &warnings.by_reason["unreadable created time"].examples;
+        assert_eq!(warnings.total(), 1);
+        assert!(
+            examples[0].ends_with("bugs.csv:5: unreadable created time \"not a date\"; kept with its date unknown"),
+            "{examples:?}"
+        );
+    }
+
+    #[test]
+    fn bugzilla_buglist_csv() {
+        let (reports, _, warnings) = read(
+            "buglist.csv",
+            "bug_id,\"product\",\"component\",\"assigned_to\",\"bug_status\",\"resolution\",\"short_desc\",\"opendate\"\n\
+             1606681,\"SeaMonkey\",\"Tabbed Browser\",\"nobody@mozilla.org\",\"NEW\",\"---\",\"Tabs flicker\",\"2020-01-02 17:14:21\"\n",
+        );
+        assert_eq!(warnings.total(), 0);
+        let report = &reports[0];
+        assert_eq!((report.id.as_str(), report.title.as_str()), ("1606681", "Tabs flicker"));
+        assert_eq!((report.status.as_deref(), report.component.as_deref()), (Some("NEW"), Some("Tabbed Browser")));
+        assert_eq!(report.fields["product"], "SeaMonkey");
+        assert_eq!(report.created_ms, Some(1_577_985_261_000));
+    }
+
+    #[test]
+    fn jira_csv_with_repeated_columns_and_both_date_forms() {
+        let (reports, rejections, warnings) = read(
+            "jira.csv",
+            "\u{feff}Summary,Issue key,Issue id,Issue Type,Status,Priority,Resolution,Reporter,Created,\
+             Affects Version/s,Affects Version/s,Component/s,Component/s,Labels,Labels,Labels,Description,\
+             Watchers,Watchers,Comment,Comment\n\
+             Checkout fails,PAY-12,10012,Bug,Open,High,,jsmith,30/Sep/21 17:20,2.1,2.2,Payments UI,Billing,\
+             checkout,,regression,\"Steps:\n1. pay\n2. see \"\"500\"\"\",jsmith,adoe,\
+             30/Sep/21 5:25 PM;adoe;seen too,\n\
+             Slow search,PAY-13,10013,Bug,Done,Low,Fixed,adoe,01/Oct/21 9:05 AM,,,,,,,,,,,,\n\
+             Odd date,PAY-14,10014,Bug,Open,Low,,adoe,sometime in October,,,,,,,,text,,,,\n",
+        );
+        assert_eq!(rejections.total(), 0, "{rejections:?}");
+        assert_eq!(reports.len(), 3);
+        let first = &reports[0];
+        assert_eq!((first.id.as_str(), first.title.as_str()), ("PAY-12", "Checkout fails"));
+        assert_eq!(first.fields["Issue id"], "10012", "the numeric id stays a field");
+        assert_eq!(first.body, "Steps:\n1. pay\n2. see \"500\"");
+        assert_eq!(first.created_ms, utc("2021-09-30T17:20:00Z"));
+        assert_eq!((first.reporter.as_deref(), first.status.as_deref()), (Some("jsmith"), Some("Open")));
+        assert_eq!(first.labels, ["checkout", "regression"]);
+        assert_eq!((first.component.as_deref(), first.version.as_deref()), (Some("Payments UI"), Some("2.1")));
+        assert_eq!(first.fields["Component/s"], json!(["Payments UI", "Billing"]));
+        assert_eq!(first.fields["Affects Version/s"], json!(["2.1", "2.2"]));
+        assert_eq!(first.fields["Watchers"], json!(["jsmith", "adoe"]));
+        assert_eq!(first.fields["Comment"], "30/Sep/21 5:25 PM;adoe;seen too");
+        assert_eq!((first.fields["Priority"].as_str(), first.fields.get("Resolution")), (Some("High"), None));
+        let second = &reports[1];
+        assert_eq!(second.created_ms, utc("2021-10-01T09:05:00Z"));
+        assert!(second.labels.is_empty() && second.component.is_none() && second.body.is_empty());
+        assert!(!second.fields.contains_key("Component/s"), "{:?}", second.fields);
+        assert_eq!((reports[2].id.as_str(), reports[2].created_ms), ("PAY-14", None));
+        let examples = &warnings.by_reason["unreadable created time"].examples;
+        assert!(
+            examples[0]
+                .ends_with("jira.csv:6: unreadable created time \"sometime in October\"; kept with its date unknown"),
+            "{examples:?}"
+        );
+    }
+
+    #[test]
+    fn jira_rest_json() {
+        let (reports, _, warnings) = read(
+            "jira.json",
+            r#"{"id": "10012", "key": "PAY-12", "fields": {"summary": "Checkout fails", "description": "500",
+                "created": "2021-09-30T19:20:00.000+0200", "reporter": {"name": "jsmith", "displayName": "J Smith"},
+                "labels": ["checkout"], "components": [{"name": "Payments UI"}, {"name": "Billing"}],
+                "status": {"name": "Open"}, "customfield_10001": null}}"#,
+        );
+        assert_eq!(warnings.total(), 0);
+        let report = &reports[0];
+        assert_eq!((report.id.as_str(), report.title.as_str()), ("PAY-12", "Checkout fails"));
+        assert_eq!(report.created_ms, utc("2021-09-30T17:20:00Z"));
+        assert_eq!((report.reporter.as_deref(), report.status.as_deref()), (Some("jsmith"), Some("Open")));
+        assert_eq!(report.labels, ["checkout"]);
+        assert_eq!(report.component.as_deref(), Some("Payments UI"));
+        assert_eq!(report.fields["components"], json!(["Payments UI", "Billing"]));
+        assert!(!report.fields.contains_key("customfield_10001"));
     }
 
     #[test]
     fn json_lines() {
-        let (reports, rejections) =
-            read("feedback.jsonl", "{\"id\":\"f1\",\"summary\":\"slow search\",\"tags\":\"ux, perf\"}\n{oops\n");
+        let (reports, rejections, warnings) = read(
+            "feedback.jsonl",
+            "{\"id\":\"f1\",\"summary\":\"slow search\",\"tags\":\"ux, perf\"}\n{oops\n\
+             {\"id\":\"f2\",\"text\":\"love it\",\"created\":true}\n",
+        );
         assert_eq!(reports[0].labels, ["ux", "perf"]);
         assert_eq!(rejections.by_reason["invalid JSON"].count, 1);
+        assert_eq!((reports[1].id.as_str(), reports[1].created_ms), ("f2", None));
+        let example = &warnings.by_reason["unreadable created time"].examples[0];
+        assert!(
+            example.ends_with("feedback.jsonl:3: unreadable created time true; kept with its date unknown"),
+            "{example}"
+        );
+    }
+
+    #[test]
+    fn a_json_file_is_json_lines_when_its_first_line_is_an_object() {
+        let lines = "{\"id\": \"f1\", \"title\": \"one\"}\n{\"id\": \"f2\", \"title\": \"two\"}\n";
+        let (reports, rejections, _) = read("feedback.json", lines);
+        assert_eq!((reports.len(), rejections.total()), (2, 0));
+        let pretty = "{\n  \"iid\": 7,\n  \"title\": \"Export hangs\"\n}\n";
+        let (reports, rejections, _) = read("issue.json", pretty);
+        assert_eq!((reports.len(), rejections.total()), (1, 0), "{rejections:?}");
+        assert_eq!(reports[0].id, "7");
+    }
+
+    #[test]
+    fn a_long_unreadable_date_is_cut_in_the_warning() {
+        let created = "x".repeat(500);
+        let (reports, _, warnings) =
+            read("long.jsonl", &format!("{{\"id\":\"1\",\"title\":\"t\",\"created\":\"{created}\"}}\n"));
+        assert_eq!(reports.len(), 1);
+        let example = &warnings.by_reason["unreadable created time"].examples[0];
+        assert!(example.len() < 250 && example.contains("xxx...;"), "{example}");
+    }
+
+    proptest! {
+        #[test]
+        fn a_report_is_never_dropped_for_its_date(created in prop_oneof![".{0,40}", "[0-9/: A-Za-z+-]{0,24}"]) {
+            let mut warnings = Warnings::default();
+            let pairs = [("id", json!("R-1")), ("title", json!("t")), ("created", json!(created))]
+                .map(|(key, value)| (key.to_string(), value));
+            let report = report_from(pairs, Origin { file: "f".into(), line: 1 }, &mut warnings).unwrap();
+            let unreadable = report.created_ms.is_none() && !created.trim().is_empty();
+            prop_assert_eq!(warnings.total(), u64::from(unreadable));
+            prop_assert_eq!(report.fields.contains_key("created"), unreadable);
+        }
     }
 }

@@ -1,7 +1,8 @@
 //! Reading timestamps into milliseconds since the Unix epoch, UTC: RFC 3339 / ISO 8601, epoch
 //! numbers, and the layouts logs write at the start of a line (syslog, `yyMMdd HHmmss`,
-//! `yy/MM/dd HH:mm:ss`, `yyyyMMdd-HH:mm:ss:SSS`, ...). A layout without a year takes the
-//! current year, as syslog daemons do.
+//! `yy/MM/dd HH:mm:ss`, `yyyyMMdd-HH:mm:ss:SSS`, ...), and the dates bug trackers export
+//! (Jira's `dd/MMM/yy HH:mm` and `dd/MMM/yy h:mm a`, `yyyy-MM-dd HH:mm`). A layout without a
+//! year takes the current year, as syslog daemons do; one without an offset is UTC.
 
 use std::sync::LazyLock;
 
@@ -32,6 +33,21 @@ const NAIVE_LAYOUTS: &[&str] = &[
     "%Y%m%d-%H:%M:%S:%3f",
     "%Y%m%d-%H:%M:%S",
     "%Y-%m-%d-%H.%M.%S%.f",
+    // Without seconds, as Jira's ISO date setting writes them.
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M",
+];
+/// Jira's export layouts after the month (`30/Sep/21 17:20`, `30/Sep/21 5:20 PM`, with a
+/// four-digit year or seconds too). Two-digit years first, for the reason above.
+const JIRA_LAYOUTS: &[&str] = &[
+    "%d/%b/%y %H:%M",
+    "%d/%b/%y %H:%M:%S",
+    "%d/%b/%y %I:%M %p",
+    "%d/%b/%y %I:%M:%S %p",
+    "%d/%b/%Y %H:%M",
+    "%d/%b/%Y %H:%M:%S",
+    "%d/%b/%Y %I:%M %p",
+    "%d/%b/%Y %I:%M:%S %p",
 ];
 /// Layouts without a year; the current year is put in front.
 const YEARLESS_LAYOUTS: &[&str] = &["%Y %b %d %H:%M:%S%.f", "%Y %b %d %Y %H:%M:%S"];
@@ -58,6 +74,9 @@ pub fn parse_timestamp_text(text: &str) -> Option<i64> {
         }
     }
     if let Some(ms) = parse_healthapp(&text) {
+        return Some(ms);
+    }
+    if let Some(ms) = parse_jira(&text) {
         return Some(ms);
     }
     let collapsed = text.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -203,6 +222,40 @@ fn parse_healthapp(text: &str) -> Option<i64> {
     NaiveDateTime::parse_from_str(&normalized, "%Y%m%d-%H:%M:%S:%3f").ok().map(|t| t.and_utc().timestamp_millis())
 }
 
+/// Jira's `dd/MMM/yy HH:mm` and `dd/MMM/yy h:mm a` (see [`JIRA_LAYOUTS`]): English month
+/// names in any case, short (`Sep`, and `Sept` as Java writes it for English (UK)) or in
+/// full; any run of whitespace (a no-break space before `PM`) reads as one space.
+fn parse_jira(text: &str) -> Option<i64> {
+    const MONTHS: [&str; 12] = [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ];
+    let (day, rest) = text.split_once('/')?;
+    let (month, rest) = rest.split_once('/')?;
+    if day.is_empty() || day.len() > 2 {
+        return None;
+    }
+    let month = month.to_ascii_lowercase();
+    let known = |name: &str| name.starts_with(&month) && (month.len() == 3 || month == "sept" || month == name);
+    let month = &MONTHS.into_iter().find(|name| known(name))?[..3];
+    let rest = rest.split_whitespace().collect::<Vec<_>>().join(" ");
+    let normalized = format!("{day}/{month}/{rest}");
+    JIRA_LAYOUTS
+        .iter()
+        .find_map(|layout| NaiveDateTime::parse_from_str(&normalized, layout).ok())
+        .map(|time| time.and_utc().timestamp_millis())
+}
+
 fn epoch_to_millis(number: f64) -> i64 {
     let magnitude = number.abs();
     let millis = if magnitude < 1e11 {
@@ -277,6 +330,34 @@ mod tests {
         assert_eq!(parse_timestamp_text("2024-05-01 10:00:00.5"), Some(1_714_557_600_500));
         assert_eq!(parse_timestamp_text("01/May/2024:12:00:00 +0200"), Some(1_714_557_600_000));
         assert_eq!(parse_timestamp_text("yesterday"), None);
+    }
+
+    #[test]
+    fn tracker_export_dates() {
+        let at_1720 = utc("2021-09-30T17:20:00Z");
+        for text in [
+            "30/Sep/21 17:20",
+            "30/Sep/21 5:20 PM",
+            "30/sep/21 5:20 pm",
+            "30/SEP/2021 17:20",
+            "30/Sept/21 05:20 PM",
+            "30/September/2021 5:20\u{202f}PM",
+            "2021-09-30 17:20",
+            "2021-09-30T17:20:00.000Z",
+            "2021-09-30T19:20:00.000+0200",
+            "2021-09-30T19:20:00+02:00",
+            "2021-09-30 17:20:00+00:00",
+        ] {
+            assert_eq!(parse_timestamp_text(text), Some(at_1720), "{text}");
+        }
+        assert_eq!(parse_timestamp_text("30/Sep/21 17:20:45"), Some(at_1720 + 45_000));
+        assert_eq!(parse_timestamp_text("30/Sep/21 5:20:45 AM"), Some(utc("2021-09-30T05:20:45Z")));
+        assert_eq!(parse_timestamp_text("01/Jan/21 12:05 AM"), Some(utc("2021-01-01T00:05:00Z")));
+        assert_eq!(parse_timestamp_text("1/Jan/99 12:05 PM"), Some(utc("1999-01-01T12:05:00Z")));
+        assert_eq!(parse_timestamp_text("2024-05-01T10:00:00.123+02:00"), Some(utc("2024-05-01T08:00:00.123Z")));
+        for unreadable in ["31/Feb/21 10:00", "30/Foo/21 10:00", "30/Sep/21", "30/Sep/21 17:20 PM", "not a date"] {
+            assert_eq!(parse_timestamp_text(unreadable), None, "{unreadable}");
+        }
     }
 
     #[test]

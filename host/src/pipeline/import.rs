@@ -17,7 +17,7 @@ use super::checkpoint::Checkpoints;
 use super::findings::{FindingStore, StoredFinding};
 use super::plugin_set::{BatchAnalysis, PluginFailure, PluginSet, summarize_failures};
 use crate::index::{LogIndex, LogWriter};
-use crate::ingest::{Input, ParseOptions, ReadPosition, Record, Rejections, read_records};
+use crate::ingest::{Input, ParseOptions, ReadPosition, Record, Rejections, Warnings, read_records};
 use crate::plugin::PluginError;
 
 /// Records handed to the plugins at a time.
@@ -312,7 +312,10 @@ fn open_resumable(path: &std::path::Path, checkpoints: &Checkpoints) -> Result<R
 #[derive(Debug, Clone, Default)]
 pub struct ReportImportSummary {
     pub reports: u64,
+    /// Rows and items not stored, by reason.
     pub rejections: Rejections,
+    /// Reports stored with a problem (a date that could not be read), by kind.
+    pub warnings: Warnings,
     pub inputs: Vec<InputReport>,
     pub findings: u64,
     pub plugin_failures: Vec<PluginFailure>,
@@ -424,13 +427,14 @@ pub fn import_reports(
     let mut failures = Vec::new();
     for path in paths {
         let name = path.display().to_string();
-        let mut rejections = Rejections::default();
-        let mut reports = match crate::ingest::read_reports(path, format, &mut rejections) {
+        let (mut rejections, mut warnings) = (Rejections::default(), Warnings::default());
+        let mut reports = match crate::ingest::read_reports(path, format, &mut rejections, &mut warnings) {
             Ok(reports) => reports,
             Err(error) => {
                 tracing::error!(input = %name, %error, "input skipped");
                 summary.inputs.push(InputReport::failed(name, 0, error.to_string()));
                 summary.rejections.merge(rejections);
+                summary.warnings.merge(warnings);
                 continue;
             }
         };
@@ -447,6 +451,7 @@ pub fn import_reports(
             error: None,
         });
         summary.rejections.merge(rejections);
+        summary.warnings.merge(warnings);
     }
     summary.plugin_failures = summarize_failures(&failures);
     summary.elapsed = started.elapsed();

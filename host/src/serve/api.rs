@@ -5,6 +5,7 @@
 //! Every handler that touches the index runs on the blocking pool; ingest hands records to the
 //! writer ([`Ingestor`]) and answers once they are committed.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -28,7 +29,9 @@ use super::metrics::{EndpointLabel, Metrics, StatusLabel};
 use crate::config::{Role, ServeSettings};
 use crate::feedback::{Action, StatusFilter, render, similar};
 use crate::index::{LogIndex, PageKey, ReportIndex, SearchRequest, report_json};
-use crate::ingest::{Format, Input, ParseOptions, Rejections, ReportFormat, parse_reports, read_records};
+use crate::ingest::{
+    Format, Input, ParseOptions, ReasonGroup, Rejections, ReportFormat, Warnings, parse_reports, read_records,
+};
 use crate::pipeline::FindingStore;
 
 /// The OpenAPI document, checked in.
@@ -601,8 +604,12 @@ fn queue_error(error: QueueError) -> ApiError {
 }
 
 fn rejections_json(rejections: &Rejections) -> Value {
-    rejections
-        .by_reason
+    by_reason_json(&rejections.by_reason)
+}
+
+/// Rejections or warnings by reason: `{reason: {count, examples}}`.
+fn by_reason_json(by_reason: &BTreeMap<String, ReasonGroup>) -> Value {
+    by_reason
         .iter()
         .map(|(reason, group)| (reason.clone(), json!({ "count": group.count, "examples": group.examples })))
         .collect::<serde_json::Map<_, _>>()
@@ -702,9 +709,10 @@ async fn ingest_reports(
     };
     let request_id = state.next_request_id();
     let name = request_id.clone();
-    let (reports, rejections) = tokio::task::spawn_blocking(move || {
-        let mut rejections = Rejections::default();
-        parse_reports(&name, &body, format, &mut rejections).map(|reports| (reports, rejections))
+    let (reports, rejections, warnings) = tokio::task::spawn_blocking(move || {
+        let (mut rejections, mut warnings) = (Rejections::default(), Warnings::default());
+        parse_reports(&name, &body, format, &mut rejections, &mut warnings)
+            .map(|reports| (reports, rejections, warnings))
     })
     .await
     .map_err(ApiError::internal)?
@@ -727,6 +735,8 @@ async fn ingest_reports(
         "ids": ids,
         "rejected": rejections.total(),
         "rejections": rejections_json(&rejections),
+        "warned": warnings.total(),
+        "warnings": by_reason_json(&warnings.by_reason),
     }))
     .into_response())
 }
