@@ -6,9 +6,11 @@
 //! One item is one problem:
 //! - a report group, with the log patterns its reports individually quote;
 //! - report groups become one item only when their reports quote the same log pattern (the
-//!   reason is stated), and never past [`MAX_GROUPS_PER_ITEM`] groups; a pattern quoted by
-//!   reports of more than [`MAX_GROUPS_PER_PATTERN`] groups is too generic to be evidence of any
-//!   one problem, and its links are refused and reported;
+//!   reason is stated), and never past [`MAX_GROUPS_PER_ITEM`] groups;
+//! - a pattern quoted by reports of more than [`MAX_GROUPS_PER_PATTERN`] groups is too generic to
+//!   be evidence of one problem — unless every quote was filed within [`INCIDENT_WINDOW_MS`], as
+//!   reports of one incident are, and they are at most [`MAX_GROUPS_PER_INCIDENT`] groups — and
+//!   its links are refused and reported;
 //! - an anomaly episode joins the item that owns one of its patterns, or is an item of its own.
 //!
 //! Items get a stable id (from their anchor: the oldest group, or the pattern), an impact
@@ -25,11 +27,19 @@ use crate::index::{HOUR_MS, PatternStats};
 use crate::ingest::BugReport;
 use crate::pipeline::StoredFinding;
 
-/// A pattern quoted by reports of more groups than this is generic: its links are refused.
+/// A pattern quoted by reports of more groups than this is generic (its links are refused),
+/// unless the quotes came together in time.
 pub const MAX_GROUPS_PER_PATTERN: usize = 3;
 
+/// Reports of one incident are filed within days of each other; a message quoted across a
+/// longer span is quoted for many reasons.
+pub const INCIDENT_WINDOW_MS: i64 = 7 * 24 * HOUR_MS;
+
+/// Report groups one pattern may join when every quote was filed within [`INCIDENT_WINDOW_MS`].
+pub const MAX_GROUPS_PER_INCIDENT: usize = 6;
+
 /// Report groups one item may join through quoted patterns.
-pub const MAX_GROUPS_PER_ITEM: usize = 3;
+pub const MAX_GROUPS_PER_ITEM: usize = MAX_GROUPS_PER_INCIDENT;
 
 /// What kind of work an item is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -310,15 +320,24 @@ pub fn build_items(
         by_pattern.entry(link.pattern.as_str()).or_default().entry(group).or_default().push(link);
     }
     let template_of = |pattern: &str| pattern_by_id.get(pattern).map_or(pattern.to_string(), |p| p.template.clone());
+    let filed: BTreeMap<&str, Option<i64>> = reports.iter().map(|r| (r.id.as_str(), r.created_ms)).collect();
     by_pattern.retain(|pattern, by_group| {
         if by_group.len() <= MAX_GROUPS_PER_PATTERN {
             return true;
         }
+        let times: Option<Vec<i64>> = by_group.values().flatten().map(|link| filed[link.report.as_str()]).collect();
+        let together = times.is_some_and(|times| {
+            times.iter().max().zip(times.iter().min()).is_some_and(|(last, first)| last - first <= INCIDENT_WINDOW_MS)
+        });
+        if together && by_group.len() <= MAX_GROUPS_PER_INCIDENT {
+            return true;
+        }
         let reports: usize = by_group.values().map(Vec::len).sum();
         refused.push(format!(
-            "log pattern `{}` is quoted by {reports} reports in {} unrelated groups: too generic to be evidence of one problem, not linked",
+            "log pattern `{}` is quoted by {reports} reports in {} groups filed {}: too generic to be evidence of one problem, not linked",
             template_of(pattern),
-            by_group.len()
+            by_group.len(),
+            if together { "together" } else { "far apart" }
         ));
         false
     });
@@ -581,6 +600,63 @@ fn finish(mut draft: Draft, patterns: &BTreeMap<&str, &PatternStats>, newest: i6
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn report(id: &str, group: &str, body: &str, created_ms: i64) -> BugReport {
+        BugReport {
+            id: id.into(),
+            title: format!("problem {id}"),
+            body: body.into(),
+            created_ms: Some(created_ms),
+            reporter: Some(format!("person-{id}")),
+            labels: Vec::new(),
+            status: None,
+            stack_trace: None,
+            version: None,
+            component: None,
+            fields: Default::default(),
+            origin: crate::ingest::Origin { file: "t".into(), line: 1 },
+            annotations: [("group".to_string(), group.to_string())].into(),
+        }
+    }
+
+    /// Five quoting reports in five groups, `apart` ms between filings, beside unrelated ones.
+    fn five_quotes(apart: i64) -> BuiltItems {
+        let mut reports: Vec<BugReport> = (0..5)
+            .map(|i| {
+                let body =
+                    format!("checkout broke, the log says: upstream timeout after {} ms calling billing", 5000 + i);
+                report(&format!("Q{i}"), &format!("g{i}"), &body, i * apart)
+            })
+            .collect();
+        reports.extend(
+            (0..20).map(|i| report(&format!("B{i}"), &format!("b{i}"), "the sidebar is white in dark mode", 0)),
+        );
+        let pattern = PatternStats {
+            pattern: "p1".into(),
+            template: "upstream timeout after <*> ms calling billing".into(),
+            count: 50,
+            first_seen_ms: 0,
+            last_seen_ms: 0,
+            levels: [("ERROR".to_string(), 50)].into(),
+            sources: [("shop".to_string(), 50)].into(),
+            examples: Vec::new(),
+            hourly: BTreeMap::new(),
+        };
+        build_items(&reports, &[pattern], &[], &BTreeMap::new())
+    }
+
+    #[test]
+    fn groups_quoting_one_message_in_one_week_are_one_item_and_across_months_none() {
+        let incident = five_quotes(HOUR_MS);
+        let item = incident.items.iter().find(|item| !item.evidence.patterns.is_empty()).expect("linked");
+        assert_eq!(item.evidence.reports, ["Q0", "Q1", "Q2", "Q3", "Q4"]);
+        assert!(item.evidence.links[0].contains("in 5 groups quote the same log message"), "{:?}", item.evidence.links);
+        assert!(incident.refused.is_empty(), "{:?}", incident.refused);
+
+        let generic = five_quotes(30 * 24 * HOUR_MS);
+        assert!(generic.items.iter().all(|item| item.evidence.patterns.is_empty()), "{:?}", generic.items);
+        assert!(generic.refused[0].contains("in 5 groups filed far apart: too generic"), "{:?}", generic.refused);
+    }
 
     #[test]
     fn the_trend_is_the_share_of_evidence_in_the_newer_half_of_its_span() {

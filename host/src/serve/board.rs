@@ -16,6 +16,10 @@ use crate::pipeline::FindingStore;
 /// How often the keeper looks for new data.
 const POLL: Duration = Duration::from_millis(200);
 
+/// After a build that took `t`, the next waits at least this many times `t`, so building
+/// takes at most about a fifth of one core however fast data arrives.
+const REST_PER_BUILD_TIME: u32 = 4;
+
 /// The board and what it is built from.
 pub struct BoardKeeper {
     store: BoardStore,
@@ -97,12 +101,22 @@ impl BoardKeeper {
         Ok(status)
     }
 
-    /// Rebuilds after each change of data until `stop` is set.
+    /// Rebuilds after each change of data until `stop` is set, resting between builds in
+    /// proportion to their cost.
     pub fn run(&self, stop: &AtomicBool) {
+        let mut rest = Duration::ZERO;
         while !stop.load(Ordering::SeqCst) {
-            std::thread::sleep(POLL);
+            std::thread::sleep(POLL.max(rest));
+            let started = std::time::Instant::now();
             match self.rebuild_if_changed() {
-                Ok(true) => tracing::debug!(items = self.board().items.len(), "feedback board rebuilt"),
+                Ok(true) => {
+                    rest = started.elapsed() * REST_PER_BUILD_TIME;
+                    tracing::debug!(
+                        items = self.board().items.len(),
+                        seconds = started.elapsed().as_secs_f64(),
+                        "feedback board rebuilt"
+                    );
+                }
                 Ok(false) => {}
                 Err(error) => tracing::error!(error = format!("{error:#}"), "feedback board not rebuilt"),
             }
