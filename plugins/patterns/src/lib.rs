@@ -24,16 +24,26 @@ pub struct PatternsPlugin {
     similarity_threshold: f64,
     /// Patterns created after this many messages are reported as new.
     baseline: u64,
+    /// ... or once the source's records span this long (ms), after [`MIN_BASELINE_MESSAGES`]:
+    /// a quiet source shows its usual messages within hours, not within `baseline` messages.
+    baseline_span_ms: i64,
     messages_seen: u64,
+    /// The oldest record time seen, where the baseline span starts.
+    first_record_ms: Option<i64>,
     rates: RateDetector,
     sessions: Option<SessionDetector>,
 }
+
+/// The fewest messages before a new pattern can be news by [`PatternsPlugin::baseline_span_ms`].
+const MIN_BASELINE_MESSAGES: u64 = 100;
 
 /// What the plugin keeps between instances.
 #[derive(Serialize, Deserialize)]
 struct SavedState {
     miner: String,
     messages_seen: u64,
+    #[serde(default)]
+    first_record_ms: Option<i64>,
     rates: RateDetector,
     sessions: Option<SessionDetector>,
 }
@@ -83,6 +93,11 @@ impl Plugin for PatternsPlugin {
         .annotating(&["pattern", "template"])
         .with_config("similarity", "share of constant tokens that must match a template", Some("0.5"))
         .with_config("baseline", "messages seen before a new pattern counts as news", Some("10000"))
+        .with_config(
+            "baseline-span",
+            "or how long a source must have logged (and at least 100 messages) before a new pattern counts as news",
+            Some("12h"),
+        )
         .with_config("rate-bucket", "time bucket for spikes, drops and error bursts", Some("1m"))
         .with_config("session-key", "regex finding the session key in a message (group 1 if any), e.g. blk_-?[0-9]+; unset: no sessions", None)
         .with_config("session-idle", "a session with no record for this long is closed and judged", Some("10m"))
@@ -97,6 +112,7 @@ impl Plugin for PatternsPlugin {
             )));
         }
         let baseline = config.parse_or("baseline", 10_000u64)?;
+        let baseline_span_ms = parse_duration("baseline-span", config.get("baseline-span").unwrap_or("12h"))?;
         let rate_settings = RateSettings {
             bucket_ms: parse_duration("rate-bucket", config.get("rate-bucket").unwrap_or("1m"))?,
             ..RateSettings::default()
@@ -117,7 +133,9 @@ impl Plugin for PatternsPlugin {
             miner: Miner::new(similarity_threshold),
             similarity_threshold,
             baseline,
+            baseline_span_ms,
             messages_seen: 0,
+            first_record_ms: None,
             rates: RateDetector::new(rate_settings),
             sessions: session_settings.clone().map(SessionDetector::new),
         };
@@ -126,6 +144,7 @@ impl Plugin for PatternsPlugin {
                 .map_err(|error| PluginError::BadInput(format!("saved state: {error}")))?;
             plugin.miner = Miner::load(similarity_threshold, &saved.miner).map_err(PluginError::BadInput)?;
             plugin.messages_seen = saved.messages_seen;
+            plugin.first_record_ms = saved.first_record_ms;
             plugin.rates = saved.rates.with_settings(rate_settings);
             // A session key configured since, or removed, starts or drops session state.
             plugin.sessions = match (session_settings, saved.sessions) {
@@ -154,6 +173,11 @@ impl Plugin for PatternsPlugin {
             output.set(pattern_column, record, id_value);
             output.set(template_column, record, template_value);
         }
+        let oldest = (0..batch.len()).filter_map(|record| batch.record(record).timestamp).min();
+        self.first_record_ms = match (self.first_record_ms, oldest) {
+            (Some(known), Some(oldest)) => Some(known.min(oldest)),
+            (known, oldest) => known.or(oldest),
+        };
         self.report_new_patterns(batch, &pattern_of, patterns_before, &mut output);
         self.messages_seen += batch.len() as u64;
         self.detect(batch, &pattern_of, &mut output);
@@ -178,6 +202,7 @@ impl Plugin for PatternsPlugin {
         let saved = SavedState {
             miner: self.miner.save(),
             messages_seen: self.messages_seen,
+            first_record_ms: self.first_record_ms,
             rates: self.rates.clone(),
             sessions: self.sessions.clone(),
         };
@@ -362,10 +387,12 @@ impl PatternsPlugin {
                 continue;
             };
             // Created by the message at `first`: news only once the baseline was seen.
-            if self.messages_seen + u64::from(first) < self.baseline {
+            let record = batch.record(first as usize);
+            let seen = self.messages_seen + u64::from(first);
+            let span = record.timestamp.zip(self.first_record_ms).map_or(0, |(time, oldest)| time - oldest);
+            if seen < self.baseline && (seen < MIN_BASELINE_MESSAGES || span < self.baseline_span_ms) {
                 continue;
             }
-            let record = batch.record(first as usize);
             let severe = record.level.is_some_and(is_warning_or_worse);
             let pattern = &self.miner.patterns()[patterns_before + offset];
             let timestamps = records.iter().filter_map(|&r| batch.record(r as usize).timestamp);
@@ -454,5 +481,27 @@ mod tests {
         let output = plugin.process_logs(&LogBatch::from_messages(["a b c", "disk full on sda"])).unwrap();
         assert_eq!(output.findings().len(), 1);
         assert_eq!(output.findings()[0].evidence.records, vec![1]);
+    }
+
+    #[test]
+    fn a_new_pattern_after_the_baseline_span_of_a_quiet_source_is_a_finding() {
+        // 300 messages over 13 h: far fewer than `baseline`, but the span has passed.
+        let config = Config::from_pairs([("baseline-span".to_string(), "12h".to_string())]);
+        let mut plugin = PatternsPlugin::init(&config, None).unwrap();
+        let hour = 3_600_000;
+        use opsloop_sdk::LogRecord;
+        let usual: Vec<LogRecord> = (0..300)
+            .map(|i| LogRecord {
+                timestamp: Some(i * 13 * hour / 300),
+                ..LogRecord::message(i as usize, "user logged in")
+            })
+            .collect();
+        let early = plugin.process_logs(&LogBatch::from_records(usual[..150].iter().copied())).unwrap();
+        assert!(early.findings().is_empty(), "the first hours are the baseline");
+        plugin.process_logs(&LogBatch::from_records(usual[150..].iter().copied())).unwrap();
+        let burst = LogRecord { timestamp: Some(13 * hour), ..LogRecord::message(0, "disk full on sda") };
+        let output = plugin.process_logs(&LogBatch::from_records([burst])).unwrap();
+        assert_eq!(output.findings().len(), 1);
+        assert_eq!(output.findings()[0].kind, "new-pattern");
     }
 }

@@ -108,7 +108,7 @@ impl Baseline {
         }
         // An anomalous bucket teaches the baseline only as much as a normal one could.
         let learned = match verdict {
-            Some((Direction::Spike, expected)) => expected * settings.min_factor,
+            Some((Direction::Spike, expected)) => expected.max(1.0) * settings.min_factor,
             Some((Direction::Drop, expected)) => expected / settings.min_factor,
             None => observed,
         };
@@ -208,6 +208,10 @@ pub struct RateDetector {
     running: FxHashMap<Series, Episode>,
     /// Records that came after their bucket was judged.
     pub late_records: u64,
+    /// Buckets the stream has had judged: a pattern first seen after them has a known history
+    /// of zero that long, so it starts warmed up (a burst of a brand-new message is a spike).
+    #[serde(default)]
+    judged_buckets: u32,
 }
 
 impl RateDetector {
@@ -279,11 +283,15 @@ impl RateDetector {
     fn judge(&mut self, bucket: i64, open: OpenBucket, ended: &mut Vec<Episode>) {
         let settings = self.settings;
         // Every series known, also those silent in this bucket: silence is what a drop is.
+        let history = self.judged_buckets;
         for series in open.counts.keys() {
-            self.baselines
-                .entry(*series)
-                .or_insert_with(|| Baseline { hour: bucket.div_euclid(HOUR_MS), ..Baseline::default() });
+            self.baselines.entry(*series).or_insert_with(|| Baseline {
+                hour: bucket.div_euclid(HOUR_MS),
+                judged: history,
+                ..Baseline::default()
+            });
         }
+        self.judged_buckets = self.judged_buckets.saturating_add(1);
         let mut series_list: Vec<Series> = self.baselines.keys().copied().collect();
         series_list.sort();
         for series in series_list {
@@ -402,6 +410,17 @@ mod tests {
         }
         episodes.extend(detector.finish());
         episodes
+    }
+
+    #[test]
+    fn a_burst_of_a_pattern_never_seen_before_is_a_spike_once_the_stream_is_warm() {
+        // Only the heartbeat for an hour, then a new message at 30 a minute for five minutes.
+        let episodes = run(120, |minute| if (60..65).contains(&minute) { 30 } else { 0 });
+        assert_eq!(episodes.len(), 1, "{episodes:?}");
+        assert_eq!((episodes[0].series, episodes[0].direction), (Series::Pattern(0), Direction::Spike));
+        assert_eq!(episodes[0].first_ms, 60 * MINUTE);
+        // Early in the stream it is part of learning what the source says.
+        assert!(run(120, |minute| if (5..10).contains(&minute) { 30 } else { 0 }).is_empty());
     }
 
     #[test]
