@@ -65,8 +65,9 @@ enum BoardStep {
     Read,
 }
 
-/// Every call this bench makes into `opsloop::feedback`, in one place so a new board API is a
-/// swap of these lines. Today there is no separate read: both steps build the items.
+/// Every call this bench makes into `opsloop::feedback`, in one place: a build is what an import
+/// does after storing data (build the board, move statuses, save it); a read is what
+/// `opsloop feedback` and `GET /api/feedback` do (load the board as built).
 fn feedback_board(
     step: BoardStep,
     data: &DataDir,
@@ -74,14 +75,15 @@ fn feedback_board(
     logs: &LogIndex,
     reports: &ReportIndex,
 ) -> Vec<BoardItem> {
-    use opsloop::feedback::{FeedbackStore, current_items};
+    use opsloop::feedback::BoardStore;
     let findings = FindingStore::new(data.findings_file());
-    let store = FeedbackStore::new(data.feedback_file());
-    let items = match step {
-        BoardStep::Build | BoardStep::Read => current_items(logs, reports, &findings, &store, &settings.feedback),
+    let store = BoardStore::new(data);
+    let board = match step {
+        BoardStep::Build => store.rebuild(logs, reports, &findings, &settings.feedback).expect("build the board"),
+        BoardStep::Read => store.read().expect("read the board").expect("a board was built"),
     };
-    items
-        .expect("build the feedback items")
+    board
+        .items
         .into_iter()
         .map(|item| BoardItem {
             id: item.id,

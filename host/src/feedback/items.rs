@@ -41,6 +41,11 @@ pub const MAX_GROUPS_PER_INCIDENT: usize = 6;
 /// Report groups one item may join through quoted patterns.
 pub const MAX_GROUPS_PER_ITEM: usize = MAX_GROUPS_PER_INCIDENT;
 
+/// Records a pattern that is only new (no rate anomaly, no report) needs to be an item of its
+/// own: a message seen a few times is a line in the logs, not a backlog item. (The rate
+/// detectors ask as much of a spike.)
+pub const MIN_RECORDS_OF_A_NEW_PATTERN_ITEM: u64 = 10;
+
 /// What kind of work an item is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -432,6 +437,12 @@ pub fn build_items(
         let index = match owner {
             Some(index) => index,
             None => {
+                let only_new = episode.kinds.iter().all(|kind| kind == "new-pattern");
+                let records: u64 =
+                    episode.patterns.iter().filter_map(|p| pattern_by_id.get(p.as_str())).map(|p| p.count).sum();
+                if only_new && records < MIN_RECORDS_OF_A_NEW_PATTERN_ITEM {
+                    continue;
+                }
                 let (anchor, title, kind) = episode_anchor(&episode, &pattern_by_id);
                 let index = drafts.iter().position(|d| d.anchor == anchor).unwrap_or_else(|| {
                     drafts.push(Draft::new(anchor, title, kind));

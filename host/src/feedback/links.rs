@@ -186,11 +186,11 @@ impl TemplateToken {
         self.pieces.len() > 1 && self.pieces.iter().all(String::is_empty)
     }
 
-    fn matches(&self, report_token: &str) -> bool {
-        let token = report_token.to_lowercase();
+    /// Whether a report word (lowercased) is an instance of this token.
+    fn matches(&self, token: &str) -> bool {
         if self.pieces.len() == 1 {
-            let trim = |t: &str| t.trim_matches(|c: char| "`'\"()[]{}<>,;.:".contains(c)).to_string();
-            return token == self.pieces[0] || trim(&token) == trim(&self.pieces[0]) && !trim(&token).is_empty();
+            let trimmed = trim_quoting(token);
+            return token == self.pieces[0] || trimmed == trim_quoting(&self.pieces[0]) && !trimmed.is_empty();
         }
         let (first, last) = (&self.pieces[0], &self.pieces[self.pieces.len() - 1]);
         if !token.starts_with(first.as_str())
@@ -210,6 +210,11 @@ impl TemplateToken {
     }
 }
 
+/// A word without the quote marks, brackets and punctuation a report may wrap it in.
+fn trim_quoting(word: &str) -> &str {
+    word.trim_matches(|c: char| "`'\"()[]{}<>,;.:".contains(c))
+}
+
 fn looks_like_exception(word: &str) -> bool {
     let last = word.rsplit('.').next().unwrap_or(word);
     (last.ends_with("exception") || last.ends_with("error")) && last.len() > "error".len()
@@ -218,6 +223,8 @@ fn looks_like_exception(word: &str) -> bool {
 /// A pattern prepared for matching.
 #[derive(Debug)]
 struct PreparedPattern {
+    /// Where a quote may start: each constant content token's trimmed text → its positions.
+    starts: HashMap<String, Vec<usize>>,
     tokens: Vec<TemplateToken>,
     /// The sum of the constant words' weights.
     total_weight: f64,
@@ -250,32 +257,60 @@ fn prepare(stats: &PatternStats, weights: &WordWeights) -> PreparedPattern {
         .map(|example| opsloop_plugin_tickets::fingerprint::frames(example))
         .max_by_key(Vec::len)
         .unwrap_or_default();
-    PreparedPattern { tokens, total_weight, frames }
+    let mut starts: HashMap<String, Vec<usize>> = HashMap::new();
+    for (index, token) in tokens.iter().enumerate() {
+        if token.word.is_some() {
+            starts.entry(trim_quoting(&token.pieces[0]).to_string()).or_default().push(index);
+        }
+    }
+    PreparedPattern { starts, tokens, total_weight, frames }
 }
 
-/// The best quote of `pattern` in one line of report words: (rule, weight, matched text).
-fn best_quote(pattern: &PreparedPattern, line: &[&str]) -> Option<(LinkRule, f64, String)> {
+/// Where a pattern was found in a report.
+#[derive(Debug, Clone)]
+struct Quote {
+    rule: LinkRule,
+    strength: f64,
+    matched: String,
+    /// The report line and the range of its words that matched (none for stack frames).
+    place: Option<(usize, usize, usize)>,
+    /// Template tokens matched: between two quotes of one place, the more specific wins.
+    tokens: usize,
+}
+
+/// The best quote of `pattern` in one line of report words. A quote must be an instance of
+/// the message: when the template has variables, the quote covers at least one of them with
+/// a value (its constant words alone are a mention, not an instance).
+fn best_quote(pattern: &PreparedPattern, line_number: usize, words: &Words<'_>) -> Option<Quote> {
     let tokens = &pattern.tokens;
-    let mut best: Option<(LinkRule, f64, String)> = None;
-    for start in 0..tokens.len() {
-        if tokens[start].word.is_none() && !(tokens[start].pieces.len() > 1 && !tokens[start].is_variable()) {
-            continue; // a quote starts on constant text
-        }
-        for at in 0..line.len() {
-            if !tokens[start].matches(line[at]) {
-                continue;
-            }
+    let has_variables = tokens.iter().any(|t| t.pieces.len() > 1);
+    let (raw, line) = (&words.raw, &words.lower);
+    let mut best: Option<Quote> = None;
+    for at in 0..line.len() {
+        // A quote starts on a constant word of the template.
+        let Some(starts) = pattern.starts.get(trim_quoting(&line[at])) else { continue };
+        for &start in starts {
             let (end, report_end, weight) = extend(tokens, start, line, at);
             let coverage = if pattern.total_weight > 0.0 { weight / pattern.total_weight } else { 0.0 };
-            let rule = if coverage >= MIN_COVERAGE {
+            // A value just before the first constant is the template's leading variable.
+            let leading_value = start > 0 && tokens[start - 1].is_variable() && at > 0 && !closes_quote(&line[at - 1]);
+            let from = if leading_value { at - 1 } else { at };
+            let covers_a_value = leading_value || tokens[start..end].iter().any(|t| t.pieces.len() > 1);
+            let rule = if coverage >= MIN_COVERAGE && (covers_a_value || !has_variables) {
                 LinkRule::QuotedMessage
             } else if tokens[start].exception && end == tokens.len() && end - start >= 3 {
                 LinkRule::Exception
             } else {
                 continue;
             };
-            if best.as_ref().is_none_or(|(_, w, _)| weight > *w) {
-                best = Some((rule, weight, line[at..report_end].join(" ")));
+            if best.as_ref().is_none_or(|quote| weight > quote.strength) {
+                best = Some(Quote {
+                    rule,
+                    strength: weight,
+                    matched: raw[from..report_end].join(" "),
+                    place: Some((line_number, from, report_end)),
+                    tokens: end - start,
+                });
             }
         }
     }
@@ -284,7 +319,7 @@ fn best_quote(pattern: &PreparedPattern, line: &[&str]) -> Option<(LinkRule, f64
 
 /// Matches template tokens from `start` against report words from `at` for as long as they
 /// agree: (template end, report end, weight of the constant words matched).
-fn extend(tokens: &[TemplateToken], start: usize, line: &[&str], at: usize) -> (usize, usize, f64) {
+fn extend(tokens: &[TemplateToken], start: usize, line: &[String], at: usize) -> (usize, usize, f64) {
     let (mut t, mut r, mut weight) = (start, at, 0.0);
     while t < tokens.len() && r < line.len() {
         let token = &tokens[t];
@@ -296,7 +331,7 @@ fn extend(tokens: &[TemplateToken], start: usize, line: &[&str], at: usize) -> (
                 break;
             };
             let found = (r + 1..=(r + MAX_VARIABLE_WORDS).min(line.len().saturating_sub(1)))
-                .find(|&candidate| next.matches(line[candidate]));
+                .find(|&candidate| next.matches(&line[candidate]));
             match found {
                 Some(candidate) => {
                     r = candidate;
@@ -306,23 +341,38 @@ fn extend(tokens: &[TemplateToken], start: usize, line: &[&str], at: usize) -> (
             }
             continue;
         }
-        if !token.matches(line[r]) {
+        if !token.matches(&line[r]) {
             break;
         }
         weight += token.word.as_ref().map_or(0.0, |(_, w)| *w);
         t += 1;
         r += 1;
+        if closes_quote(&line[r - 1]) && !token.pieces[0].ends_with(['"', '\'', '`']) {
+            break; // the reporter's quote ends here: what follows is prose, not a value
+        }
     }
     (t, r, weight)
 }
 
+/// Whether a report word ends a quotation (`is"`, `failed'.`, `` done` ``).
+fn closes_quote(word: &str) -> bool {
+    word.trim_end_matches(['.', ',', ';', ':', ')']).ends_with(['"', '\'', '`', '\u{201d}'])
+}
+
+/// One line of a report: its words as written (to show) and lowercased (to match).
+struct Words<'a> {
+    raw: Vec<&'a str>,
+    lower: Vec<String>,
+}
+
 /// The text of a report as its lines of words.
-fn report_lines(report: &BugReport) -> Vec<Vec<&str>> {
+fn report_lines(report: &BugReport) -> Vec<Words<'_>> {
     [report.title.as_str(), report.body.as_str(), report.stack_trace.as_deref().unwrap_or("")]
         .into_iter()
         .flat_map(str::lines)
         .map(|line| line.split_whitespace().take(MAX_LINE_WORDS).collect::<Vec<_>>())
         .filter(|words| !words.is_empty())
+        .map(|raw| Words { lower: raw.iter().map(|w| w.to_lowercase()).collect(), raw })
         .collect()
 }
 
@@ -374,7 +424,8 @@ pub fn find_links(reports: &[&BugReport], patterns: &[PatternStats], context: &L
     }
     let report_frames: Vec<Vec<String>> =
         reports.iter().map(|r| opsloop_plugin_tickets::fingerprint::frames(&report_text(r))).collect();
-    let mut links = Vec::new();
+    let lines: Vec<Vec<Words<'_>>> = reports.iter().map(|r| report_lines(r)).collect();
+    let mut found = Vec::new();
     for stats in patterns {
         let pattern = prepare(stats, &weights);
         let mut held: HashMap<usize, f64> = HashMap::new();
@@ -390,32 +441,69 @@ pub fn find_links(reports: &[&BugReport], patterns: &[PatternStats], context: &L
         }
         for index in candidates {
             let report = reports[index];
-            let found = quote_link(&pattern, report).or_else(|| frames_link(&pattern, &report_frames[index]));
-            let Some((rule, strength, matched)) = found else { continue };
+            let quote = quote_link(&pattern, &lines[index]).or_else(|| frames_link(&pattern, &report_frames[index]));
+            let Some(quote) = quote else { continue };
             let corroboration = context.corroboration(report, stats);
             let needed = if corroboration.is_some() { CORROBORATED_STRENGTH } else { LINK_STRENGTH };
-            if strength >= needed {
-                links.push(Link {
+            if quote.strength >= needed {
+                let link = Link {
                     report: report.id.clone(),
                     pattern: stats.pattern.clone(),
-                    rule,
-                    strength,
-                    matched,
+                    rule: quote.rule,
+                    strength: quote.strength,
+                    matched: quote.matched.clone(),
                     corroboration,
-                });
+                };
+                found.push((link, quote));
             }
         }
     }
-    links
+    one_pattern_per_quote(found)
 }
 
-fn quote_link(pattern: &PreparedPattern, report: &BugReport) -> Option<(LinkRule, f64, String)> {
-    report_lines(report).iter().filter_map(|line| best_quote(pattern, line)).max_by(|a, b| a.1.total_cmp(&b.1))
+fn quote_link(pattern: &PreparedPattern, lines: &[Words<'_>]) -> Option<Quote> {
+    lines
+        .iter()
+        .enumerate()
+        .filter_map(|(number, line)| best_quote(pattern, number, line))
+        .max_by(|a, b| a.strength.total_cmp(&b.strength))
 }
 
-fn frames_link(pattern: &PreparedPattern, report_frames: &[String]) -> Option<(LinkRule, f64, String)> {
+fn frames_link(pattern: &PreparedPattern, report_frames: &[String]) -> Option<Quote> {
     let shared = pattern.frames.iter().zip(report_frames).take_while(|(a, b)| a == b).count();
-    (shared >= MIN_SHARED_FRAMES).then(|| (LinkRule::StackFrames, shared as f64, pattern.frames[..shared].join(" < ")))
+    (shared >= MIN_SHARED_FRAMES).then(|| Quote {
+        rule: LinkRule::StackFrames,
+        strength: shared as f64,
+        matched: pattern.frames[..shared].join(" < "),
+        place: None,
+        tokens: shared,
+    })
+}
+
+/// Keeps, of quotes of several patterns over overlapping words of one report line, the one
+/// that matched most (then the most template tokens): one quoted line is one message.
+fn one_pattern_per_quote(mut found: Vec<(Link, Quote)>) -> Vec<Link> {
+    found.sort_by(|a, b| {
+        (a.0.report.as_str())
+            .cmp(b.0.report.as_str())
+            .then(b.1.strength.total_cmp(&a.1.strength))
+            .then(b.1.tokens.cmp(&a.1.tokens))
+            .then(a.0.pattern.cmp(&b.0.pattern))
+    });
+    let mut kept: Vec<(Link, Quote)> = Vec::new();
+    for (link, quote) in found {
+        let overlaps = kept.iter().any(|(kept_link, kept_quote)| {
+            kept_link.report == link.report
+                && match (kept_quote.place, quote.place) {
+                    (Some((l1, a1, b1)), Some((l2, a2, b2))) => l1 == l2 && a1 < b2 && a2 < b1,
+                    _ => false,
+                }
+        });
+        if !overlaps {
+            kept.push((link, quote));
+        }
+    }
+    kept.into_iter().map(|(link, _)| link).collect()
 }
 
 /// Whether a template says anything besides its variables: some constant text with two
@@ -505,6 +593,12 @@ mod tests {
         // A template that is all variables matches nothing.
         ("a|b|c|d", "<*>|<*>|<*>|<*>", None),
         ("user 42 logged in 3 times", "<*> <*>", None),
+        // Its constant words without a value: a mention, not an instance.
+        (
+            "the text \"startInsertSportSync start auto sync,app is\" is unclear",
+            "startInsertSportSync start auto sync,app is <*>",
+            None,
+        ),
         // The template's words out of order.
         ("calling billing after the upstream timeout", "upstream timeout after <*> ms calling billing", None),
     ];
@@ -516,6 +610,17 @@ mod tests {
             let rule = links.iter().find(|l| l.report == "R").map(|l| l.rule);
             assert_eq!(rule, *expected, "case {index}: {text:?} ~ {template:?}: {links:?}");
         }
+    }
+
+    #[test]
+    fn a_quoted_line_links_only_the_pattern_it_is_an_instance_of() {
+        let quote = "the job died: attempt_42 TaskAttempt Transitioned from RUNNING to FAIL_CONTAINER_CLEANUP";
+        let patterns = [
+            pattern("fail", "<*> TaskAttempt Transitioned from RUNNING to FAIL_CONTAINER_CLEANUP", "hadoop"),
+            pattern("ok", "<*> TaskAttempt Transitioned from RUNNING to SUCCESS_CONTAINER_CLEANUP", "hadoop"),
+        ];
+        let links = links_of(vec![report("R", "job stuck", quote)], &patterns);
+        assert_eq!(links.iter().map(|l| l.pattern.as_str()).collect::<Vec<_>>(), ["fail"], "{links:?}");
     }
 
     #[test]
