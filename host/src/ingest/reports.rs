@@ -247,7 +247,8 @@ fn report_from(
         None | Some((_, Value::Null)) => None,
         Some((_, Value::String(text))) if text.trim().is_empty() => None,
         Some((name, value)) => {
-            let read = parse_timestamp(&value);
+            // A date the index cannot store (it would wrap around) is as unreadable as none.
+            let read = parse_timestamp(&value).filter(|ms| super::timestamp::storable(*ms));
             if read.is_none() {
                 let message = format!("unreadable created time {}; kept with its date unknown", quoted(&value));
                 warnings.add(&origin.file, origin.line, "unreadable created time", &message);
