@@ -30,7 +30,7 @@ use super::timestamp::parse_timestamp;
 use super::{IngestError, Origin, Rejections, Warnings};
 
 /// One bug report or piece of feedback.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct BugReport {
     pub id: String,
     pub title: String,
