@@ -48,7 +48,8 @@ fn plugin_files_load_live_and_a_bad_one_leaves_the_running_version() {
     let dir = tempfile::tempdir().unwrap();
     let data = DataDir::new(dir.path());
     let mut settings = Settings::default();
-    settings.serve.tokens = vec![TokenSetting { name: "t".into(), token: "t".into(), role: Role::Admin }];
+    settings.serve.tokens =
+        vec![TokenSetting { name: "t".into(), token: "serve-plugins-token-0123".into(), role: Role::Admin }];
     settings.plugins.limits.timeout_ms = 300;
     settings.serve.max_pending_records = 10;
     let service = Service::start(&data, &settings, &ServeOptions::default()).unwrap();

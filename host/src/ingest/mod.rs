@@ -167,6 +167,11 @@ impl Input {
         Self { name: name.to_string(), reader: Box::new(io::Cursor::new(bytes)) }
     }
 
+    /// An input over any stream (an HTTP body being decompressed), named `name`.
+    pub fn from_reader(name: &str, reader: Box<dyn BufRead + Send>) -> Self {
+        Self { name: name.to_string(), reader }
+    }
+
     fn skip(&mut self, count: u64) -> io::Result<()> {
         let skipped = io::copy(&mut (&mut self.reader).take(count), &mut io::sink())?;
         if skipped < count {
