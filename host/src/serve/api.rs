@@ -151,6 +151,7 @@ async fn limit_time(State(state): State<Shared>, request: Request, next: Next) -
             "timeout",
             format!("the request took longer than {} ms", limit.as_millis()),
         )
+        .retry_after(1)
         .into_response(),
     };
     if response.status().is_client_error() || response.status().is_server_error() {
