@@ -475,6 +475,8 @@ mod property_tests {
     }
 
     proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
         #[test]
         fn no_parser_panics_on_any_line(line in prop_oneof![loggy_line(), ".{0,200}"]) {
             for parser in parsers() {
@@ -505,6 +507,13 @@ mod property_tests {
             let lines = bytes.split(|&b| b == b'\n').count() as u64 - u64::from(bytes.is_empty() || bytes.ends_with(b"\n"));
             prop_assert_eq!(summary.lines, lines);
             prop_assert!(kept + rejections.total() <= lines);
+            // Every record kept has a time the index can store (or none, for the ingest time).
+            let mut times_ok = true;
+            read_records::<IngestError>(Input::from_bytes("f", bytes), &options, 7, ReadPosition::default(), &mut Rejections::default(), |batch, _| {
+                times_ok &= batch.iter().all(|record| record.timestamp_ms.is_none_or(storable));
+                Ok(())
+            }).unwrap();
+            prop_assert!(times_ok);
         }
     }
 }

@@ -177,4 +177,29 @@ mod tests {
         let plain = RequestBody::from_bytes(Bytes::from_static(b"as is"), Encoding::Identity, 100);
         assert_eq!(plain.to_vec().unwrap(), b"as is");
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 128, ..Default::default() })]
+
+        /// Any bytes sent as gzip, whole or cut short or corrupted, decompress within the limit
+        /// or are refused with an answer; never a panic.
+        #[test]
+        fn any_gzip_body_decompresses_within_the_limit_or_is_refused(
+            content in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..3000),
+            cut in 0usize..100,
+            flip in proptest::option::of(0usize..4000),
+        ) {
+            let mut sent = gzip(&content).to_vec();
+            sent.truncate(sent.len().saturating_sub(cut % 4));
+            if let Some(at) = flip && !sent.is_empty() {
+                let at = at % sent.len();
+                sent[at] ^= 0x5a;
+            }
+            let body = RequestBody::from_bytes(Bytes::from(sent), Encoding::Gzip, 1000);
+            match body.to_vec() {
+                Ok(decompressed) => proptest::prop_assert!(decompressed.len() <= 1000),
+                Err(error) => proptest::prop_assert!(["body_too_large", "bad_body"].contains(&error.code)),
+            }
+        }
+    }
 }
