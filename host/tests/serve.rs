@@ -784,6 +784,21 @@ fn under_attack_idle_and_slow_connections_are_closed_and_a_request_goes_through_
 }
 
 #[test]
+fn under_attack_a_body_that_never_arrives_is_answered_408_and_nothing_is_stored() {
+    let data = DataDir::new("body_read_timeout_ms = 1000");
+    let server = Server::start(&data.data(), &[]);
+    let request = format!(
+        "POST /api/ingest/logs?format=raw HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {INGESTER}\r\ncontent-length: 100\r\nconnection: close\r\n\r\nbody never done"
+    );
+    let started = Instant::now();
+    let (status, body) = raw_call(&server, request.as_bytes(), Duration::from_secs(5));
+    assert_eq!(status, 408, "{body}");
+    assert!(body.contains("body_timeout"), "{body}");
+    assert!(started.elapsed() < Duration::from_secs(4));
+    assert!(messages(&server, "never").is_empty());
+}
+
+#[test]
 fn under_attack_connections_past_the_cap_are_refused_clearly() {
     let data = DataDir::new("max_connections = 20");
     let server = Server::start(&data.data(), &[]);
