@@ -24,7 +24,7 @@ use opsloop::index::{LogIndex, SearchRequest};
 use opsloop::pipeline::{FindingStore, ImportOptions, ImportSource, PluginSet, import};
 use opsloop::serve::{ServeOptions, Service};
 
-const TOKEN: &str = "load-token";
+const TOKEN: &str = "load-token-0123456789";
 const LINES_PER_REQUEST: usize = 500;
 const QUERIES: &[&str] = &[
     "q=session&since=2024-05-01T10:00:00Z",

@@ -97,6 +97,35 @@ pub struct ServeSettings {
     pub max_pending_records: usize,
     /// The longest acknowledged records wait before a commit makes them searchable.
     pub commit_interval_ms: u64,
+    /// Connections served at once; one more is answered 503 and closed. Lowered at start to
+    /// fit under the process's open-file limit.
+    pub max_connections: usize,
+    /// A connection with no request in progress and nothing sent either way for this long is
+    /// closed.
+    pub idle_timeout_ms: u64,
+    /// A request whose headers have not all arrived this long after its first byte is dropped.
+    pub header_read_timeout_ms: u64,
+    /// A request body not received in full within this long is answered 408 `body_timeout`.
+    pub body_read_timeout_ms: u64,
+    /// Queries (search, histogram, patterns, reports, ...) run at once; more wait in a queue.
+    pub max_concurrent_queries: usize,
+    /// Queries waiting at most; more are answered 503 `busy` with `Retry-After`.
+    pub max_queued_queries: usize,
+    /// Ingest bodies read and parsed at once; more are answered 429 `ingest_busy`.
+    pub max_concurrent_ingests: usize,
+    /// Failed authentications from one address within `auth_failure_window_ms` after which
+    /// the address is answered 429 `locked_out` for `auth_lockout_ms`.
+    pub auth_failures_allowed: u32,
+    pub auth_failure_window_ms: u64,
+    pub auth_lockout_ms: u64,
+    /// How long an `Idempotency-Key` is remembered: a retry within it gets the first answer.
+    pub idempotency_window_ms: u64,
+    /// Keys remembered at most; past it the oldest are forgotten first.
+    pub max_idempotency_keys: usize,
+    /// A plugin whose calls time out this many times in a row is suspended ...
+    pub suspend_plugin_after_timeouts: u32,
+    /// ... for this long, doubled each time it times out again after resuming (at most an hour).
+    pub plugin_suspension_ms: u64,
 }
 
 impl Default for ServeSettings {
@@ -110,6 +139,20 @@ impl Default for ServeSettings {
             request_timeout_ms: 30_000,
             max_pending_records: 200_000,
             commit_interval_ms: 500,
+            max_connections: 1024,
+            idle_timeout_ms: 30_000,
+            header_read_timeout_ms: 10_000,
+            body_read_timeout_ms: 20_000,
+            max_concurrent_queries: 8,
+            max_queued_queries: 64,
+            max_concurrent_ingests: 4,
+            auth_failures_allowed: 20,
+            auth_failure_window_ms: 10_000,
+            auth_lockout_ms: 60_000,
+            idempotency_window_ms: 86_400_000,
+            max_idempotency_keys: 100_000,
+            suspend_plugin_after_timeouts: 3,
+            plugin_suspension_ms: 60_000,
         }
     }
 }
@@ -227,6 +270,20 @@ mod tests {
             "request_timeout_ms",
             "max_pending_records",
             "commit_interval_ms",
+            "max_connections",
+            "idle_timeout_ms",
+            "header_read_timeout_ms",
+            "body_read_timeout_ms",
+            "max_concurrent_queries",
+            "max_queued_queries",
+            "max_concurrent_ingests",
+            "auth_failures_allowed",
+            "auth_failure_window_ms",
+            "auth_lockout_ms",
+            "idempotency_window_ms",
+            "max_idempotency_keys",
+            "suspend_plugin_after_timeouts",
+            "plugin_suspension_ms",
         ] {
             assert!(text.contains(&format!("# {key}")) || text.contains(&format!("{key} =")), "{key} undocumented");
         }

@@ -30,6 +30,32 @@ impl DataDir {
         &self.root
     }
 
+    /// Makes what this process writes private to its user: umask 077 (directories 0700, files
+    /// 0600: the write-ahead log, the index and the board hold whatever the logs said), and the
+    /// data directory itself created 0700. One that already exists keeps its mode
+    /// ([`Self::open_to_others`] tells).
+    pub fn keep_private(&self) -> std::io::Result<()> {
+        use std::os::unix::fs::DirBuilderExt;
+        // SAFETY: umask only swaps the process's file-mode mask; it cannot fail.
+        unsafe {
+            libc::umask(0o077);
+        }
+        match std::fs::metadata(&self.root) {
+            Ok(_) => Ok(()),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&self.root)
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// The data directory's mode when users other than its owner may enter or read it.
+    pub fn open_to_others(&self) -> Option<u32> {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&self.root).ok()?.permissions().mode() & 0o777;
+        (mode & 0o077 != 0).then_some(mode)
+    }
+
     pub fn config_file(&self) -> PathBuf {
         self.root.join("opsloop.toml")
     }

@@ -12,7 +12,7 @@ use opsloop::serve::{OPENAPI, ServeOptions, Service};
 use serde_json::Value;
 use tower::ServiceExt;
 
-const TOKEN: &str = "router-admin";
+const TOKEN: &str = "router-admin-0123456789";
 
 fn service(dir: &std::path::Path) -> Service {
     let mut settings = Settings::default();

@@ -108,6 +108,10 @@ pub struct UsageError(pub String);
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let data_dir = DataDir::new(&cli.data);
+    // `plugin new` writes a project for its author, outside the data directory.
+    if !matches!(cli.command, Command::Plugin(_)) {
+        data_dir.keep_private().map_err(|error| anyhow::anyhow!("data directory {}: {error}", cli.data.display()))?;
+    }
     let mut out = Out::stdout();
     match cli.command {
         Command::Import(args) => import::run(&data_dir, &load_settings(&data_dir)?, args, &mut out),

@@ -58,12 +58,25 @@ pub enum HitFormat {
 }
 
 /// Reads `15m`, `2h`, `7d`, `30s`, `1w` as that long before now, or an absolute time.
+fn looks_like_span(text: &str) -> bool {
+    let text = text.trim();
+    text.len() > 1
+        && text.ends_with(['s', 'm', 'h', 'd', 'w'])
+        && text[..text.len() - 1].bytes().all(|byte| byte.is_ascii_digit())
+}
+
 pub fn parse_time(text: &str) -> Result<i64, String> {
-    if let Ok(span) = parse_span(text) {
-        return Ok(chrono::Utc::now().timestamp_millis() - span);
+    let time = match parse_span(text) {
+        Ok(span) => chrono::Utc::now().timestamp_millis() - span,
+        // Digits and a unit: a span, whose own reason (too long, not positive) is the one to give.
+        Err(reason) if looks_like_span(text) => return Err(reason),
+        Err(_) => parse_timestamp_text(text)
+            .ok_or_else(|| format!("`{text}` is neither a time (RFC 3339, epoch) nor a span like 15m, 2h, 7d"))?,
+    };
+    if !crate::ingest::storable(time) {
+        return Err(format!("`{text}` is outside the times the index stores (1677-09-21 to 2262-04-11)"));
     }
-    parse_timestamp_text(text)
-        .ok_or_else(|| format!("`{text}` is neither a time (RFC 3339, epoch) nor a span like 15m, 2h, 7d"))
+    Ok(time)
 }
 
 pub fn run(data_dir: &DataDir, args: SearchArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
@@ -199,5 +212,9 @@ mod tests {
     fn absolute_times_and_nonsense() {
         assert_eq!(parse_time("2024-05-01T10:00:00Z"), Ok(1_714_557_600_000));
         assert!(parse_time("soon").unwrap_err().contains("soon"));
+        assert!(parse_time("9223372036854775807w").unwrap_err().contains("longer than"));
+        assert!(parse_time("9999999999999999999w").unwrap_err().contains("whole number"));
+        assert!(parse_time("9999-12-31T23:59:59Z").unwrap_err().contains("outside"));
+        assert!(parse_time("0000-01-01T00:00:00Z").unwrap_err().contains("outside"));
     }
 }

@@ -45,7 +45,9 @@ pub fn run(data_dir: &DataDir, settings: &Settings, args: ServeArgs) -> anyhow::
             max_line_bytes: DEFAULT_MAX_LINE_BYTES,
         },
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    // Queries and ingest parsing run on the blocking pool, bounded by their turns
+    // (`max_concurrent_queries`, `max_concurrent_ingests`); this bounds the pool itself.
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().max_blocking_threads(64).build()?;
     let announce = |address: std::net::SocketAddr| {
         let mut stdout = std::io::stdout().lock();
         let _ = writeln!(stdout, "opsloop serving http://{address}/ (API: /api/openapi.json)");

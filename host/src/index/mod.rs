@@ -6,6 +6,7 @@
 
 mod histogram;
 mod patterns;
+mod query_limits;
 mod reports;
 mod schema;
 mod search;
@@ -15,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 pub use histogram::fill_gaps;
 pub use patterns::{HOUR_MS, PatternStats};
+pub use query_limits::{MAX_QUERY_BYTES, MAX_QUERY_DEPTH, QueryLimit, check_query};
 pub use reports::{ReportIndex, report_json};
 pub use schema::LogFields;
 pub use search::{Highlighter, PageKey, SearchHit, SearchRequest};
@@ -29,6 +31,9 @@ pub enum IndexError {
     /// The query does not parse.
     #[error("query `{query}`: {reason}")]
     Query { query: String, reason: String },
+    /// The query breaks a limit checked before it is parsed (length, nesting).
+    #[error("{0}")]
+    QueryLimit(#[from] QueryLimit),
     /// Any other tantivy failure.
     #[error("index: {0}")]
     Tantivy(#[from] tantivy::TantivyError),

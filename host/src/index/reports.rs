@@ -137,6 +137,7 @@ impl ReportIndex {
         if trimmed.is_empty() || trimmed == "*" {
             return Ok(Box::new(AllQuery));
         }
+        super::check_query(trimmed)?;
         let fields = &self.fields;
         let mut parser = QueryParser::for_index(&self.index, vec![fields.title, fields.body, fields.stack_trace]);
         parser.set_conjunction_by_default();

@@ -152,6 +152,7 @@ impl LogIndex {
         if trimmed.is_empty() || trimmed == "*" {
             return Ok(Box::new(AllQuery));
         }
+        super::check_query(trimmed)?;
         let mut parser = QueryParser::for_index(&self.index, vec![self.fields.message]);
         parser.set_conjunction_by_default();
         parser

@@ -25,7 +25,9 @@ pub use layout::Layout;
 pub use lines::{Line, LineReader};
 pub use record::{Origin, Record, normalize_level};
 pub use reports::{BugReport, ReportFormat, parse_reports, read_reports};
-pub use timestamp::{leading_timestamp, parse_span, parse_timestamp, parse_timestamp_text};
+pub use timestamp::{
+    MAX_TIMESTAMP_MS, MIN_TIMESTAMP_MS, leading_timestamp, parse_span, parse_timestamp, parse_timestamp_text, storable,
+};
 
 /// Lines longer than this are rejected (without being held in memory).
 pub const DEFAULT_MAX_LINE_BYTES: usize = 512 << 10;
@@ -165,6 +167,11 @@ impl Input {
         Self { name: name.to_string(), reader: Box::new(io::Cursor::new(bytes)) }
     }
 
+    /// An input over any stream (an HTTP body being decompressed), named `name`.
+    pub fn from_reader(name: &str, reader: Box<dyn BufRead + Send>) -> Self {
+        Self { name: name.to_string(), reader }
+    }
+
     fn skip(&mut self, count: u64) -> io::Result<()> {
         let skipped = io::copy(&mut (&mut self.reader).take(count), &mut io::sink())?;
         if skipped < count {
@@ -300,6 +307,13 @@ pub fn read_records<E: From<IngestError>>(
         |pending: Pending, batch: &mut Vec<Record>, summary: &mut InputSummary, rejections: &mut Rejections| {
             let line = pending.origin.line;
             match parser.parse(&pending.text, &source, pending.origin) {
+                Ok(record) if record.timestamp_ms.is_some_and(|ms| !storable(ms)) => {
+                    let reason = format!(
+                        "timestamp out of range: {} ms since the epoch; the index stores 1677-09-21 to 2262-04-11",
+                        record.timestamp_ms.unwrap_or_default()
+                    );
+                    rejections.add(&name, line, &reason);
+                }
                 Ok(record) => {
                     batch.push(record);
                     summary.records += 1;
@@ -375,6 +389,44 @@ pub fn read_records<E: From<IngestError>>(
 }
 
 #[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_whose_time_the_index_cannot_store_is_rejected_with_why() {
+        let body = concat!(
+            r#"{"ts":"9999-12-31T23:59:59Z","msg":"far future"}"#,
+            "\n",
+            r#"{"ts":"0000-01-01T00:00:00Z","msg":"year zero"}"#,
+            "\n",
+            r#"{"ts":-9223372036854775808,"msg":"i64 minimum"}"#,
+            "\n",
+            r#"{"ts":"2024-05-01T10:00:00Z","msg":"fine"}"#,
+            "\n",
+        );
+        let options = ParseOptions { format: Format::Json, ..ParseOptions::default() };
+        let mut rejections = Rejections::default();
+        let mut kept = Vec::new();
+        read_records::<IngestError>(
+            Input::from_bytes("body", body.as_bytes().to_vec()),
+            &options,
+            100,
+            ReadPosition::default(),
+            &mut rejections,
+            |batch, _| {
+                kept.extend(batch);
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(kept.iter().map(|r| r.message.as_str()).collect::<Vec<_>>(), ["fine"]);
+        let group = &rejections.by_reason["timestamp out of range"];
+        assert_eq!(group.count, 3, "{rejections:?}");
+        assert!(group.examples[0].starts_with("body:1: timestamp out of range"), "{:?}", group.examples);
+    }
+}
+
+#[cfg(test)]
 mod property_tests {
     use proptest::prelude::*;
 
@@ -423,6 +475,8 @@ mod property_tests {
     }
 
     proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
         #[test]
         fn no_parser_panics_on_any_line(line in prop_oneof![loggy_line(), ".{0,200}"]) {
             for parser in parsers() {
@@ -453,6 +507,13 @@ mod property_tests {
             let lines = bytes.split(|&b| b == b'\n').count() as u64 - u64::from(bytes.is_empty() || bytes.ends_with(b"\n"));
             prop_assert_eq!(summary.lines, lines);
             prop_assert!(kept + rejections.total() <= lines);
+            // Every record kept has a time the index can store (or none, for the ingest time).
+            let mut times_ok = true;
+            read_records::<IngestError>(Input::from_bytes("f", bytes), &options, 7, ReadPosition::default(), &mut Rejections::default(), |batch, _| {
+                times_ok &= batch.iter().all(|record| record.timestamp_ms.is_none_or(storable));
+                Ok(())
+            }).unwrap();
+            prop_assert!(times_ok);
         }
     }
 }

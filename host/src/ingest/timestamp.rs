@@ -10,6 +10,17 @@ use chrono::{DateTime, Datelike, NaiveDateTime};
 use regex::Regex;
 use serde_json::Value;
 
+/// The earliest time the index can store (it keeps nanoseconds in an `i64`):
+/// 1677-09-21T00:12:44Z, rounded up to a whole millisecond.
+pub const MIN_TIMESTAMP_MS: i64 = i64::MIN / 1_000_000 + 1;
+/// The latest time the index can store: 2262-04-11T23:47:16Z, rounded down.
+pub const MAX_TIMESTAMP_MS: i64 = i64::MAX / 1_000_000;
+
+/// Whether the index can store `ms` as it is; a time outside would wrap around silently.
+pub fn storable(ms: i64) -> bool {
+    (MIN_TIMESTAMP_MS..=MAX_TIMESTAMP_MS).contains(&ms)
+}
+
 /// Reads RFC 3339 / ISO 8601 text (with or without a zone; none means UTC) or an epoch number
 /// in seconds, milliseconds, microseconds or nanoseconds (told apart by magnitude).
 pub fn parse_timestamp(value: &Value) -> Option<i64> {
@@ -111,7 +122,11 @@ pub fn parse_span(text: &str) -> Result<i64, String> {
     if amount <= 0 {
         return Err(format!("`{text}`: a span must be positive"));
     }
-    Ok(amount * millis)
+    // Longer than every storable time lies from another: no span means anything past that.
+    amount
+        .checked_mul(*millis)
+        .filter(|span| *span <= MAX_TIMESTAMP_MS - MIN_TIMESTAMP_MS)
+        .ok_or_else(|| format!("`{text}`: a span longer than the index's whole time range (about 584 years)"))
 }
 
 fn comma_fraction(text: &str) -> String {
@@ -274,6 +289,23 @@ fn epoch_to_millis(number: f64) -> i64 {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_span_past_the_storable_range_is_refused_not_wrapped() {
+        assert_eq!(parse_span("2w"), Ok(2 * 604_800_000));
+        assert!(parse_span("9223372036854775807w").unwrap_err().contains("longer than"));
+        assert!(parse_span("100000w").unwrap_err().contains("longer than"));
+        assert!(parse_span("30000w").is_ok());
+    }
+
+    #[test]
+    fn the_storable_range_is_what_nanoseconds_in_an_i64_hold() {
+        assert!(storable(0) && storable(MIN_TIMESTAMP_MS) && storable(MAX_TIMESTAMP_MS));
+        assert!(!storable(MAX_TIMESTAMP_MS + 1) && !storable(MIN_TIMESTAMP_MS - 1) && !storable(i64::MIN));
+        assert!(!storable(parse_timestamp_text("9999-12-31T23:59:59Z").unwrap()));
+        assert!(!storable(parse_timestamp_text("0000-01-01T00:00:00Z").unwrap()));
+        assert!(storable(parse_timestamp_text("2262-04-11T00:00:00Z").unwrap()));
+    }
 
     /// What the regex this hand matcher replaces says: (time text range, end of match).
     fn iso_by_regex(line: &str) -> Option<(usize, usize, usize)> {

@@ -51,6 +51,8 @@ pub struct PluginSet {
     settings: Settings,
     state_dir: Option<PathBuf>,
     instances: HashMap<(usize, String), PluginInstance>,
+    /// Plugins not called for now (`serve` suspends one that keeps timing out).
+    paused: std::collections::BTreeSet<String>,
 }
 
 /// A name safe as a file name that still reads like the partition, made unique by a hash.
@@ -75,6 +77,7 @@ impl PluginSet {
             settings: settings.clone(),
             state_dir: Some(data_dir.plugin_state_dir()),
             instances: HashMap::new(),
+            paused: Default::default(),
         };
         let mut errors = Vec::new();
         let mut sources: Vec<(String, Vec<u8>)> =
@@ -129,7 +132,14 @@ impl PluginSet {
 
     /// A set of exactly the given plugins, keeping no state on disk (for tests and benchmarks).
     pub fn from_plugins(runtime: PluginRuntime, plugins: Vec<Arc<LoadedPlugin>>) -> Self {
-        Self { runtime, plugins, settings: Settings::default(), state_dir: None, instances: HashMap::new() }
+        Self {
+            runtime,
+            plugins,
+            settings: Settings::default(),
+            state_dir: None,
+            instances: HashMap::new(),
+            paused: Default::default(),
+        }
     }
 
     /// Loads one more plugin, unless it is disabled or its name is taken.
@@ -178,6 +188,15 @@ impl PluginSet {
         &self.plugins
     }
 
+    /// Calls no plugin named in `names` until the next call of this; the others as before.
+    pub fn pause_only<'a>(&mut self, names: impl IntoIterator<Item = &'a str>) {
+        self.paused = names.into_iter().map(str::to_string).collect();
+    }
+
+    fn is_paused(&self, plugin_index: usize) -> bool {
+        !self.paused.is_empty() && self.paused.contains(self.plugins[plugin_index].name())
+    }
+
     /// Keeps only the plugin named `name`; false when there is none.
     pub fn retain_only(&mut self, name: &str) -> bool {
         self.plugins.retain(|plugin| plugin.name() == name);
@@ -211,7 +230,7 @@ impl PluginSet {
             by_source.into_iter().map(|(source, indices)| (source.to_string(), indices)).collect();
         let mut jobs = Vec::new();
         for plugin_index in 0..self.plugins.len() {
-            if !self.plugins[plugin_index].description().consumes_logs {
+            if !self.plugins[plugin_index].description().consumes_logs || self.is_paused(plugin_index) {
                 continue;
             }
             for (partition, indices) in &partitions {
@@ -255,7 +274,7 @@ impl PluginSet {
         let wit_reports: Vec<WitReport> = reports.iter().map(to_wit_report).collect();
         let mut analysis = BatchAnalysis::default();
         for plugin_index in 0..self.plugins.len() {
-            if !self.plugins[plugin_index].description().consumes_reports {
+            if !self.plugins[plugin_index].description().consumes_reports || self.is_paused(plugin_index) {
                 continue;
             }
             let mut instance = self.instance(plugin_index, PARTITION);

@@ -2,29 +2,38 @@
 //! documented in `docs/openapi.json`, served at `/api/openapi.json`; a test keeps the two the
 //! same.
 //!
-//! Every handler that touches the index runs on the blocking pool; ingest hands records to the
-//! writer ([`Ingestor`]) and answers once they are committed.
+//! Every handler that touches the index runs on the blocking pool, one query turn each
+//! ([`Admission`]); ingest parses its body as a stream against the pending-record room, hands
+//! the records to the writer ([`Ingestor`]) and answers 200 once they are in the write-ahead
+//! log (with `"indexed"` saying whether a commit holds them yet) or, before anything was
+//! written, an error: a 2xx means durable, anything else means nothing was stored. An
+//! `Idempotency-Key` makes a retry safe ([`IdempotencyKeys`]).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use std::net::SocketAddr;
+
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Query, Request, State};
+
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Path, Query, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::auth::{RateLimits, Tokens};
+use super::admission::Admission;
+use super::auth::{AuthFailures, RateLimits, Tokens};
 use super::board::BoardKeeper;
+use super::body::{self, RequestBody};
 use super::error::ApiError;
-use super::ingestor::{CommitMode, Ingestor, Outcome, QueueError, Work, count_rejections};
+use super::idempotency::{Begin, KeyGuard, MAX_KEY_CHARS};
+use super::ingestor::{Claim, CommitMode, Ingestor, QueueError, Ticket, Work, count_rejections};
 use super::metrics::{EndpointLabel, Metrics, StatusLabel};
 use crate::config::{Role, ServeSettings};
 use crate::feedback::{Action, StatusFilter, render, similar};
@@ -48,6 +57,10 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub tokens: Tokens,
     pub limits: RateLimits,
+    /// Addresses locked out after failed authentications.
+    pub failures: AuthFailures,
+    /// Turns for queries and ingest bodies.
+    pub admission: Admission,
     pub settings: ServeSettings,
     pub requests: AtomicU64,
     /// When this server started (ms), so request ids (`http:<start>-<n>`, the origin file of
@@ -91,28 +104,54 @@ pub fn router(state: Shared) -> Router {
         .route("/readyz", get(ready))
         .route("/api/openapi.json", get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI) }))
         .merge(super::web::routes());
-    Router::new()
+    let router = Router::new()
         .merge(read)
         .merge(ingest)
         .merge(admin)
         .merge(open)
         .fallback(|| async { ApiError::not_found("no such route; see /api/openapi.json") })
         .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))
-        .layer(middleware::from_fn_with_state(state.clone(), limit_time))
-        .with_state(state)
+        .layer(middleware::from_fn_with_state(state.clone(), limit_time));
+    let with_headers = SECURITY_HEADERS.into_iter().fold(router, |router, (name, value)| {
+        router.layer(tower_http::set_header::SetResponseHeaderLayer::if_not_present(
+            name,
+            HeaderValue::from_static(value),
+        ))
+    });
+    with_headers.with_state(state)
 }
 
+/// Headers on every answer: the page loads only its own script, style and data, is never
+/// framed, and no answer is sniffed into another type.
+const SECURITY_HEADERS: [(header::HeaderName, &str); 4] = [
+    (
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; \
+         base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    ),
+    (header::X_FRAME_OPTIONS, "DENY"),
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (header::REFERRER_POLICY, "no-referrer"),
+];
+
 /// Answers 503 `timeout` for a request still running after the configured time, and counts
-/// error answers by code.
+/// error answers by code. Ingest keeps its own deadline: once its records may be in the
+/// write-ahead log it must answer what happened, not a timeout ([`ingest_logs`]).
 async fn limit_time(State(state): State<Shared>, request: Request, next: Next) -> Response {
     let limit = Duration::from_millis(state.settings.request_timeout_ms);
-    let response = match tokio::time::timeout(limit, next.run(request)).await {
+    let response = if request.uri().path().starts_with("/api/ingest/") {
+        Ok(next.run(request).await)
+    } else {
+        tokio::time::timeout(limit, next.run(request)).await
+    };
+    let response = match response {
         Ok(response) => response,
         Err(_) => ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "timeout",
             format!("the request took longer than {} ms", limit.as_millis()),
         )
+        .retry_after(1)
         .into_response(),
     };
     if response.status().is_client_error() || response.status().is_server_error() {
@@ -127,23 +166,46 @@ async fn limit_time(State(state): State<Shared>, request: Request, next: Next) -
 async fn authorize(
     State((state, needed)): State<(Shared, Role)>,
     headers: HeaderMap,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
+    // The router alone (tests) has no peer address; a served connection always has one.
+    let address = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
+    let locked_out = |seconds: u64| {
+        ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "locked_out",
+            format!("too many failed authentications from this address; retry in {seconds} s"),
+        )
+        .retry_after(seconds)
+    };
+    if let Some(address) = address
+        && let Err(seconds) = state.failures.check(address)
+    {
+        return Err(locked_out(seconds));
+    }
+    let failed = |error: ApiError| {
+        if let Some(address) = address
+            && state.failures.failed(address).is_err()
+        {
+            state.metrics.auth_lockouts.inc();
+        }
+        error
+    };
     let presented = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.strip_prefix("Bearer "))
         .map(str::trim);
     let Some(presented) = presented else {
-        return Err(ApiError::new(
+        return Err(failed(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
             "an API token is needed: send `Authorization: Bearer <token>`",
-        ));
+        )));
     };
     let Some((name, role)) = state.tokens.identify(presented) else {
-        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "the API token is not known"));
+        return Err(failed(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "the API token is not known")));
     };
     if !role.allows(needed) {
         let needed = serde_json::to_value(needed).unwrap_or_default();
@@ -162,8 +224,13 @@ async fn authorize(
         )
         .retry_after(seconds));
     }
+    request.extensions_mut().insert(Caller(name.to_string()));
     Ok(next.run(request).await)
 }
+
+/// The holder of the token a request carried (what scopes its idempotency keys).
+#[derive(Debug, Clone)]
+struct Caller(String);
 
 async fn ready(State(state): State<Shared>) -> Response {
     if state.ingestor.is_ready() {
@@ -179,10 +246,16 @@ async fn blocking<T: Send + 'static>(
     endpoint: &'static str,
     work: impl FnOnce(&AppState) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
+    let turn = state.admission.query().await?;
     let state = state.clone();
     let started = Instant::now();
     let metrics = state.metrics.clone();
-    let result = tokio::task::spawn_blocking(move || work(&state)).await.map_err(ApiError::internal)?;
+    let result = tokio::task::spawn_blocking(move || {
+        let _turn = turn;
+        work(&state)
+    })
+    .await
+    .map_err(ApiError::internal)?;
     let label = EndpointLabel { endpoint: endpoint.to_string() };
     metrics.query_seconds.get_or_create(&label).observe(started.elapsed().as_secs_f64());
     result
@@ -209,30 +282,6 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Api
             Err(rejection) => Err(ApiError::bad_request("bad_parameter", rejection.body_text())),
         }
     }
-}
-
-/// A request body whose rejection is an [`ApiError`] (`body_too_large`, `bad_body`).
-struct ApiBody(Bytes);
-
-impl<S: Send + Sync> FromRequest<S> for ApiBody {
-    type Rejection = ApiError;
-
-    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Bytes::from_request(request, state).await {
-            Ok(bytes) => Ok(Self(bytes)),
-            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                Err(ApiError::new(rejection.status(), "body_too_large", rejection.body_text()))
-            }
-            Err(rejection) => Err(ApiError::new(rejection.status(), "bad_body", rejection.body_text())),
-        }
-    }
-}
-
-/// Waits until the writer says the job is durable (or committed, as the job asked).
-async fn wait_committed(done: tokio::sync::oneshot::Receiver<Outcome>) -> Result<(), ApiError> {
-    done.await
-        .map_err(|_| queue_error(QueueError::Closed))?
-        .map_err(|message| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "not_committed", message))
 }
 
 fn time_param(name: &str, value: Option<&str>) -> Result<Option<i64>, ApiError> {
@@ -635,14 +684,168 @@ fn format_of(params: &IngestParams, headers: &HeaderMap) -> Result<Format, ApiEr
     }
 }
 
+/// What an ingest request is to do about its `Idempotency-Key`.
+enum Keyed {
+    /// Go on (with the key held in flight, if there is one) under this claim.
+    Go { guard: Option<KeyGuard>, claim: Arc<Claim> },
+    /// The first answer, already given: send it again.
+    Replayed(Response),
+}
+
+/// Looks the request's `Idempotency-Key` up: a retry of a request already written is answered
+/// as the first one was (with `"indexed"` as it is now), and stores nothing again.
+fn idempotency(
+    state: &AppState,
+    caller: &Caller,
+    route: &str,
+    (uri, headers): (&Uri, &HeaderMap),
+    body: &RequestBody,
+) -> Result<Keyed, ApiError> {
+    let Some(key) = idempotency_key(headers)? else {
+        return Ok(Keyed::Go { guard: None, claim: Arc::default() });
+    };
+    let scope = format!("{}\n{route}\n{key}", caller.0);
+    let digest = {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        hasher.update(uri.query().unwrap_or("").as_bytes());
+        hasher.update([0, body.encoding() as u8]);
+        hasher.update(body.raw());
+        hasher.finalize().iter().map(|byte| format!("{byte:02x}")).collect::<String>()
+    };
+    match state.ingestor.keys.begin(scope, digest, Arc::default()) {
+        Begin::New(guard) => Ok(Keyed::Go { claim: guard.claim(), guard: Some(guard) }),
+        Begin::Replay(first) => {
+            state.metrics.idempotent_replays.inc();
+            let mut answer = first.answer;
+            answer["indexed"] = Value::Bool(state.ingestor.indexed_through() >= first.seq);
+            let mut response = axum::Json(answer).into_response();
+            response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+            Ok(Keyed::Replayed(response))
+        }
+        Begin::Mismatch => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency_key_reused",
+            format!("Idempotency-Key `{key}` came with another request; nothing was stored"),
+        )),
+        Begin::InFlight => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "idempotency_key_in_flight",
+            format!("the first request with Idempotency-Key `{key}` is still being handled; nothing was stored"),
+        )
+        .retry_after(1)),
+    }
+}
+
+/// The request's `Idempotency-Key`, if it sent one that is usable.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
+    let key = value.to_str().ok().map(str::trim).filter(|key| {
+        !key.is_empty() && key.chars().count() <= MAX_KEY_CHARS && key.chars().all(|c| c.is_ascii_graphic() || c == ' ')
+    });
+    key.map(|key| Some(key.to_string())).ok_or_else(|| {
+        ApiError::bad_request(
+            "bad_idempotency_key",
+            format!("Idempotency-Key: 1 to {MAX_KEY_CHARS} printable ASCII characters; nothing was stored"),
+        )
+    })
+}
+
+/// Why parsing a body stopped before its end.
+#[derive(Debug)]
+enum ParseStop {
+    Read(crate::ingest::IngestError),
+    /// No room for its records: nothing is queued.
+    Room(QueueError),
+}
+
+impl From<crate::ingest::IngestError> for ParseStop {
+    fn from(error: crate::ingest::IngestError) -> Self {
+        Self::Read(error)
+    }
+}
+
+impl ParseStop {
+    fn into_api_error(self) -> ApiError {
+        match self {
+            Self::Room(error) => queue_error(error),
+            Self::Read(crate::ingest::IngestError::Read { source, .. }) => body::read_error(&source),
+            Self::Read(error) => ApiError::bad_request("bad_parameter", error.to_string()),
+        }
+    }
+}
+
+/// Queues a job and waits until it is durable, or refuses it unwritten at `deadline`.
+/// The log sequence number of a written job; any error means nothing was written.
+async fn submit_and_log(
+    state: &AppState,
+    deadline: tokio::time::Instant,
+    submitted: Result<Ticket, QueueError>,
+) -> Result<(u64, tokio::sync::oneshot::Receiver<super::ingestor::Outcome>), ApiError> {
+    let mut ticket = submitted.map_err(queue_error)?;
+    let logged = match tokio::time::timeout_at(deadline, &mut ticket.logged).await {
+        Ok(logged) => logged,
+        // Past the deadline: refused if the writer has not taken it yet, else its outcome
+        // (a write and a sync) is what the answer must say.
+        Err(_) if ticket.claim.abandon() => {
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "timeout",
+                format!(
+                    "the write-ahead log did not take the request within {} ms; nothing was stored",
+                    state.settings.request_timeout_ms
+                ),
+            )
+            .retry_after(1));
+        }
+        Err(_) => (&mut ticket.logged).await,
+    };
+    match logged {
+        Ok(Ok(seq)) => Ok((seq, ticket.done)),
+        Ok(Err(message)) => Err(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "not_written",
+            format!("{message}; nothing was stored"),
+        )),
+        Err(_) => Err(queue_error(QueueError::Closed)),
+    }
+}
+
+/// Whether the job's outcome says it was indexed by `deadline`.
+async fn indexed_by(
+    deadline: tokio::time::Instant,
+    done: tokio::sync::oneshot::Receiver<super::ingestor::Outcome>,
+) -> bool {
+    matches!(tokio::time::timeout_at(deadline, done).await, Ok(Ok(Ok(()))))
+}
+
+/// A 503 for a request whose parsing outlasted its deadline, before anything was queued.
+fn past_deadline(state: &AppState) -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "timeout",
+        format!("the request took longer than {} ms; nothing was stored", state.settings.request_timeout_ms),
+    )
+    .retry_after(1)
+}
+
 async fn ingest_logs(
     State(state): State<Shared>,
+    axum::Extension(caller): axum::Extension<Caller>,
     headers: HeaderMap,
+    uri: Uri,
     ApiQuery(params): ApiQuery<IngestParams>,
-    ApiBody(body): ApiBody,
+    request: Request,
 ) -> Result<Response, ApiError> {
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(state.settings.request_timeout_ms);
     let format = format_of(&params, &headers)?;
     let commit = commit_mode(&params)?;
+    let turn = state.admission.ingest()?;
+    let body = RequestBody::receive(request, state.settings.max_body_bytes, body_timeout(&state)).await?;
+    let (guard, claim) = match idempotency(&state, &caller, "logs", (&uri, &headers), &body)? {
+        Keyed::Replayed(response) => return Ok(response),
+        Keyed::Go { guard, claim } => (guard, claim),
+    };
     let request_id = state.next_request_id();
     let options = ParseOptions {
         format,
@@ -650,27 +853,40 @@ async fn ingest_logs(
         source: Some(params.source.clone().filter(|s| !s.is_empty()).unwrap_or_else(|| "http".into())),
         ..ParseOptions::default()
     };
-    // Parsing a body of up to `max_body_bytes` is CPU work: off the async threads.
+    // Parsing is CPU work: off the async threads. The body is read as a stream and each batch
+    // of records takes its room among the pending records as it is parsed, so one request
+    // holds at most `max_pending_records` records, whatever its line count.
     let name = request_id.clone();
-    let (records, rejections) = tokio::task::spawn_blocking(move || {
+    let parsing = state.clone();
+    let (records, room, rejections) = tokio::task::spawn_blocking(move || {
+        let _turn = turn;
         let mut records = Vec::new();
+        let mut room: Option<tokio::sync::OwnedSemaphorePermit> = None;
         let mut rejections = Rejections::default();
-        read_records::<crate::ingest::IngestError>(
-            Input::from_bytes(&name, Vec::from(body)),
+        read_records::<ParseStop>(
+            Input::from_reader(&name, body.reader()),
             &options,
             crate::pipeline::DEFAULT_BATCH_SIZE,
             Default::default(),
             &mut rejections,
             |batch, _| {
+                if batch.is_empty() {
+                    return Ok(());
+                }
+                let more = parsing.ingestor.reserve(records.len(), batch.len()).map_err(ParseStop::Room)?;
+                match room.as_mut() {
+                    Some(room) => room.merge(more),
+                    None => room = Some(more),
+                }
                 records.extend(batch);
                 Ok(())
             },
         )
-        .map(|_| (records, rejections))
+        .map(|_| (records, room, rejections))
     })
     .await
     .map_err(ApiError::internal)?
-    .map_err(|error| ApiError::bad_request("bad_parameter", error.to_string()))?;
+    .map_err(ParseStop::into_api_error)?;
     count_rejections(&state.metrics, &rejections);
     if records.is_empty() && rejections.total() > 0 {
         return Err(ApiError::new(
@@ -679,25 +895,47 @@ async fn ingest_logs(
             format!("none of the {} lines is a record: {}", rejections.total(), rejections_json(&rejections)),
         ));
     }
+    if tokio::time::Instant::now() >= deadline {
+        return Err(past_deadline(&state));
+    }
     let accepted = records.len();
-    let done =
-        state.ingestor.try_submit(Work::Logs { records, checkpoint: None, commit }, accepted).map_err(queue_error)?;
-    state.metrics.records_in.inc_by(accepted as u64);
-    wait_committed(done).await?;
-    Ok(axum::Json(json!({
+    let answer = json!({
         "request_id": request_id,
         "accepted": accepted,
         "rejected": rejections.total(),
         "rejections": rejections_json(&rejections),
-    }))
-    .into_response())
+    });
+    let key = guard.as_ref().map(|guard| guard.record(answer.clone()));
+    let work = Work::Logs { records, checkpoint: None, commit };
+    let submitted = match room {
+        Some(room) => state.ingestor.submit_reserved(work, room, claim, key),
+        None => state.ingestor.submit(work, accepted, claim, key),
+    };
+    let (_, done) = submit_and_log(&state, deadline, submitted).await?;
+    drop(guard);
+    state.metrics.records_in.inc_by(accepted as u64);
+    let indexed = match commit {
+        CommitMode::Auto => false,
+        CommitMode::WaitFor | CommitMode::Force => indexed_by(deadline, done).await,
+    };
+    let mut answer = answer;
+    answer["indexed"] = Value::Bool(indexed);
+    Ok(axum::Json(answer).into_response())
+}
+
+fn body_timeout(state: &AppState) -> Duration {
+    Duration::from_millis(state.settings.body_read_timeout_ms.max(1))
 }
 
 async fn ingest_reports(
     State(state): State<Shared>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    headers: HeaderMap,
+    uri: Uri,
     ApiQuery(params): ApiQuery<IngestParams>,
-    ApiBody(body): ApiBody,
+    request: Request,
 ) -> Result<Response, ApiError> {
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(state.settings.request_timeout_ms);
     let format = match params.format.as_deref() {
         None | Some("") | Some("auto") => ReportFormat::Auto,
         Some("json") => ReportFormat::Json,
@@ -707,16 +945,24 @@ async fn ingest_reports(
             return Err(ApiError::bad_request("bad_parameter", format!("format `{other}`: auto, json, jsonl or csv")));
         }
     };
+    let turn = state.admission.ingest()?;
+    let body = RequestBody::receive(request, state.settings.max_body_bytes, body_timeout(&state)).await?;
+    let (guard, claim) = match idempotency(&state, &caller, "reports", (&uri, &headers), &body)? {
+        Keyed::Replayed(response) => return Ok(response),
+        Keyed::Go { guard, claim } => (guard, claim),
+    };
     let request_id = state.next_request_id();
     let name = request_id.clone();
     let (reports, rejections, warnings) = tokio::task::spawn_blocking(move || {
+        let _turn = turn;
+        let content = body.to_vec()?;
         let (mut rejections, mut warnings) = (Rejections::default(), Warnings::default());
-        parse_reports(&name, &body, format, &mut rejections, &mut warnings)
+        parse_reports(&name, &content, format, &mut rejections, &mut warnings)
             .map(|reports| (reports, rejections, warnings))
+            .map_err(|error| ApiError::bad_request("bad_body", error.to_string()))
     })
     .await
-    .map_err(ApiError::internal)?
-    .map_err(|error| ApiError::bad_request("bad_body", error.to_string()))?;
+    .map_err(ApiError::internal)??;
     count_rejections(&state.metrics, &rejections);
     if reports.is_empty() {
         return Err(ApiError::new(
@@ -725,11 +971,12 @@ async fn ingest_reports(
             format!("the body holds no valid report: {}", rejections_json(&rejections)),
         ));
     }
+    if tokio::time::Instant::now() >= deadline {
+        return Err(past_deadline(&state));
+    }
     let accepted = reports.len();
     let ids: Vec<String> = reports.iter().map(|report| report.id.clone()).collect();
-    let done = state.ingestor.try_submit(Work::Reports(reports), accepted).map_err(queue_error)?;
-    wait_committed(done).await?;
-    Ok(axum::Json(json!({
+    let answer = json!({
         "request_id": request_id,
         "accepted": accepted,
         "ids": ids,
@@ -737,6 +984,14 @@ async fn ingest_reports(
         "rejections": rejections_json(&rejections),
         "warned": warnings.total(),
         "warnings": by_reason_json(&warnings.by_reason),
-    }))
-    .into_response())
+    });
+    let key = guard.as_ref().map(|guard| guard.record(answer.clone()));
+    let submitted = state.ingestor.submit(Work::Reports(reports), accepted, claim, key);
+    let (_, done) = submit_and_log(&state, deadline, submitted).await?;
+    drop(guard);
+    // Stored reports are searchable at once; wait for that within the deadline, as before.
+    let indexed = indexed_by(deadline, done).await;
+    let mut answer = answer;
+    answer["indexed"] = Value::Bool(indexed);
+    Ok(axum::Json(answer).into_response())
 }

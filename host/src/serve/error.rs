@@ -55,6 +55,7 @@ impl From<crate::index::IndexError> for ApiError {
     fn from(error: crate::index::IndexError) -> Self {
         match error {
             crate::index::IndexError::Query { .. } => Self::bad_request("bad_query", error.to_string()),
+            crate::index::IndexError::QueryLimit(limit) => Self::bad_request(limit.code(), limit.to_string()),
             other => Self::internal(other),
         }
     }

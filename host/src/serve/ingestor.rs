@@ -1,29 +1,38 @@
-//! The one writer of a served data directory: a thread that owns the index writer and the
-//! plugins, and takes jobs (records from the API or a tailed file, bug reports, plugin reloads)
-//! in order.
+//! The writers of a served data directory: one thread that logs jobs (records from the API or
+//! a tailed file, bug reports) to the write-ahead log and answers their senders, and one that
+//! owns the plugins and the index writer and takes the logged jobs (and plugin reloads) in
+//! order.
 //!
-//! Acknowledged means durable: records are appended to the write-ahead log ([`Wal`]) and synced
-//! before their sender is answered (one sync for every job waiting at that moment); the index
-//! commit that makes them searchable follows within `commit_interval_ms`, carrying the tailed
-//! files' checkpoints and the log's sequence number, so after a crash the log replays exactly
-//! what the index lacks. A sender may instead wait for that commit (`commit=wait_for`) or ask
-//! for it now (`commit=force`), as in Quickwit's ingest API.
+//! Acknowledged means durable, and nothing else is acknowledged: the log thread appends a
+//! job's entry and syncs it before its sender is answered (one sync for every job waiting at
+//! that moment), and a sender that gave up before the log thread took its job ([`Claim`]) is
+//! told "not written" truthfully, because the job is then dropped unwritten. Plugin calls run
+//! on the index thread, so an acknowledgement never waits for a plugin, however slow. The index
+//! commit that makes records searchable follows within `commit_interval_ms`, carrying the
+//! tailed files' checkpoints and the log's sequence number, so after a crash the log replays
+//! exactly what the index lacks. A sender may instead wait for that commit (`commit=wait_for`)
+//! or ask for it now (`commit=force`), as in Quickwit's ingest API.
 //!
-//! Memory is bounded by a semaphore of record permits taken before a job is queued
-//! ([`Ingestor::try_submit`] for the API, which answers 429 when it is exhausted;
-//! [`Ingestor::submit_waiting`] for the tailer, which waits).
+//! Memory is bounded by a semaphore of record permits taken before a job is queued and given
+//! back once its records are in the index writer ([`Ingestor::submit`] and
+//! [`Ingestor::try_submit`] for the API, which answers 429 when it is exhausted;
+//! [`Ingestor::submit_waiting`] for the tailer, which waits). A plugin that keeps timing out
+//! is suspended for a while ([`Suspensions`]).
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock, mpsc};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 
+use super::idempotency::{IdempotencyKeys, KeyRecord};
 use super::metrics::{Metrics, PluginErrorLabels, PluginLabel, ReasonLabel};
-use super::wal::{Wal, WalEntry};
+use super::suspension::Suspensions;
+use super::wal::{EntryRef, Wal, WalEntry};
+use crate::config::ServeSettings;
 use crate::index::{LogIndex, LogWriter, ReportIndex};
 use crate::ingest::{BugReport, Record};
 use crate::pipeline::{BatchAnalysis, Checkpoints, FileCheckpoint, FindingStore, PluginSet};
@@ -59,14 +68,63 @@ pub enum Work {
     ReloadPlugin(PathBuf),
 }
 
-/// How a job ended, told to whoever queued it once it is durable.
+/// How a job ended, told to whoever queued it once it is durable (or committed, or stored, as
+/// the job asked).
 pub type Outcome = Result<(), String>;
+
+/// Who decides a queued job's fate first: the log thread, which takes it to write it, or its
+/// sender, which abandons it (deadline passed, connection gone). Exactly one of them wins, so
+/// an answer "not written" is never wrong.
+#[derive(Debug, Default)]
+pub struct Claim(AtomicU8);
+
+const PENDING: u8 = 0;
+const TAKEN: u8 = 1;
+const ABANDONED: u8 = 2;
+
+impl Claim {
+    /// The log thread takes the job; false when it was abandoned.
+    pub fn take(&self) -> bool {
+        self.0.compare_exchange(PENDING, TAKEN, Ordering::SeqCst, Ordering::SeqCst).is_ok()
+    }
+
+    /// The sender gives the job up; true when it will not be written (now or before).
+    pub fn abandon(&self) -> bool {
+        match self.0.compare_exchange(PENDING, ABANDONED, Ordering::SeqCst, Ordering::SeqCst) {
+            Ok(_) => true,
+            Err(state) => state == ABANDONED,
+        }
+    }
+}
 
 struct Job {
     work: Work,
+    claim: Arc<Claim>,
+    /// The request's idempotency key and first answer, logged with the job.
+    key: Option<KeyRecord>,
+    /// Told the job's log sequence number once it is durable, or why it was not written.
+    logged: Option<oneshot::Sender<Result<u64, String>>>,
     done: Option<oneshot::Sender<Outcome>>,
     /// Held until the job's records are in the writer: what bounds memory.
     permit: Option<OwnedSemaphorePermit>,
+}
+
+/// A logged job on its way to the index thread.
+struct IndexJob {
+    /// Its log entry (none for a plugin reload).
+    seq: Option<u64>,
+    work: Work,
+    done: Option<oneshot::Sender<Outcome>>,
+    permit: Option<OwnedSemaphorePermit>,
+}
+
+/// What a sender holds for a queued job.
+pub struct Ticket {
+    /// The log sequence number once durable, or why nothing was written.
+    pub logged: oneshot::Receiver<Result<u64, String>>,
+    /// The job's outcome as its commit mode asks (records searchable, reports stored).
+    pub done: oneshot::Receiver<Outcome>,
+    pub claim: Arc<Claim>,
 }
 
 /// What the plugins are, for `/api/plugins`.
@@ -87,6 +145,11 @@ pub struct LoadedPluginStatus {
     pub calls: u64,
     pub errors: u64,
     pub last_error: Option<String>,
+    /// Calls that timed out in a row.
+    pub consecutive_timeouts: u32,
+    /// Set while the plugin is suspended after repeated timeouts (RFC 3339): records are
+    /// indexed without it until then.
+    pub suspended_until: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -102,23 +165,26 @@ pub struct Ingestor {
     sender: mpsc::Sender<Option<Job>>,
     pending: Arc<Semaphore>,
     capacity: usize,
-    thread: std::sync::Mutex<Option<JoinHandle<()>>>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
     ready: Arc<AtomicBool>,
     pub status: Arc<RwLock<PluginStatus>>,
+    /// The last log entry a commit holds (records searchable, reports stored).
+    indexed_through: Arc<AtomicU64>,
+    pub keys: Arc<IdempotencyKeys>,
 }
 
 /// Why a job could not be queued.
 #[derive(Debug, thiserror::Error)]
 pub enum QueueError {
-    #[error("the writer has {0} records waiting; try again shortly")]
+    #[error("the writer has {0} records waiting; nothing was stored, try again shortly")]
     Busy(usize),
-    #[error("{records} records in one request; at most {capacity} are accepted at once")]
+    #[error("{records} records in one request; at most {capacity} are accepted at once, nothing was stored")]
     TooLarge { records: usize, capacity: usize },
-    #[error("the server is shutting down")]
+    #[error("the server is shutting down; nothing was stored")]
     Closed,
 }
 
-/// Everything the writer thread owns.
+/// Everything the writer threads own.
 pub struct WriterParts {
     pub logs: Arc<LogIndex>,
     pub reports: Arc<ReportIndex>,
@@ -129,78 +195,132 @@ pub struct WriterParts {
     pub retain_ms: Option<i64>,
     /// Where the write-ahead log lives.
     pub wal_dir: PathBuf,
-    /// The longest acknowledged records wait before a commit makes them searchable.
-    pub commit_interval: Duration,
+    /// Commit interval, pending records, idempotency window, plugin suspension.
+    pub settings: ServeSettings,
 }
 
 impl Ingestor {
-    /// Starts the writer thread.
-    pub fn start(parts: WriterParts, max_pending_records: usize, load_errors: Vec<LoadError>) -> anyhow::Result<Self> {
+    /// Replays what the log holds beyond the last commit, then starts the threads.
+    pub fn start(parts: WriterParts, load_errors: Vec<LoadError>) -> anyhow::Result<Self> {
         let writer = parts.logs.writer(WRITER_BUDGET_BYTES)?;
         let checkpoints = Checkpoints::from_payload(parts.logs.commit_payload()?.as_deref());
         let (wal, unreplayed) = Wal::open(&parts.wal_dir, checkpoints.wal_seq)?;
+        let keys = Arc::new(IdempotencyKeys::open(
+            Some(&parts.wal_dir),
+            unreplayed.iter().filter_map(|entry| entry.key.clone().map(|key| KeyRecord { seq: entry.seq, ..key })),
+            parts.settings.idempotency_window_ms,
+            parts.settings.max_idempotency_keys,
+        )?);
+        let wal = Arc::new(Mutex::new(wal));
         let status = Arc::new(RwLock::new(PluginStatus { plugins: Vec::new(), load_errors }));
         let ready = Arc::new(AtomicBool::new(false));
         let (sender, receiver) = mpsc::channel();
-        let pending = Arc::new(Semaphore::new(max_pending_records));
+        let (to_index, index_receiver) = mpsc::channel();
+        let capacity = parts.settings.max_pending_records.max(1);
+        let pending = Arc::new(Semaphore::new(capacity));
         let wal_seq = checkpoints.wal_seq;
-        let mut thread_state = WriterThread {
+        let indexed_through = Arc::new(AtomicU64::new(wal_seq));
+        let suspensions = Suspensions::new(
+            parts.settings.suspend_plugin_after_timeouts,
+            Duration::from_millis(parts.settings.plugin_suspension_ms),
+        );
+        let mut index_thread = IndexThread {
             parts,
             writer,
             checkpoints,
             status: status.clone(),
             last_retention: None,
             pending: pending.clone(),
-            capacity: max_pending_records,
-            wal,
+            capacity,
+            wal: wal.clone(),
             wal_seq,
             uncommitted: 0,
             last_commit: Instant::now(),
             waiting: Vec::new(),
+            indexed_through: indexed_through.clone(),
+            suspensions,
         };
         // What was acknowledged before a crash and never committed goes in first.
-        thread_state.replay(unreplayed).map_err(anyhow::Error::msg)?;
-        // Before the thread starts, so the plugin list is there as soon as `start` returns.
-        thread_state.refresh_status(&BatchAnalysis::default());
+        index_thread.replay(unreplayed).map_err(anyhow::Error::msg)?;
+        // Before the threads start, so the plugin list is there as soon as `start` returns.
+        index_thread.refresh_status(&BatchAnalysis::default());
+        let log_thread = LogThread { wal, keys: keys.clone(), to_index };
         let thread_ready = ready.clone();
-        let thread = std::thread::Builder::new().name("opsloop-writer".into()).spawn(move || {
-            thread_state.apply_retention();
+        let indexer = std::thread::Builder::new().name("opsloop-writer".into()).spawn(move || {
+            index_thread.apply_retention();
             thread_ready.store(true, Ordering::SeqCst);
-            thread_state.run(receiver);
+            index_thread.run(index_receiver);
         })?;
+        let logger = std::thread::Builder::new().name("opsloop-wal".into()).spawn(move || log_thread.run(receiver))?;
         Ok(Self {
             sender,
             pending,
-            capacity: max_pending_records,
-            thread: std::sync::Mutex::new(Some(thread)),
+            capacity,
+            threads: Mutex::new(vec![logger, indexer]),
             ready,
             status,
+            indexed_through,
+            keys,
         })
     }
 
     /// Whether the writer is up and taking jobs.
     pub fn is_ready(&self) -> bool {
-        self.ready.load(Ordering::SeqCst) && !self.sender_closed()
+        self.ready.load(Ordering::SeqCst) && !self.threads_stopped()
     }
 
-    fn sender_closed(&self) -> bool {
-        self.thread.lock().map(|thread| thread.as_ref().is_none_or(|t| t.is_finished())).unwrap_or(true)
+    fn threads_stopped(&self) -> bool {
+        self.threads.lock().map(|threads| threads.is_empty() || threads.iter().any(|t| t.is_finished())).unwrap_or(true)
     }
 
-    /// Queues `work` (weighing `records`) if there is room now; the receiver says when it is
-    /// durable.
-    pub fn try_submit(&self, work: Work, records: usize) -> Result<oneshot::Receiver<Outcome>, QueueError> {
-        let weight = records.max(1);
-        if weight > self.capacity {
-            return Err(QueueError::TooLarge { records, capacity: self.capacity });
+    /// The last log entry a commit holds: a job logged at or before it is searchable (records)
+    /// or stored (reports).
+    pub fn indexed_through(&self) -> u64 {
+        self.indexed_through.load(Ordering::SeqCst)
+    }
+
+    /// Queues `work` (weighing `records`) if there is room now, under `claim`, with the
+    /// request's idempotency key.
+    pub fn submit(
+        &self,
+        work: Work,
+        records: usize,
+        claim: Arc<Claim>,
+        key: Option<KeyRecord>,
+    ) -> Result<Ticket, QueueError> {
+        let permit = self.reserve(0, records)?;
+        self.send(work, Some(permit), claim, key)
+    }
+
+    /// Takes room for `more` records on top of `held` already taken by the same request (a
+    /// body parsed batch by batch holds the room its records take as they are read).
+    pub fn reserve(&self, held: usize, more: usize) -> Result<OwnedSemaphorePermit, QueueError> {
+        if held + more > self.capacity {
+            return Err(QueueError::TooLarge { records: held + more, capacity: self.capacity });
         }
-        let permit = self.pending.clone().try_acquire_many_owned(weight as u32).map_err(|error| match error {
+        self.pending.clone().try_acquire_many_owned(more.max(1) as u32).map_err(|error| match error {
             tokio::sync::TryAcquireError::NoPermits => {
                 QueueError::Busy(self.capacity - self.pending.available_permits())
             }
             tokio::sync::TryAcquireError::Closed => QueueError::Closed,
-        })?;
-        self.send(work, Some(permit))
+        })
+    }
+
+    /// Queues `work` whose room was taken with [`Self::reserve`].
+    pub fn submit_reserved(
+        &self,
+        work: Work,
+        room: OwnedSemaphorePermit,
+        claim: Arc<Claim>,
+        key: Option<KeyRecord>,
+    ) -> Result<Ticket, QueueError> {
+        self.send(work, Some(room), claim, key)
+    }
+
+    /// Queues `work` if there is room now; the receiver says when it is durable (or committed,
+    /// as its commit mode asks).
+    pub fn try_submit(&self, work: Work, records: usize) -> Result<oneshot::Receiver<Outcome>, QueueError> {
+        Ok(self.submit(work, records, Arc::default(), None)?.done)
     }
 
     /// Queues `work`, waiting for room (the tailer's way: it reads no further until there is).
@@ -213,31 +333,155 @@ impl Ingestor {
                 Err(tokio::sync::TryAcquireError::NoPermits) => std::thread::sleep(Duration::from_millis(20)),
             }
         };
-        self.send(work, Some(permit))
+        Ok(self.send(work, Some(permit), Arc::default(), None)?.done)
     }
 
     /// Queues `work` that holds no records (a plugin reload).
     pub fn submit_control(&self, work: Work) -> Result<oneshot::Receiver<Outcome>, QueueError> {
-        self.send(work, None)
+        Ok(self.send(work, None, Arc::default(), None)?.done)
     }
 
-    fn send(&self, work: Work, permit: Option<OwnedSemaphorePermit>) -> Result<oneshot::Receiver<Outcome>, QueueError> {
-        let (done, receiver) = oneshot::channel();
-        self.sender.send(Some(Job { work, done: Some(done), permit })).map_err(|_| QueueError::Closed)?;
-        Ok(receiver)
+    fn send(
+        &self,
+        work: Work,
+        permit: Option<OwnedSemaphorePermit>,
+        claim: Arc<Claim>,
+        key: Option<KeyRecord>,
+    ) -> Result<Ticket, QueueError> {
+        let (done, done_receiver) = oneshot::channel();
+        let (logged, logged_receiver) = oneshot::channel();
+        let job = Job { work, claim: claim.clone(), key, logged: Some(logged), done: Some(done), permit };
+        self.sender.send(Some(job)).map_err(|_| QueueError::Closed)?;
+        Ok(Ticket { logged: logged_receiver, done: done_receiver, claim })
     }
 
-    /// Commits what is queued, stops the writer and waits for it.
+    /// Logs and commits what is queued, stops the writers and waits for them.
     pub fn shutdown(&self) {
         let _ = self.sender.send(None);
         self.pending.close();
-        if let Some(thread) = self.thread.lock().ok().and_then(|mut thread| thread.take()) {
+        let threads = self.threads.lock().map(|mut threads| std::mem::take(&mut *threads)).unwrap_or_default();
+        for thread in threads {
             let _ = thread.join();
         }
     }
 }
 
-struct WriterThread {
+/// The thread that writes the log and answers senders.
+struct LogThread {
+    wal: Arc<Mutex<Wal>>,
+    keys: Arc<IdempotencyKeys>,
+    to_index: mpsc::Sender<Option<IndexJob>>,
+}
+
+impl LogThread {
+    fn run(self, receiver: mpsc::Receiver<Option<Job>>) {
+        let mut stopping = false;
+        while !stopping {
+            let mut group = match receiver.recv() {
+                Ok(Some(job)) => vec![job],
+                Ok(None) | Err(_) => break,
+            };
+            let mut records = weight(&group[0].work);
+            while records < MAX_RECORDS_PER_COMMIT {
+                match receiver.try_recv() {
+                    Ok(Some(job)) => {
+                        records += weight(&job.work);
+                        group.push(job);
+                    }
+                    Ok(None) => {
+                        stopping = true;
+                        break;
+                    }
+                    Err(_) => break,
+                }
+            }
+            self.log_group(group);
+        }
+        // Jobs queued behind the stop are taken too: their senders are waiting for an answer.
+        let rest: Vec<Job> = receiver.try_iter().flatten().collect();
+        self.log_group(rest);
+        let _ = self.to_index.send(None);
+    }
+
+    /// Appends the group's jobs and syncs once; answers each sender; hands the jobs on.
+    fn log_group(&self, group: Vec<Job>) {
+        if group.is_empty() {
+            return;
+        }
+        let mut wal = self.wal.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mark = wal.mark();
+        let mut taken: Vec<(Job, Option<u64>)> = Vec::with_capacity(group.len());
+        let mut failure: Option<String> = None;
+        for job in group {
+            if matches!(job.work, Work::ReloadPlugin(_)) {
+                taken.push((job, None));
+                continue;
+            }
+            if !job.claim.take() {
+                // Its sender gave up and was told nothing was written: it is not.
+                continue;
+            }
+            if failure.is_some() {
+                taken.push((job, None));
+                continue;
+            }
+            let (records, checkpoint, reports): (&[Record], _, &[BugReport]) = match &job.work {
+                Work::Logs { records, checkpoint, .. } => (records, checkpoint.as_ref(), &[]),
+                Work::Reports(reports) => (&[], None, reports),
+                Work::ReloadPlugin(_) => unreachable!("handled above"),
+            };
+            match wal.append(EntryRef { records, checkpoint, reports, key: job.key.as_ref() }) {
+                Ok(seq) => taken.push((job, Some(seq))),
+                Err(error) => {
+                    failure = Some(format!("write-ahead log {}: {error}", wal.path().display()));
+                    taken.push((job, None));
+                }
+            }
+        }
+        if failure.is_none()
+            && let Err(error) = wal.sync()
+        {
+            failure = Some(format!("write-ahead log {}: {error}", wal.path().display()));
+        }
+        if let Some(message) = &failure {
+            // Nothing of this group is acknowledged, so none of it may be replayed.
+            if let Err(error) = wal.truncate(mark) {
+                tracing::error!(%error, log = %wal.path().display(), "a failed write could not be cut off the write-ahead log; a restart may replay records whose sender was told they were not stored");
+            }
+            tracing::error!(error = %message, "ingest not written");
+        }
+        drop(wal);
+        for (mut job, seq) in taken {
+            let is_control = matches!(job.work, Work::ReloadPlugin(_));
+            if let (Some(message), false) = (&failure, is_control) {
+                if let Some(key) = &job.key {
+                    self.keys.refused(&key.scope);
+                }
+                if let Some(logged) = job.logged.take() {
+                    let _ = logged.send(Err(message.clone()));
+                }
+                answer(job.done.take(), Err(message.clone()));
+                continue;
+            }
+            if let (Some(key), Some(seq)) = (job.key.take(), seq) {
+                // Before the answer: a retry right after it must find the key.
+                self.keys.written(KeyRecord { seq, ..key });
+            }
+            if let (Some(logged), Some(seq)) = (job.logged.take(), seq) {
+                let _ = logged.send(Ok(seq));
+            }
+            if matches!(job.work, Work::Logs { commit: CommitMode::Auto, .. }) {
+                answer(job.done.take(), Ok(()));
+            }
+            let index_job = IndexJob { seq, work: job.work, done: job.done, permit: job.permit };
+            if self.to_index.send(Some(index_job)).is_err() {
+                tracing::error!("the index thread stopped; logged records wait in the write-ahead log for a restart");
+            }
+        }
+    }
+}
+
+struct IndexThread {
     parts: WriterParts,
     writer: LogWriter,
     checkpoints: Checkpoints,
@@ -245,7 +489,7 @@ struct WriterThread {
     last_retention: Option<Instant>,
     pending: Arc<Semaphore>,
     capacity: usize,
-    wal: Wal,
+    wal: Arc<Mutex<Wal>>,
     /// The last write-ahead-log entry whose records are in the writer.
     wal_seq: u64,
     /// Records added since the last commit.
@@ -253,16 +497,21 @@ struct WriterThread {
     last_commit: Instant,
     /// Senders waiting for the next commit.
     waiting: Vec<oneshot::Sender<Outcome>>,
+    indexed_through: Arc<AtomicU64>,
+    suspensions: Suspensions,
 }
 
-impl WriterThread {
-    fn run(&mut self, receiver: mpsc::Receiver<Option<Job>>) {
-        let interval = self.parts.commit_interval;
+impl IndexThread {
+    fn run(&mut self, receiver: mpsc::Receiver<Option<IndexJob>>) {
+        let interval = Duration::from_millis(self.parts.settings.commit_interval_ms.max(1));
         let mut stopping = false;
         while !stopping {
             let owed = self.uncommitted > 0 || !self.waiting.is_empty();
-            let timeout =
-                if owed { interval.saturating_sub(self.last_commit.elapsed()) } else { Duration::from_secs(60) };
+            let timeout = if owed {
+                interval.saturating_sub(self.last_commit.elapsed())
+            } else {
+                interval.max(Duration::from_secs(1))
+            };
             let mut group = Vec::new();
             match receiver.recv_timeout(timeout) {
                 Ok(Some(job)) => group.push(job),
@@ -280,6 +529,7 @@ impl WriterThread {
                     Err(_) => break,
                 }
             }
+            self.resume_suspended();
             let forced = self.run_group(group);
             let due = self.last_commit.elapsed() >= interval && (self.uncommitted > 0 || !self.waiting.is_empty());
             if forced || due || self.uncommitted >= MAX_RECORDS_PER_COMMIT {
@@ -287,8 +537,8 @@ impl WriterThread {
             }
             self.apply_retention();
         }
-        // Jobs queued behind the stop are taken too: they were accepted.
-        let rest: Vec<Job> = receiver.try_iter().flatten().collect();
+        // Jobs logged behind the stop are taken too: they were acknowledged.
+        let rest: Vec<IndexJob> = receiver.try_iter().flatten().collect();
         self.run_group(rest);
         self.commit_and_answer();
         tracing::info!("writer stopped; everything acknowledged is committed");
@@ -299,59 +549,39 @@ impl WriterThread {
         if entries.is_empty() {
             return Ok(());
         }
-        let count: usize = entries.iter().map(|entry| entry.records.len()).sum();
-        tracing::info!(records = count, "replaying acknowledged records the index did not commit");
-        let mut total = BatchAnalysis::default();
-        let ingest_time_ms = chrono::Utc::now().timestamp_millis();
-        for mut entry in entries {
-            self.index_logs(&mut entry.records, entry.checkpoint, ingest_time_ms, &mut total)?;
-            self.wal_seq = entry.seq;
-        }
+        let count: usize = entries.iter().map(|entry| entry.records.len() + entry.reports.len()).sum();
+        tracing::info!(records = count, "replaying acknowledged records and reports the index did not commit");
+        let jobs = entries
+            .into_iter()
+            .map(|entry| {
+                let work = if entry.reports.is_empty() {
+                    Work::Logs { records: entry.records, checkpoint: entry.checkpoint, commit: CommitMode::Auto }
+                } else {
+                    Work::Reports(entry.reports)
+                };
+                IndexJob { seq: Some(entry.seq), work, done: None, permit: None }
+            })
+            .collect();
+        self.run_group(jobs);
         self.commit()?;
-        self.parts.metrics.records_indexed.inc_by(count as u64);
-        self.wal.clear().map_err(|error| format!("write-ahead log {}: {error}", self.wal.path().display()))
+        self.parts.metrics.records_indexed.inc_by(self.uncommitted as u64);
+        self.uncommitted = 0;
+        Ok(())
     }
 
-    /// Logs the group's records durably, answers the senders that asked for no more, then
-    /// analyzes and adds everything. Whether a sender asked for a commit now.
-    fn run_group(&mut self, group: Vec<Job>) -> bool {
+    /// Analyzes and adds the group's jobs in order. Whether a job asked for a commit now.
+    fn run_group(&mut self, group: Vec<IndexJob>) -> bool {
         if group.is_empty() {
             return false;
         }
         let mut forced = false;
-        let mut logged: Vec<Result<u64, String>> = Vec::with_capacity(group.len());
-        for job in &group {
-            logged.push(match &job.work {
-                Work::Logs { records, checkpoint, .. } => {
-                    self.wal.append(records, checkpoint.as_ref()).map_err(|error| format!("write-ahead log: {error}"))
-                }
-                _ => Ok(0),
-            });
-        }
-        if let Err(error) = self.wal.sync() {
-            let message = format!("write-ahead log {}: {error}", self.wal.path().display());
-            for outcome in &mut logged {
-                if outcome.is_ok() {
-                    *outcome = Err(message.clone());
-                }
-            }
-        }
         let mut total = BatchAnalysis::default();
         let ingest_time_ms = chrono::Utc::now().timestamp_millis();
-        let mut permits = Vec::with_capacity(group.len());
         let mut indexed = 0u64;
-        for (job, logged) in group.into_iter().zip(logged) {
-            permits.push(job.permit);
+        for job in group {
             let done = job.done;
             match job.work {
                 Work::Logs { mut records, checkpoint, commit } => {
-                    let seq = match logged {
-                        Ok(seq) => seq,
-                        Err(message) => {
-                            answer(done, Err(message));
-                            continue;
-                        }
-                    };
                     match commit {
                         CommitMode::Auto => answer(done, Ok(())),
                         CommitMode::WaitFor => self.waiting.extend(done),
@@ -362,9 +592,8 @@ impl WriterThread {
                     }
                     indexed += records.len() as u64;
                     if let Err(error) = self.index_logs(&mut records, checkpoint, ingest_time_ms, &mut total) {
-                        tracing::error!(%error, log = %self.wal.path().display(), "acknowledged records could not be indexed");
+                        tracing::error!(%error, "acknowledged records could not be indexed; they stay in the write-ahead log");
                     }
-                    self.wal_seq = seq;
                 }
                 Work::Reports(mut batch) => {
                     // As `import --reports` does, each call's reports stored before the next.
@@ -374,6 +603,7 @@ impl WriterThread {
                         let stored = self.keep_findings(&analysis);
                         let relabelled =
                             crate::pipeline::relabel_merged_groups(&self.parts.reports, call, &analysis.findings);
+                        self.note_timeouts(&analysis);
                         merge(&mut total, analysis);
                         outcome = stored.and_then(|()| {
                             let relabelled = relabelled.map_err(|error| error.to_string())?;
@@ -386,9 +616,11 @@ impl WriterThread {
                             break;
                         }
                     }
-                    let outcome = outcome.and_then(|()| {
-                        self.parts.plugins.save_state().map_err(|error| format!("saving plugin state: {error}"))
-                    });
+                    if let Err(error) = &outcome {
+                        tracing::error!(%error, "acknowledged reports could not be stored");
+                    }
+                    // Committed right away, so the log's sequence moves past them.
+                    forced = true;
                     answer(done, outcome);
                 }
                 Work::ReloadPlugin(path) => {
@@ -396,10 +628,13 @@ impl WriterThread {
                     answer(done, outcome);
                 }
             }
+            if let Some(seq) = job.seq {
+                self.wal_seq = self.wal_seq.max(seq);
+            }
+            drop(job.permit);
         }
         self.uncommitted += indexed as usize;
         self.refresh_status(&total);
-        drop(permits);
         self.parts.metrics.pending_records.set((self.capacity - self.pending.available_permits()) as i64);
         forced
     }
@@ -434,9 +669,6 @@ impl WriterThread {
             Ok(()) => {
                 self.parts.metrics.records_indexed.inc_by(self.uncommitted as u64);
                 self.uncommitted = 0;
-                if let Err(error) = self.wal.clear() {
-                    tracing::error!(%error, "cannot empty the write-ahead log; a restart skips what it holds");
-                }
             }
             Err(error) => tracing::error!(%error, "commit failed; the records stay in the write-ahead log"),
         }
@@ -451,8 +683,34 @@ impl WriterThread {
         }
         let analysis = self.parts.plugins.analyze(records);
         let stored = self.keep_findings(&analysis);
+        self.note_timeouts(&analysis);
         merge(total, analysis);
         stored
+    }
+
+    /// Suspends the plugins that keep timing out.
+    fn note_timeouts(&mut self, analysis: &BatchAnalysis) {
+        let suspended = self.suspensions.observe(analysis);
+        if suspended.is_empty() {
+            return;
+        }
+        for plugin in &suspended {
+            self.parts.metrics.plugin_suspended.get_or_create(&PluginLabel { plugin: plugin.clone() }).set(1);
+        }
+        self.parts.plugins.pause_only(self.suspensions.suspended());
+    }
+
+    /// Resumes the plugins whose suspension is over.
+    fn resume_suspended(&mut self) {
+        let resumed = self.suspensions.resume_due();
+        if resumed.is_empty() {
+            return;
+        }
+        for plugin in &resumed {
+            self.parts.metrics.plugin_suspended.get_or_create(&PluginLabel { plugin: plugin.clone() }).set(0);
+        }
+        self.parts.plugins.pause_only(self.suspensions.suspended());
+        self.refresh_status(&BatchAnalysis::default());
     }
 
     fn keep_findings(&self, analysis: &BatchAnalysis) -> Outcome {
@@ -480,6 +738,12 @@ impl WriterThread {
         self.parts.metrics.commits.inc();
         self.parts.metrics.index_records.set(self.parts.logs.len() as i64);
         self.parts.metrics.index_bytes.set(self.parts.logs.disk_bytes() as i64);
+        self.indexed_through.store(self.wal_seq, Ordering::SeqCst);
+        let mut wal = self.wal.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Err(error) = wal.release(self.wal_seq) {
+            // Harmless for correctness: a restart skips what the commit holds.
+            tracing::error!(%error, log = %wal.path().display(), "cannot release committed write-ahead-log entries");
+        }
         Ok(())
     }
 
@@ -526,7 +790,10 @@ impl WriterThread {
                 let before = known.iter().find(|entry| entry.name == description.name);
                 let calls = analysis.calls.iter().filter(|(name, _)| *name == description.name).count() as u64;
                 let failures: Vec<_> = analysis.failures.iter().filter(|(name, _)| *name == description.name).collect();
+                let standing = self.suspensions.standing(&description.name);
                 LoadedPluginStatus {
+                    consecutive_timeouts: standing.map_or(0, |standing| standing.consecutive_timeouts),
+                    suspended_until: standing.and_then(|standing| standing.suspended_until_text.clone()),
                     name: description.name.clone(),
                     version: description.version.clone(),
                     description: description.description.clone(),

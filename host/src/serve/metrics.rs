@@ -1,5 +1,6 @@
 //! The Prometheus metrics `/metrics` exposes: records in and out, rejected lines, plugin calls,
-//! errors by kind and time, index size, and query latency.
+//! errors by kind and time, suspended plugins, index size, query latency and queueing,
+//! connections open and refused, address lockouts and idempotent replays.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -61,6 +62,19 @@ pub struct Metrics {
     pub query_seconds: Family<EndpointLabel, Histogram>,
     /// Requests answered with an error, by its code.
     pub api_errors: Family<StatusLabel, Counter>,
+    /// 1 while a plugin is suspended after repeated timeouts, else 0.
+    pub plugin_suspended: Family<PluginLabel, Gauge>,
+    pub connections_open: Gauge,
+    /// Connections answered 503 and closed because `max_connections` were open.
+    pub connections_refused: Counter,
+    /// Queries waiting for a turn (`max_concurrent_queries` running).
+    pub queries_waiting: Gauge,
+    /// Queries answered 503 `busy` because the queue was full.
+    pub queries_refused: Counter,
+    /// Addresses locked out after too many failed authentications.
+    pub auth_lockouts: Counter,
+    /// Retried requests answered from their `Idempotency-Key`, storing nothing again.
+    pub idempotent_replays: Counter,
 }
 
 impl Default for Metrics {
@@ -80,6 +94,13 @@ impl Default for Metrics {
         let query_seconds =
             Family::<EndpointLabel, Histogram>::new_with_constructor(latency_histogram as fn() -> Histogram);
         let api_errors = Family::<StatusLabel, Counter>::default();
+        let plugin_suspended = Family::<PluginLabel, Gauge>::default();
+        let connections_open = Gauge::default();
+        let connections_refused = Counter::default();
+        let queries_waiting = Gauge::default();
+        let queries_refused = Counter::default();
+        let auth_lockouts = Counter::default();
+        let idempotent_replays = Counter::default();
         let mut registry = Registry::with_prefix("opsloop");
         registry.register("records_in", "Records accepted (API and tailed files)", records_in.clone());
         registry.register("records_indexed", "Records committed to the index", records_indexed.clone());
@@ -98,6 +119,17 @@ impl Default for Metrics {
         registry.register("commits", "Index commits", commits.clone());
         registry.register("query_seconds", "Query latency by endpoint", query_seconds.clone());
         registry.register("api_errors", "Requests answered with an error, by HTTP status", api_errors.clone());
+        registry.register("plugin_suspended", "1 while a plugin is suspended after timeouts", plugin_suspended.clone());
+        registry.register("connections_open", "HTTP connections open", connections_open.clone());
+        registry.register("connections_refused", "Connections refused at max_connections", connections_refused.clone());
+        registry.register("queries_waiting", "Queries waiting for a turn", queries_waiting.clone());
+        registry.register("queries_refused", "Queries refused with the queue full", queries_refused.clone());
+        registry.register("auth_lockouts", "Addresses locked out after failed authentications", auth_lockouts.clone());
+        registry.register(
+            "idempotent_replays",
+            "Retries answered from their Idempotency-Key",
+            idempotent_replays.clone(),
+        );
         Self {
             registry,
             records_in,
@@ -113,6 +145,13 @@ impl Default for Metrics {
             commits,
             query_seconds,
             api_errors,
+            plugin_suspended,
+            connections_open,
+            connections_refused,
+            queries_waiting,
+            queries_refused,
+            auth_lockouts,
+            idempotent_replays,
         }
     }
 }

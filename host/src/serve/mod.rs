@@ -12,12 +12,17 @@
 //! has; the tailer reads what it was reading; the writer commits everything queued. What was
 //! acknowledged is durable.
 
+mod admission;
 mod api;
 mod auth;
 mod board;
+mod body;
 mod error;
+mod idempotency;
 mod ingestor;
+mod listener;
 mod metrics;
+mod suspension;
 mod tail;
 mod wal;
 mod web;
@@ -31,7 +36,7 @@ use std::time::Duration;
 
 pub use api::{AppState, OPENAPI, router};
 pub use auth::tokens_from_env;
-pub use ingestor::{CommitMode, Ingestor, LoadError, PluginStatus, QueueError, Work};
+pub use ingestor::{Claim, CommitMode, Ingestor, LoadError, PluginStatus, QueueError, Ticket, Work};
 pub use metrics::Metrics;
 pub use tail::{Tailer, WatchSpec};
 
@@ -62,6 +67,8 @@ pub enum ServeError {
     NoTokens { config: PathBuf },
     #[error("{0}")]
     Tokens(String),
+    #[error("{reason} (in {config} or OPSLOOP_TOKENS); the server does not start with it")]
+    WeakToken { config: PathBuf, reason: String },
 }
 
 /// The running parts of a server, without the listener: what the router serves from, the
@@ -82,6 +89,12 @@ impl Service {
         }
         if tokens.is_empty() {
             return Err(ServeError::NoTokens { config: data_dir.config_file() }.into());
+        }
+        if let Some(reason) = tokens.iter().find_map(auth::weak_token) {
+            return Err(ServeError::WeakToken { config: data_dir.config_file(), reason }.into());
+        }
+        if let Some(mode) = data_dir.open_to_others() {
+            tracing::warn!(dir = %data_dir.root().display(), mode = format!("{mode:o}"), "other users can read the data directory (the write-ahead log holds what was posted); `chmod 700` it");
         }
         let logs = Arc::new(LogIndex::open(&data_dir.index_dir())?);
         let reports = Arc::new(ReportIndex::open(&data_dir.reports_dir())?);
@@ -111,9 +124,8 @@ impl Service {
                 metrics: metrics.clone(),
                 retain_ms,
                 wal_dir: data_dir.wal_dir(),
-                commit_interval: Duration::from_millis(settings.serve.commit_interval_ms.max(1)),
+                settings: settings.serve.clone(),
             },
-            settings.serve.max_pending_records,
             load_errors,
         )?);
         // Read after the writer replayed its log, whose entries carry checkpoints too.
@@ -152,7 +164,9 @@ impl Service {
             let stop = stop.clone();
             threads.push(std::thread::Builder::new().name("opsloop-board".into()).spawn(move || board.run(&stop))?);
         }
+        let admission = admission::Admission::new(&settings.serve, metrics.clone());
         let state = Arc::new(AppState {
+            admission,
             logs,
             reports,
             findings,
@@ -161,6 +175,7 @@ impl Service {
             metrics,
             tokens: auth::Tokens::new(&tokens),
             limits: auth::RateLimits::new(&settings.serve),
+            failures: auth::AuthFailures::new(&settings.serve),
             settings: settings.serve.clone(),
             requests: AtomicU64::new(0),
             started_ms: chrono::Utc::now().timestamp_millis(),
@@ -192,13 +207,32 @@ pub async fn serve(
     on_listening: impl FnOnce(SocketAddr),
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let open_files = listener::raise_open_file_limit();
+    let max_connections = listener::connection_cap(settings.serve.max_connections, open_files);
+    if max_connections < settings.serve.max_connections {
+        tracing::warn!(
+            open_files,
+            max_connections,
+            configured = settings.serve.max_connections,
+            "connection cap lowered to fit under the open-file limit"
+        );
+    }
     let service = Service::start(data_dir, settings, options)?;
     let listen = options.listen.clone().unwrap_or_else(|| settings.serve.listen.clone());
-    let listener = tokio::net::TcpListener::bind(&listen)
+    let tcp = tokio::net::TcpListener::bind(&listen)
         .await
         .map_err(|error| anyhow::anyhow!("cannot listen on {listen}: {error}"))?;
-    on_listening(listener.local_addr()?);
-    let served = axum::serve(listener, service.router()).with_graceful_shutdown(shutdown).await;
+    on_listening(tcp.local_addr()?);
+    let served = listener::serve_connections(
+        tcp,
+        service.router(),
+        max_connections,
+        listener::ConnectionLimits::from_settings(&settings.serve),
+        service.state.metrics.clone(),
+        shutdown,
+        Duration::from_millis(settings.serve.request_timeout_ms) + Duration::from_secs(5),
+    )
+    .await;
     tokio::task::spawn_blocking(move || service.stop()).await?;
     served?;
     Ok(())
