@@ -176,21 +176,51 @@ const CLASSES: [u8; 256] = {
 
 /// Whether a segment is a variable: it starts with a digit once leading `/ - + # . $ @` are
 /// skipped (`42`, `-1`, `0x1f`, `/10.0.0.1`, `#3`), or holds a run of two or more digits
-/// (`blk_3858`, `appattempt_1445_0020`), or is a day or month name (a date inside the message);
-/// a lone digit in a word (`ssh2`) keeps it constant.
+/// (`blk_3858`, `appattempt_1445_0020`), or is a day or month name (a date inside the message),
+/// or is a path (`/var/log/messages`); a lone digit in a word (`ssh2`) keeps it constant. (A URL
+/// spans segments, so [`mask_tokens`] finds it: `scheme://` to the end of its token.)
 pub fn is_variable_segment(segment: &str) -> bool {
     let bytes = segment.as_bytes();
     starts_variable(bytes) || bytes.windows(2).any(|pair| pair[0].is_ascii_digit() && pair[1].is_ascii_digit())
 }
 
-/// A day or month name, or a digit once leading `/ - + # . $ @` are skipped (the variable
-/// test short of looking for a run of two digits).
+/// A day or month name, a path, or a digit once leading `/ - + # . $ @` are skipped (the
+/// variable test short of looking for a run of two digits).
 fn starts_variable(segment: &[u8]) -> bool {
-    if is_date_name_bytes(segment) {
+    if is_date_name_bytes(segment) || is_path(segment) {
         return true;
     }
     let skipped = segment.iter().take_while(|b| matches!(b, b'/' | b'-' | b'+' | b'#' | b'.' | b'$' | b'@')).count();
     segment.get(skipped).is_some_and(u8::is_ascii_digit)
+}
+
+/// Whether a segment is a file path of two parts or more: it starts with `/` and holds a
+/// later `/` after some other byte (`/var/log/messages`, `/user/root/part-1`). A path names a
+/// thing, as an id does, even when a sample shows one value (in the Loghub ground truth of
+/// HDFS, Hadoop, Linux and Mac every such segment is a variable); a word pair like `Mb/s` or
+/// `lock/unlock` does not start with `/` and stays.
+fn is_path(segment: &[u8]) -> bool {
+    segment.len() > 2 && segment[0] == b'/' && segment[1..].windows(2).any(|pair| pair[0] != b'/' && pair[1] == b'/')
+}
+
+/// Whether `bytes[from..colon]` is a URL scheme and `://` follows (`http://`, `spark://`,
+/// `hdfs://`): a letter, then letters, digits, `+ . -`.
+fn is_url_scheme(bytes: &[u8], from: usize, colon: usize) -> bool {
+    from < colon
+        && bytes[from].is_ascii_alphabetic()
+        && bytes[from..colon].iter().all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'.' | b'-'))
+        && bytes.get(colon + 1..colon + 3) == Some(b"//".as_slice())
+}
+
+/// Where a URL that starts in `bytes` before `after` ends: at the end of its token, short of
+/// the closing punctuation that frames it (`url=<*>,`, `"<*>"`, `[<*>]`).
+fn url_end(bytes: &[u8], after: usize) -> usize {
+    let mut end =
+        after + bytes[after..].iter().position(|&b| CLASSES[b as usize] == SPACE).unwrap_or(bytes.len() - after);
+    while end > after && matches!(bytes[end - 1], b',' | b';' | b')' | b']' | b'}' | b'"' | b'\'' | b'>' | b'.') {
+        end -= 1;
+    }
+    end
 }
 
 /// Whether `byte` separates the segments of a token (`=`, `:`, `(`, `[`, quotes, ...).
@@ -263,6 +293,15 @@ pub fn mask_tokens(message: &str, out: &mut String, spans: &mut Vec<(usize, usiz
             let byte = bytes[at];
             match CLASSES[byte as usize] {
                 SPACE => break,
+                DELIMITER if byte == b':' && is_url_scheme(bytes, segment_start, at) => {
+                    // A URL is one variable from its scheme to the end of its token: its parts
+                    // (host, port, path, query) vary together.
+                    out.push_str(&message[copied..segment_start]);
+                    push_wildcard(out, start);
+                    at = url_end(bytes, at + 3);
+                    (copied, segment_start, previous_digit, digit_pair) = (at, at, false, false);
+                    continue;
+                }
                 DELIMITER => {
                     if is_variable_segment_at(bytes, segment_start, at, digit_pair) {
                         out.push_str(&message[copied..segment_start]);
@@ -422,6 +461,16 @@ mod tests {
         assert_eq!(out, "login at <*> from host-a took <*>");
         let tokens: Vec<&str> = spans.iter().map(|&(from, to)| &out[from..to]).collect();
         assert_eq!(tokens, ["login", "at", "<*>", "from", "host-a", "took", "<*>"]);
+    }
+
+    #[test]
+    fn paths_and_urls_are_variables_even_when_a_sample_shows_one_value() {
+        assert_eq!(masked("open /var/log/messages failed").0, "open <*> failed");
+        assert_eq!(masked("path:/Users/me/Library key='/etc/hosts' /w/*").0, "path:<*> key='<*>' <*>");
+        assert_eq!(masked("at 10 Mb/s lock/unlock / // /tmp").0, "at <*> Mb/s lock/unlock / // /tmp");
+        assert_eq!(masked("fetch http://host-a:8080/a/b?x=1, then").0, "fetch <*>, then");
+        assert_eq!(masked("[spark://Driver@host:4040] url=\"https://x.org/y\".").0, "[<*>] url=\"<*>\".");
+        assert_eq!(masked("a 12://x b://").0, "a <*>://x <*>", "a scheme starts with a letter");
     }
 
     #[test]

@@ -5,6 +5,8 @@
 //! `,`, brackets, quotes): a segment that starts with a digit (after leading `/ - + # .`) is a
 //! variable from the start and reads `<*>`, with the punctuation around it kept
 //! (`uid=0` → `uid=<*>`, `[5]` → `[<*>]`); words that merely contain a digit (`ssh2`) are kept.
+//! Paths (`/var/log/x`) and URLs (`http://host/x`) are variables from the start too: they name
+//! things, as ids do, even while a sample shows one value.
 //! Messages with the same token count and the same first constant token are compared with the
 //! templates already known there, token by token; the most similar template above a threshold
 //! absorbs the message (positions that differ become `<*>`), otherwise a new pattern starts.
@@ -111,6 +113,8 @@ fn widen(template_token: &str, token: &str) -> String {
 #[derive(Debug, Clone)]
 pub struct Miner {
     similarity_threshold: f64,
+    /// Distinct words a position must show before it is taken for a variable.
+    words_for_a_variable: usize,
     patterns: Vec<Pattern>,
     /// (token count, hash of the first constant token) -> patterns with that shape
     buckets: FxHashMap<(usize, u64), Vec<usize>>,
@@ -138,8 +142,9 @@ pub struct Miner {
 /// Most masked messages, and most raw message shapes, remembered for the fast paths.
 const SEEN_CAPACITY: usize = 1 << 16;
 
-/// Distinct words a position must show before it is taken for a variable.
-const WORDS_FOR_A_VARIABLE: usize = 3;
+/// Distinct words a position must show before it is taken for a variable, unless set with
+/// [`Miner::with_words_for_a_variable`] (the accuracy bench's leave-one-system-out grid does).
+pub const WORDS_FOR_A_VARIABLE: usize = 3;
 
 /// Messages in one probe of the shape lookups.
 const PROBE_LENGTH: u32 = 4096;
@@ -196,6 +201,7 @@ impl Miner {
     pub fn new(similarity_threshold: f64) -> Self {
         Self {
             similarity_threshold,
+            words_for_a_variable: WORDS_FOR_A_VARIABLE,
             patterns: Vec::new(),
             buckets: FxHashMap::default(),
             masked: String::new(),
@@ -206,6 +212,12 @@ impl Miner {
             shape_probe: ShapeProbe::default(),
             evidence: HashMap::new(),
         }
+    }
+
+    /// The same miner taking a position for a variable after `words` distinct words (at least 2).
+    pub fn with_words_for_a_variable(mut self, words: usize) -> Self {
+        self.words_for_a_variable = words.max(2);
+        self
     }
 
     /// The patterns mined so far, in order of creation.
@@ -310,10 +322,10 @@ impl Miner {
                     .fold(0xcbf2_9ce4_8422_2325u64, |hash, token| stable_hash(token) ^ hash.rotate_left(5));
                 let values =
                     self.evidence.entry((key, *position, others)).or_insert_with(|| vec![tokens[*position].clone()]);
-                if values.len() < WORDS_FOR_A_VARIABLE && !values.iter().any(|value| value == token(*position)) {
+                if values.len() < self.words_for_a_variable && !values.iter().any(|value| value == token(*position)) {
                     values.push(token(*position).to_string());
                 }
-                values.len() >= WORDS_FOR_A_VARIABLE
+                values.len() >= self.words_for_a_variable
             }
             _ => false,
         };
