@@ -472,21 +472,55 @@ fn patterns_list_counts_times_levels_and_examples() {
     assert!(text.starts_with(&format!("{} patterns, the 3 most frequent:", patterns.len())), "{text}");
 }
 
+/// Issue 21: the demo runs the whole loop on bundled data: patterns, anomalies, report
+/// groups, and a feedback item that links reports to the log lines they quote.
 #[test]
-fn the_demo_imports_the_bundled_samples_and_shows_patterns_and_a_search() {
+fn issue_21_the_demo_shows_patterns_anomalies_report_groups_and_a_linked_feedback_item() {
     let opsloop = Opsloop::new();
     let output = opsloop.ok(&["demo"]);
-    assert!(output.contains("imported 6000 records from 3 input(s)"), "{output}");
-    for source in ["HDFS_2k", "OpenSSH_2k", "Spark_2k"] {
-        assert!(output.contains(&format!("{source}: ")), "{source} patterns in {output}");
+    for source in ["mapreduce", "hdfs", "sshd"] {
+        assert!(output.contains(&format!("   {source}: ")), "{source} patterns in {output}");
     }
-    let hits: Vec<Value> =
-        output.lines().filter(|line| line.starts_with('{')).map(|line| serde_json::from_str(line).unwrap()).collect();
-    assert_eq!(hits.len(), 5);
-    assert!(hits.iter().all(|hit| hit["pattern"].is_string() && hit["line"].as_u64().is_some()));
-    // Run twice: the demo starts from a fresh directory each time.
-    assert!(opsloop.ok(&["demo"]).contains("imported 6000 records"));
+    assert!(output.contains("2000 records"), "{output}");
+    let anomalies = output.split("3. anomalies: ").nth(1).expect("an anomalies section");
+    let count: usize = anomalies.split_whitespace().next().unwrap().parse().unwrap();
+    assert!(count >= 1, "{output}");
+    assert!(anomalies.contains("error-burst mapreduce"), "the planted outage is found: {output}");
+    let groups = output.split("duplicates):").nth(1).expect("a report groups section");
+    assert!(
+        groups.contains("DATA-109") && groups.contains("DATA-110"),
+        "the dark mode requests are one group: {output}"
+    );
+    assert!(output.contains("reports: DATA-101, DATA-102"), "{output}");
+    assert!(
+        output.contains("report DATA-101 quotes the log message `ERROR IN CONTACTING RM.`"),
+        "a feedback item links reports and logs: {output}"
+    );
+    let serve = output.lines().find(|line| line.contains("OPSLOOP_TOKENS=admin:")).expect("the serve command");
+    assert!(serve.trim_end().ends_with("serve"), "{serve}");
+    let token = serve.split("admin:").nth(1).unwrap().split_whitespace().next().unwrap();
+    assert_eq!(token.len(), 32, "{serve}");
+    assert!(output.contains(&format!("enter the token {token}")), "{output}");
+
+    // The board the demo printed is the board its data directory serves.
     let demo_data = opsloop.path("data").join("demo");
+    let board = Command::new(env!("CARGO_BIN_EXE_opsloop"))
+        .arg("--data")
+        .arg(&demo_data)
+        .args(["feedback", "--format", "json"])
+        .output()
+        .unwrap();
+    let items: Vec<Value> =
+        String::from_utf8_lossy(&board.stdout).lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    let linked = citing(&items, "DATA-101").expect("an item cites DATA-101");
+    assert!(!linked["evidence"]["patterns"].as_array().unwrap().is_empty(), "{linked:#}");
+    assert!(!linked["evidence"]["findings"].as_array().unwrap().is_empty(), "{linked:#}");
+    // Run twice: the demo starts over, and says the same.
+    let again = opsloop.ok(&["demo"]);
+    assert_eq!(
+        again.lines().filter(|line| line.contains("linked:")).count(),
+        output.lines().filter(|line| line.contains("linked:")).count()
+    );
     let count = Command::new(env!("CARGO_BIN_EXE_opsloop"))
         .arg("--data")
         .arg(&demo_data)

@@ -58,7 +58,7 @@ pub enum Command {
     Plugin(plugin::PluginCommand),
     /// Serve the HTTP API and the web page; `--watch` tails files into the index.
     Serve(serve::ServeArgs),
-    /// Run the main job on bundled sample logs: import, patterns, search.
+    /// The whole loop on bundled logs and bug reports: patterns, anomalies, report groups, feedback.
     Demo(demo::DemoArgs),
 }
 
