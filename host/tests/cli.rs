@@ -40,6 +40,17 @@ impl Opsloop {
         String::from_utf8(output.stdout).unwrap()
     }
 
+    /// Runs and expects exit code `code`; returns (stdout, stderr).
+    fn exits(&self, code: i32, args: &[&str]) -> (String, String) {
+        let output = self.run(args);
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        );
+        assert_eq!(output.status.code(), Some(code), "opsloop {args:?}:\n{stdout}\n{stderr}");
+        (stdout, stderr)
+    }
+
     fn search_json(&self, query: &str) -> Vec<Value> {
         self.ok(&["search", query, "--format", "json", "--limit", "0"])
             .lines()
@@ -932,4 +943,38 @@ fn plugin_new_makes_a_crate_that_tests_natively_builds_a_component_and_passes_th
     let taken = opsloop.run(&["plugin", "new", "word-spotter", "--dir", dir.to_str().unwrap()]);
     assert_eq!(taken.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&taken.stderr).contains("not empty"));
+}
+
+/// Issue 21: an import beside a running server says, once, which process holds the store and
+/// what to do, instead of tantivy's lock error twice.
+#[test]
+fn issue_21_import_beside_a_running_server_names_the_process_that_holds_the_store() {
+    let opsloop = Opsloop::new();
+    let log = opsloop.path("app.log");
+    write_lines(&log, 0..10, false);
+    opsloop.ok(&["import", log.to_str().unwrap()]);
+    let (mut server, _) = common::spawn_server(&opsloop.path("data"), &[], &[("OPSLOOP_TOKENS", "admin:secret")]);
+    write_lines(&log, 10..20, true);
+    let (_, stderr) = opsloop.exits(1, &["import", log.to_str().unwrap()]);
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(
+        stderr.contains(&format!("is in use by another opsloop process (pid {}, `opsloop --data", server.id())),
+        "{stderr}"
+    );
+    assert!(stderr.contains("serve --listen 127.0.0.1:0`)"), "names the command: {stderr}");
+    assert!(stderr.contains("POST /api/ingest/logs"), "says what to do: {stderr}");
+    assert_eq!(stderr.matches("in use by").count(), 1, "said once: {stderr}");
+    assert!(!stderr.contains("LockBusy"), "{stderr}");
+    // With the server gone the same import goes through.
+    assert!(opsloop.ok(&["import", log.to_str().unwrap()]).contains("imported 10 records"));
+}
+
+/// Issue 21: log lines on stderr carry no colour codes when stderr is not a terminal.
+#[test]
+fn issue_21_no_colour_codes_on_stderr_when_it_is_not_a_terminal() {
+    let opsloop = Opsloop::new();
+    let (_, stderr) = opsloop.exits(1, &["-v", "import", "/nonexistent/app.log"]);
+    assert!(stderr.contains("input skipped"), "{stderr}");
+    assert!(!stderr.contains('\x1b'), "{stderr:?}");
 }

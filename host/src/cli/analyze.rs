@@ -8,8 +8,8 @@ use clap::Args;
 use super::{Out, UsageError};
 use crate::config::Settings;
 use crate::data_dir::DataDir;
-use crate::index::{LogIndex, ReportIndex};
-use crate::pipeline::{FindingStore, PluginSet, analyze};
+use crate::index::{IndexError, LogIndex, ReportIndex};
+use crate::pipeline::{FindingStore, PipelineError, PluginSet, analyze};
 
 #[derive(Debug, Args)]
 pub struct AnalyzeArgs {
@@ -33,9 +33,8 @@ pub fn run(data_dir: &DataDir, settings: &Settings, args: AnalyzeArgs, out: &mut
     let reports = ReportIndex::open(&data_dir.reports_dir())?;
     let findings = FindingStore::new(data_dir.findings_file());
     let summary = match analyze(&index, &reports, &mut plugins, &findings, args.plugin.as_deref()) {
-        Err(error) if error.to_string().contains("LockBusy") => {
-            return Err(anyhow::Error::new(error)
-                .context("the index is in use by another opsloop process (stop `opsloop serve` on this data first); nothing was changed"));
+        Err(error @ PipelineError::Index(IndexError::Busy { .. })) => {
+            return Err(anyhow::Error::new(error).context("nothing was changed"));
         }
         other => other?,
     };
