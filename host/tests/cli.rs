@@ -945,6 +945,83 @@ fn plugin_new_makes_a_crate_that_tests_natively_builds_a_component_and_passes_th
     assert!(String::from_utf8_lossy(&taken.stderr).contains("not empty"));
 }
 
+/// Bytes that start like an ELF program: what `opsloop import /bin/ls` used to index as 198
+/// records of garbage.
+fn program_bytes() -> Vec<u8> {
+    let mut bytes = b"\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x03\x00>\x00".to_vec();
+    bytes.extend((0..4000u32).map(|n| if n % 50 == 0 { b'\n' } else { (n * 37 % 256) as u8 }));
+    bytes
+}
+
+/// Issue 21: a binary file is refused whole, with the reason, unless `--format raw` forces it.
+#[test]
+fn issue_21_a_binary_file_is_refused_unless_the_format_is_raw() {
+    let opsloop = Opsloop::new();
+    let program = opsloop.path("tool");
+    std::fs::write(&program, program_bytes()).unwrap();
+    let log = opsloop.path("app.log");
+    write_lines(&log, 0..10, false);
+    let (stdout, _) = opsloop.exits(1, &["import", program.to_str().unwrap(), log.to_str().unwrap()]);
+    assert!(stdout.contains("imported 10 records"), "the good file still lands: {stdout}");
+    assert!(stdout.contains("failed  ") && stdout.contains("tool: binary content: a NUL byte at byte 7"), "{stdout}");
+    assert!(stdout.contains("--format raw"), "says how to force it: {stdout}");
+    assert_eq!(opsloop.ok(&["search", "*", "--count"]).trim(), "10");
+    let forced = opsloop.ok(&["import", "--format", "raw", program.to_str().unwrap()]);
+    assert!(!forced.contains("imported 0 records"), "{forced}");
+}
+
+/// Issue 21: a directory import reads the logs in it and skips, listing them, files that are
+/// binary or whose extension says they are not logs (`.csv` too, unless `--format` names how
+/// to read them).
+#[test]
+fn issue_21_a_directory_import_skips_files_that_are_not_logs_and_lists_them() {
+    use std::io::Write;
+    let opsloop = Opsloop::new();
+    let dir = opsloop.path("logs");
+    std::fs::create_dir_all(&dir).unwrap();
+    write_lines(&dir.join("app.log"), 0..20, false);
+    let mut zipped = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    zipped.write_all(b"2024-05-01T11:00:00Z INFO zipped line\n").unwrap();
+    std::fs::write(dir.join("old.log.gz"), zipped.finish().unwrap()).unwrap();
+    std::fs::write(dir.join("labels.csv"), "BlockId,Label\nblk_1,Normal\n").unwrap();
+    std::fs::write(dir.join("screenshot.png"), b"\x89PNG\r\n\x1a\n\x00\x00").unwrap();
+    std::fs::write(dir.join("backup.zip"), b"PK\x03\x04").unwrap();
+    std::fs::write(dir.join("tool"), program_bytes()).unwrap();
+    let stdout = opsloop.ok(&["import", dir.to_str().unwrap()]);
+    assert!(stdout.contains("imported 21 records from 2 input(s)"), "{stdout}");
+    assert!(stdout.contains("skipped 4 file(s) that are not logs:"), "{stdout}");
+    for (file, reason) in [
+        ("backup.zip", "archive, by its extension"),
+        ("labels.csv", "table, by its extension"),
+        ("screenshot.png", "image, by its extension"),
+        ("tool", "binary content: a NUL byte"),
+    ] {
+        assert!(stdout.contains(&format!("{}: {reason}", dir.join(file).display())), "{file} in {stdout}");
+    }
+    let summary: Value =
+        serde_json::from_str(&opsloop.ok(&["import", "--summary", "json", dir.to_str().unwrap()])).unwrap();
+    assert_eq!(summary["skipped"].as_array().unwrap().len(), 4, "{summary:#}");
+    // Named, a format reads the CSV as lines too.
+    let named = opsloop.ok(&["import", "--format", "raw", "--source", "tables", dir.to_str().unwrap()]);
+    assert!(!named.contains("labels.csv: table"), "{named}");
+    assert_eq!(opsloop.ok(&["search", "blk_1", "--count"]).trim(), "1");
+}
+
+/// Issue 21: an import with nothing to read is an error, not a quiet success.
+#[test]
+fn issue_21_an_empty_input_set_is_an_error() {
+    let opsloop = Opsloop::new();
+    let empty = opsloop.path("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let (_, stderr) = opsloop.exits(1, &["import", empty.to_str().unwrap()]);
+    assert!(stderr.contains(&format!("nothing to import: no file in {}", empty.display())), "{stderr}");
+    std::fs::write(empty.join("archive.tar"), b"x").unwrap();
+    let (_, stderr) = opsloop.exits(1, &["import", empty.to_str().unwrap()]);
+    assert!(stderr.contains("skipped 1 that are not logs") && stderr.contains("archive.tar (archive"), "{stderr}");
+    let (_, stderr) = opsloop.exits(1, &["import", "--reports", empty.to_str().unwrap()]);
+    assert!(stderr.contains("nothing to import"), "{stderr}");
+}
+
 /// Issue 21: an import beside a running server says, once, which process holds the store and
 /// what to do, instead of tantivy's lock error twice.
 #[test]
@@ -977,4 +1054,23 @@ fn issue_21_no_colour_codes_on_stderr_when_it_is_not_a_terminal() {
     let (_, stderr) = opsloop.exits(1, &["-v", "import", "/nonexistent/app.log"]);
     assert!(stderr.contains("input skipped"), "{stderr}");
     assert!(!stderr.contains('\x1b'), "{stderr:?}");
+}
+
+/// Issue 21: `--strict` makes a plugin that failed on some of the data fail the import; without
+/// it the records are indexed and the failure named.
+#[test]
+fn issue_21_strict_makes_a_plugin_failure_fail_the_import() {
+    let opsloop = Opsloop::new();
+    std::fs::create_dir_all(opsloop.path("data")).unwrap();
+    // An output cap no answer of the patterns plugin fits in.
+    std::fs::write(opsloop.path("data/opsloop.toml"), "version = 1\n[plugins.limits]\noutput_bytes = 64\n").unwrap();
+    let log = opsloop.path("app.log");
+    write_lines(&log, 0..50, false);
+    let lenient = opsloop.ok(&["import", log.to_str().unwrap()]);
+    assert!(lenient.contains("imported 50 records") && lenient.contains("plugin patterns failed"), "{lenient}");
+    write_lines(&log, 50..60, true);
+    let (stdout, stderr) = opsloop.exits(1, &["import", "--strict", log.to_str().unwrap()]);
+    assert!(stdout.contains("imported 10 records"), "the records are kept: {stdout}");
+    assert!(stderr.contains("error: --strict: plugin(s) failed during the import: patterns"), "{stderr}");
+    assert_eq!(opsloop.ok(&["search", "*", "--count"]).trim(), "60");
 }
