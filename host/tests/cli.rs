@@ -1047,6 +1047,31 @@ fn issue_21_import_beside_a_running_server_names_the_process_that_holds_the_stor
     assert!(opsloop.ok(&["import", log.to_str().unwrap()]).contains("imported 10 records"));
 }
 
+/// Issue 21: a misspelled `--data` is an error for the commands that read a store; it does
+/// not create an empty store and answer from it.
+#[test]
+fn issue_21_commands_that_read_a_store_refuse_one_that_does_not_exist() {
+    let opsloop = Opsloop::new();
+    let missing = opsloop.path("dtaa");
+    for args in [
+        vec!["search", "x"],
+        vec!["search", "--reports", "x"],
+        vec!["patterns"],
+        vec!["similar", "BUG-1"],
+        vec!["feedback"],
+        vec!["feedback", "ack", "FB-1"],
+        vec!["analyze"],
+    ] {
+        let output =
+            Command::new(env!("CARGO_BIN_EXE_opsloop")).arg("--data").arg(&missing).args(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains(&format!("no opsloop data in {}", missing.display())), "{args:?}: {stderr}");
+        assert!(output.stdout.is_empty(), "{args:?}");
+        assert!(!missing.exists(), "{args:?} created the store");
+    }
+}
+
 /// Issue 21: log lines on stderr carry no colour codes when stderr is not a terminal.
 #[test]
 fn issue_21_no_colour_codes_on_stderr_when_it_is_not_a_terminal() {

@@ -131,6 +131,16 @@ pub struct UsageError(pub String);
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let data_dir = DataDir::new(&cli.data);
+    let reads_a_store = matches!(
+        cli.command,
+        Command::Search(_) | Command::Patterns(_) | Command::Similar(_) | Command::Feedback(_) | Command::Analyze(_)
+    );
+    if reads_a_store && !data_dir.holds_data() {
+        anyhow::bail!(
+            "no opsloop data in {}: nothing was imported there (check --data or OPSLOOP_DATA; `opsloop import` creates it)",
+            data_dir.root().display()
+        );
+    }
     let mut out = Out::stdout();
     match cli.command {
         Command::Import(args) => import::run(&data_dir, &load_settings(&data_dir)?, args, &mut out),
