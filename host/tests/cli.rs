@@ -1072,6 +1072,56 @@ fn issue_21_commands_that_read_a_store_refuse_one_that_does_not_exist() {
     }
 }
 
+/// Issue 21: a search that matches nothing says so in text; JSON stays an empty stream.
+#[test]
+fn issue_21_a_search_with_no_match_prints_0_records() {
+    let opsloop = Opsloop::new();
+    let log = opsloop.path("app.log");
+    write_lines(&log, 0..5, false);
+    opsloop.ok(&["import", log.to_str().unwrap()]);
+    assert_eq!(opsloop.ok(&["search", "nowhere"]), "0 records\n");
+    assert_eq!(opsloop.ok(&["search", "nowhere", "--format", "json"]), "");
+    assert_eq!(opsloop.ok(&["search", "--reports", "nowhere"]), "0 reports\n");
+    assert_eq!(opsloop.ok(&["search", "nowhere", "--count"]), "0\n");
+}
+
+/// Issue 21: a histogram too fine for its time range is widened to a round width that gives
+/// at most 1,000 buckets, and the command says so (it printed 2,535 rows of zeros for `1d`
+/// and stopped silently at 100,000 for `1m`).
+#[test]
+fn issue_21_a_histogram_too_fine_for_its_range_is_widened_and_says_so() {
+    let opsloop = Opsloop::new();
+    let log = opsloop.path("years.jsonl");
+    std::fs::write(
+        &log,
+        [
+            r#"{"ts":"2008-11-09T20:00:00Z","msg":"first"}"#,
+            r#"{"ts":"2012-01-01T00:00:00Z","msg":"middle"}"#,
+            r#"{"ts":"2015-10-18T18:00:00Z","msg":"last"}"#,
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    opsloop.ok(&["import", log.to_str().unwrap()]);
+    for (asked, used) in [("1d", "7d"), ("1m", "7d")] {
+        let output = opsloop.run(&["search", "*", "--histogram", asked]);
+        assert!(output.status.success());
+        let rows: Vec<Value> =
+            String::from_utf8_lossy(&output.stdout).lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+        assert!(rows.len() <= 1000 && rows.len() > 300, "{asked}: {} rows", rows.len());
+        assert_eq!(rows.iter().map(|row| row["count"].as_u64().unwrap()).sum::<u64>(), 3);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains(&format!(
+                "note: buckets of {asked} would be more than 1000 over the matching records; using {used} buckets"
+            )),
+            "{stderr}"
+        );
+    }
+    let fits = opsloop.run(&["search", "*", "--histogram", "30d"]);
+    assert!(fits.stderr.is_empty(), "a width that fits is used as asked");
+}
+
 /// Issue 21: log lines on stderr carry no colour codes when stderr is not a terminal.
 #[test]
 fn issue_21_no_colour_codes_on_stderr_when_it_is_not_a_terminal() {

@@ -14,7 +14,7 @@ mod writer;
 
 use std::path::{Path, PathBuf};
 
-pub use histogram::fill_gaps;
+pub use histogram::{MAX_BUCKETS, fill_gaps, round_width};
 pub use patterns::{HOUR_MS, PatternStats};
 pub use reports::{ReportIndex, report_json};
 pub use schema::LogFields;
