@@ -779,7 +779,7 @@ fn similar_ranks_the_duplicate_first_with_reasons() {
     assert!(found[0]["reasons"][0].as_str().unwrap().contains("same stack trace"), "{found:?}");
     assert_eq!(found.len(), 2);
     let unknown = opsloop.run(&["similar", "nope"]);
-    assert_eq!(unknown.status.code(), Some(2));
+    assert_eq!(unknown.status.code(), Some(1), "an unknown id is a failure, not a usage error");
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no report with id `nope`"));
 }
 
@@ -915,7 +915,7 @@ fn analyze_backfills_a_plugin_over_stored_records_and_a_rerun_changes_nothing() 
     assert_eq!(opsloop.search_json("*").len(), 2000);
 
     let unknown = opsloop.run(&["analyze", "--plugin", "nope"]);
-    assert_eq!(unknown.status.code(), Some(2));
+    assert_eq!(unknown.status.code(), Some(1), "an unknown plugin is a failure, not a usage error");
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no enabled plugin named `nope`"));
 }
 
@@ -1129,6 +1129,40 @@ fn issue_21_no_colour_codes_on_stderr_when_it_is_not_a_terminal() {
     let (_, stderr) = opsloop.exits(1, &["-v", "import", "/nonexistent/app.log"]);
     assert!(stderr.contains("input skipped"), "{stderr}");
     assert!(!stderr.contains('\x1b'), "{stderr:?}");
+}
+
+/// Issue 21: exit code 2 means a usage error only; a lookup that finds nothing is a failure.
+#[test]
+fn issue_21_exit_2_is_for_usage_errors_only() {
+    let opsloop = Opsloop::new();
+    let log = opsloop.path("app.log");
+    write_lines(&log, 0..5, false);
+    opsloop.ok(&["import", log.to_str().unwrap()]);
+    opsloop.exits(1, &["similar", "NOPE"]);
+    opsloop.exits(1, &["feedback", "resolve", "FB-nope"]);
+    opsloop.exits(1, &["analyze", "--plugin", "nope"]);
+    opsloop.exits(2, &["search"]);
+    opsloop.exits(2, &["search", "x", "--limit", "lots"]);
+    opsloop.exits(2, &["import", "--format", "csv", log.to_str().unwrap()]);
+    opsloop.exits(2, &["serve", "--format", "csv"]);
+}
+
+/// Issue 21: help texts say what each flag takes.
+#[test]
+fn issue_21_help_says_what_each_flag_takes() {
+    let opsloop = Opsloop::new();
+    let import = opsloop.ok(&["import", "--help"]);
+    for words in ["directories", "globs", "`-` reads stdin", "--strict", "raw:", "csv:"] {
+        assert!(import.contains(words), "import --help lacks {words:?}: {import}");
+    }
+    let serve = opsloop.ok(&["serve", "--help"]);
+    assert!(serve.contains("logfmt") && !serve.contains("csv"), "serve --format takes log formats only: {serve}");
+    let feedback = opsloop.ok(&["feedback", "--help"]);
+    for words in ["md:", "csv:", "Every item, resolved ones too", "Resolved items whose evidence grew again"] {
+        assert!(feedback.contains(words), "feedback --help lacks {words:?}: {feedback}");
+    }
+    let resolve = opsloop.ok(&["feedback", "resolve", "--help"]);
+    assert!(resolve.contains("FB-1a2b3c4d"), "{resolve}");
 }
 
 /// Issue 21: `--strict` makes a plugin that failed on some of the data fail the import; without

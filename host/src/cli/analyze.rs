@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use super::{Out, UsageError};
+use super::Out;
 use crate::config::Settings;
 use crate::data_dir::DataDir;
 use crate::index::{IndexError, LogIndex, ReportIndex};
@@ -26,7 +26,7 @@ pub fn run(data_dir: &DataDir, settings: &Settings, args: AnalyzeArgs, out: &mut
     if let Some(name) = &args.plugin {
         if !plugins.plugins().iter().any(|plugin| plugin.name() == name) {
             let loaded: Vec<&str> = plugins.plugins().iter().map(|plugin| plugin.name()).collect();
-            return Err(UsageError(format!("no enabled plugin named `{name}` (loaded: {})", loaded.join(", "))).into());
+            anyhow::bail!("no enabled plugin named `{name}` (loaded: {})", loaded.join(", "));
         }
     }
     let index = LogIndex::open(&data_dir.index_dir())?;

@@ -32,16 +32,22 @@ pub enum FeedbackFormat {
 pub enum StatusArg {
     /// Everything but resolved items.
     Open,
+    /// Every item, resolved ones too.
     All,
+    /// Items built from evidence nobody has acted on yet.
     New,
+    /// Items acknowledged by a person, or whose evidence grew.
     Ongoing,
+    /// Items a person resolved.
     Resolved,
+    /// Resolved items whose evidence grew again.
     Regressed,
 }
 
 #[derive(Debug, Args)]
 pub struct FeedbackArgs {
-    /// How to print the board.
+    /// How to print the board: text, md (Markdown), json (one object per item, see
+    /// docs/feedback-item.schema.json) or csv (Jira's importer).
     #[arg(long, value_enum, default_value = "text")]
     pub format: FeedbackFormat,
     /// Which items to show; resolved items are hidden unless asked for.
@@ -54,9 +60,15 @@ pub struct FeedbackArgs {
 #[derive(Debug, Subcommand)]
 pub enum FeedbackAction {
     /// Acknowledges an item: it is `ongoing` from now on.
-    Ack { id: String },
+    Ack {
+        /// The item's id, as the board shows it (`FB-1a2b3c4d`).
+        id: String,
+    },
     /// Resolves an item (it turns `regressed` if its evidence grows again).
-    Resolve { id: String },
+    Resolve {
+        /// The item's id, as the board shows it (`FB-1a2b3c4d`).
+        id: String,
+    },
 }
 
 /// Builds the board from what is stored and saves it with the statuses it moved: after data
