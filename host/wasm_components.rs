@@ -1,8 +1,12 @@
 //! Builds workspace packages to `wasm32-wasip2` components with a nested cargo, for the build
 //! scripts of the host (built-in plugins) and of the suite (hostile test plugins).
 //!
-//! The nested cargo uses its own target directory (`target/wasm-plugins`), so it never waits on
-//! the outer build's lock, and a clear message says what to do when the target is missing.
+//! The nested cargo uses its own target directory (`wasm-plugins` in the outer build's target
+//! directory), so it never waits on the outer build's lock. The `wasm32-wasip2` target is
+//! installed first when it is missing (`wasm_target.rs`).
+
+#[path = "wasm_target.rs"]
+mod wasm_target;
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -10,7 +14,15 @@ use std::process::Command;
 
 /// Builds `packages` for `wasm32-wasip2` with the `plugin` profile; returns each `.wasm` path.
 pub fn build_components(workspace: &Path, packages: &[&str]) -> Vec<PathBuf> {
-    let target_dir = workspace.join("target").join("wasm-plugins");
+    let outer_target = env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace.join("target"));
+    let outer_target = if outer_target.is_relative() { workspace.join(outer_target) } else { outer_target };
+    let target_dir = outer_target.join("wasm-plugins");
+    let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    match wasm_target::ensure(Path::new(&rustc), &target_dir) {
+        Ok(None) => {}
+        Ok(Some(note)) => println!("cargo:warning={note}"),
+        Err(message) => panic!("{message}"),
+    }
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
     command
@@ -40,16 +52,6 @@ pub fn build_components(workspace: &Path, packages: &[&str]) -> Vec<PathBuf> {
     let output = command.output().expect("run cargo to build the Wasm plugins");
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        if stderr.contains("wasm32-wasip2")
-            && (stderr.contains("target may not be installed")
-                || stderr.contains("can't find crate for `core`")
-                || stderr.contains("can't find crate for `std`"))
-        {
-            panic!(
-                "building the Wasm plugins needs the wasm32-wasip2 target; install it with \
-                 `rustup target add wasm32-wasip2`\n\n{stderr}"
-            );
-        }
         panic!("building the Wasm plugins failed:\n{stderr}");
     }
     packages

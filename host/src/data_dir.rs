@@ -56,6 +56,13 @@ impl DataDir {
         (mode & 0o077 != 0).then_some(mode)
     }
 
+    /// Whether anything was ever stored here: a log index or a reports index. Commands that
+    /// read a store refuse a directory without one (a misspelled `--data`), rather than
+    /// create an empty store and answer from it.
+    pub fn holds_data(&self) -> bool {
+        self.index_dir().is_dir() || self.reports_dir().is_dir()
+    }
+
     pub fn config_file(&self) -> PathBuf {
         self.root.join("opsloop.toml")
     }

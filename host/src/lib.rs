@@ -16,3 +16,9 @@ pub mod ingest;
 pub mod pipeline;
 pub mod plugin;
 pub mod serve;
+
+/// The build script's check of the Wasm target, compiled here only so its unit tests run.
+#[cfg(test)]
+#[allow(dead_code)]
+#[path = "../wasm_target.rs"]
+mod wasm_target;

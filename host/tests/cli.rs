@@ -40,6 +40,17 @@ impl Opsloop {
         String::from_utf8(output.stdout).unwrap()
     }
 
+    /// Runs and expects exit code `code`; returns (stdout, stderr).
+    fn exits(&self, code: i32, args: &[&str]) -> (String, String) {
+        let output = self.run(args);
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        );
+        assert_eq!(output.status.code(), Some(code), "opsloop {args:?}:\n{stdout}\n{stderr}");
+        (stdout, stderr)
+    }
+
     fn search_json(&self, query: &str) -> Vec<Value> {
         self.ok(&["search", query, "--format", "json", "--limit", "0"])
             .lines()
@@ -472,21 +483,55 @@ fn patterns_list_counts_times_levels_and_examples() {
     assert!(text.starts_with(&format!("{} patterns, the 3 most frequent:", patterns.len())), "{text}");
 }
 
+/// Issue 21: the demo runs the whole loop on bundled data: patterns, anomalies, report
+/// groups, and a feedback item that links reports to the log lines they quote.
 #[test]
-fn the_demo_imports_the_bundled_samples_and_shows_patterns_and_a_search() {
+fn issue_21_the_demo_shows_patterns_anomalies_report_groups_and_a_linked_feedback_item() {
     let opsloop = Opsloop::new();
     let output = opsloop.ok(&["demo"]);
-    assert!(output.contains("imported 6000 records from 3 input(s)"), "{output}");
-    for source in ["HDFS_2k", "OpenSSH_2k", "Spark_2k"] {
-        assert!(output.contains(&format!("{source}: ")), "{source} patterns in {output}");
+    for source in ["mapreduce", "hdfs", "sshd"] {
+        assert!(output.contains(&format!("   {source}: ")), "{source} patterns in {output}");
     }
-    let hits: Vec<Value> =
-        output.lines().filter(|line| line.starts_with('{')).map(|line| serde_json::from_str(line).unwrap()).collect();
-    assert_eq!(hits.len(), 5);
-    assert!(hits.iter().all(|hit| hit["pattern"].is_string() && hit["line"].as_u64().is_some()));
-    // Run twice: the demo starts from a fresh directory each time.
-    assert!(opsloop.ok(&["demo"]).contains("imported 6000 records"));
+    assert!(output.contains("2000 records"), "{output}");
+    let anomalies = output.split("3. anomalies: ").nth(1).expect("an anomalies section");
+    let count: usize = anomalies.split_whitespace().next().unwrap().parse().unwrap();
+    assert!(count >= 1, "{output}");
+    assert!(anomalies.contains("error-burst mapreduce"), "the planted outage is found: {output}");
+    let groups = output.split("duplicates):").nth(1).expect("a report groups section");
+    assert!(
+        groups.contains("DATA-109") && groups.contains("DATA-110"),
+        "the dark mode requests are one group: {output}"
+    );
+    assert!(output.contains("reports: DATA-101, DATA-102"), "{output}");
+    assert!(
+        output.contains("report DATA-101 quotes the log message `ERROR IN CONTACTING RM.`"),
+        "a feedback item links reports and logs: {output}"
+    );
+    let serve = output.lines().find(|line| line.contains("OPSLOOP_TOKENS=admin:")).expect("the serve command");
+    assert!(serve.trim_end().ends_with("serve"), "{serve}");
+    let token = serve.split("admin:").nth(1).unwrap().split_whitespace().next().unwrap();
+    assert_eq!(token.len(), 32, "{serve}");
+    assert!(output.contains(&format!("enter the token {token}")), "{output}");
+
+    // The board the demo printed is the board its data directory serves.
     let demo_data = opsloop.path("data").join("demo");
+    let board = Command::new(env!("CARGO_BIN_EXE_opsloop"))
+        .arg("--data")
+        .arg(&demo_data)
+        .args(["feedback", "--format", "json"])
+        .output()
+        .unwrap();
+    let items: Vec<Value> =
+        String::from_utf8_lossy(&board.stdout).lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    let linked = citing(&items, "DATA-101").expect("an item cites DATA-101");
+    assert!(!linked["evidence"]["patterns"].as_array().unwrap().is_empty(), "{linked:#}");
+    assert!(!linked["evidence"]["findings"].as_array().unwrap().is_empty(), "{linked:#}");
+    // Run twice: the demo starts over, and says the same.
+    let again = opsloop.ok(&["demo"]);
+    assert_eq!(
+        again.lines().filter(|line| line.contains("linked:")).count(),
+        output.lines().filter(|line| line.contains("linked:")).count()
+    );
     let count = Command::new(env!("CARGO_BIN_EXE_opsloop"))
         .arg("--data")
         .arg(&demo_data)
@@ -734,7 +779,7 @@ fn similar_ranks_the_duplicate_first_with_reasons() {
     assert!(found[0]["reasons"][0].as_str().unwrap().contains("same stack trace"), "{found:?}");
     assert_eq!(found.len(), 2);
     let unknown = opsloop.run(&["similar", "nope"]);
-    assert_eq!(unknown.status.code(), Some(2));
+    assert_eq!(unknown.status.code(), Some(1), "an unknown id is a failure, not a usage error");
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no report with id `nope`"));
 }
 
@@ -870,7 +915,7 @@ fn analyze_backfills_a_plugin_over_stored_records_and_a_rerun_changes_nothing() 
     assert_eq!(opsloop.search_json("*").len(), 2000);
 
     let unknown = opsloop.run(&["analyze", "--plugin", "nope"]);
-    assert_eq!(unknown.status.code(), Some(2));
+    assert_eq!(unknown.status.code(), Some(1), "an unknown plugin is a failure, not a usage error");
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no enabled plugin named `nope`"));
 }
 
@@ -898,4 +943,243 @@ fn plugin_new_makes_a_crate_that_tests_natively_builds_a_component_and_passes_th
     let taken = opsloop.run(&["plugin", "new", "word-spotter", "--dir", dir.to_str().unwrap()]);
     assert_eq!(taken.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&taken.stderr).contains("not empty"));
+}
+
+/// Bytes that start like an ELF program: what `opsloop import /bin/ls` used to index as 198
+/// records of garbage.
+fn program_bytes() -> Vec<u8> {
+    let mut bytes = b"\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x03\x00>\x00".to_vec();
+    bytes.extend((0..4000u32).map(|n| if n % 50 == 0 { b'\n' } else { (n * 37 % 256) as u8 }));
+    bytes
+}
+
+/// Issue 21: a binary file is refused whole, with the reason, unless `--format raw` forces it.
+#[test]
+fn issue_21_a_binary_file_is_refused_unless_the_format_is_raw() {
+    let opsloop = Opsloop::new();
+    let program = opsloop.path("tool");
+    std::fs::write(&program, program_bytes()).unwrap();
+    let log = opsloop.path("app.log");
+    write_lines(&log, 0..10, false);
+    let (stdout, _) = opsloop.exits(1, &["import", program.to_str().unwrap(), log.to_str().unwrap()]);
+    assert!(stdout.contains("imported 10 records"), "the good file still lands: {stdout}");
+    assert!(stdout.contains("failed  ") && stdout.contains("tool: binary content: a NUL byte at byte 7"), "{stdout}");
+    assert!(stdout.contains("--format raw"), "says how to force it: {stdout}");
+    assert_eq!(opsloop.ok(&["search", "*", "--count"]).trim(), "10");
+    let forced = opsloop.ok(&["import", "--format", "raw", program.to_str().unwrap()]);
+    assert!(!forced.contains("imported 0 records"), "{forced}");
+}
+
+/// Issue 21: a directory import reads the logs in it and skips, listing them, files that are
+/// binary or whose extension says they are not logs (`.csv` too, unless `--format` names how
+/// to read them).
+#[test]
+fn issue_21_a_directory_import_skips_files_that_are_not_logs_and_lists_them() {
+    use std::io::Write;
+    let opsloop = Opsloop::new();
+    let dir = opsloop.path("logs");
+    std::fs::create_dir_all(&dir).unwrap();
+    write_lines(&dir.join("app.log"), 0..20, false);
+    let mut zipped = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    zipped.write_all(b"2024-05-01T11:00:00Z INFO zipped line\n").unwrap();
+    std::fs::write(dir.join("old.log.gz"), zipped.finish().unwrap()).unwrap();
+    std::fs::write(dir.join("labels.csv"), "BlockId,Label\nblk_1,Normal\n").unwrap();
+    std::fs::write(dir.join("screenshot.png"), b"\x89PNG\r\n\x1a\n\x00\x00").unwrap();
+    std::fs::write(dir.join("backup.zip"), b"PK\x03\x04").unwrap();
+    std::fs::write(dir.join("tool"), program_bytes()).unwrap();
+    let stdout = opsloop.ok(&["import", dir.to_str().unwrap()]);
+    assert!(stdout.contains("imported 21 records from 2 input(s)"), "{stdout}");
+    assert!(stdout.contains("skipped 4 file(s) that are not logs:"), "{stdout}");
+    for (file, reason) in [
+        ("backup.zip", "archive, by its extension"),
+        ("labels.csv", "table, by its extension"),
+        ("screenshot.png", "image, by its extension"),
+        ("tool", "binary content: a NUL byte"),
+    ] {
+        assert!(stdout.contains(&format!("{}: {reason}", dir.join(file).display())), "{file} in {stdout}");
+    }
+    let summary: Value =
+        serde_json::from_str(&opsloop.ok(&["import", "--summary", "json", dir.to_str().unwrap()])).unwrap();
+    assert_eq!(summary["skipped"].as_array().unwrap().len(), 4, "{summary:#}");
+    // Named, a format reads the CSV as lines too.
+    let named = opsloop.ok(&["import", "--format", "raw", "--source", "tables", dir.to_str().unwrap()]);
+    assert!(!named.contains("labels.csv: table"), "{named}");
+    assert_eq!(opsloop.ok(&["search", "blk_1", "--count"]).trim(), "1");
+}
+
+/// Issue 21: an import with nothing to read is an error, not a quiet success.
+#[test]
+fn issue_21_an_empty_input_set_is_an_error() {
+    let opsloop = Opsloop::new();
+    let empty = opsloop.path("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let (_, stderr) = opsloop.exits(1, &["import", empty.to_str().unwrap()]);
+    assert!(stderr.contains(&format!("nothing to import: no file in {}", empty.display())), "{stderr}");
+    std::fs::write(empty.join("archive.tar"), b"x").unwrap();
+    let (_, stderr) = opsloop.exits(1, &["import", empty.to_str().unwrap()]);
+    assert!(stderr.contains("skipped 1 that are not logs") && stderr.contains("archive.tar (archive"), "{stderr}");
+    let (_, stderr) = opsloop.exits(1, &["import", "--reports", empty.to_str().unwrap()]);
+    assert!(stderr.contains("nothing to import"), "{stderr}");
+}
+
+/// Issue 21: an import beside a running server says, once, which process holds the store and
+/// what to do, instead of tantivy's lock error twice.
+#[test]
+fn issue_21_import_beside_a_running_server_names_the_process_that_holds_the_store() {
+    let opsloop = Opsloop::new();
+    let log = opsloop.path("app.log");
+    write_lines(&log, 0..10, false);
+    opsloop.ok(&["import", log.to_str().unwrap()]);
+    let (mut server, _) = common::spawn_server(&opsloop.path("data"), &[], &[("OPSLOOP_TOKENS", "admin:secret")]);
+    write_lines(&log, 10..20, true);
+    let (_, stderr) = opsloop.exits(1, &["import", log.to_str().unwrap()]);
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(
+        stderr.contains(&format!("is in use by another opsloop process (pid {}, `opsloop --data", server.id())),
+        "{stderr}"
+    );
+    assert!(stderr.contains("serve --listen 127.0.0.1:0`)"), "names the command: {stderr}");
+    assert!(stderr.contains("POST /api/ingest/logs"), "says what to do: {stderr}");
+    assert_eq!(stderr.matches("in use by").count(), 1, "said once: {stderr}");
+    assert!(!stderr.contains("LockBusy"), "{stderr}");
+    // With the server gone the same import goes through.
+    assert!(opsloop.ok(&["import", log.to_str().unwrap()]).contains("imported 10 records"));
+}
+
+/// Issue 21: a misspelled `--data` is an error for the commands that read a store; it does
+/// not create an empty store and answer from it.
+#[test]
+fn issue_21_commands_that_read_a_store_refuse_one_that_does_not_exist() {
+    let opsloop = Opsloop::new();
+    let missing = opsloop.path("dtaa");
+    for args in [
+        vec!["search", "x"],
+        vec!["search", "--reports", "x"],
+        vec!["patterns"],
+        vec!["similar", "BUG-1"],
+        vec!["feedback"],
+        vec!["feedback", "ack", "FB-1"],
+        vec!["analyze"],
+    ] {
+        let output =
+            Command::new(env!("CARGO_BIN_EXE_opsloop")).arg("--data").arg(&missing).args(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains(&format!("no opsloop data in {}", missing.display())), "{args:?}: {stderr}");
+        assert!(output.stdout.is_empty(), "{args:?}");
+        assert!(!missing.exists(), "{args:?} created the store");
+    }
+}
+
+/// Issue 21: a search that matches nothing says so in text; JSON stays an empty stream.
+#[test]
+fn issue_21_a_search_with_no_match_prints_0_records() {
+    let opsloop = Opsloop::new();
+    let log = opsloop.path("app.log");
+    write_lines(&log, 0..5, false);
+    opsloop.ok(&["import", log.to_str().unwrap()]);
+    assert_eq!(opsloop.ok(&["search", "nowhere"]), "0 records\n");
+    assert_eq!(opsloop.ok(&["search", "nowhere", "--format", "json"]), "");
+    assert_eq!(opsloop.ok(&["search", "--reports", "nowhere"]), "0 reports\n");
+    assert_eq!(opsloop.ok(&["search", "nowhere", "--count"]), "0\n");
+}
+
+/// Issue 21: a histogram too fine for its time range is widened to a round width that gives
+/// at most 1,000 buckets, and the command says so (it printed 2,535 rows of zeros for `1d`
+/// and stopped silently at 100,000 for `1m`).
+#[test]
+fn issue_21_a_histogram_too_fine_for_its_range_is_widened_and_says_so() {
+    let opsloop = Opsloop::new();
+    let log = opsloop.path("years.jsonl");
+    std::fs::write(
+        &log,
+        [
+            r#"{"ts":"2008-11-09T20:00:00Z","msg":"first"}"#,
+            r#"{"ts":"2012-01-01T00:00:00Z","msg":"middle"}"#,
+            r#"{"ts":"2015-10-18T18:00:00Z","msg":"last"}"#,
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    opsloop.ok(&["import", log.to_str().unwrap()]);
+    for (asked, used) in [("1d", "7d"), ("1m", "7d")] {
+        let output = opsloop.run(&["search", "*", "--histogram", asked]);
+        assert!(output.status.success());
+        let rows: Vec<Value> =
+            String::from_utf8_lossy(&output.stdout).lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+        assert!(rows.len() <= 1000 && rows.len() > 300, "{asked}: {} rows", rows.len());
+        assert_eq!(rows.iter().map(|row| row["count"].as_u64().unwrap()).sum::<u64>(), 3);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains(&format!(
+                "note: buckets of {asked} would be more than 1000 over the matching records; using {used} buckets"
+            )),
+            "{stderr}"
+        );
+    }
+    let fits = opsloop.run(&["search", "*", "--histogram", "30d"]);
+    assert!(fits.stderr.is_empty(), "a width that fits is used as asked");
+}
+
+/// Issue 21: log lines on stderr carry no colour codes when stderr is not a terminal.
+#[test]
+fn issue_21_no_colour_codes_on_stderr_when_it_is_not_a_terminal() {
+    let opsloop = Opsloop::new();
+    let (_, stderr) = opsloop.exits(1, &["-v", "import", "/nonexistent/app.log"]);
+    assert!(stderr.contains("input skipped"), "{stderr}");
+    assert!(!stderr.contains('\x1b'), "{stderr:?}");
+}
+
+/// Issue 21: exit code 2 means a usage error only; a lookup that finds nothing is a failure.
+#[test]
+fn issue_21_exit_2_is_for_usage_errors_only() {
+    let opsloop = Opsloop::new();
+    let log = opsloop.path("app.log");
+    write_lines(&log, 0..5, false);
+    opsloop.ok(&["import", log.to_str().unwrap()]);
+    opsloop.exits(1, &["similar", "NOPE"]);
+    opsloop.exits(1, &["feedback", "resolve", "FB-nope"]);
+    opsloop.exits(1, &["analyze", "--plugin", "nope"]);
+    opsloop.exits(2, &["search"]);
+    opsloop.exits(2, &["search", "x", "--limit", "lots"]);
+    opsloop.exits(2, &["import", "--format", "csv", log.to_str().unwrap()]);
+    opsloop.exits(2, &["serve", "--format", "csv"]);
+}
+
+/// Issue 21: help texts say what each flag takes.
+#[test]
+fn issue_21_help_says_what_each_flag_takes() {
+    let opsloop = Opsloop::new();
+    let import = opsloop.ok(&["import", "--help"]);
+    for words in ["directories", "globs", "`-` reads stdin", "--strict", "raw:", "csv:"] {
+        assert!(import.contains(words), "import --help lacks {words:?}: {import}");
+    }
+    let serve = opsloop.ok(&["serve", "--help"]);
+    assert!(serve.contains("logfmt") && !serve.contains("csv"), "serve --format takes log formats only: {serve}");
+    let feedback = opsloop.ok(&["feedback", "--help"]);
+    for words in ["md:", "csv:", "Every item, resolved ones too", "Resolved items whose evidence grew again"] {
+        assert!(feedback.contains(words), "feedback --help lacks {words:?}: {feedback}");
+    }
+    let resolve = opsloop.ok(&["feedback", "resolve", "--help"]);
+    assert!(resolve.contains("FB-1a2b3c4d"), "{resolve}");
+}
+
+/// Issue 21: `--strict` makes a plugin that failed on some of the data fail the import; without
+/// it the records are indexed and the failure named.
+#[test]
+fn issue_21_strict_makes_a_plugin_failure_fail_the_import() {
+    let opsloop = Opsloop::new();
+    std::fs::create_dir_all(opsloop.path("data")).unwrap();
+    // An output cap no answer of the patterns plugin fits in.
+    std::fs::write(opsloop.path("data/opsloop.toml"), "version = 1\n[plugins.limits]\noutput_bytes = 64\n").unwrap();
+    let log = opsloop.path("app.log");
+    write_lines(&log, 0..50, false);
+    let lenient = opsloop.ok(&["import", log.to_str().unwrap()]);
+    assert!(lenient.contains("imported 50 records") && lenient.contains("plugin patterns failed"), "{lenient}");
+    write_lines(&log, 50..60, true);
+    let (stdout, stderr) = opsloop.exits(1, &["import", "--strict", log.to_str().unwrap()]);
+    assert!(stdout.contains("imported 10 records"), "the records are kept: {stdout}");
+    assert!(stderr.contains("error: --strict: plugin(s) failed during the import: patterns"), "{stderr}");
+    assert_eq!(opsloop.ok(&["search", "*", "--count"]).trim(), "60");
 }

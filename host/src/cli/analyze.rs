@@ -5,11 +5,11 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use super::{Out, UsageError};
+use super::Out;
 use crate::config::Settings;
 use crate::data_dir::DataDir;
-use crate::index::{LogIndex, ReportIndex};
-use crate::pipeline::{FindingStore, PluginSet, analyze};
+use crate::index::{IndexError, LogIndex, ReportIndex};
+use crate::pipeline::{FindingStore, PipelineError, PluginSet, analyze};
 
 #[derive(Debug, Args)]
 pub struct AnalyzeArgs {
@@ -26,16 +26,15 @@ pub fn run(data_dir: &DataDir, settings: &Settings, args: AnalyzeArgs, out: &mut
     if let Some(name) = &args.plugin {
         if !plugins.plugins().iter().any(|plugin| plugin.name() == name) {
             let loaded: Vec<&str> = plugins.plugins().iter().map(|plugin| plugin.name()).collect();
-            return Err(UsageError(format!("no enabled plugin named `{name}` (loaded: {})", loaded.join(", "))).into());
+            anyhow::bail!("no enabled plugin named `{name}` (loaded: {})", loaded.join(", "));
         }
     }
     let index = LogIndex::open(&data_dir.index_dir())?;
     let reports = ReportIndex::open(&data_dir.reports_dir())?;
     let findings = FindingStore::new(data_dir.findings_file());
     let summary = match analyze(&index, &reports, &mut plugins, &findings, args.plugin.as_deref()) {
-        Err(error) if error.to_string().contains("LockBusy") => {
-            return Err(anyhow::Error::new(error)
-                .context("the index is in use by another opsloop process (stop `opsloop serve` on this data first); nothing was changed"));
+        Err(error @ PipelineError::Index(IndexError::Busy { .. })) => {
+            return Err(anyhow::Error::new(error).context("nothing was changed"));
         }
         other => other?,
     };

@@ -11,7 +11,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use super::Out;
 use crate::config::{FeedbackSettings, Settings};
 use crate::data_dir::DataDir;
-use crate::feedback::render::{self, impact_line, lower};
+use crate::feedback::render::{self, lower};
 use crate::feedback::{Action, Board, BoardStore, StatusFilter};
 use crate::index::{LogIndex, ReportIndex};
 use crate::pipeline::FindingStore;
@@ -32,16 +32,22 @@ pub enum FeedbackFormat {
 pub enum StatusArg {
     /// Everything but resolved items.
     Open,
+    /// Every item, resolved ones too.
     All,
+    /// Items built from evidence nobody has acted on yet.
     New,
+    /// Items acknowledged by a person, or whose evidence grew.
     Ongoing,
+    /// Items a person resolved.
     Resolved,
+    /// Resolved items whose evidence grew again.
     Regressed,
 }
 
 #[derive(Debug, Args)]
 pub struct FeedbackArgs {
-    /// How to print the board.
+    /// How to print the board: text, md (Markdown), json (one object per item, see
+    /// docs/feedback-item.schema.json) or csv (Jira's importer).
     #[arg(long, value_enum, default_value = "text")]
     pub format: FeedbackFormat,
     /// Which items to show; resolved items are hidden unless asked for.
@@ -54,15 +60,15 @@ pub struct FeedbackArgs {
 #[derive(Debug, Subcommand)]
 pub enum FeedbackAction {
     /// Acknowledges an item: it is `ongoing` from now on.
-    Ack { id: String },
+    Ack {
+        /// The item's id, as the board shows it (`FB-1a2b3c4d`).
+        id: String,
+    },
     /// Resolves an item (it turns `regressed` if its evidence grows again).
-    Resolve { id: String },
-}
-
-fn time(ms: Option<i64>) -> String {
-    ms.and_then(chrono::DateTime::from_timestamp_millis)
-        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
-        .unwrap_or_default()
+    Resolve {
+        /// The item's id, as the board shows it (`FB-1a2b3c4d`).
+        id: String,
+    },
 }
 
 /// Builds the board from what is stored and saves it with the statuses it moved: after data
@@ -126,30 +132,7 @@ pub fn run(data_dir: &DataDir, settings: &Settings, args: FeedbackArgs, out: &mu
                 out.line("(none: import logs and reports, or see resolved items with `--status all`)")?;
             }
             for item in &items {
-                out.line(format!("\n{} [{} · {}] {}", item.id, lower(item.kind), lower(item.status), item.title))?;
-                out.line(format!("  {}", impact_line(item)))?;
-                out.line(format!("  {}", item.summary))?;
-                out.line(format!("  seen {} – {}", time(item.first_seen_ms), time(item.last_seen_ms)))?;
-                if !item.evidence.reports.is_empty() {
-                    out.line(format!("  reports: {}", item.evidence.reports.join(", ")))?;
-                }
-                for pattern in &item.evidence.patterns {
-                    out.line(format!(
-                        "  logs: {} ({} records) e.g. {}",
-                        pattern.template,
-                        pattern.records,
-                        pattern.examples.first().map_or("", String::as_str)
-                    ))?;
-                }
-                for link in &item.evidence.links {
-                    out.line(format!("  linked: {link}"))?;
-                }
-                for episode in &item.evidence.findings {
-                    out.line(format!("  anomaly: {episode}"))?;
-                }
-                if let Some(query) = &item.evidence.query {
-                    out.line(format!("  opsloop search '{query}'"))?;
-                }
+                out.line(format!("\n{}", render::text(item)))?;
             }
         }
         FeedbackFormat::Md => out.line(render::markdown(&items))?,

@@ -14,14 +14,15 @@ use crate::index::LogIndex;
 use crate::index::ReportIndex;
 use crate::ingest::{DEFAULT_MAX_LINE_BYTES, Format, ParseOptions, ReasonGroup, ReportFormat, Warnings};
 use crate::pipeline::{
-    DEFAULT_BATCH_SIZE, DEFAULT_COMMIT_EVERY, FindingStore, ImportOptions, ImportSource, ImportSummary, PluginSet,
-    import, import_reports,
+    DEFAULT_BATCH_SIZE, DEFAULT_COMMIT_EVERY, FindingStore, ImportOptions, ImportSource, ImportSummary, PluginFailure,
+    PluginSet, import, import_reports,
 };
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// Files to import; `-` reads stdin.
-    #[arg(required = true)]
+    /// Log files (`.gz` too), directories (every file below them that looks like a log) or
+    /// quoted globs like 'logs/*.log'; `-` reads stdin. With --reports: report exports.
+    #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// The source name for these records (default: the file name up to its first dot).
     #[arg(long)]
@@ -54,25 +55,39 @@ pub struct ImportArgs {
     /// How to print the summary.
     #[arg(long, value_enum, default_value = "text")]
     pub summary: SummaryFormat,
+    /// Fail (exit 1) when a plugin failed on some of the data; without it the records are
+    /// indexed without that plugin's annotations and the import succeeds, naming the plugin.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// `--format` values for logs and reports together.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum InputFormat {
+    /// Decided per file from its first lines.
     Auto,
+    /// Logs: each line whole is the message (also imports files that look binary).
     Raw,
+    /// Logs: one JSON object per line. Reports: a JSON export (an array or an object).
     Json,
+    /// JSON lines (logs or reports).
     Jsonl,
+    /// Logs: `key=value` pairs.
     Logfmt,
+    /// Logs: RFC 5424 or RFC 3164 syslog.
     Syslog,
+    /// Logs: Apache/Nginx common or combined access log.
     Clf,
+    /// Logs: text lines that start with a timestamp (and usually a level).
     Text,
+    /// Logs: the --pattern layout.
     Pattern,
+    /// Reports: a tracker's CSV export.
     Csv,
 }
 
 impl InputFormat {
-    pub(super) fn for_logs(self) -> Result<Format, UsageError> {
+    fn for_logs(self) -> Result<Format, UsageError> {
         Ok(match self {
             Self::Auto => Format::Auto,
             Self::Raw => Format::Raw,
@@ -108,20 +123,57 @@ pub enum SummaryFormat {
 }
 
 pub fn run(data_dir: &DataDir, settings: &Settings, args: ImportArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
-    if args.reports {
-        return run_reports(data_dir, settings, &args, out);
+    let found = expand_paths(&args.paths, &rules(&args))?;
+    if found.paths.is_empty() {
+        let skipped = if found.skipped.is_empty() {
+            String::new()
+        } else {
+            format!(" (skipped {} that are not logs: {})", found.skipped.len(), skipped_list(&found.skipped))
+        };
+        anyhow::bail!("nothing to import: no file in {}{skipped}", shown(&args.paths));
     }
-    let summary = import_paths(data_dir, settings, &args)?;
+    if args.reports {
+        return run_reports(data_dir, settings, &args, &found, out);
+    }
+    let summary = import_paths(data_dir, settings, &args, &found.paths)?;
     super::feedback::rebuild_board(data_dir, &settings.feedback)?;
     match args.summary {
-        SummaryFormat::Text => print_summary(&summary, out)?,
-        SummaryFormat::Json => out.line(summary_json(&summary).to_string())?,
+        SummaryFormat::Text => {
+            print_summary(&summary, out)?;
+            print_skipped(&found.skipped, out)?;
+        }
+        SummaryFormat::Json => {
+            let mut json = summary_json(&summary);
+            json["skipped"] = skipped_json(&found.skipped);
+            out.line(json.to_string())?
+        }
     }
-    Ok(if summary.has_input_errors() { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    out.flush()?;
+    Ok(outcome(summary.has_input_errors(), &summary.plugin_failures, args.strict))
 }
 
-/// Runs an import as the command does, without printing.
-pub fn import_paths(data_dir: &DataDir, settings: &Settings, args: &ImportArgs) -> anyhow::Result<ImportSummary> {
+/// Exit 1 when an input failed, or under `--strict` when a plugin did (said on stderr).
+fn outcome(input_failed: bool, plugin_failures: &[PluginFailure], strict: bool) -> ExitCode {
+    if strict && !plugin_failures.is_empty() {
+        let names: Vec<&str> = plugin_failures.iter().map(|failure| failure.plugin.as_str()).collect();
+        eprintln!("error: --strict: plugin(s) failed during the import: {}", names.join(", "));
+        return ExitCode::FAILURE;
+    }
+    if input_failed { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+}
+
+/// The paths as the user gave them, for messages.
+fn shown(paths: &[PathBuf]) -> String {
+    paths.iter().map(|path| path.display().to_string()).collect::<Vec<_>>().join(", ")
+}
+
+/// Runs an import of `paths` as the command does, without printing.
+pub fn import_paths(
+    data_dir: &DataDir,
+    settings: &Settings,
+    args: &ImportArgs,
+    paths: &[PathBuf],
+) -> anyhow::Result<ImportSummary> {
     let index = LogIndex::open(&data_dir.index_dir())?;
     let (mut plugins, load_errors) = PluginSet::load(data_dir, settings)?;
     for error in &load_errors {
@@ -140,9 +192,8 @@ pub fn import_paths(data_dir: &DataDir, settings: &Settings, args: &ImportArgs) 
         batch_size: args.batch_size,
         commit_every: args.commit_every.max(1),
     };
-    let paths = expand_paths(&args.paths)?;
     let total_bytes: u64 = paths.iter().filter_map(|path| std::fs::metadata(path).ok()).map(|meta| meta.len()).sum();
-    let sources = paths.into_iter().map(ImportSource::Path).collect();
+    let sources = paths.iter().cloned().map(ImportSource::Path).collect();
     let findings = FindingStore::new(data_dir.findings_file());
     let bar = progress_bar(total_bytes);
     let mut on_progress = |bytes: u64, records: u64| {
@@ -180,18 +231,47 @@ fn progress_bar(total_bytes: u64) -> Option<indicatif::ProgressBar> {
     Some(bar)
 }
 
+/// What a directory walk leaves out.
+#[derive(Debug, Clone, Copy)]
+pub struct ExpandRules {
+    /// Keep `.csv`/`.tsv` files: reports, or logs with an explicit `--format`.
+    pub tables: bool,
+    /// Judge files by their first KiB too (not when `--format raw` forces everything in).
+    pub refuse_binary: bool,
+}
+
+fn rules(args: &ImportArgs) -> ExpandRules {
+    ExpandRules {
+        tables: args.reports || args.format != InputFormat::Auto,
+        refuse_binary: args.format != InputFormat::Raw,
+    }
+}
+
+/// The files an import reads, and those a directory walk skipped with the reason.
+#[derive(Debug, Default)]
+pub struct FoundPaths {
+    pub paths: Vec<PathBuf>,
+    pub skipped: Vec<(PathBuf, String)>,
+}
+
 /// Expands the import arguments: `-` stays stdin, a directory becomes every file under it
-/// (sorted, hidden files skipped), a glob its matches; a plain path stays as it is (a missing
-/// one is reported by the import, with the others still imported).
-pub fn expand_paths(arguments: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
-    let mut paths = Vec::new();
+/// that looks like a log (sorted; hidden files, and files that are binary or whose extension
+/// says they are not logs, skipped and listed), a glob its matches; a plain path stays as it
+/// is (a missing one is reported by the import, with the others still imported).
+pub fn expand_paths(arguments: &[PathBuf], rules: &ExpandRules) -> anyhow::Result<FoundPaths> {
+    let mut found = FoundPaths::default();
     for argument in arguments {
         let text = argument.to_string_lossy();
         if argument.is_dir() {
-            let mut found = Vec::new();
-            collect_files(argument, &mut found)?;
-            found.sort();
-            paths.extend(found);
+            let mut files = Vec::new();
+            collect_files(argument, &mut files)?;
+            files.sort();
+            for file in files {
+                match skip_reason(&file, rules) {
+                    Some(reason) => found.skipped.push((file, reason)),
+                    None => found.paths.push(file),
+                }
+            }
         } else if text != "-" && text.contains(['*', '?', '[']) && !argument.exists() {
             let matches: Vec<PathBuf> = glob::glob(&text)
                 .map_err(|error| anyhow::anyhow!("glob `{text}`: {error}"))?
@@ -201,12 +281,48 @@ pub fn expand_paths(arguments: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
             if matches.is_empty() {
                 anyhow::bail!("glob `{text}` matches no file");
             }
-            paths.extend(matches);
+            found.paths.extend(matches);
         } else {
-            paths.push(argument.clone());
+            found.paths.push(argument.clone());
         }
     }
-    Ok(paths)
+    Ok(found)
+}
+
+/// Why a file found in a directory is not imported, if it is not.
+fn skip_reason(path: &std::path::Path, rules: &ExpandRules) -> Option<String> {
+    if let Some(kind) = crate::ingest::not_a_log(path, rules.tables) {
+        return Some(format!("{kind}, by its extension"));
+    }
+    if !rules.refuse_binary {
+        return None;
+    }
+    // Compressed logs are judged by their content, as the import reads them.
+    let mut input = crate::ingest::Input::open(path).ok()?;
+    input.binary_reason()
+}
+
+fn skipped_list(skipped: &[(PathBuf, String)]) -> String {
+    skipped.iter().map(|(path, reason)| format!("{} ({reason})", path.display())).collect::<Vec<_>>().join(", ")
+}
+
+fn print_skipped(skipped: &[(PathBuf, String)], out: &mut Out) -> std::io::Result<()> {
+    if skipped.is_empty() {
+        return Ok(());
+    }
+    out.line(format!("skipped {} file(s) that are not logs:", skipped.len()))?;
+    for (path, reason) in skipped {
+        out.line(format!("  {}: {reason}", path.display()))?;
+    }
+    Ok(())
+}
+
+fn skipped_json(skipped: &[(PathBuf, String)]) -> serde_json::Value {
+    skipped
+        .iter()
+        .map(|(path, reason)| serde_json::json!({ "file": path.display().to_string(), "reason": reason }))
+        .collect::<Vec<_>>()
+        .into()
 }
 
 fn collect_files(dir: &std::path::Path, found: &mut Vec<PathBuf>) -> anyhow::Result<()> {
@@ -225,16 +341,21 @@ fn collect_files(dir: &std::path::Path, found: &mut Vec<PathBuf>) -> anyhow::Res
     Ok(())
 }
 
-fn run_reports(data_dir: &DataDir, settings: &Settings, args: &ImportArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
+fn run_reports(
+    data_dir: &DataDir,
+    settings: &Settings,
+    args: &ImportArgs,
+    found: &FoundPaths,
+    out: &mut Out,
+) -> anyhow::Result<ExitCode> {
     let format = args.format.for_reports()?;
     let index = ReportIndex::open(&data_dir.reports_dir())?;
     let (mut plugins, load_errors) = PluginSet::load(data_dir, settings)?;
     for error in &load_errors {
         eprintln!("warning: {error}");
     }
-    let paths = expand_paths(&args.paths)?;
     let findings = FindingStore::new(data_dir.findings_file());
-    let summary = import_reports(&index, &mut plugins, &findings, &paths, format)?;
+    let summary = import_reports(&index, &mut plugins, &findings, &found.paths, format)?;
     super::feedback::rebuild_board(data_dir, &settings.feedback)?;
     if args.summary == SummaryFormat::Json {
         out.line(
@@ -248,6 +369,7 @@ fn run_reports(data_dir: &DataDir, settings: &Settings, args: &ImportArgs, out: 
                 "findings": summary.findings,
                 "plugin_failures": summary.plugin_failures,
                 "seconds": summary.elapsed.as_secs_f64(),
+                "skipped": skipped_json(&found.skipped),
             })
             .to_string(),
         )?;
@@ -271,8 +393,12 @@ fn run_reports(data_dir: &DataDir, settings: &Settings, args: &ImportArgs, out: 
             ))?;
         }
     }
+    if args.summary == SummaryFormat::Text {
+        print_skipped(&found.skipped, out)?;
+    }
+    out.flush()?;
     let failed = summary.inputs.iter().any(|input| input.error.is_some());
-    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(outcome(failed, &summary.plugin_failures, args.strict))
 }
 
 /// Rejections or warnings by reason: `{reason: {count, examples}}`.

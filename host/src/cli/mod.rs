@@ -58,7 +58,7 @@ pub enum Command {
     Plugin(plugin::PluginCommand),
     /// Serve the HTTP API and the web page; `--watch` tails files into the index.
     Serve(serve::ServeArgs),
-    /// Run the main job on bundled sample logs: import, patterns, search.
+    /// The whole loop on bundled logs and bug reports: patterns, anomalies, report groups, feedback.
     Demo(demo::DemoArgs),
 }
 
@@ -82,13 +82,31 @@ pub fn main() -> ExitCode {
                 eprintln!("error: {usage}");
                 return ExitCode::from(2);
             }
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", error_chain(&error));
             ExitCode::FAILURE
         }
     }
 }
 
+/// The error and its causes on one line, as `{:#}` prints them, without a cause whose text
+/// the message before it already holds (errors that print their source in their own message).
+fn error_chain(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let part = cause.to_string();
+        if text.contains(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
+}
+
 fn init_tracing(verbose: u8) {
+    use std::io::IsTerminal;
     let default = match verbose {
         0 => "warn",
         1 => "info",
@@ -96,8 +114,13 @@ fn init_tracing(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("OPSLOOP_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ =
-        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+    // Colour only where a person reads it: not in files, pipes or CI logs.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false)
+        .try_init();
 }
 
 /// A combination of arguments that cannot work (exit code 2, like clap's own usage errors).
@@ -108,6 +131,16 @@ pub struct UsageError(pub String);
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let data_dir = DataDir::new(&cli.data);
+    let reads_a_store = matches!(
+        cli.command,
+        Command::Search(_) | Command::Patterns(_) | Command::Similar(_) | Command::Feedback(_) | Command::Analyze(_)
+    );
+    if reads_a_store && !data_dir.holds_data() {
+        anyhow::bail!(
+            "no opsloop data in {}: nothing was imported there (check --data or OPSLOOP_DATA; `opsloop import` creates it)",
+            data_dir.root().display()
+        );
+    }
     // `plugin new` writes a project for its author, outside the data directory.
     if !matches!(cli.command, Command::Plugin(_)) {
         data_dir.keep_private().map_err(|error| anyhow::anyhow!("data directory {}: {error}", cli.data.display()))?;
@@ -128,4 +161,18 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 fn load_settings(data_dir: &DataDir) -> anyhow::Result<Settings> {
     Ok(Settings::load(&data_dir.config_file())?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cause_the_message_already_holds_is_printed_once() {
+        let inner = std::io::Error::other("lock busy");
+        let error = anyhow::Error::new(inner).context("index: lock busy").context("nothing was changed");
+        assert_eq!(error_chain(&error), "nothing was changed: index: lock busy");
+        let plain = anyhow::anyhow!("disk full").context("cannot write x");
+        assert_eq!(error_chain(&plain), "cannot write x: disk full");
+    }
 }

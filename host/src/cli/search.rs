@@ -97,8 +97,16 @@ pub fn run(data_dir: &DataDir, args: SearchArgs, out: &mut Out) -> anyhow::Resul
         out.line(index.count(&request)?.to_string())?;
         return Ok(ExitCode::SUCCESS);
     }
-    if let Some(width_ms) = args.histogram {
-        let buckets = index.histogram(&request, width_ms)?;
+    if let Some(asked_ms) = args.histogram {
+        let (width_ms, buckets) = index.histogram_fitting(&request, asked_ms)?;
+        if width_ms != asked_ms {
+            eprintln!(
+                "note: buckets of {} would be more than {} over the matching records; using {} buckets",
+                span_text(asked_ms),
+                crate::index::MAX_BUCKETS,
+                span_text(width_ms)
+            );
+        }
         if terminal && args.format == HitFormat::Text {
             print_bars(&buckets, out)?;
         } else {
@@ -122,6 +130,10 @@ pub fn run(data_dir: &DataDir, args: SearchArgs, out: &mut Out) -> anyhow::Resul
             HitFormat::Text => out.line(text_line(hit, highlighter.as_ref()))?,
         }
     }
+    // Text says so when nothing matched; JSON lines stay an empty stream.
+    if hits.is_empty() && args.format == HitFormat::Text {
+        out.line("0 records")?;
+    }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
 }
@@ -132,7 +144,11 @@ fn search_reports(data_dir: &DataDir, args: &SearchArgs, out: &mut Out) -> anyho
         out.line(index.count(&args.query)?.to_string())?;
         return Ok(ExitCode::SUCCESS);
     }
-    for report in index.search(&args.query, (args.limit > 0).then_some(args.limit))? {
+    let found = index.search(&args.query, (args.limit > 0).then_some(args.limit))?;
+    if found.is_empty() && args.format == HitFormat::Text {
+        out.line("0 reports")?;
+    }
+    for report in found {
         match args.format {
             HitFormat::Json => out.line(report_json(&report).to_string())?,
             HitFormat::Text => {
@@ -144,6 +160,16 @@ fn search_reports(data_dir: &DataDir, args: &SearchArgs, out: &mut Out) -> anyho
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A bucket width as `--histogram` takes it: `7d`, `5m`, `30s`, `1500ms`.
+fn span_text(ms: i64) -> String {
+    for (unit, size) in [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1_000)] {
+        if ms >= size && ms % size == 0 {
+            return format!("{}{unit}", ms / size);
+        }
+    }
+    format!("{ms}ms")
 }
 
 fn rfc3339(ms: i64) -> String {

@@ -6,10 +6,9 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::UsageError;
-use super::import::InputFormat;
 use crate::config::Settings;
 use crate::data_dir::DataDir;
-use crate::ingest::{DEFAULT_MAX_LINE_BYTES, ParseOptions};
+use crate::ingest::{DEFAULT_MAX_LINE_BYTES, Format, ParseOptions};
 use crate::serve::{ServeError, ServeOptions, WatchSpec, serve, shutdown_signal};
 
 #[derive(Debug, Args)]
@@ -22,7 +21,7 @@ pub struct ServeArgs {
     pub watch: Vec<String>,
     /// How tailed lines are laid out; `auto` decides per file.
     #[arg(long, value_enum, default_value = "auto")]
-    pub format: InputFormat,
+    pub format: Format,
     /// A line layout with `<Field>` placeholders for tailed files (implies --format pattern).
     #[arg(long)]
     pub pattern: Option<String>,
@@ -32,14 +31,14 @@ pub struct ServeArgs {
 }
 
 pub fn run(data_dir: &DataDir, settings: &Settings, args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let format = if args.pattern.is_some() { InputFormat::Pattern } else { args.format };
+    let format = if args.pattern.is_some() { Format::Pattern } else { args.format };
     let watch =
         args.watch.iter().map(|text| WatchSpec::parse(text)).collect::<Result<Vec<_>, _>>().map_err(UsageError)?;
     let options = ServeOptions {
         listen: args.listen,
         watch,
         parse: ParseOptions {
-            format: format.for_logs()?,
+            format,
             pattern: args.pattern,
             source: args.source,
             max_line_bytes: DEFAULT_MAX_LINE_BYTES,

@@ -5,15 +5,15 @@ use std::process::ExitCode;
 
 use clap::Args;
 
+use super::Out;
 use super::search::HitFormat;
-use super::{Out, UsageError};
 use crate::data_dir::DataDir;
-use crate::feedback::{SimilarError, similar};
+use crate::feedback::similar;
 use crate::index::ReportIndex;
 
 #[derive(Debug, Args)]
 pub struct SimilarArgs {
-    /// The report to find duplicates of.
+    /// The id of the report to find duplicates of (as `search --reports` shows it).
     pub report_id: String,
     /// How many reports to show.
     #[arg(long, default_value_t = 10)]
@@ -25,10 +25,8 @@ pub struct SimilarArgs {
 
 pub fn run(data_dir: &DataDir, args: SimilarArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
     let reports = ReportIndex::open(&data_dir.reports_dir())?;
-    let found = match similar(&reports, &args.report_id, args.limit) {
-        Err(error @ SimilarError::UnknownReport(_)) => return Err(UsageError(error.to_string()).into()),
-        other => other?,
-    };
+    // An unknown id is a failure (exit 1), not a usage error: the command line was right.
+    let found = similar(&reports, &args.report_id, args.limit)?;
     for (rank, report) in found.iter().enumerate() {
         match args.format {
             HitFormat::Json => out.line(serde_json::to_string(report)?)?,

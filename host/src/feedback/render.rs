@@ -1,6 +1,6 @@
-//! Feedback items as the documents people take elsewhere: a Markdown report and a CSV that
-//! Jira's importer maps (Summary, Issue Type, Description, Priority, Labels). The command line
-//! and the HTTP API both print these.
+//! Feedback items as people read them: plain text for a terminal, and the documents people
+//! take elsewhere, a Markdown report and a CSV that Jira's importer maps (Summary, Issue Type,
+//! Description, Priority, Labels). The command line and the HTTP API both print these.
 
 use std::fmt::Write as _;
 
@@ -29,6 +29,41 @@ pub fn impact_line(item: &FeedbackItem) -> String {
         i.severity,
         if i.corroborated { "yes" } else { "no" }
     )
+}
+
+/// A time on the board, to the minute (UTC); empty when unknown.
+fn minute(ms: Option<i64>) -> String {
+    ms.and_then(chrono::DateTime::from_timestamp_millis)
+        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_default()
+}
+
+/// One item as readable text: a heading line, then its impact, summary, time span and every
+/// piece of evidence, indented; no trailing newline.
+pub fn text(item: &FeedbackItem) -> String {
+    let mut lines = vec![
+        format!("{} [{} · {}] {}", item.id, lower(item.kind), lower(item.status), item.title),
+        format!("  {}", impact_line(item)),
+        format!("  {}", item.summary),
+        format!("  seen {} – {}", minute(item.first_seen_ms), minute(item.last_seen_ms)),
+    ];
+    if !item.evidence.reports.is_empty() {
+        lines.push(format!("  reports: {}", item.evidence.reports.join(", ")));
+    }
+    for pattern in &item.evidence.patterns {
+        lines.push(format!(
+            "  logs: {} ({} records) e.g. {}",
+            pattern.template,
+            pattern.records,
+            pattern.examples.first().map_or("", String::as_str)
+        ));
+    }
+    lines.extend(item.evidence.links.iter().map(|link| format!("  linked: {link}")));
+    lines.extend(item.evidence.findings.iter().map(|episode| format!("  anomaly: {episode}")));
+    if let Some(query) = &item.evidence.query {
+        lines.push(format!("  opsloop search '{query}'"));
+    }
+    lines.join("\n")
 }
 
 /// The items as a Markdown report: a table by impact, then one section per item.

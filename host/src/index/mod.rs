@@ -5,6 +5,7 @@
 //! newest first).
 
 mod histogram;
+mod lock;
 mod patterns;
 mod query_limits;
 mod reports;
@@ -14,7 +15,7 @@ mod writer;
 
 use std::path::{Path, PathBuf};
 
-pub use histogram::fill_gaps;
+pub use histogram::{MAX_BUCKETS, fill_gaps, round_width};
 pub use patterns::{HOUR_MS, PatternStats};
 pub use query_limits::{MAX_QUERY_BYTES, MAX_QUERY_DEPTH, QueryLimit, check_query};
 pub use reports::{ReportIndex, report_json};
@@ -39,6 +40,9 @@ pub enum IndexError {
     Tantivy(#[from] tantivy::TantivyError),
     #[error("index directory {path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
+    /// Another process holds the index's writer (`holder` as its note names it).
+    #[error("{}", lock::busy_message(path, holder))]
+    Busy { path: PathBuf, holder: Option<String> },
 }
 
 /// `Result` with an [`IndexError`].
@@ -68,7 +72,7 @@ impl LogIndex {
 
     /// A writer with the given indexing memory budget in bytes (split over its threads).
     pub fn writer(&self, memory_budget_bytes: usize) -> Result<LogWriter> {
-        LogWriter::new(&self.index, self.fields.clone(), memory_budget_bytes)
+        LogWriter::new(&self.index, &self.dir, self.fields.clone(), memory_budget_bytes)
     }
 
     /// Makes committed changes visible to searches.
@@ -97,7 +101,7 @@ impl LogIndex {
         if doomed == 0 {
             return Ok(0);
         }
-        let mut writer: tantivy::IndexWriter = self.index.writer(50_000_000)?;
+        let (mut writer, _note) = lock::take_writer(&self.index, &self.dir, 50_000_000)?;
         writer.delete_query(Box::new(query))?;
         let payload = self.commit_payload()?;
         let mut prepared = writer.prepare_commit()?;

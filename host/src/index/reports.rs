@@ -2,7 +2,7 @@
 //! report id (a re-import replaces the report), searched over title, body and stack trace.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 use tantivy::collector::{Count, TopDocs};
@@ -58,6 +58,7 @@ fn schema() -> (Schema, ReportFields) {
 
 /// The reports index on disk.
 pub struct ReportIndex {
+    dir: PathBuf,
     index: tantivy::Index,
     fields: ReportFields,
     reader: tantivy::IndexReader,
@@ -73,12 +74,12 @@ impl ReportIndex {
         let index = tantivy::Index::open_or_create(directory, schema).map_err(open_error)?;
         let reader =
             index.reader_builder().reload_policy(tantivy::ReloadPolicy::Manual).try_into().map_err(open_error)?;
-        Ok(Self { index, fields, reader })
+        Ok(Self { dir: dir.to_path_buf(), index, fields, reader })
     }
 
     /// Adds or replaces `reports` (by id) and commits.
     pub fn upsert(&self, reports: &[BugReport]) -> Result<()> {
-        let mut writer: IndexWriter = self.index.writer(50_000_000)?;
+        let (mut writer, _note): (IndexWriter, _) = super::lock::take_writer(&self.index, &self.dir, 50_000_000)?;
         let fields = &self.fields;
         for report in reports {
             writer.delete_term(Term::from_field_text(fields.id, &report.id));

@@ -191,6 +191,26 @@ impl LogIndex {
         Ok(super::histogram::fill_gaps(&counts, width_ms.max(1)))
     }
 
+    /// Like [`LogIndex::histogram`], with at most [`MAX_BUCKETS`](super::histogram::MAX_BUCKETS)
+    /// buckets: a width too fine for the matching records' time range is widened
+    /// ([`fitting_width`](super::histogram::fitting_width)). Returns the width used.
+    pub fn histogram_fitting(&self, request: &SearchRequest, width_ms: i64) -> Result<(i64, Vec<(i64, u64)>)> {
+        use super::histogram::{TimeHistogram, fill_gaps, fitting_width};
+        let query = self.filtered_query(request)?;
+        let searcher = self.reader.searcher();
+        let width_ms = width_ms.max(1);
+        let counts = searcher.search(&query, &TimeHistogram { width_ms })?;
+        let (Some((&first, _)), Some((&last, _))) = (counts.first_key_value(), counts.last_key_value()) else {
+            return Ok((width_ms, Vec::new()));
+        };
+        let fitting = fitting_width(first, last + width_ms - 1, width_ms);
+        if fitting == width_ms {
+            return Ok((width_ms, fill_gaps(&counts, width_ms)));
+        }
+        let counts = searcher.search(&query, &TimeHistogram { width_ms: fitting })?;
+        Ok((fitting, fill_gaps(&counts, fitting)))
+    }
+
     /// The byte ranges of `message` that the request's query matched, for highlighting.
     pub fn highlighter(&self, request: &SearchRequest) -> Result<Highlighter> {
         let query = self.parse_query(&request.query)?;

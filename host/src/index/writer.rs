@@ -3,6 +3,7 @@
 use tantivy::schema::OwnedValue;
 use tantivy::{DateTime, IndexWriter, TantivyDocument};
 
+use super::lock::{HolderNote, take_writer};
 use super::{LogFields, Result};
 use crate::ingest::Record;
 
@@ -10,12 +11,19 @@ use crate::ingest::Record;
 pub struct LogWriter {
     writer: IndexWriter,
     fields: LogFields,
+    /// Says who writes while this writer lives.
+    _note: HolderNote,
 }
 
 impl LogWriter {
-    pub(super) fn new(index: &tantivy::Index, fields: LogFields, memory_budget_bytes: usize) -> Result<Self> {
-        let writer = index.writer(memory_budget_bytes.max(15_000_000 * 2))?;
-        Ok(Self { writer, fields })
+    pub(super) fn new(
+        index: &tantivy::Index,
+        dir: &std::path::Path,
+        fields: LogFields,
+        memory_budget_bytes: usize,
+    ) -> Result<Self> {
+        let (writer, note) = take_writer(index, dir, memory_budget_bytes.max(15_000_000 * 2))?;
+        Ok(Self { writer, fields, _note: note })
     }
 
     /// Queues `record`; `ingest_time_ms` stands in for a record without a timestamp.

@@ -13,7 +13,8 @@ pub enum Format {
     Auto,
     /// Each line whole is the message; no joining of lines.
     Raw,
-    /// One JSON object per line.
+    /// One JSON object per line (`jsonl` too).
+    #[value(alias = "jsonl")]
     Json,
     /// `key=value` pairs.
     Logfmt,

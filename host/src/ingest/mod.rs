@@ -4,6 +4,7 @@
 //! problem, such as a date that could not be read) counted the same way.
 
 mod access_log;
+mod file_kind;
 mod format;
 mod json;
 mod layout;
@@ -20,6 +21,7 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
+pub use file_kind::{SNIFF_BYTES, binary_reason, not_a_log};
 pub use format::{DETECTION_SAMPLE, Format, LineParser};
 pub use layout::Layout;
 pub use lines::{Line, LineReader};
@@ -181,6 +183,12 @@ impl Input {
             ));
         }
         Ok(())
+    }
+
+    /// Why the input is not text ([`binary_reason`] on its first KiB), without consuming it.
+    pub fn binary_reason(&mut self) -> Option<String> {
+        let buffered = self.reader.fill_buf().ok()?;
+        binary_reason(&buffered[..buffered.len().min(SNIFF_BYTES)])
     }
 
     /// The first complete lines of what is buffered, without consuming them (for detection).

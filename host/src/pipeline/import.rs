@@ -17,7 +17,7 @@ use super::checkpoint::Checkpoints;
 use super::findings::{FindingStore, StoredFinding};
 use super::plugin_set::{BatchAnalysis, PluginFailure, PluginSet, summarize_failures};
 use crate::index::{LogIndex, LogWriter};
-use crate::ingest::{Input, ParseOptions, ReadPosition, Record, Rejections, Warnings, read_records};
+use crate::ingest::{Format, Input, ParseOptions, ReadPosition, Record, Rejections, Warnings, read_records};
 use crate::plugin::PluginError;
 
 /// Records handed to the plugins at a time.
@@ -179,7 +179,7 @@ pub fn import(
             }
             ImportSource::Path(path) => open_resumable(&path, &committer.checkpoints).map_err(|e| (path, e)),
         };
-        let (input, tracked, start) = match opened {
+        let (mut input, tracked, start) = match opened {
             Ok(opened) => opened,
             Err((path, error)) => {
                 let name = path.display().to_string();
@@ -189,6 +189,16 @@ pub fn import(
             }
         };
         let name = input.name.clone();
+        // A binary file is refused whole (its "lines" would be garbage records), unless the
+        // format is forced to raw; a resumed file was judged when it was first read.
+        if start.offset == 0 && options.parse.format != Format::Raw {
+            if let Some(reason) = input.binary_reason() {
+                tracing::info!(input = %name, %reason, "input refused");
+                let error = format!("{reason}; not imported (`--format raw` imports it anyway)");
+                summary.inputs.push(InputReport::failed(name, 0, error));
+                continue;
+            }
+        }
         let mut rejections = Rejections::default();
         let mut findings_count = 0u64;
         // Reading and parsing run on their own thread, a couple of batches ahead of the

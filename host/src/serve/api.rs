@@ -398,16 +398,13 @@ async fn histogram(
                     Some(since) => since,
                     None => oldest_time(state, &request)?.unwrap_or(until - 3_600_000),
                 };
-                nice_width((until - since).max(1) / 60)
+                crate::index::round_width((until - since).max(1) / 60)
             }
         };
         if width_ms <= 0 {
             return Err(ApiError::bad_request("bad_parameter", "interval must be positive"));
         }
-        let buckets = state.logs.histogram(&request, width_ms)?;
-        if buckets.len() > 100_000 {
-            return Err(ApiError::bad_request("bad_parameter", "interval too small for the time range"));
-        }
+        let (width_ms, buckets) = state.logs.histogram_fitting(&request, width_ms)?;
         let buckets: Vec<Value> = buckets.iter().map(|(time, count)| json!({ "t": time, "count": count })).collect();
         Ok(json!({ "interval_ms": width_ms, "buckets": buckets }))
     })
@@ -423,15 +420,6 @@ fn oldest_time(state: &AppState, request: &SearchRequest) -> Result<Option<i64>,
     let within = SearchRequest { since_ms: Some(day), until_ms: Some(day + 86_400_000), ..request.clone() };
     let seconds = state.logs.histogram(&within, 1_000)?;
     Ok(seconds.iter().find(|(_, count)| *count > 0).map(|(time, _)| *time).or(Some(day)))
-}
-
-/// The smallest round bucket width at least `ms`.
-fn nice_width(ms: i64) -> i64 {
-    const WIDTHS: [i64; 15] = [
-        1_000, 5_000, 10_000, 30_000, 60_000, 120_000, 300_000, 600_000, 1_800_000, 3_600_000, 7_200_000, 10_800_000,
-        21_600_000, 43_200_000, 86_400_000,
-    ];
-    WIDTHS.iter().copied().find(|&width| width >= ms).unwrap_or(86_400_000 * (ms / 86_400_000 + 1))
 }
 
 #[derive(Debug, Deserialize)]
