@@ -613,21 +613,11 @@ mod tests {
     use super::*;
 
     fn report(id: &str, group: &str, body: &str, created_ms: i64) -> BugReport {
-        BugReport {
-            id: id.into(),
-            title: format!("problem {id}"),
-            body: body.into(),
-            created_ms: Some(created_ms),
-            reporter: Some(format!("person-{id}")),
-            labels: Vec::new(),
-            status: None,
-            stack_trace: None,
-            version: None,
-            component: None,
-            fields: Default::default(),
-            origin: crate::ingest::Origin { file: "t".into(), line: 1 },
-            annotations: [("group".to_string(), group.to_string())].into(),
-        }
+        let mut report = super::super::links::report_for_tests(id, &format!("problem {id}"), body);
+        report.created_ms = Some(created_ms);
+        report.reporter = Some(format!("person-{id}"));
+        report.annotations.insert("group".to_string(), group.to_string());
+        report
     }
 
     /// Five quoting reports in five groups, `apart` ms between filings, beside unrelated ones.

@@ -515,6 +515,26 @@ pub fn has_constant_words(template: &str) -> bool {
         .any(|word| word.chars().filter(|c| c.is_alphabetic()).count() >= 2)
 }
 
+/// A report with only an id, title and body, for the tests of the feedback modules.
+#[cfg(test)]
+pub(crate) fn report_for_tests(id: &str, title: &str, body: &str) -> BugReport {
+    BugReport {
+        id: id.into(),
+        title: title.into(),
+        body: body.into(),
+        created_ms: None,
+        reporter: None,
+        labels: Vec::new(),
+        status: None,
+        stack_trace: None,
+        version: None,
+        component: None,
+        fields: Default::default(),
+        origin: crate::ingest::Origin { file: "t".into(), line: 1 },
+        annotations: BTreeMap::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -534,21 +554,7 @@ mod tests {
     }
 
     fn report(id: &str, title: &str, body: &str) -> BugReport {
-        BugReport {
-            id: id.into(),
-            title: title.into(),
-            body: body.into(),
-            created_ms: None,
-            reporter: None,
-            labels: Vec::new(),
-            status: None,
-            stack_trace: None,
-            version: None,
-            component: None,
-            fields: Default::default(),
-            origin: crate::ingest::Origin { file: "t".into(), line: 1 },
-            annotations: BTreeMap::new(),
-        }
+        report_for_tests(id, title, body)
     }
 
     /// A background of everyday reports so word weights mean what they do in a real store.
