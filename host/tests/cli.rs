@@ -1030,7 +1030,8 @@ fn issue_21_import_beside_a_running_server_names_the_process_that_holds_the_stor
     let log = opsloop.path("app.log");
     write_lines(&log, 0..10, false);
     opsloop.ok(&["import", log.to_str().unwrap()]);
-    let (mut server, _) = common::spawn_server(&opsloop.path("data"), &[], &[("OPSLOOP_TOKENS", "admin:a-secret-long-enough-for-serve")]);
+    let (mut server, _) =
+        common::spawn_server(&opsloop.path("data"), &[], &[("OPSLOOP_TOKENS", "admin:a-secret-long-enough-for-serve")]);
     write_lines(&log, 10..20, true);
     let (_, stderr) = opsloop.exits(1, &["import", log.to_str().unwrap()]);
     let _ = server.kill();
