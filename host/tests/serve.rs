@@ -859,8 +859,10 @@ fn under_attack_a_thousand_concurrent_searches_raise_rss_by_less_than_500_mb() {
     assert!(hwm - before < 500.0, "RSS rose from {before:.0} to a peak of {hwm:.0} MB");
     assert!(statuses.get("200").copied().unwrap_or(0) > 0, "{statuses:?}");
     // Past the running and waiting turns: 503 `busy` at once; a waiting one whose turn did not
-    // come within the request deadline: 503 `timeout`. Nothing else.
-    let refusals = ["200", "503 busy", "503 timeout"];
+    // come within the request deadline: 503 `timeout`; past the token's burst (one token sends
+    // all thousand, and on a slow machine they are still arriving after a second): 429
+    // `rate_limited`. Nothing else.
+    let refusals = ["200", "429 rate_limited", "503 busy", "503 timeout"];
     assert!(statuses.keys().all(|answer| refusals.contains(&answer.as_str())), "{statuses:?}");
     assert_eq!(call("GET", &server.url("/api/search?q=concurrent&limit=1"), Some(READER), None).0, 200);
 }
