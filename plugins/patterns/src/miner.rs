@@ -8,8 +8,10 @@
 //! Paths (`/var/log/x`) and URLs (`http://host/x`) are variables from the start too: they name
 //! things, as ids do, even while a sample shows one value.
 //! Messages with the same token count and the same first constant token are compared with the
-//! templates already known there, token by token; the most similar template above a threshold
-//! absorbs the message (positions that differ become `<*>`), otherwise a new pattern starts.
+//! templates already known there that hold a different plain word at one position at most
+//! (found through an index of the templates' words, so the cost of a message does not grow with
+//! the number of templates); the most similar above a threshold absorbs the message (positions
+//! that differ become `<*>`), otherwise a new pattern starts.
 //! A pattern's id is fixed when it is created, so it stays the same while its template widens,
 //! across batches, and across runs (the miner's state is saved and restored).
 //!
@@ -21,7 +23,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
 
-use rustc_hash::{FxBuildHasher, FxHashMap};
+use rustc_hash::{FxBuildHasher, FxHashMap, FxHashSet};
 
 pub use opsloop_sdk::mask::WILDCARD;
 use opsloop_sdk::mask::{mask_key, mask_tokens, wildcard_at};
@@ -109,6 +111,132 @@ fn widen(template_token: &str, token: &str) -> String {
     format!("{prefix_text}{WILDCARD}{suffix_text}")
 }
 
+/// The hash a word at a position contributes to the keys of [`Bucket`]: the keys are XORs of
+/// these, so leaving one word out of a key is one more XOR.
+fn word_hash(position: usize, token: &str) -> u64 {
+    let mut hasher = FxBuildHasher.build_hasher();
+    hasher.write(token.as_bytes());
+    hasher.write_usize(position);
+    hasher.finish()
+}
+
+/// What a position left out of a key contributes instead of its word.
+fn blank_hash(position: usize) -> u64 {
+    let mut hasher = FxBuildHasher.build_hasher();
+    hasher.write_usize(position);
+    hasher.write_u8(0xff);
+    hasher.finish()
+}
+
+/// The patterns of one bucket, indexed so that a message finds the templates that could take
+/// it without comparing it with all of them.
+///
+/// A template takes a message only if they hold different plain words (neither side a
+/// variable) at one position at most. Templates are grouped by the positions where they hold a
+/// variable; within a group each template is filed under the key of all its plain words and
+/// under one key per position with that word left out. A message whose variables all sit
+/// where the group's templates hold variables looks up the same keys over the same positions:
+/// `1 + plain positions` lookups per group, whatever the number of templates. A message with a
+/// variable where a group holds a word (rare: the group's templates came from messages that
+/// had a word there) is compared with that group's templates one by one. Every candidate is
+/// then checked in full, so a hash collision costs a comparison, never a wrong answer.
+#[derive(Debug, Clone, Default)]
+struct Bucket {
+    /// The bucket's patterns, in order of creation.
+    members: Vec<usize>,
+    groups: Vec<Group>,
+}
+
+/// The templates of a bucket with variables at the same positions.
+#[derive(Debug, Clone)]
+struct Group {
+    /// Whether the group's templates hold a variable at each position.
+    variable: Vec<bool>,
+    members: Vec<usize>,
+    /// Key of plain words (all of them, or all but one) -> templates filed under it.
+    keys: FxHashMap<u64, Vec<usize>>,
+}
+
+impl Group {
+    /// The keys a sequence of word hashes is filed and looked up under over this group's plain
+    /// positions: all the words, then each word left out in turn.
+    fn keys(&self, hashes: &[u64], keys: &mut Vec<u64>) {
+        keys.clear();
+        let all = (0..hashes.len()).filter(|&at| !self.variable[at]).fold(0, |key, at| key ^ hashes[at]);
+        keys.push(all);
+        keys.extend((0..hashes.len()).filter(|&at| !self.variable[at]).map(|at| all ^ hashes[at] ^ blank_hash(at)));
+    }
+}
+
+impl Bucket {
+    fn insert(&mut self, index: usize, tokens: &[String]) {
+        let at = self.members.partition_point(|&member| member < index);
+        self.members.insert(at, index);
+        let variable: Vec<bool> = tokens.iter().map(|token| is_variable(token)).collect();
+        let group = match self.groups.iter().position(|group| group.variable == variable) {
+            Some(group) => group,
+            None => {
+                self.groups.push(Group { variable, members: Vec::new(), keys: FxHashMap::default() });
+                self.groups.len() - 1
+            }
+        };
+        let group = &mut self.groups[group];
+        group.members.push(index);
+        let hashes: Vec<u64> = tokens.iter().enumerate().map(|(at, token)| word_hash(at, token)).collect();
+        let mut keys = Vec::new();
+        group.keys(&hashes, &mut keys);
+        for key in keys {
+            group.keys.entry(key).or_default().push(index);
+        }
+    }
+
+    /// Removes pattern `index`, filed with `tokens` (its template when it was inserted).
+    fn remove(&mut self, index: usize, tokens: &[String]) {
+        self.members.retain(|&member| member != index);
+        let variable: Vec<bool> = tokens.iter().map(|token| is_variable(token)).collect();
+        let Some(at) = self.groups.iter().position(|group| group.variable == variable) else { return };
+        let group = &mut self.groups[at];
+        group.members.retain(|&member| member != index);
+        let hashes: Vec<u64> = tokens.iter().enumerate().map(|(at, token)| word_hash(at, token)).collect();
+        let mut keys = Vec::new();
+        group.keys(&hashes, &mut keys);
+        for key in keys {
+            if let Some(filed) = group.keys.get_mut(&key) {
+                filed.retain(|&member| member != index);
+                if filed.is_empty() {
+                    group.keys.remove(&key);
+                }
+            }
+        }
+        if group.members.is_empty() {
+            self.groups.swap_remove(at);
+        }
+    }
+
+    /// The patterns that may hold different plain words from `tokens` at one position at most,
+    /// in order of creation (a superset: the caller checks each).
+    fn candidates<'a>(&self, tokens: impl Fn(usize) -> &'a str, count: usize, found: &mut Vec<usize>) {
+        found.clear();
+        let variable: Vec<bool> = (0..count).map(|at| is_variable(tokens(at))).collect();
+        let hashes: Vec<u64> = (0..count).map(|at| word_hash(at, tokens(at))).collect();
+        let mut keys = Vec::new();
+        for group in &self.groups {
+            if variable.iter().zip(&group.variable).any(|(&message, &template)| message && !template) {
+                found.extend_from_slice(&group.members);
+                continue;
+            }
+            group.keys(&hashes, &mut keys);
+            for key in &keys {
+                if let Some(filed) = group.keys.get(key) {
+                    found.extend_from_slice(filed);
+                }
+            }
+        }
+        found.sort_unstable();
+        found.dedup();
+    }
+}
+
 /// Mines patterns from a stream of messages.
 #[derive(Debug, Clone)]
 pub struct Miner {
@@ -116,12 +244,16 @@ pub struct Miner {
     /// Distinct words a position must show before it is taken for a variable.
     words_for_a_variable: usize,
     patterns: Vec<Pattern>,
-    /// (token count, hash of the first constant token) -> patterns with that shape
-    buckets: FxHashMap<(usize, u64), Vec<usize>>,
+    /// (token count, hash of the first constant token) -> the patterns with that shape
+    buckets: FxHashMap<(usize, u64), Bucket>,
     /// The current message with its variable segments masked, and the byte ranges of its
     /// tokens in it; both reused so `add` does not allocate.
     masked: String,
     spans: Vec<(usize, usize)>,
+    /// The ids of all patterns, as numbers: a new pattern's id must differ from them all.
+    ids: FxHashSet<u64>,
+    /// The candidate patterns of the current message, reused likewise.
+    candidates: Vec<usize>,
     /// `aliases[i]` is the pattern that pattern `i` was folded into (itself when it stands).
     aliases: Vec<usize>,
     /// Hash of a masked message -> the pattern that absorbed it last time: most messages repeat
@@ -195,6 +327,19 @@ fn is_variable(token: &str) -> bool {
     wildcard_at(token).is_some()
 }
 
+/// Positions where a template and a message hold different plain words (neither side a
+/// variable): more than one and the template cannot take the message.
+fn plain_differences<'a>(template: &[String], token: impl Fn(usize) -> &'a str) -> usize {
+    template
+        .iter()
+        .enumerate()
+        .filter(|&(at, template_token)| {
+            let token = token(at);
+            !is_variable(template_token) && !is_variable(token) && template_token != token
+        })
+        .count()
+}
+
 impl Miner {
     /// A miner that merges a message into a template when at least `similarity_threshold` of
     /// the template's constant tokens match.
@@ -206,6 +351,8 @@ impl Miner {
             buckets: FxHashMap::default(),
             masked: String::new(),
             spans: Vec::new(),
+            ids: FxHashSet::default(),
+            candidates: Vec::new(),
             aliases: Vec::new(),
             seen: FxHashMap::default(),
             shapes: FxHashMap::default(),
@@ -289,14 +436,22 @@ impl Miner {
     fn add_tokens(&mut self, message: &str, spans: &[(usize, usize)]) -> usize {
         let token = |i: usize| &message[spans[i].0..spans[i].1];
         let key = Self::bucket_key(spans.len(), spans.first().map(|_| token(0)));
-        let candidates = self.buckets.get(&key).map(Vec::as_slice).unwrap_or(&[]);
+        let mut candidates = std::mem::take(&mut self.candidates);
+        match self.buckets.get(&key) {
+            Some(bucket) => bucket.candidates(token, spans.len(), &mut candidates),
+            None => candidates.clear(),
+        }
         let mut best: Option<(usize, f64)> = None;
-        for &candidate in candidates {
+        for &candidate in &candidates {
+            if plain_differences(&self.patterns[candidate].tokens, token) > 1 {
+                continue;
+            }
             let score = self.similarity(&self.patterns[candidate].tokens, message, spans);
             if score >= self.similarity_threshold && best.is_none_or(|(_, top)| score > top) {
                 best = Some((candidate, score));
             }
         }
+        self.candidates = candidates;
         let Some((index, _)) = best else {
             return self.start_pattern(key, message, spans);
         };
@@ -333,17 +488,23 @@ impl Miner {
             return self.start_pattern(key, message, spans);
         }
         let pattern = &mut self.patterns[index];
-        let mut widened = false;
+        pattern.count += 1;
+        if pattern
+            .tokens
+            .iter()
+            .enumerate()
+            .all(|(position, template_token)| token_fits(template_token, token(position)))
+        {
+            return index;
+        }
+        let before = pattern.tokens.clone();
         for (position, template_token) in pattern.tokens.iter_mut().enumerate() {
             if !token_fits(template_token, token(position)) {
                 *template_token = widen(template_token, token(position));
-                widened = true;
             }
         }
-        pattern.count += 1;
-        if widened {
-            self.fold_siblings(key, index);
-        }
+        self.refile(key, index, &before);
+        self.fold_siblings(key, index);
         index
     }
 
@@ -361,7 +522,7 @@ impl Miner {
         self.patterns.push(Pattern { id, tokens: template, count: 1 });
         let index = self.patterns.len() - 1;
         self.aliases.push(index);
-        self.buckets.entry(key).or_default().push(index);
+        self.buckets.entry(key).or_default().insert(index, &self.patterns[index].tokens);
         index
     }
 
@@ -369,14 +530,17 @@ impl Miner {
     /// side holds a variable (the rule that lets a message join a template), widening those
     /// positions; a template that just widened may now be the same pattern as its siblings.
     fn fold_siblings(&mut self, key: (usize, u64), target: usize) {
-        let Some(members) = self.buckets.get(&key) else { return };
+        let before = self.patterns[target].tokens.clone();
+        let Some(bucket) = self.buckets.get(&key) else { return };
         let compatible = |template: &[String], sibling: &[String]| {
             template.len() == sibling.len()
                 && template.iter().zip(sibling).all(|(t, s)| t == s || is_variable(t) || is_variable(s))
         };
+        let mut members = Vec::new();
+        let tokens = &self.patterns[target].tokens;
+        bucket.candidates(|at| tokens[at].as_str(), tokens.len(), &mut members);
         let covered: Vec<usize> = members
-            .iter()
-            .copied()
+            .into_iter()
             .filter(|&other| other != target && compatible(&self.patterns[target].tokens, &self.patterns[other].tokens))
             .collect();
         for &other in &covered {
@@ -390,9 +554,22 @@ impl Miner {
             self.aliases[other] = target;
             self.patterns[target].count += self.patterns[other].count;
         }
-        if let Some(members) = self.buckets.get_mut(&key) {
-            members.retain(|member| !covered.contains(member));
+        if let Some(bucket) = self.buckets.get_mut(&key) {
+            for &other in &covered {
+                bucket.remove(other, &self.patterns[other].tokens);
+            }
         }
+        self.refile(key, target, &before);
+    }
+
+    /// Files pattern `index` of bucket `key` under its template after it changed from `before`.
+    fn refile(&mut self, key: (usize, u64), index: usize, before: &[String]) {
+        if self.patterns[index].tokens == before {
+            return;
+        }
+        let bucket = self.buckets.get_mut(&key).expect("a pattern's bucket exists");
+        bucket.remove(index, before);
+        bucket.insert(index, &self.patterns[index].tokens);
     }
 
     /// The pattern that pattern `index` stands for now (after any folding).
@@ -407,13 +584,13 @@ impl Miner {
     }
 
     /// A new id from the template it starts with, unique among the patterns so far.
-    fn fresh_id(&self, template: &str) -> String {
+    fn fresh_id(&mut self, template: &str) -> String {
         let mut salt = 0u32;
         loop {
             let seed = if salt == 0 { template.to_string() } else { format!("{template}#{salt}") };
-            let id = format!("{:016x}", stable_hash(&seed));
-            if !self.patterns.iter().any(|pattern| pattern.id == id) {
-                return id;
+            let id = stable_hash(&seed);
+            if self.ids.insert(id) {
+                return format!("{id:016x}");
             }
             salt += 1;
         }
@@ -475,7 +652,11 @@ impl Miner {
             };
             if alias == index {
                 let key = Self::bucket_key(tokens.len(), tokens.first().map(String::as_str));
-                miner.buckets.entry(key).or_default().push(index);
+                miner.buckets.entry(key).or_default().insert(index, &tokens);
+            }
+            // An id that is not 16 hex digits (from elsewhere) cannot be made again: no need to file it.
+            if let Ok(number) = u64::from_str_radix(id, 16) {
+                miner.ids.insert(number);
             }
             miner.patterns.push(Pattern { id: id.to_string(), tokens, count });
             miner.aliases.push(alias);
@@ -607,6 +788,42 @@ mod tests {
         let unkeyed: Vec<usize> = messages.iter().chain(&messages).map(|m| fresh.add(m)).collect();
         assert_eq!([first, again].concat(), unkeyed);
         assert_eq!(remembered.patterns(), fresh.patterns());
+    }
+
+    #[test]
+    fn the_bucket_index_finds_every_template_that_could_take_a_message() {
+        // Templates and messages over a small vocabulary, some positions variables: every
+        // template with at most one differing plain word must be a candidate, whatever the
+        // positions of the variables on either side.
+        let vocabulary = ["disk", "miss", "<*>", "hit", "id=<*>"];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut random = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            vocabulary[(state % vocabulary.len() as u64) as usize].to_string()
+        };
+        let templates: Vec<Vec<String>> = (0..300).map(|_| (0..5).map(|_| random()).collect()).collect();
+        let mut bucket = Bucket::default();
+        for (index, template) in templates.iter().enumerate() {
+            bucket.insert(index, template);
+        }
+        // Removing and filing again (as widening does) keeps the index whole.
+        for (index, template) in templates.iter().enumerate().step_by(3) {
+            bucket.remove(index, template);
+            bucket.insert(index, template);
+        }
+        let mut found = Vec::new();
+        for _ in 0..300 {
+            let message: Vec<String> = (0..5).map(|_| random()).collect();
+            bucket.candidates(|at| message[at].as_str(), message.len(), &mut found);
+            for (index, template) in templates.iter().enumerate() {
+                if plain_differences(template, |at| message[at].as_str()) <= 1 {
+                    assert!(found.contains(&index), "{template:?} could take {message:?} but was not found");
+                }
+            }
+            assert!(found.windows(2).all(|pair| pair[0] < pair[1]), "candidates in order of creation");
+        }
     }
 
     #[test]
