@@ -45,6 +45,72 @@ fn vary_numbers(line: &str, pass: usize) -> String {
     out
 }
 
+/// A small deterministic generator (xorshift64), so the corpora are the same in every run.
+struct Xorshift(u64);
+
+impl Xorshift {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, bound: usize) -> usize {
+        (self.next() % bound as u64) as usize
+    }
+}
+
+/// `count` short lines of a few common words in random order
+/// (`WARN worker-1 disk disk disk miss id=827036 seq=1`): nearly every line is a new sequence
+/// of words, so a miner that compares a message with every template of its bucket slows down
+/// as the templates pile up.
+pub fn random_word_lines(count: usize) -> Vec<String> {
+    const LEVELS: &[&str] = &["INFO", "WARN", "ERROR", "DEBUG"];
+    const WORDS: &[&str] = &["disk", "miss", "cache", "hit", "read", "write", "net", "slow", "retry", "ok"];
+    let mut random = Xorshift(0x9e37_79b9_7f4a_7c15);
+    (0..count)
+        .map(|seq| {
+            let mut line = format!("{} worker-{}", LEVELS[random.below(LEVELS.len())], random.below(10));
+            for _ in 0..3 + random.below(4) {
+                line.push(' ');
+                line.push_str(WORDS[random.below(WORDS.len())]);
+            }
+            line.push_str(&format!(" id={} seq={seq}", random.below(1_000_000)));
+            line
+        })
+        .collect()
+}
+
+/// `count` raw Loghub lines (as [`loghub_lines`]) whose every run of two or more digits is
+/// replaced by a number of random length (2 to 12 digits), so the shape of a line is seldom one seen before and the miner's shape
+/// lookup misses.
+pub fn varied_length_lines(count: usize) -> Vec<String> {
+    let mut random = Xorshift(0x2545_f491_4f6c_dd1d);
+    loghub_lines(count)
+        .into_iter()
+        .map(|line| {
+            let mut out = String::with_capacity(line.len() + 16);
+            let mut rest = line.as_str();
+            while let Some(start) = rest.find(|c: char| c.is_ascii_digit()) {
+                out.push_str(&rest[..start]);
+                let run = rest[start..].find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len() - start);
+                if run == 1 {
+                    // A lone digit may be constant text (`ssh2`): kept as it is.
+                    out.push_str(&rest[start..start + 1]);
+                } else {
+                    for _ in 0..2 + random.below(11) {
+                        out.push(char::from(b'0' + random.below(10) as u8));
+                    }
+                }
+                rest = &rest[start + run..];
+            }
+            out.push_str(rest);
+            out
+        })
+        .collect()
+}
+
 /// Writes `count` timestamped log lines (`2024-05-01T10:00:00.000Z LEVEL message`, one per
 /// 10 ms, messages from the Loghub samples with their numbers varied, ~5% WARN/ERROR) to
 /// `path`; returns the bytes written.

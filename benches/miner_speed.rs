@@ -1,10 +1,18 @@
-//! Mining speed on the same 1M lines (the Loghub samples repeated with their numbers varied):
-//! the patterns plugin natively and through Wasm (one 100k-record batch at a time, as an
-//! import hands them over), and Drain3 (PyPI `drain3`, default settings) run by
-//! `benches/drain3_baseline.py` on the same lines in the same run.
+//! Mining speed on three corpora of 1M lines each, in the same run:
+//! - `loghub`: the Loghub samples repeated with their numbers varied;
+//! - `random words`: short lines of a few common words in random order, so nearly every line
+//!   is a new sequence of words (the case where a miner comparing a message with every
+//!   template of its bucket slows down as templates pile up);
+//! - `varied lengths`: the Loghub lines with every run of digits given a random length, so the
+//!   miner's shape lookup mostly misses.
+//!
+//! Each corpus runs through the patterns plugin natively and through Wasm (one 100k-record
+//! batch at a time, as an import hands them over), and through Drain3 (PyPI `drain3`, default
+//! settings, `benches/drain3_baseline.py`). The last column is each rate against the same
+//! runtime's rate on the Loghub corpus.
 //!
 //! Run: `cargo bench --bench miner_speed` (needs `pip install drain3` for the baseline;
-//! without it the Drain3 row says so). `OPSLOOP_BENCH_RECORDS=N` changes the size.
+//! without it the Drain3 rows say so). `OPSLOOP_BENCH_RECORDS=N` changes the size.
 
 #[path = "corpus.rs"]
 mod corpus;
@@ -19,22 +27,23 @@ use opsloop_sdk::{Config, LogBatch, Plugin};
 
 const BATCH: usize = 100_000;
 
-fn main() {
-    let count: usize = std::env::var("OPSLOOP_BENCH_RECORDS").ok().and_then(|n| n.parse().ok()).unwrap_or(1_000_000);
-    let lines = corpus::loghub_lines(count);
-
-    // Both sides get their batches built before the clock starts, so each times the mining alone.
-    let native_batches: Vec<LogBatch> =
+/// Seconds and live patterns of the plugin run natively over `lines`.
+fn native(lines: &[String]) -> (f64, usize) {
+    // The batches are built before the clock starts, so the time is the mining alone.
+    let batches: Vec<LogBatch> =
         lines.chunks(BATCH).map(|chunk| LogBatch::from_messages(chunk.iter().map(String::as_str))).collect();
     let started = Instant::now();
-    let mut native = PatternsPlugin::init(&Config::default(), None).unwrap();
-    for batch in &native_batches {
-        std::hint::black_box(native.process_logs(batch).unwrap());
+    let mut plugin = PatternsPlugin::init(&Config::default(), None).unwrap();
+    for batch in &batches {
+        std::hint::black_box(plugin.process_logs(batch).unwrap());
     }
-    let native_seconds = started.elapsed().as_secs_f64();
-    drop(native_batches);
-    let patterns = native.miner().patterns().len();
+    let seconds = started.elapsed().as_secs_f64();
+    let miner = plugin.miner();
+    (seconds, (0..miner.patterns().len()).filter(|&index| miner.resolve(index) == index).count())
+}
 
+/// Seconds of the built-in plugin in Wasm over `lines`.
+fn wasm(lines: &[String]) -> f64 {
     let runtime = PluginRuntime::new(PluginLimits { timeout_ms: 60_000, ..PluginLimits::default() }, None).unwrap();
     let plugin = runtime.load("patterns", builtin_plugin("patterns").unwrap()).unwrap();
     let mut instance = PluginInstance::new(plugin.clone(), Vec::new(), None);
@@ -51,51 +60,79 @@ fn main() {
     for batch in &batches {
         std::hint::black_box(instance.process_logs(batch).unwrap());
     }
-    let wasm_seconds = started.elapsed().as_secs_f64();
+    started.elapsed().as_secs_f64()
+}
 
+/// Seconds and clusters of Drain3 over `lines`, or why it did not run.
+fn drain3(lines: &[String]) -> Result<(f64, String), String> {
     let file = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(file.path(), lines.join("\n")).unwrap();
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/drain3_baseline.py");
-    let drain3 = Command::new("python3").arg(&script).arg(file.path()).output();
+    let output =
+        Command::new("python3").arg(&script).arg(file.path()).output().map_err(|error| format!("python3: {error}"))?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        return Err(format!("{} (`pip install drain3`)", stderr.lines().last().unwrap_or("failed")));
+    }
+    let text = String::from_utf8_lossy(&output.stdout);
+    let fields: Vec<&str> = text.split_whitespace().collect();
+    Ok((fields[1].parse().unwrap(), fields[2].to_string()))
+}
 
-    println!("## mining speed: {count} lines\n");
-    println!("| miner | seconds | lines/s | patterns | vs Drain3 |");
-    println!("|---|---|---|---|---|");
-    let drain3_seconds = match &drain3 {
-        Ok(output) if output.status.success() => {
-            let text = String::from_utf8_lossy(&output.stdout);
-            let fields: Vec<&str> = text.split_whitespace().collect();
-            let seconds: f64 = fields[1].parse().unwrap();
-            println!(
-                "| Drain3 0.9.x, default settings (Python) | {seconds:.1} | {:.0} k | {} | baseline |",
-                count as f64 / seconds / 1e3,
-                fields[2]
-            );
-            Some(seconds)
+fn main() {
+    let count: usize = std::env::var("OPSLOOP_BENCH_RECORDS").ok().and_then(|n| n.parse().ok()).unwrap_or(1_000_000);
+    let corpora = [
+        ("loghub", corpus::loghub_lines(count)),
+        ("random words", corpus::random_word_lines(count)),
+        ("varied lengths", corpus::varied_length_lines(count)),
+    ];
+    println!("## mining speed: {count} lines per corpus\n");
+    println!("| corpus | miner | seconds | lines/s | patterns | vs Drain3 | vs its Loghub rate |");
+    println!("|---|---|---|---|---|---|---|");
+    // The Loghub rate of each runtime, which the hard corpora are set against.
+    let (mut loghub_native, mut loghub_wasm, mut loghub_drain3) = (None, None, None);
+    let mut not_run = Vec::new();
+    for (name, lines) in &corpora {
+        let (native_seconds, patterns) = native(lines);
+        let wasm_seconds = wasm(lines);
+        let drain3 = drain3(lines);
+        let rate = |seconds: f64| count as f64 / seconds;
+        let against = |loghub: &mut Option<f64>, seconds: f64| {
+            let rate = rate(seconds);
+            match *loghub {
+                None => {
+                    *loghub = Some(rate);
+                    "1×".to_string()
+                }
+                Some(base) => format!("{:.2}×", rate / base),
+            }
+        };
+        let versus_drain3 = |seconds: f64| match &drain3 {
+            Ok((baseline, _)) => format!("{:.0}× faster", baseline / seconds),
+            Err(_) => "—".to_string(),
+        };
+        match &drain3 {
+            Ok((seconds, clusters)) => println!(
+                "| {name} | Drain3 0.9.x, default settings (Python) | {seconds:.1} | {:.0} k | {clusters} | baseline | {} |",
+                rate(*seconds) / 1e3,
+                against(&mut loghub_drain3, *seconds)
+            ),
+            Err(why) => not_run.push(format!("Drain3 on {name}: {why}")),
         }
-        Ok(output) => {
-            println!(
-                "| Drain3 | — | — | — | not run: {} (`pip install drain3`) |",
-                String::from_utf8_lossy(&output.stderr).lines().last().unwrap_or("failed")
-            );
-            None
-        }
-        Err(error) => {
-            println!("| Drain3 | — | — | — | not run: python3: {error} |");
-            None
-        }
-    };
-    let ratio = |seconds: f64| {
-        drain3_seconds.map_or("—".to_string(), |baseline| format!("{:.0}× faster", baseline / seconds))
-    };
-    println!(
-        "| opsloop patterns, native | {native_seconds:.2} | {:.2} M | {patterns} | {} |",
-        count as f64 / native_seconds / 1e6,
-        ratio(native_seconds)
-    );
-    println!(
-        "| opsloop patterns, Wasm (through the host) | {wasm_seconds:.2} | {:.2} M | {patterns} | {} |",
-        count as f64 / wasm_seconds / 1e6,
-        ratio(wasm_seconds)
-    );
+        println!(
+            "| {name} | opsloop patterns, native | {native_seconds:.2} | {:.2} M | {patterns} | {} | {} |",
+            rate(native_seconds) / 1e6,
+            versus_drain3(native_seconds),
+            against(&mut loghub_native, native_seconds)
+        );
+        println!(
+            "| {name} | opsloop patterns, Wasm (through the host) | {wasm_seconds:.2} | {:.2} M | {patterns} | {} | {} |",
+            rate(wasm_seconds) / 1e6,
+            versus_drain3(wasm_seconds),
+            against(&mut loghub_wasm, wasm_seconds)
+        );
+    }
+    for line in not_run {
+        println!("not run: {line}");
+    }
 }
