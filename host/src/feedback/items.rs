@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use super::episodes::{Episode, episodes};
 use super::links::{Link, LinkContext, find_links};
+use super::split::split_groups;
 use crate::index::{HOUR_MS, PatternStats};
 use crate::ingest::BugReport;
 use crate::pipeline::StoredFinding;
@@ -176,6 +177,8 @@ struct Draft {
     times: Vec<i64>,
     links: Vec<String>,
     corroborated: bool,
+    /// Whether a report group was split to make it (its reports are then searched by id).
+    split: bool,
 }
 
 impl Draft {
@@ -192,6 +195,7 @@ impl Draft {
             times: Vec::new(),
             links: Vec::new(),
             corroborated: false,
+            split: false,
         }
     }
 
@@ -346,6 +350,22 @@ pub fn build_items(
         ));
         false
     });
+    // A group whose reports quote messages never seen together is split along its links.
+    let standing: Vec<&Link> = by_pattern.values().flat_map(|by_group| by_group.values().flatten().copied()).collect();
+    let split = split_groups(groups, &standing, &pattern_by_id, reports);
+    let groups = split.groups;
+    let mut split_reasons = split.reasons;
+    let mut group_of: BTreeMap<&str, String> = BTreeMap::new();
+    for (group, members) in &groups {
+        for report in members {
+            group_of.insert(report.id.as_str(), group.clone());
+        }
+    }
+    let mut by_pattern: BTreeMap<&str, BTreeMap<String, Vec<&Link>>> = BTreeMap::new();
+    for link in standing {
+        let group = group_of[link.report.as_str()].clone();
+        by_pattern.entry(link.pattern.as_str()).or_default().entry(group).or_default().push(link);
+    }
     // Groups quoting one pattern are one problem, strongest pattern first, within the cap.
     let mut sets = GroupSets::new(groups.keys());
     let strongest =
@@ -404,6 +424,10 @@ pub fn build_items(
         let mut draft = Draft::new(format!("group:{}", members[0]), first[0].title.clone(), kind);
         for group in &members {
             draft.add_reports(&groups[*group]);
+            if let Some(reason) = split_reasons.remove(*group) {
+                draft.split = true;
+                draft.links.push(reason);
+            }
         }
         draft.links.extend(merge_reasons.remove(&root).unwrap_or_default());
         let mut seen_links = BTreeSet::new();
@@ -564,11 +588,15 @@ fn finish(mut draft: Draft, patterns: &BTreeMap<&str, &PatternStats>, newest: i6
     }
     let query = (!linked.is_empty())
         .then(|| linked.iter().map(|p| format!("pattern:{}", p.pattern)).collect::<Vec<_>>().join(" OR "));
-    let reports_query = draft
-        .anchor
-        .strip_prefix("group:")
-        .filter(|g| !g.starts_with("report-"))
-        .map(|g| format!("annotations.group:{g}"));
+    let reports_query = if draft.split {
+        Some(report_ids.iter().map(|id| format!("id:\"{}\"", id.replace('"', "\\\""))).collect::<Vec<_>>().join(" OR "))
+    } else {
+        draft
+            .anchor
+            .strip_prefix("group:")
+            .filter(|g| !g.starts_with("report-"))
+            .map(|g| format!("annotations.group:{g}"))
+    };
     FeedbackItem {
         id: item_id(&draft.anchor),
         title: draft.title,
@@ -657,6 +685,75 @@ mod tests {
         let generic = five_quotes(30 * 24 * HOUR_MS);
         assert!(generic.items.iter().all(|item| item.evidence.patterns.is_empty()), "{:?}", generic.items);
         assert!(generic.refused[0].contains("in 5 groups filed far apart: too generic"), "{:?}", generic.refused);
+    }
+
+    fn pattern(id: &str, template: &str, source: &str, first_seen_ms: i64, last_seen_ms: i64) -> PatternStats {
+        PatternStats {
+            pattern: id.into(),
+            template: template.into(),
+            count: 40,
+            first_seen_ms,
+            last_seen_ms,
+            levels: [("ERROR".to_string(), 40)].into(),
+            sources: [(source.to_string(), 40)].into(),
+            examples: Vec::new(),
+            hourly: BTreeMap::new(),
+        }
+    }
+
+    /// One report group "g": two reports quote a billing message, two a keystore message and a
+    /// fifth only describes the keystore symptom; `keystore_source` holds the keystore message.
+    fn patterns_of(item: &FeedbackItem) -> Vec<&str> {
+        item.evidence.patterns.iter().map(|p| p.pattern.as_str()).collect()
+    }
+
+    fn one_group_two_messages(keystore_source: &str) -> BuiltItems {
+        let mut reports = vec![
+            report("R1", "g", "checkout returns errors: upstream timeout after 5012 ms calling billing", 0),
+            report("R2", "g", "payments returns errors, upstream timeout after 7310 ms calling billing", HOUR_MS),
+            report("R3", "g", "login returns errors: token signature rejected for tenant acme by keystore", 0),
+            report("R4", "g", "sso returns errors, token signature rejected for tenant zeta by keystore", HOUR_MS),
+            report("R5", "g", "login returns errors since the keystore rotation, token signature bad", 2 * HOUR_MS),
+        ];
+        reports.extend(
+            (0..20).map(|i| report(&format!("B{i}"), &format!("b{i}"), "the sidebar is white in dark mode", 0)),
+        );
+        let patterns = [
+            pattern("p1", "upstream timeout after <*> ms calling billing", "shop", 0, 3 * HOUR_MS),
+            pattern("p2", "token signature rejected for tenant <*> by keystore", keystore_source, 0, 3 * HOUR_MS),
+        ];
+        build_items(&reports, &patterns, &[], &BTreeMap::new())
+    }
+
+    #[test]
+    fn a_report_group_quoting_messages_never_seen_together_is_split_and_says_why() {
+        let built = one_group_two_messages("auth");
+        let linked: Vec<&FeedbackItem> = built.items.iter().filter(|item| !item.evidence.patterns.is_empty()).collect();
+        assert_eq!(linked.len(), 2, "{:?}", built.items);
+        let billing = linked.iter().find(|item| patterns_of(item) == ["p1"]).expect("billing item");
+        let keystore = linked.iter().find(|item| patterns_of(item) == ["p2"]).expect("keystore item");
+        assert_eq!(billing.evidence.reports, ["R1", "R2"]);
+        assert_eq!(keystore.evidence.reports, ["R3", "R4", "R5"], "R5 reads like the keystore reports");
+        for item in [billing, keystore] {
+            assert!(
+                item.evidence.links.iter().any(|link| link.contains("report group g split in 2")),
+                "{:?}",
+                item.evidence.links
+            );
+        }
+        assert_eq!(keystore.evidence.reports_query.as_deref(), Some(r#"id:"R3" OR id:"R4" OR id:"R5""#));
+    }
+
+    #[test]
+    fn a_report_group_quoting_messages_of_one_source_at_one_time_stays_one_item() {
+        let built = one_group_two_messages("shop");
+        let linked: Vec<&FeedbackItem> = built.items.iter().filter(|item| !item.evidence.patterns.is_empty()).collect();
+        assert_eq!(linked.len(), 1, "{:?}", built.items);
+        let mut reports = linked[0].evidence.reports.clone();
+        reports.sort();
+        assert_eq!(reports, ["R1", "R2", "R3", "R4", "R5"]);
+        assert_eq!(patterns_of(linked[0]), ["p1", "p2"]);
+        assert!(linked[0].evidence.links.iter().all(|link| !link.contains("split")), "{:?}", linked[0].evidence.links);
     }
 
     #[test]

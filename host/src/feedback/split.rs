@@ -1,0 +1,175 @@
+//! Report groups the logs say are two problems. The tickets plugin groups reports by their
+//! words; a group's reports can still quote log messages that are never seen together (other
+//! sources, or hours apart), as the reports of two incidents with the same symptom ("… returns
+//! errors") do. Such a group is split along its links before items are made: each linked report
+//! goes with the messages it quotes, each other report with the part whose linked reports it
+//! reads most like (the tickets plugin's own measure), and every split says why.
+//!
+//! Two linked patterns are seen together when they share a log source and their first..last
+//! times overlap; the patterns of a group form parts by that relation. A group whose linked
+//! patterns are all together (or that has one) is left whole.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use opsloop_plugin_tickets::similarity::{Corpus, Indexed, compare};
+
+use super::links::Link;
+use super::similar::features_of;
+use crate::index::PatternStats;
+use crate::ingest::BugReport;
+
+/// Report groups after splitting: reports by part name, and why each split part exists.
+pub struct SplitGroups<'r> {
+    pub groups: BTreeMap<String, Vec<&'r BugReport>>,
+    /// For each part of a split group: the split in words.
+    pub reasons: BTreeMap<String, String>,
+}
+
+/// Whether two patterns are seen together: a shared source and overlapping time spans.
+fn together(a: &PatternStats, b: &PatternStats) -> bool {
+    let shared_source = a.sources.keys().any(|source| b.sources.contains_key(source));
+    shared_source && a.first_seen_ms <= b.last_seen_ms && b.first_seen_ms <= a.last_seen_ms
+}
+
+/// The parts of `patterns` under [`together`] (its transitive closure), each sorted.
+fn parts_of(patterns: &[&str], stats: &BTreeMap<&str, &PatternStats>) -> Vec<Vec<String>> {
+    let mut part: Vec<usize> = (0..patterns.len()).collect();
+    for i in 0..patterns.len() {
+        for j in i + 1..patterns.len() {
+            let (Some(a), Some(b)) = (stats.get(patterns[i]), stats.get(patterns[j])) else { continue };
+            if together(a, b) {
+                let (from, to) = (part[j], part[i]);
+                part.iter_mut().filter(|p| **p == from).for_each(|p| *p = to);
+            }
+        }
+    }
+    let mut by_part: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    for (index, pattern) in patterns.iter().enumerate() {
+        by_part.entry(part[index]).or_default().push(pattern.to_string());
+    }
+    by_part.into_values().collect()
+}
+
+/// Splits each group whose reports quote patterns that are not seen together. `links` are the
+/// links that stand (generic patterns already refused); `everyone` is every stored report (the
+/// word statistics of the similarity measure).
+pub fn split_groups<'r>(
+    groups: BTreeMap<String, Vec<&'r BugReport>>,
+    links: &[&Link],
+    stats: &BTreeMap<&str, &PatternStats>,
+    everyone: &[BugReport],
+) -> SplitGroups<'r> {
+    let mut links_of: BTreeMap<&str, Vec<&Link>> = BTreeMap::new();
+    for link in links {
+        links_of.entry(link.report.as_str()).or_default().push(link);
+    }
+    let mut corpus: Option<Corpus> = None;
+    let mut result = SplitGroups { groups: BTreeMap::new(), reasons: BTreeMap::new() };
+    for (name, members) in groups {
+        let quoted: BTreeSet<&str> = members
+            .iter()
+            .flat_map(|report| links_of.get(report.id.as_str()).into_iter().flatten())
+            .map(|link| link.pattern.as_str())
+            .collect();
+        let quoted: Vec<&str> = quoted.into_iter().collect();
+        let parts = if quoted.len() < 2 { Vec::new() } else { parts_of(&quoted, stats) };
+        if parts.len() < 2 {
+            result.groups.insert(name, members);
+            continue;
+        }
+        let part_of_pattern: BTreeMap<&str, usize> = parts
+            .iter()
+            .enumerate()
+            .flat_map(|(index, patterns)| patterns.iter().map(move |p| (p.as_str(), index)))
+            .collect();
+        // Linked reports: the part their links weigh most in.
+        let mut assigned: Vec<Vec<&'r BugReport>> = vec![Vec::new(); parts.len()];
+        let mut unlinked: Vec<&'r BugReport> = Vec::new();
+        for &report in &members {
+            let Some(own) = links_of.get(report.id.as_str()) else {
+                unlinked.push(report);
+                continue;
+            };
+            let mut weight = vec![0.0f64; parts.len()];
+            for link in own {
+                weight[part_of_pattern[link.pattern.as_str()]] += link.strength;
+            }
+            let best = (0..parts.len()).max_by(|&a, &b| weight[a].total_cmp(&weight[b]).then(b.cmp(&a))).unwrap_or(0);
+            assigned[best].push(report);
+        }
+        // The others: the part whose linked reports they read most like, then the nearest in time.
+        if !unlinked.is_empty() {
+            let corpus = corpus.get_or_insert_with(|| {
+                let mut corpus = Corpus::default();
+                everyone.iter().for_each(|report| corpus.add(&features_of(report)));
+                corpus
+            });
+            let features = |reports: &[&BugReport]| reports.iter().map(|r| features_of(r)).collect::<Vec<_>>();
+            let part_features: Vec<_> = assigned.iter().map(|reports| features(reports)).collect();
+            let part_indexed: Vec<Vec<Indexed>> =
+                part_features.iter().map(|fs| fs.iter().map(|f| Indexed::new(corpus, f)).collect()).collect();
+            let mut joins: Vec<(usize, &'r BugReport)> = Vec::new();
+            for &report in &unlinked {
+                let own = features_of(report);
+                let own = Indexed::new(corpus, &own);
+                let likeness: Vec<f64> = part_indexed
+                    .iter()
+                    .map(|part| {
+                        part.iter().map(|other| compare(&own, other).score).sum::<f64>() / part.len().max(1) as f64
+                    })
+                    .collect();
+                let distance = |part: usize| {
+                    assigned[part]
+                        .iter()
+                        .filter_map(|other| Some((other.created_ms? - report.created_ms?).abs()))
+                        .min()
+                        .unwrap_or(i64::MAX)
+                };
+                let best = (0..parts.len())
+                    .max_by(|&a, &b| {
+                        likeness[a].total_cmp(&likeness[b]).then_with(|| distance(b).cmp(&distance(a))).then(b.cmp(&a))
+                    })
+                    .unwrap_or(0);
+                joins.push((best, report));
+            }
+            for (part, report) in joins {
+                assigned[part].push(report);
+            }
+        }
+        for reports in &mut assigned {
+            reports.sort_by_key(|r| (r.created_ms.unwrap_or(i64::MAX), r.id.clone()));
+        }
+        // The part with the group's oldest report keeps the group's name.
+        let mut order: Vec<usize> = (0..parts.len()).filter(|&part| !assigned[part].is_empty()).collect();
+        order.sort_by_key(|&part| assigned[part].first().map(|r| (r.created_ms.unwrap_or(i64::MAX), r.id.clone())));
+        let template = |pattern: &str| stats.get(pattern).map_or(pattern.to_string(), |p| p.template.clone());
+        let described: Vec<String> = order
+            .iter()
+            .map(|&part| {
+                let sources: BTreeSet<&str> = parts[part]
+                    .iter()
+                    .filter_map(|p| stats.get(p.as_str()))
+                    .flat_map(|p| p.sources.keys().map(String::as_str))
+                    .collect();
+                let ids: Vec<&str> = assigned[part].iter().map(|r| r.id.as_str()).collect();
+                format!(
+                    "reports {} with `{}` ({})",
+                    ids.join(", "),
+                    parts[part].iter().map(|p| template(p)).collect::<Vec<_>>().join("`, `"),
+                    sources.into_iter().collect::<Vec<_>>().join(", ")
+                )
+            })
+            .collect();
+        let reason = format!(
+            "report group {name} split in {}: its reports quote log messages never seen together (another source or another time): {}",
+            order.len(),
+            described.join("; ")
+        );
+        for (position, &part) in order.iter().enumerate() {
+            let part_name = if position == 0 { name.clone() } else { format!("{name}~{}", assigned[part][0].id) };
+            result.reasons.insert(part_name.clone(), reason.clone());
+            result.groups.insert(part_name, std::mem::take(&mut assigned[part]));
+        }
+    }
+    result
+}
