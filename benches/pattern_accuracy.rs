@@ -50,8 +50,9 @@ const HAND_WRITTEN_RULES: &[&str] = &[
     "mask: a day or month name is a variable (a date in words)",
     "mask: a segment starting with `/` and holding another `/` (a path) is a variable",
     "mask: a URL (`scheme://` to the end of its token, short of closing punctuation) is one variable",
-    "miner: the bucket is (token count, first token unless it holds a digit or a variable)",
+    "miner: the bucket is (token count, first token unless it holds a digit or a variable or is a dotted name `a.b.c`)",
     "miner: a message joins a template differing in at most one plain word (the rest by variables)",
+    "miner: tokens framing a variable with other words (`(uid=<*>)` / `LOGIN(uid=<*>)`) differ as plain words do",
     "miner: widening keeps the delimiter-bounded frame two tokens share (`user=<*>`, `(<*>)`)",
 ];
 

@@ -374,9 +374,12 @@ impl Miner {
 
     /// The bucket of a message: its token count and its first token, unless that token holds
     /// a variable or any digit (`req-1`, `worker3`: a lone digit is kept as a word, but as the
-    /// key it would give every id its own bucket, where it could never become `<*>`).
+    /// key it would give every id its own bucket, where it could never become `<*>`), or is a
+    /// dotted name (`com.apple.fmfd.heartbeat:`), for the same reason.
     fn bucket_key(count: usize, first: Option<&str>) -> (usize, u64) {
-        let first = first.filter(|token| !is_variable(token) && !token.bytes().any(|b| b.is_ascii_digit()));
+        let first = first.filter(|token| {
+            !is_variable(token) && !token.bytes().any(|b| b.is_ascii_digit()) && !is_dotted_name(token)
+        });
         let first = first.unwrap_or(WILDCARD);
         (count, stable_hash(first))
     }
@@ -460,7 +463,9 @@ impl Miner {
         let mut word_positions = Vec::new();
         for (position, template_token) in self.patterns[index].tokens.iter().enumerate() {
             let token = token(position);
-            if !token_fits(template_token, token) && !is_variable(template_token) && !is_variable(token) {
+            if !token_fits(template_token, token)
+                && ((!is_variable(template_token) && !is_variable(token)) || other_words(template_token, token))
+            {
                 word_positions.push(position);
             }
         }
@@ -475,8 +480,11 @@ impl Miner {
                     // Tokens holding a variable count as one wildcard, so `rhost=<*>` and `<*>` agree.
                     .map(|(_, token)| if is_variable(token) { WILDCARD } else { token.as_str() })
                     .fold(0xcbf2_9ce4_8422_2325u64, |hash, token| stable_hash(token) ^ hash.rotate_left(5));
-                let values =
-                    self.evidence.entry((key, *position, others)).or_insert_with(|| vec![tokens[*position].clone()]);
+                if !self.evidence.contains_key(&(key, *position, others)) {
+                    let values = self.sibling_words(key, index, *position);
+                    self.evidence.insert((key, *position, others), values);
+                }
+                let values = self.evidence.get_mut(&(key, *position, others)).expect("filed above");
                 if values.len() < self.words_for_a_variable && !values.iter().any(|value| value == token(*position)) {
                     values.push(token(*position).to_string());
                 }
@@ -506,6 +514,37 @@ impl Miner {
         self.refile(key, index, &before);
         self.fold_siblings(key, index);
         index
+    }
+
+    /// The words at `position` of pattern `index` and of the patterns of its bucket that
+    /// differ from it only there (variables as wildcards): the evidence that the position
+    /// varies, as the patterns themselves keep it, so it is the same after a restart.
+    fn sibling_words(&self, key: (usize, u64), index: usize, position: usize) -> Vec<String> {
+        let tokens = &self.patterns[index].tokens;
+        let mut words = vec![tokens[position].clone()];
+        let Some(bucket) = self.buckets.get(&key) else { return words };
+        let mut siblings = Vec::new();
+        bucket.candidates(|at| tokens[at].as_str(), tokens.len(), &mut siblings);
+        for sibling in siblings {
+            let other = &self.patterns[sibling].tokens;
+            let same_elsewhere = other.len() == tokens.len()
+                && other
+                    .iter()
+                    .zip(tokens)
+                    .enumerate()
+                    .all(|(at, (a, b))| at == position || a == b || (is_variable(a) && is_variable(b)));
+            let (mine, theirs) = (tokens[position].as_str(), other[position].as_str());
+            let a_word_apart = !token_fits(mine, theirs)
+                && ((!is_variable(mine) && !is_variable(theirs)) || other_words(mine, theirs));
+            if same_elsewhere
+                && a_word_apart
+                && !words.iter().any(|word| word == theirs)
+                && words.len() < self.words_for_a_variable
+            {
+                words.push(other[position].clone());
+            }
+        }
+        words
     }
 
     /// Whether pattern `index` matches the masked message token for token (or by wildcard).
@@ -827,6 +866,41 @@ mod tests {
     }
 
     #[test]
+    fn words_framing_a_variable_tell_events_apart_until_they_vary() {
+        let mut miner = Miner::default();
+        let by_uid: Vec<usize> = ["cyrus", "news", "root", "test"]
+            .iter()
+            .map(|u| miner.add(&format!("session opened for user {u} by (uid=0)")))
+            .collect();
+        let by_login = miner.add("session opened for user root by LOGIN(uid=0)");
+        let by_uid: Vec<usize> = by_uid.into_iter().map(|index| miner.resolve(index)).collect();
+        assert!(by_uid.iter().all(|&index| index == by_uid[0]), "{:?}", miner.patterns());
+        assert_ne!(miner.resolve(by_login), by_uid[0], "LOGIN( is a constant until it varies");
+        assert_eq!(miner.patterns()[by_uid[0]].template(), "session opened for user <*> by (uid=<*>)");
+
+        let mut miner = Miner::default();
+        let mut login_on = |tty: &str| miner.add(&format!("login on {tty}"));
+        let (nodev, console) = (login_on("tty=NODEVssh"), login_on("tty=:0"));
+        assert_ne!(nodev, console, "two values are not yet a variable");
+        let ttys = [nodev, console, login_on("tty=pts/3"), login_on("tty=console")];
+        let last = miner.resolve(ttys[3]);
+        assert!(ttys.iter().all(|&index| miner.resolve(index) == last), "{:?}", miner.patterns());
+        assert_eq!(miner.patterns()[last].template(), "login on tty=<*>");
+    }
+
+    #[test]
+    fn a_dotted_name_leading_the_line_becomes_a_variable() {
+        let mut miner = Miner::default();
+        let names =
+            ["com.apple.icloud.fmfd.heartbeat:", "com.apple.SoftwareUpdate.Activity:", "org.example.jobs.Sweep:"];
+        let mined: Vec<usize> =
+            names.iter().map(|name| miner.add(&format!("{name} told me to run this job in 439 s"))).collect();
+        let first = miner.resolve(mined[0]);
+        assert!(mined.iter().all(|&index| miner.resolve(index) == first), "{:?}", miner.patterns());
+        assert_eq!(miner.patterns()[first].template(), "<*>: told me to run this job in <*> s");
+    }
+
+    #[test]
     fn saved_state_restores_ids_and_counts() {
         let mut miner = Miner::default();
         miner.add("job 1 started");
@@ -843,4 +917,32 @@ mod tests {
         let error = Miner::load(0.5, "abc\t1\tx y\nbroken").unwrap_err();
         assert!(error.contains("state line 2"), "{error}");
     }
+}
+
+/// Whether a token is a dotted name (`com.apple.icloud.fmfd.heartbeat:`, `org.example.Main`):
+/// three or more names joined by dots, naming one of many services, bundles or classes. Like a
+/// token with a digit, it is no bucket key: it could never become `<*>` there.
+fn is_dotted_name(token: &str) -> bool {
+    let name = token.trim_end_matches(|c: char| c.is_ascii_punctuation() && c != '.');
+    let mut parts = 0;
+    for part in name.split('.') {
+        if part.is_empty() || !part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+            return false;
+        }
+        parts += 1;
+    }
+    parts >= 3
+}
+
+/// Whether two tokens, one or both holding a variable, frame it with other words
+/// (`(uid=<*>)` / `LOGIN(uid=<*>)`, `tty=NODEVssh` / `tty=:<*>`): the words are constants that
+/// may tell two events apart, so the difference needs evidence as a plain word does. A token
+/// with no word (`<*>`, `(<*>)`) frames nothing, and one with several variables (a path, a
+/// list) holds words that are more likely part of its values.
+fn other_words(a: &str, b: &str) -> bool {
+    // `<*>` holds no letter, so a wildcard splits words as punctuation does.
+    let words = |token| str::split(token, |c: char| !c.is_ascii_alphabetic()).filter(|word| !word.is_empty());
+    let (mut a_words, mut b_words) = (words(a).peekable(), words(b).peekable());
+    let framing = |token: &str| token.matches(WILDCARD).count() <= 1;
+    framing(a) && framing(b) && a_words.peek().is_some() && b_words.peek().is_some() && !a_words.eq(b_words)
 }
