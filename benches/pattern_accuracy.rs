@@ -54,6 +54,7 @@ const HAND_WRITTEN_RULES: &[&str] = &[
     "miner: a message joins a template differing in at most one plain word (the rest by variables)",
     "miner: tokens framing a variable with other words (`(uid=<*>)` / `LOGIN(uid=<*>)`) differ as plain words do",
     "miner: widening keeps the delimiter-bounded frame two tokens share (`user=<*>`, `(<*>)`)",
+    "miner: a bucket holds at most 512 templates; when full, a message no template takes widens the one it fits best",
 ];
 
 const SYSTEMS: &[&str] = &["HDFS", "Hadoop", "Spark", "Windows", "Linux", "HealthApp", "OpenSSH", "Mac"];

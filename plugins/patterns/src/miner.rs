@@ -271,6 +271,12 @@ pub struct Miner {
     evidence: HashMap<((usize, u64), usize, u64), Vec<String>>,
 }
 
+/// Templates one bucket may hold. A stream with no repeating structure (free text, common words
+/// in random order) would otherwise make a template of nearly every line: memory without bound,
+/// and a lookup that slows as the bucket grows. When a bucket is full, a message no template
+/// takes is merged into the one it fits best ([`Miner::start_or_merge`]).
+pub const TEMPLATES_PER_BUCKET: usize = 512;
+
 /// Most masked messages, and most raw message shapes, remembered for the fast paths.
 const SEEN_CAPACITY: usize = 1 << 16;
 
@@ -456,7 +462,7 @@ impl Miner {
         }
         self.candidates = candidates;
         let Some((index, _)) = best else {
-            return self.start_pattern(key, message, spans);
+            return self.start_or_merge(key, message, spans);
         };
         // Positions where the template and the message hold different plain words (neither
         // side masked): a difference there may be a constant, so it needs evidence.
@@ -493,7 +499,7 @@ impl Miner {
             _ => false,
         };
         if !promote {
-            return self.start_pattern(key, message, spans);
+            return self.start_or_merge(key, message, spans);
         }
         let pattern = &mut self.patterns[index];
         pattern.count += 1;
@@ -552,6 +558,41 @@ impl Miner {
         let tokens = &self.patterns[index].tokens;
         tokens.len() == spans.len()
             && tokens.iter().zip(spans).all(|(token, &(from, to))| token_fits(token, &message[from..to]))
+    }
+
+    /// Starts a pattern for a message no template took, unless its bucket is full: then the
+    /// message is merged into the template it fits best (most constant tokens fitting, then the
+    /// most messages), which widens where they differ.
+    fn start_or_merge(&mut self, key: (usize, u64), message: &str, spans: &[(usize, usize)]) -> usize {
+        let Some(bucket) = self.buckets.get(&key).filter(|bucket| bucket.members.len() >= TEMPLATES_PER_BUCKET) else {
+            return self.start_pattern(key, message, spans);
+        };
+        let mut best: Option<(usize, f64)> = None;
+        for &member in &bucket.members {
+            let score = self.similarity(&self.patterns[member].tokens, message, spans);
+            let better = match best {
+                None => true,
+                Some((top, top_score)) => {
+                    score > top_score || (score == top_score && self.patterns[member].count > self.patterns[top].count)
+                }
+            };
+            if better {
+                best = Some((member, score));
+            }
+        }
+        let (index, _) = best.expect("a full bucket has members");
+        let pattern = &mut self.patterns[index];
+        pattern.count += 1;
+        let before = pattern.tokens.clone();
+        for (position, template_token) in pattern.tokens.iter_mut().enumerate() {
+            let (from, to) = spans[position];
+            if !token_fits(template_token, &message[from..to]) {
+                *template_token = widen(template_token, &message[from..to]);
+            }
+        }
+        self.refile(key, index, &before);
+        self.fold_siblings(key, index);
+        index
     }
 
     /// Starts a pattern for a message no template absorbed.
@@ -898,6 +939,39 @@ mod tests {
         let first = miner.resolve(mined[0]);
         assert!(mined.iter().all(|&index| miner.resolve(index) == first), "{:?}", miner.patterns());
         assert_eq!(miner.patterns()[first].template(), "<*>: told me to run this job in <*> s");
+    }
+
+    #[test]
+    fn a_full_bucket_widens_its_closest_template_instead_of_growing() {
+        const WORDS: [&str; 12] =
+            ["disk", "miss", "cache", "hit", "read", "write", "net", "slow", "retry", "ok", "cold", "warm"];
+        // Every line a new order of common words: no two differ in one word only, often.
+        let line = |n: usize| {
+            let word = |shift: usize| WORDS[(n / 12usize.pow(shift as u32)) % 12];
+            format!("WARN {} {} {} {} done", word(0), word(1), word(2), word(3))
+        };
+        let mut miner = Miner::default();
+        let mined: Vec<usize> = (0..12usize.pow(4)).map(|n| miner.add(&line(n))).collect();
+        let live = (0..miner.patterns().len()).filter(|&index| miner.resolve(index) == index).count();
+        assert!(live <= TEMPLATES_PER_BUCKET, "{live} templates in one bucket");
+        for (n, &index) in mined.iter().enumerate().step_by(97) {
+            let pattern = &miner.patterns()[miner.resolve(index)];
+            let (mut masked, mut spans) = (String::new(), Vec::new());
+            mask_tokens(&line(n), &mut masked, &mut spans);
+            assert!(
+                miner.covers(miner.resolve(index), &masked, &spans),
+                "{} does not cover {}",
+                pattern.template(),
+                line(n)
+            );
+        }
+        let restored = Miner::load(0.5, &miner.save()).expect("state loads");
+        let mut continued = miner.clone();
+        let mut restarted = restored;
+        for n in (0..500).map(|n| n * 7 + 3) {
+            let (a, b) = (continued.add(&line(n)), restarted.add(&line(n)));
+            assert_eq!(continued.patterns()[continued.resolve(a)].id, restarted.patterns()[restarted.resolve(b)].id);
+        }
     }
 
     #[test]
