@@ -207,11 +207,14 @@ impl<'a> Indexed<'a> {
     }
 }
 
-/// An inverted index over reports ready to be compared, to find the few that can reach a
-/// score with a new report without comparing it with all of them (grouping compares each new
-/// report with every one before it, which is quadratic in a tracker's size).
+/// An inverted index over reports ready to be compared, to find the few a new report may be
+/// linked to without comparing it with all of them (comparing each new report with every one
+/// before it is quadratic in a tracker's size). Both questions are exact: a report left out
+/// could not be the answer.
 ///
-/// It is exact: a report left out cannot reach the score asked for. Each term keeps the largest
+/// Grouping asks [`CandidateIndex::groupable`]: the reports whose title shares a distinctive
+/// term with the new one, or a frame or an error template. [`CandidateIndex::candidates`]
+/// answers which reports may reach a score, whatever their titles: each term keeps the largest
 /// weight it has in any indexed report, so a term the query does not look up adds at most its
 /// own weight times that to a cosine. The query looks up its terms in the order of that bound,
 /// until what the others could add together is below the score (prefix filtering, as in
