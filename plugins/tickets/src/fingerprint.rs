@@ -14,6 +14,11 @@ const FINGERPRINT_FRAMES: usize = 5;
 pub fn frame(line: &str) -> Option<String> {
     let line = line.trim();
     let name = if let Some(rest) = line.strip_prefix("at ") {
+        // A frame names where it is (`(B.java:12)`, `app.js:1:2`); a line of prose that starts
+        // with "at" (`at the moment ...`) does not.
+        if !rest.contains('(') && !has_line_number(rest) {
+            return None;
+        }
         let name = rest.split(['(', ' ']).next()?;
         if name.contains(".rs:") || name.starts_with("src/") {
             return None; // the location line of a Rust frame; its name came on the line before
@@ -25,7 +30,11 @@ pub fn frame(line: &str) -> Option<String> {
         let file = path.rsplit(['/', '\\']).next().unwrap_or(path);
         format!("{file}:{function}")
     } else if let Some(rest) = line.strip_prefix('#') {
-        // `#3 0x00007f in nsFoo::Bar (...)` or `#3 nsFoo::Bar`
+        // `#3 0x00007f in nsFoo::Bar (...)` or `#3 nsFoo::Bar`; a Markdown heading
+        // (`## Additional Info`, in many trackers' forms) has no frame number.
+        if !rest.starts_with(|c: char| c.is_ascii_digit()) {
+            return None;
+        }
         let rest = rest.trim_start_matches(|c: char| c.is_ascii_digit()).trim_start();
         let rest = rest.split_once(" in ").map_or(rest, |(_, after)| after);
         rest.split(['(', ' ']).next()?.to_string()
@@ -46,6 +55,11 @@ pub fn frame(line: &str) -> Option<String> {
     };
     let normalized = normalize_name(&name);
     (!normalized.is_empty()).then_some(normalized)
+}
+
+/// Whether `text` has a `:` followed by a digit (`app.js:12`, `B.java:3`).
+fn has_line_number(text: &str) -> bool {
+    text.as_bytes().windows(2).any(|pair| pair[0] == b':' && pair[1].is_ascii_digit())
 }
 
 /// Drops what differs between builds of the same code: hash suffixes (`::h1a2b3c`), lambda and
@@ -142,6 +156,16 @@ mod tests {
         assert_eq!(frame("   4: app::db::connect::h0123456789abcdef").as_deref(), Some("app::db::connect"));
         assert_eq!(frame("#3 0x00007f1 in nsDocShell::Load<int> (f.cpp:12)").as_deref(), Some("nsDocShell::Load"));
         assert_eq!(frame("just a sentence: with a colon"), None);
+    }
+
+    /// Two unrelated SeaMonkey reports shared the "frame" `#` of their form's `## Additional
+    /// Info` heading, which added half the stack weight to their similarity.
+    #[test]
+    fn markdown_headings_and_prose_are_no_frames() {
+        assert_eq!(frame("## Additional Info:"), None);
+        assert_eq!(frame("# Steps"), None);
+        assert_eq!(frame("at the moment nothing loads"), None);
+        assert_eq!(frame("at https://example.org/app.js:12:5").as_deref(), Some("https://example.org/app.js:12:5"));
     }
 
     #[test]

@@ -1,22 +1,26 @@
 //! The built-in `tickets` plugin: groups bug reports that describe the same problem and
 //! annotates each with its `group`.
 //!
-//! Reports arrive in batches (an import of reports, an HTTP post); each new report is compared
-//! with the reports seen before that can reach the threshold ([`similarity`]: text, stack
-//! frames, error templates, time; a [`similarity::CandidateIndex`] finds them without
-//! comparing every pair, and leaves out only reports that score less) and joins the group of
-//! the most similar one when the score clears the threshold, else starts its own. A group's id
-//! comes from the report that founded it, so ids stay the same across batches and runs (the
-//! reports' features are kept as the plugin's state). A report imported again (same id) is
-//! re-read and keeps its group.
+//! Reports arrive in batches (an import of reports, an HTTP post) and are grouped one by one,
+//! oldest first. A new report is compared ([`similarity`]: text, title, stack frames, error
+//! templates, time) with the reports seen before that the grouping rules could link to it (a
+//! [`similarity::CandidateIndex`] finds those whose title shares a distinctive term with it, or
+//! a frame or an error; it leaves out only reports the rules refuse), and then with every
+//! member of their groups: [`grouping`] decides, by named rules, whether a group admits it as a
+//! whole (its mean link over the members, not its best one) and says why. It joins the group
+//! that admits it best, else starts its own. A group's id comes from the report that founded
+//! it, so ids stay the same across batches and runs (the reports' features are kept as the
+//! plugin's state). A report imported again (same id) is re-read and keeps its group.
 //!
-//! When a new report is like reports of two or more groups (each above the threshold), those
+//! When two or more groups admit a new report strongly (each at `merge-threshold`), those
 //! groups are one problem: they merge into the oldest of them (the one whose first report was
 //! filed first), whose id stays. A merge is never silent: it is reported as a
-//! `ticket-group-merge` finding whose evidence lists the bridging report first and then one
-//! report of each group it joined, so the host can re-label the reports stored before.
+//! `ticket-group-merge` finding whose evidence lists the bridging report first and then the
+//! best-linked report of each group it joined, so the host can re-label the reports stored
+//! before.
 
 pub mod fingerprint;
+pub mod grouping;
 pub mod similarity;
 pub mod text;
 
@@ -25,13 +29,18 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use opsloop_sdk::{Config, Evidence, Finding, Inputs, Output, Plugin, PluginError, PluginInfo, Report};
 use serde::{Deserialize, Serialize};
 
+use grouping::{Admission, Decision, MemberLink, Rules};
 use similarity::{CandidateIndex, Corpus, Indexed, ReportFeatures, compare};
 
 /// Reports kept for comparison; beyond it the oldest are forgotten (their groups stay).
 const MAX_REPORTS: usize = 50_000;
 
+/// A group's members a new report is compared with to decide whether it joins: the most
+/// recent ones, so the cost of a decision stays bounded however large a group grows.
+const MAX_MEMBERS_COMPARED: usize = 64;
+
 /// The plugin's state: every report's features, the document frequencies, and the groups.
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct TicketsPlugin {
     reports: Vec<ReportFeatures>,
     corpus: Corpus,
@@ -40,10 +49,29 @@ pub struct TicketsPlugin {
     /// merged group id -> the group it was merged into
     #[serde(default)]
     merged_into: BTreeMap<String, String>,
-    #[serde(skip)]
-    threshold: f64,
-    #[serde(skip)]
-    merge_threshold: f64,
+    #[serde(skip, default = "default_rules")]
+    rules: Rules,
+}
+
+fn default_rules() -> Rules {
+    Rules {
+        threshold: DEFAULT_THRESHOLD,
+        min_evidence: DEFAULT_MIN_EVIDENCE,
+        min_title: DEFAULT_MIN_TITLE,
+        merge_threshold: DEFAULT_MERGE_THRESHOLD,
+    }
+}
+
+impl Default for TicketsPlugin {
+    fn default() -> Self {
+        Self {
+            reports: Vec::new(),
+            corpus: Corpus::default(),
+            group_of: HashMap::new(),
+            merged_into: BTreeMap::new(),
+            rules: default_rules(),
+        }
+    }
 }
 
 /// A stable id from the founding report's id.
@@ -63,8 +91,15 @@ pub fn features_of(report: &Report) -> ReportFeatures {
     )
 }
 
-/// The default score a report must reach with a grouped report to join its group.
-pub const DEFAULT_THRESHOLD: f64 = 1.0;
+/// The default mean score a report must reach over a group's members to join it.
+pub const DEFAULT_THRESHOLD: f64 = 0.7;
+
+/// The default score before the time prior a report needs with a member for the link to count.
+pub const DEFAULT_MIN_EVIDENCE: f64 = 0.45;
+
+/// The default title cosine a report needs with a member for the link to count (unless their
+/// stack traces or error messages agree).
+pub const DEFAULT_MIN_TITLE: f64 = 0.2;
 
 /// The default score a report must reach with reports of two groups to merge them: a merge
 /// moves whole groups, so it asks for stronger evidence than one report joining one.
@@ -80,12 +115,22 @@ impl Plugin for TicketsPlugin {
         .annotating(&["group"])
         .with_config(
             "group-threshold",
-            "similarity a report needs with a grouped one to join its group",
+            "mean similarity a report needs over a group's members to join the group",
             Some(&DEFAULT_THRESHOLD.to_string()),
         )
         .with_config(
+            "min-evidence",
+            "similarity before the time prior a report needs with a member for the link to count",
+            Some(&DEFAULT_MIN_EVIDENCE.to_string()),
+        )
+        .with_config(
+            "min-title-similarity",
+            "title similarity a report needs with a member for the link to count, unless stack traces or errors agree",
+            Some(&DEFAULT_MIN_TITLE.to_string()),
+        )
+        .with_config(
             "merge-threshold",
-            "similarity a report needs with reports of two groups to merge them (at least group-threshold; a merge is reported)",
+            "mean similarity a report needs with each of two groups to merge them (at least group-threshold; a merge is reported)",
             Some(&DEFAULT_MERGE_THRESHOLD.to_string()),
         );
         info.inputs = Inputs::REPORTS;
@@ -105,8 +150,9 @@ impl Plugin for TicketsPlugin {
         };
         // A merge never asks for less than joining one group does.
         let merge_threshold = config.parse_or("merge-threshold", DEFAULT_MERGE_THRESHOLD)?.max(threshold);
-        plugin.threshold = threshold;
-        plugin.merge_threshold = merge_threshold;
+        let min_evidence: f64 = config.parse_or("min-evidence", DEFAULT_MIN_EVIDENCE)?;
+        let min_title: f64 = config.parse_or("min-title-similarity", DEFAULT_MIN_TITLE)?;
+        plugin.rules = Rules { threshold, min_evidence, min_title, merge_threshold };
         Ok(plugin)
     }
 
@@ -130,41 +176,31 @@ impl Plugin for TicketsPlugin {
             // Only reports that can reach the threshold are compared; the rest cannot join.
             let mut index = CandidateIndex::default();
             grouped.iter().enumerate().for_each(|(position, report)| index.add(position, report));
+            // Each group's members among the reports kept, oldest first.
+            let mut members: HashMap<String, Vec<usize>> = HashMap::new();
+            for (position, report) in grouped.iter().enumerate() {
+                if let Some(group) = self.group_of.get(&report.features.id) {
+                    members.entry(group.clone()).or_default().push(position);
+                }
+            }
             for &position in &order {
                 let features = &incoming[position];
                 let candidate = Indexed::new(&self.corpus, features);
                 let group = match self.group_of.get(&features.id) {
                     Some(group) => group.clone(),
                     None => {
-                        // The best match in each group this report is like.
-                        let mut matches: BTreeMap<&str, (&str, f64)> = BTreeMap::new();
-                        for other in index.candidates(&candidate, self.threshold).into_iter().map(|at| &grouped[at]) {
-                            let score = compare(&candidate, other).score;
-                            let Some(group) = self.group_of.get(&other.features.id) else { continue };
-                            if score >= self.threshold
-                                && matches.get(group.as_str()).is_none_or(|&(_, best)| score > best)
-                            {
-                                matches.insert(group.as_str(), (other.features.id.as_str(), score));
-                            }
-                        }
-                        let matches: Vec<(String, String, f64)> = matches
-                            .into_iter()
-                            .map(|(g, (id, score))| (g.to_string(), id.to_string(), score))
-                            .collect();
-                        let strong = matches.iter().filter(|(_, _, score)| *score >= self.merge_threshold).count();
-                        let best = matches.iter().max_by(|a, b| a.2.total_cmp(&b.2).then_with(|| b.1.cmp(&a.1)));
-                        match (best, strong) {
-                            (None, _) => group_id(&features.id),
-                            (Some((group, _, _)), 0 | 1) => group.clone(),
-                            _ => {
-                                let strong: Vec<(String, String, f64)> =
-                                    matches.iter().filter(|m| m.2 >= self.merge_threshold).cloned().collect();
+                        let admissions = self.admissions(&candidate, &grouped, &index, &members);
+                        match self.rules.decide(admissions) {
+                            Decision::Found => group_id(&features.id),
+                            Decision::Join(admission) => admission.group,
+                            Decision::Merge(admissions) => {
                                 let (survivor, finding) = merge_groups(
                                     &mut self.group_of,
                                     &mut self.merged_into,
+                                    &mut members,
                                     &grouped,
                                     &features.id,
-                                    &strong,
+                                    &admissions,
                                 );
                                 output.add_finding(finding);
                                 survivor
@@ -173,6 +209,7 @@ impl Plugin for TicketsPlugin {
                     }
                 };
                 self.group_of.insert(features.id.clone(), group.clone());
+                members.entry(group.clone()).or_default().push(grouped.len());
                 touched.insert(group.clone());
                 output.annotate(position, "group", &group);
                 index.add(grouped.len(), &candidate);
@@ -196,6 +233,43 @@ impl Plugin for TicketsPlugin {
 }
 
 impl TicketsPlugin {
+    /// Each group the candidate index offers a member of that may admit `candidate` (a member
+    /// links to it at the threshold), with its admission over the group's members.
+    fn admissions(
+        &self,
+        candidate: &Indexed<'_>,
+        grouped: &[Indexed<'_>],
+        index: &CandidateIndex,
+        members: &HashMap<String, Vec<usize>>,
+    ) -> Vec<Admission> {
+        // A group's mean link is at most its best one: only groups with a member linked at the
+        // threshold can admit the report, and only reports the index offers can be linked.
+        let mut groups: BTreeSet<&str> = BTreeSet::new();
+        for at in index.groupable(candidate) {
+            let Some(group) = self.group_of.get(&grouped[at].features.id) else { continue };
+            if !groups.contains(group.as_str())
+                && self.rules.link_score(&compare(candidate, &grouped[at])) >= self.rules.threshold
+            {
+                groups.insert(group);
+            }
+        }
+        groups
+            .into_iter()
+            .map(|group| {
+                let positions = members.get(group).map(Vec::as_slice).unwrap_or(&[]);
+                let recent = &positions[positions.len().saturating_sub(MAX_MEMBERS_COMPARED)..];
+                let links: Vec<MemberLink> = recent
+                    .iter()
+                    .map(|&at| MemberLink {
+                        member: grouped[at].features.id.clone(),
+                        similarity: compare(candidate, &grouped[at]),
+                    })
+                    .collect();
+                self.rules.admission(group, &links)
+            })
+            .collect()
+    }
+
     /// The group a group id stands for now, after any merges.
     pub fn current_group<'a>(&'a self, mut group: &'a str) -> &'a str {
         while let Some(next) = self.merged_into.get(group) {
@@ -245,26 +319,28 @@ impl TicketsPlugin {
     }
 }
 
-/// Merges the groups of `matches` (group, its best matching report, score) into the oldest
-/// one; returns it and the `ticket-group-merge` finding that records the merge.
+/// Merges the groups that admitted `bridge` strongly into the oldest one (the one whose first
+/// report was filed first); returns it and the `ticket-group-merge` finding that records the
+/// merge.
 fn merge_groups(
     group_of: &mut HashMap<String, String>,
     merged_into: &mut BTreeMap<String, String>,
+    members: &mut HashMap<String, Vec<usize>>,
     grouped: &[Indexed],
     bridge: &str,
-    matches: &[(String, String, f64)],
+    admissions: &[Admission],
 ) -> (String, Finding) {
     let filed = |group: &str| {
-        let members = grouped.iter().filter(|i| group_of.get(&i.features.id).is_some_and(|g| g == group));
-        members.filter_map(|i| i.features.created_ms).min().unwrap_or(i64::MAX)
+        let positions = members.get(group).map(Vec::as_slice).unwrap_or(&[]);
+        positions.iter().filter_map(|&at| grouped[at].features.created_ms).min().unwrap_or(i64::MAX)
     };
-    let survivor = matches
+    let survivor = admissions
         .iter()
-        .map(|(group, _, _)| group)
+        .map(|admission| &admission.group)
         .min_by_key(|group| (filed(group), (*group).clone()))
         .expect("two or more groups")
         .clone();
-    let merged: Vec<&String> = matches.iter().map(|(group, _, _)| group).filter(|g| **g != survivor).collect();
+    let merged: Vec<&String> = admissions.iter().map(|a| &a.group).filter(|g| **g != survivor).collect();
     for group in group_of.values_mut() {
         if merged.contains(&&*group) {
             *group = survivor.clone();
@@ -272,18 +348,22 @@ fn merge_groups(
     }
     for group in &merged {
         merged_into.insert((*group).clone(), survivor.clone());
+        let moved = members.remove(*group).unwrap_or_default();
+        let kept = members.entry(survivor.clone()).or_default();
+        kept.extend(moved);
+        kept.sort_unstable();
     }
     let mut reports = vec![bridge.to_string()];
-    reports.extend(matches.iter().map(|(_, id, _)| id.clone()));
-    let scores: Vec<String> = matches.iter().map(|(group, id, score)| format!("{id} ({group}) {score:.2}")).collect();
+    reports.extend(admissions.iter().filter_map(|a| a.best.as_ref().map(|(id, _)| id.clone())));
+    let reasons: Vec<String> = admissions.iter().map(|a| format!("{}: {}", a.group, a.reason())).collect();
     let names: Vec<&str> = merged.iter().map(|g| g.as_str()).collect();
     let finding = Finding {
         kind: "ticket-group-merge".into(),
         score: 0.5,
         summary: format!(
-            "groups {} merged into {survivor}: report {bridge} is like reports of each ({})",
+            "groups {} merged into {survivor}: report {bridge} is like each as a whole ({})",
             names.join(", "),
-            scores.join(", ")
+            reasons.join("; ")
         ),
         first_seen: None,
         last_seen: None,
@@ -291,7 +371,7 @@ fn merge_groups(
             records: Vec::new(),
             reports,
             counts: vec![("groups merged".into(), merged.len() as u64)],
-            examples: scores,
+            examples: reasons,
             query: Some(format!("annotations.group:{survivor}")),
         },
     };
@@ -326,6 +406,96 @@ mod tests {
             report("2", "Cannot open orders, error 500", trace, 86_400_000),
             report("3", "Typo on the pricing page", "it says 'pirce'", 0),
         ]
+    }
+
+    const DAY: i64 = 86_400_000;
+
+    /// Reports of other problems filed a year before, so that words have the document
+    /// frequencies of a tracker: each subject is in 3 reports, each effect in 6.
+    fn background() -> Vec<Report> {
+        let subjects = ["editor", "print queue", "calendar sync", "video playback", "sign-in page", "activity feed"];
+        let subjects = subjects.iter().chain(&["attachments", "image previews"]);
+        let effects = ["returns errors", "hangs", "is very slow", "loses data"];
+        subjects
+            .enumerate()
+            .flat_map(|(i, subject)| {
+                (0..3).map(move |j| {
+                    let effect = effects[(i + j) % effects.len()];
+                    let id = format!("bg{i}-{j}");
+                    report(
+                        &id,
+                        &format!("The {subject} {effect}"),
+                        &format!("since this morning the {subject} {effect}"),
+                        -365 * DAY,
+                    )
+                })
+            })
+            .collect()
+    }
+
+    /// The similarity of two of `reports` under their own corpus.
+    fn similarity_of(reports: &[Report], a: &str, b: &str) -> similarity::Similarity {
+        let features: Vec<ReportFeatures> = reports.iter().map(features_of).collect();
+        let mut corpus = Corpus::default();
+        features.iter().for_each(|f| corpus.add(f));
+        let indexed = |id: &str| Indexed::new(&corpus, features.iter().find(|f| f.id == id).unwrap());
+        compare(&indexed(a), &indexed(b))
+    }
+
+    fn groups_of(reports: &[Report]) -> HashMap<String, String> {
+        let mut plugin = TicketsPlugin::init(&Config::default(), None).unwrap();
+        let output = plugin.process_reports(reports).unwrap();
+        reports
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.id.clone(), output.annotation(i, "group").unwrap().to_string()))
+            .collect()
+    }
+
+    /// Issue 20: single link joined C to A's group through B although C and A share nothing.
+    #[test]
+    fn a_chain_a_b_c_does_not_put_a_and_c_in_one_group() {
+        let mut reports = background();
+        reports.push(report(
+            "A",
+            "Bookmarks toolbar icons vanish",
+            "the bookmarks toolbar icons vanish after a restart",
+            0,
+        ));
+        reports.push(report(
+            "B",
+            "Bookmarks toolbar icons vanish, sidebar freezes",
+            "the bookmarks toolbar icons vanish after a restart, the sidebar freezes",
+            DAY,
+        ));
+        reports.push(report("C", "Sidebar freezes", "the sidebar freezes when typing", 30 * DAY));
+        let c_b = similarity_of(&reports, "C", "B");
+        assert!(c_b.score >= 1.0, "C's link to B alone would join it (single link, the old threshold): {c_b:?}");
+        assert!(similarity_of(&reports, "C", "A").score < 0.1, "A and C share nothing");
+        let groups = groups_of(&reports);
+        assert_eq!(groups["B"], groups["A"]);
+        assert_ne!(groups["C"], groups["A"], "C is like half of A's group, not the group");
+    }
+
+    /// Issue 20: two reports of different subjects with the same everyday effect, filed the
+    /// same hour, were joined by the effect's words and the time prior.
+    #[test]
+    fn reports_that_share_only_a_generic_effect_on_one_day_are_not_grouped() {
+        let mut reports = background();
+        let effect = "returns errors for several users, every few minutes";
+        reports.push(report("X", "The cluster returns errors", &format!("the cluster {effect}"), 0));
+        reports.push(report("Y", "Invoices returns errors", &format!("invoices {effect}"), 3_600_000));
+        let x_y = similarity_of(&reports, "X", "Y");
+        assert!(
+            x_y.evidence >= DEFAULT_MIN_EVIDENCE && x_y.score >= 1.0,
+            "their words clear the evidence bar and, filed the same hour, the old threshold: {x_y:?}"
+        );
+        let groups = groups_of(&reports);
+        assert_ne!(groups["X"], groups["Y"]);
+        // The same subject in other words is one group.
+        reports.push(report("Z", "Cluster errors again", "the cluster returns errors for all of us", 7_200_000));
+        let groups = groups_of(&reports);
+        assert_eq!(groups["Z"], groups["X"]);
     }
 
     #[test]

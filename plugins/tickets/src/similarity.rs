@@ -25,6 +25,8 @@ const MAX_TIME_FACTOR: f64 = 2.0;
 /// so a candidate that far needs nearly all of its score from its words.
 const NEAR_DAYS: f64 = 3.0 * TIME_SCALE_DAYS;
 const DAY_MS: f64 = 86_400_000.0;
+/// The most reports a term can be in and still count as distinctive in a small tracker.
+const MIN_GENERIC_FREQUENCY: f64 = 3.0;
 /// A clone shares its source's text by construction; it is a separate bug, so its score is
 /// scaled down below that of any real duplicate with the same text.
 const CLONE_FACTOR: f64 = 0.25;
@@ -131,6 +133,16 @@ impl Corpus {
         }
     }
 
+    /// Whether `term` names something rather than says what many reports say: fewer reports
+    /// have it than the square root of their number (its IDF is at least half the largest there
+    /// is). "crash", "error" or "load" are in many reports of a tracker; the component or page
+    /// that crashes is in few. A term of 3 reports or fewer is distinctive however small the
+    /// tracker: a tracker of a dozen reports cannot yet tell an everyday word from a subject.
+    pub fn is_distinctive(&self, term: &str) -> bool {
+        let frequency = self.frequencies.get(term).copied().unwrap_or(0) as f64;
+        frequency <= MIN_GENERIC_FREQUENCY.max((self.documents as f64 + 1.0).sqrt() - 1.0)
+    }
+
     /// Sublinear TF times smoothed IDF, normalized.
     pub fn vector(&self, terms: &[(String, u32)]) -> TermVector {
         let documents = self.documents as f64;
@@ -173,19 +185,36 @@ pub struct Indexed<'a> {
     pub features: &'a ReportFeatures,
     all: TermVector,
     title: TermVector,
+    /// Keys of the title's distinctive terms ([`Corpus::is_distinctive`]), ascending.
+    distinctive_title: Vec<u64>,
 }
 
 impl<'a> Indexed<'a> {
     pub fn new(corpus: &Corpus, features: &'a ReportFeatures) -> Self {
-        Self { features, all: corpus.vector(&features.terms), title: corpus.vector(&features.title_terms) }
+        let mut distinctive_title: Vec<u64> = features
+            .title_terms
+            .iter()
+            .filter(|(term, _)| corpus.is_distinctive(term))
+            .map(|(term, _)| term_key(term))
+            .collect();
+        distinctive_title.sort_unstable();
+        Self {
+            features,
+            all: corpus.vector(&features.terms),
+            title: corpus.vector(&features.title_terms),
+            distinctive_title,
+        }
     }
 }
 
-/// An inverted index over reports ready to be compared, to find the few that can reach a
-/// score with a new report without comparing it with all of them (grouping compares each new
-/// report with every one before it, which is quadratic in a tracker's size).
+/// An inverted index over reports ready to be compared, to find the few a new report may be
+/// linked to without comparing it with all of them (comparing each new report with every one
+/// before it is quadratic in a tracker's size). Both questions are exact: a report left out
+/// could not be the answer.
 ///
-/// It is exact: a report left out cannot reach the score asked for. Each term keeps the largest
+/// Grouping asks [`CandidateIndex::groupable`]: the reports whose title shares a distinctive
+/// term with the new one, or a frame or an error template. [`CandidateIndex::candidates`]
+/// answers which reports may reach a score, whatever their titles: each term keeps the largest
 /// weight it has in any indexed report, so a term the query does not look up adds at most its
 /// own weight times that to a cosine. The query looks up its terms in the order of that bound,
 /// until what the others could add together is below the score (prefix filtering, as in
@@ -196,6 +225,8 @@ impl<'a> Indexed<'a> {
 pub struct CandidateIndex {
     /// Reports by term key, frame key and template key.
     postings: HashMap<u64, Vec<usize>>,
+    /// Reports by the key of a term of their title.
+    title_postings: HashMap<u64, Vec<usize>>,
     /// Largest weight of each term in the indexed reports' text and title vectors.
     heaviest_text: HashMap<u64, f64>,
     heaviest_title: HashMap<u64, f64>,
@@ -264,12 +295,34 @@ impl CandidateIndex {
         self.filed[position] = report.features.created_ms;
         let frames = report.features.frames.iter().map(|frame| frame_key(frame));
         let templates = report.features.templates.iter().map(|template| template_key(template));
+        for &(key, _) in &report.title {
+            let positions = self.title_postings.entry(key).or_default();
+            if positions.last() != Some(&position) {
+                positions.push(position);
+            }
+        }
         for key in report.all.iter().map(|&(key, _)| key).chain(frames).chain(templates) {
             let positions = self.postings.entry(key).or_default();
             if positions.last() != Some(&position) {
                 positions.push(position);
             }
         }
+    }
+
+    /// Positions of the indexed reports the grouping rules may link to `query`, ascending: those
+    /// whose title has one of the query title's distinctive terms, or that share a stack frame or
+    /// an error template with it. Every other report is refused by the rule "titles name the same
+    /// thing" ([`crate::grouping`]), however it scores. A distinctive term is in few reports, so
+    /// each lookup finds few.
+    pub fn groupable(&self, query: &Indexed<'_>) -> Vec<usize> {
+        let titles = query.distinctive_title.iter().filter_map(|key| self.title_postings.get(key));
+        let frames = query.features.frames.iter().filter_map(|frame| self.postings.get(&frame_key(frame)));
+        let templates =
+            query.features.templates.iter().filter_map(|template| self.postings.get(&template_key(template)));
+        let mut found: Vec<usize> = titles.chain(frames).chain(templates).flatten().copied().collect();
+        found.sort_unstable();
+        found.dedup();
+        found
     }
 
     /// Positions of the indexed reports that may score `min_score` or more with `query`,
@@ -306,10 +359,14 @@ impl CandidateIndex {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Similarity {
     pub score: f64,
+    /// The score before the time prior: what the reports' words, frames and errors say alone.
+    pub evidence: f64,
     /// Cosine of title and body.
     pub text: f64,
     /// Cosine of the titles alone.
     pub title: f64,
+    /// Distinctive terms ([`Corpus::is_distinctive`]) the titles share.
+    pub distinctive_title_shared: usize,
     /// Frames both stack traces have.
     pub shared_frames: Vec<String>,
     pub same_stack: bool,
@@ -346,33 +403,44 @@ impl Similarity {
 pub fn compare(a: &Indexed<'_>, b: &Indexed<'_>) -> Similarity {
     let text = cosine(&a.all, &b.all);
     let title = cosine(&a.title, &b.title);
+    let distinctive_title_shared =
+        a.distinctive_title.iter().filter(|key| b.distinctive_title.binary_search(key).is_ok()).count();
     let shared_frames: Vec<String> =
         a.features.frames.iter().filter(|frame| b.features.frames.contains(frame)).cloned().collect();
     let same_stack = a.features.stack.is_some() && a.features.stack == b.features.stack;
     let shared_template = a.features.templates.iter().find(|template| b.features.templates.contains(template)).cloned();
-    let mut score = text + TITLE_WEIGHT * title;
+    let mut evidence = text + TITLE_WEIGHT * title;
     if same_stack {
-        score += STACK_WEIGHT;
+        evidence += STACK_WEIGHT;
     } else if !shared_frames.is_empty() {
         let share = shared_frames.len() as f64 / a.features.frames.len().max(b.features.frames.len()) as f64;
-        score += 0.5 * STACK_WEIGHT * share;
+        evidence += 0.5 * STACK_WEIGHT * share;
     }
     if shared_template.is_some() {
-        score += TEMPLATE_WEIGHT;
+        evidence += TEMPLATE_WEIGHT;
+    }
+    let clone = a.features.cloned_from.as_deref() == Some(b.features.id.as_str())
+        || b.features.cloned_from.as_deref() == Some(a.features.id.as_str());
+    if clone {
+        evidence *= CLONE_FACTOR;
     }
     let days_apart = match (a.features.created_ms, b.features.created_ms) {
         (Some(x), Some(y)) => Some((x - y).abs() as f64 / DAY_MS),
         _ => None,
     };
-    if let Some(days) = days_apart {
-        score *= time_factor(days);
+    let score = evidence * days_apart.map_or(1.0, time_factor);
+    Similarity {
+        score,
+        evidence,
+        text,
+        title,
+        distinctive_title_shared,
+        shared_frames,
+        same_stack,
+        shared_template,
+        days_apart,
+        clone,
     }
-    let clone = a.features.cloned_from.as_deref() == Some(b.features.id.as_str())
-        || b.features.cloned_from.as_deref() == Some(a.features.id.as_str());
-    if clone {
-        score *= CLONE_FACTOR;
-    }
-    Similarity { score, text, title, shared_frames, same_stack, shared_template, days_apart, clone }
 }
 
 /// The `limit` reports most like `target` among `candidates` (itself excluded), best first.
@@ -471,6 +539,26 @@ mod tests {
                 assert!(offered < all / 3, "{offered} of {all} pairs offered at {min_score}");
             }
         }
+        // Grouping's question: every pair its rules may link is offered.
+        let rules = crate::grouping::Rules {
+            threshold: crate::DEFAULT_THRESHOLD,
+            min_evidence: crate::DEFAULT_MIN_EVIDENCE,
+            min_title: crate::DEFAULT_MIN_TITLE,
+            merge_threshold: crate::DEFAULT_MERGE_THRESHOLD,
+        };
+        let (mut offered, mut linked) = (0, 0);
+        for query in &indexed {
+            let groupable = index.groupable(query);
+            offered += groupable.len();
+            for (position, other) in indexed.iter().enumerate() {
+                if rules.link_score(&compare(query, other)) > 0.0 {
+                    linked += 1;
+                    assert!(groupable.binary_search(&position).is_ok(), "{} left out", other.features.id);
+                }
+            }
+        }
+        assert!(linked > indexed.len(), "some pairs link, not only each report with itself");
+        assert!(offered < indexed.len() * indexed.len() / 3, "{offered} pairs offered");
     }
 
     #[test]

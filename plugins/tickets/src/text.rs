@@ -1,6 +1,6 @@
 //! Report text as the similarity measure sees it: form boilerplate removed, words split at
 //! punctuation (`dict.leo.org` → `dict.leo.org`, `dict`, `leo`, `org`), stop words and bare
-//! numbers dropped, a light suffix stemmer.
+//! numbers dropped, a light suffix stemmer (`archive`, `archiving`, `archived` → `archiv`).
 
 /// Lines bug trackers put into every report (Bugzilla's and GitHub's forms).
 const BOILERPLATE_PREFIXES: [&str; 7] = [
@@ -44,7 +44,7 @@ pub fn strip_boilerplate(text: &str) -> String {
 }
 
 fn stem(word: &str) -> &str {
-    for suffix in ["ing", "ed", "es", "s"] {
+    for suffix in ["ing", "ed", "es", "s", "e"] {
         if word.len() > suffix.len() + 3 && word.ends_with(suffix) {
             return &word[..word.len() - suffix.len()];
         }
@@ -97,6 +97,11 @@ mod tests {
     #[test]
     fn compound_words_count_whole_and_in_parts() {
         assert_eq!(terms("dict.leo.org renders blank"), ["dict.leo.org", "dict", "leo", "org", "render", "blank"]);
+    }
+
+    #[test]
+    fn a_word_and_its_inflections_share_a_stem() {
+        assert_eq!(terms("archive archiving archived archives"), ["archiv", "archiv", "archiv", "archiv"]);
     }
 
     #[test]
