@@ -5,7 +5,8 @@
 //! Precision comes first, so a link needs the report to hold the pattern's own text:
 //! - [`LinkRule::QuotedMessage`]: a line of the report holds the template's constant words in
 //!   order, its variables (`<*>`) standing for any few words, covering at least
-//!   [`MIN_COVERAGE`] of the template's weight;
+//!   [`MIN_COVERAGE`] of the template's weight when the quote shows a value, and
+//!   [`MIN_COVERAGE_WITHOUT_A_VALUE`] when it holds constant words only;
 //! - [`LinkRule::Exception`]: the report names the template's exception type followed by the
 //!   rest of the template (the same exception with the same message);
 //! - [`LinkRule::StackFrames`]: the report's stack trace and the pattern's example share
@@ -32,6 +33,11 @@ pub const CORROBORATED_STRENGTH: f64 = 2.0;
 
 /// The share of a template's word weight a quote must cover.
 pub const MIN_COVERAGE: f64 = 0.67;
+
+/// The share a quote that shows none of the template's values must cover: users paste a
+/// message cut short (`"...Failed to create backup log cab. [HRESULT =..."`), and its constant
+/// text, nearly all of it in order, names the message; a fragment of it does not.
+pub const MIN_COVERAGE_WITHOUT_A_VALUE: f64 = 0.8;
 
 /// Normalized stack frames a report and a log example must share, top first.
 pub const MIN_SHARED_FRAMES: usize = 3;
@@ -278,9 +284,9 @@ struct Quote {
     tokens: usize,
 }
 
-/// The best quote of `pattern` in one line of report words. A quote must be an instance of
-/// the message: when the template has variables, the quote covers at least one of them with
-/// a value (its constant words alone are a mention, not an instance).
+/// The best quote of `pattern` in one line of report words. A quote that covers none of the
+/// template's variables with a value needs more of its constant text
+/// ([`MIN_COVERAGE_WITHOUT_A_VALUE`]) than one that does.
 fn best_quote(pattern: &PreparedPattern, line_number: usize, words: &Words<'_>) -> Option<Quote> {
     let tokens = &pattern.tokens;
     let has_variables = tokens.iter().any(|t| t.pieces.len() > 1);
@@ -296,7 +302,8 @@ fn best_quote(pattern: &PreparedPattern, line_number: usize, words: &Words<'_>) 
             let leading_value = start > 0 && tokens[start - 1].is_variable() && at > 0 && !closes_quote(&line[at - 1]);
             let from = if leading_value { at - 1 } else { at };
             let covers_a_value = leading_value || tokens[start..end].iter().any(|t| t.pieces.len() > 1);
-            let rule = if coverage >= MIN_COVERAGE && (covers_a_value || !has_variables) {
+            let enough = if covers_a_value || !has_variables { MIN_COVERAGE } else { MIN_COVERAGE_WITHOUT_A_VALUE };
+            let rule = if coverage >= enough {
                 LinkRule::QuotedMessage
             } else if tokens[start].exception && end == tokens.len() && end - start >= 3 {
                 LinkRule::Exception
@@ -599,9 +606,15 @@ mod tests {
         // A template that is all variables matches nothing.
         ("a|b|c|d", "<*>|<*>|<*>|<*>", None),
         ("user 42 logged in 3 times", "<*> <*>", None),
-        // Its constant words without a value: a mention, not an instance.
+        // Its constant text in full, cut short before the value: it names the message.
         (
-            "the text \"startInsertSportSync start auto sync,app is\" is unclear",
+            "the log says \"...startInsertSportSync start auto sync,app is...\" again",
+            "startInsertSportSync start auto sync,app is <*>",
+            Some(LinkRule::QuotedMessage),
+        ),
+        // A fragment of its constant text and no value: a mention, not an instance.
+        (
+            "the text \"startInsertSportSync start auto\" is unclear",
             "startInsertSportSync start auto sync,app is <*>",
             None,
         ),
