@@ -115,14 +115,8 @@ pub fn varied_length_lines(count: usize) -> Vec<String> {
 /// 10 ms, messages from the Loghub samples with their numbers varied, ~5% WARN/ERROR) to
 /// `path`; returns the bytes written.
 pub fn write_timestamped_log(path: &Path, count: usize) -> u64 {
-    use std::io::Write;
     let messages = loghub_lines(16_000.min(count.max(1)));
-    let start = 1_714_557_600_000i64;
-    let file = std::fs::File::create(path).expect("create the corpus file");
-    let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
-    let mut bytes = 0u64;
-    for index in 0..count {
-        let time = chrono::DateTime::from_timestamp_millis(start + index as i64 * 10).unwrap();
+    write_timestamped(path, count, |index| {
         let level = match index % 40 {
             0 => "ERROR",
             1 => "WARN",
@@ -131,9 +125,29 @@ pub fn write_timestamped_log(path: &Path, count: usize) -> u64 {
         let message = &messages[index % messages.len()];
         let pass = index / messages.len();
         let message = if pass == 0 { message.clone() } else { vary_numbers(message, pass) };
-        let line = format!("{} {level} {message}\n", time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
-        bytes += line.len() as u64;
-        out.write_all(line.as_bytes()).unwrap();
+        format!("{level} {message}")
+    })
+}
+
+/// `count` lines of [`random_word_lines`] (each starts with its level) after an RFC 3339 time,
+/// 10 ms apart, as [`write_timestamped_log`] writes the Loghub-like ones; returns the bytes.
+pub fn write_timestamped_random_words(path: &Path, count: usize) -> u64 {
+    let lines = random_word_lines(count);
+    write_timestamped(path, count, |index| lines[index].clone())
+}
+
+/// Writes `count` lines `<time> <line(index)>`, 10 ms apart; returns the bytes written.
+fn write_timestamped(path: &Path, count: usize, line: impl Fn(usize) -> String) -> u64 {
+    use std::io::Write;
+    let start = 1_714_557_600_000i64;
+    let file = std::fs::File::create(path).expect("create the corpus file");
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+    let mut bytes = 0u64;
+    for index in 0..count {
+        let time = chrono::DateTime::from_timestamp_millis(start + index as i64 * 10).unwrap();
+        let text = format!("{} {}\n", time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true), line(index));
+        bytes += text.len() as u64;
+        out.write_all(text.as_bytes()).unwrap();
     }
     out.flush().unwrap();
     bytes

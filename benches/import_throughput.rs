@@ -5,7 +5,10 @@
 //! - through a minimal bare-tantivy loop with the same schema (`corpus::bare_tantivy_index`).
 //!
 //! Both run in each of several rounds (`OPSLOOP_BENCH_ROUNDS`, default 5), back to back, and the
-//! ratio is the median round's.
+//! ratio is the median round's. Each round also imports the random-word corpus
+//! (`corpus::random_word_lines`, timestamped the same way) through the opsloop path, and sets
+//! its rate against the Loghub-like one of the same round: the cost cliff of a stream with no
+//! repeating structure.
 //!
 //! Run: `cargo bench --bench import_throughput` (`OPSLOOP_BENCH_RECORDS=N` to change the size).
 
@@ -89,17 +92,21 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let corpus = dir.path().join("corpus.log");
     let bytes = corpus::write_timestamped_log(&corpus, records);
+    let hard_corpus = dir.path().join("random-words.log");
+    let hard_bytes = corpus::write_timestamped_random_words(&hard_corpus, records);
     // Warm the built-in plugin's compiled-artifact cache so no run pays for Cranelift.
     let warm = dir.path().join("warm");
     let _ = PluginSet::load(&DataDir::new(&warm), &Settings::default()).unwrap();
     let mut runs: Vec<(&str, f64, f64)> = Vec::new();
     let mut ratios = Vec::new();
+    let mut hard_ratios = Vec::new();
     for round in 0..rounds {
-        let order = if round % 2 == 0 { ["bare", "opsloop"] } else { ["opsloop", "bare"] };
+        let order =
+            if round % 2 == 0 { ["bare", "opsloop", "random words"] } else { ["random words", "opsloop", "bare"] };
         let mut seconds_of = std::collections::HashMap::new();
         for part in order {
             let data = dir.path().join(format!("{part}-{round}"));
-            if part == "opsloop" {
+            if part != "bare" {
                 let cache = data.join("plugin-cache");
                 std::fs::create_dir_all(&cache).unwrap();
                 for entry in std::fs::read_dir(warm.join("plugin-cache")).unwrap() {
@@ -107,12 +114,16 @@ fn main() {
                     std::fs::copy(entry.path(), cache.join(entry.file_name())).unwrap();
                 }
             }
-            let (seconds, peak) = run_child(part, &corpus, &data, records);
+            let (seconds, peak) = match part {
+                "random words" => run_child("opsloop", &hard_corpus, &data, records),
+                _ => run_child(part, &corpus, &data, records),
+            };
             std::fs::remove_dir_all(&data).unwrap();
             seconds_of.insert(part, seconds);
             runs.push((part, seconds, peak));
         }
         ratios.push(seconds_of["bare"] / seconds_of["opsloop"]);
+        hard_ratios.push(seconds_of["opsloop"] / seconds_of["random words"]);
     }
     println!("## import throughput: {records} records, {:.0} MB of text, {rounds} rounds\n", bytes as f64 / 1e6);
     println!("| path | seconds (median) | records/s | MB/s | peak RSS | rate vs bare tantivy (median round) |");
@@ -135,4 +146,20 @@ fn main() {
     }
     let listed: Vec<String> = ratios.iter().map(|ratio| format!("{ratio:.2}×")).collect();
     println!("\nrate vs bare tantivy per round: {}", listed.join(", "));
+
+    let seconds = median(runs.iter().filter(|run| run.0 == "random words").map(|run| run.1).collect());
+    let peak = runs.iter().filter(|run| run.0 == "random words").map(|run| run.2).fold(0.0, f64::max);
+    println!(
+        "\n## the same import on the random-word corpus: {records} records, {:.0} MB of text\n",
+        hard_bytes as f64 / 1e6
+    );
+    println!("| corpus | seconds (median) | records/s | peak RSS | rate vs the Loghub-like corpus (median round) |");
+    println!("|---|---|---|---|---|");
+    println!(
+        "| random words (`WARN worker-1 disk miss hit read id=827036 seq=12`) | {seconds:.2} | {:.0} k | {peak:.0} MB | {:.2}× |",
+        records as f64 / seconds / 1e3,
+        median(hard_ratios.clone())
+    );
+    let listed: Vec<String> = hard_ratios.iter().map(|ratio| format!("{ratio:.2}×")).collect();
+    println!("\nrandom words vs Loghub-like per round: {}", listed.join(", "));
 }
