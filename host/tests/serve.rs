@@ -315,6 +315,21 @@ fn malformed_bodies_are_rejected_clearly_and_the_valid_lines_kept() {
     assert_eq!((status, error_code(&answer)), (400, "bad_parameter"));
     let (status, answer) = call("GET", &server.url("/api/search?limit=ten"), Some(READER), None);
     assert_eq!((status, error_code(&answer)), (400, "bad_parameter"));
+    // Queries tantivy parses but only refuses when they run are the user's error too (400),
+    // never an internal one (500); so is a limit outside its range, which is not clamped.
+    for path in
+        ["/api/search?q=message:*", "/api/search?q=fields.user:%3E5", "/api/histogram?q=title:*", "/api/reports?q=id:*"]
+    {
+        let (status, answer) = call("GET", &server.url(path), Some(READER), None);
+        assert_eq!((status, error_code(&answer)), (400, "bad_query"), "{path}: {answer}");
+    }
+    for path in ["/api/search?limit=0", "/api/search?limit=100000", "/api/reports?limit=0", "/api/patterns?limit=20000"]
+    {
+        let (status, answer) = call("GET", &server.url(path), Some(READER), None);
+        assert_eq!((status, error_code(&answer)), (400, "bad_parameter"), "{path}: {answer}");
+    }
+    let (status, _) = call("GET", &server.url("/api/search?since=0"), Some(READER), None);
+    assert_eq!(status, 200, "a short epoch is a time");
 
     // Reports: a bad item is named, the good one stored, one with an unreadable date stored
     // with a warning; garbage is refused.
@@ -731,6 +746,14 @@ fn under_attack_a_16_mib_body_of_tiny_lines_raises_rss_by_less_than_300_mb() {
     assert_eq!(messages(&server, "gzipped").len(), 1000);
     let (status, answer) = post_bytes(&server, "/api/ingest/logs", b"x\n", &[("Content-Encoding", "br")]);
     assert_eq!((status, error_code(&answer)), (415, "unsupported_encoding"));
+    // A body that says it is gzip and is not is refused whatever the format, never answered
+    // 200 with nothing stored (auto-detection reads the body before any format is known).
+    for path in ["/api/ingest/logs?source=notgzip", "/api/ingest/logs?source=notgzip&format=raw"] {
+        for sent in [&b"plain text, not gzip\n"[..], b"\x1f\x8bjunk"] {
+            let (status, answer) = post_bytes(&server, path, sent, &[("Content-Encoding", "gzip")]);
+            assert_eq!((status, error_code(&answer)), (400, "bad_body"), "{path}: {answer}");
+        }
+    }
 }
 
 #[test]

@@ -48,6 +48,30 @@ pub enum IndexError {
 /// `Result` with an [`IndexError`].
 pub type Result<T, E = IndexError> = std::result::Result<T, E>;
 
+/// Parses a user's `query` over `default_fields` (AND between terms) after the limits of
+/// [`check_query`], and builds its weight once so that what tantivy only finds out when a query
+/// runs (`field:*` on a field that is not a fast field or does not exist, a range over a JSON
+/// field) is the user's [`IndexError::Query`] too, never an internal failure.
+fn parse_user_query(
+    index: &tantivy::Index,
+    default_fields: Vec<tantivy::schema::Field>,
+    query: &str,
+) -> Result<Box<dyn tantivy::query::Query>> {
+    use tantivy::query::{AllQuery, EnableScoring, QueryParser};
+    let trimmed = query.trim();
+    if trimmed.is_empty() || trimmed == "*" {
+        return Ok(Box::new(AllQuery));
+    }
+    check_query(trimmed)?;
+    let refused = |reason: String| IndexError::Query { query: query.to_string(), reason };
+    let mut parser = QueryParser::for_index(index, default_fields);
+    parser.set_conjunction_by_default();
+    let parsed = parser.parse_query(trimmed).map_err(|error| refused(error.to_string()))?;
+    let schema = index.schema();
+    parsed.weight(EnableScoring::disabled_from_schema(&schema)).map_err(|error| refused(error.to_string()))?;
+    Ok(parsed)
+}
+
 /// The log index on disk.
 pub struct LogIndex {
     dir: PathBuf,

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 use tantivy::collector::{Count, TopDocs};
-use tantivy::query::{AllQuery, Query, QueryParser};
+use tantivy::query::Query;
 use tantivy::schema::{
     DateOptions, DateTimePrecision, FAST, Field, INDEXED, JsonObjectOptions, OwnedValue, STORED, STRING, Schema, TEXT,
 };
@@ -134,17 +134,8 @@ impl ReportIndex {
     }
 
     fn parse_query(&self, query: &str) -> Result<Box<dyn Query>> {
-        let trimmed = query.trim();
-        if trimmed.is_empty() || trimmed == "*" {
-            return Ok(Box::new(AllQuery));
-        }
-        super::check_query(trimmed)?;
         let fields = &self.fields;
-        let mut parser = QueryParser::for_index(&self.index, vec![fields.title, fields.body, fields.stack_trace]);
-        parser.set_conjunction_by_default();
-        parser
-            .parse_query(trimmed)
-            .map_err(|error| IndexError::Query { query: query.to_string(), reason: error.to_string() })
+        super::parse_user_query(&self.index, vec![fields.title, fields.body, fields.stack_trace], query)
     }
 
     /// How many reports match.

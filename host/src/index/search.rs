@@ -7,7 +7,7 @@ use std::ops::Bound;
 use serde_json::{Map, Value};
 use tantivy::Document;
 use tantivy::collector::{Count, TopDocs};
-use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, QueryParser, RangeQuery, TermQuery};
+use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery, TermQuery};
 use tantivy::schema::{IndexRecordOption, OwnedValue};
 use tantivy::{DateTime, DocAddress, Order, Searcher, TantivyDocument, Term};
 
@@ -148,16 +148,7 @@ impl LogIndex {
     /// Parses `query` against the index's fields; bare words search the message, and terms are
     /// combined with AND unless the query says otherwise.
     pub fn parse_query(&self, query: &str) -> Result<Box<dyn Query>> {
-        let trimmed = query.trim();
-        if trimmed.is_empty() || trimmed == "*" {
-            return Ok(Box::new(AllQuery));
-        }
-        super::check_query(trimmed)?;
-        let mut parser = QueryParser::for_index(&self.index, vec![self.fields.message]);
-        parser.set_conjunction_by_default();
-        parser
-            .parse_query(trimmed)
-            .map_err(|error| IndexError::Query { query: query.to_string(), reason: error.to_string() })
+        super::parse_user_query(&self.index, vec![self.fields.message], query)
     }
 
     pub(super) fn filtered_query(&self, request: &SearchRequest) -> Result<Box<dyn Query>> {

@@ -192,20 +192,22 @@ impl Input {
     }
 
     /// The first complete lines of what is buffered, without consuming them (for detection).
-    fn sample(&mut self) -> Vec<String> {
-        let Ok(buffered) = self.reader.fill_buf() else { return Vec::new() };
+    /// A read error is returned, not taken for an empty input: a body that says it is gzip
+    /// and is not must be refused, never answered "0 records".
+    fn sample(&mut self) -> std::io::Result<Vec<String>> {
+        let buffered = self.reader.fill_buf()?;
         let complete = match memchr::memrchr(b'\n', buffered) {
             Some(end) => &buffered[..end],
             None => buffered,
         };
-        complete
+        Ok(complete
             .split(|&byte| byte == b'\n')
             .filter_map(|line| std::str::from_utf8(line).ok())
             .map(|line| line.trim_end_matches('\r'))
             .filter(|line| !line.trim().is_empty() && line.len() < 64 << 10)
             .take(DETECTION_SAMPLE)
             .map(str::to_string)
-            .collect()
+            .collect())
     }
 }
 
@@ -299,10 +301,17 @@ pub fn read_records<E: From<IngestError>>(
     let source = options.source.clone().unwrap_or_else(|| default_source(&input.name));
     let forced = LineParser::forced(options.format, options.pattern.as_deref())
         .map_err(|reason| IngestError::Options { input: input.name.clone(), reason })?;
-    let parser = forced.unwrap_or_else(|| {
-        let sample = input.sample();
-        LineParser::detect(&sample.iter().map(String::as_str).collect::<Vec<_>>())
-    });
+    let parser = match forced {
+        Some(parser) => parser,
+        None => {
+            let sample = input.sample().map_err(|source| IngestError::Read {
+                input: input.name.clone(),
+                line: start.line,
+                source,
+            })?;
+            LineParser::detect(&sample.iter().map(String::as_str).collect::<Vec<_>>())
+        }
+    };
     let name = input.name.clone();
     let mut reader = LineReader::new(&mut input.reader, options.max_line_bytes);
     let mut batch = Vec::with_capacity(batch_size);

@@ -320,8 +320,21 @@ impl SearchParams {
 /// Most hits one page holds.
 const MAX_PAGE: usize = 1000;
 
+/// Most patterns, findings or reports one answer lists.
+const MAX_LISTED: usize = 10_000;
+
+/// A `limit` parameter: `default` when absent, refused (not clamped) outside 1..=`most`, so a
+/// client learns that it will not get what it asked for.
+fn limit_param(value: Option<usize>, default: usize, most: usize) -> Result<usize, ApiError> {
+    match value {
+        None => Ok(default),
+        Some(limit) if (1..=most).contains(&limit) => Ok(limit),
+        Some(limit) => Err(ApiError::bad_request("bad_parameter", format!("limit {limit}: between 1 and {most}"))),
+    }
+}
+
 async fn search(State(state): State<Shared>, ApiQuery(params): ApiQuery<SearchParams>) -> Result<Response, ApiError> {
-    let limit = params.limit.unwrap_or(100).clamp(1, MAX_PAGE);
+    let limit = limit_param(params.limit, 100, MAX_PAGE)?;
     blocking_json(&state, "search", move |state| {
         let request = params.request()?;
         let total = state.logs.count(&request)?;
@@ -451,11 +464,12 @@ async fn patterns(
     State(state): State<Shared>,
     ApiQuery(params): ApiQuery<PatternParams>,
 ) -> Result<Response, ApiError> {
+    let limit = limit_param(params.limit, 100, MAX_LISTED)?;
     blocking_json(&state, "patterns", move |state| {
         let source = params.source.as_deref().filter(|source| !source.is_empty());
         let mut patterns = state.logs.patterns(source)?;
         let total = patterns.len();
-        patterns.truncate(params.limit.unwrap_or(100).min(10_000));
+        patterns.truncate(limit);
         state.logs.add_examples(&mut patterns, source, params.examples.unwrap_or(2).min(20))?;
         Ok(json!({ "total": total, "patterns": patterns }))
     })
@@ -473,6 +487,7 @@ async fn findings(
     State(state): State<Shared>,
     ApiQuery(params): ApiQuery<FindingParams>,
 ) -> Result<Response, ApiError> {
+    let limit = limit_param(params.limit, 100, MAX_LISTED)?;
     blocking_json(&state, "findings", move |state| {
         let mut findings = state.findings.read_all().map_err(ApiError::internal)?;
         findings.retain(|finding| {
@@ -481,7 +496,7 @@ async fn findings(
         });
         findings.sort_by(|a, b| b.last_seen_ms.cmp(&a.last_seen_ms).then(b.score.total_cmp(&a.score)));
         let total = findings.len();
-        findings.truncate(params.limit.unwrap_or(100).min(10_000));
+        findings.truncate(limit);
         Ok(json!({ "total": total, "findings": findings }))
     })
     .await
@@ -565,10 +580,11 @@ struct ReportParams {
 }
 
 async fn reports(State(state): State<Shared>, ApiQuery(params): ApiQuery<ReportParams>) -> Result<Response, ApiError> {
+    let limit = limit_param(params.limit, 100, MAX_LISTED)?;
     blocking_json(&state, "reports", move |state| {
         let query = if params.q.trim().is_empty() { "*" } else { params.q.as_str() };
         let total = state.reports.count(query)?;
-        let reports = state.reports.search(query, Some(params.limit.unwrap_or(100).min(10_000)))?;
+        let reports = state.reports.search(query, Some(limit))?;
         Ok(json!({ "total": total, "reports": reports.iter().map(report_json).collect::<Vec<_>>() }))
     })
     .await
@@ -584,14 +600,13 @@ async fn similar_reports(
     Path(id): Path<String>,
     ApiQuery(params): ApiQuery<SimilarParams>,
 ) -> Result<Response, ApiError> {
-    blocking_json(&state, "similar", move |state| {
-        match similar(&state.reports, &id, params.limit.unwrap_or(10).min(1000)) {
-            Ok(similar) => Ok(json!({ "id": id, "similar": similar })),
-            Err(crate::feedback::SimilarError::UnknownReport(_)) => {
-                Err(ApiError::not_found(format!("no report with id `{id}`")))
-            }
-            Err(crate::feedback::SimilarError::Index(error)) => Err(error.into()),
+    let limit = limit_param(params.limit, 10, 1000)?;
+    blocking_json(&state, "similar", move |state| match similar(&state.reports, &id, limit) {
+        Ok(similar) => Ok(json!({ "id": id, "similar": similar })),
+        Err(crate::feedback::SimilarError::UnknownReport(_)) => {
+            Err(ApiError::not_found(format!("no report with id `{id}`")))
         }
+        Err(crate::feedback::SimilarError::Index(error)) => Err(error.into()),
     })
     .await
 }

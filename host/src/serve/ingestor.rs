@@ -178,7 +178,7 @@ pub struct Ingestor {
 pub enum QueueError {
     #[error("the writer has {0} records waiting; nothing was stored, try again shortly")]
     Busy(usize),
-    #[error("{records} records in one request; at most {capacity} are accepted at once, nothing was stored")]
+    #[error("at least {records} records in one request; at most {capacity} are accepted at once, nothing was stored")]
     TooLarge { records: usize, capacity: usize },
     #[error("the server is shutting down; nothing was stored")]
     Closed,
