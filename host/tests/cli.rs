@@ -961,10 +961,14 @@ fn issue_21_a_binary_file_is_refused_unless_the_format_is_raw() {
     std::fs::write(&program, program_bytes()).unwrap();
     let log = opsloop.path("app.log");
     write_lines(&log, 0..10, false);
-    let (stdout, _) = opsloop.exits(1, &["import", program.to_str().unwrap(), log.to_str().unwrap()]);
-    assert!(stdout.contains("imported 10 records"), "the good file still lands: {stdout}");
-    assert!(stdout.contains("failed  ") && stdout.contains("tool: binary content: a NUL byte at byte 7"), "{stdout}");
-    assert!(stdout.contains("--format raw"), "says how to force it: {stdout}");
+    let (stdout, stderr) = opsloop.exits(1, &["import", program.to_str().unwrap(), log.to_str().unwrap()]);
+    assert!(
+        stdout.contains("imported 10 records") && stdout.contains("failed  "),
+        "the good file still lands: {stdout}"
+    );
+    assert!(stderr.contains("error: ") && stderr.contains("tool: binary content: a NUL byte at byte 7"), "{stderr}");
+    assert!(stderr.contains("--format raw"), "says how to force it: {stderr}");
+    assert_eq!(stderr.matches("binary content").count(), 1, "said once: {stderr}");
     assert_eq!(opsloop.ok(&["search", "*", "--count"]).trim(), "10");
     let forced = opsloop.ok(&["import", "--format", "raw", program.to_str().unwrap()]);
     assert!(!forced.contains("imported 0 records"), "{forced}");
@@ -1179,8 +1183,38 @@ fn issue_21_strict_makes_a_plugin_failure_fail_the_import() {
     let lenient = opsloop.ok(&["import", log.to_str().unwrap()]);
     assert!(lenient.contains("imported 50 records") && lenient.contains("plugin patterns failed"), "{lenient}");
     write_lines(&log, 50..60, true);
-    let (stdout, stderr) = opsloop.exits(1, &["import", "--strict", log.to_str().unwrap()]);
-    assert!(stdout.contains("imported 10 records"), "the records are kept: {stdout}");
-    assert!(stderr.contains("error: --strict: plugin(s) failed during the import: patterns"), "{stderr}");
+    let (_, stderr) = opsloop.exits(1, &["import", "--strict", log.to_str().unwrap()]);
+    assert!(stderr.contains("--strict: ") && stderr.contains("plugin `patterns`"), "{stderr}");
+    assert!(stderr.contains("nothing read since the last commit was kept"), "{stderr}");
+    assert_eq!(opsloop.ok(&["search", "*", "--count"]).trim(), "50", "the failed part is not kept");
+    // Once the plugin is fixed, the same command imports what the failed run left.
+    std::fs::write(opsloop.path("data/opsloop.toml"), "version = 1\n").unwrap();
+    let fixed = opsloop.ok(&["import", "--strict", log.to_str().unwrap()]);
+    assert!(fixed.contains("imported 10 records"), "{fixed}");
     assert_eq!(opsloop.ok(&["search", "*", "--count"]).trim(), "60");
+    // A plugin that cannot even be loaded fails a strict import before anything is read.
+    std::fs::create_dir_all(opsloop.path("data/plugins")).unwrap();
+    std::fs::write(opsloop.path("data/plugins/broken.wasm"), b"\0asm not a component").unwrap();
+    write_lines(&log, 60..70, true);
+    let (_, stderr) = opsloop.exits(1, &["import", "--strict", log.to_str().unwrap()]);
+    assert!(
+        stderr.contains("--strict: ") && stderr.contains("broken") && stderr.contains("nothing was imported"),
+        "{stderr}"
+    );
+    assert_eq!(opsloop.ok(&["search", "*", "--count"]).trim(), "60");
+}
+
+/// Issue 21: an import whose every line is rejected fails (exit 1), so a script notices.
+#[test]
+fn issue_21_an_import_that_keeps_nothing_fails() {
+    let opsloop = Opsloop::new();
+    let log = opsloop.path("app.log");
+    write_lines(&log, 0..20, false);
+    let (stdout, stderr) =
+        opsloop.exits(1, &["import", "--pattern", "<Date> <Time> <Level> <Content>", log.to_str().unwrap()]);
+    assert!(stdout.contains("imported 0 records"), "{stdout}");
+    assert!(stderr.contains("no record was imported: all 20 line(s) were rejected"), "{stderr}");
+    // A layout that cannot work is a usage error, said once, before any file is read.
+    let (_, stderr) = opsloop.exits(2, &["import", "--pattern", "<Date> <Time> <Oops", log.to_str().unwrap()]);
+    assert!(stderr.contains("--pattern: ") && !stderr.contains("app.log"), "{stderr}");
 }

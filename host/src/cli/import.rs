@@ -55,8 +55,10 @@ pub struct ImportArgs {
     /// How to print the summary.
     #[arg(long, value_enum, default_value = "text")]
     pub summary: SummaryFormat,
-    /// Fail (exit 1) when a plugin failed on some of the data; without it the records are
-    /// indexed without that plugin's annotations and the import succeeds, naming the plugin.
+    /// Fail (exit 1) when a plugin cannot be loaded or fails on some of the data, keeping
+    /// nothing read since the last commit (a run after the fix imports it); without it the
+    /// records are indexed without that plugin's annotations and the import succeeds, naming
+    /// the plugin.
     #[arg(long)]
     pub strict: bool,
 }
@@ -149,7 +151,15 @@ pub fn run(data_dir: &DataDir, settings: &Settings, args: ImportArgs, out: &mut 
         }
     }
     out.flush()?;
-    Ok(outcome(summary.has_input_errors(), &summary.plugin_failures, args.strict))
+    for input in summary.inputs.iter().filter(|input| input.error.is_some()) {
+        eprintln!("error: {}: {}", input.name, input.error.as_deref().unwrap_or_default());
+    }
+    // Every line rejected is a failed import, not an empty success a script cannot tell apart.
+    let nothing_kept = summary.records == 0 && summary.rejections.total() > 0;
+    if nothing_kept {
+        eprintln!("error: no record was imported: all {} line(s) were rejected", summary.rejections.total());
+    }
+    Ok(outcome(summary.has_input_errors() || nothing_kept, &summary.plugin_failures, args.strict))
 }
 
 /// Exit 1 when an input failed, or under `--strict` when a plugin did (said on stderr).
@@ -174,14 +184,21 @@ pub fn import_paths(
     args: &ImportArgs,
     paths: &[PathBuf],
 ) -> anyhow::Result<ImportSummary> {
-    let index = LogIndex::open(&data_dir.index_dir())?;
-    let (mut plugins, load_errors) = PluginSet::load(data_dir, settings)?;
-    for error in &load_errors {
-        tracing::error!(kind = error.kind(), "{error}");
-        eprintln!("warning: {error}");
-    }
+    // A layout that cannot work is the command's fault, not any file's: say it once, before
+    // anything is opened or read.
     let format = args.format.for_logs()?;
     let format = if args.pattern.is_some() && format == Format::Auto { Format::Pattern } else { format };
+    crate::ingest::LineParser::forced(format, args.pattern.as_deref())
+        .map_err(|reason| UsageError(format!("--pattern: {reason}")))?;
+    let index = LogIndex::open(&data_dir.index_dir())?;
+    let (mut plugins, load_errors) = PluginSet::load(data_dir, settings)?;
+    if args.strict && !load_errors.is_empty() {
+        let reasons: Vec<String> = load_errors.iter().map(ToString::to_string).collect();
+        anyhow::bail!("--strict: {}; nothing was imported", reasons.join("; "));
+    }
+    for error in &load_errors {
+        eprintln!("warning: {error}");
+    }
     let options = ImportOptions {
         parse: ParseOptions {
             format,
@@ -191,6 +208,7 @@ pub fn import_paths(
         },
         batch_size: args.batch_size,
         commit_every: args.commit_every.max(1),
+        stop_on_plugin_failure: args.strict,
     };
     let total_bytes: u64 = paths.iter().filter_map(|path| std::fs::metadata(path).ok()).map(|meta| meta.len()).sum();
     let sources = paths.iter().cloned().map(ImportSource::Path).collect();
@@ -471,8 +489,8 @@ pub fn print_summary(summary: &ImportSummary, out: &mut Out) -> std::io::Result<
         summary.megabytes_per_second()
     ))?;
     for input in &summary.inputs {
-        if let Some(error) = &input.error {
-            out.line(format!("  failed  {}: {error}", input.name))?;
+        if input.error.is_some() {
+            out.line(format!("  failed  {} (the reason is on stderr)", input.name))?;
         } else if input.skipped_lines > 0 {
             out.line(format!("  {}: {} line(s) imported before were skipped", input.name, input.skipped_lines))?;
         }

@@ -57,6 +57,11 @@ pub enum Command {
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
     /// Serve the HTTP API and the web page; `--watch` tails files into the index.
+    ///
+    /// Needs at least one API token of 16 characters or more: `OPSLOOP_TOKENS=role:token,...`
+    /// (roles read, ingest, admin; e.g. `OPSLOOP_TOKENS=admin:$(openssl rand -hex 24)`) or
+    /// `[[serve.tokens]]` in the config file. Limits and timeouts are the `[serve]` keys of
+    /// opsloop.example.toml.
     Serve(serve::ServeArgs),
     /// The whole loop on bundled logs and bug reports: patterns, anomalies, report groups, feedback.
     Demo(demo::DemoArgs),
@@ -110,7 +115,11 @@ fn init_tracing(verbose: u8) {
     let default = match verbose {
         0 => "warn",
         1 => "info",
-        _ => "debug",
+        // The engine's compiler logs every function it translates at debug: tens of thousands
+        // of lines that hide opsloop's own (`OPSLOOP_LOG` still reaches them).
+        _ => {
+            "debug,cranelift_codegen=warn,cranelift_frontend=warn,wasmtime_cranelift=warn,wasmtime=info,regalloc2=warn"
+        }
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("OPSLOOP_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));

@@ -57,7 +57,7 @@ pub enum HitFormat {
     Json,
 }
 
-/// Reads `15m`, `2h`, `7d`, `30s`, `1w` as that long before now, or an absolute time.
+/// Whether `text` is digits and a unit, as a span is written.
 fn looks_like_span(text: &str) -> bool {
     let text = text.trim();
     text.len() > 1
@@ -65,12 +65,25 @@ fn looks_like_span(text: &str) -> bool {
         && text[..text.len() - 1].bytes().all(|byte| byte.is_ascii_digit())
 }
 
+/// Epoch seconds written with fewer digits than log timestamps have (`0`, `86400`): in a time
+/// parameter a bare number can mean nothing else, though in a log line it would not be a time.
+fn short_epoch_seconds(text: &str) -> Option<i64> {
+    let text = text.trim();
+    if text.is_empty() || text.len() > 10 || !text.bytes().all(|byte| byte.is_ascii_digit()) {
+        return None;
+    }
+    text.parse::<i64>().ok().map(|seconds| seconds * 1000)
+}
+
+/// Reads `15m`, `2h`, `7d`, `30s`, `1w` as that long before now, or an absolute time (RFC 3339,
+/// epoch seconds or milliseconds).
 pub fn parse_time(text: &str) -> Result<i64, String> {
     let time = match parse_span(text) {
         Ok(span) => chrono::Utc::now().timestamp_millis() - span,
         // Digits and a unit: a span, whose own reason (too long, not positive) is the one to give.
         Err(reason) if looks_like_span(text) => return Err(reason),
         Err(_) => parse_timestamp_text(text)
+            .or_else(|| short_epoch_seconds(text))
             .ok_or_else(|| format!("`{text}` is neither a time (RFC 3339, epoch) nor a span like 15m, 2h, 7d"))?,
     };
     if !crate::ingest::storable(time) {
@@ -135,6 +148,13 @@ pub fn run(data_dir: &DataDir, args: SearchArgs, out: &mut Out) -> anyhow::Resul
         out.line("0 records")?;
     }
     out.flush()?;
+    // A cut list says so (on stderr, so the records on stdout stay the records).
+    if args.limit > 0 && hits.len() == args.limit {
+        let total = index.count(&request)?;
+        if total > hits.len() {
+            eprintln!("note: the newest {} of {total} matching records; --limit N shows more, 0 all", hits.len());
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -238,6 +258,8 @@ mod tests {
     fn absolute_times_and_nonsense() {
         assert_eq!(parse_time("2024-05-01T10:00:00Z"), Ok(1_714_557_600_000));
         assert!(parse_time("soon").unwrap_err().contains("soon"));
+        assert_eq!(parse_time("0"), Ok(0), "a short epoch is seconds");
+        assert_eq!(parse_time("86400"), Ok(86_400_000));
         assert!(parse_time("9223372036854775807w").unwrap_err().contains("longer than"));
         assert!(parse_time("9999999999999999999w").unwrap_err().contains("whole number"));
         assert!(parse_time("9999-12-31T23:59:59Z").unwrap_err().contains("outside"));

@@ -34,6 +34,13 @@ pub fn run(data_dir: &DataDir, settings: &Settings, args: ServeArgs) -> anyhow::
     let format = if args.pattern.is_some() { Format::Pattern } else { args.format };
     let watch =
         args.watch.iter().map(|text| WatchSpec::parse(text)).collect::<Result<Vec<_>, _>>().map_err(UsageError)?;
+    for text in &args.watch {
+        // A misspelt path is a glob that matches nothing: say so, since it is tailed silently.
+        let matches = glob::glob(text).map(|paths| paths.flatten().next().is_some()).unwrap_or(false);
+        if !std::path::Path::new(text).is_dir() && !matches {
+            eprintln!("warning: --watch {text}: nothing there yet; files that appear there will be tailed");
+        }
+    }
     let options = ServeOptions {
         listen: args.listen,
         watch,

@@ -95,11 +95,20 @@ pub struct ImportOptions {
     pub parse: ParseOptions,
     pub batch_size: usize,
     pub commit_every: usize,
+    /// Stop at the first plugin failure (`import --strict`) and keep nothing read since the
+    /// last commit, so a run after the plugin is fixed reads those records again and every
+    /// stored record has been through every plugin.
+    pub stop_on_plugin_failure: bool,
 }
 
 impl Default for ImportOptions {
     fn default() -> Self {
-        Self { parse: ParseOptions::default(), batch_size: DEFAULT_BATCH_SIZE, commit_every: DEFAULT_COMMIT_EVERY }
+        Self {
+            parse: ParseOptions::default(),
+            batch_size: DEFAULT_BATCH_SIZE,
+            commit_every: DEFAULT_COMMIT_EVERY,
+            stop_on_plugin_failure: false,
+        }
     }
 }
 
@@ -147,6 +156,12 @@ impl Committer<'_> {
 }
 
 /// Imports `sources` into `index` through `plugins`.
+/// The failures of one plugin call in words, for [`PipelineError::PluginFailed`].
+fn plugin_failure_text(failures: &[(String, PluginError)]) -> String {
+    let named: Vec<String> = failures.iter().map(|(_, error)| error.to_string()).collect();
+    named.join("; ")
+}
+
 pub fn import(
     index: &LogIndex,
     plugins: &mut PluginSet,
@@ -183,7 +198,7 @@ pub fn import(
             Ok(opened) => opened,
             Err((path, error)) => {
                 let name = path.display().to_string();
-                tracing::error!(input = %name, %error, "input skipped");
+                tracing::info!(input = %name, %error, "input skipped");
                 summary.inputs.push(InputReport::failed(name, 0, error.to_string()));
                 continue;
             }
@@ -228,6 +243,9 @@ pub fn import(
                     let records = batch.len();
                     if records > 0 {
                         let (analysis, written) = committer.analyze_and_write(batch);
+                        if options.stop_on_plugin_failure && !analysis.failures.is_empty() {
+                            return Err(PipelineError::PluginFailed(plugin_failure_text(&analysis.failures)));
+                        }
                         failures.extend(analysis.failures);
                         findings.append(&analysis.findings).map_err(|source| PipelineError::Findings {
                             path: findings.path().to_path_buf(),
@@ -261,6 +279,11 @@ pub fn import(
                 (Ok(()), read) => read,
             }
         });
+        // Under --strict a plugin failure keeps nothing since the last commit: returning
+        // without a commit drops the writer's uncommitted records and the plugins' new state.
+        if let Err(PipelineError::PluginFailed(reason)) = result {
+            return Err(PipelineError::PluginFailed(format!("{name}: {reason}")));
+        }
         // Whatever was read is kept, also when the input failed part-way.
         committer.commit()?;
         summary.findings += findings_count;
@@ -280,7 +303,7 @@ pub fn import(
                 }
             }
             Err(PipelineError::Ingest(error)) => {
-                tracing::error!(input = %name, %error, "input failed part-way; lines read before the failure are kept");
+                tracing::info!(input = %name, %error, "input failed; lines read before the failure are kept");
                 InputReport::failed(name, start.line, error.to_string())
             }
             Err(other) => return Err(other),
@@ -288,6 +311,9 @@ pub fn import(
         summary.inputs.push(report);
     }
     let concluded = committer.plugins.finish();
+    if options.stop_on_plugin_failure && !concluded.failures.is_empty() {
+        return Err(PipelineError::PluginFailed(plugin_failure_text(&concluded.failures)));
+    }
     failures.extend(concluded.failures);
     findings
         .append(&concluded.findings)
@@ -441,7 +467,7 @@ pub fn import_reports(
         let mut reports = match crate::ingest::read_reports(path, format, &mut rejections, &mut warnings) {
             Ok(reports) => reports,
             Err(error) => {
-                tracing::error!(input = %name, %error, "input skipped");
+                tracing::info!(input = %name, %error, "input skipped");
                 summary.inputs.push(InputReport::failed(name, 0, error.to_string()));
                 summary.rejections.merge(rejections);
                 summary.warnings.merge(warnings);

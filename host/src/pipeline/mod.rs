@@ -34,6 +34,11 @@ pub enum PipelineError {
     Findings { path: PathBuf, source: std::io::Error },
     #[error("saving plugin state: {0}")]
     PluginState(std::io::Error),
+    /// A plugin failed under `import --strict`; nothing since the last commit was kept.
+    #[error(
+        "--strict: {0}; nothing read since the last commit was kept, so a run after the plugin is fixed imports it"
+    )]
+    PluginFailed(String),
     /// The reader stopped because the consumer had failed (the consumer's error is reported).
     #[error("import stopped")]
     Stopped,

@@ -32,15 +32,17 @@ pub fn tokens_from_env(text: &str) -> Result<Vec<TokenSetting>, String> {
         .filter(|entry| !entry.is_empty())
         .enumerate()
         .map(|(index, entry)| {
-            let (role, token) =
+            let (role_name, token) =
                 entry.split_once(':').ok_or_else(|| format!("OPSLOOP_TOKENS entry {}: not `role:token`", index + 1))?;
-            let role = Role::parse(role).ok_or_else(|| {
-                format!("OPSLOOP_TOKENS entry {}: role `{role}` is not read, ingest or admin", index + 1)
+            let role = Role::parse(role_name).ok_or_else(|| {
+                format!("OPSLOOP_TOKENS entry {}: role `{role_name}` is not read, ingest or admin", index + 1)
             })?;
             if token.is_empty() {
                 return Err(format!("OPSLOOP_TOKENS entry {}: empty token", index + 1));
             }
-            Ok(TokenSetting { name: format!("env-{}", index + 1), token: token.to_string(), role })
+            // The holder's name in messages, logs and metrics: the role, and where it was set.
+            let name = format!("{role_name} (OPSLOOP_TOKENS entry {})", index + 1);
+            Ok(TokenSetting { name, token: token.to_string(), role })
         })
         .collect()
 }
