@@ -155,13 +155,13 @@ impl Committer<'_> {
     }
 }
 
-/// Imports `sources` into `index` through `plugins`.
 /// The failures of one plugin call in words, for [`PipelineError::PluginFailed`].
 fn plugin_failure_text(failures: &[(String, PluginError)]) -> String {
     let named: Vec<String> = failures.iter().map(|(_, error)| error.to_string()).collect();
     named.join("; ")
 }
 
+/// Imports `sources` into `index` through `plugins`.
 pub fn import(
     index: &LogIndex,
     plugins: &mut PluginSet,
