@@ -1218,3 +1218,27 @@ fn issue_21_an_import_that_keeps_nothing_fails() {
     let (_, stderr) = opsloop.exits(2, &["import", "--pattern", "<Date> <Time> <Oops", log.to_str().unwrap()]);
     assert!(stderr.contains("--pattern: ") && !stderr.contains("app.log"), "{stderr}");
 }
+
+/// Issue 21: a level is searched as it was written (`level:error`), though it is stored folded
+/// (`ERROR`); a search cut at its limit says how many matched.
+#[test]
+fn issue_21_levels_are_searched_in_any_case_and_a_cut_list_says_so() {
+    let opsloop = Opsloop::new();
+    let log = opsloop.path("app.jsonl");
+    let lines: String = (0..30)
+        .map(|i| {
+            let level = if i % 3 == 0 { "error" } else { "info" };
+            format!("{{\"ts\":\"2024-05-01T10:00:{i:02}Z\",\"level\":\"{level}\",\"msg\":\"request {i} done\"}}\n")
+        })
+        .collect();
+    std::fs::write(&log, lines).unwrap();
+    opsloop.ok(&["import", log.to_str().unwrap()]);
+    for query in ["level:error", "level:ERROR", "level:Err"] {
+        assert_eq!(opsloop.ok(&["search", query, "--count"]).trim(), "10", "{query}");
+    }
+    let cut = opsloop.run(&["search", "request", "--limit", "5"]);
+    let stderr = String::from_utf8_lossy(&cut.stderr);
+    assert!(stderr.contains("the newest 5 of 30 matching records"), "{stderr}");
+    let whole = opsloop.run(&["search", "request", "--limit", "0"]);
+    assert!(String::from_utf8_lossy(&whole.stderr).is_empty(), "nothing to say when nothing was cut");
+}

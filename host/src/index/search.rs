@@ -144,11 +144,35 @@ impl SearchHit {
     }
 }
 
+/// Writes every `level:word` of `query` as the index stores levels (`level:error` and
+/// `level:err` are `level:ERROR`), since a level is one exact term and records of every format
+/// have their level folded to its canonical spelling when they are read.
+fn fold_level_terms(query: &str) -> String {
+    let mut folded = String::with_capacity(query.len());
+    let mut rest = query;
+    while let Some(at) = rest.find("level:") {
+        let starts_a_term = rest[..at].chars().next_back().is_none_or(|c| c.is_whitespace() || "(+-!".contains(c));
+        let (before, after) = rest.split_at(at + "level:".len());
+        folded.push_str(before);
+        let word_len = after.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(after.len());
+        let word = &after[..word_len];
+        let ends_the_term = after[word_len..].chars().next().is_none_or(|c| c.is_whitespace() || c == ')');
+        if starts_a_term && ends_the_term && !word.is_empty() {
+            folded.push_str(&crate::ingest::normalize_level(word));
+        } else {
+            folded.push_str(word);
+        }
+        rest = &after[word_len..];
+    }
+    folded.push_str(rest);
+    folded
+}
+
 impl LogIndex {
     /// Parses `query` against the index's fields; bare words search the message, and terms are
     /// combined with AND unless the query says otherwise.
     pub fn parse_query(&self, query: &str) -> Result<Box<dyn Query>> {
-        super::parse_user_query(&self.index, vec![self.fields.message], query)
+        super::parse_user_query(&self.index, vec![self.fields.message], &fold_level_terms(query))
     }
 
     pub(super) fn filtered_query(&self, request: &SearchRequest) -> Result<Box<dyn Query>> {
@@ -382,5 +406,22 @@ impl LogIndex {
             annotations,
         };
         Ok(SearchHit { record, timestamp_ms })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fold_level_terms;
+
+    #[test]
+    fn level_terms_are_written_as_levels_are_stored() {
+        assert_eq!(fold_level_terms("level:error"), "level:ERROR");
+        assert_eq!(fold_level_terms("disk AND (level:warning OR level:err)"), "disk AND (level:WARN OR level:ERROR)");
+        assert_eq!(fold_level_terms("-level:info timeout"), "-level:INFO timeout");
+        // Not a level term, or not a plain word: left as written.
+        assert_eq!(fold_level_terms("loglevel:error"), "loglevel:error");
+        assert_eq!(fold_level_terms("level:err*"), "level:err*");
+        assert_eq!(fold_level_terms("fields.level:error"), "fields.level:error");
+        assert_eq!(fold_level_terms("level:\"error\""), "level:\"error\"");
     }
 }
