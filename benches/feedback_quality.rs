@@ -74,7 +74,7 @@ fn feedback_board(
     settings: &Settings,
     logs: &LogIndex,
     reports: &ReportIndex,
-) -> Vec<BoardItem> {
+) -> (Vec<BoardItem>, Vec<String>) {
     use opsloop::feedback::BoardStore;
     let findings = FindingStore::new(data.findings_file());
     let store = BoardStore::new(data);
@@ -82,7 +82,7 @@ fn feedback_board(
         BoardStep::Build => store.rebuild(logs, reports, &findings, &settings.feedback).expect("build the board"),
         BoardStep::Read => store.read().expect("read the board").expect("a board was built"),
     };
-    board
+    let items = board
         .items
         .into_iter()
         .map(|item| BoardItem {
@@ -93,7 +93,8 @@ fn feedback_board(
             patterns: item.evidence.patterns.into_iter().map(|p| (p.pattern, p.template)).collect(),
             links: item.evidence.links,
         })
-        .collect()
+        .collect();
+    (items, board.refused)
 }
 
 fn rfc3339(ms: i64) -> String {
@@ -105,6 +106,8 @@ fn rfc3339(ms: i64) -> String {
 /// A scenario imported and its board built and read.
 struct Run {
     items: Vec<BoardItem>,
+    /// The links and merges the board refused, in words.
+    refused: Vec<String>,
     /// Per source, the pattern of each line (in the scenario's order).
     line_patterns: Vec<Vec<Option<String>>>,
     import: Duration,
@@ -202,13 +205,13 @@ fn import_and_board(scenario: &Scenario) -> Run {
         .collect();
 
     let started = Instant::now();
-    let items = feedback_board(BoardStep::Build, &data, &settings, &logs, &report_index);
+    let (items, refused) = feedback_board(BoardStep::Build, &data, &settings, &logs, &report_index);
     let build = started.elapsed();
     let started = Instant::now();
-    let read_items = feedback_board(BoardStep::Read, &data, &settings, &logs, &report_index);
+    let (read_items, _) = feedback_board(BoardStep::Read, &data, &settings, &logs, &report_index);
     let read = started.elapsed();
     assert_eq!(read_items.len(), items.len(), "a read gives the board that was built");
-    Run { items, line_patterns, import: import_time, build, read, _dir: dir }
+    Run { items, refused, line_patterns, import: import_time, build, read, _dir: dir }
 }
 
 /// The truth of a run's reports and patterns.
@@ -407,6 +410,44 @@ fn describe(item: &BoardItem, held: &ItemTruth, scenario: &Scenario, truth: &Tru
     )
 }
 
+/// For each incident not found as one pure item: the items that hold any of its reports, with
+/// every report they hold (its origin and title). Printed under `FEEDBACK_QUALITY_DETAIL=1`.
+fn print_misses(scenario: &Scenario, run: &Run, scored: &SeedScore) {
+    let by_id: BTreeMap<&str, &generator::Report> = scenario.reports.iter().map(|r| (r.id.as_str(), r)).collect();
+    let origin = |report: &generator::Report| match (report.truth, report.confounder) {
+        (Truth::Incident(number), _) => format!("incident {number}{}", if report.quotes { ", quotes" } else { "" }),
+        (Truth::Background, true) => "confounder".to_string(),
+        (Truth::Background, false) => "tracker".to_string(),
+    };
+    for (number, outcome) in scored.outcomes.iter().enumerate() {
+        if outcome.found && outcome.pure {
+            continue;
+        }
+        println!("  incident {number} (found {}, pure {}):", outcome.found, outcome.pure);
+        let own: Vec<&generator::Report> =
+            scenario.reports.iter().filter(|r| r.truth == Truth::Incident(number)).collect();
+        for item in run.items.iter().filter(|item| own.iter().any(|r| item.reports.contains(&r.id))) {
+            println!("    item {} `{}` ({} patterns)", item.id, short(&item.title, 60), item.patterns.len());
+            for id in &item.reports {
+                if let Some(report) = by_id.get(id.as_str()) {
+                    println!("      {id} [{}] {}", origin(report), short(&report.title, 80));
+                }
+            }
+        }
+        for report in &own {
+            if !run.items.iter().any(|item| item.reports.contains(&report.id)) {
+                println!("    in no item: {} [{}] {}", report.id, origin(report), short(&report.title, 80));
+            }
+        }
+        for report in &own {
+            println!("    body of {}: {}", report.id, short(&report.body, 400));
+        }
+        for refusal in run.refused.iter().filter(|text| own.iter().any(|r| text.contains(r.id.as_str()))) {
+            println!("    refused: {}", short(refusal, 300));
+        }
+    }
+}
+
 fn short(text: &str, at_most: usize) -> String {
     let text: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if text.chars().count() <= at_most {
@@ -515,6 +556,18 @@ fn main() {
         linking.sort_by_key(|(_, held)| std::cmp::Reverse(held.false_pairs.len()));
         for (item, held) in linking.iter().take(3) {
             println!("  {}", describe(item, held, &scenario, &truth));
+        }
+        if std::env::var_os("FEEDBACK_QUALITY_DETAIL").is_some() {
+            for item in &run.items {
+                let held = item_truth(item, &truth);
+                if held.incidents.len() >= 2 {
+                    println!("  merged: {} `{}` holds incidents {:?}", item.id, short(&item.title, 60), held.incidents);
+                    for link in &item.links {
+                        println!("    link: {}", short(link, 300));
+                    }
+                }
+            }
+            print_misses(&scenario, &run, &scored);
         }
         false_links += scored.false_link_items;
         false_pairs += scored.false_pairs;
