@@ -5,8 +5,9 @@
 //!
 //! One item is one problem:
 //! - a report group, with the log patterns its reports individually quote;
-//! - report groups become one item only when their reports quote the same log pattern (the
-//!   reason is stated), and never past [`MAX_GROUPS_PER_ITEM`] groups;
+//! - report groups become one item only when their reports quote the same log pattern, or
+//!   when a group with no link describes a linked group's symptom while its logs were seen
+//!   ([`super::symptoms`]); the reason is stated, and never past [`MAX_GROUPS_PER_ITEM`] groups;
 //! - a pattern quoted by reports of more than [`MAX_GROUPS_PER_PATTERN`] groups is too generic to
 //!   be evidence of one problem — unless every quote was filed within [`INCIDENT_WINDOW_MS`], as
 //!   reports of one incident are, and they are at most [`MAX_GROUPS_PER_INCIDENT`] groups — and
@@ -24,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use super::episodes::{Episode, episodes};
 use super::links::{Link, LinkContext, find_links};
 use super::split::split_groups;
+use super::symptoms::symptom_joins;
 use crate::index::{HOUR_MS, PatternStats};
 use crate::ingest::BugReport;
 use crate::pipeline::StoredFinding;
@@ -393,6 +395,19 @@ pub fn build_items(
                 template_of(pattern),
                 names.len()
             ));
+        }
+    }
+    // Groups with no link that describe a linked group's symptom, filed while its logs were seen.
+    let mut linked_groups: BTreeMap<String, Vec<&PatternStats>> = BTreeMap::new();
+    for (pattern, by_group) in &by_pattern {
+        let Some(stats) = pattern_by_id.get(pattern) else { continue };
+        for group in by_group.keys() {
+            linked_groups.entry(group.clone()).or_default().push(*stats);
+        }
+    }
+    for join in symptom_joins(&groups, &linked_groups, reports) {
+        if sets.join(&[&join.linked, &join.unlinked]) {
+            merge_reasons.entry(sets.root(&join.linked)).or_default().push(join.reason);
         }
     }
     // One draft per set of groups that has a link or more than one report.
