@@ -40,6 +40,13 @@ pub fn features_of(report: &BugReport) -> ReportFeatures {
     )
 }
 
+/// The similarity measure's word statistics over `reports`.
+pub fn corpus_of(reports: &[BugReport]) -> Corpus {
+    let mut corpus = Corpus::default();
+    reports.iter().for_each(|report| corpus.add(&features_of(report)));
+    corpus
+}
+
 /// Ranks every stored report against each of `targets` at once (the corpus is read once).
 pub fn similar_to_each(
     reports: &ReportIndex,

@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use opsloop_plugin_tickets::similarity::{Corpus, Indexed, compare};
 
 use super::links::Link;
-use super::similar::features_of;
+use super::similar::{corpus_of, features_of};
 use crate::index::PatternStats;
 use crate::ingest::BugReport;
 
@@ -99,11 +99,7 @@ pub fn split_groups<'r>(
         }
         // The others: the part whose linked reports they read most like, then the nearest in time.
         if !unlinked.is_empty() {
-            let corpus = corpus.get_or_insert_with(|| {
-                let mut corpus = Corpus::default();
-                everyone.iter().for_each(|report| corpus.add(&features_of(report)));
-                corpus
-            });
+            let corpus = corpus.get_or_insert_with(|| corpus_of(everyone));
             let features = |reports: &[&BugReport]| reports.iter().map(|r| features_of(r)).collect::<Vec<_>>();
             let part_features: Vec<_> = assigned.iter().map(|reports| features(reports)).collect();
             let part_indexed: Vec<Vec<Indexed>> =

@@ -4,13 +4,14 @@
 //! one with the log evidence and one without. A group with no link joins the linked group
 //! whose titles it shares, when every one of its reports was filed while that group's log
 //! patterns were seen (time corroborates the words; it never joins on its own), and when no
-//! other linked group qualifies (an ambiguous group joins none).
+//! linked group of another problem qualifies too (an ambiguous group joins none; linked groups
+//! that quote one pattern are one problem).
 
 use std::collections::BTreeMap;
 
 use opsloop_plugin_tickets::similarity::{Corpus, Indexed, compare};
 
-use super::similar::features_of;
+use super::similar::{corpus_of, features_of};
 use crate::index::{HOUR_MS, PatternStats};
 use crate::ingest::BugReport;
 
@@ -64,11 +65,7 @@ pub fn symptom_joins(
         if candidates.is_empty() {
             continue;
         }
-        let corpus = corpus.get_or_insert_with(|| {
-            let mut corpus = Corpus::default();
-            everyone.iter().for_each(|report| corpus.add(&features_of(report)));
-            corpus
-        });
+        let corpus = corpus.get_or_insert_with(|| corpus_of(everyone));
         let own: Vec<_> = members.iter().map(|r| features_of(r)).collect();
         let own: Vec<Indexed> = own.iter().map(|f| Indexed::new(corpus, f)).collect();
         let mut qualified: Vec<(&String, f64)> = Vec::new();
@@ -90,7 +87,14 @@ pub fn symptom_joins(
                 qualified.push((group, likeness));
             }
         }
-        if let [(group, likeness)] = qualified[..] {
+        // Linked groups that quote one pattern are one item: not a choice between two.
+        qualified.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+        let patterns_of = |group: &String| linked[group].iter().map(|p| p.pattern.as_str()).collect::<Vec<_>>();
+        let unambiguous = qualified.first().is_some_and(|(best, _)| {
+            let best = patterns_of(best);
+            qualified.iter().all(|(other, _)| patterns_of(other).iter().any(|p| best.contains(p)))
+        });
+        if let (true, Some(&(group, likeness))) = (unambiguous, qualified.first()) {
             let ids: Vec<&str> = members.iter().map(|r| r.id.as_str()).collect();
             let templates: Vec<String> = linked[group].iter().map(|p| format!("`{}`", p.template)).collect();
             joins.push(SymptomJoin {
@@ -191,6 +195,19 @@ mod tests {
             in_group(filed("S1", "The dashboard crashes", "no error shown", 12), "symptoms"),
         ];
         assert!(joins_of(&reports, &[("quoting", &stats)]).is_empty());
+    }
+
+    #[test]
+    fn linked_groups_quoting_one_pattern_are_one_choice() {
+        let stats = logged("sync", 10, 11);
+        let reports = vec![
+            in_group(filed("Q1", "Calendar sync hangs", "log: sync failed for user-7", 11), "one"),
+            in_group(filed("Q2", "Calendar sync hangs again", "log: sync failed for user-8", 11), "two"),
+            in_group(filed("S1", "Calendar sync hangs since this morning", "no error shown", 12), "symptoms"),
+        ];
+        let joins = joins_of(&reports, &[("one", &stats), ("two", &stats)]);
+        assert_eq!(joins.len(), 1, "{joins:?}");
+        assert_eq!(joins[0].0, "symptoms");
     }
 
     #[test]
