@@ -1,15 +1,18 @@
 //! Sources and parsers: bytes in (files, stdin), [`Record`]s out, in batches, with every
 //! rejected line counted by reason and located by file and line; bug report exports in,
 //! [`BugReport`]s out, with [`Rejections`] (not stored) and [`Warnings`] (stored, with a
-//! problem, such as a date that could not be read) counted the same way.
+//! problem, such as a date that could not be read) counted the same way; the payloads log
+//! shippers send (OTLP, Elasticsearch bulk) in, records out.
 
 mod access_log;
+pub mod bulk;
 mod file_kind;
 mod format;
 mod json;
 mod layout;
 mod lines;
 mod logfmt;
+pub mod otlp;
 mod plain_text;
 mod record;
 mod reports;

@@ -33,7 +33,7 @@ use super::board::BoardKeeper;
 use super::body::{self, RequestBody};
 use super::error::ApiError;
 use super::idempotency::{Begin, KeyGuard, MAX_KEY_CHARS};
-use super::ingestor::{Claim, CommitMode, Ingestor, QueueError, Ticket, Work, count_rejections};
+use super::ingestor::{Claim, CommitMode, Ingestor, JobKeys, QueueError, Ticket, Work, count_rejections};
 use super::metrics::{EndpointLabel, Metrics, StatusLabel};
 use crate::config::{Role, ServeSettings};
 use crate::feedback::{Action, StatusFilter, render, similar};
@@ -69,12 +69,12 @@ pub struct AppState {
 }
 
 impl AppState {
-    fn next_request_id(&self) -> String {
+    pub(super) fn next_request_id(&self) -> String {
         format!("http:{}-{}", self.started_ms, self.requests.fetch_add(1, Ordering::Relaxed) + 1)
     }
 }
 
-type Shared = Arc<AppState>;
+pub(super) type Shared = Arc<AppState>;
 
 /// The whole router: API, health checks, metrics and the web page.
 pub fn router(state: Shared) -> Router {
@@ -108,6 +108,7 @@ pub fn router(state: Shared) -> Router {
         .merge(read)
         .merge(ingest)
         .merge(admin)
+        .merge(super::shippers::routes(&state))
         .merge(open)
         .fallback(|| async { ApiError::not_found("no such route; see /api/openapi.json") })
         .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))
@@ -139,7 +140,7 @@ const SECURITY_HEADERS: [(header::HeaderName, &str); 4] = [
 /// write-ahead log it must answer what happened, not a timeout ([`ingest_logs`]).
 async fn limit_time(State(state): State<Shared>, request: Request, next: Next) -> Response {
     let limit = Duration::from_millis(state.settings.request_timeout_ms);
-    let response = if request.uri().path().starts_with("/api/ingest/") {
+    let response = if super::shippers::is_ingest_path(request.uri().path()) {
         Ok(next.run(request).await)
     } else {
         tokio::time::timeout(limit, next.run(request)).await
@@ -163,7 +164,7 @@ async fn limit_time(State(state): State<Shared>, request: Request, next: Next) -
 
 /// Lets the request through when it carries a token whose role allows `needed` and the
 /// token's rate limit has room.
-async fn authorize(
+pub(super) async fn authorize(
     State((state, needed)): State<(Shared, Role)>,
     headers: HeaderMap,
     mut request: Request,
@@ -192,19 +193,16 @@ async fn authorize(
         }
         error
     };
-    let presented = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .map(str::trim);
+    let presented = headers.get(header::AUTHORIZATION).and_then(|value| value.to_str().ok()).and_then(presented_token);
     let Some(presented) = presented else {
         return Err(failed(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
-            "an API token is needed: send `Authorization: Bearer <token>`",
+            "an API token is needed: send `Authorization: Bearer <token>`, Basic auth with the token as the \
+             password, or `ApiKey base64(<any id>:<token>)`",
         )));
     };
-    let Some((name, role)) = state.tokens.identify(presented) else {
+    let Some((name, role)) = state.tokens.identify(&presented) else {
         return Err(failed(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "the API token is not known")));
     };
     if !role.allows(needed) {
@@ -228,9 +226,28 @@ async fn authorize(
     Ok(next.run(request).await)
 }
 
+/// The token an `Authorization` header carries, in the ways shippers send one: `Bearer
+/// <token>`, `Basic base64(<any user>:<token>)` (the token as the password), or Elasticsearch's
+/// `ApiKey base64(<any id>:<token>)`.
+fn presented_token(header: &str) -> Option<String> {
+    use base64::Engine;
+    let (scheme, credentials) = header.trim().split_once(' ')?;
+    let credentials = credentials.trim();
+    if scheme.eq_ignore_ascii_case("bearer") {
+        return Some(credentials.to_string());
+    }
+    if !scheme.eq_ignore_ascii_case("basic") && !scheme.eq_ignore_ascii_case("apikey") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD.decode(credentials).ok()?;
+    let decoded = String::from_utf8(decoded).ok()?;
+    let (_, token) = decoded.split_once(':')?;
+    Some(token.to_string())
+}
+
 /// The holder of the token a request carried (what scopes its idempotency keys).
 #[derive(Debug, Clone)]
-struct Caller(String);
+pub(super) struct Caller(pub(super) String);
 
 async fn ready(State(state): State<Shared>) -> Response {
     if state.ingestor.is_ready() {
@@ -641,7 +658,7 @@ fn commit_mode(params: &IngestParams) -> Result<CommitMode, ApiError> {
     }
 }
 
-fn queue_error(error: QueueError) -> ApiError {
+pub(super) fn queue_error(error: QueueError) -> ApiError {
     match error {
         QueueError::Busy(_) => {
             ApiError::new(StatusCode::TOO_MANY_REQUESTS, "ingest_busy", error.to_string()).retry_after(1)
@@ -823,7 +840,7 @@ async fn indexed_by(
 }
 
 /// A 503 for a request whose parsing outlasted its deadline, before anything was queued.
-fn past_deadline(state: &AppState) -> ApiError {
+pub(super) fn past_deadline(state: &AppState) -> ApiError {
     ApiError::new(
         StatusCode::SERVICE_UNAVAILABLE,
         "timeout",
@@ -909,24 +926,40 @@ async fn ingest_logs(
         "rejections": rejections_json(&rejections),
     });
     let key = guard.as_ref().map(|guard| guard.record(answer.clone()));
-    let work = Work::Logs { records, checkpoint: None, commit };
-    let submitted = match room {
-        Some(room) => state.ingestor.submit_reserved(work, room, claim, key),
-        None => state.ingestor.submit(work, accepted, claim, key),
-    };
-    let (_, done) = submit_and_log(&state, deadline, submitted).await?;
+    let indexed = store_logs(&state, deadline, (records, room), claim, key.into(), commit).await?;
     drop(guard);
-    state.metrics.records_in.inc_by(accepted as u64);
-    let indexed = match commit {
-        CommitMode::Auto => false,
-        CommitMode::WaitFor | CommitMode::Force => indexed_by(deadline, done).await,
-    };
     let mut answer = answer;
     answer["indexed"] = Value::Bool(indexed);
     Ok(axum::Json(answer).into_response())
 }
 
-fn body_timeout(state: &AppState) -> Duration {
+/// Hands parsed log records (and the room taken for them, if any) to the writer under
+/// `claim` with `keys`, and waits until they are durable — or refuses them unwritten at
+/// `deadline`: every log ingest route answers through here. Says whether a commit holds them
+/// by the deadline, when `commit` asks to wait for one.
+pub(super) async fn store_logs(
+    state: &AppState,
+    deadline: tokio::time::Instant,
+    (records, room): (Vec<crate::ingest::Record>, Option<tokio::sync::OwnedSemaphorePermit>),
+    claim: Arc<Claim>,
+    keys: JobKeys,
+    commit: CommitMode,
+) -> Result<bool, ApiError> {
+    let accepted = records.len();
+    let work = Work::Logs { records, checkpoint: None, commit };
+    let submitted = match room {
+        Some(room) => state.ingestor.submit_reserved(work, room, claim, keys),
+        None => state.ingestor.submit(work, accepted, claim, keys),
+    };
+    let (_, done) = submit_and_log(state, deadline, submitted).await?;
+    state.metrics.records_in.inc_by(accepted as u64);
+    Ok(match commit {
+        CommitMode::Auto => false,
+        CommitMode::WaitFor | CommitMode::Force => indexed_by(deadline, done).await,
+    })
+}
+
+pub(super) fn body_timeout(state: &AppState) -> Duration {
     Duration::from_millis(state.settings.body_read_timeout_ms.max(1))
 }
 

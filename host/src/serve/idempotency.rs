@@ -181,22 +181,30 @@ impl IdempotencyKeys {
         }
     }
 
-    /// The request with this key is in the log (the writer calls it before answering): keeps
-    /// its answer, in memory now and in the key file.
-    pub fn written(&self, record: KeyRecord) {
+    /// The requests (or documents) with these keys are in the log (the writer calls it before
+    /// answering): keeps their answers, in memory now and in the key file, synced once.
+    pub fn written(&self, records: impl IntoIterator<Item = KeyRecord>) {
         let mut table = self.lock();
-        let line = serde_json::to_vec(&record).map(|mut line| {
-            line.push(b'\n');
-            line
-        });
-        self.remember(&mut table, record);
-        if let (Some(file), Ok(line)) = (table.file.as_mut(), line) {
-            // The log entry holds the key until it is released; a failure here is logged and
-            // the key file rewritten at the next compaction or start.
-            if let Err(error) = file.write_all(&line).and_then(|()| file.sync_data()) {
-                tracing::error!(%error, "idempotency key file not written; the key is kept in the write-ahead log");
+        let mut lines = Vec::new();
+        let mut count = 0;
+        for record in records {
+            if let Ok(line) = serde_json::to_vec(&record) {
+                lines.extend_from_slice(&line);
+                lines.push(b'\n');
+                count += 1;
             }
-            table.file_lines += 1;
+            self.remember(&mut table, record);
+        }
+        if count == 0 {
+            return;
+        }
+        if let Some(file) = table.file.as_mut() {
+            // The log entry holds the keys until it is released; a failure here is logged and
+            // the key file rewritten at the next compaction or start.
+            if let Err(error) = file.write_all(&lines).and_then(|()| file.sync_data()) {
+                tracing::error!(%error, "idempotency key file not written; the keys are kept in the write-ahead log");
+            }
+            table.file_lines += count;
         }
         self.expire(&mut table);
         if table.file_lines > 2 * table.order.len() + 1024
@@ -270,7 +278,7 @@ mod tests {
         assert!(matches!(keys.begin("k".into(), "d".into(), Arc::new(Claim::default())), Begin::InFlight));
         assert!(matches!(keys.begin("k".into(), "other".into(), Arc::new(Claim::default())), Begin::Mismatch));
         assert!(claim.take(), "the writer claims the job");
-        keys.written(record("k", now));
+        keys.written([record("k", now)]);
         drop(guard);
         assert!(matches!(keys.begin("k".into(), "d".into(), Arc::new(Claim::default())), Begin::Replay(_)));
         drop(keys);
@@ -291,8 +299,8 @@ mod tests {
         let keys = IdempotencyKeys::open(None, [record("old", now - 120_000), record("a", now)], 60_000, 2).unwrap();
         let keys = Arc::new(keys);
         assert!(matches!(keys.begin("old".into(), "d".into(), Arc::new(Claim::default())), Begin::New(_)));
-        keys.written(record("b", now + 1));
-        keys.written(record("c", now + 2));
+        keys.written([record("b", now + 1)]);
+        keys.written([record("c", now + 2)]);
         assert!(
             matches!(keys.begin("a".into(), "d".into(), Arc::new(Claim::default())), Begin::New(_)),
             "over the bound"

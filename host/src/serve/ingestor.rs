@@ -100,8 +100,9 @@ impl Claim {
 struct Job {
     work: Work,
     claim: Arc<Claim>,
-    /// The request's idempotency key and first answer, logged with the job.
-    key: Option<KeyRecord>,
+    /// The request's idempotency key and first answer, and its documents' ids, logged with
+    /// the job.
+    keys: JobKeys,
     /// Told the job's log sequence number once it is durable, or why it was not written.
     logged: Option<oneshot::Sender<Result<u64, String>>>,
     done: Option<oneshot::Sender<Outcome>>,
@@ -116,6 +117,20 @@ struct IndexJob {
     work: Work,
     done: Option<oneshot::Sender<Outcome>>,
     permit: Option<OwnedSemaphorePermit>,
+}
+
+/// The keys a job is logged with: its request's `Idempotency-Key`, and the ids of documents
+/// that came with one (bulk `_id`s). Each is remembered once the job is durable.
+#[derive(Debug, Default)]
+pub struct JobKeys {
+    pub request: Option<KeyRecord>,
+    pub documents: Vec<KeyRecord>,
+}
+
+impl From<Option<KeyRecord>> for JobKeys {
+    fn from(request: Option<KeyRecord>) -> Self {
+        Self { request, documents: Vec::new() }
+    }
 }
 
 /// What a sender holds for a queued job.
@@ -207,7 +222,9 @@ impl Ingestor {
         let (wal, unreplayed) = Wal::open(&parts.wal_dir, checkpoints.wal_seq)?;
         let keys = Arc::new(IdempotencyKeys::open(
             Some(&parts.wal_dir),
-            unreplayed.iter().filter_map(|entry| entry.key.clone().map(|key| KeyRecord { seq: entry.seq, ..key })),
+            unreplayed.iter().flat_map(|entry| {
+                entry.key.iter().chain(&entry.document_keys).map(|key| KeyRecord { seq: entry.seq, ..key.clone() })
+            }),
             parts.settings.idempotency_window_ms,
             parts.settings.max_idempotency_keys,
         )?);
@@ -286,10 +303,10 @@ impl Ingestor {
         work: Work,
         records: usize,
         claim: Arc<Claim>,
-        key: Option<KeyRecord>,
+        keys: impl Into<JobKeys>,
     ) -> Result<Ticket, QueueError> {
         let permit = self.reserve(0, records)?;
-        self.send(work, Some(permit), claim, key)
+        self.send(work, Some(permit), claim, keys.into())
     }
 
     /// Takes room for `more` records on top of `held` already taken by the same request (a
@@ -312,9 +329,9 @@ impl Ingestor {
         work: Work,
         room: OwnedSemaphorePermit,
         claim: Arc<Claim>,
-        key: Option<KeyRecord>,
+        keys: impl Into<JobKeys>,
     ) -> Result<Ticket, QueueError> {
-        self.send(work, Some(room), claim, key)
+        self.send(work, Some(room), claim, keys.into())
     }
 
     /// Queues `work` if there is room now; the receiver says when it is durable (or committed,
@@ -333,12 +350,12 @@ impl Ingestor {
                 Err(tokio::sync::TryAcquireError::NoPermits) => std::thread::sleep(Duration::from_millis(20)),
             }
         };
-        Ok(self.send(work, Some(permit), Arc::default(), None)?.done)
+        Ok(self.send(work, Some(permit), Arc::default(), JobKeys::default())?.done)
     }
 
     /// Queues `work` that holds no records (a plugin reload).
     pub fn submit_control(&self, work: Work) -> Result<oneshot::Receiver<Outcome>, QueueError> {
-        Ok(self.send(work, None, Arc::default(), None)?.done)
+        Ok(self.send(work, None, Arc::default(), JobKeys::default())?.done)
     }
 
     fn send(
@@ -346,11 +363,11 @@ impl Ingestor {
         work: Work,
         permit: Option<OwnedSemaphorePermit>,
         claim: Arc<Claim>,
-        key: Option<KeyRecord>,
+        keys: JobKeys,
     ) -> Result<Ticket, QueueError> {
         let (done, done_receiver) = oneshot::channel();
         let (logged, logged_receiver) = oneshot::channel();
-        let job = Job { work, claim: claim.clone(), key, logged: Some(logged), done: Some(done), permit };
+        let job = Job { work, claim: claim.clone(), keys, logged: Some(logged), done: Some(done), permit };
         self.sender.send(Some(job)).map_err(|_| QueueError::Closed)?;
         Ok(Ticket { logged: logged_receiver, done: done_receiver, claim })
     }
@@ -430,7 +447,14 @@ impl LogThread {
                 Work::Reports(reports) => (&[], None, reports),
                 Work::ReloadPlugin(_) => unreachable!("handled above"),
             };
-            match wal.append(EntryRef { records, checkpoint, reports, key: job.key.as_ref() }) {
+            let entry = EntryRef {
+                records,
+                checkpoint,
+                reports,
+                key: job.keys.request.as_ref(),
+                document_keys: &job.keys.documents,
+            };
+            match wal.append(entry) {
                 Ok(seq) => taken.push((job, Some(seq))),
                 Err(error) => {
                     failure = Some(format!("write-ahead log {}: {error}", wal.path().display()));
@@ -454,7 +478,7 @@ impl LogThread {
         for (mut job, seq) in taken {
             let is_control = matches!(job.work, Work::ReloadPlugin(_));
             if let (Some(message), false) = (&failure, is_control) {
-                if let Some(key) = &job.key {
+                for key in job.keys.request.iter().chain(&job.keys.documents) {
                     self.keys.refused(&key.scope);
                 }
                 if let Some(logged) = job.logged.take() {
@@ -463,9 +487,10 @@ impl LogThread {
                 answer(job.done.take(), Err(message.clone()));
                 continue;
             }
-            if let (Some(key), Some(seq)) = (job.key.take(), seq) {
+            if let Some(seq) = seq {
                 // Before the answer: a retry right after it must find the key.
-                self.keys.written(KeyRecord { seq, ..key });
+                let keys = std::mem::take(&mut job.keys);
+                self.keys.written(keys.request.into_iter().chain(keys.documents).map(|key| KeyRecord { seq, ..key }));
             }
             if let (Some(logged), Some(seq)) = (job.logged.take(), seq) {
                 let _ = logged.send(Ok(seq));

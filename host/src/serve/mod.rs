@@ -22,6 +22,7 @@ mod idempotency;
 mod ingestor;
 mod listener;
 mod metrics;
+mod shippers;
 mod suspension;
 mod tail;
 mod wal;

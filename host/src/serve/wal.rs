@@ -10,8 +10,8 @@
 //! else closed for a later release, so the log stays small while appends go on beside commits.
 //! At start, entries after the committed sequence are replayed — a crash between the commit
 //! and the release replays nothing twice. A torn last entry (the crash hit mid-write) was never
-//! acknowledged and is dropped. An entry also carries the request's idempotency key, so a key
-//! is durable exactly when its data is.
+//! acknowledged and is dropped. An entry also carries the request's idempotency key and its documents' ids, so a
+//! key is durable exactly when its data is.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
@@ -36,6 +36,10 @@ pub struct WalEntry {
     /// The request's `Idempotency-Key` and its first answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<KeyRecord>,
+    /// The ids of the documents in it that came with one (an Elasticsearch bulk action's
+    /// `_id`), each kept as a key so a repeated id is not stored twice.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub document_keys: Vec<KeyRecord>,
 }
 
 /// What one entry holds, borrowed (written without copying the records).
@@ -44,6 +48,7 @@ pub struct EntryRef<'a> {
     pub checkpoint: Option<&'a (String, FileCheckpoint)>,
     pub reports: &'a [BugReport],
     pub key: Option<&'a KeyRecord>,
+    pub document_keys: &'a [KeyRecord],
 }
 
 /// A segment that is no longer written, kept until a commit holds its last entry.
@@ -132,6 +137,8 @@ impl Wal {
             reports: &'a [BugReport],
             #[serde(skip_serializing_if = "Option::is_none")]
             key: Option<&'a KeyRecord>,
+            #[serde(skip_serializing_if = "<[KeyRecord]>::is_empty")]
+            document_keys: &'a [KeyRecord],
         }
         let seq = self.next_seq;
         let borrowed = Borrowed {
@@ -140,6 +147,7 @@ impl Wal {
             checkpoint: entry.checkpoint,
             reports: entry.reports,
             key: entry.key,
+            document_keys: entry.document_keys,
         };
         let mut line = serde_json::to_vec(&borrowed).map_err(std::io::Error::other)?;
         line.push(b'\n');
@@ -234,7 +242,7 @@ mod tests {
     }
 
     fn entry(records: &[Record]) -> EntryRef<'_> {
-        EntryRef { records, checkpoint: None, reports: &[], key: None }
+        EntryRef { records, checkpoint: None, reports: &[], key: None, document_keys: &[] }
     }
 
     fn messages(entries: &[WalEntry]) -> Vec<&str> {

@@ -1,11 +1,14 @@
 //! What several test binaries share: the seeded logs and reports of the feedback tests, a
 //! tracker export larger than one plugin call, and starting `opsloop serve` on a free loopback
-//! port.
+//! port, with a data directory naming three tokens, and calling it.
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
 
 /// Logs with an error that starts after normal traffic, in JSON lines from `start_minute`.
 pub fn service_log(start_minute: u32, minutes: u32, with_errors: bool) -> String {
@@ -108,4 +111,152 @@ pub fn tracker_reports(total: usize) -> Vec<String> {
         .collect();
     lines.reverse();
     lines
+}
+
+pub const ADMIN: &str = "admin-secret-0123456789";
+pub const READER: &str = "reader-secret-0123456789";
+pub const INGESTER: &str = "ingest-secret-0123456789";
+
+/// A data directory with a config that names the three tokens.
+pub struct DataDir {
+    pub dir: tempfile::TempDir,
+}
+
+impl DataDir {
+    pub fn new(serve_table: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::os::unix::fs::DirBuilderExt::mode(&mut std::fs::DirBuilder::new(), 0o700)
+            .create(dir.path().join("data"))
+            .unwrap();
+        let config = format!(
+            "version = 1\n[plugins.config.patterns]\nbaseline = \"500\"\n[serve]\n{serve_table}\n\
+             [[serve.tokens]]\nname = \"admin\"\ntoken = \"{ADMIN}\"\nrole = \"admin\"\n\
+             [[serve.tokens]]\nname = \"dashboard\"\ntoken = \"{READER}\"\nrole = \"read\"\n\
+             [[serve.tokens]]\nname = \"shipper\"\ntoken = \"{INGESTER}\"\nrole = \"ingest\"\n"
+        );
+        std::fs::write(dir.path().join("data/opsloop.toml"), config).unwrap();
+        Self { dir }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn data(&self) -> PathBuf {
+        self.path("data")
+    }
+}
+
+/// A running `opsloop serve`.
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+}
+
+impl Server {
+    pub fn start(data: &Path, extra: &[&str]) -> Self {
+        let (child, base) = spawn_server(data, extra, &[]);
+        Self { child, base }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// SIGTERM, and the exit status.
+    pub fn stop(mut self) -> std::process::ExitStatus {
+        Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "the server did not stop within 30 s of SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder().http_status_as_error(false).build().into()
+}
+
+/// Calls the server; the status and the body (JSON when it parses, else a string).
+pub fn call(method: &str, url: &str, token: Option<&str>, body: Option<&str>) -> (u16, Value) {
+    let agent = agent();
+    let mut response = match (method, body) {
+        ("GET", _) => {
+            let mut request = agent.get(url);
+            if let Some(token) = token {
+                request = request.header("Authorization", &format!("Bearer {token}"));
+            }
+            request.call().unwrap()
+        }
+        (_, body) => {
+            let mut request = agent.post(url);
+            if let Some(token) = token {
+                request = request.header("Authorization", &format!("Bearer {token}"));
+            }
+            request.send(body.unwrap_or("")).unwrap()
+        }
+    };
+    let status = response.status().as_u16();
+    let text = response.body_mut().read_to_string().unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+pub fn error_code(body: &Value) -> &str {
+    body["error"]["code"].as_str().unwrap_or_else(|| panic!("not an error body: {body}"))
+}
+
+/// The messages of every record `query` finds.
+pub fn messages(server: &Server, query: &str) -> Vec<String> {
+    hits(server, query).iter().map(|hit| hit["message"].as_str().unwrap().to_string()).collect()
+}
+
+/// Every record `query` finds, as the search API answers them, page after page.
+pub fn hits(server: &Server, query: &str) -> Vec<Value> {
+    let mut all = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut url = server.url(&format!("/api/search?q={}&limit=500", urlencode(query)));
+        if let Some(cursor) = &cursor {
+            url.push_str(&format!("&cursor={cursor}"));
+        }
+        let (status, page) = call("GET", &url, Some(READER), None);
+        assert_eq!(status, 200, "{page}");
+        all.extend(page["hits"].as_array().unwrap().iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_string()),
+            None => return all,
+        }
+    }
+}
+
+pub fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|byte| match byte {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (byte as char).to_string(),
+            _ => format!("%{byte:02X}"),
+        })
+        .collect()
+}
+
+/// Posts `body` (already encoded as `encoding` says) and returns the status and the JSON.
+pub fn post_bytes(server: &Server, path: &str, body: &[u8], headers: &[(&str, &str)]) -> (u16, Value) {
+    let mut request = agent().post(&server.url(path)).header("Authorization", &format!("Bearer {INGESTER}"));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let mut response = request.send(body).unwrap();
+    let status = response.status().as_u16();
+    let text = response.body_mut().with_config().limit(64 << 20).read_to_string().unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
 }

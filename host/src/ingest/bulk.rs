@@ -1,0 +1,264 @@
+//! Elasticsearch's bulk format (what Vector's `elasticsearch` sink, Fluent Bit's `es` output,
+//! rsyslog's `omelasticsearch` and the clients' bulk helpers send to `_bulk`): NDJSON, an
+//! action line (`{"index": {...}}` or `{"create": {...}}`) then its document, read into one
+//! [`BulkItem`] per action.
+//!
+//! The index name (the action's `_index`, else the one in the path) is the source; the
+//! document's `@timestamp`, `message` and `log.level` (flat or as ECS's nested `log.level`)
+//! are its time, message and level, the rest its fields. Each action succeeds or fails alone,
+//! with Elasticsearch's error type and a reason naming its line; `update` and `delete` are
+//! refused, since stored records are never changed.
+
+use serde_json::{Map, Value};
+
+use super::DEFAULT_MAX_LINE_BYTES;
+use super::json::record_from_object;
+use super::record::{Origin, Record};
+use super::timestamp::storable;
+
+/// What an action asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpType {
+    Index,
+    Create,
+    Update,
+    Delete,
+}
+
+impl OpType {
+    /// Its name in the bulk format (the key of the action and of its answer item).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Index => "index",
+            Self::Create => "create",
+            Self::Update => "update",
+            Self::Delete => "delete",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "index" => Some(Self::Index),
+            "create" => Some(Self::Create),
+            "update" => Some(Self::Update),
+            "delete" => Some(Self::Delete),
+            _ => None,
+        }
+    }
+}
+
+/// Why an action failed, as Elasticsearch names it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemError {
+    /// The HTTP status of the item (400 for bad input).
+    pub status: u16,
+    /// Elasticsearch's error type, e.g. `document_parsing_exception`.
+    pub kind: &'static str,
+    pub reason: String,
+}
+
+impl ItemError {
+    fn bad(kind: &'static str, reason: String) -> Self {
+        Self { status: 400, kind, reason }
+    }
+}
+
+/// One action of a bulk body.
+#[derive(Debug, Clone)]
+pub struct BulkItem {
+    pub op: OpType,
+    pub index: String,
+    /// The `_id` the action named.
+    pub id: Option<String>,
+    /// The document's line as sent (what a repeated `_id` is compared by).
+    pub document: Vec<u8>,
+    pub outcome: Result<Record, ItemError>,
+}
+
+/// Reads a bulk body; `default_index` is the index named in the path. Every action becomes
+/// an item, in order; a line that is neither an action nor a document is an item of its own,
+/// failed, so the items still line up with what the client sent.
+pub fn parse(body: &[u8], default_index: Option<&str>, origin_file: &str) -> Vec<BulkItem> {
+    let mut items = Vec::new();
+    let mut lines = body.split(|byte| *byte == b'\n').enumerate().map(|(number, line)| (number as u64 + 1, line));
+    let mut lines = std::iter::from_fn(|| {
+        lines
+            .find(|(_, line)| !line.iter().all(u8::is_ascii_whitespace))
+            .map(|(number, line)| (number, line.strip_suffix(b"\r").unwrap_or(line)))
+    })
+    .peekable();
+    while let Some((number, line)) = lines.next() {
+        let action = match read_action(line) {
+            Ok(action) => action,
+            Err(reason) => {
+                // A line that is not an action: a document follows only if the next line is
+                // not an action either.
+                if lines.peek().is_some_and(|(_, next)| read_action(next).is_err()) {
+                    lines.next();
+                }
+                items.push(BulkItem {
+                    op: OpType::Index,
+                    index: default_index.unwrap_or_default().to_string(),
+                    id: None,
+                    document: Vec::new(),
+                    outcome: Err(ItemError::bad(
+                        "action_request_validation_exception",
+                        format!("line {number}: {reason}"),
+                    )),
+                });
+                continue;
+            }
+        };
+        let (op, meta) = action;
+        let index = meta.get("_index").and_then(Value::as_str).or(default_index).unwrap_or_default().to_string();
+        let id = meta.get("_id").map(|id| match id {
+            Value::String(text) => text.clone(),
+            other => other.to_string(),
+        });
+        let document = if op == OpType::Delete { None } else { lines.next() };
+        let outcome = match (op, &document) {
+            (OpType::Update | OpType::Delete, _) => Err(ItemError::bad(
+                "illegal_argument_exception",
+                format!("line {number}: `{}` is not supported: stored log records are never changed", op.name()),
+            )),
+            (_, None) => Err(ItemError::bad(
+                "action_request_validation_exception",
+                format!("line {number}: the `{}` action has no document line after it", op.name()),
+            )),
+            _ if index.is_empty() => Err(ItemError::bad(
+                "action_request_validation_exception",
+                format!("line {number}: no index: name it in the path (`/es/<index>/_bulk`) or the action's `_index`"),
+            )),
+            (_, Some((document_number, document))) => {
+                let origin = Origin { file: origin_file.to_string(), line: *document_number };
+                read_document(document, &index, origin).map_err(|reason| {
+                    ItemError::bad("document_parsing_exception", format!("line {document_number}: {reason}"))
+                })
+            }
+        };
+        items.push(BulkItem {
+            op,
+            index,
+            id,
+            document: document.map(|(_, line)| line.to_vec()).unwrap_or_default(),
+            outcome,
+        });
+    }
+    items
+}
+
+fn read_action(line: &[u8]) -> Result<(OpType, Map<String, Value>), String> {
+    let value: Value =
+        serde_json::from_slice(line).map_err(|error| format!("not an action: invalid JSON ({error})"))?;
+    let Value::Object(object) = value else { return Err("not an action: not a JSON object".into()) };
+    let mut entries = object.into_iter();
+    match (entries.next(), entries.next()) {
+        (Some((name, meta)), None) => {
+            let op = OpType::from_name(&name)
+                .ok_or_else(|| format!("unknown action `{name}`: index, create, update or delete"))?;
+            match meta {
+                Value::Object(meta) => Ok((op, meta)),
+                _ => Err(format!("the `{name}` action's metadata is not an object")),
+            }
+        }
+        _ => Err("not an action: an action is an object with one key (index, create, update or delete)".into()),
+    }
+}
+
+fn read_document(line: &[u8], index: &str, origin: Origin) -> Result<Record, String> {
+    if line.len() > DEFAULT_MAX_LINE_BYTES {
+        return Err(format!(
+            "the document is {} bytes, more than the {DEFAULT_MAX_LINE_BYTES} a record may hold",
+            line.len()
+        ));
+    }
+    let text = std::str::from_utf8(line).map_err(|error| format!("the document is not UTF-8: {error}"))?;
+    let mut object = match serde_json::from_str(text) {
+        Ok(Value::Object(object)) => object,
+        Ok(_) => return Err("the document is not a JSON object".into()),
+        Err(error) => return Err(format!("the document is not JSON: {error}")),
+    };
+    // ECS nests `log.level` (and `log.logger`, ...) under `log`, which as text is a message
+    // key: an object there is flattened to the dotted names ECS gives them.
+    if matches!(object.get("log"), Some(Value::Object(_)))
+        && let Some(Value::Object(log)) = object.remove("log")
+    {
+        for (key, value) in log {
+            object.entry(format!("log.{key}")).or_insert(value);
+        }
+    }
+    let record = record_from_object(object, text, index, origin)?;
+    if let Some(ms) = record.timestamp_ms.filter(|ms| !storable(*ms)) {
+        return Err(format!(
+            "timestamp out of range: {ms} ms since the epoch; the index stores 1677-09-21 to 2262-04-11"
+        ));
+    }
+    Ok(record)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_and_create_actions_become_records_with_ecs_fields() {
+        let body = concat!(
+            "{\"index\":{\"_index\":\"checkout\"}}\n",
+            "{\"@timestamp\":\"2024-05-01T10:00:00Z\",\"message\":\"paid\",\"log\":{\"level\":\"warn\",\"logger\":\"pay\"},\"user\":\"u1\"}\n",
+            "{\"create\":{\"_id\":\"42\"}}\n",
+            "{\"message\":\"shipped\",\"log.level\":\"info\"}\n",
+        );
+        let items = parse(body.as_bytes(), Some("orders"), "http:1");
+        assert_eq!(items.len(), 2);
+        let first = items[0].outcome.as_ref().unwrap();
+        assert_eq!((first.source.as_str(), first.message.as_str()), ("checkout", "paid"));
+        assert_eq!(first.level.as_deref(), Some("WARN"));
+        assert_eq!(first.timestamp_ms, Some(1_714_557_600_000));
+        assert_eq!(first.fields["user"], "u1");
+        assert_eq!(first.fields["log.logger"], "pay");
+        assert_eq!(items[1].op, OpType::Create);
+        assert_eq!(items[1].id.as_deref(), Some("42"));
+        assert_eq!(items[1].outcome.as_ref().unwrap().source, "orders");
+    }
+
+    #[test]
+    fn bad_actions_and_documents_fail_alone_and_the_items_stay_in_line() {
+        let body = concat!(
+            "{\"index\":{}}\n",
+            "{\"message\":\"one\"}\n",
+            "not json\n",
+            "{\"message\":\"the bad action's document\"}\n",
+            "{\"index\":{}}\n",
+            "{\"message\":\"bad time\",\"@timestamp\":\"9999-01-01T00:00:00Z\"}\n",
+            "{\"delete\":{\"_id\":\"1\"}}\n",
+            "{\"index\":{}}\n",
+            "[1,2]\n",
+            "{\"create\":{}}\n",
+            "{\"message\":\"last\"}\n",
+        );
+        let items = parse(body.as_bytes(), Some("app"), "http:1");
+        let outcomes: Vec<Result<&str, &'static str>> = items
+            .iter()
+            .map(|item| item.outcome.as_ref().map(|record| record.message.as_str()).map_err(|error| error.kind))
+            .collect();
+        assert_eq!(
+            outcomes,
+            vec![
+                Ok("one"),
+                Err("action_request_validation_exception"),
+                Err("document_parsing_exception"),
+                Err("illegal_argument_exception"),
+                Err("document_parsing_exception"),
+                Ok("last"),
+            ]
+        );
+        let reason = &items[2].outcome.as_ref().unwrap_err().reason;
+        assert!(reason.starts_with("line 6: timestamp out of range"), "{reason}");
+    }
+
+    #[test]
+    fn an_action_without_an_index_anywhere_is_refused() {
+        let items = parse(b"{\"index\":{}}\n{\"message\":\"m\"}\n", None, "http:1");
+        assert!(items[0].outcome.as_ref().unwrap_err().reason.contains("no index"));
+    }
+}

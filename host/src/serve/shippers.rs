@@ -1,0 +1,463 @@
+//! The protocols log shippers speak, over the same writer, limits and acknowledgement rule as
+//! `/api/ingest/logs` (a 2xx means durable; refused per request means nothing was written):
+//!
+//! - OTLP/HTTP logs at `POST /v1/logs`, protobuf or JSON, answered with an
+//!   `ExportLogsServiceResponse` whose partial success counts the refused records;
+//! - Elasticsearch's bulk API at `POST /es/_bulk` and `POST /es/{index}/_bulk`, answered item
+//!   by item as Elasticsearch does, with `GET /es/` for the clients' version probe. A bulk
+//!   action's `_id` is remembered like an `Idempotency-Key`: a repeated one is not stored again
+//!   (`create` answers 409 for it).
+//!
+//! Errors come in each protocol's own format (a `google.rpc.Status` for OTLP, Elasticsearch's
+//! `{"error": {"type", "reason"}, "status"}`), rewritten from the API's by a layer so that the
+//! refusals made before a handler runs (token, rate limit, body size) read the same way.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use opentelemetry_proto::tonic::collector::logs::v1::{ExportLogsPartialSuccess, ExportLogsServiceResponse};
+use prost::Message;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::api::{Caller, Shared, authorize, body_timeout, past_deadline, queue_error, store_logs};
+use super::body::RequestBody;
+use super::error::ApiError;
+use super::idempotency::{Begin, KeyGuard};
+use super::ingestor::{Claim, CommitMode, JobKeys, count_rejections};
+use crate::config::Role;
+use crate::ingest::bulk::{self, BulkItem, ItemError, OpType};
+use crate::ingest::otlp::{self, OtlpEncoding};
+use crate::ingest::{Record, Rejections};
+
+/// Whether a path takes records in: such a request keeps its own deadline (it must answer
+/// what was written, never a bare timeout).
+pub fn is_ingest_path(path: &str) -> bool {
+    path.starts_with("/api/ingest/") || path == "/v1/logs" || path.starts_with("/es/")
+}
+
+/// The shipper routes, each behind an ingest token and its protocol's error format.
+pub fn routes(state: &Shared) -> Router<Shared> {
+    let auth = || middleware::from_fn_with_state((state.clone(), Role::Ingest), authorize);
+    let otlp =
+        Router::new().route("/v1/logs", post(otlp_logs)).route_layer(auth()).layer(middleware::from_fn(otlp_errors));
+    let elasticsearch = Router::new()
+        .route("/es", get(es_root))
+        .route("/es/", get(es_root))
+        .route("/es/_cluster/health", get(es_health))
+        .route("/es/_bulk", post(es_bulk))
+        .route("/es/{index}/_bulk", post(es_bulk_into))
+        .route_layer(auth())
+        .layer(middleware::from_fn(es_errors));
+    otlp.merge(elasticsearch)
+}
+
+// ---- OTLP ----
+
+/// The gRPC status code OTLP answers carry for an HTTP status.
+fn grpc_code(status: StatusCode) -> i32 {
+    match status.as_u16() {
+        400 | 413 | 415 | 422 => 3, // INVALID_ARGUMENT
+        401 => 16,                  // UNAUTHENTICATED
+        403 => 7,                   // PERMISSION_DENIED
+        404 => 5,                   // NOT_FOUND
+        408 | 504 => 4,             // DEADLINE_EXCEEDED
+        429 => 8,                   // RESOURCE_EXHAUSTED
+        503 => 14,                  // UNAVAILABLE
+        _ => 13,                    // INTERNAL
+    }
+}
+
+/// `google.rpc.Status`, what an OTLP/HTTP error body is.
+#[derive(Clone, PartialEq, prost::Message)]
+struct RpcStatus {
+    #[prost(int32, tag = "1")]
+    code: i32,
+    #[prost(string, tag = "2")]
+    message: String,
+}
+
+fn otlp_encoding(headers: &HeaderMap) -> Result<OtlpEncoding, String> {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or("");
+    let media = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    match media.as_str() {
+        "application/x-protobuf" | "application/protobuf" => Ok(OtlpEncoding::Protobuf),
+        "application/json" => Ok(OtlpEncoding::Json),
+        _ => Err(format!("Content-Type `{content_type}`: application/x-protobuf or application/json")),
+    }
+}
+
+/// An OTLP answer: `message` encoded as the request was (JSON unless it was protobuf).
+fn otlp_answer(status: StatusCode, encoding: OtlpEncoding, protobuf: Vec<u8>, json: Value) -> Response {
+    let mut response = match encoding {
+        OtlpEncoding::Protobuf => {
+            (status, [(header::CONTENT_TYPE, "application/x-protobuf")], protobuf).into_response()
+        }
+        OtlpEncoding::Json => (status, axum::Json(json)).into_response(),
+    };
+    if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE {
+        response.headers_mut().entry(header::RETRY_AFTER).or_insert(HeaderValue::from(1));
+    }
+    response
+}
+
+/// Rewrites the API's error answers on `/v1/logs` into `google.rpc.Status`.
+async fn otlp_errors(request: Request, next: Next) -> Response {
+    let encoding = otlp_encoding(request.headers()).unwrap_or(OtlpEncoding::Json);
+    let error = match api_error(next.run(request).await).await {
+        Ok(error) => error,
+        Err(response) => return response,
+    };
+    let status_message =
+        RpcStatus { code: grpc_code(error.status), message: format!("{}: {}", error.code, error.message) };
+    let json = json!({ "code": status_message.code, "message": status_message.message });
+    let mut answer = otlp_answer(error.status, encoding, status_message.encode_to_vec(), json);
+    if let Some(value) = error.headers.get(header::RETRY_AFTER) {
+        answer.headers_mut().insert(header::RETRY_AFTER, value.clone());
+    }
+    answer
+}
+
+/// An error answer of the API, taken apart.
+struct ApiErrorAnswer {
+    status: StatusCode,
+    headers: HeaderMap,
+    code: String,
+    message: String,
+}
+
+/// The API error an answer is, or the answer as it was when it is not one.
+async fn api_error(response: Response) -> Result<ApiErrorAnswer, Response> {
+    if !(response.status().is_client_error() || response.status().is_server_error()) {
+        return Err(response);
+    }
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
+    let read = serde_json::from_slice::<Value>(&bytes).ok().and_then(|value| {
+        let error = value.get("error")?;
+        Some((error.get("code")?.as_str()?.to_string(), error.get("message")?.as_str()?.to_string()))
+    });
+    match read {
+        Some((code, message)) => Ok(ApiErrorAnswer { status: parts.status, headers: parts.headers, code, message }),
+        None => Err(Response::from_parts(parts, Body::from(bytes))),
+    }
+}
+
+async fn otlp_logs(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Query(params): Query<ShipperParams>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(state.settings.request_timeout_ms);
+    let encoding = otlp_encoding(&headers)
+        .map_err(|message| ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", message))?;
+    let commit = params.commit_mode()?;
+    let turn = state.admission.ingest()?;
+    let body = RequestBody::receive(request, state.settings.max_body_bytes, body_timeout(&state)).await?;
+    let request_id = state.next_request_id();
+    let parsing = state.clone();
+    let name = request_id.clone();
+    let (records, room, rejections) = tokio::task::spawn_blocking(move || {
+        let _turn = turn;
+        let content = body.to_vec()?;
+        let request = otlp::decode(&content, encoding).map_err(|message| ApiError::bad_request("bad_body", message))?;
+        let mut rejections = Rejections::default();
+        let records = otlp::records(request, &name, &mut rejections);
+        let room = reserve(&parsing, &records)?;
+        Ok::<_, ApiError>((records, room, rejections))
+    })
+    .await
+    .map_err(ApiError::internal)??;
+    count_rejections(&state.metrics, &rejections);
+    if tokio::time::Instant::now() >= deadline {
+        return Err(past_deadline(&state));
+    }
+    if !records.is_empty() {
+        store_logs(&state, deadline, (records, room), Arc::default(), JobKeys::default(), commit).await?;
+    }
+    let rejected = rejections.total();
+    let error_message = rejections
+        .by_reason
+        .iter()
+        .map(|(reason, group)| {
+            format!("{reason}: {} record(s), e.g. {}", group.count, group.examples.first().map_or("", String::as_str))
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    let response = ExportLogsServiceResponse {
+        partial_success: (rejected > 0).then(|| ExportLogsPartialSuccess {
+            rejected_log_records: rejected as i64,
+            error_message: error_message.clone(),
+        }),
+    };
+    let json = if rejected > 0 {
+        json!({ "partialSuccess": { "rejectedLogRecords": rejected, "errorMessage": error_message } })
+    } else {
+        json!({})
+    };
+    Ok(otlp_answer(StatusCode::OK, encoding, response.encode_to_vec(), json))
+}
+
+/// Room among the pending records for a request's records (none needed for none).
+fn reserve(state: &Shared, records: &[Record]) -> Result<Option<tokio::sync::OwnedSemaphorePermit>, ApiError> {
+    if records.is_empty() {
+        return Ok(None);
+    }
+    state.ingestor.reserve(0, records.len()).map(Some).map_err(queue_error)
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ShipperParams {
+    /// Elasticsearch's `refresh` (`true`, `wait_for`, `false`) or this API's `commit`.
+    refresh: Option<String>,
+    commit: Option<String>,
+}
+
+impl ShipperParams {
+    fn commit_mode(&self) -> Result<CommitMode, ApiError> {
+        match (self.refresh.as_deref(), self.commit.as_deref()) {
+            (Some("true") | Some(""), _) | (_, Some("force")) => Ok(CommitMode::Force),
+            (Some("wait_for"), _) | (_, Some("wait_for")) => Ok(CommitMode::WaitFor),
+            (None | Some("false"), None | Some("auto") | Some("")) => Ok(CommitMode::Auto),
+            (Some(other), _) | (_, Some(other)) => Err(ApiError::bad_request(
+                "bad_parameter",
+                format!("`{other}`: refresh is true, false or wait_for; commit is auto, wait_for or force"),
+            )),
+        }
+    }
+}
+
+// ---- Elasticsearch ----
+
+/// The version clients are told (the bulk API they use has not changed since 7).
+const ES_VERSION: &str = "8.11.0";
+
+async fn es_root() -> Response {
+    axum::Json(json!({
+        "name": "opsloop",
+        "cluster_name": "opsloop",
+        "cluster_uuid": "opsloop",
+        "version": {
+            "number": ES_VERSION,
+            "build_flavor": "default",
+            "build_type": "opsloop",
+            "lucene_version": "9.8.0",
+            "minimum_wire_compatibility_version": "7.17.0",
+            "minimum_index_compatibility_version": "7.0.0",
+        },
+        "tagline": "You Know, for Search",
+    }))
+    .into_response()
+}
+
+async fn es_health() -> Response {
+    axum::Json(json!({ "cluster_name": "opsloop", "status": "green", "timed_out": false, "number_of_nodes": 1 }))
+        .into_response()
+}
+
+/// Rewrites the API's error answers under `/es/` into Elasticsearch's, and marks every answer
+/// as Elasticsearch's (the official clients refuse one without `X-Elastic-Product`).
+async fn es_errors(request: Request, next: Next) -> Response {
+    let mut response = match api_error(next.run(request).await).await {
+        Err(response) => response,
+        Ok(error) => {
+            // The types clients know how to handle: retry on rejected execution, stop on security.
+            let kind = match error.status.as_u16() {
+                401 | 403 => "security_exception",
+                429 => "es_rejected_execution_exception",
+                _ => error.code.as_str(),
+            };
+            let mut answer = es_error(error.status, kind, &format!("{}: {}", error.code, error.message));
+            if let Some(value) = error.headers.get(header::RETRY_AFTER) {
+                answer.headers_mut().insert(header::RETRY_AFTER, value.clone());
+            }
+            answer
+        }
+    };
+    response.headers_mut().insert("x-elastic-product", HeaderValue::from_static("Elasticsearch"));
+    response
+}
+
+fn es_error(status: StatusCode, kind: &str, reason: &str) -> Response {
+    let cause = json!({ "type": kind, "reason": reason });
+    let body = json!({ "error": { "root_cause": [cause], "type": kind, "reason": reason }, "status": status.as_u16() });
+    (status, axum::Json(body)).into_response()
+}
+
+async fn es_bulk(
+    state: State<Shared>,
+    caller: axum::Extension<Caller>,
+    params: Query<ShipperParams>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    bulk_request(state, caller, None, params, request).await
+}
+
+async fn es_bulk_into(
+    state: State<Shared>,
+    caller: axum::Extension<Caller>,
+    Path(index): Path<String>,
+    params: Query<ShipperParams>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    bulk_request(state, caller, Some(index), params, request).await
+}
+
+/// What became of one action.
+enum ItemOutcome {
+    /// To be stored (its record is in the job).
+    Stored,
+    /// Not stored again: its `_id` was stored before with this document.
+    Repeated,
+    Failed(ItemError),
+}
+
+async fn bulk_request(
+    State(state): State<Shared>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    default_index: Option<String>,
+    Query(params): Query<ShipperParams>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let started = Instant::now();
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(state.settings.request_timeout_ms);
+    let commit = params.commit_mode()?;
+    let turn = state.admission.ingest()?;
+    let body = RequestBody::receive(request, state.settings.max_body_bytes, body_timeout(&state)).await?;
+    let request_id = state.next_request_id();
+    let name = request_id.clone();
+    let items = tokio::task::spawn_blocking(move || {
+        let _turn = turn;
+        let content = body.to_vec()?;
+        Ok::<_, ApiError>(bulk::parse(&content, default_index.as_deref(), &name))
+    })
+    .await
+    .map_err(ApiError::internal)??;
+    if items.is_empty() {
+        return Err(ApiError::bad_request("parse_exception", "the bulk body holds no action; nothing was stored"));
+    }
+    // Every action holds the same claim: the job is written whole or not at all, and a key
+    // whose job was not written is free again.
+    let claim: Arc<Claim> = Arc::default();
+    let mut guards: Vec<KeyGuard> = Vec::new();
+    let mut document_keys = Vec::new();
+    // The ids met in this request, with their documents' digests.
+    let mut in_this_request: HashMap<String, String> = HashMap::new();
+    let mut records = Vec::new();
+    let mut outcomes = Vec::with_capacity(items.len());
+    let mut rejections = Rejections::default();
+    let mut answers = Vec::with_capacity(items.len());
+    for (position, item) in items.into_iter().enumerate() {
+        let BulkItem { op, index, id, document, outcome } = item;
+        let generated = id.is_none();
+        let id = id.unwrap_or_else(|| format!("{request_id}-{}", position + 1));
+        let outcome = match outcome {
+            Err(error) => {
+                rejections.add(&request_id, position as u64 + 1, error.kind);
+                ItemOutcome::Failed(error)
+            }
+            Ok(record) if generated => {
+                records.push(record);
+                ItemOutcome::Stored
+            }
+            Ok(record) => {
+                let scope = format!("{}\nes\n{index}\n{id}", caller.0);
+                let digest = sha256_hex(&document);
+                if let Some(first) = in_this_request.get(&scope) {
+                    repeated_id(op, &id, *first == digest)
+                } else {
+                    in_this_request.insert(scope.clone(), digest.clone());
+                    match state.ingestor.keys.begin(scope, digest, claim.clone()) {
+                        Begin::New(guard) => {
+                            document_keys.push(guard.record(json!({ "_index": index, "_id": id })));
+                            guards.push(guard);
+                            records.push(record);
+                            ItemOutcome::Stored
+                        }
+                        Begin::Replay(_) => repeated_id(op, &id, true),
+                        Begin::Mismatch => repeated_id(op, &id, false),
+                        Begin::InFlight => ItemOutcome::Failed(ItemError {
+                            status: 429,
+                            kind: "es_rejected_execution_exception",
+                            reason: format!("[{id}]: another request with this _id is being written; retry"),
+                        }),
+                    }
+                }
+            }
+        };
+        outcomes.push(outcome);
+        answers.push((op, index, id));
+    }
+    count_rejections(&state.metrics, &rejections);
+    if tokio::time::Instant::now() >= deadline {
+        return Err(past_deadline(&state));
+    }
+    if !records.is_empty() {
+        let room = reserve(&state, &records)?;
+        let keys = JobKeys { request: None, documents: document_keys };
+        store_logs(&state, deadline, (records, room), claim, keys, commit).await?;
+    }
+    drop(guards);
+    let mut errors = false;
+    let items: Vec<Value> = outcomes
+        .into_iter()
+        .zip(answers)
+        .map(|(outcome, (op, index, id))| {
+            let item = match outcome {
+                ItemOutcome::Stored => json!({
+                    "_index": index, "_id": id, "_version": 1, "result": "created", "status": 201,
+                    "_shards": { "total": 1, "successful": 1, "failed": 0 }, "_seq_no": 0, "_primary_term": 1,
+                }),
+                ItemOutcome::Repeated => json!({
+                    "_index": index, "_id": id, "_version": 1, "result": "noop", "status": 200,
+                    "_shards": { "total": 1, "successful": 1, "failed": 0 }, "_seq_no": 0, "_primary_term": 1,
+                }),
+                ItemOutcome::Failed(error) => {
+                    errors = true;
+                    json!({
+                        "_index": index, "_id": id, "status": error.status,
+                        "error": { "type": error.kind, "reason": error.reason },
+                    })
+                }
+            };
+            json!({ op.name(): item })
+        })
+        .collect();
+    let took = started.elapsed().as_millis() as u64;
+    Ok(axum::Json(json!({ "took": took, "errors": errors, "items": items })).into_response())
+}
+
+/// The answer for an action whose `_id` was stored before: `create` conflicts, as in
+/// Elasticsearch; `index` of the same document is a no-op, of another one a conflict too,
+/// since a stored record is never replaced.
+fn repeated_id(op: OpType, id: &str, same_document: bool) -> ItemOutcome {
+    match (op, same_document) {
+        (OpType::Index, true) => ItemOutcome::Repeated,
+        (OpType::Create, _) => ItemOutcome::Failed(ItemError {
+            status: 409,
+            kind: "version_conflict_engine_exception",
+            reason: format!("[{id}]: version conflict, document already exists"),
+        }),
+        _ => ItemOutcome::Failed(ItemError {
+            status: 409,
+            kind: "version_conflict_engine_exception",
+            reason: format!(
+                "[{id}]: a document with this _id is stored already with other content; stored records are never replaced"
+            ),
+        }),
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes).iter().map(|byte| format!("{byte:02x}")).collect()
+}

@@ -1,0 +1,286 @@
+//! Log shippers' protocols against a real `opsloop serve`, sent by the real clients (installed
+//! by `.ci/run`; scripts in `tests/clients/`): the OpenTelemetry Python SDK's OTLP/HTTP
+//! exporter and opensearch-py's bulk helpers. Each checks that every record arrives once with
+//! its source, level, time and fields, that bad records are refused alone in the protocol's
+//! own format, and (bulk) that a repeated `_id` is stored once, even across a `kill -9`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::{Value, json};
+
+mod common;
+
+use common::{DataDir, INGESTER, READER, Server, agent, hits, messages, post_bytes};
+
+/// Runs a client script from `tests/clients/` with `env`; its stdout. A missing Python
+/// package fails the test with what to install.
+fn run_client(script: &str, server: &Server, env: &[(&str, &str)]) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients").join(script);
+    let output = Command::new("python3")
+        .arg(&path)
+        .env("URL", &server.base)
+        .env("TOKEN", INGESTER)
+        .envs(env.iter().copied())
+        .output()
+        .expect("python3 runs the shipper clients; .ci/run installs it");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !stderr.contains("ModuleNotFoundError"),
+        "a client library is missing; `.ci/run` installs them (pip install -r tests/clients/requirements.txt):\n{stderr}"
+    );
+    assert!(output.status.success(), "{script} failed:\n{stderr}");
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// Waits until `query` finds `expected` records (the server commits every 200 ms here).
+fn wait_for_count(server: &Server, query: &str, expected: usize) -> Vec<Value> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let found = hits(server, query);
+        if found.len() >= expected || std::time::Instant::now() > deadline {
+            return found;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn the_opentelemetry_sdk_delivers_every_record_once_with_source_level_time_fields_and_trace() {
+    let data = DataDir::new("commit_interval_ms = 200");
+    let server = Server::start(&data.data(), &[]);
+    let before_ms = chrono::Utc::now().timestamp_millis();
+    let sent = 250;
+    let output = run_client("otlp_sdk.py", &server, &[("COUNT", "250"), ("SERVICE", "checkout")]);
+    let report: Value = serde_json::from_str(output.trim()).unwrap();
+    let after_ms = chrono::Utc::now().timestamp_millis();
+
+    let found = wait_for_count(&server, "otlp", sent);
+    assert_eq!(found.len(), sent, "every record once");
+    let by_number: BTreeMap<u64, &Value> = found
+        .iter()
+        .map(|hit| {
+            let message = hit["message"].as_str().unwrap();
+            (message.split_whitespace().nth(2).unwrap().parse().unwrap(), hit)
+        })
+        .collect();
+    assert_eq!(by_number.len(), sent, "no record twice");
+    let levels = ["DEBUG", "INFO", "WARN", "ERROR", "FATAL"];
+    for (number, hit) in &by_number {
+        assert_eq!(hit["source"], "checkout", "service.name is the source: {hit}");
+        assert_eq!(hit["level"], levels[*number as usize % 5], "{hit}");
+        assert_eq!(hit["fields"]["order.id"], format!("o-{number}"), "{hit}");
+        assert_eq!(hit["fields"]["deployment.environment"], "test", "resource attributes are fields: {hit}");
+        assert_eq!(hit["fields"]["otel.scope.name"], "shop.orders", "{hit}");
+        let time = chrono::DateTime::parse_from_rfc3339(hit["timestamp"].as_str().unwrap()).unwrap().timestamp_millis();
+        assert!((before_ms - 1000..=after_ms + 1000).contains(&time), "the record's own time: {hit}");
+    }
+    // The trace id is a field a search can follow.
+    let trace_id = report["trace_id"].as_str().unwrap();
+    let in_trace = messages(&server, &format!("fields.trace_id:{trace_id}"));
+    assert_eq!(in_trace, vec![format!("otlp order {} handled", sent - 1 - (sent - 1) % 2)]);
+    assert!(by_number[&0]["fields"]["span_id"].as_str().is_some_and(|id| id.len() == 16));
+    assert!(by_number[&1]["fields"].get("trace_id").is_none(), "no span, no trace id");
+}
+
+#[test]
+fn otlp_json_bad_records_and_bad_bodies_are_answered_in_otlp_terms() {
+    let data = DataDir::new("commit_interval_ms = 200");
+    let server = Server::start(&data.data(), &[]);
+    let body = json!({"resourceLogs": [{
+    "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "api"}}]},
+    "scopeLogs": [{"logRecords": [
+        {"timeUnixNano": "1764979200000000000", "severityText": "Error", "body": {"stringValue": "otlpjson kept"}},
+        {"timeUnixNano": "18000000000000000000", "body": {"stringValue": "otlpjson from 2540"}},
+        {"observedTimeUnixNano": "1764979200000000000", "severityNumber": 13,
+         "body": {"kvlistValue": {"values": [{"key": "msg", "value": {"stringValue": "otlpjson structured"}},
+                                             {"key": "attempt", "value": {"intValue": "3"}}]}}}
+    ]}]}]});
+    let (status, answer) =
+        post_bytes(&server, "/v1/logs", body.to_string().as_bytes(), &[("Content-Type", "application/json")]);
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["partialSuccess"]["rejectedLogRecords"], 1, "{answer}");
+    let message = answer["partialSuccess"]["errorMessage"].as_str().unwrap();
+    assert!(message.contains("timestamp out of range") && message.contains(":2:"), "names what and where: {message}");
+    let found = wait_for_count(&server, "otlpjson", 2);
+    let kept: BTreeSet<&str> = found.iter().map(|hit| hit["message"].as_str().unwrap()).collect();
+    assert_eq!(kept, BTreeSet::from(["otlpjson kept", "otlpjson structured"]));
+    let structured = found.iter().find(|hit| hit["message"] == "otlpjson structured").unwrap();
+    assert_eq!((structured["level"].as_str(), &structured["fields"]["attempt"]), (Some("WARN"), &json!(3)));
+
+    // A body that is not an export request, and a content type OTLP does not use: refused
+    // whole, as `google.rpc.Status` (code 3, INVALID_ARGUMENT), naming why.
+    let (status, answer) =
+        post_bytes(&server, "/v1/logs", b"{\"resourceLogs\": 7}", &[("Content-Type", "application/json")]);
+    assert_eq!((status, answer["code"].as_i64()), (400, Some(3)), "{answer}");
+    assert!(answer["message"].as_str().unwrap().contains("not an OTLP ExportLogsServiceRequest"), "{answer}");
+    let (status, answer) = post_bytes(&server, "/v1/logs", b"hello", &[("Content-Type", "text/plain")]);
+    assert_eq!((status, answer["code"].as_i64()), (415, Some(3)), "{answer}");
+    let mut response = agent()
+        .post(&server.url("/v1/logs"))
+        .header("Authorization", "Bearer wrong-token-0123456789")
+        .header("Content-Type", "application/x-protobuf")
+        .send(&b"\x0a\x00"[..])
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 401);
+    let bytes = response.body_mut().read_to_vec().unwrap();
+    // google.rpc.Status in protobuf: field 1 (code) = 16, UNAUTHENTICATED.
+    assert_eq!(&bytes[..2], &[0x08, 16], "{bytes:?}");
+    assert_eq!(hits(&server, "otlpjson").len(), 2, "nothing else was stored");
+}
+
+#[test]
+fn the_opensearch_bulk_helper_stores_each_document_once_and_learns_which_failed() {
+    let data = DataDir::new("commit_interval_ms = 200");
+    let server = Server::start(&data.data(), &[]);
+    let output = run_client("es_bulk.py", &server, &[("MODE", "mixed"), ("COUNT", "300"), ("AUTH", "basic")]);
+    let report: Value = serde_json::from_str(output.trim()).unwrap();
+    assert_eq!(report["version"], "8.11.0");
+    assert_eq!(report["ok"], 600, "{report}");
+    let errors = report["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 2, "{report}");
+    assert!(
+        errors.iter().all(|error| error["status"] == 400 && error["error"]["type"] == "document_parsing_exception")
+    );
+    let reasons: Vec<&str> = errors.iter().map(|error| error["error"]["reason"].as_str().unwrap()).collect();
+    assert!(
+        reasons[0].contains("timestamp out of range") && reasons[1].contains("unreadable timestamp"),
+        "{reasons:?}"
+    );
+
+    let payments = wait_for_count(&server, "source:payments", 300);
+    let pages = wait_for_count(&server, "source:web", 300);
+    assert_eq!((payments.len(), pages.len()), (300, 300));
+    let first = payments.iter().find(|hit| hit["message"] == "bulk payment 61 declined").unwrap();
+    assert_eq!(first["level"], "ERROR", "ECS log.level nested under log: {first}");
+    assert_eq!(first["timestamp"], "2026-03-01T10:01:01.000Z");
+    assert_eq!(first["fields"]["customer"]["id"], "c-61");
+    assert_eq!(first["fields"]["log.logger"], "billing");
+    let page = pages.iter().find(|hit| hit["message"] == "bulk page 7 served").unwrap();
+    assert_eq!((page["level"].as_str(), &page["fields"]["http.status"]), (Some("INFO"), &json!(200)));
+
+    // The same run again, now with ApiKey auth: every `create` with an `_id` answers 409 and
+    // is not stored again; the `index` actions without an id are new documents.
+    let output = run_client("es_bulk.py", &server, &[("MODE", "mixed"), ("COUNT", "300"), ("AUTH", "apikey")]);
+    let report: Value = serde_json::from_str(output.trim()).unwrap();
+    let creates = report["statuses"]["create"].as_array().unwrap();
+    assert!(creates.len() == 300 && creates.iter().all(|status| status == 409), "{report}");
+    assert_eq!(wait_for_count(&server, "source:web", 600).len(), 600);
+    assert_eq!(hits(&server, "source:payments").len(), 300, "no payment twice");
+}
+
+#[test]
+fn bulk_bodies_with_bad_actions_keep_the_good_ones_and_requests_refused_whole_say_why() {
+    let data = DataDir::new("commit_interval_ms = 200");
+    let server = Server::start(&data.data(), &[]);
+    let body = concat!(
+        "{\"index\":{}}\n{\"message\":\"bulkbad one\"}\n",
+        "not an action\n{\"message\":\"bulkbad orphan\"}\n",
+        "{\"update\":{\"_id\":\"1\"}}\n{\"doc\":{\"message\":\"bulkbad changed\"}}\n",
+        "{\"index\":{}}\n[\"bulkbad not an object\"]\n",
+        "{\"create\":{\"_id\":\"same\"}}\n{\"message\":\"bulkbad first\"}\n",
+        "{\"create\":{\"_id\":\"same\"}}\n{\"message\":\"bulkbad first\"}\n",
+        "{\"index\":{\"_id\":\"same\"}}\n{\"message\":\"bulkbad other content\"}\n",
+    );
+    let (status, answer) =
+        post_bytes(&server, "/es/app/_bulk", body.as_bytes(), &[("Content-Type", "application/x-ndjson")]);
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["errors"], true);
+    let statuses: Vec<(String, u64)> = answer["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| {
+            let (op, result) = item.as_object().unwrap().iter().next().unwrap();
+            (op.clone(), result["status"].as_u64().unwrap())
+        })
+        .collect();
+    let expected = [
+        ("index", 201),
+        ("index", 400),
+        ("update", 400),
+        ("index", 400),
+        ("create", 201),
+        ("create", 409),
+        ("index", 409),
+    ];
+    assert_eq!(statuses, expected.map(|(op, status)| (op.to_string(), status)).to_vec(), "{answer}");
+    let kept = wait_for_count(&server, "bulkbad", 2);
+    let kept: BTreeSet<&str> = kept.iter().map(|hit| hit["message"].as_str().unwrap()).collect();
+    assert_eq!(kept, BTreeSet::from(["bulkbad one", "bulkbad first"]));
+
+    // Refused whole, in Elasticsearch's error format: a wrong token, a body over the limit.
+    let mut response = agent()
+        .post(&server.url("/es/_bulk"))
+        .header("Authorization", "Bearer not-the-token-0123456789")
+        .send("{\"index\":{\"_index\":\"x\"}}\n{\"message\":\"bulkbad unauthorized\"}\n")
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 401);
+    assert_eq!(response.headers().get("x-elastic-product").unwrap(), "Elasticsearch");
+    let answer: Value = serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap();
+    assert_eq!((answer["status"].as_u64(), answer["error"]["type"].as_str()), (Some(401), Some("security_exception")));
+    let (status, answer) = post_bytes(&server, "/es/_bulk", b"", &[]);
+    assert_eq!((status, answer["error"]["type"].as_str()), (400, Some("parse_exception")), "{answer}");
+    let (_, readback) = common::call("GET", &server.url("/api/search?q=bulkbad&limit=10"), Some(READER), None);
+    assert_eq!(readback["total"], 2, "nothing else was stored");
+}
+
+#[test]
+fn a_server_killed_during_a_bulk_stream_keeps_every_acknowledged_document_once() {
+    let data = DataDir::new("commit_interval_ms = 60000");
+    let server = Server::start(&data.data(), &[]);
+    let acked = data.path("acked.txt");
+    let acked_env = acked.to_str().unwrap().to_string();
+    let total = 20_000;
+    let client = {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/es_bulk.py");
+        Command::new("python3")
+            .arg(path)
+            .env("URL", &server.base)
+            .env("TOKEN", INGESTER)
+            .env("MODE", "stream")
+            .env("COUNT", total.to_string())
+            .env("ACKED", &acked_env)
+            .spawn()
+            .unwrap()
+    };
+    // Kill the server once part of the stream is acknowledged.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::fs::read_to_string(&acked).map_or(0, |text| text.lines().count()) < 2_000 {
+        assert!(std::time::Instant::now() < deadline, "the stream did not get going");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let mut server = server;
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    let mut client = client;
+    assert!(client.wait().unwrap().success());
+    let acknowledged: BTreeSet<String> = std::fs::read_to_string(&acked).unwrap().lines().map(str::to_string).collect();
+    assert!(acknowledged.len() >= 2_000 && acknowledged.len() < total, "killed mid-stream: {}", acknowledged.len());
+    drop(server);
+
+    let server = Server::start(&data.data(), &[]);
+    let stored: Vec<String> = messages(&server, "source:stream")
+        .iter()
+        .map(|message| message.trim_start_matches("bulk stream ").to_string())
+        .collect();
+    let distinct: BTreeSet<String> = stored.iter().cloned().collect();
+    assert_eq!(distinct.len(), stored.len(), "a document stored twice");
+    assert!(
+        acknowledged.is_subset(&distinct),
+        "{} acknowledged documents lost",
+        acknowledged.difference(&distinct).count()
+    );
+
+    // The shipper sends the whole stream again: what was stored answers 409, the rest is
+    // stored, and every document is there once.
+    std::fs::remove_file(&acked).unwrap();
+    run_client("es_bulk.py", &server, &[("MODE", "stream"), ("COUNT", &total.to_string()), ("ACKED", &acked_env)]);
+    assert_eq!(std::fs::read_to_string(&acked).unwrap().lines().count(), total);
+    assert!(server.stop().success());
+    let server = Server::start(&data.data(), &[]);
+    let stored = messages(&server, "source:stream");
+    let distinct: BTreeSet<&String> = stored.iter().collect();
+    assert_eq!((stored.len(), distinct.len()), (total, total));
+}
