@@ -1,6 +1,7 @@
 //! Log shippers' protocols against a real `opsloop serve`, sent by the real clients (installed
 //! by `.ci/run`; scripts in `tests/clients/`): the OpenTelemetry Python SDK's OTLP/HTTP
-//! exporter and opensearch-py's bulk helpers. Each checks that every record arrives once with
+//! exporter, opensearch-py's bulk helpers, winston-loki (snappy protobuf) and
+//! python-logging-loki (JSON). Each checks that every record arrives once with
 //! its source, level, time and fields, that bad records are refused alone in the protocol's
 //! own format, and (bulk) that a repeated `_id` is stored once, even across a `kill -9`.
 
@@ -14,21 +15,23 @@ mod common;
 
 use common::{DataDir, INGESTER, READER, Server, agent, hits, messages, post_bytes};
 
-/// Runs a client script from `tests/clients/` with `env`; its stdout. A missing Python
-/// package fails the test with what to install.
+/// Runs a client script from `tests/clients/` (Python, or Node.js for `.js`) with `env`; its
+/// stdout. A missing client library fails the test with what to install.
 fn run_client(script: &str, server: &Server, env: &[(&str, &str)]) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients").join(script);
-    let output = Command::new("python3")
+    let interpreter = if script.ends_with(".js") { "node" } else { "python3" };
+    let output = Command::new(interpreter)
         .arg(&path)
         .env("URL", &server.base)
         .env("TOKEN", INGESTER)
         .envs(env.iter().copied())
         .output()
-        .expect("python3 runs the shipper clients; .ci/run installs it");
+        .expect("python3 and node run the shipper clients");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        !stderr.contains("ModuleNotFoundError"),
-        "a client library is missing; `.ci/run` installs them (pip install -r tests/clients/requirements.txt):\n{stderr}"
+        !stderr.contains("ModuleNotFoundError") && !stderr.contains("Cannot find module"),
+        "a client library is missing; `.ci/run` installs them (pip install -r tests/clients/requirements.txt; \
+         npm ci --prefix tests/clients):\n{stderr}"
     );
     assert!(output.status.success(), "{script} failed:\n{stderr}");
     String::from_utf8(output.stdout).unwrap()
@@ -283,4 +286,83 @@ fn a_server_killed_during_a_bulk_stream_keeps_every_acknowledged_document_once()
     let stored = messages(&server, "source:stream");
     let distinct: BTreeSet<&String> = stored.iter().collect();
     assert_eq!((stored.len(), distinct.len()), (total, total));
+}
+
+#[test]
+fn loki_clients_deliver_every_record_once_in_snappy_protobuf_and_in_json() {
+    let data = DataDir::new("commit_interval_ms = 200");
+    let server = Server::start(&data.data(), &[]);
+    let before_ms = chrono::Utc::now().timestamp_millis();
+    let output = run_client("loki_winston.js", &server, &[("COUNT", "300")]);
+    assert!(output.contains("application/x-protobuf"), "winston-loki sent protobuf: {output}");
+    run_client("loki_python.py", &server, &[("COUNT", "60")]);
+    let after_ms = chrono::Utc::now().timestamp_millis();
+
+    let orders = wait_for_count(&server, "source:cart", 300);
+    let invoices = wait_for_count(&server, "source:billing", 60);
+    assert_eq!((orders.len(), invoices.len()), (300, 60));
+    let levels = ["INFO", "WARN", "ERROR"];
+    let mut seen = BTreeSet::new();
+    for hit in &orders {
+        let number: usize = hit["message"].as_str().unwrap().split_whitespace().nth(2).unwrap().parse().unwrap();
+        assert!(seen.insert(number), "record {number} twice");
+        assert_eq!(hit["level"], levels[number % 3], "the level label: {hit}");
+        assert_eq!(hit["fields"]["order"], format!("o-{number}"), "stream labels are fields: {hit}");
+        assert_eq!(hit["fields"]["env"], "test");
+        let time = chrono::DateTime::parse_from_rfc3339(hit["timestamp"].as_str().unwrap()).unwrap().timestamp_millis();
+        assert!((before_ms - 1000..=after_ms + 1000).contains(&time), "the entry's time: {hit}");
+    }
+    let levels = ["DEBUG", "INFO", "WARN", "ERROR"];
+    let mut seen = BTreeSet::new();
+    for hit in &invoices {
+        let number: usize = hit["message"].as_str().unwrap().split_whitespace().nth(2).unwrap().parse().unwrap();
+        assert!(seen.insert(number), "invoice {number} twice");
+        assert_eq!(hit["level"], levels[number % 4], "the severity label: {hit}");
+        assert_eq!(
+            (hit["fields"]["order"].as_str(), hit["fields"]["logger"].as_str()),
+            (Some(&*format!("o-{number}")), Some("billing.invoices"))
+        );
+    }
+}
+
+#[test]
+fn loki_pushes_with_bad_entries_keep_the_good_ones_and_name_the_bad_in_plain_text() {
+    let data = DataDir::new("commit_interval_ms = 200");
+    let server = Server::start(&data.data(), &[]);
+    let body = json!({"streams": [{"stream": {"job": "edge", "level": "info"}, "values": [
+        ["1764979200000000000", "lokibad kept"],
+        ["99999999999999999999999", "lokibad from the far future"],
+        ["1764979200000000001", "{\"msg\": \"lokibad json line\", \"level\": \"error\", \"path\": \"/pay\"}"]
+    ]}]});
+    let mut response = agent()
+        .post(&server.url("/loki/api/v1/push"))
+        .header("Authorization", &format!("Bearer {INGESTER}"))
+        .header("Content-Type", "application/json")
+        .send(body.to_string())
+        .unwrap();
+    let text = response.body_mut().read_to_string().unwrap();
+    assert_eq!(response.status().as_u16(), 400, "{text}");
+    assert!(text.starts_with("1 entries refused, 2 stored: timestamp out of range"), "{text}");
+    let kept = wait_for_count(&server, "lokibad", 2);
+    let json_line =
+        kept.iter().find(|hit| hit["message"] == "lokibad json line").expect("the JSON line is read as JSON");
+    assert_eq!((json_line["level"].as_str(), json_line["fields"]["path"].as_str()), (Some("ERROR"), Some("/pay")));
+    assert_eq!(kept.len(), 2);
+
+    // Refused whole, in plain text: a body that is not snappy, a content type Loki does not take.
+    for (content_type, body, status, says) in [
+        ("application/x-protobuf", &b"definitely not snappy"[..], 400, "not snappy-compressed"),
+        ("text/plain", &b"lokibad text"[..], 415, "Content-Type `text/plain`"),
+    ] {
+        let mut response = agent()
+            .post(&server.url("/loki/api/v1/push"))
+            .header("Authorization", &format!("Bearer {INGESTER}"))
+            .header("Content-Type", content_type)
+            .send(body)
+            .unwrap();
+        let text = response.body_mut().read_to_string().unwrap();
+        assert_eq!(response.status().as_u16(), status, "{text}");
+        assert!(text.contains(says), "{text}");
+    }
+    assert_eq!(hits(&server, "lokibad").len(), 2, "nothing else was stored");
 }

@@ -2,7 +2,7 @@
 //! rejected line counted by reason and located by file and line; bug report exports in,
 //! [`BugReport`]s out, with [`Rejections`] (not stored) and [`Warnings`] (stored, with a
 //! problem, such as a date that could not be read) counted the same way; the payloads log
-//! shippers send (OTLP, Elasticsearch bulk) in, records out.
+//! shippers send (OTLP, Elasticsearch bulk, Loki push) in, records out.
 
 mod access_log;
 pub mod bulk;
@@ -12,6 +12,7 @@ mod json;
 mod layout;
 mod lines;
 mod logfmt;
+pub mod loki;
 pub mod otlp;
 mod plain_text;
 mod record;

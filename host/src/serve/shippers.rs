@@ -8,8 +8,12 @@
 //!   action's `_id` is remembered like an `Idempotency-Key`: a repeated one is not stored again
 //!   (`create` answers 409 for it).
 //!
+//! - Loki's push API at `POST /loki/api/v1/push`, snappy-compressed protobuf or JSON, answered
+//!   204; when some entries were refused (the others kept) 400 naming them, as Loki does, so
+//!   that clients do not send the kept ones again.
+//!
 //! Errors come in each protocol's own format (a `google.rpc.Status` for OTLP, Elasticsearch's
-//! `{"error": {"type", "reason"}, "status"}`), rewritten from the API's by a layer so that the
+//! `{"error": {"type", "reason"}, "status"}`, plain text for Loki), rewritten from the API's by a layer so that the
 //! refusals made before a handler runs (token, rate limit, body size) read the same way.
 
 use std::collections::HashMap;
@@ -35,13 +39,14 @@ use super::idempotency::{Begin, KeyGuard};
 use super::ingestor::{Claim, CommitMode, JobKeys, count_rejections};
 use crate::config::Role;
 use crate::ingest::bulk::{self, BulkItem, ItemError, OpType};
+use crate::ingest::loki;
 use crate::ingest::otlp::{self, OtlpEncoding};
 use crate::ingest::{Record, Rejections};
 
 /// Whether a path takes records in: such a request keeps its own deadline (it must answer
 /// what was written, never a bare timeout).
 pub fn is_ingest_path(path: &str) -> bool {
-    path.starts_with("/api/ingest/") || path == "/v1/logs" || path.starts_with("/es/")
+    path.starts_with("/api/ingest/") || path == "/v1/logs" || path.starts_with("/es/") || path == "/loki/api/v1/push"
 }
 
 /// The shipper routes, each behind an ingest token and its protocol's error format.
@@ -57,7 +62,11 @@ pub fn routes(state: &Shared) -> Router<Shared> {
         .route("/es/{index}/_bulk", post(es_bulk_into))
         .route_layer(auth())
         .layer(middleware::from_fn(es_errors));
-    otlp.merge(elasticsearch)
+    let loki = Router::new()
+        .route("/loki/api/v1/push", post(loki_push))
+        .route_layer(auth())
+        .layer(middleware::from_fn(loki_errors));
+    otlp.merge(elasticsearch).merge(loki)
 }
 
 // ---- OTLP ----
@@ -460,4 +469,79 @@ fn repeated_id(op: OpType, id: &str, same_document: bool) -> ItemOutcome {
 fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
     Sha256::digest(bytes).iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+// ---- Loki ----
+
+/// Rewrites the API's error answers on the Loki route into plain text, as Loki answers.
+async fn loki_errors(request: Request, next: Next) -> Response {
+    match api_error(next.run(request).await).await {
+        Err(response) => response,
+        Ok(error) => {
+            let mut answer = (error.status, format!("{}: {}\n", error.code, error.message)).into_response();
+            if let Some(value) = error.headers.get(header::RETRY_AFTER) {
+                answer.headers_mut().insert(header::RETRY_AFTER, value.clone());
+            }
+            answer
+        }
+    }
+}
+
+async fn loki_push(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Query(params): Query<ShipperParams>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(state.settings.request_timeout_ms);
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or("");
+    let media = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let protobuf = match media.as_str() {
+        "application/x-protobuf" | "application/protobuf" => true,
+        "application/json" | "" => false,
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                format!("Content-Type `{content_type}`: application/x-protobuf (snappy) or application/json"),
+            ));
+        }
+    };
+    let commit = params.commit_mode()?;
+    let turn = state.admission.ingest()?;
+    let limit = state.settings.max_body_bytes;
+    let body = RequestBody::receive(request, limit, body_timeout(&state)).await?;
+    let request_id = state.next_request_id();
+    let parsing = state.clone();
+    let name = request_id.clone();
+    let (records, room, rejections) = tokio::task::spawn_blocking(move || {
+        let _turn = turn;
+        let content = body.to_vec()?;
+        let streams = if protobuf { loki::decode_protobuf(&content, limit) } else { loki::decode_json(&content) }
+            .map_err(|message| ApiError::bad_request("bad_body", message))?;
+        let mut rejections = Rejections::default();
+        let records = loki::records(streams, &name, &mut rejections);
+        let room = reserve(&parsing, &records)?;
+        Ok::<_, ApiError>((records, room, rejections))
+    })
+    .await
+    .map_err(ApiError::internal)??;
+    count_rejections(&state.metrics, &rejections);
+    if tokio::time::Instant::now() >= deadline {
+        return Err(past_deadline(&state));
+    }
+    let kept = records.len();
+    if kept > 0 {
+        store_logs(&state, deadline, (records, room), Arc::default(), JobKeys::default(), commit).await?;
+    }
+    if rejections.total() == 0 {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    let refused: Vec<String> = rejections
+        .by_reason
+        .iter()
+        .map(|(reason, group)| format!("{reason}: {} entries, e.g. {}", group.count, group.examples.join("; ")))
+        .collect();
+    let text = format!("{} entries refused, {kept} stored: {}\n", rejections.total(), refused.join(" | "));
+    Ok((StatusCode::BAD_REQUEST, text).into_response())
 }
