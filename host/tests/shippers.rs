@@ -1,7 +1,8 @@
 //! Log shippers' protocols against a real `opsloop serve`, sent by the real clients (installed
 //! by `.ci/run`; scripts in `tests/clients/`): the OpenTelemetry Python SDK's OTLP/HTTP
-//! exporter, opensearch-py's bulk helpers, winston-loki (snappy protobuf) and
-//! python-logging-loki (JSON). Each checks that every record arrives once with
+//! exporter, opensearch-py's bulk helpers, winston-loki (snappy protobuf),
+//! python-logging-loki (JSON), util-linux `logger` and Debian's `rsyslogd` (omfwd to the syslog
+//! receiver, omelasticsearch to the bulk API). Each checks that every record arrives once with
 //! its source, level, time and fields, that bad records are refused alone in the protocol's
 //! own format, and (bulk) that a repeated `_id` is stored once, even across a `kill -9`.
 
@@ -365,4 +366,140 @@ fn loki_pushes_with_bad_entries_keep_the_good_ones_and_name_the_bad_in_plain_tex
         assert!(text.contains(says), "{text}");
     }
     assert_eq!(hits(&server, "lokibad").len(), 2, "nothing else was stored");
+}
+
+/// A server receiving syslog on TCP and UDP: the server and the two ports.
+fn syslog_server(data: &DataDir) -> (Server, u16, u16) {
+    let (child, line) = common::spawn_server_announcing(
+        &data.data(),
+        &["--syslog", "tcp://127.0.0.1:0", "--syslog", "udp://127.0.0.1:0"],
+        &[],
+    );
+    let word = |prefix: &str| line.split_whitespace().find(|word| word.starts_with(prefix)).map(str::to_string);
+    let base = word("http://").unwrap().trim_end_matches('/').to_string();
+    let port = |prefix: &str| word(prefix).and_then(|address| address.rsplit(':').next()?.parse().ok()).unwrap();
+    let (tcp, udp) = (port("tcp://"), port("udp://"));
+    (Server { child, base }, tcp, udp)
+}
+
+/// Sends `lines` through util-linux `logger` with `options`, one message a line.
+fn logger(options: &[&str], lines: &[String]) {
+    use std::io::Write;
+    let mut child = Command::new("logger")
+        .args(options)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("util-linux logger sends the syslog messages");
+    child.stdin.take().unwrap().write_all((lines.join("\n") + "\n").as_bytes()).unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[test]
+fn syslog_from_logger_over_tcp_and_udp_arrives_once_with_app_level_time_and_structured_data() {
+    let data = DataDir::new("commit_interval_ms = 200");
+    let (server, tcp, udp) = syslog_server(&data);
+    let (tcp, udp) = (tcp.to_string(), udp.to_string());
+    let numbered = |word: &str, count: usize| (0..count).map(|n| format!("{word} {n} done")).collect::<Vec<_>>();
+    let before_ms = chrono::Utc::now().timestamp_millis();
+    // RFC 5424 with octet counting, RFC 5424 with newline framing, RFC 3164 over UDP.
+    logger(
+        &[
+            "--tcp",
+            "--octet-count",
+            "--rfc5424",
+            "-n",
+            "127.0.0.1",
+            "-P",
+            &tcp,
+            "-t",
+            "payments",
+            "-p",
+            "user.err",
+            "--sd-id",
+            "order@32473",
+            "--sd-param",
+            "region=\"eu\"",
+        ],
+        &numbered("sysloga", 300),
+    );
+    logger(
+        &["--tcp", "--rfc5424", "-n", "127.0.0.1", "-P", &tcp, "-t", "checkout", "-p", "local0.warning"],
+        &numbered("syslogb", 200),
+    );
+    logger(
+        &["--udp", "--rfc3164", "-n", "127.0.0.1", "-P", &udp, "-t", "cron", "-p", "daemon.info"],
+        &numbered("syslogc", 50),
+    );
+    let after_ms = chrono::Utc::now().timestamp_millis();
+
+    for (word, count, source, level) in
+        [("sysloga", 300, "payments", "ERROR"), ("syslogb", 200, "checkout", "WARN"), ("syslogc", 50, "cron", "INFO")]
+    {
+        let found = wait_for_count(&server, word, count);
+        let distinct: BTreeSet<&str> = found.iter().map(|hit| hit["message"].as_str().unwrap()).collect();
+        assert_eq!((found.len(), distinct.len()), (count, count), "{word}: every message once");
+        for hit in &found {
+            assert_eq!((hit["source"].as_str(), hit["level"].as_str()), (Some(source), Some(level)), "{hit}");
+            let time =
+                chrono::DateTime::parse_from_rfc3339(hit["timestamp"].as_str().unwrap()).unwrap().timestamp_millis();
+            // RFC 3164 times have whole seconds.
+            assert!((before_ms - 2000..=after_ms + 1000).contains(&time), "the message's time: {hit}");
+        }
+    }
+    let counted = wait_for_count(&server, "sysloga", 300);
+    assert_eq!(counted[0]["fields"]["order@32473.region"], "eu", "structured data: {}", counted[0]);
+}
+
+#[test]
+fn rsyslog_forwards_to_the_syslog_receiver_and_through_omelasticsearch_to_bulk() {
+    let data = DataDir::new("commit_interval_ms = 200");
+    let (server, tcp, _) = syslog_server(&data);
+    let work = data.path("rsyslog");
+    std::fs::create_dir_all(&work).unwrap();
+    let input = free_port();
+    let config = format!(
+        "global(workDirectory=\"{work}\")\n\
+         module(load=\"imtcp\")\n\
+         module(load=\"omelasticsearch\")\n\
+         input(type=\"imtcp\" address=\"127.0.0.1\" port=\"{input}\" ruleset=\"forward\")\n\
+         ruleset(name=\"forward\") {{\n\
+           action(type=\"omfwd\" target=\"127.0.0.1\" port=\"{tcp}\" protocol=\"tcp\" TCP_Framing=\"octet-counted\" \
+                  template=\"RSYSLOG_SyslogProtocol23Format\")\n\
+           action(type=\"omelasticsearch\" server=\"{base}/es\" searchIndex=\"rsyslog\" bulkmode=\"on\" \
+                  uid=\"shipper\" pwd=\"{INGESTER}\")\n\
+         }}\n",
+        work = work.display(),
+        base = server.base,
+    );
+    std::fs::write(work.join("rsyslog.conf"), config).unwrap();
+    let mut rsyslog = Command::new("rsyslogd")
+        .args(["-n", "-f"])
+        .arg(work.join("rsyslog.conf"))
+        .arg("-i")
+        .arg(work.join("rsyslogd.pid"))
+        .spawn()
+        .expect("Debian's rsyslog (with rsyslog-elasticsearch) forwards the messages; .ci/run installs it");
+    // Wait until rsyslog listens.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", input)).is_err() {
+        assert!(std::time::Instant::now() < deadline, "rsyslogd did not start listening");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let lines: Vec<String> = (0..200).map(|n| format!("viarsyslog order {n} failed")).collect();
+    logger(&["--tcp", "-n", "127.0.0.1", "-P", &input.to_string(), "-t", "shop", "-p", "user.err"], &lines);
+
+    let forwarded = wait_for_count(&server, "viarsyslog AND source:shop", 200);
+    let indexed = wait_for_count(&server, "viarsyslog AND source:rsyslog", 200);
+    let _ = rsyslog.kill();
+    let _ = rsyslog.wait();
+    for (found, how) in [(&forwarded, "omfwd"), (&indexed, "omelasticsearch")] {
+        let distinct: BTreeSet<&str> = found.iter().map(|hit| hit["message"].as_str().unwrap()).collect();
+        assert_eq!((found.len(), distinct.len()), (200, 200), "{how}: every message once");
+        assert!(found.iter().all(|hit| hit["level"] == "ERROR"), "{how}: the severity is the level");
+    }
+    assert!(indexed[0]["fields"]["fromhost"].is_string(), "omelasticsearch's fields are kept: {}", indexed[0]);
 }

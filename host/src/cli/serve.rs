@@ -1,4 +1,5 @@
-//! `opsloop serve`: the HTTP API and web page; `--watch` tails files into the index.
+//! `opsloop serve`: the HTTP API and web page; `--watch` tails files into the index and
+//! `--syslog` receives syslog.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -9,7 +10,7 @@ use super::UsageError;
 use crate::config::Settings;
 use crate::data_dir::DataDir;
 use crate::ingest::{DEFAULT_MAX_LINE_BYTES, Format, ParseOptions};
-use crate::serve::{ServeError, ServeOptions, WatchSpec, serve, shutdown_signal};
+use crate::serve::{ServeError, ServeOptions, SyslogSpec, WatchSpec, serve, shutdown_signal};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -28,6 +29,10 @@ pub struct ServeArgs {
     /// The source name of tailed records (default: the file name up to its first dot).
     #[arg(long)]
     pub source: Option<String>,
+    /// Receive syslog (RFC 5424 or 3164) on `tcp://<host>:<port>` (octet-counting or newline
+    /// framing) or `udp://<host>:<port>`; repeatable. Port 0 picks a free one.
+    #[arg(long, value_name = "tcp|udp://HOST:PORT")]
+    pub syslog: Vec<String>,
 }
 
 pub fn run(data_dir: &DataDir, settings: &Settings, args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -41,7 +46,10 @@ pub fn run(data_dir: &DataDir, settings: &Settings, args: ServeArgs) -> anyhow::
             eprintln!("warning: --watch {text}: nothing there yet; files that appear there will be tailed");
         }
     }
+    let syslog =
+        args.syslog.iter().map(|text| SyslogSpec::parse(text)).collect::<Result<Vec<_>, _>>().map_err(UsageError)?;
     let options = ServeOptions {
+        syslog,
         listen: args.listen,
         watch,
         parse: ParseOptions {
@@ -54,9 +62,10 @@ pub fn run(data_dir: &DataDir, settings: &Settings, args: ServeArgs) -> anyhow::
     // Queries and ingest parsing run on the blocking pool, bounded by their turns
     // (`max_concurrent_queries`, `max_concurrent_ingests`); this bounds the pool itself.
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().max_blocking_threads(64).build()?;
-    let announce = |address: std::net::SocketAddr| {
+    let announce = |address: std::net::SocketAddr, syslog: &[String]| {
         let mut stdout = std::io::stdout().lock();
-        let _ = writeln!(stdout, "opsloop serving http://{address}/ (API: /api/openapi.json)");
+        let syslog = if syslog.is_empty() { String::new() } else { format!("; syslog on {}", syslog.join(" ")) };
+        let _ = writeln!(stdout, "opsloop serving http://{address}/ (API: /api/openapi.json){syslog}");
         let _ = stdout.flush();
     };
     let served = runtime.block_on(serve(data_dir, settings, &options, announce, shutdown_signal()));

@@ -4,15 +4,16 @@
 //! [`BulkItem`] per action.
 //!
 //! The index name (the action's `_index`, else the one in the path) is the source; the
-//! document's `@timestamp`, `message` and `log.level` (flat or as ECS's nested `log.level`)
-//! are its time, message and level, the rest its fields. Each action succeeds or fails alone,
+//! document's `@timestamp`, `message` and `log.level` (flat or as ECS's nested `log.level`;
+//! `timereported` and `priority` in rsyslog's default template) are its time, message and
+//! level, the rest its fields. Each action succeeds or fails alone,
 //! with Elasticsearch's error type and a reason naming its line; `update` and `delete` are
 //! refused, since stored records are never changed.
 
 use serde_json::{Map, Value};
 
 use super::DEFAULT_MAX_LINE_BYTES;
-use super::json::record_from_object;
+use super::json::{LEVEL_KEYS, TIME_KEYS, record_from_object};
 use super::record::{Origin, Record};
 use super::timestamp::storable;
 
@@ -186,6 +187,18 @@ fn read_document(line: &[u8], index: &str, origin: Origin) -> Result<Record, Str
         for (key, value) in log {
             object.entry(format!("log.{key}")).or_insert(value);
         }
+    }
+    // rsyslog's omelasticsearch writes, by default, the time as `timereported` and the
+    // severity as `priority` (`err`, `warning`, ...).
+    if !TIME_KEYS.iter().any(|key| object.contains_key(*key))
+        && let Some(time) = object.remove("timereported")
+    {
+        object.insert("@timestamp".into(), time);
+    }
+    if !LEVEL_KEYS.iter().any(|key| object.contains_key(*key))
+        && let Some(level) = object.remove("priority")
+    {
+        object.insert("log.level".into(), level);
     }
     let record = record_from_object(object, text, index, origin)?;
     if let Some(ms) = record.timestamp_ms.filter(|ms| !storable(*ms)) {

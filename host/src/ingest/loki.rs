@@ -69,12 +69,15 @@ pub struct LabelPairAdapter {
     pub value: String,
 }
 
+/// One entry of a stream: its time (ns since the epoch, or why it has none), line and
+/// structured metadata.
+pub type Entry = (Result<i128, String>, String, Map<String, Value>);
+
 /// One stream of a push, whichever encoding it came in.
 #[derive(Debug)]
 pub struct Stream {
     pub labels: Map<String, Value>,
-    /// Time (ns since the epoch, as sent), line, structured metadata.
-    pub entries: Vec<(Result<i128, String>, String, Map<String, Value>)>,
+    pub entries: Vec<Entry>,
 }
 
 /// Reads a snappy-compressed protobuf push whose decompressed size may be at most `limit`.

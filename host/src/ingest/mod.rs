@@ -17,7 +17,7 @@ pub mod otlp;
 mod plain_text;
 mod record;
 mod reports;
-mod syslog;
+pub mod syslog;
 mod timestamp;
 
 use std::collections::BTreeMap;

@@ -24,6 +24,7 @@ mod listener;
 mod metrics;
 mod shippers;
 mod suspension;
+mod syslog;
 mod tail;
 mod wal;
 mod web;
@@ -39,6 +40,7 @@ pub use api::{AppState, OPENAPI, router};
 pub use auth::tokens_from_env;
 pub use ingestor::{Claim, CommitMode, Ingestor, LoadError, PluginStatus, QueueError, Ticket, Work};
 pub use metrics::Metrics;
+pub use syslog::SyslogSpec;
 pub use tail::{Tailer, WatchSpec};
 
 use crate::config::Settings;
@@ -57,6 +59,8 @@ pub struct ServeOptions {
     pub watch: Vec<WatchSpec>,
     /// How tailed files are parsed.
     pub parse: ParseOptions,
+    /// Where to receive syslog (`--syslog tcp://…`, `udp://…`).
+    pub syslog: Vec<SyslogSpec>,
 }
 
 /// Why the server cannot start.
@@ -76,6 +80,8 @@ pub enum ServeError {
 /// writer, the tailer and the plugin watcher.
 pub struct Service {
     pub state: Arc<AppState>,
+    /// Where syslog is received (`tcp://…`, `udp://…`, ports resolved).
+    pub syslog_addresses: Vec<String>,
     stop: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
 }
@@ -144,6 +150,8 @@ impl Service {
             let stop = stop.clone();
             threads.push(std::thread::Builder::new().name("opsloop-tail".into()).spawn(move || tailer.run(stop))?);
         }
+        let syslog = syslog::start(&options.syslog, &ingestor, &metrics, &stop)?;
+        threads.extend(syslog.threads);
         if let Some((watcher, changes)) = watch_plugin_dir(&data_dir.plugins_dir(settings.plugins.dir.as_deref())) {
             let ingestor = ingestor.clone();
             let stop = stop.clone();
@@ -181,7 +189,7 @@ impl Service {
             requests: AtomicU64::new(0),
             started_ms: chrono::Utc::now().timestamp_millis(),
         });
-        Ok(Self { state, stop, threads })
+        Ok(Self { state, syslog_addresses: syslog.addresses, stop, threads })
     }
 
     /// The router over this service's state.
@@ -205,7 +213,7 @@ pub async fn serve(
     data_dir: &DataDir,
     settings: &Settings,
     options: &ServeOptions,
-    on_listening: impl FnOnce(SocketAddr),
+    on_listening: impl FnOnce(SocketAddr, &[String]),
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let open_files = listener::raise_open_file_limit();
@@ -223,7 +231,7 @@ pub async fn serve(
     let tcp = tokio::net::TcpListener::bind(&listen)
         .await
         .map_err(|error| anyhow::anyhow!("cannot listen on {listen}: {error}"))?;
-    on_listening(tcp.local_addr()?);
+    on_listening(tcp.local_addr()?, &service.syslog_addresses);
     let served = listener::serve_connections(
         tcp,
         service.router(),

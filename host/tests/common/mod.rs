@@ -49,6 +49,17 @@ pub const BILLING_AND_DARK_MODE_REPORTS: [&str; 4] = [
 
 /// Starts `opsloop serve` on a free loopback port over `data`; the child and its base URL.
 pub fn spawn_server(data: &Path, extra: &[&str], env: &[(&str, &str)]) -> (Child, String) {
+    let (child, line) = spawn_server_announcing(data, extra, env);
+    let address = line
+        .split_whitespace()
+        .find(|word| word.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no address in {line:?}"));
+    (child, address.trim_end_matches('/').to_string())
+}
+
+/// Starts `opsloop serve` like [`spawn_server`]; the child and the line it announced itself
+/// with (its addresses: HTTP, and syslog when asked for).
+pub fn spawn_server_announcing(data: &Path, extra: &[&str], env: &[(&str, &str)]) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_opsloop"))
         .arg("--data")
         .arg(data)
@@ -61,12 +72,7 @@ pub fn spawn_server(data: &Path, extra: &[&str], env: &[(&str, &str)]) -> (Child
         .unwrap();
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let address = line
-        .split_whitespace()
-        .find(|word| word.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no address in {line:?}"));
-    let base = address.trim_end_matches('/').to_string();
-    (child, base)
+    (child, line)
 }
 
 /// A tracker export of `total` JSON-lines reports, listed newest first, one a minute: `A`

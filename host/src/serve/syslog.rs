@@ -1,0 +1,479 @@
+//! The syslog receiver (`opsloop serve --syslog tcp://127.0.0.1:6514 --syslog udp://…:5514`):
+//! what rsyslog's and syslog-ng's forwarders, `logger -n` and network devices send, RFC 5424
+//! or RFC 3164, over TCP with octet-counting or newline framing (RFC 6587) or one message per
+//! UDP datagram.
+//!
+//! Messages are read by the same syslog parsers as files; the APP-NAME (5424) or TAG (3164) is
+//! the source, `syslog` when there is none; a message neither RFC reads is kept whole as a raw
+//! record, its PRI (if any) giving the level. A message longer than a record may be
+//! (`DEFAULT_MAX_LINE_BYTES`) or with a time the index cannot hold is refused and counted
+//! (`rejected` metric, by reason).
+//!
+//! Each connection (and the UDP socket) gathers records into batches handed to the writer at
+//! least every [`FLUSH_INTERVAL`]; a full writer blocks the reading, so TCP senders are slowed,
+//! not dropped. Syslog has no acknowledgement: what a sender wrote before a crash may be lost
+//! if it was not yet in the write-ahead log (at most one flush interval's worth), as with any
+//! syslog receiver without RELP.
+
+use std::io::{ErrorKind, Read};
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use super::ingestor::{CommitMode, Ingestor, Work, count_rejections};
+use super::metrics::Metrics;
+use crate::ingest::{DEFAULT_MAX_LINE_BYTES, Origin, Record, Rejections, normalize_level, storable};
+
+/// How long received records may wait before they are handed to the writer.
+pub const FLUSH_INTERVAL: Duration = Duration::from_millis(200);
+/// Records handed to the writer at once, at most.
+const BATCH_RECORDS: usize = 2_000;
+/// TCP connections served at once; more are closed at once.
+const MAX_CONNECTIONS: usize = 512;
+/// The source of messages that name no app.
+const DEFAULT_SOURCE: &str = "syslog";
+
+/// A transport and address to receive syslog on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyslogSpec {
+    pub transport: Transport,
+    pub address: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    Tcp,
+    Udp,
+}
+
+impl SyslogSpec {
+    /// Reads `tcp://host:port` or `udp://host:port`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let (scheme, address) = text
+            .split_once("://")
+            .ok_or_else(|| format!("--syslog {text}: tcp://<host>:<port> or udp://<host>:<port>"))?;
+        let transport = match scheme {
+            "tcp" => Transport::Tcp,
+            "udp" => Transport::Udp,
+            other => return Err(format!("--syslog {text}: the transport `{other}` is not tcp or udp")),
+        };
+        if address.rsplit_once(':').is_none_or(|(_, port)| port.parse::<u16>().is_err()) {
+            return Err(format!("--syslog {text}: `{address}` is not <host>:<port>"));
+        }
+        Ok(Self { transport, address: address.to_string() })
+    }
+}
+
+/// The bound receivers: their addresses (as `tcp://…`, `udp://…`) and threads.
+pub struct SyslogReceivers {
+    pub addresses: Vec<String>,
+    pub threads: Vec<JoinHandle<()>>,
+}
+
+/// Binds every spec (an address that cannot be bound stops the start) and starts receiving.
+pub fn start(
+    specs: &[SyslogSpec],
+    ingestor: &Arc<Ingestor>,
+    metrics: &Arc<Metrics>,
+    stop: &Arc<AtomicBool>,
+) -> anyhow::Result<SyslogReceivers> {
+    let mut receivers = SyslogReceivers { addresses: Vec::new(), threads: Vec::new() };
+    for spec in specs {
+        let sink = || Batcher::new(ingestor.clone(), metrics.clone());
+        let stop = stop.clone();
+        match spec.transport {
+            Transport::Tcp => {
+                let listener = TcpListener::bind(&spec.address)
+                    .map_err(|error| anyhow::anyhow!("--syslog tcp://{}: cannot listen: {error}", spec.address))?;
+                listener.set_nonblocking(true)?;
+                receivers.addresses.push(format!("tcp://{}", listener.local_addr()?));
+                let (ingestor, metrics) = (ingestor.clone(), metrics.clone());
+                receivers.threads.push(
+                    std::thread::Builder::new()
+                        .name("opsloop-syslog-tcp".into())
+                        .spawn(move || accept_loop(listener, &ingestor, &metrics, &stop))?,
+                );
+            }
+            Transport::Udp => {
+                let socket = UdpSocket::bind(&spec.address)
+                    .map_err(|error| anyhow::anyhow!("--syslog udp://{}: cannot listen: {error}", spec.address))?;
+                socket.set_read_timeout(Some(FLUSH_INTERVAL))?;
+                receivers.addresses.push(format!("udp://{}", socket.local_addr()?));
+                let mut sink = sink();
+                receivers.threads.push(
+                    std::thread::Builder::new()
+                        .name("opsloop-syslog-udp".into())
+                        .spawn(move || receive_datagrams(&socket, &mut sink, &stop))?,
+                );
+            }
+        }
+    }
+    Ok(receivers)
+}
+
+fn accept_loop(listener: TcpListener, ingestor: &Arc<Ingestor>, metrics: &Arc<Metrics>, stop: &Arc<AtomicBool>) {
+    let open = Arc::new(AtomicUsize::new(0));
+    let mut connections: Vec<JoinHandle<()>> = Vec::new();
+    while !stop.load(Ordering::SeqCst) {
+        match listener.accept() {
+            Ok((stream, peer)) => {
+                connections.retain(|thread| !thread.is_finished());
+                if open.load(Ordering::SeqCst) >= MAX_CONNECTIONS {
+                    tracing::warn!(%peer, "syslog connection refused: {MAX_CONNECTIONS} are open");
+                    continue;
+                }
+                open.fetch_add(1, Ordering::SeqCst);
+                let mut sink = Batcher::new(ingestor.clone(), metrics.clone());
+                let (stop, open) = (stop.clone(), open.clone());
+                let spawned = std::thread::Builder::new().name("opsloop-syslog-conn".into()).spawn(move || {
+                    read_connection(stream, peer, &mut sink, &stop);
+                    open.fetch_sub(1, Ordering::SeqCst);
+                });
+                match spawned {
+                    Ok(thread) => connections.push(thread),
+                    Err(error) => tracing::error!(%error, "syslog connection not served"),
+                }
+            }
+            Err(error) if error.kind() == ErrorKind::WouldBlock => std::thread::sleep(Duration::from_millis(50)),
+            Err(error) => {
+                tracing::warn!(%error, "syslog accept failed");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+    for thread in connections {
+        let _ = thread.join();
+    }
+}
+
+/// Reads one TCP connection's frames until it closes or the server stops.
+fn read_connection(mut stream: TcpStream, peer: SocketAddr, sink: &mut Batcher, stop: &AtomicBool) {
+    if stream.set_nonblocking(false).and_then(|()| stream.set_read_timeout(Some(FLUSH_INTERVAL))).is_err() {
+        return;
+    }
+    let name = format!("syslog:tcp:{peer}");
+    let mut framer = Framer::default();
+    let mut chunk = vec![0u8; 64 << 10];
+    loop {
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
+        match stream.read(&mut chunk) {
+            Ok(0) => {
+                framer.finish(|frame, problem| sink.take(&name, frame, problem));
+                break;
+            }
+            Ok(read) => framer.feed(&chunk[..read], |frame, problem| sink.take(&name, frame, problem)),
+            Err(error) if matches!(error.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(error) if error.kind() == ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        }
+        sink.flush_if_due();
+    }
+    sink.flush();
+}
+
+fn receive_datagrams(socket: &UdpSocket, sink: &mut Batcher, stop: &AtomicBool) {
+    let mut datagram = vec![0u8; 65_536];
+    while !stop.load(Ordering::SeqCst) {
+        match socket.recv_from(&mut datagram) {
+            Ok((length, peer)) => {
+                let name = format!("syslog:udp:{peer}");
+                let frame = &datagram[..length];
+                let frame = frame.strip_suffix(b"\n").unwrap_or(frame);
+                sink.take(&name, frame, None);
+            }
+            Err(error) if matches!(error.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(error) => tracing::warn!(%error, "syslog datagram not read"),
+        }
+        sink.flush_if_due();
+    }
+    sink.flush();
+}
+
+/// Splits a TCP byte stream into messages: `<length> <message>` (octet counting) when a
+/// frame starts with digits and a space, else up to a newline.
+#[derive(Default)]
+struct Framer {
+    buffer: Vec<u8>,
+    /// Bytes of an oversized octet-counted frame still to skip.
+    skip: usize,
+    /// Skipping an oversized newline-framed message up to its newline.
+    discarding: bool,
+}
+
+/// Why a frame was dropped before parsing.
+const TOO_LONG: &str = "message too long";
+
+impl Framer {
+    fn feed(&mut self, bytes: &[u8], mut emit: impl FnMut(&[u8], Option<&str>)) {
+        self.buffer.extend_from_slice(bytes);
+        let mut start = 0;
+        loop {
+            if self.skip > 0 {
+                let skipped = self.skip.min(self.buffer.len() - start);
+                start += skipped;
+                self.skip -= skipped;
+                if self.skip > 0 {
+                    break;
+                }
+            }
+            let rest = &self.buffer[start..];
+            if self.discarding {
+                match rest.iter().position(|byte| *byte == b'\n') {
+                    Some(at) => {
+                        start += at + 1;
+                        self.discarding = false;
+                    }
+                    None => {
+                        start = self.buffer.len();
+                        break;
+                    }
+                }
+                continue;
+            }
+            if rest.is_empty() {
+                break;
+            }
+            if let Some((length, header)) = octet_count(rest) {
+                if length > DEFAULT_MAX_LINE_BYTES {
+                    emit(b"", Some(TOO_LONG));
+                    start += header;
+                    self.skip = length;
+                    continue;
+                }
+                if rest.len() < header + length {
+                    break;
+                }
+                emit(&rest[header..header + length], None);
+                start += header + length;
+                // Some senders put a newline after a counted frame too.
+                if self.buffer.get(start) == Some(&b'\n') {
+                    start += 1;
+                }
+                continue;
+            }
+            match rest.iter().position(|byte| *byte == b'\n') {
+                Some(at) => {
+                    // A blank line (such as the newline some senders put after a counted
+                    // frame, read apart from it) is no message.
+                    if !rest[..at].iter().all(u8::is_ascii_whitespace) {
+                        emit(&rest[..at], None);
+                    }
+                    start += at + 1;
+                }
+                None if rest.len() > DEFAULT_MAX_LINE_BYTES => {
+                    emit(b"", Some(TOO_LONG));
+                    start = self.buffer.len();
+                    self.discarding = true;
+                    break;
+                }
+                None => break,
+            }
+        }
+        self.buffer.drain(..start);
+    }
+
+    /// The connection closed: a last message without its newline is still one.
+    fn finish(&mut self, mut emit: impl FnMut(&[u8], Option<&str>)) {
+        if !self.buffer.is_empty() && self.skip == 0 && !self.discarding && octet_count(&self.buffer).is_none() {
+            emit(&self.buffer, None);
+        }
+        self.buffer.clear();
+    }
+}
+
+/// `<digits> ` at the start of `bytes`: the frame length and the header's length.
+fn octet_count(bytes: &[u8]) -> Option<(usize, usize)> {
+    let digits = bytes.iter().take(11).take_while(|byte| byte.is_ascii_digit()).count();
+    if digits == 0 || digits > 10 {
+        return None;
+    }
+    // Digits not yet followed by anything read as newline framing until more bytes come (which
+    // waits for them too, as no newline is there yet).
+    match bytes.get(digits) {
+        Some(b' ') => std::str::from_utf8(&bytes[..digits]).ok()?.parse().ok().map(|length| (length, digits + 1)),
+        _ => None,
+    }
+}
+
+/// Reads one message into a record.
+pub fn record_of(frame: &[u8], origin: Origin) -> Result<Record, String> {
+    let text = String::from_utf8_lossy(frame);
+    let text = text.trim_end_matches(['\r', '\n', '\0']);
+    if text.trim().is_empty() {
+        return Err("empty message".into());
+    }
+    let parsed = if is_rfc5424(text) {
+        crate::ingest::syslog::parse_rfc5424(text, DEFAULT_SOURCE, origin.clone())
+    } else {
+        crate::ingest::syslog::parse_rfc3164(text, DEFAULT_SOURCE, origin.clone())
+    };
+    let record = match parsed {
+        Ok(mut record) => {
+            if let Some(app) = record.fields.get("app").and_then(|app| app.as_str()) {
+                record.source = app.to_string();
+            }
+            record
+        }
+        Err(_) => raw_record(text, origin),
+    };
+    if let Some(ms) = record.timestamp_ms.filter(|ms| !storable(*ms)) {
+        return Err(format!(
+            "timestamp out of range: {ms} ms since the epoch; the index stores 1677-09-21 to 2262-04-11"
+        ));
+    }
+    Ok(record)
+}
+
+fn is_rfc5424(text: &str) -> bool {
+    text.strip_prefix('<')
+        .and_then(|rest| rest.split_once('>'))
+        .is_some_and(|(pri, rest)| pri.bytes().all(|b| b.is_ascii_digit()) && rest.starts_with("1 "))
+}
+
+/// A message neither RFC reads: kept whole, its PRI (if any) giving the level.
+fn raw_record(text: &str, origin: Origin) -> Record {
+    let (level, message) = match text.strip_prefix('<').and_then(|rest| rest.split_once('>')) {
+        Some((pri, rest)) if !pri.is_empty() && pri.len() <= 3 && pri.bytes().all(|b| b.is_ascii_digit()) => {
+            (pri.parse::<u32>().ok().map(|pri| severity_level(pri % 8)), rest)
+        }
+        _ => (None, text),
+    };
+    let mut record = Record::new(DEFAULT_SOURCE, message.to_string(), origin);
+    record.level = level.map(normalize_level);
+    record
+}
+
+fn severity_level(severity: u32) -> &'static str {
+    match severity {
+        0..=2 => "FATAL",
+        3 => "ERROR",
+        4 => "WARN",
+        5 | 6 => "INFO",
+        _ => "DEBUG",
+    }
+}
+
+/// Gathers one receiver's records and hands them to the writer in batches.
+struct Batcher {
+    ingestor: Arc<Ingestor>,
+    metrics: Arc<Metrics>,
+    records: Vec<Record>,
+    rejections: Rejections,
+    /// When the oldest record waiting arrived.
+    since: Option<Instant>,
+    /// Messages read so far (each one's `line` in its origin).
+    received: u64,
+}
+
+impl Batcher {
+    fn new(ingestor: Arc<Ingestor>, metrics: Arc<Metrics>) -> Self {
+        Self { ingestor, metrics, records: Vec::new(), rejections: Rejections::default(), since: None, received: 0 }
+    }
+
+    fn take(&mut self, name: &str, frame: &[u8], problem: Option<&str>) {
+        self.received += 1;
+        let read = match problem {
+            Some(problem) => Err(format!("{problem}: more than {DEFAULT_MAX_LINE_BYTES} bytes")),
+            None => record_of(frame, Origin { file: name.to_string(), line: self.received }),
+        };
+        match read {
+            Ok(record) => {
+                self.since.get_or_insert_with(Instant::now);
+                self.records.push(record);
+                if self.records.len() >= BATCH_RECORDS {
+                    self.flush();
+                }
+            }
+            Err(reason) if reason == "empty message" => {}
+            Err(reason) => {
+                tracing::debug!(sender = name, %reason, "syslog message refused");
+                self.rejections.add(name, self.received, &reason);
+            }
+        }
+    }
+
+    fn flush_if_due(&mut self) {
+        if self.since.is_some_and(|since| since.elapsed() >= FLUSH_INTERVAL) || self.rejections.total() > 0 {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        count_rejections(&self.metrics, &std::mem::take(&mut self.rejections));
+        self.since = None;
+        if self.records.is_empty() {
+            return;
+        }
+        let records = std::mem::take(&mut self.records);
+        let count = records.len();
+        match self.ingestor.submit_waiting(Work::Logs { records, checkpoint: None, commit: CommitMode::Auto }, count) {
+            Ok(_) => {
+                self.metrics.records_in.inc_by(count as u64);
+            }
+            Err(error) => tracing::error!(%error, records = count, "syslog records not queued"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frames(chunks: &[&[u8]]) -> Vec<Result<String, String>> {
+        let mut framer = Framer::default();
+        let mut out = Vec::new();
+        let mut emit = |frame: &[u8], problem: Option<&str>| {
+            out.push(match problem {
+                Some(problem) => Err(problem.to_string()),
+                None => Ok(String::from_utf8_lossy(frame).into_owned()),
+            })
+        };
+        for chunk in chunks {
+            framer.feed(chunk, &mut emit);
+        }
+        framer.finish(&mut emit);
+        out
+    }
+
+    #[test]
+    fn octet_counted_and_newline_framed_messages_are_split_across_reads() {
+        let got = frames(&[b"12 <13>1 - a b", b"c13 <14>hello\nwor", b"ld\n<15>last"]);
+        let expected: Vec<Result<String, String>> =
+            ["<13>1 - a bc", "<14>hello\nwor", "ld", "<15>last"].iter().map(|s| Ok(s.to_string())).collect();
+        // `13 <14>hello\nwor` is counted: the newline inside is the message's.
+        assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn an_oversized_frame_is_refused_and_the_next_one_read() {
+        let long = vec![b'x'; DEFAULT_MAX_LINE_BYTES + 10];
+        let counted = format!("{} ", long.len());
+        let got = frames(&[counted.as_bytes(), &long, b"5 <13>a", b"\n", &long, b"\n<13>after\n"]);
+        assert_eq!(got, vec![Err(TOO_LONG.into()), Ok("<13>a".into()), Err(TOO_LONG.into()), Ok("<13>after".into())]);
+    }
+
+    #[test]
+    fn messages_become_records_with_app_as_source_and_unreadable_ones_kept_raw() {
+        let origin = || Origin { file: "syslog:tcp:x".into(), line: 1 };
+        let record = record_of(b"<11>1 2026-12-06T01:00:00Z web-1 checkout 42 - - payment failed", origin()).unwrap();
+        assert_eq!((record.source.as_str(), record.level.as_deref()), ("checkout", Some("ERROR")));
+        assert_eq!((record.message.as_str(), record.timestamp_ms), ("payment failed", Some(1_796_518_800_000)));
+        let record = record_of(b"<30>Dec  6 01:00:00 web-1 cron[77]: job done", origin()).unwrap();
+        assert_eq!(
+            (record.source.as_str(), record.level.as_deref(), record.message.as_str()),
+            ("cron", Some("INFO"), "job done")
+        );
+        let record = record_of(b"<12>something odd happened", origin()).unwrap();
+        assert_eq!((record.source.as_str(), record.level.as_deref()), ("syslog", Some("WARN")));
+        assert_eq!(record.message, "something odd happened");
+        let refused = record_of(b"<11>1 9999-12-31T00:00:00Z h app - - - far", origin()).unwrap_err();
+        assert!(refused.starts_with("timestamp out of range"), "{refused}");
+        assert_eq!(SyslogSpec::parse("udp://127.0.0.1:5514").unwrap().transport, Transport::Udp);
+        assert!(SyslogSpec::parse("http://127.0.0.1:5514").unwrap_err().contains("not tcp or udp"));
+        assert!(SyslogSpec::parse("tcp://127.0.0.1").unwrap_err().contains("not <host>:<port>"));
+    }
+}
