@@ -131,7 +131,7 @@ fn with_a_looping_plugin_every_ingest_is_answered_in_time_and_a_retried_key_is_s
             &data,
             &settings,
             &ServeOptions { listen: Some("127.0.0.1:0".into()), ..ServeOptions::default() },
-            move |address| address_tx.send(address).unwrap(),
+            move |address, _syslog: &[String]| address_tx.send(address).unwrap(),
             async move {
                 let _ = stop_rx.await;
             },

@@ -6,7 +6,8 @@
 //! the first request is in flight a retry is answered 409; once it is in the write-ahead log the
 //! key's first answer is kept — in the log entry itself, so a key is durable exactly when its
 //! data is, and in `wal/idempotency.jsonl`, which outlives the log entry (the writer appends it
-//! before the entry can be committed and released). At start both are read back.
+//! at once and syncs it before the entry is released after a commit). At start both are read
+//! back.
 //!
 //! Guaranteed window: a retry within `idempotency_window_ms` (default 24 h) of the first
 //! request is recognised, across restarts and crashes, while at most `max_idempotency_keys`
@@ -63,14 +64,22 @@ struct Table {
     entries: HashMap<String, Entry>,
     /// Finished keys, oldest first, for expiry and the size bound.
     order: VecDeque<(i64, String)>,
+}
+
+/// The key file being appended to. Apart from the table, so a sync never holds up a request
+/// looking its key up; taken before the table when both are.
+struct KeyFile {
     file: Option<File>,
-    /// Lines in the key file, to know when rewriting it pays.
-    file_lines: usize,
+    /// Lines in it, to know when rewriting it pays.
+    lines: usize,
+    /// Appended to since the last sync.
+    dirty: bool,
 }
 
 /// The keys the server remembers.
 pub struct IdempotencyKeys {
     table: Mutex<Table>,
+    key_file: Mutex<KeyFile>,
     path: Option<PathBuf>,
     window_ms: i64,
     max_keys: usize,
@@ -99,7 +108,8 @@ impl IdempotencyKeys {
         }
         records.extend(pending);
         let keys = Self {
-            table: Mutex::new(Table { entries: HashMap::new(), order: VecDeque::new(), file: None, file_lines: 0 }),
+            table: Mutex::new(Table { entries: HashMap::new(), order: VecDeque::new() }),
+            key_file: Mutex::new(KeyFile { file: None, lines: 0, dirty: false }),
             path,
             window_ms: window_ms.min(i64::MAX as u64) as i64,
             max_keys: max_keys.max(1),
@@ -111,13 +121,17 @@ impl IdempotencyKeys {
                 keys.remember(&mut table, record);
             }
             keys.expire(&mut table);
-            keys.rewrite(&mut table)?;
         }
+        keys.rewrite(&mut keys.lock_file())?;
         Ok(keys)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Table> {
         self.table.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn lock_file(&self) -> std::sync::MutexGuard<'_, KeyFile> {
+        self.key_file.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn remember(&self, table: &mut Table, record: KeyRecord) {
@@ -142,26 +156,31 @@ impl IdempotencyKeys {
     }
 
     /// Writes the live keys to a fresh file and swaps it in.
-    fn rewrite(&self, table: &mut Table) -> std::io::Result<()> {
+    fn rewrite(&self, key_file: &mut KeyFile) -> std::io::Result<()> {
         let Some(path) = &self.path else { return Ok(()) };
+        let (content, lines) = {
+            let table = self.lock();
+            let mut content = Vec::new();
+            let mut lines = 0;
+            for (_, scope) in &table.order {
+                if let Some(Entry::Done(record)) = table.entries.get(scope) {
+                    serde_json::to_writer(&mut content, record).map_err(std::io::Error::other)?;
+                    content.push(b'\n');
+                    lines += 1;
+                }
+            }
+            (content, lines)
+        };
         let fresh = path.with_extension("jsonl.new");
         let mut file = File::create(&fresh)?;
-        let mut lines = 0;
-        for (_, scope) in &table.order {
-            if let Some(Entry::Done(record)) = table.entries.get(scope) {
-                let mut line = serde_json::to_vec(record).map_err(std::io::Error::other)?;
-                line.push(b'\n');
-                file.write_all(&line)?;
-                lines += 1;
-            }
-        }
+        file.write_all(&content)?;
         file.sync_all()?;
         std::fs::rename(&fresh, path)?;
         if let Some(dir) = path.parent() {
             File::open(dir)?.sync_all()?;
         }
-        table.file = Some(OpenOptions::new().append(true).open(path)?);
-        table.file_lines = lines;
+        key_file.file = Some(OpenOptions::new().append(true).open(path)?);
+        key_file.lines = lines;
         Ok(())
     }
 
@@ -182,36 +201,50 @@ impl IdempotencyKeys {
     }
 
     /// The requests (or documents) with these keys are in the log (the writer calls it before
-    /// answering): keeps their answers, in memory now and in the key file, synced once.
+    /// answering): keeps their answers, in memory now and in the key file.
     pub fn written(&self, records: impl IntoIterator<Item = KeyRecord>) {
-        let mut table = self.lock();
-        let mut lines = Vec::new();
-        let mut count = 0;
-        for record in records {
-            if let Ok(line) = serde_json::to_vec(&record) {
-                lines.extend_from_slice(&line);
-                lines.push(b'\n');
-                count += 1;
+        let mut key_file = self.lock_file();
+        let (lines, count, compact) = {
+            let mut table = self.lock();
+            let mut lines = Vec::new();
+            let mut count = 0;
+            for record in records {
+                if serde_json::to_writer(&mut lines, &record).is_ok() {
+                    lines.push(b'\n');
+                    count += 1;
+                }
+                self.remember(&mut table, record);
             }
-            self.remember(&mut table, record);
-        }
+            self.expire(&mut table);
+            (lines, count, key_file.lines + count > 2 * table.order.len() + 1024)
+        };
         if count == 0 {
             return;
         }
-        if let Some(file) = table.file.as_mut() {
-            // The log entry holds the keys until it is released; a failure here is logged and
-            // the key file rewritten at the next compaction or start.
-            if let Err(error) = file.write_all(&lines).and_then(|()| file.sync_data()) {
+        if let Some(file) = key_file.file.as_mut() {
+            // Not synced here: the log entry holds the keys until it is released, and the file
+            // is synced before that ([`Self::sync`]). A failure is logged and the key file
+            // rewritten at the next compaction or start.
+            if let Err(error) = file.write_all(&lines) {
                 tracing::error!(%error, "idempotency key file not written; the keys are kept in the write-ahead log");
             }
-            table.file_lines += count;
+            key_file.lines += count;
+            key_file.dirty = true;
         }
-        self.expire(&mut table);
-        if table.file_lines > 2 * table.order.len() + 1024
-            && let Err(error) = self.rewrite(&mut table)
-        {
+        if compact && let Err(error) = self.rewrite(&mut key_file) {
             tracing::error!(%error, "idempotency key file not compacted");
         }
+    }
+
+    /// Makes what was appended to the key file durable: called before the write-ahead log
+    /// releases the entries that hold the same keys.
+    pub fn sync(&self) -> std::io::Result<()> {
+        let mut key_file = self.lock_file();
+        if let (true, Some(file)) = (key_file.dirty, key_file.file.as_ref()) {
+            file.sync_data()?;
+        }
+        key_file.dirty = false;
+        Ok(())
     }
 
     /// The request with this key was refused before being written: the key is free again.

@@ -250,6 +250,7 @@ impl Ingestor {
             pending: pending.clone(),
             capacity,
             wal: wal.clone(),
+            keys: keys.clone(),
             wal_seq,
             uncommitted: 0,
             last_commit: Instant::now(),
@@ -475,6 +476,17 @@ impl LogThread {
             tracing::error!(error = %message, "ingest not written");
         }
         drop(wal);
+        if failure.is_none() {
+            // Before any answer: a retry right after it must find the key. All of the group's
+            // keys at once, so the key file is synced once per group, not per job.
+            let written = taken.iter_mut().filter_map(|(job, seq)| Some((std::mem::take(&mut job.keys), (*seq)?)));
+            let written: Vec<KeyRecord> = written
+                .flat_map(|(keys, seq)| {
+                    keys.request.into_iter().chain(keys.documents).map(move |key| KeyRecord { seq, ..key })
+                })
+                .collect();
+            self.keys.written(written);
+        }
         for (mut job, seq) in taken {
             let is_control = matches!(job.work, Work::ReloadPlugin(_));
             if let (Some(message), false) = (&failure, is_control) {
@@ -486,11 +498,6 @@ impl LogThread {
                 }
                 answer(job.done.take(), Err(message.clone()));
                 continue;
-            }
-            if let Some(seq) = seq {
-                // Before the answer: a retry right after it must find the key.
-                let keys = std::mem::take(&mut job.keys);
-                self.keys.written(keys.request.into_iter().chain(keys.documents).map(|key| KeyRecord { seq, ..key }));
             }
             if let (Some(logged), Some(seq)) = (job.logged.take(), seq) {
                 let _ = logged.send(Ok(seq));
@@ -515,6 +522,8 @@ struct IndexThread {
     pending: Arc<Semaphore>,
     capacity: usize,
     wal: Arc<Mutex<Wal>>,
+    /// Synced before the log is released, as the released entries' keys live on in its file.
+    keys: Arc<IdempotencyKeys>,
     /// The last write-ahead-log entry whose records are in the writer.
     wal_seq: u64,
     /// Records added since the last commit.
@@ -764,6 +773,11 @@ impl IndexThread {
         self.parts.metrics.index_records.set(self.parts.logs.len() as i64);
         self.parts.metrics.index_bytes.set(self.parts.logs.disk_bytes() as i64);
         self.indexed_through.store(self.wal_seq, Ordering::SeqCst);
+        // The log entries about to be released hold keys the key file must now keep.
+        if let Err(error) = self.keys.sync() {
+            tracing::error!(%error, "idempotency key file not synced; the write-ahead log keeps its entries");
+            return Ok(());
+        }
         let mut wal = self.wal.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Err(error) = wal.release(self.wal_seq) {
             // Harmless for correctness: a restart skips what the commit holds.

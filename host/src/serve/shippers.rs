@@ -347,7 +347,12 @@ async fn bulk_request(
     let items = tokio::task::spawn_blocking(move || {
         let _turn = turn;
         let content = body.to_vec()?;
-        Ok::<_, ApiError>(bulk::parse(&content, default_index.as_deref(), &name))
+        // The digest a document's `_id` is remembered with, taken here, off the async threads.
+        let items = bulk::parse(&content, default_index.as_deref(), &name).into_iter().map(|item| {
+            let digest = item.id.as_ref().map(|_| sha256_hex(&item.document));
+            (item, digest)
+        });
+        Ok::<_, ApiError>(items.collect::<Vec<_>>())
     })
     .await
     .map_err(ApiError::internal)??;
@@ -365,8 +370,8 @@ async fn bulk_request(
     let mut outcomes = Vec::with_capacity(items.len());
     let mut rejections = Rejections::default();
     let mut answers = Vec::with_capacity(items.len());
-    for (position, item) in items.into_iter().enumerate() {
-        let BulkItem { op, index, id, document, outcome } = item;
+    for (position, (item, digest)) in items.into_iter().enumerate() {
+        let BulkItem { op, index, id, outcome, .. } = item;
         let generated = id.is_none();
         let id = id.unwrap_or_else(|| format!("{request_id}-{}", position + 1));
         let outcome = match outcome {
@@ -380,14 +385,15 @@ async fn bulk_request(
             }
             Ok(record) => {
                 let scope = format!("{}\nes\n{index}\n{id}", caller.0);
-                let digest = sha256_hex(&document);
+                let digest = digest.unwrap_or_default();
                 if let Some(first) = in_this_request.get(&scope) {
                     repeated_id(op, &id, *first == digest)
                 } else {
                     in_this_request.insert(scope.clone(), digest.clone());
                     match state.ingestor.keys.begin(scope, digest, claim.clone()) {
                         Begin::New(guard) => {
-                            document_keys.push(guard.record(json!({ "_index": index, "_id": id })));
+                            // The first answer is not replayed for a document, only its digest compared.
+                            document_keys.push(guard.record(Value::Null));
                             guards.push(guard);
                             records.push(record);
                             ItemOutcome::Stored
@@ -416,33 +422,47 @@ async fn bulk_request(
         store_logs(&state, deadline, (records, room), claim, keys, commit).await?;
     }
     drop(guards);
-    let mut errors = false;
-    let items: Vec<Value> = outcomes
-        .into_iter()
-        .zip(answers)
-        .map(|(outcome, (op, index, id))| {
-            let item = match outcome {
-                ItemOutcome::Stored => json!({
-                    "_index": index, "_id": id, "_version": 1, "result": "created", "status": 201,
-                    "_shards": { "total": 1, "successful": 1, "failed": 0 }, "_seq_no": 0, "_primary_term": 1,
-                }),
-                ItemOutcome::Repeated => json!({
-                    "_index": index, "_id": id, "_version": 1, "result": "noop", "status": 200,
-                    "_shards": { "total": 1, "successful": 1, "failed": 0 }, "_seq_no": 0, "_primary_term": 1,
-                }),
-                ItemOutcome::Failed(error) => {
-                    errors = true;
-                    json!({
-                        "_index": index, "_id": id, "status": error.status,
-                        "error": { "type": error.kind, "reason": error.reason },
-                    })
-                }
-            };
-            json!({ op.name(): item })
-        })
-        .collect();
     let took = started.elapsed().as_millis() as u64;
-    Ok(axum::Json(json!({ "took": took, "errors": errors, "items": items })).into_response())
+    let body = bulk_answer(took, outcomes.into_iter().zip(answers));
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// Elasticsearch's bulk answer, written straight out: a `serde_json::Value` per item cost a
+/// third of the bulk route's time.
+fn bulk_answer(took: u64, items: impl ExactSizeIterator<Item = (ItemOutcome, (OpType, String, String))>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64 + items.len() * 192);
+    let mut errors = false;
+    out.extend_from_slice(b"{\"items\":[");
+    for (number, (outcome, (op, index, id))) in items.enumerate() {
+        if number > 0 {
+            out.push(b',');
+        }
+        let quoted = |text: &str| serde_json::to_string(text).unwrap_or_else(|_| "\"\"".into());
+        let head = format!("{{\"{}\":{{\"_index\":{},\"_id\":{},", op.name(), quoted(&index), quoted(&id));
+        out.extend_from_slice(head.as_bytes());
+        let tail = |result: &str, status: u16| {
+            format!(
+                "\"_version\":1,\"result\":\"{result}\",\"status\":{status},\
+                 \"_shards\":{{\"total\":1,\"successful\":1,\"failed\":0}},\"_seq_no\":0,\"_primary_term\":1}}}}"
+            )
+        };
+        let rest = match outcome {
+            ItemOutcome::Stored => tail("created", 201),
+            ItemOutcome::Repeated => tail("noop", 200),
+            ItemOutcome::Failed(error) => {
+                errors = true;
+                format!(
+                    "\"status\":{},\"error\":{{\"type\":{},\"reason\":{}}}}}}}",
+                    error.status,
+                    quoted(error.kind),
+                    quoted(&error.reason)
+                )
+            }
+        };
+        out.extend_from_slice(rest.as_bytes());
+    }
+    out.extend_from_slice(format!("],\"took\":{took},\"errors\":{errors}}}").as_bytes());
+    out
 }
 
 /// The answer for an action whose `_id` was stored before: `create` conflicts, as in
@@ -468,7 +488,12 @@ fn repeated_id(op: OpType, id: &str, same_document: bool) -> ItemOutcome {
 
 fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
-    Sha256::digest(bytes).iter().map(|byte| format!("{byte:02x}")).collect()
+    use std::fmt::Write;
+    let mut hex = String::with_capacity(64);
+    for byte in Sha256::digest(bytes) {
+        let _ = write!(hex, "{byte:02x}");
+    }
+    hex
 }
 
 // ---- Loki ----
