@@ -13,18 +13,20 @@
 
 #[path = "corpus.rs"]
 mod corpus;
+#[path = "server.rs"]
+mod server;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use opsloop::config::{Role, Settings, TokenSetting};
+use opsloop::config::Settings;
 use opsloop::data_dir::DataDir;
 use opsloop::index::{LogIndex, SearchRequest};
 use opsloop::pipeline::{FindingStore, ImportOptions, ImportSource, PluginSet, import};
-use opsloop::serve::{ServeOptions, Service};
+use opsloop::serve::ServeOptions;
+use server::TOKEN;
 
-const TOKEN: &str = "load-token-0123456789";
 const LINES_PER_REQUEST: usize = 500;
 const QUERIES: &[&str] = &[
     "q=session&since=2024-05-01T10:00:00Z",
@@ -213,18 +215,10 @@ fn report(name: &str, result: &PhaseResult) {
 
 fn main() {
     let seconds: u64 = std::env::var("OPSLOOP_BENCH_SECONDS").ok().and_then(|n| n.parse().ok()).unwrap_or(20);
+    let running = server::start(&ServeOptions::default());
+    let (service, base) = (&running.service, running.base.clone());
+    // The in-process baseline's input and index.
     let dir = tempfile::tempdir().unwrap();
-    let data = DataDir::new(dir.path().join("data"));
-    let mut settings = Settings::default();
-    settings.serve.tokens = vec![TokenSetting { name: "load".into(), token: TOKEN.into(), role: Role::Admin }];
-    settings.serve.requests_per_second = 100_000;
-    settings.serve.burst = 100_000;
-    let service = Service::start(&data, &settings, &ServeOptions::default()).unwrap();
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = service.router();
-    runtime.spawn(async move { axum::serve(listener, router).await.unwrap() });
 
     let lines = Arc::new(corpus::loghub_lines(16_000));
     let next = Arc::new(AtomicU64::new(0));
@@ -299,6 +293,5 @@ fn main() {
         summary.records,
         http_rate / direct_rate
     );
-    runtime.shutdown_timeout(Duration::from_secs(5));
-    service.stop();
+    running.stop();
 }

@@ -13,6 +13,8 @@
 
 #[path = "corpus.rs"]
 mod corpus;
+#[path = "server.rs"]
+mod server;
 
 // The allocator of the `opsloop` binary: the server in this process allocates as it does.
 #[global_allocator]
@@ -27,14 +29,12 @@ use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use opentelemetry_proto::tonic::resource::v1::Resource;
-use opsloop::config::{Role, Settings, TokenSetting};
-use opsloop::data_dir::DataDir;
 use opsloop::ingest::loki::{EntryAdapter, ProtoTimestamp, PushRequest, StreamAdapter};
 use opsloop::serve::{ServeOptions, Service, SyslogSpec};
 use prost::Message;
 use serde_json::json;
+use server::TOKEN;
 
-const TOKEN: &str = "load-token-0123456789";
 const RECORDS_PER_REQUEST: usize = 500;
 fn clients() -> usize {
     std::env::var("OPSLOOP_BENCH_CLIENTS").ok().and_then(|n| n.parse().ok()).unwrap_or(3)
@@ -294,38 +294,6 @@ fn run_syslog(service: &Service, lines: &Arc<Vec<String>>, next: &Arc<AtomicU64>
     sent as f64 / started.elapsed().as_secs_f64()
 }
 
-/// A fresh server over an empty data directory (with a syslog TCP port), and its base URL.
-struct Running {
-    service: Service,
-    runtime: tokio::runtime::Runtime,
-    base: String,
-    _dir: tempfile::TempDir,
-}
-
-fn start() -> Running {
-    let dir = tempfile::tempdir().unwrap();
-    let data = DataDir::new(dir.path().join("data"));
-    let mut settings = Settings::default();
-    settings.serve.tokens = vec![TokenSetting { name: "load".into(), token: TOKEN.into(), role: Role::Admin }];
-    settings.serve.requests_per_second = 100_000;
-    settings.serve.burst = 100_000;
-    let options = ServeOptions { syslog: vec![SyslogSpec::parse("tcp://127.0.0.1:0").unwrap()], ..Default::default() };
-    let service = Service::start(&data, &settings, &options).unwrap();
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = service.router();
-    runtime.spawn(async move { axum::serve(listener, router).await.unwrap() });
-    Running { service, runtime, base, _dir: dir }
-}
-
-impl Running {
-    fn stop(self) {
-        self.runtime.shutdown_timeout(Duration::from_secs(5));
-        self.service.stop();
-    }
-}
-
 fn main() {
     let seconds: u64 = std::env::var("OPSLOOP_BENCH_SECONDS").ok().and_then(|n| n.parse().ok()).unwrap_or(10);
     let lines = Arc::new(corpus::loghub_lines(16_000));
@@ -334,6 +302,8 @@ fn main() {
          per request; each run on a fresh server, each protocol right after a native run with the same records",
         clients()
     );
+    let options = ServeOptions { syslog: vec![SyslogSpec::parse("tcp://127.0.0.1:0").unwrap()], ..Default::default() };
+    let start = || server::start(&options);
     let mut ratios = Vec::new();
     let mut protocols: Vec<Option<&Protocol>> = PROTOCOLS.iter().map(Some).collect();
     protocols.push(None); // syslog

@@ -6,15 +6,16 @@
 //! `app` or `service` label (the first there) is the source; a `level`, `severity` or
 //! `detected_level` label or metadata the level. A line that is a JSON object is read as the
 //! JSON parser reads one (message, level and fields from its keys); any other line is the
-//! message. The entry's time is the record's; one the index cannot hold is refused alone.
+//! message. The entry's time is the record's; an entry whose time the index cannot hold, or
+//! longer than a line may be, is refused alone.
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::Rejections;
 use super::json::record_from_object;
 use super::record::{Origin, Record, normalize_level};
 use super::timestamp::storable;
+use super::{DEFAULT_MAX_LINE_BYTES, Rejections};
 
 /// The source of records whose labels name none.
 pub const DEFAULT_SOURCE: &str = "loki";
@@ -244,6 +245,9 @@ fn record(
     origin: Origin,
 ) -> Result<Record, String> {
     let nanos = time.map_err(|why| format!("bad entry: {why}"))?;
+    if line.len() > DEFAULT_MAX_LINE_BYTES {
+        return Err(format!("line too long: {} bytes, over the {DEFAULT_MAX_LINE_BYTES} byte limit", line.len()));
+    }
     let ms = i64::try_from(nanos.div_euclid(1_000_000)).ok().filter(|ms| storable(*ms)).ok_or_else(|| {
         format!("timestamp out of range: {nanos} ns since the epoch; the index stores 1677-09-21 to 2262-04-11")
     })?;

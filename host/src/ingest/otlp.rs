@@ -6,7 +6,8 @@
 //! range) the level; a string body the message, and a structured body its `message`-like key
 //! with the rest as fields; record, scope and resource attributes become fields (the record's
 //! own win); `trace_id` and `span_id` are kept as hex fields, searchable as
-//! `fields.trace_id:<id>`. A record whose time the index cannot hold is refused alone, with
+//! `fields.trace_id:<id>`. A record whose time the index cannot hold, or whose message is longer
+//! than a line may be, is refused alone, with
 //! its position (`resource 0, scope 1, record 7`), and the others are kept.
 
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
@@ -15,10 +16,10 @@ use opentelemetry_proto::tonic::logs::v1::LogRecord;
 use prost::Message;
 use serde_json::{Map, Value};
 
-use super::Rejections;
 use super::json::MESSAGE_KEYS;
 use super::record::{Origin, Record, normalize_level};
 use super::timestamp::storable;
+use super::{DEFAULT_MAX_LINE_BYTES, Rejections};
 
 /// How the request body is encoded (its `Content-Type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,6 +115,9 @@ fn record(log_record: LogRecord, source: &str, shared: &Map<String, Value>, orig
             value => value.to_string(),
         },
     };
+    if message.len() > DEFAULT_MAX_LINE_BYTES {
+        return Err(format!("line too long: {} bytes, over the {DEFAULT_MAX_LINE_BYTES} byte limit", message.len()));
+    }
     fields.extend(attributes_object(log_record.attributes));
     if !log_record.trace_id.is_empty() {
         fields.insert("trace_id".into(), Value::String(hex(&log_record.trace_id)));
@@ -259,6 +263,16 @@ mod tests {
             example.starts_with("http:2:2: timestamp out of range: time_unix_nano 18000000000000000000"),
             "{example}"
         );
+    }
+
+    #[test]
+    fn a_message_longer_than_a_line_may_be_is_refused_alone() {
+        let long = LogRecord { body: text(&"x".repeat(DEFAULT_MAX_LINE_BYTES + 1)), ..Default::default() };
+        let short = LogRecord { body: text("fits"), ..Default::default() };
+        let mut rejections = Rejections::default();
+        let records = records(request(vec![long, short]), "http:3", &mut rejections);
+        assert_eq!(records.iter().map(|record| record.message.as_str()).collect::<Vec<_>>(), ["fits"]);
+        assert_eq!(rejections.by_reason["line too long"].count, 1);
     }
 
     #[test]

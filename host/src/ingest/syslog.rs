@@ -24,7 +24,7 @@ static SD_PARAM: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"(\S+?)="((?:[^
 static SD_ELEMENT: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\[(\S+)((?:[^\]\\]|\\.)*)\]").unwrap());
 
 /// The level of a syslog severity (PRI mod 8).
-fn level_of(pri: &str) -> Option<String> {
+pub fn level_of(pri: &str) -> Option<String> {
     let severity = pri.parse::<u32>().ok()? % 8;
     Some(
         match severity {

@@ -170,29 +170,10 @@ async fn otlp_logs(
     let encoding = otlp_encoding(&headers)
         .map_err(|message| ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", message))?;
     let commit = params.commit_mode()?;
-    let turn = state.admission.ingest()?;
-    let body = RequestBody::receive(request, state.settings.max_body_bytes, body_timeout(&state)).await?;
-    let request_id = state.next_request_id();
-    let parsing = state.clone();
-    let name = request_id.clone();
-    let (records, room, rejections) = tokio::task::spawn_blocking(move || {
-        let _turn = turn;
-        let content = body.to_vec()?;
-        let request = otlp::decode(&content, encoding).map_err(|message| ApiError::bad_request("bad_body", message))?;
-        let mut rejections = Rejections::default();
-        let records = otlp::records(request, &name, &mut rejections);
-        let room = reserve(&parsing, &records)?;
-        Ok::<_, ApiError>((records, room, rejections))
+    let (_, rejections) = receive_and_store(&state, deadline, request, commit, move |content, name, rejections| {
+        Ok(otlp::records(otlp::decode(content, encoding)?, name, rejections))
     })
-    .await
-    .map_err(ApiError::internal)??;
-    count_rejections(&state.metrics, &rejections);
-    if tokio::time::Instant::now() >= deadline {
-        return Err(past_deadline(&state));
-    }
-    if !records.is_empty() {
-        store_logs(&state, deadline, (records, room), Arc::default(), JobKeys::default(), commit).await?;
-    }
+    .await?;
     let rejected = rejections.total();
     let error_message = rejections
         .by_reason
@@ -214,6 +195,42 @@ async fn otlp_logs(
         json!({})
     };
     Ok(otlp_answer(StatusCode::OK, encoding, response.encode_to_vec(), json))
+}
+
+/// Receives a request's body, reads it into records with `read` off the async threads (its
+/// error says why the body is not what the route takes: 400, nothing stored), and stores them
+/// as `/api/ingest/logs` does. The records stored and what was refused.
+async fn receive_and_store(
+    state: &Shared,
+    deadline: tokio::time::Instant,
+    request: Request,
+    commit: CommitMode,
+    read: impl FnOnce(&[u8], &str, &mut Rejections) -> Result<Vec<Record>, String> + Send + 'static,
+) -> Result<(usize, Rejections), ApiError> {
+    let turn = state.admission.ingest()?;
+    let body = RequestBody::receive(request, state.settings.max_body_bytes, body_timeout(state)).await?;
+    let name = state.next_request_id();
+    let parsing = state.clone();
+    let (records, room, rejections) = tokio::task::spawn_blocking(move || {
+        let _turn = turn;
+        let content = body.to_vec()?;
+        let mut rejections = Rejections::default();
+        let records =
+            read(&content, &name, &mut rejections).map_err(|message| ApiError::bad_request("bad_body", message))?;
+        let room = reserve(&parsing, &records)?;
+        Ok::<_, ApiError>((records, room, rejections))
+    })
+    .await
+    .map_err(ApiError::internal)??;
+    count_rejections(&state.metrics, &rejections);
+    if tokio::time::Instant::now() >= deadline {
+        return Err(past_deadline(state));
+    }
+    let kept = records.len();
+    if kept > 0 {
+        store_logs(state, deadline, (records, room), Arc::default(), JobKeys::default(), commit).await?;
+    }
+    Ok((kept, rejections))
 }
 
 /// Room among the pending records for a request's records (none needed for none).
@@ -533,32 +550,12 @@ async fn loki_push(
         }
     };
     let commit = params.commit_mode()?;
-    let turn = state.admission.ingest()?;
     let limit = state.settings.max_body_bytes;
-    let body = RequestBody::receive(request, limit, body_timeout(&state)).await?;
-    let request_id = state.next_request_id();
-    let parsing = state.clone();
-    let name = request_id.clone();
-    let (records, room, rejections) = tokio::task::spawn_blocking(move || {
-        let _turn = turn;
-        let content = body.to_vec()?;
-        let streams = if protobuf { loki::decode_protobuf(&content, limit) } else { loki::decode_json(&content) }
-            .map_err(|message| ApiError::bad_request("bad_body", message))?;
-        let mut rejections = Rejections::default();
-        let records = loki::records(streams, &name, &mut rejections);
-        let room = reserve(&parsing, &records)?;
-        Ok::<_, ApiError>((records, room, rejections))
+    let (kept, rejections) = receive_and_store(&state, deadline, request, commit, move |content, name, rejections| {
+        let streams = if protobuf { loki::decode_protobuf(content, limit) } else { loki::decode_json(content) }?;
+        Ok(loki::records(streams, name, rejections))
     })
-    .await
-    .map_err(ApiError::internal)??;
-    count_rejections(&state.metrics, &rejections);
-    if tokio::time::Instant::now() >= deadline {
-        return Err(past_deadline(&state));
-    }
-    let kept = records.len();
-    if kept > 0 {
-        store_logs(&state, deadline, (records, room), Arc::default(), JobKeys::default(), commit).await?;
-    }
+    .await?;
     if rejections.total() == 0 {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }

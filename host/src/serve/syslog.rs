@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use super::ingestor::{CommitMode, Ingestor, Work, count_rejections};
 use super::metrics::Metrics;
-use crate::ingest::{DEFAULT_MAX_LINE_BYTES, Origin, Record, Rejections, normalize_level, storable};
+use crate::ingest::{DEFAULT_MAX_LINE_BYTES, Origin, Record, Rejections, storable};
 
 /// How long received records may wait before they are handed to the writer.
 pub const FLUSH_INTERVAL: Duration = Duration::from_millis(200);
@@ -338,23 +338,13 @@ fn is_rfc5424(text: &str) -> bool {
 fn raw_record(text: &str, origin: Origin) -> Record {
     let (level, message) = match text.strip_prefix('<').and_then(|rest| rest.split_once('>')) {
         Some((pri, rest)) if !pri.is_empty() && pri.len() <= 3 && pri.bytes().all(|b| b.is_ascii_digit()) => {
-            (pri.parse::<u32>().ok().map(|pri| severity_level(pri % 8)), rest)
+            (crate::ingest::syslog::level_of(pri), rest)
         }
         _ => (None, text),
     };
     let mut record = Record::new(DEFAULT_SOURCE, message.to_string(), origin);
-    record.level = level.map(normalize_level);
+    record.level = level;
     record
-}
-
-fn severity_level(severity: u32) -> &'static str {
-    match severity {
-        0..=2 => "FATAL",
-        3 => "ERROR",
-        4 => "WARN",
-        5 | 6 => "INFO",
-        _ => "DEBUG",
-    }
 }
 
 /// Gathers one receiver's records and hands them to the writer in batches.
