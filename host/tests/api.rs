@@ -54,7 +54,8 @@ async fn every_documented_operation_is_routed_and_every_route_documented() {
     }
     let routes = [include_str!("../src/serve/api.rs"), include_str!("../src/serve/shippers.rs")]
         .iter()
-        .map(|source| source.matches(".route(\"").count())
+        // A route with a second method (`post(…).put(…)`) is two operations.
+        .map(|source| source.matches(".route(\"").count() + source.matches(").put(").count())
         .sum::<usize>();
     assert_eq!(routes, operations, "a route in api.rs or shippers.rs is missing from docs/openapi.json");
     let (status, body) = send(&service, "GET", "/api/missing", "").await;

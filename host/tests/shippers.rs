@@ -1,6 +1,7 @@
 //! Log shippers' protocols against a real `opsloop serve`, sent by the real clients (installed
 //! by `.ci/run`; scripts in `tests/clients/`): the OpenTelemetry Python SDK's OTLP/HTTP
-//! exporter, opensearch-py's bulk helpers, winston-loki (snappy protobuf),
+//! exporter, opensearch-py's and Elasticsearch's own Python client's bulk helpers, winston-loki
+//! (snappy protobuf),
 //! python-logging-loki (JSON), util-linux `logger` and Debian's `rsyslogd` (omfwd to the syslog
 //! receiver, omelasticsearch to the bulk API). Each checks that every record arrives once with
 //! its source, level, time and fields, that bad records are refused alone in the protocol's
@@ -172,6 +173,20 @@ fn the_opensearch_bulk_helper_stores_each_document_once_and_learns_which_failed(
     assert!(creates.len() == 300 && creates.iter().all(|status| status == 409), "{report}");
     assert_eq!(wait_for_count(&server, "source:web", 600).len(), 600);
     assert_eq!(hits(&server, "source:payments").len(), 300, "no payment twice");
+}
+
+#[test]
+fn the_official_elasticsearch_client_probes_sends_and_resends_without_storing_twice() {
+    let data = DataDir::new("commit_interval_ms = 200");
+    let server = Server::start(&data.data(), &[]);
+    let output = run_client("es_official.py", &server, &[("COUNT", "120")]);
+    let report: Value = serde_json::from_str(output.trim()).unwrap();
+    assert_eq!(report["version"], "8.11.0");
+    assert_eq!((report["first"].clone(), report["again"].clone()), (json!([120, 0]), json!([120, 0])), "{report}");
+    let found = wait_for_count(&server, "source:official", 120);
+    let distinct: BTreeSet<&str> = found.iter().map(|hit| hit["message"].as_str().unwrap()).collect();
+    assert_eq!((found.len(), distinct.len()), (120, 120), "the resent documents were not stored again");
+    assert!(found.iter().all(|hit| hit["level"] == "WARN" && hit["timestamp"] == "2026-04-01T08:00:00.000Z"));
 }
 
 #[test]

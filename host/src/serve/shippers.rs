@@ -58,8 +58,9 @@ pub fn routes(state: &Shared) -> Router<Shared> {
         .route("/es", get(es_root))
         .route("/es/", get(es_root))
         .route("/es/_cluster/health", get(es_health))
-        .route("/es/_bulk", post(es_bulk))
-        .route("/es/{index}/_bulk", post(es_bulk_into))
+        // Elasticsearch takes bulk as POST or PUT; the official Python client sends PUT.
+        .route("/es/_bulk", post(es_bulk).put(es_bulk))
+        .route("/es/{index}/_bulk", post(es_bulk_into).put(es_bulk_into))
         .route_layer(auth())
         .layer(middleware::from_fn(es_errors));
     let loki = Router::new()
