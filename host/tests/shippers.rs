@@ -86,6 +86,9 @@ fn the_opentelemetry_sdk_delivers_every_record_once_with_source_level_time_field
     let in_trace = messages(&server, &format!("fields.trace_id:{trace_id}"));
     assert_eq!(in_trace, vec![format!("otlp order {} handled", sent - 1 - (sent - 1) % 2)]);
     assert!(by_number[&0]["fields"]["span_id"].as_str().is_some_and(|id| id.len() == 16));
+    // Dotted attribute names are searched as they are written.
+    assert_eq!(hits(&server, "fields.deployment.environment:test").len(), sent);
+    assert_eq!(messages(&server, "fields.order.id:o-7"), ["otlp order 7 handled"]);
     assert!(by_number[&1]["fields"].get("trace_id").is_none(), "no span, no trace id");
 }
 
@@ -164,6 +167,9 @@ fn the_opensearch_bulk_helper_stores_each_document_once_and_learns_which_failed(
     assert_eq!(first["fields"]["log.logger"], "billing");
     let page = pages.iter().find(|hit| hit["message"] == "bulk page 7 served").unwrap();
     assert_eq!((page["level"].as_str(), &page["fields"]["http.status"]), (Some("INFO"), &json!(200)));
+    // A dotted key and a nested one are one field to a search, as in Elasticsearch.
+    assert_eq!(hits(&server, "fields.http.status:200").len(), 300);
+    assert_eq!(hits(&server, "fields.customer.id:c-61").len(), 1);
 
     // The same run again, now with ApiKey auth: every `create` with an `_id` answers 409 and
     // is not stored again; the `index` actions without an id are new documents.

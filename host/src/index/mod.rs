@@ -80,6 +80,30 @@ pub struct LogIndex {
     reader: tantivy::IndexReader,
 }
 
+/// Opens the index in `directory`, or creates it with `schema`. An index made by an earlier
+/// version, whose fields are the same but whose options differ (dotted keys not expanded),
+/// is opened with its own schema: the field handles are the same, and the data stays readable.
+fn open_or_create(
+    directory: tantivy::directory::MmapDirectory,
+    schema: tantivy::schema::Schema,
+) -> tantivy::Result<tantivy::Index> {
+    if !tantivy::Index::exists(&directory)? {
+        return tantivy::Index::create(directory, schema, tantivy::IndexSettings::default());
+    }
+    let index = tantivy::Index::open(directory)?;
+    let names = |schema: &tantivy::schema::Schema| -> Vec<String> {
+        schema.fields().map(|(_, entry)| entry.name().to_string()).collect()
+    };
+    if names(&index.schema()) != names(&schema) {
+        return Err(tantivy::TantivyError::SchemaError(format!(
+            "the index holds the fields {:?}, not the {:?} this version writes",
+            names(&index.schema()),
+            names(&schema)
+        )));
+    }
+    Ok(index)
+}
+
 impl LogIndex {
     /// Opens the index in `dir`, creating it if needed.
     pub fn open(dir: &Path) -> Result<Self> {
@@ -88,7 +112,7 @@ impl LogIndex {
         let open_error = |source| IndexError::Open { path: dir.to_path_buf(), source };
         let directory = tantivy::directory::MmapDirectory::open(dir)
             .map_err(|error| open_error(tantivy::TantivyError::from(error)))?;
-        let index = tantivy::Index::open_or_create(directory, schema).map_err(open_error)?;
+        let index = open_or_create(directory, schema).map_err(open_error)?;
         let reader =
             index.reader_builder().reload_policy(tantivy::ReloadPolicy::Manual).try_into().map_err(open_error)?;
         Ok(Self { dir: dir.to_path_buf(), index, fields, reader })

@@ -36,7 +36,10 @@ impl LogFields {
             level: builder.add_text_field("level", STRING | STORED | FAST),
             source: builder.add_text_field("source", STRING | STORED | FAST),
             message: builder.add_text_field("message", TEXT | STORED),
-            fields: builder.add_json_field("fields", JsonObjectOptions::from(TEXT | STORED)),
+            // Dotted keys (`service.name`, `http.status`, what OpenTelemetry and ECS write) are
+            // indexed as nested ones, as Elasticsearch does: `fields.service.name:api` finds
+            // both `{"service.name": "api"}` and `{"service": {"name": "api"}}`.
+            fields: builder.add_json_field("fields", JsonObjectOptions::from(TEXT | STORED).set_expand_dots_enabled()),
             file: builder.add_text_field("file", STRING | STORED),
             line: builder.add_u64_field("line", INDEXED | STORED | FAST),
             // Pattern ids and templates have few distinct values: dictionary-encoded fast
