@@ -44,6 +44,23 @@ fn set(fields: &mut Map<String, Value>, key: &str, value: &str) {
     }
 }
 
+/// A structured-data parameter value with RFC 5424's escapes (`\"`, `\\`, `\]`) undone; a
+/// backslash before anything else stays, as the RFC says.
+fn unescape_param(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let mut chars = value.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, chars.peek()) {
+            ('\\', Some(&next @ ('"' | '\\' | ']'))) => {
+                out.push(next);
+                chars.next();
+            }
+            (c, _) => out.push(c),
+        }
+    }
+    out
+}
+
 /// Whether `line` has the shape of an RFC 5424 or RFC 3164 line (one regex pass each, no
 /// captures): what deciding "does this line start a record" needs, without a full parse.
 pub fn starts_record(line: &str) -> bool {
@@ -67,7 +84,7 @@ pub fn parse_rfc5424(line: &str, source: &str, origin: Origin) -> Result<Record,
     for element in SD_ELEMENT.captures_iter(text(7)) {
         let id = &element[1];
         for param in SD_PARAM.captures_iter(&element[2]) {
-            set(&mut record.fields, &format!("{id}.{}", &param[1]), &param[2].replace("\\\"", "\""));
+            set(&mut record.fields, &format!("{id}.{}", &param[1]), &unescape_param(&param[2]));
         }
     }
     Ok(record)
@@ -109,6 +126,8 @@ mod tests {
         assert_eq!(record.fields["msgid"], "ID47");
         assert_eq!(record.fields["exampleSDID@32473.eventSource"], "Application");
         assert!(!record.fields.contains_key("procid"));
+        let line = r#"<165>1 2003-10-11T22:14:15.003Z h app - - [x@1 k="a\"b\]c\\d\e"] m"#;
+        assert_eq!(parse_rfc5424(line, "s", origin()).unwrap().fields["x@1.k"], r#"a"b]c\d\e"#);
     }
 
     #[test]

@@ -3,11 +3,12 @@
 //! or RFC 3164, over TCP with octet-counting or newline framing (RFC 6587) or one message per
 //! UDP datagram.
 //!
-//! Messages are read by the same syslog parsers as files; the APP-NAME (5424) or TAG (3164) is
-//! the source, `syslog` when there is none; a message neither RFC reads is kept whole as a raw
+//! Messages are read by the same syslog parsers as files (and rsyslog's forward format, the BSD
+//! layout with an RFC 3339 time); the APP-NAME (5424) or TAG (3164) is the source, `syslog`
+//! when there is none; a message neither RFC reads is kept whole as a raw
 //! record, its PRI (if any) giving the level. A message longer than a record may be
 //! (`DEFAULT_MAX_LINE_BYTES`) or with a time the index cannot hold is refused and counted
-//! (`rejected` metric, by reason).
+//! (`rejected` metric, by reason, and a warning in the server's log).
 //!
 //! Each connection (and the UDP socket) gathers records into batches handed to the writer at
 //! least every [`FLUSH_INTERVAL`]; a full writer blocks the reading, so TCP senders are slowed,
@@ -158,6 +159,8 @@ fn read_connection(mut stream: TcpStream, peer: SocketAddr, sink: &mut Batcher, 
     let mut chunk = vec![0u8; 64 << 10];
     loop {
         if stop.load(Ordering::SeqCst) {
+            // What the sender wrote before the server stopped is kept, its last line too.
+            framer.finish(|frame, problem| sink.take(&name, frame, problem));
             break;
         }
         match stream.read(&mut chunk) {
@@ -311,7 +314,7 @@ pub fn record_of(frame: &[u8], origin: Origin) -> Result<Record, String> {
     } else {
         crate::ingest::syslog::parse_rfc3164(text, DEFAULT_SOURCE, origin.clone())
     };
-    let record = match parsed {
+    let mut record = match parsed.or_else(|_| forward_format(text, origin.clone())) {
         Ok(mut record) => {
             if let Some(app) = record.fields.get("app").and_then(|app| app.as_str()) {
                 record.source = app.to_string();
@@ -320,10 +323,35 @@ pub fn record_of(frame: &[u8], origin: Origin) -> Result<Record, String> {
         }
         Err(_) => raw_record(text, origin),
     };
+    // rsyslog's `%msg%` of a BSD message starts with the space after the tag's colon.
+    if let Some(message) = record.message.strip_prefix(' ') {
+        record.message = message.to_string();
+    }
     if let Some(ms) = record.timestamp_ms.filter(|ms| !storable(*ms)) {
         return Err(format!(
             "timestamp out of range: {ms} ms since the epoch; the index stores 1677-09-21 to 2262-04-11"
         ));
+    }
+    Ok(record)
+}
+
+/// rsyslog's `RSYSLOG_ForwardFormat` (and what its files hold): the BSD layout with an RFC 3339
+/// time, `<PRI>2026-12-06T02:36:10.123456+00:00 HOST TAG[PID]: MSG`.
+fn forward_format(text: &str, origin: Origin) -> Result<Record, String> {
+    static FORWARD: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"(?s)^<(\d{1,3})>(\d{4}-\d\d-\d\dT\S+) (\S+) ([^:\[\] ]{1,64})(?:\[(\d+)\])?: ?(.*)$")
+            .unwrap()
+    });
+    let captures = FORWARD.captures(text).ok_or("not rsyslog's forward format")?;
+    let part = |i: usize| captures.get(i).map_or("", |m| m.as_str());
+    let mut record = Record::new(DEFAULT_SOURCE, part(6).to_string(), origin);
+    record.level = crate::ingest::syslog::level_of(part(1));
+    record.timestamp_ms =
+        Some(crate::ingest::parse_timestamp_text(part(2)).ok_or_else(|| format!("unreadable timestamp: {}", part(2)))?);
+    for (key, index) in [("host", 3), ("app", 4), ("pid", 5)] {
+        if !part(index).is_empty() {
+            record.fields.insert(key.into(), part(index).into());
+        }
     }
     Ok(record)
 }
@@ -393,7 +421,13 @@ impl Batcher {
     }
 
     fn flush(&mut self) {
-        count_rejections(&self.metrics, &std::mem::take(&mut self.rejections));
+        let rejections = std::mem::take(&mut self.rejections);
+        if let Some((reason, group)) = rejections.by_reason.iter().next() {
+            // Syslog has no answer to say it in: the log and the `rejected` metric do.
+            let example = group.examples.first().map_or("", String::as_str);
+            tracing::warn!(refused = rejections.total(), %reason, %example, "syslog messages not stored");
+        }
+        count_rejections(&self.metrics, &rejections);
         self.since = None;
         if self.records.is_empty() {
             return;
@@ -457,6 +491,9 @@ mod tests {
             (record.source.as_str(), record.level.as_deref(), record.message.as_str()),
             ("cron", Some("INFO"), "job done")
         );
+        let record = record_of(b"<11>2026-12-06T02:36:10.123456+00:00 web-1 shop[9]: order failed", origin()).unwrap();
+        assert_eq!((record.source.as_str(), record.level.as_deref()), ("shop", Some("ERROR")));
+        assert_eq!((record.message.as_str(), record.timestamp_ms), ("order failed", Some(1_796_524_570_123)));
         let record = record_of(b"<12>something odd happened", origin()).unwrap();
         assert_eq!((record.source.as_str(), record.level.as_deref()), ("syslog", Some("WARN")));
         assert_eq!(record.message, "something odd happened");
