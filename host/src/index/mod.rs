@@ -63,6 +63,7 @@ fn parse_user_query(
         return Ok(Box::new(AllQuery));
     }
     check_query(trimmed)?;
+    let trimmed = &and_not_as_minus(trimmed);
     let refused = |reason: String| IndexError::Query { query: query.to_string(), reason };
     let mut parser = QueryParser::for_index(index, default_fields);
     parser.set_conjunction_by_default();
@@ -70,6 +71,30 @@ fn parse_user_query(
     let schema = index.schema();
     parsed.weight(EnableScoring::disabled_from_schema(&schema)).map_err(|error| refused(error.to_string()))?;
     Ok(parsed)
+}
+
+/// `a AND NOT b` as tantivy's grammar reads it, `a AND -b`: tantivy takes a `NOT` after `AND`
+/// for the word "not", and the query found nothing without saying why. Quoted text is left.
+fn and_not_as_minus(query: &str) -> String {
+    let mut out = String::with_capacity(query.len());
+    let mut quoted = false;
+    let mut rest = query;
+    while let Some(c) = rest.chars().next() {
+        if c == '"' {
+            quoted = !quoted;
+        }
+        if !quoted && let Some(after) = rest.strip_prefix("AND NOT ") {
+            let at_word_start = out.is_empty() || out.ends_with(char::is_whitespace) || out.ends_with(')');
+            if at_word_start {
+                out.push_str("AND -");
+                rest = after.trim_start();
+                continue;
+            }
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
 }
 
 /// The log index on disk.
@@ -180,5 +205,18 @@ impl LogIndex {
     /// The field handles.
     pub fn fields(&self) -> &LogFields {
         &self.fields
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::and_not_as_minus;
+
+    #[test]
+    fn and_not_reads_as_a_minus_outside_quotes_only() {
+        assert_eq!(and_not_as_minus("otel AND NOT level:ERROR"), "otel AND -level:ERROR");
+        assert_eq!(and_not_as_minus("(a OR b) AND NOT c"), "(a OR b) AND -c");
+        assert_eq!(and_not_as_minus(r#""x AND NOT y" AND NOT z"#), r#""x AND NOT y" AND -z"#);
+        assert_eq!(and_not_as_minus("BRAND NOT x"), "BRAND NOT x");
     }
 }
