@@ -60,6 +60,8 @@ async fn every_documented_operation_is_routed_and_every_route_documented() {
     assert_eq!(routes, operations, "a route in api.rs or shippers.rs is missing from docs/openapi.json");
     let (status, body) = send(&service, "GET", "/api/missing", "").await;
     assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+    let (status, body) = send(&service, "DELETE", "/api/search", "").await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::METHOD_NOT_ALLOWED, Some("method_not_allowed")));
     service.stop();
 }
 

@@ -111,6 +111,13 @@ pub fn router(state: Shared) -> Router {
         .merge(super::shippers::routes(&state))
         .merge(open)
         .fallback(|| async { ApiError::not_found("no such route; see /api/openapi.json") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this route does not take that method; see /api/openapi.json",
+            )
+        })
         .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))
         .layer(middleware::from_fn_with_state(state.clone(), limit_time));
     let with_headers = SECURITY_HEADERS.into_iter().fold(router, |router, (name, value)| {

@@ -70,7 +70,11 @@ impl RequestBody {
         let raw = match read {
             Ok(bytes) => bytes,
             Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                return Err(ApiError::new(rejection.status(), "body_too_large", rejection.body_text()));
+                return Err(ApiError::new(
+                    rejection.status(),
+                    "body_too_large",
+                    format!("the body is larger than {limit} bytes (max_body_bytes); nothing was stored"),
+                ));
             }
             Err(rejection) => return Err(ApiError::new(rejection.status(), "bad_body", rejection.body_text())),
         };
