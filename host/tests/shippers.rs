@@ -490,6 +490,7 @@ fn rsyslog_forwards_to_the_syslog_receiver_and_through_omelasticsearch_to_bulk()
          ruleset(name=\"forward\") {{\n\
            action(type=\"omfwd\" target=\"127.0.0.1\" port=\"{tcp}\" protocol=\"tcp\" TCP_Framing=\"octet-counted\" \
                   template=\"RSYSLOG_SyslogProtocol23Format\")\n\
+           action(type=\"omfwd\" target=\"127.0.0.1\" port=\"{tcp}\" protocol=\"tcp\" template=\"RSYSLOG_ForwardFormat\")\n\
            action(type=\"omelasticsearch\" server=\"{base}/es\" searchIndex=\"rsyslog\" bulkmode=\"on\" \
                   uid=\"shipper\" pwd=\"{INGESTER}\")\n\
          }}\n",
@@ -513,13 +514,19 @@ fn rsyslog_forwards_to_the_syslog_receiver_and_through_omelasticsearch_to_bulk()
     let lines: Vec<String> = (0..200).map(|n| format!("viarsyslog order {n} failed")).collect();
     logger(&["--tcp", "-n", "127.0.0.1", "-P", &input.to_string(), "-t", "shop", "-p", "user.err"], &lines);
 
-    let forwarded = wait_for_count(&server, "viarsyslog AND source:shop", 200);
+    // Twice through the syslog receiver (RFC 5424 octet-counted, and rsyslog's forward format
+    // with newline framing), once through omelasticsearch.
+    let forwarded = wait_for_count(&server, "viarsyslog AND source:shop", 400);
     let indexed = wait_for_count(&server, "viarsyslog AND source:rsyslog", 200);
     let _ = rsyslog.kill();
     let _ = rsyslog.wait();
-    for (found, how) in [(&forwarded, "omfwd"), (&indexed, "omelasticsearch")] {
-        let distinct: BTreeSet<&str> = found.iter().map(|hit| hit["message"].as_str().unwrap()).collect();
-        assert_eq!((found.len(), distinct.len()), (200, 200), "{how}: every message once");
+    for (found, copies, how) in [(&forwarded, 2, "omfwd"), (&indexed, 1, "omelasticsearch")] {
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        for hit in found.iter() {
+            *counts.entry(hit["message"].as_str().unwrap()).or_default() += 1;
+        }
+        assert_eq!(counts.len(), 200, "{how}: every message");
+        assert!(counts.values().all(|count| *count == copies), "{how}: each message {copies} time(s): {counts:?}");
         assert!(found.iter().all(|hit| hit["level"] == "ERROR"), "{how}: the severity is the level");
     }
     assert!(indexed[0]["fields"]["fromhost"].is_string(), "omelasticsearch's fields are kept: {}", indexed[0]);

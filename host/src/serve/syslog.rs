@@ -335,12 +335,17 @@ pub fn record_of(frame: &[u8], origin: Origin) -> Result<Record, String> {
     Ok(record)
 }
 
-/// rsyslog's `RSYSLOG_ForwardFormat` (and what its files hold): the BSD layout with an RFC 3339
-/// time, `<PRI>2026-12-06T02:36:10.123456+00:00 HOST TAG[PID]: MSG`.
+/// What rsyslog forwards when not told to use RFC 5424: the BSD layout with an RFC 3339 time
+/// (`RSYSLOG_ForwardFormat`, `<PRI>2026-12-06T02:36:10.123456+00:00 HOST TAG[PID]: MSG`) or
+/// with a BSD time, and the tag without its colon when the message came in as RFC 5424 (the
+/// TAG is then its APP-NAME): `<PRI>Dec  6 02:36:10 HOST TAG MSG`. Tried only after the strict
+/// parsers, so the first word after the host is the tag.
 fn forward_format(text: &str, origin: Origin) -> Result<Record, String> {
     static FORWARD: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(r"(?s)^<(\d{1,3})>(\d{4}-\d\d-\d\dT\S+) (\S+) ([^:\[\] ]{1,64})(?:\[(\d+)\])?: ?(.*)$")
-            .unwrap()
+        regex::Regex::new(
+            r"(?s)^<(\d{1,3})>(\d{4}-\d\d-\d\dT\S+|[A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2}) (\S+) ([^:\[\] ]{1,64})(?:\[(\d+)\])?:? ?(.*)$",
+        )
+        .unwrap()
     });
     let captures = FORWARD.captures(text).ok_or("not rsyslog's forward format")?;
     let part = |i: usize| captures.get(i).map_or("", |m| m.as_str());
@@ -494,6 +499,10 @@ mod tests {
         let record = record_of(b"<11>2026-12-06T02:36:10.123456+00:00 web-1 shop[9]: order failed", origin()).unwrap();
         assert_eq!((record.source.as_str(), record.level.as_deref()), ("shop", Some("ERROR")));
         assert_eq!((record.message.as_str(), record.timestamp_ms), ("order failed", Some(1_796_524_570_123)));
+        let record = record_of(b"<11>2026-12-06T02:52:59.589754+00:00 vm shop order 7 failed", origin()).unwrap();
+        assert_eq!((record.source.as_str(), record.message.as_str()), ("shop", "order 7 failed"));
+        let record = record_of(b"<14>Dec  6 02:36:10 vm worker job done", origin()).unwrap();
+        assert_eq!((record.source.as_str(), record.message.as_str()), ("worker", "job done"));
         let record = record_of(b"<12>something odd happened", origin()).unwrap();
         assert_eq!((record.source.as_str(), record.level.as_deref()), ("syslog", Some("WARN")));
         assert_eq!(record.message, "something odd happened");
