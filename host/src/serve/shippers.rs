@@ -95,14 +95,21 @@ struct RpcStatus {
     message: String,
 }
 
-fn otlp_encoding(headers: &HeaderMap) -> Result<OtlpEncoding, String> {
+/// Whether a body is protobuf (`Some(true)`) or JSON (`Some(false)`) by its `Content-Type`; a
+/// missing one counts as `missing`. The error names what was sent and what is taken.
+fn protobuf_or_json(headers: &HeaderMap, missing: Option<bool>) -> Result<bool, String> {
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or("");
     let media = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    match media.as_str() {
-        "application/x-protobuf" | "application/protobuf" => Ok(OtlpEncoding::Protobuf),
-        "application/json" => Ok(OtlpEncoding::Json),
+    match (media.as_str(), missing) {
+        ("application/x-protobuf" | "application/protobuf", _) => Ok(true),
+        ("application/json", _) => Ok(false),
+        ("", Some(protobuf)) => Ok(protobuf),
         _ => Err(format!("Content-Type `{content_type}`: application/x-protobuf or application/json")),
     }
+}
+
+fn otlp_encoding(headers: &HeaderMap) -> Result<OtlpEncoding, String> {
+    protobuf_or_json(headers, None).map(|protobuf| if protobuf { OtlpEncoding::Protobuf } else { OtlpEncoding::Json })
 }
 
 /// An OTLP answer: `message` encoded as the request was (JSON unless it was protobuf).
@@ -167,11 +174,10 @@ async fn otlp_logs(
     Query(params): Query<ShipperParams>,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let deadline = tokio::time::Instant::now() + Duration::from_millis(state.settings.request_timeout_ms);
     let encoding = otlp_encoding(&headers)
         .map_err(|message| ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", message))?;
     let commit = params.commit_mode()?;
-    let (_, rejections) = receive_and_store(&state, deadline, request, commit, move |content, name, rejections| {
+    let (_, rejections) = receive_and_store(&state, request, commit, move |content, name, rejections| {
         Ok(otlp::records(otlp::decode(content, encoding)?, name, rejections))
     })
     .await?;
@@ -203,11 +209,11 @@ async fn otlp_logs(
 /// as `/api/ingest/logs` does. The records stored and what was refused.
 async fn receive_and_store(
     state: &Shared,
-    deadline: tokio::time::Instant,
     request: Request,
     commit: CommitMode,
     read: impl FnOnce(&[u8], &str, &mut Rejections) -> Result<Vec<Record>, String> + Send + 'static,
 ) -> Result<(usize, Rejections), ApiError> {
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(state.settings.request_timeout_ms);
     let turn = state.admission.ingest()?;
     let body = RequestBody::receive(request, state.settings.max_body_bytes, body_timeout(state)).await?;
     let name = state.next_request_id();
@@ -536,23 +542,13 @@ async fn loki_push(
     Query(params): Query<ShipperParams>,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let deadline = tokio::time::Instant::now() + Duration::from_millis(state.settings.request_timeout_ms);
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or("");
-    let media = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    let protobuf = match media.as_str() {
-        "application/x-protobuf" | "application/protobuf" => true,
-        "application/json" | "" => false,
-        _ => {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                format!("Content-Type `{content_type}`: application/x-protobuf (snappy) or application/json"),
-            ));
-        }
-    };
+    // A JSON push without a Content-Type is what Loki's own examples send.
+    let protobuf = protobuf_or_json(&headers, Some(false)).map_err(|message| {
+        ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", format!("{message} (snappy)"))
+    })?;
     let commit = params.commit_mode()?;
     let limit = state.settings.max_body_bytes;
-    let (kept, rejections) = receive_and_store(&state, deadline, request, commit, move |content, name, rejections| {
+    let (kept, rejections) = receive_and_store(&state, request, commit, move |content, name, rejections| {
         let streams = if protobuf { loki::decode_protobuf(content, limit) } else { loki::decode_json(content) }?;
         Ok(loki::records(streams, name, rejections))
     })
