@@ -531,3 +531,21 @@ fn rsyslog_forwards_to_the_syslog_receiver_and_through_omelasticsearch_to_bulk()
     }
     assert!(indexed[0]["fields"]["fromhost"].is_string(), "omelasticsearch's fields are kept: {}", indexed[0]);
 }
+
+#[test]
+fn syslog_sent_just_before_a_sigterm_is_all_stored() {
+    use std::io::Write;
+    let data = DataDir::new("commit_interval_ms = 60000");
+    let (server, tcp, _) = syslog_server(&data);
+    let lines: Vec<u8> =
+        (0..5_000).flat_map(|n| format!("<14>1 2026-12-06T03:01:00Z vm burst - - - line {n}\n").into_bytes()).collect();
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", tcp)).unwrap();
+    stream.write_all(&lines).unwrap();
+    drop(stream);
+    // At once: most of it is still in the kernel's buffer for the connection.
+    assert!(server.stop().success());
+    let server = Server::start(&data.data(), &[]);
+    let stored = messages(&server, "source:burst");
+    let distinct: BTreeSet<&String> = stored.iter().collect();
+    assert_eq!((stored.len(), distinct.len()), (5_000, 5_000), "what was sent before the stop is kept, once");
+}

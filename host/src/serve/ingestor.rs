@@ -28,6 +28,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 
+use super::document_ids::{DocumentIds, DocumentKey};
 use super::idempotency::{IdempotencyKeys, KeyRecord};
 use super::metrics::{Metrics, PluginErrorLabels, PluginLabel, ReasonLabel};
 use super::suspension::Suspensions;
@@ -124,7 +125,7 @@ struct IndexJob {
 #[derive(Debug, Default)]
 pub struct JobKeys {
     pub request: Option<KeyRecord>,
-    pub documents: Vec<KeyRecord>,
+    pub documents: Vec<DocumentKey>,
 }
 
 impl From<Option<KeyRecord>> for JobKeys {
@@ -186,6 +187,8 @@ pub struct Ingestor {
     /// The last log entry a commit holds (records searchable, reports stored).
     indexed_through: Arc<AtomicU64>,
     pub keys: Arc<IdempotencyKeys>,
+    /// The bulk `_id`s stored.
+    pub ids: Arc<DocumentIds>,
 }
 
 /// Why a job could not be queued.
@@ -222,9 +225,13 @@ impl Ingestor {
         let (wal, unreplayed) = Wal::open(&parts.wal_dir, checkpoints.wal_seq)?;
         let keys = Arc::new(IdempotencyKeys::open(
             Some(&parts.wal_dir),
-            unreplayed.iter().flat_map(|entry| {
-                entry.key.iter().chain(&entry.document_keys).map(|key| KeyRecord { seq: entry.seq, ..key.clone() })
-            }),
+            unreplayed.iter().filter_map(|entry| entry.key.clone().map(|key| KeyRecord { seq: entry.seq, ..key })),
+            parts.settings.idempotency_window_ms,
+            parts.settings.max_idempotency_keys,
+        )?);
+        let ids = Arc::new(DocumentIds::open(
+            Some(&parts.wal_dir),
+            unreplayed.iter().flat_map(|entry| entry.document_ids.iter().copied()),
             parts.settings.idempotency_window_ms,
             parts.settings.max_idempotency_keys,
         )?);
@@ -251,6 +258,7 @@ impl Ingestor {
             capacity,
             wal: wal.clone(),
             keys: keys.clone(),
+            ids: ids.clone(),
             wal_seq,
             uncommitted: 0,
             last_commit: Instant::now(),
@@ -262,7 +270,7 @@ impl Ingestor {
         index_thread.replay(unreplayed).map_err(anyhow::Error::msg)?;
         // Before the threads start, so the plugin list is there as soon as `start` returns.
         index_thread.refresh_status(&BatchAnalysis::default());
-        let log_thread = LogThread { wal, keys: keys.clone(), to_index };
+        let log_thread = LogThread { wal, keys: keys.clone(), ids: ids.clone(), to_index };
         let thread_ready = ready.clone();
         let indexer = std::thread::Builder::new().name("opsloop-writer".into()).spawn(move || {
             index_thread.apply_retention();
@@ -279,6 +287,7 @@ impl Ingestor {
             status,
             indexed_through,
             keys,
+            ids,
         })
     }
 
@@ -388,6 +397,7 @@ impl Ingestor {
 struct LogThread {
     wal: Arc<Mutex<Wal>>,
     keys: Arc<IdempotencyKeys>,
+    ids: Arc<DocumentIds>,
     to_index: mpsc::Sender<Option<IndexJob>>,
 }
 
@@ -453,7 +463,7 @@ impl LogThread {
                 checkpoint,
                 reports,
                 key: job.keys.request.as_ref(),
-                document_keys: &job.keys.documents,
+                document_ids: &job.keys.documents,
             };
             match wal.append(entry) {
                 Ok(seq) => taken.push((job, Some(seq))),
@@ -479,20 +489,25 @@ impl LogThread {
         if failure.is_none() {
             // Before any answer: a retry right after it must find the key. All of the group's
             // keys at once, so the key file is synced once per group, not per job.
-            let written = taken.iter_mut().filter_map(|(job, seq)| Some((std::mem::take(&mut job.keys), (*seq)?)));
-            let written: Vec<KeyRecord> = written
-                .flat_map(|(keys, seq)| {
-                    keys.request.into_iter().chain(keys.documents).map(move |key| KeyRecord { seq, ..key })
-                })
-                .collect();
-            self.keys.written(written);
+            let mut requests = Vec::new();
+            let mut documents = Vec::new();
+            for (job, seq) in &mut taken {
+                if let Some(seq) = *seq {
+                    let keys = std::mem::take(&mut job.keys);
+                    requests.extend(keys.request.map(|key| KeyRecord { seq, ..key }));
+                    documents.extend(keys.documents);
+                }
+            }
+            self.keys.written(requests);
+            self.ids.written(&documents);
         }
         for (mut job, seq) in taken {
             let is_control = matches!(job.work, Work::ReloadPlugin(_));
             if let (Some(message), false) = (&failure, is_control) {
-                for key in job.keys.request.iter().chain(&job.keys.documents) {
+                if let Some(key) = &job.keys.request {
                     self.keys.refused(&key.scope);
                 }
+                self.ids.refused(job.keys.documents.iter().map(|key| key.scope));
                 if let Some(logged) = job.logged.take() {
                     let _ = logged.send(Err(message.clone()));
                 }
@@ -522,8 +537,10 @@ struct IndexThread {
     pending: Arc<Semaphore>,
     capacity: usize,
     wal: Arc<Mutex<Wal>>,
-    /// Synced before the log is released, as the released entries' keys live on in its file.
+    /// Synced before the log is released, as the released entries' keys and ids live on in
+    /// their files.
     keys: Arc<IdempotencyKeys>,
+    ids: Arc<DocumentIds>,
     /// The last write-ahead-log entry whose records are in the writer.
     wal_seq: u64,
     /// Records added since the last commit.
@@ -774,7 +791,7 @@ impl IndexThread {
         self.parts.metrics.index_bytes.set(self.parts.logs.disk_bytes() as i64);
         self.indexed_through.store(self.wal_seq, Ordering::SeqCst);
         // The log entries about to be released hold keys the key file must now keep.
-        if let Err(error) = self.keys.sync() {
+        if let Err(error) = self.keys.sync().and_then(|()| self.ids.sync()) {
             tracing::error!(%error, "idempotency key file not synced; the write-ahead log keeps its entries");
             return Ok(());
         }

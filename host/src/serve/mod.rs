@@ -17,6 +17,7 @@ mod api;
 mod auth;
 mod board;
 mod body;
+mod document_ids;
 mod error;
 mod idempotency;
 mod ingestor;

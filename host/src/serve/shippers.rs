@@ -5,7 +5,7 @@
 //!   `ExportLogsServiceResponse` whose partial success counts the refused records;
 //! - Elasticsearch's bulk API at `POST /es/_bulk` and `POST /es/{index}/_bulk`, answered item
 //!   by item as Elasticsearch does, with `GET /es/` for the clients' version probe. A bulk
-//!   action's `_id` is remembered like an `Idempotency-Key`: a repeated one is not stored again
+//!   action's `_id` is remembered ([`super::document_ids`]): a repeated one is not stored again
 //!   (`create` answers 409 for it).
 //!
 //! - Loki's push API at `POST /loki/api/v1/push`, snappy-compressed protobuf or JSON, answered
@@ -34,8 +34,8 @@ use serde_json::{Value, json};
 
 use super::api::{Caller, Shared, authorize, body_timeout, past_deadline, queue_error, store_logs};
 use super::body::RequestBody;
+use super::document_ids::{self, DocumentKey, Seen};
 use super::error::ApiError;
-use super::idempotency::{Begin, KeyGuard};
 use super::ingestor::{Claim, CommitMode, JobKeys, count_rejections};
 use crate::config::Role;
 use crate::ingest::bulk::{self, BulkItem, ItemError, OpType};
@@ -368,13 +368,17 @@ async fn bulk_request(
     let body = RequestBody::receive(request, state.settings.max_body_bytes, body_timeout(&state)).await?;
     let request_id = state.next_request_id();
     let name = request_id.clone();
+    let holder = caller.0.clone();
     let items = tokio::task::spawn_blocking(move || {
         let _turn = turn;
         let content = body.to_vec()?;
-        // The digest a document's `_id` is remembered with, taken here, off the async threads.
+        // The hashes a document's `_id` is remembered by, taken here, off the async threads.
         let items = bulk::parse(&content, default_index.as_deref(), &name).into_iter().map(|item| {
-            let digest = item.id.as_ref().map(|_| sha256_hex(&item.document));
-            (item, digest)
+            let hashes = item.id.as_ref().map(|id| {
+                let scope = document_ids::hash128(&[holder.as_bytes(), item.index.as_bytes(), id.as_bytes()]);
+                (scope, document_ids::hash128(&[&item.document]))
+            });
+            (item, hashes)
         });
         Ok::<_, ApiError>(items.collect::<Vec<_>>())
     })
@@ -383,69 +387,76 @@ async fn bulk_request(
     if items.is_empty() {
         return Err(ApiError::bad_request("parse_exception", "the bulk body holds no action; nothing was stored"));
     }
-    // Every action holds the same claim: the job is written whole or not at all, and a key
-    // whose job was not written is free again.
-    let claim: Arc<Claim> = Arc::default();
-    let mut guards: Vec<KeyGuard> = Vec::new();
-    let mut document_keys = Vec::new();
-    // The ids met in this request, with their documents' digests.
-    let mut in_this_request: HashMap<String, String> = HashMap::new();
-    let mut records = Vec::new();
-    let mut outcomes = Vec::with_capacity(items.len());
-    let mut rejections = Rejections::default();
+    // First what each action is without the stored ids; the ids are then looked up at once.
+    let mut slots: Vec<Option<Record>> = Vec::with_capacity(items.len());
+    let mut outcomes: Vec<Option<ItemOutcome>> = Vec::with_capacity(items.len());
     let mut answers = Vec::with_capacity(items.len());
-    for (position, (item, digest)) in items.into_iter().enumerate() {
+    let mut rejections = Rejections::default();
+    // The ids met in this request, with their documents' digests, and the ones to look up.
+    let mut in_this_request: HashMap<u128, u128> = HashMap::new();
+    let mut lookups: Vec<(u128, u128)> = Vec::new();
+    let mut looked_up: Vec<usize> = Vec::new();
+    for (position, (item, hashes)) in items.into_iter().enumerate() {
         let BulkItem { op, index, id, outcome, .. } = item;
-        let generated = id.is_none();
         let id = id.unwrap_or_else(|| format!("{request_id}-{}", position + 1));
-        let outcome = match outcome {
-            Err(error) => {
+        let (slot, outcome) = match (outcome, hashes) {
+            (Err(error), _) => {
                 rejections.add(&request_id, position as u64 + 1, error.kind);
-                ItemOutcome::Failed(error)
+                (None, Some(ItemOutcome::Failed(error)))
             }
-            Ok(record) if generated => {
-                records.push(record);
-                ItemOutcome::Stored
+            (Ok(record), None) => (Some(record), Some(ItemOutcome::Stored)),
+            (Ok(_), Some((scope, digest))) if in_this_request.contains_key(&scope) => {
+                (None, Some(repeated_id(op, &id, in_this_request[&scope] == digest)))
             }
-            Ok(record) => {
-                let scope = format!("{}\nes\n{index}\n{id}", caller.0);
-                let digest = digest.unwrap_or_default();
-                if let Some(first) = in_this_request.get(&scope) {
-                    repeated_id(op, &id, *first == digest)
-                } else {
-                    in_this_request.insert(scope.clone(), digest.clone());
-                    match state.ingestor.keys.begin(scope, digest, claim.clone()) {
-                        Begin::New(guard) => {
-                            // The first answer is not replayed for a document, only its digest compared.
-                            document_keys.push(guard.record(Value::Null));
-                            guards.push(guard);
-                            records.push(record);
-                            ItemOutcome::Stored
-                        }
-                        Begin::Replay(_) => repeated_id(op, &id, true),
-                        Begin::Mismatch => repeated_id(op, &id, false),
-                        Begin::InFlight => ItemOutcome::Failed(ItemError {
-                            status: 429,
-                            kind: "es_rejected_execution_exception",
-                            reason: format!("[{id}]: another request with this _id is being written; retry"),
-                        }),
-                    }
-                }
+            (Ok(record), Some((scope, digest))) => {
+                in_this_request.insert(scope, digest);
+                lookups.push((scope, digest));
+                looked_up.push(position);
+                (Some(record), None)
             }
         };
+        slots.push(slot);
         outcomes.push(outcome);
         answers.push((op, index, id));
     }
+    // Every id is held under the job's claim: written with it, or free again.
+    let claim: Arc<Claim> = Arc::default();
+    let (seen, ids_guard) = state.ingestor.ids.begin(&lookups, claim.clone());
+    let at_ms = chrono::Utc::now().timestamp_millis();
+    let mut document_ids = Vec::new();
+    for ((position, seen), (scope, digest)) in looked_up.into_iter().zip(seen).zip(lookups) {
+        let (op, id) = (answers[position].0, &answers[position].2);
+        outcomes[position] = Some(match seen {
+            Seen::New => {
+                document_ids.push(DocumentKey { scope, digest, at_ms });
+                ItemOutcome::Stored
+            }
+            Seen::Stored { same_document } => {
+                slots[position] = None;
+                repeated_id(op, id, same_document)
+            }
+            Seen::InFlight => {
+                slots[position] = None;
+                ItemOutcome::Failed(ItemError {
+                    status: 429,
+                    kind: "es_rejected_execution_exception",
+                    reason: format!("[{id}]: another request with this _id is being written; retry"),
+                })
+            }
+        });
+    }
+    let records: Vec<Record> = slots.into_iter().flatten().collect();
+    let outcomes: Vec<ItemOutcome> = outcomes.into_iter().flatten().collect();
     count_rejections(&state.metrics, &rejections);
     if tokio::time::Instant::now() >= deadline {
         return Err(past_deadline(&state));
     }
     if !records.is_empty() {
         let room = reserve(&state, &records)?;
-        let keys = JobKeys { request: None, documents: document_keys };
+        let keys = JobKeys { request: None, documents: document_ids };
         store_logs(&state, deadline, (records, room), claim, keys, commit).await?;
     }
-    drop(guards);
+    drop(ids_guard);
     let took = started.elapsed().as_millis() as u64;
     let body = bulk_answer(took, outcomes.into_iter().zip(answers));
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
@@ -508,16 +519,6 @@ fn repeated_id(op: OpType, id: &str, same_document: bool) -> ItemOutcome {
             ),
         }),
     }
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    use std::fmt::Write;
-    let mut hex = String::with_capacity(64);
-    for byte in Sha256::digest(bytes) {
-        let _ = write!(hex, "{byte:02x}");
-    }
-    hex
 }
 
 // ---- Loki ----

@@ -5,16 +5,17 @@
 //!
 //! Messages are read by the same syslog parsers as files (and rsyslog's forward format, the BSD
 //! layout with an RFC 3339 time); the APP-NAME (5424) or TAG (3164) is the source, `syslog`
-//! when there is none; a message neither RFC reads is kept whole as a raw
-//! record, its PRI (if any) giving the level. A message longer than a record may be
+//! when there is none; the PRI's facility is the field `facility`; a message neither RFC
+//! reads is kept whole as a raw record, its PRI (if any) giving the level. A message longer than a record may be
 //! (`DEFAULT_MAX_LINE_BYTES`) or with a time the index cannot hold is refused and counted
 //! (`rejected` metric, by reason, and a warning in the server's log).
 //!
 //! Each connection (and the UDP socket) gathers records into batches handed to the writer at
 //! least every [`FLUSH_INTERVAL`]; a full writer blocks the reading, so TCP senders are slowed,
-//! not dropped. Syslog has no acknowledgement: what a sender wrote before a crash may be lost
-//! if it was not yet in the write-ahead log (at most one flush interval's worth), as with any
-//! syslog receiver without RELP.
+//! not dropped. A stopping server still takes the connections the kernel accepted and reads
+//! what was sent on each until the sender is quiet (at most 5 s), then commits it. Syslog has
+//! no acknowledgement: what a sender wrote before a crash may be lost if it was not yet in the
+//! write-ahead log (at most one flush interval's worth), as with any receiver without RELP.
 
 use std::io::{ErrorKind, Read};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
@@ -29,6 +30,8 @@ use crate::ingest::{DEFAULT_MAX_LINE_BYTES, Origin, Record, Rejections, storable
 
 /// How long received records may wait before they are handed to the writer.
 pub const FLUSH_INTERVAL: Duration = Duration::from_millis(200);
+/// How long a stopping server goes on reading what senders already sent, at most.
+const DRAIN_LIMIT: Duration = Duration::from_secs(5);
 /// Records handed to the writer at once, at most.
 const BATCH_RECORDS: usize = 2_000;
 /// TCP connections served at once; more are closed at once.
@@ -117,7 +120,10 @@ pub fn start(
 fn accept_loop(listener: TcpListener, ingestor: &Arc<Ingestor>, metrics: &Arc<Metrics>, stop: &Arc<AtomicBool>) {
     let open = Arc::new(AtomicUsize::new(0));
     let mut connections: Vec<JoinHandle<()>> = Vec::new();
-    while !stop.load(Ordering::SeqCst) {
+    loop {
+        // Checked before the accept: once stopping, the connections the kernel has already
+        // accepted are still taken (and read to their end), then no more.
+        let stopping = stop.load(Ordering::SeqCst);
         match listener.accept() {
             Ok((stream, peer)) => {
                 connections.retain(|thread| !thread.is_finished());
@@ -137,8 +143,16 @@ fn accept_loop(listener: TcpListener, ingestor: &Arc<Ingestor>, metrics: &Arc<Me
                     Err(error) => tracing::error!(%error, "syslog connection not served"),
                 }
             }
-            Err(error) if error.kind() == ErrorKind::WouldBlock => std::thread::sleep(Duration::from_millis(50)),
+            Err(error) if error.kind() == ErrorKind::WouldBlock => {
+                if stopping {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
             Err(error) => {
+                if stopping {
+                    break;
+                }
                 tracing::warn!(%error, "syslog accept failed");
                 std::thread::sleep(Duration::from_millis(50));
             }
@@ -149,7 +163,9 @@ fn accept_loop(listener: TcpListener, ingestor: &Arc<Ingestor>, metrics: &Arc<Me
     }
 }
 
-/// Reads one TCP connection's frames until it closes or the server stops.
+/// Reads one TCP connection's frames until it closes or, once the server stops, until the
+/// sender has been quiet for a flush interval (at most [`DRAIN_LIMIT`]): what the kernel
+/// already holds for the connection is read and stored, not dropped.
 fn read_connection(mut stream: TcpStream, peer: SocketAddr, sink: &mut Batcher, stop: &AtomicBool) {
     if stream.set_nonblocking(false).and_then(|()| stream.set_read_timeout(Some(FLUSH_INTERVAL))).is_err() {
         return;
@@ -157,30 +173,43 @@ fn read_connection(mut stream: TcpStream, peer: SocketAddr, sink: &mut Batcher, 
     let name = format!("syslog:tcp:{peer}");
     let mut framer = Framer::default();
     let mut chunk = vec![0u8; 64 << 10];
+    let mut draining_until: Option<Instant> = None;
     loop {
-        if stop.load(Ordering::SeqCst) {
-            // What the sender wrote before the server stopped is kept, its last line too.
-            framer.finish(|frame, problem| sink.take(&name, frame, problem));
+        if draining_until.is_none() && stop.load(Ordering::SeqCst) {
+            draining_until = Some(Instant::now() + DRAIN_LIMIT);
+        }
+        if draining_until.is_some_and(|until| Instant::now() >= until) {
             break;
         }
         match stream.read(&mut chunk) {
-            Ok(0) => {
-                framer.finish(|frame, problem| sink.take(&name, frame, problem));
-                break;
-            }
+            Ok(0) => break,
             Ok(read) => framer.feed(&chunk[..read], |frame, problem| sink.take(&name, frame, problem)),
-            Err(error) if matches!(error.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            // Quiet for a flush interval: once stopping, all that was sent is read.
+            Err(error) if matches!(error.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                if draining_until.is_some() {
+                    break;
+                }
+            }
             Err(error) if error.kind() == ErrorKind::Interrupted => continue,
             Err(_) => break,
         }
         sink.flush_if_due();
     }
+    // A last message without its newline is still one.
+    framer.finish(|frame, problem| sink.take(&name, frame, problem));
     sink.flush();
 }
 
 fn receive_datagrams(socket: &UdpSocket, sink: &mut Batcher, stop: &AtomicBool) {
     let mut datagram = vec![0u8; 65_536];
-    while !stop.load(Ordering::SeqCst) {
+    let mut draining_until: Option<Instant> = None;
+    loop {
+        if draining_until.is_none() && stop.load(Ordering::SeqCst) {
+            draining_until = Some(Instant::now() + DRAIN_LIMIT);
+        }
+        if draining_until.is_some_and(|until| Instant::now() >= until) {
+            break;
+        }
         match socket.recv_from(&mut datagram) {
             Ok((length, peer)) => {
                 let name = format!("syslog:udp:{peer}");
@@ -188,7 +217,12 @@ fn receive_datagrams(socket: &UdpSocket, sink: &mut Batcher, stop: &AtomicBool) 
                 let frame = frame.strip_suffix(b"\n").unwrap_or(frame);
                 sink.take(&name, frame, None);
             }
-            Err(error) if matches!(error.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            // Quiet for a flush interval: once stopping, the datagrams received are read.
+            Err(error) if matches!(error.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                if draining_until.is_some() {
+                    break;
+                }
+            }
             Err(error) => tracing::warn!(%error, "syslog datagram not read"),
         }
         sink.flush_if_due();
@@ -323,6 +357,9 @@ pub fn record_of(frame: &[u8], origin: Origin) -> Result<Record, String> {
         }
         Err(_) => raw_record(text, origin),
     };
+    if let Some(facility) = facility_of(text) {
+        record.fields.insert("facility".into(), facility.into());
+    }
     // rsyslog's `%msg%` of a BSD message starts with the space after the tag's colon.
     if let Some(message) = record.message.strip_prefix(' ') {
         record.message = message.to_string();
@@ -359,6 +396,39 @@ fn forward_format(text: &str, origin: Origin) -> Result<Record, String> {
         }
     }
     Ok(record)
+}
+
+/// The facility a message's PRI names (`kern`, `user`, ..., `local7`), as rsyslog spells it.
+fn facility_of(text: &str) -> Option<&'static str> {
+    const FACILITIES: [&str; 24] = [
+        "kern",
+        "user",
+        "mail",
+        "daemon",
+        "auth",
+        "syslog",
+        "lpr",
+        "news",
+        "uucp",
+        "cron",
+        "authpriv",
+        "ftp",
+        "ntp",
+        "security",
+        "console",
+        "solaris-cron",
+        "local0",
+        "local1",
+        "local2",
+        "local3",
+        "local4",
+        "local5",
+        "local6",
+        "local7",
+    ];
+    let (pri, _) = text.strip_prefix('<')?.split_once('>')?;
+    let pri: usize = pri.parse().ok().filter(|_| pri.len() <= 3)?;
+    FACILITIES.get(pri / 8).copied()
 }
 
 fn is_rfc5424(text: &str) -> bool {
@@ -490,6 +560,7 @@ mod tests {
         let origin = || Origin { file: "syslog:tcp:x".into(), line: 1 };
         let record = record_of(b"<11>1 2026-12-06T01:00:00Z web-1 checkout 42 - - payment failed", origin()).unwrap();
         assert_eq!((record.source.as_str(), record.level.as_deref()), ("checkout", Some("ERROR")));
+        assert_eq!(record.fields["facility"], "user");
         assert_eq!((record.message.as_str(), record.timestamp_ms), ("payment failed", Some(1_796_518_800_000)));
         let record = record_of(b"<30>Dec  6 01:00:00 web-1 cron[77]: job done", origin()).unwrap();
         assert_eq!(

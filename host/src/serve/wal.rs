@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::document_ids::DocumentKey;
 use super::idempotency::KeyRecord;
 use crate::ingest::{BugReport, Record};
 use crate::pipeline::FileCheckpoint;
@@ -37,9 +38,9 @@ pub struct WalEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<KeyRecord>,
     /// The ids of the documents in it that came with one (an Elasticsearch bulk action's
-    /// `_id`), each kept as a key so a repeated id is not stored twice.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub document_keys: Vec<KeyRecord>,
+    /// `_id`), so a repeated id is not stored twice.
+    #[serde(default, skip_serializing_if = "Vec::is_empty", with = "super::document_ids::as_base64")]
+    pub document_ids: Vec<DocumentKey>,
 }
 
 /// What one entry holds, borrowed (written without copying the records).
@@ -48,7 +49,7 @@ pub struct EntryRef<'a> {
     pub checkpoint: Option<&'a (String, FileCheckpoint)>,
     pub reports: &'a [BugReport],
     pub key: Option<&'a KeyRecord>,
-    pub document_keys: &'a [KeyRecord],
+    pub document_ids: &'a [DocumentKey],
 }
 
 /// A segment that is no longer written, kept until a commit holds its last entry.
@@ -137,8 +138,11 @@ impl Wal {
             reports: &'a [BugReport],
             #[serde(skip_serializing_if = "Option::is_none")]
             key: Option<&'a KeyRecord>,
-            #[serde(skip_serializing_if = "<[KeyRecord]>::is_empty")]
-            document_keys: &'a [KeyRecord],
+            #[serde(
+                skip_serializing_if = "<[DocumentKey]>::is_empty",
+                serialize_with = "super::document_ids::as_base64::serialize"
+            )]
+            document_ids: &'a [DocumentKey],
         }
         let seq = self.next_seq;
         let borrowed = Borrowed {
@@ -147,7 +151,7 @@ impl Wal {
             checkpoint: entry.checkpoint,
             reports: entry.reports,
             key: entry.key,
-            document_keys: entry.document_keys,
+            document_ids: entry.document_ids,
         };
         let mut line = serde_json::to_vec(&borrowed).map_err(std::io::Error::other)?;
         line.push(b'\n');
@@ -242,7 +246,7 @@ mod tests {
     }
 
     fn entry(records: &[Record]) -> EntryRef<'_> {
-        EntryRef { records, checkpoint: None, reports: &[], key: None, document_keys: &[] }
+        EntryRef { records, checkpoint: None, reports: &[], key: None, document_ids: &[] }
     }
 
     fn messages(entries: &[WalEntry]) -> Vec<&str> {
