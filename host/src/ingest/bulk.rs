@@ -119,6 +119,7 @@ pub fn parse(body: &[u8], default_index: Option<&str>, origin_file: &str) -> Vec
             other => other.to_string(),
         });
         let document = if op == OpType::Delete { None } else { lines.next() };
+        let mut canonical = Vec::new();
         let outcome = match (op, &document) {
             (OpType::Update | OpType::Delete, _) => Err(ItemError::bad(
                 "illegal_argument_exception",
@@ -134,24 +135,19 @@ pub fn parse(body: &[u8], default_index: Option<&str>, origin_file: &str) -> Vec
             )),
             (_, Some((document_number, document))) => {
                 let origin = Origin { file: origin_file.to_string(), line: *document_number };
-                read_document(document, &index, origin).map_err(|reason| {
-                    ItemError::bad("document_parsing_exception", format!("line {document_number}: {reason}"))
-                })
+                read_document(document, &index, origin, id.is_some())
+                    .map(|(record, written)| {
+                        canonical = written;
+                        record
+                    })
+                    .map_err(|reason| {
+                        ItemError::bad("document_parsing_exception", format!("line {document_number}: {reason}"))
+                    })
             }
         };
-        let document = match (&id, document) {
-            (Some(_), Some((_, line))) => canonical(line),
-            _ => Vec::new(),
-        };
-        items.push(BulkItem { op, index, id, document, outcome });
+        items.push(BulkItem { op, index, id, document: canonical, outcome });
     }
     items
-}
-
-/// A JSON document written one way whatever its key order and spacing (serde_json's map keeps
-/// keys sorted); a line that is not JSON as it is.
-fn canonical(line: &[u8]) -> Vec<u8> {
-    serde_json::from_slice::<Value>(line).and_then(|value| serde_json::to_vec(&value)).unwrap_or_else(|_| line.to_vec())
 }
 
 fn read_action(line: &[u8]) -> Result<(OpType, Map<String, Value>), String> {
@@ -172,7 +168,9 @@ fn read_action(line: &[u8]) -> Result<(OpType, Map<String, Value>), String> {
     }
 }
 
-fn read_document(line: &[u8], index: &str, origin: Origin) -> Result<Record, String> {
+/// Reads a document into a record; with `canonical`, also the document written one way whatever
+/// its key order and spacing (serde_json's map keeps keys sorted), what its `_id` is compared by.
+fn read_document(line: &[u8], index: &str, origin: Origin, canonical: bool) -> Result<(Record, Vec<u8>), String> {
     if line.len() > DEFAULT_MAX_LINE_BYTES {
         return Err(format!(
             "the document is {} bytes, more than the {DEFAULT_MAX_LINE_BYTES} a record may hold",
@@ -185,6 +183,7 @@ fn read_document(line: &[u8], index: &str, origin: Origin) -> Result<Record, Str
         Ok(_) => return Err("the document is not a JSON object".into()),
         Err(error) => return Err(format!("the document is not JSON: {error}")),
     };
+    let written = if canonical { serde_json::to_vec(&object).map_err(|error| error.to_string())? } else { Vec::new() };
     // ECS nests `log.level` (and `log.logger`, ...) under `log`, which as text is a message
     // key: an object there is flattened to the dotted names ECS gives them.
     if matches!(object.get("log"), Some(Value::Object(_)))
@@ -212,7 +211,7 @@ fn read_document(line: &[u8], index: &str, origin: Origin) -> Result<Record, Str
             "timestamp out of range: {ms} ms since the epoch; the index stores 1677-09-21 to 2262-04-11"
         ));
     }
-    Ok(record)
+    Ok((record, written))
 }
 
 #[cfg(test)]
