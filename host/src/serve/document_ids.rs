@@ -13,13 +13,14 @@
 //! of them (the oldest are forgotten first).
 
 use std::collections::{HashMap, VecDeque};
-use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
+use std::fs::File;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
 
+use super::append_file::AppendFile;
 use super::ingestor::Claim;
 
 /// One stored id, as the log and the id file keep it.
@@ -98,17 +99,11 @@ struct Table {
     order: VecDeque<(i64, u128)>,
 }
 
-struct IdFile {
-    file: Option<File>,
-    records: usize,
-    dirty: bool,
-}
-
 /// The ids the server remembers.
 pub struct DocumentIds {
     table: Mutex<Table>,
-    /// Taken before the table when both are.
-    file: Mutex<IdFile>,
+    /// The id file, 40 bytes an id. Taken before the table when both are.
+    file: Mutex<AppendFile>,
     path: Option<PathBuf>,
     window_ms: i64,
     max_ids: usize,
@@ -137,7 +132,7 @@ impl DocumentIds {
         keys.sort_by_key(|key| key.at_ms);
         let ids = Self {
             table: Mutex::new(Table { slots: HashMap::new(), order: VecDeque::new() }),
-            file: Mutex::new(IdFile { file: None, records: 0, dirty: false }),
+            file: Mutex::new(AppendFile::default()),
             path,
             window_ms: window_ms.min(i64::MAX as u64) as i64,
             max_ids: max_ids.max(1),
@@ -157,7 +152,7 @@ impl DocumentIds {
         self.table.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn lock_file(&self) -> MutexGuard<'_, IdFile> {
+    fn lock_file(&self) -> MutexGuard<'_, AppendFile> {
         self.file.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
@@ -181,7 +176,7 @@ impl DocumentIds {
     }
 
     /// Writes the stored ids to a fresh file and swaps it in.
-    fn rewrite(&self, id_file: &mut IdFile) -> std::io::Result<()> {
+    fn rewrite(&self, id_file: &mut AppendFile) -> std::io::Result<()> {
         let Some(path) = &self.path else { return Ok(()) };
         let content: Vec<u8> = {
             let table = self.lock();
@@ -197,18 +192,7 @@ impl DocumentIds {
                 .flat_map(DocumentKey::to_bytes)
                 .collect()
         };
-        let fresh = path.with_extension("bin.new");
-        let mut file = File::create(&fresh)?;
-        file.write_all(&content)?;
-        file.sync_all()?;
-        std::fs::rename(&fresh, path)?;
-        if let Some(dir) = path.parent() {
-            File::open(dir)?.sync_all()?;
-        }
-        id_file.file = Some(OpenOptions::new().append(true).open(path)?);
-        id_file.records = content.len() / RECORD_BYTES;
-        id_file.dirty = false;
-        Ok(())
+        id_file.replace(path, &content, content.len() / RECORD_BYTES)
     }
 
     /// Looks up a request's ids (`(scope, digest)` each, distinct scopes), under `claim`: the
@@ -246,15 +230,11 @@ impl DocumentIds {
                 Self::remember(&mut table, *key);
             }
             self.expire(&mut table);
-            id_file.records + keys.len() > 2 * table.order.len() + 4096
+            id_file.entries + keys.len() > 2 * table.order.len() + 4096
         };
-        if let Some(file) = id_file.file.as_mut() {
-            let bytes: Vec<u8> = keys.iter().flat_map(|key| key.to_bytes()).collect();
-            if let Err(error) = file.write_all(&bytes) {
-                tracing::error!(%error, "document id file not written; the ids are kept in the write-ahead log");
-            }
-            id_file.records += keys.len();
-            id_file.dirty = true;
+        let bytes: Vec<u8> = keys.iter().flat_map(|key| key.to_bytes()).collect();
+        if let Err(error) = id_file.append(&bytes, keys.len()) {
+            tracing::error!(%error, "document id file not written; the ids are kept in the write-ahead log");
         }
         if compact && let Err(error) = self.rewrite(&mut id_file) {
             tracing::error!(%error, "document id file not compacted");
@@ -273,12 +253,7 @@ impl DocumentIds {
 
     /// Makes what was appended to the id file durable.
     pub fn sync(&self) -> std::io::Result<()> {
-        let mut id_file = self.lock_file();
-        if let (true, Some(file)) = (id_file.dirty, id_file.file.as_ref()) {
-            file.sync_data()?;
-        }
-        id_file.dirty = false;
-        Ok(())
+        self.lock_file().sync()
     }
 }
 

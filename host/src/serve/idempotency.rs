@@ -14,14 +14,15 @@
 //! keys are younger (past it the oldest are forgotten first).
 
 use std::collections::{HashMap, VecDeque};
-use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::fs::File;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::append_file::AppendFile;
 use super::ingestor::Claim;
 
 /// The longest key accepted.
@@ -66,20 +67,12 @@ struct Table {
     order: VecDeque<(i64, String)>,
 }
 
-/// The key file being appended to. Apart from the table, so a sync never holds up a request
-/// looking its key up; taken before the table when both are.
-struct KeyFile {
-    file: Option<File>,
-    /// Lines in it, to know when rewriting it pays.
-    lines: usize,
-    /// Appended to since the last sync.
-    dirty: bool,
-}
-
 /// The keys the server remembers.
 pub struct IdempotencyKeys {
     table: Mutex<Table>,
-    key_file: Mutex<KeyFile>,
+    /// The key file, one JSON record a line. Apart from the table, so a sync never holds up a
+    /// request looking its key up; taken before the table when both are.
+    key_file: Mutex<AppendFile>,
     path: Option<PathBuf>,
     window_ms: i64,
     max_keys: usize,
@@ -109,7 +102,7 @@ impl IdempotencyKeys {
         records.extend(pending);
         let keys = Self {
             table: Mutex::new(Table { entries: HashMap::new(), order: VecDeque::new() }),
-            key_file: Mutex::new(KeyFile { file: None, lines: 0, dirty: false }),
+            key_file: Mutex::new(AppendFile::default()),
             path,
             window_ms: window_ms.min(i64::MAX as u64) as i64,
             max_keys: max_keys.max(1),
@@ -130,7 +123,7 @@ impl IdempotencyKeys {
         self.table.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn lock_file(&self) -> std::sync::MutexGuard<'_, KeyFile> {
+    fn lock_file(&self) -> std::sync::MutexGuard<'_, AppendFile> {
         self.key_file.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
@@ -156,7 +149,7 @@ impl IdempotencyKeys {
     }
 
     /// Writes the live keys to a fresh file and swaps it in.
-    fn rewrite(&self, key_file: &mut KeyFile) -> std::io::Result<()> {
+    fn rewrite(&self, key_file: &mut AppendFile) -> std::io::Result<()> {
         let Some(path) = &self.path else { return Ok(()) };
         let (content, lines) = {
             let table = self.lock();
@@ -171,17 +164,7 @@ impl IdempotencyKeys {
             }
             (content, lines)
         };
-        let fresh = path.with_extension("jsonl.new");
-        let mut file = File::create(&fresh)?;
-        file.write_all(&content)?;
-        file.sync_all()?;
-        std::fs::rename(&fresh, path)?;
-        if let Some(dir) = path.parent() {
-            File::open(dir)?.sync_all()?;
-        }
-        key_file.file = Some(OpenOptions::new().append(true).open(path)?);
-        key_file.lines = lines;
-        Ok(())
+        key_file.replace(path, &content, lines)
     }
 
     /// Looks `scope` up for a request whose digest is `digest`.
@@ -216,20 +199,16 @@ impl IdempotencyKeys {
                 self.remember(&mut table, record);
             }
             self.expire(&mut table);
-            (lines, count, key_file.lines + count > 2 * table.order.len() + 1024)
+            (lines, count, key_file.entries + count > 2 * table.order.len() + 1024)
         };
         if count == 0 {
             return;
         }
-        if let Some(file) = key_file.file.as_mut() {
-            // Not synced here: the log entry holds the keys until it is released, and the file
-            // is synced before that ([`Self::sync`]). A failure is logged and the key file
-            // rewritten at the next compaction or start.
-            if let Err(error) = file.write_all(&lines) {
-                tracing::error!(%error, "idempotency key file not written; the keys are kept in the write-ahead log");
-            }
-            key_file.lines += count;
-            key_file.dirty = true;
+        // Not synced here: the log entry holds the keys until it is released, and the file
+        // is synced before that ([`Self::sync`]). A failure is logged and the key file
+        // rewritten at the next compaction or start.
+        if let Err(error) = key_file.append(&lines, count) {
+            tracing::error!(%error, "idempotency key file not written; the keys are kept in the write-ahead log");
         }
         if compact && let Err(error) = self.rewrite(&mut key_file) {
             tracing::error!(%error, "idempotency key file not compacted");
@@ -239,12 +218,7 @@ impl IdempotencyKeys {
     /// Makes what was appended to the key file durable: called before the write-ahead log
     /// releases the entries that hold the same keys.
     pub fn sync(&self) -> std::io::Result<()> {
-        let mut key_file = self.lock_file();
-        if let (true, Some(file)) = (key_file.dirty, key_file.file.as_ref()) {
-            file.sync_data()?;
-        }
-        key_file.dirty = false;
-        Ok(())
+        self.lock_file().sync()
     }
 
     /// The request with this key was refused before being written: the key is free again.

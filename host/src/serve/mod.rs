@@ -14,6 +14,7 @@
 
 mod admission;
 mod api;
+mod append_file;
 mod auth;
 mod board;
 mod body;

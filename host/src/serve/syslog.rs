@@ -173,20 +173,14 @@ fn read_connection(mut stream: TcpStream, peer: SocketAddr, sink: &mut Batcher, 
     let name = format!("syslog:tcp:{peer}");
     let mut framer = Framer::default();
     let mut chunk = vec![0u8; 64 << 10];
-    let mut draining_until: Option<Instant> = None;
-    loop {
-        if draining_until.is_none() && stop.load(Ordering::SeqCst) {
-            draining_until = Some(Instant::now() + DRAIN_LIMIT);
-        }
-        if draining_until.is_some_and(|until| Instant::now() >= until) {
-            break;
-        }
+    let mut stopping = Stopping::default();
+    while !stopping.past_limit(stop) {
         match stream.read(&mut chunk) {
             Ok(0) => break,
             Ok(read) => framer.feed(&chunk[..read], |frame, problem| sink.take(&name, frame, problem)),
             // Quiet for a flush interval: once stopping, all that was sent is read.
             Err(error) if matches!(error.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                if draining_until.is_some() {
+                if stopping.started() {
                     break;
                 }
             }
@@ -202,14 +196,8 @@ fn read_connection(mut stream: TcpStream, peer: SocketAddr, sink: &mut Batcher, 
 
 fn receive_datagrams(socket: &UdpSocket, sink: &mut Batcher, stop: &AtomicBool) {
     let mut datagram = vec![0u8; 65_536];
-    let mut draining_until: Option<Instant> = None;
-    loop {
-        if draining_until.is_none() && stop.load(Ordering::SeqCst) {
-            draining_until = Some(Instant::now() + DRAIN_LIMIT);
-        }
-        if draining_until.is_some_and(|until| Instant::now() >= until) {
-            break;
-        }
+    let mut stopping = Stopping::default();
+    while !stopping.past_limit(stop) {
         match socket.recv_from(&mut datagram) {
             Ok((length, peer)) => {
                 let name = format!("syslog:udp:{peer}");
@@ -219,7 +207,7 @@ fn receive_datagrams(socket: &UdpSocket, sink: &mut Batcher, stop: &AtomicBool) 
             }
             // Quiet for a flush interval: once stopping, the datagrams received are read.
             Err(error) if matches!(error.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                if draining_until.is_some() {
+                if stopping.started() {
                     break;
                 }
             }
@@ -228,6 +216,28 @@ fn receive_datagrams(socket: &UdpSocket, sink: &mut Batcher, stop: &AtomicBool) 
         sink.flush_if_due();
     }
     sink.flush();
+}
+
+/// Where a receiver stands in stopping: once the server stops it reads on until its sender is
+/// quiet for a flush interval, but not past [`DRAIN_LIMIT`].
+#[derive(Default)]
+struct Stopping {
+    until: Option<Instant>,
+}
+
+impl Stopping {
+    /// Notes a stop (the first time it is seen); whether the reading must end now.
+    fn past_limit(&mut self, stop: &AtomicBool) -> bool {
+        if self.until.is_none() && stop.load(Ordering::SeqCst) {
+            self.until = Some(Instant::now() + DRAIN_LIMIT);
+        }
+        self.until.is_some_and(|until| Instant::now() >= until)
+    }
+
+    /// Whether the server is stopping (so a quiet sender ends the reading).
+    fn started(&self) -> bool {
+        self.until.is_some()
+    }
 }
 
 /// Splits a TCP byte stream into messages: `<length> <message>` (octet counting) when a
