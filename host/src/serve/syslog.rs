@@ -30,6 +30,8 @@ use crate::ingest::{DEFAULT_MAX_LINE_BYTES, Origin, Record, Rejections, storable
 
 /// How long received records may wait before they are handed to the writer.
 pub const FLUSH_INTERVAL: Duration = Duration::from_millis(200);
+/// The receive buffer the syslog UDP socket asks for.
+const UDP_RECEIVE_BUFFER: usize = 16 << 20;
 /// How long a stopping server goes on reading what senders already sent, at most.
 const DRAIN_LIMIT: Duration = Duration::from_secs(5);
 /// Records handed to the writer at once, at most.
@@ -104,6 +106,11 @@ pub fn start(
                 let socket = UdpSocket::bind(&spec.address)
                     .map_err(|error| anyhow::anyhow!("--syslog udp://{}: cannot listen: {error}", spec.address))?;
                 socket.set_read_timeout(Some(FLUSH_INTERVAL))?;
+                // A burst beyond the receive buffer is dropped by the kernel, unseen: ask for a
+                // larger one (the kernel gives at most net.core.rmem_max).
+                if let Err(error) = socket2::SockRef::from(&socket).set_recv_buffer_size(UDP_RECEIVE_BUFFER) {
+                    tracing::warn!(%error, "syslog UDP receive buffer left at the system default");
+                }
                 receivers.addresses.push(format!("udp://{}", socket.local_addr()?));
                 let mut sink = sink();
                 receivers.threads.push(
