@@ -183,8 +183,8 @@ impl IdempotencyKeys {
         }
     }
 
-    /// The requests (or documents) with these keys are in the log (the writer calls it before
-    /// answering): keeps their answers, in memory now and in the key file.
+    /// The requests with these keys are in the log (the writer calls it before answering):
+    /// keeps their answers, in memory now and in the key file.
     pub fn written(&self, records: impl IntoIterator<Item = KeyRecord>) {
         let mut key_file = self.lock_file();
         let (lines, count, compact) = {

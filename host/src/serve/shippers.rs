@@ -3,18 +3,18 @@
 //!
 //! - OTLP/HTTP logs at `POST /v1/logs`, protobuf or JSON, answered with an
 //!   `ExportLogsServiceResponse` whose partial success counts the refused records;
-//! - Elasticsearch's bulk API at `POST /es/_bulk` and `POST /es/{index}/_bulk`, answered item
-//!   by item as Elasticsearch does, with `GET /es/` for the clients' version probe. A bulk
+//! - Elasticsearch's bulk API at `/es/_bulk` and `/es/{index}/_bulk` (POST or PUT), answered
+//!   item by item as Elasticsearch does, with `GET /es/` for the clients' version probe. A bulk
 //!   action's `_id` is remembered ([`super::document_ids`]): a repeated one is not stored again
-//!   (`create` answers 409 for it).
-//!
+//!   (`create` answers 409 for it);
 //! - Loki's push API at `POST /loki/api/v1/push`, snappy-compressed protobuf or JSON, answered
 //!   204; when some entries were refused (the others kept) 400 naming them, as Loki does, so
 //!   that clients do not send the kept ones again.
 //!
 //! Errors come in each protocol's own format (a `google.rpc.Status` for OTLP, Elasticsearch's
-//! `{"error": {"type", "reason"}, "status"}`, plain text for Loki), rewritten from the API's by a layer so that the
-//! refusals made before a handler runs (token, rate limit, body size) read the same way.
+//! `{"error": {"type", "reason"}, "status"}`, plain text for Loki), rewritten from the API's
+//! by a layer so that the refusals made before a handler runs (token, rate limit, body size)
+//! read the same way.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -136,11 +136,7 @@ async fn otlp_errors(request: Request, next: Next) -> Response {
     let status_message =
         RpcStatus { code: grpc_code(error.status), message: format!("{}: {}", error.code, error.message) };
     let json = json!({ "code": status_message.code, "message": status_message.message });
-    let mut answer = otlp_answer(error.status, encoding, status_message.encode_to_vec(), json);
-    if let Some(value) = error.headers.get(header::RETRY_AFTER) {
-        answer.headers_mut().insert(header::RETRY_AFTER, value.clone());
-    }
-    answer
+    error.keeping_retry_after(otlp_answer(error.status, encoding, status_message.encode_to_vec(), json))
 }
 
 /// An error answer of the API, taken apart.
@@ -149,6 +145,16 @@ struct ApiErrorAnswer {
     headers: HeaderMap,
     code: String,
     message: String,
+}
+
+impl ApiErrorAnswer {
+    /// `answer`, the protocol's form of this error, with its `Retry-After` if it had one.
+    fn keeping_retry_after(&self, mut answer: Response) -> Response {
+        if let Some(value) = self.headers.get(header::RETRY_AFTER) {
+            answer.headers_mut().insert(header::RETRY_AFTER, value.clone());
+        }
+        answer
+    }
 }
 
 /// The API error an answer is, or the answer as it was when it is not one.
@@ -309,11 +315,7 @@ async fn es_errors(request: Request, next: Next) -> Response {
                 429 => "es_rejected_execution_exception",
                 _ => error.code.as_str(),
             };
-            let mut answer = es_error(error.status, kind, &format!("{}: {}", error.code, error.message));
-            if let Some(value) = error.headers.get(header::RETRY_AFTER) {
-                answer.headers_mut().insert(header::RETRY_AFTER, value.clone());
-            }
-            answer
+            error.keeping_retry_after(es_error(error.status, kind, &format!("{}: {}", error.code, error.message)))
         }
     };
     response.headers_mut().insert("x-elastic-product", HeaderValue::from_static("Elasticsearch"));
@@ -528,11 +530,7 @@ async fn loki_errors(request: Request, next: Next) -> Response {
     match api_error(next.run(request).await).await {
         Err(response) => response,
         Ok(error) => {
-            let mut answer = (error.status, format!("{}: {}\n", error.code, error.message)).into_response();
-            if let Some(value) = error.headers.get(header::RETRY_AFTER) {
-                answer.headers_mut().insert(header::RETRY_AFTER, value.clone());
-            }
-            answer
+            error.keeping_retry_after((error.status, format!("{}: {}\n", error.code, error.message)).into_response())
         }
     }
 }

@@ -20,7 +20,7 @@
 use std::io::{ErrorKind, Read};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -87,7 +87,6 @@ pub fn start(
 ) -> anyhow::Result<SyslogReceivers> {
     let mut receivers = SyslogReceivers { addresses: Vec::new(), threads: Vec::new() };
     for spec in specs {
-        let sink = || Batcher::new(ingestor.clone(), metrics.clone());
         let stop = stop.clone();
         match spec.transport {
             Transport::Tcp => {
@@ -112,7 +111,7 @@ pub fn start(
                     tracing::warn!(%error, "syslog UDP receive buffer left at the system default");
                 }
                 receivers.addresses.push(format!("udp://{}", socket.local_addr()?));
-                let mut sink = sink();
+                let mut sink = Batcher::new(ingestor.clone(), metrics.clone());
                 receivers.threads.push(
                     std::thread::Builder::new()
                         .name("opsloop-syslog-udp".into())
@@ -125,7 +124,6 @@ pub fn start(
 }
 
 fn accept_loop(listener: TcpListener, ingestor: &Arc<Ingestor>, metrics: &Arc<Metrics>, stop: &Arc<AtomicBool>) {
-    let open = Arc::new(AtomicUsize::new(0));
     let mut connections: Vec<JoinHandle<()>> = Vec::new();
     loop {
         // Checked before the accept: once stopping, the connections the kernel has already
@@ -134,16 +132,15 @@ fn accept_loop(listener: TcpListener, ingestor: &Arc<Ingestor>, metrics: &Arc<Me
         match listener.accept() {
             Ok((stream, peer)) => {
                 connections.retain(|thread| !thread.is_finished());
-                if open.load(Ordering::SeqCst) >= MAX_CONNECTIONS {
+                // Finished threads were dropped just above: what is left is still reading.
+                if connections.len() >= MAX_CONNECTIONS {
                     tracing::warn!(%peer, "syslog connection refused: {MAX_CONNECTIONS} are open");
                     continue;
                 }
-                open.fetch_add(1, Ordering::SeqCst);
                 let mut sink = Batcher::new(ingestor.clone(), metrics.clone());
-                let (stop, open) = (stop.clone(), open.clone());
+                let stop = stop.clone();
                 let spawned = std::thread::Builder::new().name("opsloop-syslog-conn".into()).spawn(move || {
                     read_connection(stream, peer, &mut sink, &stop);
-                    open.fetch_sub(1, Ordering::SeqCst);
                 });
                 match spawned {
                     Ok(thread) => connections.push(thread),
@@ -485,6 +482,10 @@ impl Batcher {
     }
 
     fn take(&mut self, name: &str, frame: &[u8], problem: Option<&str>) {
+        // A blank frame (a keep-alive newline, a datagram of padding) is no message.
+        if problem.is_none() && frame.iter().all(|byte| byte.is_ascii_whitespace() || *byte == 0) {
+            return;
+        }
         self.received += 1;
         let read = match problem {
             Some(problem) => Err(format!("{problem}: more than {DEFAULT_MAX_LINE_BYTES} bytes")),
@@ -498,7 +499,6 @@ impl Batcher {
                     self.flush();
                 }
             }
-            Err(reason) if reason == "empty message" => {}
             Err(reason) => {
                 tracing::debug!(sender = name, %reason, "syslog message refused");
                 self.rejections.add(name, self.received, &reason);
