@@ -39,6 +39,131 @@ pub struct Settings {
     pub serve: ServeSettings,
     #[serde(default)]
     pub feedback: FeedbackSettings,
+    /// `[[alerts]]`: when to tell someone, and whom.
+    #[serde(default)]
+    pub alerts: Vec<AlertRule>,
+    /// `[[receivers]]`: where alerts go.
+    #[serde(default)]
+    pub receivers: Vec<ReceiverSetting>,
+    #[serde(default)]
+    pub alerting: AlertingSettings,
+    #[serde(default)]
+    pub metrics: LogMetricsSettings,
+}
+
+/// What an alert rule watches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertSubject {
+    /// Feedback items: an alert when an item enters one of `statuses`, resolved with the item.
+    Items,
+    /// Anomaly findings: an alert per source, kind and patterns, resolved after `quiet_for`
+    /// without another finding like it.
+    Anomalies,
+}
+
+/// One `[[alerts]]` rule.
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertRule {
+    /// Names the alert (`alertname` in Alertmanager); unique.
+    pub name: String,
+    pub on: AlertSubject,
+    /// Items: the statuses that raise the alert (default `new` and `regressed`).
+    #[serde(default = "default_alert_statuses")]
+    pub statuses: Vec<crate::feedback::ItemStatus>,
+    /// Items: the least impact score (0..1) that raises it.
+    #[serde(default)]
+    pub min_impact: f64,
+    /// Anomalies: the least finding score that raises it.
+    #[serde(default)]
+    pub min_score: f64,
+    /// Item kinds (`bug`, `incident`, `regression`, `request`) or finding kinds (`spike`,
+    /// `error-burst`, ...); none means every kind.
+    #[serde(default)]
+    pub kinds: Vec<String>,
+    /// Log sources; none means every source.
+    #[serde(default)]
+    pub sources: Vec<String>,
+    /// Anomalies: how long without a like finding before the alert is resolved.
+    #[serde(default = "default_quiet_for")]
+    pub quiet_for: String,
+    /// Names of `[[receivers]]`.
+    pub receivers: Vec<String>,
+}
+
+fn default_alert_statuses() -> Vec<crate::feedback::ItemStatus> {
+    vec![crate::feedback::ItemStatus::New, crate::feedback::ItemStatus::Regressed]
+}
+
+fn default_quiet_for() -> String {
+    "30m".into()
+}
+
+/// Where a receiver's messages go and in which shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReceiverKind {
+    /// Prometheus Alertmanager's v2 API (`url` is Alertmanager's base URL).
+    Alertmanager,
+    /// A JSON document per notification, POSTed to `url`.
+    Webhook,
+    /// A Slack-compatible incoming-webhook message (`{"text": ...}`; Mattermost and Rocket.Chat
+    /// take it too).
+    Slack,
+}
+
+/// One `[[receivers]]` table.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReceiverSetting {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: ReceiverKind,
+    /// `http://` or `https://`.
+    pub url: String,
+    /// Headers sent with every delivery (e.g. `Authorization`).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+}
+
+/// The `[alerting]` table: how notifications are delivered.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertingSettings {
+    /// The page's address as people reach it, for links in alerts; default `http://` + `listen`.
+    pub page_url: Option<String>,
+    /// The first retry waits this long; each next one twice as long (at most 5 minutes).
+    pub retry_initial_ms: u64,
+    /// Attempts per notification before it is recorded as failed.
+    pub max_attempts: u32,
+    /// One delivery attempt takes at most this long.
+    pub timeout_ms: u64,
+    /// Alertmanager is told again this often that a firing alert still fires (it resolves
+    /// alerts it has not heard of for a while, as with Prometheus).
+    pub resend_ms: u64,
+}
+
+impl Default for AlertingSettings {
+    fn default() -> Self {
+        Self { page_url: None, retry_initial_ms: 1_000, max_attempts: 10, timeout_ms: 5_000, resend_ms: 60_000 }
+    }
+}
+
+/// The `[metrics]` table: the series `/metrics` derives from the logs.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogMetricsSettings {
+    /// Sources with series of their own; records of later sources count as `source="other"`.
+    pub max_sources: usize,
+    /// Patterns per source with a rate series of their own; the rest are summed as `pattern="other"`.
+    pub patterns_per_source: usize,
+}
+
+impl Default for LogMetricsSettings {
+    fn default() -> Self {
+        Self { max_sources: 100, patterns_per_source: 10 }
+    }
 }
 
 /// What an API token may do. `admin` may do everything; `read` and `ingest` only their part,
@@ -126,6 +251,11 @@ pub struct ServeSettings {
     pub suspend_plugin_after_timeouts: u32,
     /// ... for this long, doubled each time it times out again after resuming (at most an hour).
     pub plugin_suspension_ms: u64,
+    /// A PEM certificate chain: with `tls_key`, the listener (and `--syslog tls://`) speaks TLS
+    /// only. `--tls-cert` overrides it; relative paths are under the data directory.
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of `tls_cert`.
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Default for ServeSettings {
@@ -153,6 +283,8 @@ impl Default for ServeSettings {
             max_idempotency_keys: 100_000,
             suspend_plugin_after_timeouts: 3,
             plugin_suspension_ms: 60_000,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -182,6 +314,10 @@ impl Default for Settings {
             index: IndexSettings::default(),
             serve: ServeSettings::default(),
             feedback: FeedbackSettings::default(),
+            alerts: Vec::new(),
+            receivers: Vec::new(),
+            alerting: AlertingSettings::default(),
+            metrics: LogMetricsSettings::default(),
         }
     }
 }
@@ -230,7 +366,63 @@ impl Settings {
                 reason,
             })?;
         }
+        settings.check_alerts().map_err(|(key, reason)| ConfigError::Value {
+            path: path.to_path_buf(),
+            key,
+            reason,
+        })?;
         Ok(settings)
+    }
+
+    /// Every rule names known receivers of its own subject's kinds; names are unique; URLs are
+    /// HTTP(S). The key and the reason of the first problem.
+    fn check_alerts(&self) -> Result<(), (&'static str, String)> {
+        let mut receivers = std::collections::BTreeSet::new();
+        for receiver in &self.receivers {
+            if !receivers.insert(receiver.name.as_str()) {
+                return Err(("receivers", format!("two receivers are named `{}`", receiver.name)));
+            }
+            if !(receiver.url.starts_with("http://") || receiver.url.starts_with("https://")) {
+                return Err((
+                    "receivers",
+                    format!("receiver `{}`: url `{}` is not http:// or https://", receiver.name, receiver.url),
+                ));
+            }
+        }
+        let mut rules = std::collections::BTreeSet::new();
+        for rule in &self.alerts {
+            if !rules.insert(rule.name.as_str()) {
+                return Err(("alerts", format!("two rules are named `{}`", rule.name)));
+            }
+            if rule.receivers.is_empty() {
+                return Err(("alerts", format!("rule `{}` names no receivers", rule.name)));
+            }
+            if let Some(unknown) = rule.receivers.iter().find(|name| !receivers.contains(name.as_str())) {
+                let known: Vec<&str> = receivers.iter().copied().collect();
+                return Err((
+                    "alerts",
+                    format!(
+                        "rule `{}` names receiver `{unknown}`, which no [[receivers]] table defines (defined: {})",
+                        rule.name,
+                        if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                    ),
+                ));
+            }
+            if rule.on == AlertSubject::Items
+                && let Some(kind) = rule
+                    .kinds
+                    .iter()
+                    .find(|kind| !["bug", "incident", "regression", "request"].contains(&kind.as_str()))
+            {
+                return Err((
+                    "alerts",
+                    format!("rule `{}`: `{kind}` is not an item kind (bug, incident, regression, request)", rule.name),
+                ));
+            }
+            crate::ingest::parse_span(&rule.quiet_for)
+                .map_err(|reason| ("alerts", format!("rule `{}`: quiet_for: {reason}", rule.name)))?;
+        }
+        Ok(())
     }
 
     /// The settings handed to plugin `name`'s `init`.

@@ -92,6 +92,11 @@ impl DataDir {
         self.root.join("wal")
     }
 
+    /// Alerts firing, notifications not yet delivered, and the delivery log (`serve`).
+    pub fn alerts_dir(&self) -> PathBuf {
+        self.root.join("alerts")
+    }
+
     /// Feedback item statuses (`new`, `resolved`, ...) kept between runs.
     pub fn feedback_file(&self) -> PathBuf {
         self.root.join("feedback.json")

@@ -7,6 +7,7 @@
 //! report groups into ranked backlog items and finds similar reports, and [`cli`] is the
 //! command line on top.
 
+pub mod alerts;
 pub mod cli;
 pub mod config;
 pub mod data_dir;

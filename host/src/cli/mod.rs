@@ -3,6 +3,7 @@
 //! Exit codes: 0 success, 1 failure, 2 usage error. Errors go to stderr with their cause
 //! chain; a closed stdout pipe ends the command quietly.
 
+mod alerts;
 mod analyze;
 mod demo;
 mod feedback;
@@ -63,6 +64,8 @@ pub enum Command {
     /// `[[serve.tokens]]` in the config file. Limits and timeouts are the `[serve]` keys of
     /// opsloop.example.toml.
     Serve(serve::ServeArgs),
+    /// What `serve` sent to alert receivers (Alertmanager, webhooks, Slack), and what waits.
+    Alerts(alerts::AlertsArgs),
     /// The whole loop on bundled logs and bug reports: patterns, anomalies, report groups, feedback.
     Demo(demo::DemoArgs),
 }
@@ -165,6 +168,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Similar(args) => similar::run(&data_dir, args, &mut out),
         Command::Feedback(args) => feedback::run(&data_dir, &load_settings(&data_dir)?, args, &mut out),
         Command::Serve(args) => serve::run(&data_dir, &load_settings(&data_dir)?, args),
+        Command::Alerts(args) => alerts::run(&data_dir, args, &mut out),
     }
 }
 

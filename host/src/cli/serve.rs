@@ -10,7 +10,7 @@ use super::UsageError;
 use crate::config::Settings;
 use crate::data_dir::DataDir;
 use crate::ingest::{DEFAULT_MAX_LINE_BYTES, Format, ParseOptions};
-use crate::serve::{ServeError, ServeOptions, SyslogSpec, WatchSpec, serve, shutdown_signal};
+use crate::serve::{ServeError, ServeOptions, SyslogSpec, TlsFiles, WatchSpec, serve, shutdown_signal};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -30,9 +30,16 @@ pub struct ServeArgs {
     #[arg(long)]
     pub source: Option<String>,
     /// Receive syslog (RFC 5424 or 3164) on `tcp://<host>:<port>` (octet-counting or newline
-    /// framing) or `udp://<host>:<port>`; repeatable. Port 0 picks a free one.
-    #[arg(long, value_name = "tcp|udp://HOST:PORT")]
+    /// framing), `udp://<host>:<port>` or `tls://<host>:<port>` (RFC 5425, needs --tls-cert);
+    /// repeatable. Port 0 picks a free one.
+    #[arg(long, value_name = "tcp|udp|tls://HOST:PORT")]
     pub syslog: Vec<String>,
+    /// A PEM certificate chain: the API and page are served over HTTPS only (with --tls-key).
+    #[arg(long, requires = "tls_key", value_name = "PEM")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, requires = "tls_cert", value_name = "PEM")]
+    pub tls_key: Option<std::path::PathBuf>,
 }
 
 pub fn run(data_dir: &DataDir, settings: &Settings, args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -48,7 +55,12 @@ pub fn run(data_dir: &DataDir, settings: &Settings, args: ServeArgs) -> anyhow::
     }
     let syslog =
         args.syslog.iter().map(|text| SyslogSpec::parse(text)).collect::<Result<Vec<_>, _>>().map_err(UsageError)?;
+    let tls = match (args.tls_cert, args.tls_key) {
+        (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+        _ => None,
+    };
     let options = ServeOptions {
+        tls,
         syslog,
         listen: args.listen,
         watch,
@@ -62,10 +74,11 @@ pub fn run(data_dir: &DataDir, settings: &Settings, args: ServeArgs) -> anyhow::
     // Queries and ingest parsing run on the blocking pool, bounded by their turns
     // (`max_concurrent_queries`, `max_concurrent_ingests`); this bounds the pool itself.
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().max_blocking_threads(64).build()?;
+    let scheme = if options.tls.is_some() || settings.serve.tls_cert.is_some() { "https" } else { "http" };
     let announce = |address: std::net::SocketAddr, syslog: &[String]| {
         let mut stdout = std::io::stdout().lock();
         let syslog = if syslog.is_empty() { String::new() } else { format!("; syslog on {}", syslog.join(" ")) };
-        let _ = writeln!(stdout, "opsloop serving http://{address}/ (API: /api/openapi.json){syslog}");
+        let _ = writeln!(stdout, "opsloop serving {scheme}://{address}/ (API: /api/openapi.json){syslog}");
         let _ = stdout.flush();
     };
     let served = runtime.block_on(serve(data_dir, settings, &options, announce, shutdown_signal()));

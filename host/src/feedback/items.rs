@@ -129,6 +129,9 @@ pub struct FeedbackItem {
     pub evidence: ItemEvidence,
     pub first_seen_ms: Option<i64>,
     pub last_seen_ms: Option<i64>,
+    /// The log sources its patterns and episodes come from, sorted.
+    #[serde(default)]
+    pub sources: Vec<String>,
     /// How much evidence the item has (reports + log records + findings): new evidence is this
     /// growing.
     #[serde(default)]
@@ -647,6 +650,7 @@ fn finish(mut draft: Draft, patterns: &BTreeMap<&str, &PatternStats>, newest: i6
         },
         first_seen_ms: draft.times.iter().min().copied(),
         last_seen_ms: draft.times.iter().max().copied(),
+        sources: sources.iter().map(|source| source.to_string()).collect(),
         evidence_size: reports + records + findings as u64,
     }
 }

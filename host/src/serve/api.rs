@@ -53,6 +53,8 @@ pub struct AppState {
     pub findings: Arc<FindingStore>,
     /// The feedback board, rebuilt in the background when data arrives.
     pub board: Arc<BoardKeeper>,
+    /// Alert rules, receivers and what was sent.
+    pub alerter: Arc<super::alerting::Alerter>,
     pub ingestor: Arc<Ingestor>,
     pub metrics: Arc<Metrics>,
     pub tokens: Tokens,
@@ -89,6 +91,7 @@ pub fn router(state: Shared) -> Router {
         .route("/api/reports", get(reports))
         .route("/api/reports/{id}/similar", get(similar_reports))
         .route("/api/plugins", get(plugins))
+        .route("/api/alerts", get(alerts))
         .route("/metrics", get(metrics))
         .route_layer(middleware::from_fn_with_state((state.clone(), Role::Read), authorize));
     let ingest = Router::new()
@@ -638,6 +641,21 @@ async fn similar_reports(
 async fn plugins(State(state): State<Shared>) -> Result<Response, ApiError> {
     let status = state.ingestor.status.read().map_err(ApiError::internal)?.clone();
     Ok(axum::Json(status).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct AlertParams {
+    /// Finished notifications shown, newest first (default 100).
+    limit: Option<usize>,
+}
+
+/// Alert rules, receivers with their last outcome, alerts firing, notifications pending and
+/// the delivery log.
+async fn alerts(State(state): State<Shared>, ApiQuery(params): ApiQuery<AlertParams>) -> Result<Response, ApiError> {
+    let limit = params.limit.unwrap_or(100).clamp(1, 10_000);
+    let alerter = state.alerter.clone();
+    let report = tokio::task::spawn_blocking(move || alerter.report(limit)).await.map_err(ApiError::internal)?;
+    Ok(axum::Json(report).into_response())
 }
 
 async fn metrics(State(state): State<Shared>) -> Response {

@@ -75,6 +75,7 @@ impl BoardKeeper {
         let _saving = self.saving.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let version = self.data_version();
         let board = self.store.rebuild(&self.logs, &self.reports, &self.findings, &self.settings)?;
+        self.metrics.log_series.set_feedback_items(&board);
         *self.current.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(board);
         *self.built_version.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = version;
         Ok(())
@@ -96,6 +97,7 @@ impl BoardKeeper {
         let mut board = (*self.board()).clone();
         let status = self.store.act(&mut board, id, action)?;
         if status.is_some() {
+            self.metrics.log_series.set_feedback_items(&board);
             *self.current.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(board);
         }
         Ok(status)

@@ -215,6 +215,8 @@ pub struct WriterParts {
     pub wal_dir: PathBuf,
     /// Commit interval, pending records, idempotency window, plugin suspension.
     pub settings: ServeSettings,
+    /// Told of every finding stored, for the alert rules on anomalies.
+    pub alerter: Option<Arc<super::alerting::Alerter>>,
 }
 
 impl Ingestor {
@@ -698,6 +700,7 @@ impl IndexThread {
         total: &mut BatchAnalysis,
     ) -> Outcome {
         self.analyze_logs(records, total)?;
+        self.parts.metrics.log_series.count_records(records);
         for record in records.iter() {
             self.writer.add(record, ingest_time_ms).map_err(|error| error.to_string())?;
         }
@@ -777,7 +780,12 @@ impl IndexThread {
         self.parts
             .findings
             .append(&analysis.findings)
-            .map_err(|error| format!("findings file {}: {error}", self.parts.findings.path().display()))
+            .map_err(|error| format!("findings file {}: {error}", self.parts.findings.path().display()))?;
+        self.parts.metrics.log_series.count_findings(&analysis.findings);
+        if let Some(alerter) = &self.parts.alerter {
+            alerter.offer_findings(&analysis.findings);
+        }
+        Ok(())
     }
 
     fn commit(&mut self) -> Result<(), String> {

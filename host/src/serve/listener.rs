@@ -8,6 +8,9 @@
 //! and keeps the connection cap [`RESERVED_FILES`] below it, for the index, the write-ahead log,
 //! plugins and tailed files.
 //!
+//! With TLS ([`super::tls`]), each connection's first byte must begin a handshake: a plain HTTP
+//! request is answered 400 and closed; the handshake runs under the header-read timeout.
+//!
 //! In: a bound listener and the router. Out: HTTP/1.1 connections served until shutdown.
 
 use std::future::Future;
@@ -83,6 +86,7 @@ pub async fn serve_connections(
     metrics: Arc<Metrics>,
     shutdown: impl Future<Output = ()> + Send + 'static,
     drain: Duration,
+    tls: Option<tokio_rustls::TlsAcceptor>,
 ) -> std::io::Result<()> {
     let open = Arc::new(Semaphore::new(max_connections));
     let refusing = Arc::new(Semaphore::new(MAX_REFUSING));
@@ -107,9 +111,10 @@ pub async fn serve_connections(
         match open.clone().try_acquire_owned() {
             Ok(permit) => {
                 let (router, metrics, closing) = (router.clone(), metrics.clone(), closing_seen.clone());
+                let tls = tls.clone();
                 tokio::spawn(async move {
                     metrics.connections_open.inc();
-                    serve_one(stream, peer, router, limits, closing).await;
+                    serve_one(stream, peer, router, limits, closing, tls).await;
                     metrics.connections_open.dec();
                     drop(permit);
                 });
@@ -140,16 +145,52 @@ async fn refuse(mut stream: TcpStream) {
     let _ = stream.shutdown().await;
 }
 
-/// One connection: HTTP/1.1 with keep-alive, under the idle and header-read timeouts.
+/// One connection: HTTP/1.1 with keep-alive, under the idle and header-read timeouts; over
+/// TLS when `tls` is given.
 async fn serve_one(
     stream: TcpStream,
     peer: SocketAddr,
     router: Router,
     limits: ConnectionLimits,
-    mut closing: watch::Receiver<bool>,
+    closing: watch::Receiver<bool>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
 ) {
     let activity = Arc::new(Activity::new());
+    let Some(acceptor) = tls else {
+        let io = TimedIo::new(stream, activity.clone(), limits);
+        return serve_http(io, activity, peer, router, limits, closing).await;
+    };
+    let mut first = [0u8; 1];
+    match tokio::time::timeout(limits.idle, stream.peek(&mut first)).await {
+        Ok(Ok(1)) if super::tls::starts_tls(first[0]) => {}
+        Ok(Ok(1)) => {
+            let mut stream = stream;
+            let _ =
+                tokio::time::timeout(Duration::from_secs(1), stream.write_all(super::tls::PLAIN_HTTP_REFUSAL)).await;
+            let _ = stream.shutdown().await;
+            return;
+        }
+        _ => return,
+    }
     let io = TimedIo::new(stream, activity.clone(), limits);
+    match tokio::time::timeout(limits.header_read, acceptor.accept(io)).await {
+        Ok(Ok(tls_stream)) => serve_http(tls_stream, activity, peer, router, limits, closing).await,
+        Ok(Err(error)) => tracing::debug!(%peer, %error, "TLS handshake failed"),
+        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+    }
+}
+
+/// HTTP/1.1 over `io` until the peer closes, a timeout of `TimedIo` fires, or shutdown.
+async fn serve_http<I>(
+    io: I,
+    activity: Arc<Activity>,
+    peer: SocketAddr,
+    router: Router,
+    limits: ConnectionLimits,
+    mut closing: watch::Receiver<bool>,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let service = hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
         request.extensions_mut().insert(ConnectInfo(peer));
         let busy = Busy::start(activity.clone());

@@ -1,6 +1,7 @@
 //! The Prometheus metrics `/metrics` exposes: records in and out, rejected lines, plugin calls,
 //! errors by kind and time, suspended plugins, index size, query latency and queueing,
-//! connections open and refused, address lockouts and idempotent replays.
+//! connections open and refused, address lockouts and idempotent replays; and the series the
+//! logs themselves make ([`LogSeries`]).
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -8,6 +9,9 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
+
+pub use super::log_series::LogSeries;
+use crate::config::LogMetricsSettings;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct PluginLabel {
@@ -75,10 +79,19 @@ pub struct Metrics {
     pub auth_lockouts: Counter,
     /// Retried requests answered from their `Idempotency-Key`, storing nothing again.
     pub idempotent_replays: Counter,
+    /// Records, patterns, findings and feedback items, from the data.
+    pub log_series: LogSeries,
 }
 
 impl Default for Metrics {
     fn default() -> Self {
+        Self::new(&LogMetricsSettings::default())
+    }
+}
+
+impl Metrics {
+    /// Every metric, the log-derived ones within `limits`.
+    pub fn new(limits: &LogMetricsSettings) -> Self {
         let records_in = Counter::default();
         let records_indexed = Counter::default();
         let reports_indexed = Counter::default();
@@ -130,6 +143,7 @@ impl Default for Metrics {
             "Retries answered from their Idempotency-Key",
             idempotent_replays.clone(),
         );
+        let log_series = LogSeries::register(&mut registry, limits);
         Self {
             registry,
             records_in,
@@ -152,11 +166,10 @@ impl Default for Metrics {
             queries_refused,
             auth_lockouts,
             idempotent_replays,
+            log_series,
         }
     }
-}
 
-impl Metrics {
     /// The Prometheus text exposition of every metric.
     pub fn render(&self) -> String {
         let mut text = String::new();

@@ -13,6 +13,7 @@
 //! acknowledged is durable.
 
 mod admission;
+mod alerting;
 mod api;
 mod append_file;
 mod auth;
@@ -23,11 +24,13 @@ mod error;
 mod idempotency;
 mod ingestor;
 mod listener;
+mod log_series;
 mod metrics;
 mod shippers;
 mod suspension;
 mod syslog;
 mod tail;
+mod tls;
 mod wal;
 mod web;
 
@@ -44,6 +47,7 @@ pub use ingestor::{Claim, CommitMode, Ingestor, LoadError, PluginStatus, QueueEr
 pub use metrics::Metrics;
 pub use syslog::SyslogSpec;
 pub use tail::{Tailer, WatchSpec};
+pub use tls::TlsFiles;
 
 use crate::config::Settings;
 use crate::data_dir::DataDir;
@@ -61,8 +65,10 @@ pub struct ServeOptions {
     pub watch: Vec<WatchSpec>,
     /// How tailed files are parsed.
     pub parse: ParseOptions,
-    /// Where to receive syslog (`--syslog tcp://…`, `udp://…`).
+    /// Where to receive syslog (`--syslog tcp://…`, `udp://…`, `tls://…`).
     pub syslog: Vec<SyslogSpec>,
+    /// `--tls-cert` and `--tls-key`; over `[serve] tls_cert` and `tls_key`.
+    pub tls: Option<TlsFiles>,
 }
 
 /// Why the server cannot start.
@@ -76,14 +82,18 @@ pub enum ServeError {
     Tokens(String),
     #[error("{reason} (in {config} or OPSLOOP_TOKENS); the server does not start with it")]
     WeakToken { config: PathBuf, reason: String },
+    #[error("{0}")]
+    Tls(String),
 }
 
 /// The running parts of a server, without the listener: what the router serves from, the
 /// writer, the tailer and the plugin watcher.
 pub struct Service {
     pub state: Arc<AppState>,
-    /// Where syslog is received (`tcp://…`, `udp://…`, ports resolved).
+    /// Where syslog is received (`tcp://…`, `udp://…`, `tls://…`, ports resolved).
     pub syslog_addresses: Vec<String>,
+    /// The TLS configuration the listener and syslog share, when TLS is on.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
     stop: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
 }
@@ -108,7 +118,13 @@ impl Service {
         let logs = Arc::new(LogIndex::open(&data_dir.index_dir())?);
         let reports = Arc::new(ReportIndex::open(&data_dir.reports_dir())?);
         let findings = Arc::new(FindingStore::new(data_dir.findings_file()));
-        let metrics = Arc::new(Metrics::default());
+        let metrics = Arc::new(Metrics::new(&settings.metrics));
+        let listen = options.listen.clone().unwrap_or_else(|| settings.serve.listen.clone());
+        let alerter = Arc::new(alerting::Alerter::open(
+            crate::alerts::AlertStore::new(data_dir.alerts_dir()),
+            settings,
+            &listen,
+        )?);
         let (plugins, errors) = PluginSet::load(data_dir, settings)?;
         let load_errors = errors
             .iter()
@@ -134,6 +150,7 @@ impl Service {
                 retain_ms,
                 wal_dir: data_dir.wal_dir(),
                 settings: settings.serve.clone(),
+                alerter: alerter.is_active().then(|| alerter.clone()),
             },
             load_errors,
         )?);
@@ -152,7 +169,8 @@ impl Service {
             let stop = stop.clone();
             threads.push(std::thread::Builder::new().name("opsloop-tail".into()).spawn(move || tailer.run(stop))?);
         }
-        let syslog = syslog::start(&options.syslog, &ingestor, &metrics, &stop)?;
+        let tls = tls_files(data_dir, settings, options)?.map(|files| tls::server_config(&files)).transpose()?;
+        let syslog = syslog::start(&options.syslog, &ingestor, &metrics, &stop, tls.as_ref())?;
         threads.extend(syslog.threads);
         if let Some((watcher, changes)) = watch_plugin_dir(&data_dir.plugins_dir(settings.plugins.dir.as_deref())) {
             let ingestor = ingestor.clone();
@@ -175,6 +193,12 @@ impl Service {
             let stop = stop.clone();
             threads.push(std::thread::Builder::new().name("opsloop-board".into()).spawn(move || board.run(&stop))?);
         }
+        if alerter.is_active() {
+            let (alerter, board, stop) = (alerter.clone(), board.clone(), stop.clone());
+            threads.push(
+                std::thread::Builder::new().name("opsloop-alerts".into()).spawn(move || alerter.run(&board, &stop))?,
+            );
+        }
         let admission = admission::Admission::new(&settings.serve, metrics.clone());
         let state = Arc::new(AppState {
             admission,
@@ -182,6 +206,7 @@ impl Service {
             reports,
             findings,
             board: board.clone(),
+            alerter,
             ingestor,
             metrics,
             tokens: auth::Tokens::new(&tokens),
@@ -191,7 +216,7 @@ impl Service {
             requests: AtomicU64::new(0),
             started_ms: chrono::Utc::now().timestamp_millis(),
         });
-        Ok(Self { state, syslog_addresses: syslog.addresses, stop, threads })
+        Ok(Self { state, syslog_addresses: syslog.addresses, tls, stop, threads })
     }
 
     /// The router over this service's state.
@@ -242,11 +267,30 @@ pub async fn serve(
         service.state.metrics.clone(),
         shutdown,
         Duration::from_millis(settings.serve.request_timeout_ms) + Duration::from_secs(5),
+        service.tls.clone().map(tokio_rustls::TlsAcceptor::from),
     )
     .await;
     tokio::task::spawn_blocking(move || service.stop()).await?;
     served?;
     Ok(())
+}
+
+/// The certificate and key to serve with: the options', else the config's (relative to the
+/// data directory); both or neither.
+fn tls_files(data_dir: &DataDir, settings: &Settings, options: &ServeOptions) -> anyhow::Result<Option<TlsFiles>> {
+    if let Some(files) = &options.tls {
+        return Ok(Some(files.clone()));
+    }
+    let under_data = |path: &PathBuf| if path.is_absolute() { path.clone() } else { data_dir.root().join(path) };
+    match (&settings.serve.tls_cert, &settings.serve.tls_key) {
+        (Some(cert), Some(key)) => Ok(Some(TlsFiles { cert: under_data(cert), key: under_data(key) })),
+        (None, None) => Ok(None),
+        _ => Err(ServeError::Tls(format!(
+            "[serve] tls_cert and tls_key go together (in {}); one of them is missing",
+            data_dir.config_file().display()
+        ))
+        .into()),
+    }
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -52,18 +52,21 @@ pub struct SyslogSpec {
 pub enum Transport {
     Tcp,
     Udp,
+    /// TCP under TLS (RFC 5425), with the server's `--tls-cert`.
+    Tls,
 }
 
 impl SyslogSpec {
-    /// Reads `tcp://host:port` or `udp://host:port`.
+    /// Reads `tcp://host:port`, `udp://host:port` or `tls://host:port`.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let (scheme, address) = text
-            .split_once("://")
-            .ok_or_else(|| format!("--syslog {text}: tcp://<host>:<port> or udp://<host>:<port>"))?;
+        let (scheme, address) = text.split_once("://").ok_or_else(|| {
+            format!("--syslog {text}: tcp://<host>:<port>, udp://<host>:<port> or tls://<host>:<port>")
+        })?;
         let transport = match scheme {
             "tcp" => Transport::Tcp,
             "udp" => Transport::Udp,
-            other => return Err(format!("--syslog {text}: the transport `{other}` is not tcp or udp")),
+            "tls" => Transport::Tls,
+            other => return Err(format!("--syslog {text}: the transport `{other}` is not tcp, udp or tls")),
         };
         if address.rsplit_once(':').is_none_or(|(_, port)| port.parse::<u16>().is_err()) {
             return Err(format!("--syslog {text}: `{address}` is not <host>:<port>"));
@@ -84,21 +87,31 @@ pub fn start(
     ingestor: &Arc<Ingestor>,
     metrics: &Arc<Metrics>,
     stop: &Arc<AtomicBool>,
+    tls: Option<&Arc<rustls::ServerConfig>>,
 ) -> anyhow::Result<SyslogReceivers> {
     let mut receivers = SyslogReceivers { addresses: Vec::new(), threads: Vec::new() };
     for spec in specs {
         let stop = stop.clone();
         match spec.transport {
-            Transport::Tcp => {
+            Transport::Tcp | Transport::Tls => {
+                let (scheme, tls) = match spec.transport {
+                    Transport::Tls => {
+                        let config = tls.cloned().ok_or_else(|| {
+                            anyhow::anyhow!("--syslog tls://{} needs --tls-cert and --tls-key", spec.address)
+                        })?;
+                        ("tls", Some(config))
+                    }
+                    _ => ("tcp", None),
+                };
                 let listener = TcpListener::bind(&spec.address)
-                    .map_err(|error| anyhow::anyhow!("--syslog tcp://{}: cannot listen: {error}", spec.address))?;
+                    .map_err(|error| anyhow::anyhow!("--syslog {scheme}://{}: cannot listen: {error}", spec.address))?;
                 listener.set_nonblocking(true)?;
-                receivers.addresses.push(format!("tcp://{}", listener.local_addr()?));
+                receivers.addresses.push(format!("{scheme}://{}", listener.local_addr()?));
                 let (ingestor, metrics) = (ingestor.clone(), metrics.clone());
                 receivers.threads.push(
                     std::thread::Builder::new()
-                        .name("opsloop-syslog-tcp".into())
-                        .spawn(move || accept_loop(listener, &ingestor, &metrics, &stop))?,
+                        .name(format!("opsloop-syslog-{scheme}"))
+                        .spawn(move || accept_loop(listener, &ingestor, &metrics, &stop, tls))?,
                 );
             }
             Transport::Udp => {
@@ -123,7 +136,13 @@ pub fn start(
     Ok(receivers)
 }
 
-fn accept_loop(listener: TcpListener, ingestor: &Arc<Ingestor>, metrics: &Arc<Metrics>, stop: &Arc<AtomicBool>) {
+fn accept_loop(
+    listener: TcpListener,
+    ingestor: &Arc<Ingestor>,
+    metrics: &Arc<Metrics>,
+    stop: &Arc<AtomicBool>,
+    tls: Option<Arc<rustls::ServerConfig>>,
+) {
     let mut connections: Vec<JoinHandle<()>> = Vec::new();
     loop {
         // Checked before the accept: once stopping, the connections the kernel has already
@@ -139,8 +158,9 @@ fn accept_loop(listener: TcpListener, ingestor: &Arc<Ingestor>, metrics: &Arc<Me
                 }
                 let mut sink = Batcher::new(ingestor.clone(), metrics.clone());
                 let stop = stop.clone();
+                let tls = tls.clone();
                 let spawned = std::thread::Builder::new().name("opsloop-syslog-conn".into()).spawn(move || {
-                    read_connection(stream, peer, &mut sink, &stop);
+                    read_connection(stream, peer, &mut sink, &stop, tls);
                 });
                 match spawned {
                     Ok(thread) => connections.push(thread),
@@ -169,19 +189,37 @@ fn accept_loop(listener: TcpListener, ingestor: &Arc<Ingestor>, metrics: &Arc<Me
 
 /// Reads one TCP connection's frames until it closes or, once the server stops, until the
 /// sender has been quiet for a flush interval (at most [`DRAIN_LIMIT`]): what the kernel
-/// already holds for the connection is read and stored, not dropped.
-fn read_connection(mut stream: TcpStream, peer: SocketAddr, sink: &mut Batcher, stop: &AtomicBool) {
+/// already holds for the connection is read and stored, not dropped. With `tls`, the frames
+/// are read from inside the TLS session.
+fn read_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    sink: &mut Batcher,
+    stop: &AtomicBool,
+    tls: Option<Arc<rustls::ServerConfig>>,
+) {
     if stream.set_nonblocking(false).and_then(|()| stream.set_read_timeout(Some(FLUSH_INTERVAL))).is_err() {
         return;
     }
-    let name = format!("syslog:tcp:{peer}");
+    match tls {
+        None => read_frames(stream, &format!("syslog:tcp:{peer}"), sink, stop),
+        Some(config) => match rustls::ServerConnection::new(config) {
+            Ok(session) => {
+                read_frames(rustls::StreamOwned::new(session, stream), &format!("syslog:tls:{peer}"), sink, stop)
+            }
+            Err(error) => tracing::warn!(%peer, %error, "syslog TLS session not started"),
+        },
+    }
+}
+
+fn read_frames(mut stream: impl Read, name: &str, sink: &mut Batcher, stop: &AtomicBool) {
     let mut framer = Framer::default();
     let mut chunk = vec![0u8; 64 << 10];
     let mut stopping = Stopping::default();
     while !stopping.past_limit(stop) {
         match stream.read(&mut chunk) {
             Ok(0) => break,
-            Ok(read) => framer.feed(&chunk[..read], |frame, problem| sink.take(&name, frame, problem)),
+            Ok(read) => framer.feed(&chunk[..read], |frame, problem| sink.take(name, frame, problem)),
             // Quiet for a flush interval: once stopping, all that was sent is read.
             Err(error) if matches!(error.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
                 if stopping.started() {
@@ -194,7 +232,7 @@ fn read_connection(mut stream: TcpStream, peer: SocketAddr, sink: &mut Batcher, 
         sink.flush_if_due();
     }
     // A last message without its newline is still one.
-    framer.finish(|frame, problem| sink.take(&name, frame, problem));
+    framer.finish(|frame, problem| sink.take(name, frame, problem));
     sink.flush();
 }
 
@@ -597,7 +635,7 @@ mod tests {
         let refused = record_of(b"<11>1 9999-12-31T00:00:00Z h app - - - far", origin()).unwrap_err();
         assert!(refused.starts_with("timestamp out of range"), "{refused}");
         assert_eq!(SyslogSpec::parse("udp://127.0.0.1:5514").unwrap().transport, Transport::Udp);
-        assert!(SyslogSpec::parse("http://127.0.0.1:5514").unwrap_err().contains("not tcp or udp"));
+        assert!(SyslogSpec::parse("http://127.0.0.1:5514").unwrap_err().contains("not tcp, udp or tls"));
         assert!(SyslogSpec::parse("tcp://127.0.0.1").unwrap_err().contains("not <host>:<port>"));
     }
 }
