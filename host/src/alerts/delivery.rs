@@ -243,7 +243,7 @@ mod tests {
             status: "new".into(),
             score: 0.61,
             query: Some("pattern:abc".into()),
-            link: Some("http://h/#item=FB%2D1234abcd".into()),
+            link: Some("http://h/#item=FB-1234abcd".into()),
             starts_ms: 1_700_000_000_000,
         }
     }
@@ -277,10 +277,10 @@ mod tests {
         assert_eq!(first["labels"]["alertname"], "new-problems");
         assert_eq!(first["annotations"]["summary"], "checkout fails");
         assert_eq!(first["annotations"]["query"], "pattern:abc");
-        assert_eq!(first["annotations"]["link"], "http://h/#item=FB%2D1234abcd");
+        assert_eq!(first["annotations"]["link"], "http://h/#item=FB-1234abcd");
         assert_eq!(first["startsAt"], "2023-11-14T22:13:20.000Z");
         assert_eq!(first["endsAt"], "2023-11-14T22:14:20.000Z");
-        assert_eq!(first["generatorURL"], "http://h/#item=FB%2D1234abcd");
+        assert_eq!(first["generatorURL"], "http://h/#item=FB-1234abcd");
     }
 
     #[test]
@@ -291,7 +291,7 @@ mod tests {
         assert_eq!(message["ends_at"], "2023-11-14T22:14:20.000Z");
         let text = slack_message(&notification(AlertEvent::Firing))["text"].as_str().unwrap().to_string();
         assert!(text.starts_with(":rotating_light: *[NEW] FB-1234abcd* checkout fails"), "{text}");
-        assert!(text.contains("<http://h/#item=FB%2D1234abcd|Open in opsloop>"), "{text}");
+        assert!(text.contains("<http://h/#item=FB-1234abcd|Open in opsloop>"), "{text}");
         let resolved = slack_message(&notification(AlertEvent::Resolved))["text"].as_str().unwrap().to_string();
         assert!(resolved.contains("[RESOLVED]"), "{resolved}");
     }

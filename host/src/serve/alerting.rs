@@ -60,7 +60,8 @@ pub struct Alerter {
     rules: Vec<AlertRule>,
     deliverer: Deliverer,
     settings: crate::config::AlertingSettings,
-    page_url: String,
+    /// The page's address in links: `[alerting] page_url`, else the address bound.
+    page_url: std::sync::RwLock<String>,
     findings: Mutex<mpsc::Receiver<Vec<StoredFinding>>>,
     tap: mpsc::SyncSender<Vec<StoredFinding>>,
     health: Mutex<BTreeMap<String, ReceiverHealth>>,
@@ -120,12 +121,20 @@ impl Alerter {
             rules: settings.alerts.clone(),
             deliverer: Deliverer::new(&settings.receivers, &settings.alerting),
             settings: settings.alerting.clone(),
-            page_url,
+            page_url: std::sync::RwLock::new(page_url),
             findings: Mutex::new(findings),
             tap,
             health: Mutex::new(health),
             dropped_findings: AtomicU64::new(0),
         })
+    }
+
+    /// Links point at `address` (the one bound, when the port was 0) unless `page_url` is set.
+    pub fn listening_on(&self, address: std::net::SocketAddr, tls: bool) {
+        if self.settings.page_url.is_none() {
+            let scheme = if tls { "https" } else { "http" };
+            *self.page_url.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = format!("{scheme}://{address}");
+        }
     }
 
     /// Whether there is anything to do: rules, or notifications left from a last run.
@@ -187,7 +196,8 @@ impl Alerter {
     /// Watches and delivers until `stop` is set; what is still undelivered then stays in the
     /// outbox for the next start.
     pub fn run(&self, board: &BoardKeeper, stop: &AtomicBool) {
-        for name in self.lock_health().keys().cloned().collect::<Vec<_>>() {
+        let names: Vec<String> = self.lock_health().keys().cloned().collect();
+        for name in names {
             let Some(receiver) = self.deliverer.receiver(&name) else { continue };
             if let Err(error) = self.deliverer.probe(receiver) {
                 tracing::warn!(receiver = %name, %error, "alert receiver unreachable; notifications wait and are retried");
@@ -205,13 +215,14 @@ impl Alerter {
                 }
             };
             let now = now_ms();
+            let page_url = self.page_url.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
             let current = board.board();
             let board_changed = !seen_board.as_ref().is_some_and(|seen| Arc::ptr_eq(seen, &current));
             let queued = {
                 let mut state = self.lock_state();
-                let mut queued = state.observe_findings(&self.rules, &findings, &self.page_url, now);
+                let mut queued = state.observe_findings(&self.rules, &findings, &page_url, now);
                 if board_changed {
-                    queued += state.observe_board(&self.rules, &current, &self.page_url, now);
+                    queued += state.observe_board(&self.rules, &current, &page_url, now);
                 }
                 queued += state.resolve_quiet(&self.rules, now);
                 queued

@@ -170,46 +170,56 @@ impl LogSeries {
     }
 
     /// Counts a batch of records on its way into the index (after the plugins annotated it).
+    /// The batch's patterns are tallied before they are counted, so the busiest ones of a
+    /// source's first batch already count in series of their own.
     pub fn count_records(&self, records: &[Record]) {
         if records.is_empty() {
             return;
         }
         let mut budget = self.lock();
         let mut by_level: HashMap<(String, &'static str), u64> = HashMap::new();
-        let mut by_pattern: HashMap<(String, String), u64> = HashMap::new();
-        let mut touched: Vec<String> = Vec::new();
+        let mut by_source: HashMap<String, HashMap<&str, (u64, Option<&str>)>> = HashMap::new();
         for record in records {
             let source = budget.source_label(&record.source, self.limits.max_sources);
             *by_level.entry((source.clone(), level_label(record.level.as_deref()))).or_default() += 1;
             let Some(pattern) = record.annotations.get("pattern") else { continue };
-            let label = match budget.sources.get_mut(&source) {
-                Some(patterns) if patterns.labelled.contains_key(pattern.as_ref()) => pattern.to_string(),
-                Some(patterns) => {
-                    let entry = patterns.tally.entry(pattern.to_string()).or_insert_with(|| (0, String::new()));
-                    entry.0 += 1;
-                    if let Some(template) = record.annotations.get("template") {
-                        entry.1.clear();
-                        entry.1.extend(template.chars().take(TEMPLATE_CHARS));
-                    }
-                    if !touched.contains(&source) {
-                        touched.push(source.clone());
-                    }
-                    OTHER.to_string()
-                }
-                // `other` sources: every pattern summed.
-                None => OTHER.to_string(),
-            };
-            *by_pattern.entry((source, label)).or_default() += 1;
+            let entry = by_source.entry(source).or_default().entry(pattern.as_ref()).or_insert((0, None));
+            entry.0 += 1;
+            entry.1 = record.annotations.get("template").map(|template| template.as_ref());
         }
         for ((source, level), count) in by_level {
             self.records.get_or_create(&SourceLevel { source, level: level.to_string() }).inc_by(count);
         }
-        for ((source, pattern), count) in by_pattern {
-            self.pattern_records.get_or_create(&SourcePattern { source, pattern }).inc_by(count);
-        }
-        for source in touched {
-            let Some(patterns) = budget.sources.get_mut(&source) else { continue };
-            self.promote(&source, patterns);
+        for (source, patterns) in by_source {
+            let Some(known) = budget.sources.get_mut(&source) else {
+                // `other` sources: every pattern summed.
+                let total = patterns.values().map(|(count, _)| count).sum();
+                self.pattern_records.get_or_create(&SourcePattern { source, pattern: OTHER.into() }).inc_by(total);
+                continue;
+            };
+            for (pattern, (count, template)) in &patterns {
+                if known.labelled.contains_key(*pattern) {
+                    continue;
+                }
+                let entry = known.tally.entry(pattern.to_string()).or_insert_with(|| (0, String::new()));
+                entry.0 += count;
+                if let Some(template) = template {
+                    entry.1 = template.chars().take(TEMPLATE_CHARS).collect();
+                }
+            }
+            self.promote(&source, known);
+            let mut other = 0;
+            for (pattern, (count, _)) in patterns {
+                if known.labelled.contains_key(pattern) {
+                    let label = SourcePattern { source: source.clone(), pattern: pattern.to_string() };
+                    self.pattern_records.get_or_create(&label).inc_by(count);
+                } else {
+                    other += count;
+                }
+            }
+            if other > 0 {
+                self.pattern_records.get_or_create(&SourcePattern { source, pattern: OTHER.into() }).inc_by(other);
+            }
         }
     }
 
@@ -311,8 +321,10 @@ mod tests {
         assert!(text.contains(r#"opsloop_log_records_total{source="shop",level="other"} 1"#), "{text}");
         assert!(text.contains(r#"opsloop_log_records_total{source="billing",level="warn"} 1"#), "{text}");
         assert!(text.contains(r#"opsloop_log_records_total{source="other",level="info"} 1"#), "{text}");
-        assert!(text.contains(r#"opsloop_log_pattern_records_total{source="shop",pattern="p1"} 1"#), "{text}");
-        assert!(text.contains(r#"opsloop_log_pattern_records_total{source="shop",pattern="other"} 10"#), "{text}");
+        assert!(text.contains(r#"opsloop_log_pattern_records_total{source="shop",pattern="p1"} 6"#), "{text}");
+        assert!(text.contains(r#"opsloop_log_pattern_records_total{source="shop",pattern="p2"} 4"#), "{text}");
+        assert!(text.contains(r#"opsloop_log_pattern_records_total{source="shop",pattern="other"} 2"#), "{text}");
+        assert!(text.contains(r#"opsloop_log_pattern_records_total{source="other",pattern="other"} 1"#), "{text}");
         assert!(!text.contains(r#"pattern="p3""#), "{text}");
         assert!(text.contains(r#"opsloop_log_pattern_info{source="shop",pattern="p1",template="template of p1"} 1"#));
     }

@@ -258,6 +258,7 @@ pub async fn serve(
     let tcp = tokio::net::TcpListener::bind(&listen)
         .await
         .map_err(|error| anyhow::anyhow!("cannot listen on {listen}: {error}"))?;
+    service.state.alerter.listening_on(tcp.local_addr()?, service.tls.is_some());
     on_listening(tcp.local_addr()?, &service.syslog_addresses);
     let served = listener::serve_connections(
         tcp,
