@@ -445,6 +445,10 @@ mod tests {
         assert_eq!(settings.index.retain, None);
         assert_eq!(settings.serve.tokens[0].role, Role::Admin);
         assert_eq!(settings.serve.max_body_bytes, ServeSettings::default().max_body_bytes);
+        assert_eq!(settings.alerting, AlertingSettings::default());
+        assert_eq!(settings.metrics, LogMetricsSettings::default());
+        assert_eq!(settings.alerts.len(), 2);
+        assert_eq!(settings.alerts[1].on, AlertSubject::Anomalies);
         for key in [
             "version",
             "dir",
@@ -476,6 +480,23 @@ mod tests {
             "max_idempotency_keys",
             "suspend_plugin_after_timeouts",
             "plugin_suspension_ms",
+            "tls_cert",
+            "tls_key",
+            "page_url",
+            "retry_initial_ms",
+            "max_attempts",
+            "timeout_ms",
+            "resend_ms",
+            "receivers",
+            "headers",
+            "statuses",
+            "min_impact",
+            "min_score",
+            "kinds",
+            "sources",
+            "quiet_for",
+            "max_sources",
+            "patterns_per_source",
         ] {
             assert!(text.contains(&format!("# {key}")) || text.contains(&format!("{key} =")), "{key} undocumented");
         }
@@ -491,6 +512,34 @@ mod tests {
     fn a_bad_retention_span_is_refused_with_its_key() {
         let error = Settings::parse(Path::new("x.toml"), "version = 1\n[index]\nretain = \"a month\"\n").unwrap_err();
         assert!(error.to_string().contains("index.retain"), "{error}");
+    }
+
+    #[test]
+    fn alert_rules_must_name_defined_receivers_and_item_kinds() {
+        let receiver = "[[receivers]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"http://127.0.0.1:9\"\n";
+        let error = Settings::parse(
+            Path::new("x.toml"),
+            &format!("version = 1\n{receiver}[[alerts]]\nname = \"r\"\non = \"items\"\nreceivers = [\"pager\"]\n"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("receiver `pager`") && error.contains("defined: hook"), "{error}");
+        let error = Settings::parse(
+            Path::new("x.toml"),
+            &format!(
+                "version = 1\n{receiver}[[alerts]]\nname = \"r\"\non = \"items\"\nkinds = [\"bugs\"]\nreceivers = [\"hook\"]\n"
+            ),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("`bugs` is not an item kind"), "{error}");
+        let error = Settings::parse(
+            Path::new("x.toml"),
+            "version = 1\n[[receivers]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"ftp://x\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("not http:// or https://"), "{error}");
     }
 
     #[test]

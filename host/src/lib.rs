@@ -4,7 +4,8 @@
 //! The modules follow the data: [`ingest`] reads and parses sources into records,
 //! [`pipeline`] batches them through the enabled [`plugin`]s in parallel, [`index`] stores
 //! records with their annotations in tantivy and searches them, [`feedback`] turns findings and
-//! report groups into ranked backlog items and finds similar reports, and [`cli`] is the
+//! report groups into ranked backlog items and finds similar reports, [`alerts`] tells the
+//! team's Alertmanager, webhooks and chat when items and anomalies change, and [`cli`] is the
 //! command line on top.
 
 pub mod alerts;

@@ -143,6 +143,28 @@ async fn the_page_searches_and_opens_a_feedback_item_in_headless_chromium() {
     );
     assert!(detail.contains("reports and logs agree"), "{detail}");
     let board_png = client.screenshot().await.unwrap();
+
+    // The links alerts carry open the page on the item, or on the search, from a fresh load.
+    let id = item.attr("data-id").await.unwrap().expect("the item's id");
+    client.goto("about:blank").await.unwrap();
+    client.goto(&format!("{base}/#item={id}")).await.unwrap();
+    let deadline = Instant::now() + wait;
+    loop {
+        let opened = client.find(Locator::Css("#item-detail")).await.unwrap().text().await.unwrap_or_default();
+        if opened.contains(&id) && opened.contains("BUG-1") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "#item={id} did not open the item: {opened}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    client.goto("about:blank").await.unwrap();
+    client.goto(&format!("{base}/#search=upstream%20timeout")).await.unwrap();
+    let count = client.wait().at_most(wait).for_element(Locator::Css("#result-count")).await.unwrap();
+    let deadline = Instant::now() + wait;
+    while count.text().await.unwrap() != "150 records" {
+        assert!(Instant::now() < deadline, "#search= count: {}", count.text().await.unwrap());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     client.close().await.unwrap();
 
     let dir = screenshot_dir();

@@ -323,6 +323,23 @@ function showView(view) {
   if (view === "board") loadBoard();
 }
 
+// Links from alerts: `#item=FB-…` opens the item on the board, `#search=…` runs the search.
+async function openFromAddress() {
+  const hash = new URLSearchParams(location.hash.slice(1));
+  if (hash.has("search")) {
+    searchFor(hash.get("search"));
+  } else if (hash.has("item")) {
+    const id = hash.get("item");
+    state.selected = id;
+    showView("board");
+    try {
+      openItem(await api(`/api/feedback/${encodeURIComponent(id)}`));
+    } catch (error) {
+      showError(`item ${id}: ${error.message}`);
+    }
+  }
+}
+
 function start() {
   $("#token").value = state.token;
   $("#token-form").addEventListener("submit", (event) => {
@@ -343,9 +360,11 @@ function start() {
   $("#status").addEventListener("change", loadBoard);
   $("#export-md").addEventListener("click", () => download("md", "feedback.md"));
   $("#export-csv").addEventListener("click", () => download("csv", "feedback.csv"));
+  window.addEventListener("hashchange", openFromAddress);
   if (state.token) {
     $("#whoami").textContent = "token set";
-    runSearch();
+    if (location.hash.length > 1) openFromAddress();
+    else runSearch();
     loadSide();
   } else {
     showError("Enter an API token (top right) to see data.");
