@@ -443,6 +443,16 @@ fn prometheus_scrapes_the_log_derived_series() {
     assert_eq!(items, 1.0);
     let (_, targets) = call("GET", &format!("{prometheus}/api/v1/targets"), None, None);
     assert_eq!(targets["data"]["activeTargets"][0]["health"], "up", "{targets:#}");
+
+    // Every panel of the Grafana dashboard the repository ships has data.
+    let dashboard: Value = serde_json::from_str(
+        &std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/grafana-dashboard.json")).unwrap(),
+    )
+    .unwrap();
+    for panel in dashboard["panels"].as_array().unwrap() {
+        let expression = panel["targets"][0]["expr"].as_str().unwrap();
+        wait_for(30, &format!("data for the panel {}: {expression}", panel["title"]), || query(expression));
+    }
 }
 
 /// A self-signed certificate for 127.0.0.1 and localhost: the PEM files' paths and the DER
@@ -485,7 +495,8 @@ fn https_answers_plain_http_is_refused_and_syslog_arrives_over_tls() {
     assert_eq!(refused.status(), 400);
     assert!(refused.body_mut().read_to_string().unwrap().contains("HTTPS only"));
 
-    // Syslog over TLS (RFC 5425 octet counting), from a rustls client trusting the same root.
+    // Syslog over TLS (RFC 5425 octet counting), from a rustls client trusting the same root
+    // that only writes, then closes at once, as syslog senders do.
     let mut roots = rustls::RootCertStore::empty();
     roots.add(rustls_pki_types::CertificateDer::from(der.clone())).unwrap();
     #[allow(deprecated)]

@@ -256,7 +256,17 @@ impl Alerter {
             return;
         }
         let mut finished = Vec::new();
+        // A receiver that failed this round is not tried again in it: a receiver that hangs
+        // until the timeout costs one timeout per round, not one per notification.
+        let mut failing: BTreeMap<String, i64> = BTreeMap::new();
         for notification in due {
+            if let Some(&next) = failing.get(&notification.receiver) {
+                let mut state = self.lock_state();
+                if let Some(entry) = state.outbox.iter_mut().find(|n| n.id == notification.id) {
+                    entry.next_attempt_ms = entry.next_attempt_ms.max(next);
+                }
+                continue;
+            }
             let attempt = self.deliverer.send(&notification, now_ms());
             let done_ms = now_ms();
             self.note(&notification.receiver, &attempt, done_ms);
@@ -273,11 +283,12 @@ impl Alerter {
                 Attempt::Retry(error) => {
                     tracing::debug!(receiver = %entry.receiver, attempt = entry.attempts, %error, "alert delivery failed; retrying");
                     entry.last_error = Some(error);
+                    let next = done_ms + backoff_ms(self.settings.retry_initial_ms, entry.attempts) as i64;
+                    failing.insert(entry.receiver.clone(), next);
                     if entry.attempts >= self.settings.max_attempts.max(1) {
                         Some(Outcome::Failed)
                     } else {
-                        entry.next_attempt_ms =
-                            done_ms + backoff_ms(self.settings.retry_initial_ms, entry.attempts) as i64;
+                        entry.next_attempt_ms = next;
                         None
                     }
                 }

@@ -170,7 +170,8 @@ impl Service {
             threads.push(std::thread::Builder::new().name("opsloop-tail".into()).spawn(move || tailer.run(stop))?);
         }
         let tls = tls_files(data_dir, settings, options)?.map(|files| tls::server_config(&files)).transpose()?;
-        let syslog = syslog::start(&options.syslog, &ingestor, &metrics, &stop, tls.as_ref())?;
+        let syslog_tls = tls.as_ref().map(tls::for_senders_that_never_read);
+        let syslog = syslog::start(&options.syslog, &ingestor, &metrics, &stop, syslog_tls.as_ref())?;
         threads.extend(syslog.threads);
         if let Some((watcher, changes)) = watch_plugin_dir(&data_dir.plugins_dir(settings.plugins.dir.as_deref())) {
             let ingestor = ingestor.clone();

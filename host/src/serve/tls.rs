@@ -47,6 +47,15 @@ fn read_certs(path: &Path) -> anyhow::Result<Vec<CertificateDer<'static>>> {
     Ok(certs)
 }
 
+/// The configuration for syslog over TLS: no TLS 1.3 session tickets. A syslog sender only
+/// writes; tickets the server sends after the handshake stay unread in its socket, and when it
+/// closes, its kernel answers with a reset that makes ours discard the messages not yet read.
+pub fn for_senders_that_never_read(config: &Arc<rustls::ServerConfig>) -> Arc<rustls::ServerConfig> {
+    let mut config = (**config).clone();
+    config.send_tls13_tickets = 0;
+    Arc::new(config)
+}
+
 /// What a plain HTTP request on the TLS port is told before the connection closes.
 pub const PLAIN_HTTP_REFUSAL: &[u8] = b"HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain; charset=utf-8\r\n\
 connection: close\r\ncontent-length: 47\r\n\r\nthis port speaks HTTPS only: use https:// here\n";
