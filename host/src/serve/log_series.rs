@@ -34,6 +34,9 @@ const TEMPLATE_CHARS: usize = 200;
 
 const OTHER: &str = "other";
 
+/// The maps one batch is counted into.
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct SourceLevel {
     pub source: String,
@@ -106,16 +109,26 @@ impl Budget {
 
 /// One of a few level names, so a level written any way cannot add series.
 fn level_label(level: Option<&str>) -> &'static str {
+    const LEVELS: &[(&str, &str)] = &[
+        ("INFO", "info"),
+        ("ERROR", "error"),
+        ("WARN", "warn"),
+        ("DEBUG", "debug"),
+        ("TRACE", "trace"),
+        ("WARNING", "warn"),
+        ("FATAL", "fatal"),
+        ("NOTICE", "info"),
+        ("ERR", "error"),
+        ("SEVERE", "error"),
+        ("CRITICAL", "fatal"),
+        ("CRIT", "fatal"),
+        ("EMERG", "fatal"),
+        ("EMERGENCY", "fatal"),
+        ("ALERT", "fatal"),
+        ("PANIC", "fatal"),
+    ];
     let Some(level) = level else { return "none" };
-    match level.to_ascii_uppercase().as_str() {
-        "TRACE" => "trace",
-        "DEBUG" => "debug",
-        "INFO" | "NOTICE" => "info",
-        "WARN" | "WARNING" => "warn",
-        "ERROR" | "ERR" | "SEVERE" => "error",
-        "FATAL" | "CRITICAL" | "CRIT" | "EMERG" | "EMERGENCY" | "ALERT" | "PANIC" => "fatal",
-        _ => OTHER,
-    }
+    LEVELS.iter().find(|(name, _)| name.eq_ignore_ascii_case(level)).map_or(OTHER, |(_, label)| label)
 }
 
 fn name_of(value: impl serde::Serialize) -> String {
@@ -177,20 +190,43 @@ impl LogSeries {
             return;
         }
         let mut budget = self.lock();
-        let mut by_level: HashMap<(String, &'static str), u64> = HashMap::new();
-        let mut by_source: HashMap<String, HashMap<&str, (u64, Option<&str>)>> = HashMap::new();
+        let mut by_level: FastMap<(&str, &'static str), u64> = FastMap::default();
+        let mut by_source: FastMap<&str, FastMap<&str, (u64, Option<&str>)>> = FastMap::default();
+        // Records of one source come in runs: its label is looked up once per run.
+        let mut labels: FastMap<&str, &str> = FastMap::default();
+        let mut last: Option<(&str, &str)> = None;
         for record in records {
-            let source = budget.source_label(&record.source, self.limits.max_sources);
-            *by_level.entry((source.clone(), level_label(record.level.as_deref()))).or_default() += 1;
+            let source = match last {
+                Some((name, label)) if name == record.source => label,
+                _ => {
+                    let label = match labels.get(record.source.as_str()) {
+                        Some(label) => *label,
+                        None => {
+                            let label: &str =
+                                if budget.source_label(&record.source, self.limits.max_sources) == record.source {
+                                    record.source.as_str()
+                                } else {
+                                    OTHER
+                                };
+                            labels.insert(record.source.as_str(), label);
+                            label
+                        }
+                    };
+                    last = Some((record.source.as_str(), label));
+                    label
+                }
+            };
+            *by_level.entry((source, level_label(record.level.as_deref()))).or_default() += 1;
             let Some(pattern) = record.annotations.get("pattern") else { continue };
             let entry = by_source.entry(source).or_default().entry(pattern.as_ref()).or_insert((0, None));
             entry.0 += 1;
             entry.1 = record.annotations.get("template").map(|template| template.as_ref());
         }
         for ((source, level), count) in by_level {
-            self.records.get_or_create(&SourceLevel { source, level: level.to_string() }).inc_by(count);
+            self.records.get_or_create(&SourceLevel { source: source.into(), level: level.into() }).inc_by(count);
         }
         for (source, patterns) in by_source {
+            let source = source.to_string();
             let Some(known) = budget.sources.get_mut(&source) else {
                 // `other` sources: every pattern summed.
                 let total = patterns.values().map(|(count, _)| count).sum();
