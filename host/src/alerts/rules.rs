@@ -15,13 +15,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::{AlertContent, AlertEvent, AlertState, FiringAlert, Notification};
 use crate::config::{AlertRule, AlertSubject};
 use crate::feedback::episodes::patterns_of_query;
+use crate::feedback::render::lower;
 use crate::feedback::{Board, FeedbackItem, ItemStatus};
 use crate::pipeline::StoredFinding;
-
-/// The name a status or kind has in the API (`new`, `bug`, ...).
-fn name_of(value: impl serde::Serialize) -> String {
-    serde_json::to_value(value).ok().and_then(|value| value.as_str().map(str::to_string)).unwrap_or_default()
-}
 
 /// What a link's value keeps as it is: letters, digits and the unreserved `-._~` of RFC 3986.
 const LINK_VALUE: &percent_encoding::AsciiSet =
@@ -36,7 +32,7 @@ fn page_link(page_url: &str, view: &str, value: &str) -> String {
 fn item_matches(rule: &AlertRule, item: &FeedbackItem) -> bool {
     rule.statuses.contains(&item.status)
         && item.impact.score >= rule.min_impact
-        && (rule.kinds.is_empty() || rule.kinds.contains(&name_of(item.kind)))
+        && (rule.kinds.is_empty() || rule.kinds.contains(&lower(item.kind)))
         && (rule.sources.is_empty() || item.sources.iter().any(|source| rule.sources.contains(source)))
 }
 
@@ -49,7 +45,7 @@ fn finding_matches(rule: &AlertRule, finding: &StoredFinding) -> bool {
 }
 
 fn item_alert(rule: &AlertRule, item: &FeedbackItem, page_url: &str, now_ms: i64) -> AlertContent {
-    let kind = name_of(item.kind);
+    let kind = lower(item.kind);
     AlertContent {
         rule: rule.name.clone(),
         subject: item.id.clone(),
@@ -61,7 +57,7 @@ fn item_alert(rule: &AlertRule, item: &FeedbackItem, page_url: &str, now_ms: i64
         ]),
         title: item.title.clone(),
         summary: item.summary.clone(),
-        status: name_of(item.status),
+        status: lower(item.status),
         score: item.impact.score,
         query: item.evidence.query.clone().or_else(|| item.evidence.reports_query.clone()),
         link: Some(page_link(page_url, "item", &item.id)),
@@ -163,7 +159,7 @@ impl AlertState {
                 if !item_matches(rule, item) {
                     continue;
                 }
-                let status = name_of(item.status);
+                let status = lower(item.status);
                 if self.firing.get(&key).is_some_and(|firing| firing.alert.status == status) {
                     continue;
                 }
@@ -246,7 +242,7 @@ mod tests {
                 "version = 1\n[[receivers]]\nname = \"a\"\ntype = \"webhook\"\nurl = \"http://127.0.0.1:1\"\n\
                  [[receivers]]\nname = \"b\"\ntype = \"slack\"\nurl = \"http://127.0.0.1:1\"\n\
                  [[alerts]]\nname = \"r\"\non = \"{}\"\nreceivers = {:?}\n",
-                name_of(on),
+                lower(on),
                 receivers
             ),
         )

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::Out;
+use super::patterns::time;
 use super::search::HitFormat;
 use crate::alerts::{AlertEvent, AlertStore, DeliveryRecord, Notification, Outcome};
 use crate::data_dir::DataDir;
@@ -19,10 +20,6 @@ pub struct AlertsArgs {
     /// A table, or one JSON object per notification (pending ones first).
     #[arg(long, value_enum, default_value = "text")]
     pub format: HitFormat,
-}
-
-fn time(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms).map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_default()
 }
 
 fn event(event: AlertEvent) -> &'static str {

@@ -145,7 +145,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let data_dir = DataDir::new(&cli.data);
     let reads_a_store = matches!(
         cli.command,
-        Command::Search(_) | Command::Patterns(_) | Command::Similar(_) | Command::Feedback(_) | Command::Analyze(_)
+        Command::Search(_)
+            | Command::Patterns(_)
+            | Command::Similar(_)
+            | Command::Feedback(_)
+            | Command::Analyze(_)
+            | Command::Alerts(_)
     );
     if reads_a_store && !data_dir.holds_data() {
         anyhow::bail!(

@@ -26,7 +26,8 @@ pub struct PatternsArgs {
     pub format: HitFormat,
 }
 
-fn time(ms: i64) -> String {
+/// A time as the command line prints it (UTC, to the second).
+pub(super) fn time(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms).map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_default()
 }
 

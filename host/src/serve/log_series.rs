@@ -19,6 +19,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
 use crate::config::LogMetricsSettings;
+use crate::feedback::render::lower;
 use crate::feedback::{Board, ItemKind, ItemStatus};
 use crate::ingest::Record;
 use crate::pipeline::StoredFinding;
@@ -129,10 +130,6 @@ fn level_label(level: Option<&str>) -> &'static str {
     ];
     let Some(level) = level else { return "none" };
     LEVELS.iter().find(|(name, _)| name.eq_ignore_ascii_case(level)).map_or(OTHER, |(_, label)| label)
-}
-
-fn name_of(value: impl serde::Serialize) -> String {
-    serde_json::to_value(value).ok().and_then(|value| value.as_str().map(str::to_string)).unwrap_or_default()
 }
 
 /// The log-derived series.
@@ -307,7 +304,7 @@ impl LogSeries {
             for kind in kinds {
                 let count = board.items.iter().filter(|item| item.status == status && item.kind == kind).count();
                 self.feedback_items
-                    .get_or_create(&StatusKind { status: name_of(status), kind: name_of(kind) })
+                    .get_or_create(&StatusKind { status: lower(status), kind: lower(kind) })
                     .set(count as i64);
             }
         }
