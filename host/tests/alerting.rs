@@ -216,7 +216,7 @@ fn alertmanager_receives_an_item_alert_and_its_resolution() {
     add_config(
         &data,
         &format!(
-            "[alerting]\npage_url = \"https://opsloop.example\"\n\
+            "[alerting]\npage_url = \"https://opsloop.example\"\nresend_ms = 1000\n\
              [[receivers]]\nname = \"team-am\"\ntype = \"alertmanager\"\nurl = \"{am}\"\n\
              [[alerts]]\nname = \"OpsloopNewProblem\"\non = \"items\"\nreceivers = [\"team-am\"]\n"
         ),
@@ -243,6 +243,14 @@ fn alertmanager_receives_an_item_alert_and_its_resolution() {
         am_webhook.on("/am").into_iter().find(|request| request.body["status"] == "firing")
     });
     assert_eq!(firing.body["alerts"][0]["labels"]["item"], item.as_str());
+
+    // Still firing: opsloop reminds Alertmanager every `resend_ms`, which moves the end on.
+    let first_end = alert["endsAt"].as_str().unwrap().to_string();
+    wait_for(20, "a reminder moving the alert's end", || {
+        let (_, alerts) = call("GET", &format!("{am}/api/v2/alerts?filter=item%3D%22{item}%22"), None, None);
+        alerts[0]["endsAt"].as_str().is_some_and(|end| end > first_end.as_str()).then_some(())
+    });
+    assert!(alerts_report(&server)["receivers"][0]["last_delivered_ms"].is_number());
 
     // Resolved by a person: Alertmanager is told, drops the alert and notifies the resolution.
     let (status, body) = call("POST", &server.url(&format!("/api/feedback/{item}/resolve")), Some(ADMIN), None);

@@ -316,9 +316,10 @@ impl Alerter {
     /// Tells each Alertmanager again of the alerts that fire for it.
     fn remind_alertmanagers(&self, now: i64) {
         let firing: Vec<AlertContent> = self.lock_state().firing.values().map(|firing| firing.alert.clone()).collect();
-        for (name, kind) in
-            self.lock_health().iter().map(|(name, health)| (name.clone(), health.kind)).collect::<Vec<_>>()
-        {
+        // Collected first: the lock must not live through the loop, which notes outcomes.
+        let receivers: Vec<(String, ReceiverKind)> =
+            self.lock_health().iter().map(|(name, health)| (name.clone(), health.kind)).collect();
+        for (name, kind) in receivers {
             if kind != ReceiverKind::Alertmanager {
                 continue;
             }
