@@ -423,6 +423,30 @@ fn wait_for(server: &Server, expected: usize) -> Duration {
     }
 }
 
+/// CPU seconds the process has used (user + system), from `/proc/<pid>/stat`.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let fields: Vec<&str> = stat.rsplit_once(") ").unwrap().1.split_whitespace().collect();
+    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
+    ticks / 100.0
+}
+
+#[test]
+fn an_idle_server_tailing_files_does_not_spin() {
+    let data = DataDir::new("");
+    let logs = data.path("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    append(&logs.join("app.log"), tail_lines("idle", 0..10));
+    let server = Server::start(&data.data(), &["--watch", logs.to_str().unwrap(), "--format", "raw"]);
+    wait_for(&server, 10);
+    // Reading the file and listing the directory are inotify events too: they must not wake
+    // the tailer into the next round at once (that held a core busy).
+    let before = cpu_seconds(server.child.id());
+    std::thread::sleep(Duration::from_secs(3));
+    let used = cpu_seconds(server.child.id()) - before;
+    assert!(used < 0.6, "an idle server used {used:.2} CPU seconds in 3 s");
+}
+
 #[test]
 fn tailing_survives_append_rotation_truncation_and_restart_with_every_line_once() {
     let data = DataDir::new("");

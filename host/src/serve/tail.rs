@@ -141,8 +141,12 @@ impl Tailer {
     /// Tails until `stop` is set; what was read by then is committed before this returns.
     pub fn run(mut self, stop: Arc<AtomicBool>) {
         let (events, wake) = std::sync::mpsc::channel();
-        let mut watcher = notify::recommended_watcher(move |_event| {
-            let _ = events.send(());
+        // Reading a file or listing the directory is an event too (inotify's open and close):
+        // waking on those made every round start the next at once, a core spinning.
+        let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+            if event.is_ok_and(|event| !matches!(event.kind, notify::EventKind::Access(_))) {
+                let _ = events.send(());
+            }
         });
         match &mut watcher {
             Ok(watcher) => {
