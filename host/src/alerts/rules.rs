@@ -7,7 +7,8 @@
 //!   firing: the problem is known, not gone.
 //! - **Anomalies** (`on = "anomalies"`): a finding at or above `min_score`, of the rule's
 //!   kinds and sources, raises one alert per source, kind and patterns; like findings while it
-//!   fires only keep it alive, and `quiet_for` without one resolves it. Report-grouping
+//!   fires only keep it alive, and `quiet_for` without one (in the logs' time: from the last
+//!   anomalous minute a finding names) resolves it. Report-grouping
 //!   findings (`ticket-…`) are not anomalies unless a rule names their kind.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -198,13 +199,16 @@ impl AlertState {
             for finding in findings.iter().filter(|finding| finding_matches(rule, finding)) {
                 let subject = anomaly_subject(finding);
                 let key = format!("{}/{subject}", rule.name);
+                // Quiet is counted in the logs' time: from the finding's last anomalous minute
+                // (never later than now).
+                let evidence_ms = finding.last_seen_ms.unwrap_or(now_ms).min(now_ms);
                 if let Some(firing) = self.firing.get_mut(&key) {
-                    firing.last_evidence_ms = now_ms;
+                    firing.last_evidence_ms = firing.last_evidence_ms.max(evidence_ms);
                     continue;
                 }
                 let alert = anomaly_alert(rule, finding, &subject, page_url, now_ms);
                 self.queue(rule, AlertEvent::Firing, &alert, now_ms);
-                self.firing.insert(key, FiringAlert { alert, last_evidence_ms: now_ms });
+                self.firing.insert(key, FiringAlert { alert, last_evidence_ms: evidence_ms });
             }
         }
         self.outbox.len() - queued
@@ -353,7 +357,7 @@ mod tests {
             score,
             summary: format!("{kind}: 40 records in 5 minutes"),
             first_seen_ms: Some(100),
-            last_seen_ms: Some(200),
+            last_seen_ms: None,
             evidence: StoredEvidence { query: Some(query.into()), ..StoredEvidence::default() },
         }
     }
@@ -381,6 +385,11 @@ mod tests {
         assert_eq!(state.resolve_quiet(&rules, 90_000), 1);
         assert_eq!(state.outbox[1].event, AlertEvent::Resolved);
         assert_eq!(state.outbox[0].alert.labels["kind"], "spike");
+        // An anomaly whose last anomalous minute is long past (old logs) is quiet already.
+        let mut old = finding("error-burst", "pattern:p9", 9.0);
+        old.last_seen_ms = Some(1_000);
+        assert_eq!(state.observe_findings(&rules, &[old], "h", 500_000), 1);
+        assert_eq!(state.resolve_quiet(&rules, 500_000), 1);
         assert!(state.outbox[0].alert.link.as_deref().unwrap().starts_with("h/#search=pattern%3Ap1"));
     }
 }

@@ -204,7 +204,7 @@ impl Alerter {
                 self.note(&name, &Attempt::Retry(error), now_ms());
             }
         }
-        let mut seen_board: Option<Arc<Board>> = None;
+        let boards = board.subscribe();
         let mut last_reminder = now_ms();
         while !stop.load(Ordering::SeqCst) {
             let findings: Vec<StoredFinding> = {
@@ -216,18 +216,18 @@ impl Alerter {
             };
             let now = now_ms();
             let page_url = self.page_url.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
-            let current = board.board();
-            let board_changed = !seen_board.as_ref().is_some_and(|seen| Arc::ptr_eq(seen, &current));
+            let built: Vec<Arc<Board>> = boards.try_iter().collect();
             let queued = {
                 let mut state = self.lock_state();
                 let mut queued = state.observe_findings(&self.rules, &findings, &page_url, now);
-                if board_changed {
-                    queued += state.observe_board(&self.rules, &current, &page_url, now);
+                // Every board in order: an item `new` in one build and `ongoing` in the next
+                // (its evidence grew) was new, and is told.
+                for board in &built {
+                    queued += state.observe_board(&self.rules, board, &page_url, now);
                 }
                 queued += state.resolve_quiet(&self.rules, now);
                 queued
             };
-            seen_board = Some(current);
             if queued > 0 {
                 tracing::info!(notifications = queued, "alerts raised or resolved");
                 self.save();

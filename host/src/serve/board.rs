@@ -33,6 +33,9 @@ pub struct BoardKeeper {
     findings: Arc<FindingStore>,
     metrics: Arc<Metrics>,
     settings: FeedbackSettings,
+    /// Told of every board as it is built or changed, in order (the alerter: a status a board
+    /// shows only until the next build must not be missed).
+    subscribers: Mutex<Vec<std::sync::mpsc::Sender<Arc<Board>>>>,
 }
 
 impl BoardKeeper {
@@ -55,6 +58,7 @@ impl BoardKeeper {
             findings,
             metrics,
             settings,
+            subscribers: Mutex::new(Vec::new()),
         };
         // The data may have changed since the board was saved (a replayed write-ahead log).
         keeper.rebuild()?;
@@ -66,6 +70,25 @@ impl BoardKeeper {
         self.metrics.commits.get() + self.metrics.reports_indexed.get()
     }
 
+    /// Every board from now on, as it is built or changed, starting with the current one.
+    pub fn subscribe(&self) -> std::sync::mpsc::Receiver<Arc<Board>> {
+        let (sender, receiver) = std::sync::mpsc::channel();
+        let _ = sender.send(self.board());
+        self.subscribers.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(sender);
+        receiver
+    }
+
+    /// Makes `board` the current one and tells the subscribers.
+    fn publish(&self, board: Board) {
+        let board = Arc::new(board);
+        self.metrics.log_series.set_feedback_items(&board);
+        *self.current.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = board.clone();
+        self.subscribers
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .retain(|subscriber| subscriber.send(board.clone()).is_ok());
+    }
+
     /// The board as last built.
     pub fn board(&self) -> Arc<Board> {
         self.current.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
@@ -75,8 +98,7 @@ impl BoardKeeper {
         let _saving = self.saving.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let version = self.data_version();
         let board = self.store.rebuild(&self.logs, &self.reports, &self.findings, &self.settings)?;
-        self.metrics.log_series.set_feedback_items(&board);
-        *self.current.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(board);
+        self.publish(board);
         *self.built_version.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = version;
         Ok(())
     }
@@ -97,8 +119,7 @@ impl BoardKeeper {
         let mut board = (*self.board()).clone();
         let status = self.store.act(&mut board, id, action)?;
         if status.is_some() {
-            self.metrics.log_series.set_feedback_items(&board);
-            *self.current.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(board);
+            self.publish(board);
         }
         Ok(status)
     }

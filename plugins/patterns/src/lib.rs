@@ -242,6 +242,12 @@ impl PatternsPlugin {
         for episode in self.rates.judge_closed() {
             output.add_finding(self.episode_finding(&episode));
         }
+        // Still going when this batch ends: said now, and again in full when it ends.
+        for episode in self.rates.announce_running() {
+            let mut finding = self.episode_finding(&episode);
+            finding.summary = format!("ongoing: {}", finding.summary);
+            output.add_finding(finding);
+        }
         if let Some(sessions) = self.sessions.as_mut() {
             let anomalous = sessions.close_idle();
             for session in &anomalous {

@@ -14,7 +14,9 @@
 //! The test is a Poisson tail: `z = (observed - expected) / sqrt(expected)` at least
 //! [`RateSettings::min_z`], by at least [`RateSettings::min_factor`], and at least
 //! [`RateSettings::min_count`] records, so small numbers do not fire. Consecutive anomalous
-//! buckets of a series are one episode, reported when it ends.
+//! buckets of a series are one episode, reported when it ends; one still running when a call
+//! ends is also announced then ([`RateDetector::announce_running`]), once, so a live stream
+//! hears of a burst while it lasts, not only after.
 
 use std::collections::BTreeMap;
 
@@ -171,6 +173,9 @@ pub struct Episode {
     pub examples: Vec<String>,
     /// For error bursts: the patterns contributing most, with their error counts.
     pub contributors: Vec<(usize, u64)>,
+    /// Whether it was announced while still running.
+    #[serde(default)]
+    pub announced: bool,
 }
 
 impl Episode {
@@ -269,6 +274,21 @@ impl RateDetector {
         ended
     }
 
+    /// The running episodes not announced yet, oldest first; each is announced once.
+    pub fn announce_running(&mut self) -> Vec<Episode> {
+        let mut announced: Vec<Episode> = self
+            .running
+            .values_mut()
+            .filter(|episode| !episode.announced)
+            .map(|episode| {
+                episode.announced = true;
+                episode.clone()
+            })
+            .collect();
+        announced.sort_by_key(|episode| (episode.first_ms, episode.series));
+        announced
+    }
+
     /// Judges every open bucket and ends every running episode (the input ended).
     pub fn finish(&mut self) -> Vec<Episode> {
         let mut ended = Vec::new();
@@ -315,6 +335,7 @@ impl RateDetector {
                                 peak: (count, expected),
                                 examples: Vec::new(),
                                 contributors: Vec::new(),
+                                announced: false,
                             }
                         }
                     };
@@ -410,6 +431,33 @@ mod tests {
         }
         episodes.extend(detector.finish());
         episodes
+    }
+
+    #[test]
+    fn a_burst_still_going_is_announced_once_while_it_lasts_and_reported_in_full_when_it_ends() {
+        let mut detector = RateDetector::new(RateSettings::default());
+        let mut announced = Vec::new();
+        let mut ended = Vec::new();
+        for minute in 0..90 {
+            let burst = if (60..75).contains(&minute) { 40 } else { 0 };
+            for n in 0..burst {
+                detector.count(minute * MINUTE + n, 0, false, "x");
+            }
+            detector.count(minute * MINUTE, 1, false, "heartbeat");
+            ended.extend(detector.judge_closed());
+            let now = detector.announce_running();
+            if minute < 75 {
+                assert!(ended.is_empty(), "minute {minute}: {ended:?}");
+            }
+            if !now.is_empty() {
+                assert!(minute < 65, "announced at minute {minute}, three minutes into the burst at most");
+            }
+            announced.extend(now);
+        }
+        assert_eq!(announced.len(), 1, "once: {announced:?}");
+        assert_eq!(announced[0].first_ms, 60 * MINUTE);
+        assert_eq!(ended.len(), 1, "{ended:?}");
+        assert_eq!((ended[0].first_ms, ended[0].last_ms), (60 * MINUTE, 75 * MINUTE));
     }
 
     #[test]
