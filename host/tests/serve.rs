@@ -128,6 +128,23 @@ fn the_board_is_read_without_changing_it_and_moves_with_a_person() {
     assert_eq!(resolved["status"], "resolved");
     let (status, body) = call("POST", &server.url("/api/feedback/FB-nope/ack"), Some(ADMIN), None);
     assert_eq!((status, error_code(&body)), (404, "not_found"));
+
+    // The command line cannot change the board behind the server's back: it is told where to.
+    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_opsloop"))
+        .arg("--data")
+        .arg(data.data())
+        .args(["feedback", "ack", &id])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("served by another opsloop process")
+            && stderr.contains(&format!("POST /api/feedback/{id}/ack")),
+        "{stderr}"
+    );
+    let (_, one) = call("GET", &server.url(&format!("/api/feedback/{id}")), Some(READER), None);
+    assert_eq!(one["status"], "resolved");
 }
 
 #[test]

@@ -93,13 +93,26 @@ pub fn read_board(data_dir: &DataDir, settings: &FeedbackSettings) -> anyhow::Re
     store.read_or_preview(&logs, &reports, &findings, settings)
 }
 
+/// The writer memory asked for only to see whether a server holds the store.
+const SERVE_CHECK_BUDGET: usize = 16 << 20;
+
 pub fn run(data_dir: &DataDir, settings: &Settings, args: FeedbackArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
     let mut board = read_board(data_dir, &settings.feedback)?;
     if let Some(action) = args.action {
-        let (id, action, done) = match action {
-            FeedbackAction::Ack { id } => (id, Action::Acknowledge, "acknowledged"),
-            FeedbackAction::Resolve { id } => (id, Action::Resolve, "resolved"),
+        let (id, action, done, route) = match action {
+            FeedbackAction::Ack { id } => (id, Action::Acknowledge, "acknowledged", "ack"),
+            FeedbackAction::Resolve { id } => (id, Action::Resolve, "resolved", "resolve"),
         };
+        // A running `serve` holds the board in memory and sends alerts on its changes: an
+        // action written here would not reach it, and its next save would undo this one.
+        let index = LogIndex::open(&data_dir.index_dir())?;
+        if let Err(crate::index::IndexError::Busy { holder, .. }) = index.writer(SERVE_CHECK_BUDGET).map(drop) {
+            anyhow::bail!(
+                "the data directory is served by another opsloop process ({}); {done} there instead: \
+                 POST /api/feedback/{id}/{route} with an admin token, or the page's button",
+                holder.unwrap_or_else(|| "unknown".into())
+            );
+        }
         return match BoardStore::new(data_dir).act(&mut board, &id, action)? {
             Some(status) => {
                 out.line(format!("{id} {done}: now {}", lower(status)))?;
