@@ -388,10 +388,13 @@ fn an_unknown_receiver_stops_the_start_and_an_unreachable_alertmanager_stops_no_
         &format!(
             "[alerting]\nretry_initial_ms = 100\n\
              [[receivers]]\nname = \"am\"\ntype = \"alertmanager\"\nurl = \"{nowhere}\"\n\
-             [[alerts]]\nname = \"r\"\non = \"items\"\nreceivers = [\"am\"]\n"
+             [[alerts]]\nname = \"r\"\non = \"items\"\nreceivers = [\"am\"]\n\
+             [[alerts]]\nname = \"typo\"\non = \"anomalies\"\nkinds = [\"error_burst\"]\nreceivers = [\"am\"]\n"
         ),
     );
     let server = Server::start(&data.data(), &[]);
+    let doubts = alerts_report(&server)["doubts"].clone();
+    assert!(doubts[0].as_str().unwrap().contains("`error_burst`"), "{doubts:#}");
     ingest_burst(&server);
     assert_eq!(messages(&server, "level:ERROR AND payment").len(), 400, "ingest went on");
     let report = wait_for(30, "the failed attempts in /api/alerts", || {

@@ -85,7 +85,7 @@ pub fn webhook_message(notification: &Notification) -> Value {
         "title": alert.title,
         "summary": alert.summary,
         "status": alert.status,
-        "score": alert.score,
+        "score": (alert.score * 100.0).round() / 100.0,
         "query": alert.query,
         "link": alert.link,
         "starts_at": rfc3339(alert.starts_ms),

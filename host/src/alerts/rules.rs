@@ -20,6 +20,28 @@ use crate::feedback::render::lower;
 use crate::feedback::{Board, FeedbackItem, ItemStatus};
 use crate::pipeline::StoredFinding;
 
+/// The finding kinds the built-in plugins report (user plugins may report others).
+pub const BUILT_IN_FINDING_KINDS: [&str; 7] =
+    ["spike", "drop", "error-burst", "new-pattern", "anomalous-session", "ticket-group", "ticket-group-merge"];
+
+/// What looks wrong in the rules without being an error: anomaly kinds no built-in plugin
+/// reports (a misspelling, or a kind of a user's plugin), in words.
+pub fn doubts(rules: &[AlertRule]) -> Vec<String> {
+    rules
+        .iter()
+        .filter(|rule| rule.on == AlertSubject::Anomalies)
+        .flat_map(|rule| {
+            rule.kinds.iter().filter(|kind| !BUILT_IN_FINDING_KINDS.contains(&kind.as_str())).map(move |kind| {
+                format!(
+                    "rule `{}`: no built-in plugin reports the kind `{kind}` (they report {}); it fires only if a plugin of yours does",
+                    rule.name,
+                    BUILT_IN_FINDING_KINDS[..5].join(", ")
+                )
+            })
+        })
+        .collect()
+}
+
 /// What a link's value keeps as it is: letters, digits and the unreserved `-._~` of RFC 3986.
 const LINK_VALUE: &percent_encoding::AsciiSet =
     &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');

@@ -52,6 +52,8 @@ pub struct AlertReport {
     pub sent: Vec<DeliveryRecord>,
     /// Batches of findings dropped because the alerter was behind.
     pub dropped_findings: u64,
+    /// What looks wrong in the rules (also logged at start).
+    pub doubts: Vec<String>,
 }
 
 pub struct Alerter {
@@ -83,6 +85,9 @@ fn now_ms() -> i64 {
 impl Alerter {
     /// Reads the saved state; `listen` makes the default page address for links.
     pub fn open(store: AlertStore, settings: &Settings, listen: &str) -> anyhow::Result<Self> {
+        for doubt in crate::alerts::rules::doubts(&settings.alerts) {
+            tracing::warn!("{doubt}");
+        }
         let mut state = store.read_state()?;
         state.keep_rules(&settings.alerts);
         let known: std::collections::BTreeSet<&str> =
@@ -178,6 +183,7 @@ impl Alerter {
             pending,
             sent,
             dropped_findings: self.dropped_findings.load(Ordering::Relaxed),
+            doubts: crate::alerts::rules::doubts(&self.rules),
         }
     }
 
