@@ -103,12 +103,13 @@ pub fn run(data_dir: &DataDir, settings: &Settings, args: FeedbackArgs, out: &mu
             FeedbackAction::Ack { id } => (id, Action::Acknowledge, "acknowledged", "ack"),
             FeedbackAction::Resolve { id } => (id, Action::Resolve, "resolved", "resolve"),
         };
+        let verb = if route == "ack" { "acknowledge" } else { "resolve" };
         // A running `serve` holds the board in memory and sends alerts on its changes: an
         // action written here would not reach it, and its next save would undo this one.
         let index = LogIndex::open(&data_dir.index_dir())?;
         if let Err(crate::index::IndexError::Busy { holder, .. }) = index.writer(SERVE_CHECK_BUDGET).map(drop) {
             anyhow::bail!(
-                "the data directory is served by another opsloop process ({}); {done} there instead: \
+                "the data directory is served by another opsloop process ({}); {verb} {id} there instead: \
                  POST /api/feedback/{id}/{route} with an admin token, or the page's button",
                 holder.unwrap_or_else(|| "unknown".into())
             );
