@@ -12,6 +12,9 @@
 
 #[path = "corpus.rs"]
 mod corpus;
+#[path = "server.rs"]
+#[allow(dead_code)]
+mod server;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -20,12 +23,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use opsloop::config::{LogMetricsSettings, Role, Settings, TokenSetting};
+use opsloop::config::LogMetricsSettings;
 use opsloop::data_dir::DataDir;
 use opsloop::index::LogIndex;
 use opsloop::serve::{Metrics, ServeOptions, TlsFiles, serve};
+use server::TOKEN;
 
-const TOKEN: &str = "bench-token-0123456789";
 const RECORDS: usize = 200_000;
 const BATCH: usize = 10_000;
 const SOURCES: usize = 8;
@@ -106,10 +109,7 @@ impl Served {
     fn start(tls: Option<TlsFiles>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let data = DataDir::new(dir.path().join("data"));
-        let mut settings = Settings::default();
-        settings.serve.tokens = vec![TokenSetting { name: "bench".into(), token: TOKEN.into(), role: Role::Admin }];
-        settings.serve.requests_per_second = 100_000;
-        settings.serve.burst = 100_000;
+        let settings = server::settings();
         let scheme = if tls.is_some() { "https" } else { "http" };
         let options = ServeOptions { listen: Some("127.0.0.1:0".into()), tls, ..ServeOptions::default() };
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -19,14 +19,20 @@ pub struct Running {
     _dir: tempfile::TempDir,
 }
 
-/// Starts a server with `options` over a fresh data directory.
-pub fn start(options: &ServeOptions) -> Running {
-    let dir = tempfile::tempdir().unwrap();
-    let data = DataDir::new(dir.path().join("data"));
+/// The default settings with [`TOKEN`] as an admin token and the rate limit out of the way.
+pub fn settings() -> Settings {
     let mut settings = Settings::default();
     settings.serve.tokens = vec![TokenSetting { name: "load".into(), token: TOKEN.into(), role: Role::Admin }];
     settings.serve.requests_per_second = 100_000;
     settings.serve.burst = 100_000;
+    settings
+}
+
+/// Starts a server with `options` over a fresh data directory.
+pub fn start(options: &ServeOptions) -> Running {
+    let dir = tempfile::tempdir().unwrap();
+    let data = DataDir::new(dir.path().join("data"));
+    let settings = settings();
     let service = Service::start(&data, &settings, options).unwrap();
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
