@@ -1,4 +1,5 @@
-//! Hostile plugins are stopped or denied, each with its own error kind, and the runtime goes on.
+//! Hostile plugins are stopped, each with its own error kind, or find nothing where they reach
+//! for the host (no files, no environment), and the runtime goes on.
 
 use opsloop::plugin::{PluginError, PluginInstance, PluginLimits, PluginRuntime, RecordBatch, TextColumn};
 
@@ -27,15 +28,20 @@ fn batch(messages: &[&str]) -> RecordBatch {
 }
 
 fn run_hostile(path: &str) -> PluginError {
+    run_hostile_counting(path).0
+}
+
+/// The error, and how often the plugin asked for each capability it does not have.
+fn run_hostile_counting(path: &str) -> (PluginError, std::collections::BTreeMap<&'static str, u64>) {
     let runtime = PluginRuntime::new(limits(), None).unwrap();
     let plugin = runtime.load(path, &test_plugin(path)).unwrap();
-    let mut instance = PluginInstance::new(plugin, Vec::new(), None);
+    let mut instance = PluginInstance::new(plugin.clone(), Vec::new(), None);
     let error = instance.process_logs(&batch(&["one", "two", "three"])).unwrap_err();
     // The instance is usable again afterwards: the next call gets a fresh instance and fails
     // the same way rather than wedging.
     let again = instance.process_logs(&batch(&["four"])).unwrap_err();
     assert_eq!(error.kind(), again.kind(), "{again}");
-    error
+    (error, plugin.capability_asks())
 }
 
 #[test]
@@ -60,15 +66,21 @@ fn a_panic_is_a_trap_with_the_panic_message() {
 }
 
 #[test]
-fn reading_a_file_is_denied() {
-    let error = run_hostile(test_plugins::READ_FILE);
-    assert!(matches!(error, PluginError::Denied { capability: "file system", .. }), "{error}");
+fn reading_a_file_finds_no_file_system_and_the_ask_is_counted() {
+    let (error, asks) = run_hostile_counting(test_plugins::READ_FILE);
+    // Nothing is there: the plugin's own read fails, and it says so.
+    assert!(matches!(error, PluginError::Reported { .. }), "{error}");
+    assert!(error.to_string().contains("could not read /etc/passwd"), "{error}");
+    // The guest's libc asks once per instance; a reported error keeps the instance.
+    assert_eq!(asks.get("file system"), Some(&1), "{asks:?}");
 }
 
 #[test]
-fn reading_the_environment_is_denied() {
-    let error = run_hostile(test_plugins::READ_ENV);
-    assert!(matches!(error, PluginError::Denied { capability: "environment", .. }), "{error}");
+fn reading_the_environment_finds_it_empty_and_the_ask_is_counted() {
+    let (error, asks) = run_hostile_counting(test_plugins::READ_ENV);
+    assert!(matches!(error, PluginError::Reported { .. }), "{error}");
+    assert!(error.to_string().contains("saw 0 vars"), "the host's environment stays out: {error}");
+    assert_eq!(asks.get("environment"), Some(&1), "{asks:?}");
 }
 
 #[test]

@@ -27,7 +27,7 @@ use crate::plugin::{
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PluginFailure {
     pub plugin: String,
-    /// The error kind: `timeout`, `memory`, `trap`, `output`, `denied`, `reported`, ...
+    /// The error kind: `timeout`, `memory`, `trap`, `output`, `reported`, ...
     pub kind: String,
     /// How many jobs failed this way.
     pub count: u64,

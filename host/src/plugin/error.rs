@@ -1,7 +1,8 @@
 //! What can go wrong with a plugin, one variant per cause, each naming the plugin.
 
-/// A plugin failure. Traps, timeouts, memory caps, output caps, denied capabilities and the
-/// plugin's own errors are distinct, so callers and reports can tell them apart.
+/// A plugin failure. Traps, timeouts, memory caps, output caps and the plugin's own errors are
+/// distinct (asking for a capability is not a failure: the sandbox answers that nothing is
+/// there), so callers and reports can tell them apart.
 #[derive(Debug, thiserror::Error)]
 pub enum PluginError {
     /// The bytes are not a component the engine can compile.
@@ -22,9 +23,6 @@ pub enum PluginError {
     /// The plugin returned more than its output cap.
     #[error("plugin `{plugin}` returned {size_bytes} bytes from `{call}`, over its {limit_bytes} byte output cap")]
     OutputTooLarge { plugin: String, call: &'static str, size_bytes: usize, limit_bytes: usize },
-    /// The plugin reached for a capability it was not granted.
-    #[error("plugin `{plugin}` was denied access to the {capability} in `{call}`; its manifest grants none")]
-    Denied { plugin: String, call: &'static str, capability: &'static str },
     /// The plugin reported an error of its own.
     #[error("plugin `{plugin}` reported an error in `{call}`: {message}")]
     Reported { plugin: String, call: &'static str, message: String },
@@ -49,7 +47,6 @@ impl PluginError {
             | Self::MemoryExceeded { plugin, .. }
             | Self::Trap { plugin, .. }
             | Self::OutputTooLarge { plugin, .. }
-            | Self::Denied { plugin, .. }
             | Self::Reported { plugin, .. }
             | Self::Malformed { plugin, .. } => Some(plugin),
             Self::Cache { .. } | Self::Engine(_) => None,
@@ -65,7 +62,6 @@ impl PluginError {
             Self::MemoryExceeded { .. } => "memory",
             Self::Trap { .. } => "trap",
             Self::OutputTooLarge { .. } => "output",
-            Self::Denied { .. } => "denied",
             Self::Reported { .. } => "reported",
             Self::Malformed { .. } => "malformed",
             Self::Cache { .. } => "cache",
@@ -75,6 +71,6 @@ impl PluginError {
 
     /// Whether the instance that produced this error must be thrown away.
     pub fn poisons_instance(&self) -> bool {
-        matches!(self, Self::Timeout { .. } | Self::MemoryExceeded { .. } | Self::Trap { .. } | Self::Denied { .. })
+        matches!(self, Self::Timeout { .. } | Self::MemoryExceeded { .. } | Self::Trap { .. })
     }
 }

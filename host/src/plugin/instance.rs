@@ -1,6 +1,6 @@
 //! One live plugin instance for one partition of the data, with the state the host keeps for
 //! it. Every call runs under the deadline, memory cap and output cap; an instance that traps,
-//! times out, blows its memory or is denied a capability is discarded, and the next call gets
+//! times out or blows its memory is discarded, and the next call gets
 //! a fresh one initialized from the last good state.
 //!
 //! The state is asked for (`snapshot`) when the host is about to save it, at a commit, not
@@ -153,17 +153,17 @@ impl PluginInstance {
         if dropped > 0 {
             tracing::warn!(plugin = %plugin.name, call, dropped, "plugin log lines over the per-call cap were dropped");
         }
+        for capability in std::mem::take(&mut store.data_mut().asked_for) {
+            plugin.note_ask(capability, call);
+        }
         let result = match outcome {
             Err(error) => Err(classify(&plugin.name, &plugin.limits, call, store, error)),
-            Ok(result) => match (store.data().denied, result) {
-                (Some(capability), _) => Err(PluginError::Denied { plugin: plugin.name.to_string(), call, capability }),
-                (None, Ok(value)) => Ok(value),
-                (None, Err(reported)) => Err(PluginError::Reported {
-                    plugin: plugin.name.to_string(),
-                    call,
-                    message: describe_reported(&reported),
-                }),
-            },
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(reported)) => Err(PluginError::Reported {
+                plugin: plugin.name.to_string(),
+                call,
+                message: describe_reported(&reported),
+            }),
         };
         if let Err(error) = &result
             && error.poisons_instance()
@@ -233,7 +233,7 @@ fn describe_reported(error: &types::PluginError) -> String {
     }
 }
 
-/// Names what stopped a call: the memory cap, the deadline, a denied capability, or a trap
+/// Names what stopped a call: the memory cap, the deadline, or a trap
 /// (with the plugin's own last words when it left any).
 fn classify(
     plugin: &str,
@@ -249,9 +249,6 @@ fn classify(
     }
     if matches!(error.downcast_ref::<Trap>(), Some(Trap::Interrupt)) {
         return PluginError::Timeout { plugin, call, limit_ms: limits.timeout_ms };
-    }
-    if let Some(capability) = state.denied {
-        return PluginError::Denied { plugin, call, capability };
     }
     let trap = match error.downcast_ref::<Trap>() {
         Some(trap) => trap.to_string(),

@@ -53,9 +53,31 @@ pub struct LoadedPlugin {
     pub(crate) engine: Engine,
     pub(crate) limits: PluginLimits,
     pub(crate) name: Arc<str>,
+    /// How often the plugin asked for a capability it does not have (answered: none), by name.
+    pub(crate) asks: std::sync::Mutex<std::collections::BTreeMap<&'static str, u64>>,
 }
 
 impl LoadedPlugin {
+    /// Counts an ask for a capability the sandbox does not give; the first one is logged.
+    pub(crate) fn note_ask(&self, capability: &'static str, call: &'static str) {
+        let mut asks = self.asks.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let count = asks.entry(capability).or_default();
+        if *count == 0 {
+            tracing::info!(
+                plugin = %self.name,
+                call,
+                capability,
+                "plugin asked for the {capability}; plugins have none, so it was told nothing is there (logged once)"
+            );
+        }
+        *count += 1;
+    }
+
+    /// How often the plugin asked for each capability it does not have.
+    pub fn capability_asks(&self) -> std::collections::BTreeMap<&'static str, u64> {
+        self.asks.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+
     /// The plugin's self-description.
     pub fn description(&self) -> &PluginDescription {
         &self.description
@@ -205,6 +227,7 @@ impl PluginRuntime {
             pre,
             engine: self.engine.clone(),
             limits: self.limits.clone(),
+            asks: std::sync::Mutex::new(std::collections::BTreeMap::new()),
         }))
     }
 }

@@ -2,9 +2,12 @@
 //! the host interface it may call, and the record of what it reached for and was denied.
 //!
 //! WASI is linked because a `wasm32-wasip2` std guest imports it even when unused, but the
-//! context has no preopened directories, no environment, no network, frozen clocks, and
-//! stdout/stderr captured into small in-memory buffers. Asking for the preopened directories
-//! or the environment is recorded, so the host can report the attempt as a denial.
+//! context has no preopened directories, no environment, no arguments, no working directory,
+//! no network, frozen clocks, and stdout/stderr captured into small in-memory buffers. A
+//! plugin that asks for the directories, the environment, the arguments or the working
+//! directory is answered: nothing is there (as a sandbox should look, and as language runtimes
+//! such as CPython expect at start, instead of a trap). The ask is recorded, so the host
+//! counts it and logs it once per plugin.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -56,8 +59,8 @@ pub(crate) struct PluginState {
     log_limit: usize,
     /// The last error-level line the plugin logged (the SDK logs panics this way).
     last_error: Option<String>,
-    /// The first capability the plugin reached for during the current call.
-    pub(crate) denied: Option<&'static str>,
+    /// The capabilities the plugin asked for during the current call (answered: none).
+    pub(crate) asked_for: Vec<&'static str>,
 }
 
 impl PluginState {
@@ -75,14 +78,14 @@ impl PluginState {
             log_lines_dropped: 0,
             log_limit: limits.log_bytes,
             last_error: None,
-            denied: None,
+            asked_for: Vec::new(),
         }
     }
 
     /// Clears what one call leaves behind, before the next.
     pub(crate) fn start_call(&mut self) {
         self.memory.hit = false;
-        self.denied = None;
+        self.asked_for.clear();
         self.last_error = None;
         self.log_bytes_left = self.log_limit;
         self.log_lines_dropped = 0;
@@ -102,6 +105,12 @@ impl PluginState {
         let tail_start = text.len().saturating_sub(2000);
         let tail_start = (tail_start..text.len()).find(|&i| text.is_char_boundary(i)).unwrap_or(0);
         Some(text[tail_start..].to_string())
+    }
+
+    fn asked(&mut self, capability: &'static str) {
+        if !self.asked_for.contains(&capability) {
+            self.asked_for.push(capability);
+        }
     }
 
     pub(crate) fn log_lines_dropped(&self) -> u64 {
@@ -139,7 +148,7 @@ impl bindings::opsloop::plugin::host::Host for PluginState {
 }
 
 /// Links WASI (empty context) and the host interface, then shadows the WASI calls that hand
-/// out capabilities with versions that grant nothing and record the attempt.
+/// out capabilities with versions that answer "nothing there" and record the ask.
 pub(crate) fn link(linker: &mut Linker<PluginState>) -> wasmtime::Result<()> {
     wasmtime_wasi::p2::add_to_linker_sync(linker)?;
     bindings::Plugin::add_to_linker::<_, wasmtime::component::HasSelf<_>>(linker, |state| state)?;
@@ -147,17 +156,21 @@ pub(crate) fn link(linker: &mut Linker<PluginState>) -> wasmtime::Result<()> {
 
     let mut preopens = linker.instance(&format!("wasi:filesystem/preopens@{WASI_VERSION}"))?;
     preopens.func_wrap("get-directories", |mut store: StoreContextMut<'_, PluginState>, (): ()| {
-        store.data_mut().denied.get_or_insert("file system");
+        store.data_mut().asked("file system");
         Ok((Vec::<(ResourceAny, String)>::new(),))
     })?;
 
     let mut environment = linker.instance(&format!("wasi:cli/environment@{WASI_VERSION}"))?;
     environment.func_wrap("get-environment", |mut store: StoreContextMut<'_, PluginState>, (): ()| {
-        store.data_mut().denied.get_or_insert("environment");
+        store.data_mut().asked("environment");
         Ok((Vec::<(String, String)>::new(),))
     })?;
+    environment.func_wrap("get-arguments", |mut store: StoreContextMut<'_, PluginState>, (): ()| {
+        store.data_mut().asked("arguments");
+        Ok((Vec::<String>::new(),))
+    })?;
     environment.func_wrap("initial-cwd", |mut store: StoreContextMut<'_, PluginState>, (): ()| {
-        store.data_mut().denied.get_or_insert("file system");
+        store.data_mut().asked("working directory");
         Ok((None::<String>,))
     })?;
     linker.allow_shadowing(false);
