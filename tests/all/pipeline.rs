@@ -122,6 +122,42 @@ fn a_hostile_plugin_in_the_plugins_directory_is_loaded_reported_and_survived() {
 }
 
 #[test]
+fn a_plugin_writes_only_its_own_declared_keys_and_records_keep_the_true_annotations() {
+    let harness = Harness::new();
+    let plugins_dir = harness.data.plugins_dir(None);
+    std::fs::create_dir_all(&plugins_dir).unwrap();
+    std::fs::write(plugins_dir.join("claims.wasm"), test_plugin(test_plugins::CLAIMS_PATTERN)).unwrap();
+    std::fs::write(plugins_dir.join("shadow.wasm"), test_plugin(test_plugins::SHADOW_PATTERN)).unwrap();
+    let (mut plugins, errors) = PluginSet::load(&harness.data, &Settings::default()).unwrap();
+    // Declaring the miner's key is refused at load, naming the key and its owner.
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].kind(), "contract");
+    let refusal = errors[0].to_string();
+    assert!(
+        refusal.contains("claims.wasm") && refusal.contains("`pattern`, which belongs to the plugin `patterns`"),
+        "{refusal}"
+    );
+    // Writing it without declaring it is refused per batch, as an error of its own kind.
+    let summary = harness.import(&mut plugins, "app.log", &lines("delta", 40));
+    assert_eq!(summary.records, 40);
+    let failure = summary.plugin_failures.iter().find(|f| f.plugin == "hostile-shadow-pattern").expect("reported");
+    assert_eq!(failure.kind, "undeclared", "{}", failure.message);
+    assert!(
+        failure.message.contains("wrote the annotation `pattern`") && failure.message.contains("declares: mentions")
+    );
+    let hits = harness
+        .index
+        .search(&SearchRequest { query: "delta".into(), limit: Some(40), ..SearchRequest::default() })
+        .unwrap();
+    assert_eq!(hits.len(), 40);
+    for hit in &hits {
+        let pattern = hit.record.annotations.get("pattern").map(|value| value.to_string());
+        assert!(pattern.as_deref().is_some_and(|id| id != "SHADOW" && id != "CLAIMED"), "{pattern:?}");
+        assert!(!hit.record.annotations.contains_key("mentions"), "the refused answer is refused whole");
+    }
+}
+
+#[test]
 fn disabled_plugins_do_not_run() {
     let harness = Harness::new();
     let settings =

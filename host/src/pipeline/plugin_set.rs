@@ -155,7 +155,27 @@ impl PluginSet {
                 reason: format!("a plugin named `{}` is already loaded", plugin.name()),
             });
         }
+        self.check_keys(origin, &plugin)?;
         self.plugins.push(plugin);
+        Ok(())
+    }
+
+    /// An annotation key belongs to the first plugin that declared it (the built-in ones load
+    /// first): a later plugin declaring it is refused, so it cannot overwrite another's results.
+    fn check_keys(&self, origin: &str, plugin: &LoadedPlugin) -> Result<(), PluginError> {
+        for key in &plugin.description().annotates {
+            if let Some(owner) = self.plugins.iter().find(|loaded| {
+                loaded.name() != plugin.name() && loaded.description().annotates.iter().any(|owned| owned == key)
+            }) {
+                return Err(PluginError::Contract {
+                    plugin: origin.to_string(),
+                    reason: format!(
+                        "it declares the annotation `{key}`, which belongs to the plugin `{}`; declare a key of your own",
+                        owner.name()
+                    ),
+                });
+            }
+        }
         Ok(())
     }
 
@@ -169,6 +189,7 @@ impl PluginSet {
         if self.settings.plugins.disabled.iter().any(|disabled| *disabled == name) {
             return Ok(name);
         }
+        self.check_keys(origin, &plugin)?;
         match self.plugins.iter().position(|loaded| loaded.name() == name) {
             Some(index) => {
                 self.save_state().map_err(|error| PluginError::Contract {

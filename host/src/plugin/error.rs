@@ -23,6 +23,11 @@ pub enum PluginError {
     /// The plugin returned more than its output cap.
     #[error("plugin `{plugin}` returned {size_bytes} bytes from `{call}`, over its {limit_bytes} byte output cap")]
     OutputTooLarge { plugin: String, call: &'static str, size_bytes: usize, limit_bytes: usize },
+    /// The plugin wrote an annotation key it did not declare; its answer is refused whole.
+    #[error(
+        "plugin `{plugin}` wrote the annotation `{key}` in `{call}`, which it does not declare (it declares: {declared}); its answer was refused"
+    )]
+    Undeclared { plugin: String, call: &'static str, key: String, declared: String },
     /// The plugin reported an error of its own.
     #[error("plugin `{plugin}` reported an error in `{call}`: {message}")]
     Reported { plugin: String, call: &'static str, message: String },
@@ -48,6 +53,7 @@ impl PluginError {
             | Self::Trap { plugin, .. }
             | Self::OutputTooLarge { plugin, .. }
             | Self::Reported { plugin, .. }
+            | Self::Undeclared { plugin, .. }
             | Self::Malformed { plugin, .. } => Some(plugin),
             Self::Cache { .. } | Self::Engine(_) => None,
         }
@@ -63,6 +69,7 @@ impl PluginError {
             Self::Trap { .. } => "trap",
             Self::OutputTooLarge { .. } => "output",
             Self::Reported { .. } => "reported",
+            Self::Undeclared { .. } => "undeclared",
             Self::Malformed { .. } => "malformed",
             Self::Cache { .. } => "cache",
             Self::Engine(_) => "engine",

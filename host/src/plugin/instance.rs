@@ -221,6 +221,17 @@ impl PluginInstance {
                 limit_bytes: limit,
             });
         }
+        // Only keys it declared: a plugin cannot overwrite another's results (the key's owner
+        // was settled at load).
+        let declared = &self.plugin.description.annotates;
+        if let Some(column) = output.annotations.iter().find(|column| !declared.contains(&column.key)) {
+            return Err(PluginError::Undeclared {
+                plugin: self.plugin.name.to_string(),
+                call,
+                key: column.key.clone(),
+                declared: if declared.is_empty() { "nothing".into() } else { declared.join(", ") },
+            });
+        }
         Ok(())
     }
 }
