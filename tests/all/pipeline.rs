@@ -158,6 +158,32 @@ fn a_plugin_writes_only_its_own_declared_keys_and_records_keep_the_true_annotati
 }
 
 #[test]
+fn plugin_settings_that_reach_no_plugin_are_named_and_the_example_file_has_none() {
+    let harness = Harness::new();
+    let settings = Settings::parse(
+        std::path::Path::new("t.toml"),
+        "version = 1\n[plugins.config.patern]\nsimilarity = \"0.6\"\n[plugins.config.patterns]\nsimilarty = \"0.6\"\n",
+    )
+    .unwrap();
+    let (plugins, _) = PluginSet::load(&harness.data, &settings).unwrap();
+    let doubts = plugins.config_doubts();
+    assert_eq!(doubts.len(), 2, "{doubts:#?}");
+    assert!(
+        doubts[0].contains("[plugins.config.patern]: no plugin named `patern` is loaded (loaded: patterns, tickets)")
+    );
+    assert!(
+        doubts[1].contains("`similarty`: the plugin does not take this key (it takes: similarity,"),
+        "{}",
+        doubts[1]
+    );
+
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("opsloop.example.toml");
+    let settings = Settings::parse(&example, &std::fs::read_to_string(&example).unwrap()).unwrap();
+    let (plugins, _) = PluginSet::load(&harness.data, &settings).unwrap();
+    assert_eq!(plugins.config_doubts(), Vec::<String>::new());
+}
+
+#[test]
 fn disabled_plugins_do_not_run() {
     let harness = Harness::new();
     let settings =

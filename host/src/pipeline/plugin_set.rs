@@ -111,7 +111,38 @@ impl PluginSet {
                 Err(error) => errors.push(error),
             }
         }
+        for doubt in set.config_doubts() {
+            tracing::warn!("{doubt}");
+        }
         Ok((set, errors))
+    }
+
+    /// Plugin settings that reach no one: a `[plugins.config.NAME]` section for a plugin that
+    /// is not loaded (a misspelt name), or a key the plugin does not take. Not errors: the
+    /// plugins run with their defaults; said at load so the mistake is seen.
+    pub fn config_doubts(&self) -> Vec<String> {
+        let loaded: Vec<&str> = self.plugins.iter().map(|plugin| plugin.name()).collect();
+        let mut doubts = Vec::new();
+        for (section, pairs) in &self.settings.plugins.config {
+            if self.settings.plugins.disabled.contains(section) {
+                continue;
+            }
+            let Some(plugin) = self.plugins.iter().find(|plugin| plugin.name() == section) else {
+                doubts.push(format!(
+                    "[plugins.config.{section}]: no plugin named `{section}` is loaded (loaded: {}); its settings are not used",
+                    loaded.join(", ")
+                ));
+                continue;
+            };
+            let takes: Vec<&str> = plugin.description().config.iter().map(|key| key.name.as_str()).collect();
+            for key in pairs.keys().filter(|key| !takes.contains(&key.as_str())) {
+                doubts.push(format!(
+                    "[plugins.config.{section}] `{key}`: the plugin does not take this key (it takes: {}); it is not used",
+                    if takes.is_empty() { "none".to_string() } else { takes.join(", ") }
+                ));
+            }
+        }
+        doubts
     }
 
     /// Keeps only the plugins `keep` accepts, and forgets their saved state: they start over
