@@ -143,6 +143,13 @@ impl AlertStore {
         }
     }
 
+    /// Moves an unreadable state file to `state.json.bad`; where it went.
+    pub fn set_state_aside(&self) -> std::io::Result<PathBuf> {
+        let aside = self.state_file().with_extension("json.bad");
+        std::fs::rename(self.state_file(), &aside)?;
+        Ok(aside)
+    }
+
     /// Saves through a synced temporary file and a rename: a crash leaves the old or the new.
     pub fn write_state(&self, state: &AlertState) -> std::io::Result<()> {
         std::fs::create_dir_all(&self.dir)?;
@@ -232,6 +239,10 @@ mod tests {
             outcome: Outcome::Delivered,
             finished_ms: 1,
         };
+        std::fs::write(dir.path().join("alerts/state.json"), "{not json").unwrap();
+        assert!(store.read_state().unwrap_err().to_string().contains("state.json"));
+        assert!(store.set_state_aside().unwrap().ends_with("state.json.bad"));
+        assert_eq!(store.read_state().unwrap(), AlertState::default());
         store.append_log(&[record(1), record(2)]).unwrap();
         store.append_log(&[record(3)]).unwrap();
         let ids: Vec<u64> = store.read_log(2).unwrap().iter().map(|r| r.notification.id).collect();

@@ -88,7 +88,16 @@ impl Alerter {
         for doubt in crate::alerts::rules::doubts(&settings.alerts) {
             tracing::warn!("{doubt}");
         }
-        let mut state = store.read_state()?;
+        let mut state = match store.read_state() {
+            Ok(state) => state,
+            // A damaged state file must not keep the server down: it is set aside, and alerts
+            // firing before may be told once more.
+            Err(error) => {
+                let aside = store.set_state_aside()?;
+                tracing::error!(%error, aside = %aside.display(), "alert state unreadable; set aside, starting without it");
+                crate::alerts::AlertState::default()
+            }
+        };
         state.keep_rules(&settings.alerts);
         let known: std::collections::BTreeSet<&str> =
             settings.receivers.iter().map(|receiver| receiver.name.as_str()).collect();
