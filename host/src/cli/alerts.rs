@@ -44,7 +44,11 @@ fn describe(notification: &Notification) -> String {
 
 pub fn run(data_dir: &DataDir, args: AlertsArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
     let store = AlertStore::new(data_dir.alerts_dir());
-    let state = store.read_state()?;
+    // A damaged state file (`serve` sets it aside at start) hides only what is pending.
+    let state = store.read_state().unwrap_or_else(|error| {
+        eprintln!("warning: {error}; pending notifications cannot be shown");
+        crate::alerts::AlertState::default()
+    });
     let sent: Vec<DeliveryRecord> = store.read_log(if args.limit == 0 { usize::MAX } else { args.limit })?;
     if matches!(args.format, HitFormat::Json) {
         for notification in &state.outbox {
