@@ -11,6 +11,7 @@ mod import;
 mod output;
 mod patterns;
 mod plugin;
+mod plugin_new;
 mod search;
 mod serve;
 mod similar;
@@ -33,7 +34,8 @@ pub struct Cli {
     /// The data directory (index, plugin state, configuration).
     #[arg(long, global = true, env = "OPSLOOP_DATA", default_value = "opsloop-data")]
     pub data: PathBuf,
-    /// More log output on stderr (-v info, -vv debug).
+    /// More log output on stderr: -v info, -vv opsloop's and its plugins' debug lines, -vvv every
+    /// library's.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     #[command(subcommand)]
@@ -118,11 +120,11 @@ fn init_tracing(verbose: u8) {
     let default = match verbose {
         0 => "warn",
         1 => "info",
-        // The engine's compiler logs every function it translates at debug: tens of thousands
-        // of lines that hide opsloop's own (`OPSLOOP_LOG` still reaches them).
-        _ => {
-            "debug,cranelift_codegen=warn,cranelift_frontend=warn,wasmtime_cranelift=warn,wasmtime=info,regalloc2=warn"
-        }
+        // opsloop's own lines and its plugins' (logged under opsloop's targets) at debug; the
+        // engine's compiler and the index log every function or segment they touch, tens of
+        // thousands of lines that would hide them, so they stay at info until -vvv.
+        2 => "info,opsloop=debug",
+        _ => "debug,cranelift_codegen=warn,cranelift_frontend=warn,wasmtime_cranelift=warn,regalloc2=warn",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("OPSLOOP_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));

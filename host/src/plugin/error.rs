@@ -11,6 +11,11 @@ pub enum PluginError {
     /// The component does not export or import what the `opsloop:plugin` contract says.
     #[error("plugin `{plugin}` does not fit the opsloop:plugin@0.1.0 contract: {reason}")]
     Contract { plugin: String, reason: String },
+    /// The component imports interfaces the host does not link (found before compiling).
+    #[error(
+        "plugin `{plugin}` imports what the host does not provide: {missing} (the host provides WASI 0.2 cli, clocks, filesystem, io, random and sockets, and opsloop:plugin 0.1; see docs/plugins.md)"
+    )]
+    MissingImports { plugin: String, missing: String },
     /// A call ran past its deadline and was interrupted.
     #[error("plugin `{plugin}` ran past its {limit_ms} ms deadline in `{call}` and was stopped")]
     Timeout { plugin: String, call: &'static str, limit_ms: u64 },
@@ -48,6 +53,7 @@ impl PluginError {
         match self {
             Self::Compile { plugin, .. }
             | Self::Contract { plugin, .. }
+            | Self::MissingImports { plugin, .. }
             | Self::Timeout { plugin, .. }
             | Self::MemoryExceeded { plugin, .. }
             | Self::Trap { plugin, .. }
@@ -64,6 +70,7 @@ impl PluginError {
         match self {
             Self::Compile { .. } => "compile",
             Self::Contract { .. } => "contract",
+            Self::MissingImports { .. } => "imports",
             Self::Timeout { .. } => "timeout",
             Self::MemoryExceeded { .. } => "memory",
             Self::Trap { .. } => "trap",

@@ -108,7 +108,8 @@ impl PluginInstance {
             return Ok(());
         }
         let plugin = &self.plugin;
-        let mut store = Store::new(&plugin.engine, PluginState::new(plugin.name.clone(), &plugin.limits));
+        let mut store =
+            Store::new(&plugin.engine, PluginState::new(plugin.name.clone(), &plugin.limits, plugin.log_tap()));
         store.limiter(|state| &mut state.memory);
         store.epoch_deadline_trap();
         store.set_epoch_deadline(deadline_ticks(plugin.limits.timeout_ms));
@@ -149,6 +150,7 @@ impl PluginInstance {
         store.data_mut().start_call();
         store.set_epoch_deadline(deadline_ticks(plugin.limits.timeout_ms));
         let outcome = work(store, instance);
+        store.data().end_call();
         let dropped = store.data().log_lines_dropped();
         if dropped > 0 {
             tracing::warn!(plugin = %plugin.name, call, dropped, "plugin log lines over the per-call cap were dropped");

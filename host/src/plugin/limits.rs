@@ -14,11 +14,33 @@ pub struct PluginLimits {
     pub output_bytes: usize,
     /// Most bytes of host log lines one call may write; the rest is dropped and counted.
     pub log_bytes: usize,
+    /// Most plugin instances alive at once across the process (plugins × partitions); the
+    /// pooling allocator reserves slots for this many.
+    pub live_instances: u32,
+    /// Most core module instances one component may contain. Toolchains that bundle a language
+    /// runtime need many: a CPython component from `componentize-py --stub-wasi` has 38.
+    pub core_instances_per_component: u32,
+    /// Most linear memories one component may define.
+    pub memories_per_component: u32,
+    /// Most tables one component may define.
+    pub tables_per_component: u32,
+    /// Most elements one table may hold (interpreters keep every function in one table).
+    pub table_elements: usize,
 }
 
 impl Default for PluginLimits {
     fn default() -> Self {
-        Self { timeout_ms: 10_000, memory_bytes: 512 << 20, output_bytes: 128 << 20, log_bytes: 64 << 10 }
+        Self {
+            timeout_ms: 10_000,
+            memory_bytes: 512 << 20,
+            output_bytes: 128 << 20,
+            log_bytes: 64 << 10,
+            live_instances: 256,
+            core_instances_per_component: 64,
+            memories_per_component: 4,
+            tables_per_component: 32,
+            table_elements: 100_000,
+        }
     }
 }
 
@@ -27,6 +49,7 @@ impl Default for PluginLimits {
 #[derive(Debug)]
 pub(crate) struct MemoryGuard {
     pub(crate) limit_bytes: usize,
+    pub(crate) table_elements: usize,
     pub(crate) hit: bool,
 }
 
@@ -40,6 +63,6 @@ impl wasmtime::ResourceLimiter for MemoryGuard {
     }
 
     fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
-        Ok(desired <= 1_000_000)
+        Ok(desired <= self.table_elements)
     }
 }

@@ -9,7 +9,9 @@
 
 mod bindings;
 mod builtin;
+mod console;
 mod error;
+mod imports;
 mod instance;
 mod limits;
 mod runtime;
@@ -19,7 +21,9 @@ pub use bindings::types::{
     AnnotationColumn, BatchOutput, Evidence, Finding, RecordBatch, RecordColumns, Report, TextColumn,
 };
 pub use builtin::{BUILTIN_PLUGINS, builtin_plugin};
+pub use console::{LogTap, PluginLogLine};
 pub use error::PluginError;
+pub use imports::{PROVIDED_INTERFACES, component_imports, is_provided};
 pub use instance::PluginInstance;
 pub use limits::PluginLimits;
 pub use runtime::{ConfigKeyDescription, LoadedPlugin, PluginDescription, PluginRuntime};

@@ -13,15 +13,14 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
 
 use super::bindings::{self, PluginPre};
+use super::console::LogTap;
 use super::error::PluginError;
+use super::imports;
 use super::limits::PluginLimits;
 use super::sandbox::{self, PluginState};
 
 /// How often the epoch advances; deadlines are counted in these ticks.
 pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
-
-/// Most plugin instances alive at once across the process (plugins × partitions).
-const MAX_LIVE_INSTANCES: u32 = 256;
 
 /// What a plugin says about itself, as the host keeps it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -55,9 +54,21 @@ pub struct LoadedPlugin {
     pub(crate) name: Arc<str>,
     /// How often the plugin asked for a capability it does not have (answered: none), by name.
     pub(crate) asks: std::sync::Mutex<std::collections::BTreeMap<&'static str, u64>>,
+    /// Where its instances also keep their log lines, once something asked for them.
+    log_tap: std::sync::OnceLock<LogTap>,
 }
 
 impl LoadedPlugin {
+    /// Keeps the log lines of instances created from now on (host `log`, stdout, stderr) in
+    /// the returned list, besides logging them, so a caller can show them.
+    pub fn tap_logs(&self) -> LogTap {
+        self.log_tap.get_or_init(LogTap::default).clone()
+    }
+
+    pub(crate) fn log_tap(&self) -> Option<LogTap> {
+        self.log_tap.get().cloned()
+    }
+
     /// Counts an ask for a capability the sandbox does not give; the first one is logged.
     pub(crate) fn note_ask(&self, capability: &'static str, call: &'static str) {
         let mut asks = self.asks.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -124,16 +135,20 @@ impl PluginRuntime {
     /// (none: compile every time).
     pub fn new(limits: PluginLimits, cache_dir: Option<PathBuf>) -> Result<Self, PluginError> {
         let engine_error = |error: wasmtime::Error| PluginError::Engine(format!("{error:#}"));
+        let live = limits.live_instances.max(1);
         let mut pool = PoolingAllocationConfig::default();
-        pool.total_component_instances(MAX_LIVE_INSTANCES)
-            .total_core_instances(MAX_LIVE_INSTANCES * 8)
-            .max_core_instances_per_component(16)
-            .max_memories_per_component(2)
-            .total_memories(MAX_LIVE_INSTANCES)
-            .total_tables(MAX_LIVE_INSTANCES * 4)
-            .max_tables_per_component(8)
+        // Per-component maxima are what one plugin may contain; the totals are shared by all
+        // live instances, most of which are small (one module, one memory, a few tables).
+        pool.total_component_instances(live)
+            .total_core_instances(live.saturating_mul(16).max(limits.core_instances_per_component))
+            .max_core_instances_per_component(limits.core_instances_per_component)
+            .max_memories_per_component(limits.memories_per_component)
+            .total_memories(live.saturating_mul(2).max(limits.memories_per_component))
+            .total_tables(live.saturating_mul(8).max(limits.tables_per_component))
+            .max_tables_per_component(limits.tables_per_component)
+            .table_elements(limits.table_elements)
             .max_memory_size(limits.memory_bytes)
-            .total_stacks(MAX_LIVE_INSTANCES);
+            .total_stacks(live);
         let mut config = Config::new();
         config
             .wasm_component_model(true)
@@ -164,10 +179,14 @@ impl PluginRuntime {
         self.link(origin, &component)
     }
 
-    /// Compiles `wasm`, through the on-disk artifact cache when there is one.
+    /// Compiles `wasm`, through the on-disk artifact cache when there is one. Its imports are
+    /// read first: one the host does not link is named before a long compile.
     pub fn compile(&self, origin: &str, wasm: &[u8]) -> Result<Component, PluginError> {
-        let compile_error =
-            |error: wasmtime::Error| PluginError::Compile { plugin: origin.to_string(), reason: format!("{error:#}") };
+        check_imports(origin, wasm)?;
+        let compile_error = |error: wasmtime::Error| PluginError::Compile {
+            plugin: origin.to_string(),
+            reason: with_limit_hint(format!("{error:#}")),
+        };
         let Some(cache_dir) = &self.cache_dir else {
             return Component::new(&self.engine, wasm).map_err(compile_error);
         };
@@ -203,7 +222,7 @@ impl PluginRuntime {
         let instance_pre = self.linker.instantiate_pre(component).map_err(contract_error)?;
         let pre = PluginPre::new(instance_pre).map_err(contract_error)?;
         let origin_name: Arc<str> = Arc::from(origin);
-        let mut store = Store::new(&self.engine, PluginState::new(origin_name, &self.limits));
+        let mut store = Store::new(&self.engine, PluginState::new(origin_name, &self.limits, None));
         store.limiter(|state| &mut state.memory);
         store.set_epoch_deadline(deadline_ticks(self.limits.timeout_ms));
         store.epoch_deadline_trap();
@@ -228,8 +247,40 @@ impl PluginRuntime {
             engine: self.engine.clone(),
             limits: self.limits.clone(),
             asks: std::sync::Mutex::new(std::collections::BTreeMap::new()),
+            log_tap: std::sync::OnceLock::new(),
         }))
     }
+}
+
+/// Refuses a component that imports what the host does not link, or that is not a component.
+fn check_imports(origin: &str, wasm: &[u8]) -> Result<(), PluginError> {
+    let compile_error = |reason: String| PluginError::Compile { plugin: origin.to_string(), reason };
+    match imports::unprovided_imports(wasm) {
+        Ok(missing) if missing.is_empty() => Ok(()),
+        Ok(missing) => Err(PluginError::MissingImports { plugin: origin.to_string(), missing: missing.join(", ") }),
+        Err(imports::ImportsError::CoreModule) => Err(compile_error(
+            "it is a core WebAssembly module, not a component (build for the wasm32-wasip2 target, or wrap it with `wasm-tools component new`)".into(),
+        )),
+        Err(imports::ImportsError::Unreadable(reason)) => {
+            Err(compile_error(format!("it is not a readable WebAssembly component: {reason}")))
+        }
+    }
+}
+
+/// Names the setting to raise when a component is larger than the instance pool allows.
+fn with_limit_hint(reason: String) -> String {
+    let setting = if !reason.contains("pooling allocator") {
+        return reason;
+    } else if reason.contains("core module instances") || reason.contains("core instances") {
+        "core_instances_per_component"
+    } else if reason.contains("memories") {
+        "memories_per_component"
+    } else if reason.contains("tables") {
+        "tables_per_component"
+    } else {
+        return format!("{reason} (see [plugins.limits] in the configuration)");
+    };
+    format!("{reason} (raise [plugins.limits] {setting} in the configuration)")
 }
 
 /// Ticks for a deadline of `timeout_ms`, rounded up, plus one for the tick in progress.

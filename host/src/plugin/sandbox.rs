@@ -3,7 +3,8 @@
 //!
 //! WASI is linked because a `wasm32-wasip2` std guest imports it even when unused, but the
 //! context has no preopened directories, no environment, no arguments, no working directory,
-//! no network, frozen clocks, and stdout/stderr captured into small in-memory buffers. A
+//! no network, frozen clocks, and stdout/stderr going to the host log under the plugin's name
+//! ([`super::console`]). A
 //! plugin that asks for the directories, the environment, the arguments or the working
 //! directory is answered: nothing is there (as a sandbox should look, and as language runtimes
 //! such as CPython expect at start, instead of a trap). The ask is recorded, so the host
@@ -14,14 +15,11 @@ use std::time::Duration;
 
 use wasmtime::StoreContextMut;
 use wasmtime::component::{Linker, ResourceAny, ResourceTable};
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use super::bindings::{self, LogLevel};
+use super::console::{Console, LogTap, Stream, tap_line};
 use super::limits::{MemoryGuard, PluginLimits};
-
-/// How much of a plugin's stderr is kept to explain a trap.
-const STDERR_CAPTURE_BYTES: usize = 16 << 10;
 
 /// The WASI version whose interfaces the host shadows to record denials.
 const WASI_VERSION: &str = "0.2.12";
@@ -53,7 +51,9 @@ pub(crate) struct PluginState {
     wasi: WasiCtx,
     table: ResourceTable,
     pub(crate) memory: MemoryGuard,
-    stderr: MemoryOutputPipe,
+    console: Console,
+    /// Where log lines are also kept, if anything wants them.
+    tap: Option<LogTap>,
     log_bytes_left: usize,
     log_lines_dropped: u64,
     log_limit: usize,
@@ -64,16 +64,21 @@ pub(crate) struct PluginState {
 }
 
 impl PluginState {
-    pub(crate) fn new(plugin: Arc<str>, limits: &PluginLimits) -> Self {
-        let stderr = MemoryOutputPipe::new(STDERR_CAPTURE_BYTES);
-        let wasi =
-            WasiCtxBuilder::new().stderr(stderr.clone()).wall_clock(FrozenClock).monotonic_clock(FrozenClock).build();
+    pub(crate) fn new(plugin: Arc<str>, limits: &PluginLimits, tap: Option<LogTap>) -> Self {
+        let console = Console::new(plugin.clone(), limits.log_bytes, tap.clone());
+        let wasi = WasiCtxBuilder::new()
+            .stdout(console.stream(Stream::Stdout))
+            .stderr(console.stream(Stream::Stderr))
+            .wall_clock(FrozenClock)
+            .monotonic_clock(FrozenClock)
+            .build();
         Self {
             plugin,
             wasi,
             table: ResourceTable::new(),
-            memory: MemoryGuard { limit_bytes: limits.memory_bytes, hit: false },
-            stderr,
+            memory: MemoryGuard { limit_bytes: limits.memory_bytes, table_elements: limits.table_elements, hit: false },
+            console,
+            tap,
             log_bytes_left: limits.log_bytes,
             log_lines_dropped: 0,
             log_limit: limits.log_bytes,
@@ -89,19 +94,21 @@ impl PluginState {
         self.last_error = None;
         self.log_bytes_left = self.log_limit;
         self.log_lines_dropped = 0;
+        self.console.start_call(self.log_limit);
     }
 
-    /// The plugin's own last words: a panic message it logged, or the end of its stderr.
+    /// Logs the lines the plugin left unfinished when a call ended.
+    pub(crate) fn end_call(&self) {
+        self.console.end_call();
+    }
+
+    /// The plugin's own last words: a panic message it logged, or the end of what it wrote to
+    /// stdout and stderr.
     pub(crate) fn last_words(&self) -> Option<String> {
         if let Some(message) = &self.last_error {
             return Some(message.clone());
         }
-        let captured = self.stderr.contents();
-        let text = String::from_utf8_lossy(&captured);
-        let text = text.trim();
-        if text.is_empty() {
-            return None;
-        }
+        let text = self.console.tail()?;
         let tail_start = text.len().saturating_sub(2000);
         let tail_start = (tail_start..text.len()).find(|&i| text.is_char_boundary(i)).unwrap_or(0);
         Some(text[tail_start..].to_string())
@@ -114,7 +121,7 @@ impl PluginState {
     }
 
     pub(crate) fn log_lines_dropped(&self) -> u64 {
-        self.log_lines_dropped
+        self.log_lines_dropped + self.console.dropped()
     }
 }
 
@@ -144,6 +151,14 @@ impl bindings::opsloop::plugin::host::Host for PluginState {
             LogLevel::Warn => tracing::warn!(plugin, "{message}"),
             LogLevel::Error => tracing::error!(plugin, "{message}"),
         }
+        let level = match level {
+            LogLevel::Trace => "trace",
+            LogLevel::Debug => "debug",
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warn",
+            LogLevel::Error => "error",
+        };
+        tap_line(self.tap.as_ref(), level, &message);
     }
 }
 
