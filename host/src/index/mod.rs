@@ -63,12 +63,16 @@ fn parse_user_query(
         return Ok(Box::new(AllQuery));
     }
     check_query(trimmed)?;
+    let schema = index.schema();
     let trimmed = &and_not_as_minus(trimmed);
+    let trimmed = &match schema.get_field("annotations") {
+        Ok(_) => annotation_fields(trimmed, |name| schema.get_field(name).is_ok()),
+        Err(_) => trimmed.to_string(),
+    };
     let refused = |reason: String| IndexError::Query { query: query.to_string(), reason };
     let mut parser = QueryParser::for_index(index, default_fields);
     parser.set_conjunction_by_default();
     let parsed = parser.parse_query(trimmed).map_err(|error| refused(error.to_string()))?;
-    let schema = index.schema();
     parsed.weight(EnableScoring::disabled_from_schema(&schema)).map_err(|error| refused(error.to_string()))?;
     Ok(parsed)
 }
@@ -88,6 +92,36 @@ fn and_not_as_minus(query: &str) -> String {
             if at_word_start {
                 out.push_str("AND -");
                 rest = after.trim_start();
+                continue;
+            }
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+/// `keyword:error` as `annotations.keyword:error`: a plugin's annotation is printed under its
+/// own key (`"keyword": "error"`), so it is searched by that name too. A field name the schema
+/// does not hold (before its first dot) is taken as an annotation key; quoted text is left.
+fn annotation_fields(query: &str, is_field: impl Fn(&str) -> bool) -> String {
+    let mut out = String::with_capacity(query.len() + 16);
+    let mut quoted = false;
+    let mut rest = query;
+    while let Some(c) = rest.chars().next() {
+        let at_term_start = out.is_empty() || out.ends_with([' ', '\t', '(', '-', '+']);
+        if c == '"' {
+            quoted = !quoted;
+        } else if !quoted && at_term_start {
+            let name_len =
+                rest.find(|c: char| !(c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))).unwrap_or(rest.len());
+            let (name, after) = rest.split_at(name_len);
+            let root = name.split('.').next().unwrap_or(name);
+            let starts_a_name = name.starts_with(|c: char| c.is_alphanumeric() || c == '_');
+            if starts_a_name && after.starts_with(':') && !is_field(root) {
+                out.push_str("annotations.");
+                out.push_str(name);
+                rest = after;
                 continue;
             }
         }
@@ -210,7 +244,22 @@ impl LogIndex {
 
 #[cfg(test)]
 mod tests {
-    use super::and_not_as_minus;
+    use super::{and_not_as_minus, annotation_fields};
+
+    #[test]
+    fn a_field_the_schema_lacks_is_an_annotation_key() {
+        let fields = |name: &str| ["message", "level", "fields", "annotations", "pattern"].contains(&name);
+        assert_eq!(annotation_fields("keyword:error", fields), "annotations.keyword:error");
+        assert_eq!(
+            annotation_fields("level:ERROR AND (-keyword:x OR fields.service.name:api)", fields),
+            "level:ERROR AND (-annotations.keyword:x OR fields.service.name:api)"
+        );
+        assert_eq!(
+            annotation_fields(r#""say keyword:x" pattern:1 annotations.k:v"#, fields),
+            r#""say keyword:x" pattern:1 annotations.k:v"#
+        );
+        assert_eq!(annotation_fields("timeout", fields), "timeout");
+    }
 
     #[test]
     fn and_not_reads_as_a_minus_outside_quotes_only() {
