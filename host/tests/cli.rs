@@ -924,7 +924,24 @@ fn plugin_new_makes_a_crate_that_tests_natively_builds_a_component_and_passes_th
     let opsloop = Opsloop::new();
     let dir = opsloop.path("word-spotter");
     let created = opsloop.ok(&["plugin", "new", "word-spotter", "--dir", dir.to_str().unwrap()]);
-    assert!(created.contains("created plugin `word-spotter`"), "{created}");
+    assert!(created.contains("created Rust plugin `word-spotter`"), "{created}");
+    // Run inside this checkout: the SDK by version, and the checkout's SDK as its path.
+    let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+    let sdk = std::fs::canonicalize(Path::new(env!("CARGO_MANIFEST_DIR")).join("../sdk")).unwrap();
+    let dependency =
+        format!("opsloop-sdk = {{ version = \"{}\", path = \"{}\" }}", env!("CARGO_PKG_VERSION"), sdk.display());
+    assert!(manifest.contains(&dependency), "{manifest}");
+    // Outside a checkout: the SDK by version only.
+    let elsewhere = opsloop.path("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let outside = Command::new(env!("CARGO_BIN_EXE_opsloop"))
+        .args(["plugin", "new", "lone-spotter"])
+        .current_dir(&elsewhere)
+        .output()
+        .unwrap();
+    assert!(outside.status.success(), "{}", String::from_utf8_lossy(&outside.stderr));
+    let lone = std::fs::read_to_string(elsewhere.join("lone-spotter/Cargo.toml")).unwrap();
+    assert!(lone.contains(&format!("opsloop-sdk = \"{}\"", env!("CARGO_PKG_VERSION"))), "{lone}");
     let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("scaffold-target");
     let cargo = |args: &[&str]| {
         let output =

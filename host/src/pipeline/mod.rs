@@ -5,15 +5,18 @@
 //! plugin failures by kind, throughput).
 
 mod analyze;
+mod backtest;
 mod checkpoint;
 mod columns;
 mod findings;
 mod import;
 mod plugin_set;
+mod trial;
 
 use std::path::PathBuf;
 
 pub use analyze::{AnalyzeSummary, analyze};
+pub use backtest::{BacktestOptions, BacktestReport, BacktestSide, ChangedValue, KeyDifference, backtest};
 pub use checkpoint::{Checkpoints, FileCheckpoint, HEAD_BYTES};
 pub use columns::record_batch;
 pub use findings::{FindingStore, RecordRef, StoredEvidence, StoredFinding};
@@ -22,6 +25,7 @@ pub use import::{
     REPORTS_PER_CALL, ReportImportSummary, import, import_reports, relabel_merged_groups, report_plugin_calls,
 };
 pub use plugin_set::{BatchAnalysis, PluginFailure, PluginSet, summarize_failures};
+pub use trial::{CallTime, PluginTrial, RecordAnnotations, TrialBatch, TrialFinding};
 
 /// What can stop an import (bad lines and failing plugins do not: they are counted).
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +43,9 @@ pub enum PipelineError {
         "--strict: {0}; nothing read since the last commit was kept, so a run after the plugin is fixed imports it"
     )]
     PluginFailed(String),
+    /// A scratch copy (`plugin backtest`) could not be made.
+    #[error("scratch copy of the index: {0}")]
+    Scratch(std::io::Error),
     /// The reader stopped because the consumer had failed (the consumer's error is reported).
     #[error("import stopped")]
     Stopped,

@@ -411,7 +411,7 @@ impl PluginSet {
     }
 }
 
-fn to_wit_report(report: &BugReport) -> WitReport {
+pub(crate) fn to_wit_report(report: &BugReport) -> WitReport {
     WitReport {
         id: report.id.clone(),
         title: report.title.clone(),
