@@ -3,14 +3,21 @@
 //!   `InstancePre` (what every partition and every restart after a trap pays);
 //! - the patterns plugin over one 100k-record batch, natively (the same crate linked as a Rust
 //!   library) vs through Wasm (lowering the columnar batch, the guest's work, lifting the
-//!   dictionary-encoded answer), timed in alternating pairs so the ratio is read per pair.
+//!   dictionary-encoded answer), timed in alternating pairs so the ratio is read per pair;
+//! - the same analyzer (`keywords`) in Rust, Python (componentize-py) and JavaScript
+//!   (componentize-js): load time with and without the artifact cache, and the cost per record
+//!   of a 10k-record batch, against Rust's.
 //!
 //! Run: `cargo bench --bench plugin_runtime` (prints a markdown table).
 
 #[path = "corpus.rs"]
 mod corpus;
 
-/// Paths of the test plugin components built by the suite's build script (this uses `NOOP`).
+#[path = "../tests/languages/components.rs"]
+mod components;
+
+/// Paths of the test plugin components built by the suite's build script (this uses `NOOP`
+/// and `KEYWORDS`).
 #[allow(dead_code)]
 mod test_plugins {
     include!(concat!(env!("OUT_DIR"), "/test_plugins.rs"));
@@ -83,7 +90,65 @@ fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1e3
 }
 
+/// Load times and per-record cost of one `keywords` component.
+struct LanguageCost {
+    language: &'static str,
+    bytes: usize,
+    compile: Duration,
+    cached: Duration,
+    per_batch: Duration,
+}
+
+fn language_cost(language: &'static str, wasm: &[u8], records: &[opsloop::ingest::Record]) -> LanguageCost {
+    let limits = PluginLimits { timeout_ms: 60_000, ..PluginLimits::default() };
+    let cache = tempfile::tempdir().unwrap();
+    let uncached = PluginRuntime::new(limits.clone(), None).unwrap();
+    let compile = time(2, || uncached.load(language, wasm).unwrap());
+    let cached_runtime = PluginRuntime::new(limits, Some(cache.path().to_path_buf())).unwrap();
+    cached_runtime.load(language, wasm).unwrap();
+    let cached = time(10, || cached_runtime.load(language, wasm).unwrap());
+    let plugin = cached_runtime.load(language, wasm).unwrap();
+    let indices: Vec<usize> = (0..records.len()).collect();
+    let batch = record_batch(records, &indices, plugin.wanted_columns());
+    let mut instance = PluginInstance::new(plugin, Vec::new(), None);
+    let per_batch = time(7, || instance.process_logs(&batch).unwrap());
+    LanguageCost { language, bytes: wasm.len(), compile, cached, per_batch }
+}
+
+fn print_language_costs(costs: &[LanguageCost], records: usize) {
+    println!("## the `keywords` analyzer in three languages, one batch of {records} records\n");
+    println!("| language | component | load: compile | load: cached artifact | per record | vs Rust |");
+    println!("|---|---|---|---|---|---|");
+    let rust = costs[0].per_batch.as_secs_f64();
+    for cost in costs {
+        println!(
+            "| {} | {:.1} MB | {:.0} ms | {:.1} ms | {:.2} µs | {:.1}× |",
+            cost.language,
+            cost.bytes as f64 / 1e6,
+            ms(cost.compile),
+            ms(cost.cached),
+            cost.per_batch.as_secs_f64() * 1e6 / records as f64,
+            cost.per_batch.as_secs_f64() / rust
+        );
+    }
+    println!();
+}
+
 fn main() {
+    // The same analyzer in three languages (components built once, cached under target/).
+    let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let fixtures = workspace.join("target/language-fixtures");
+    let language_lines = corpus::loghub_lines(10_000);
+    let language_records = corpus::records_of(&language_lines);
+    let costs: Vec<LanguageCost> = [
+        ("Rust", std::path::PathBuf::from(test_plugins::KEYWORDS)),
+        ("Python", components::python_component(workspace, &fixtures)),
+        ("JavaScript", components::js_component(workspace, &fixtures, true)),
+    ]
+    .into_iter()
+    .map(|(language, path)| language_cost(language, &std::fs::read(path).unwrap(), &language_records))
+    .collect();
+
     let wasm = builtin_plugin("patterns").expect("the built-in patterns plugin");
     let limits = PluginLimits { timeout_ms: 60_000, ..PluginLimits::default() };
     let cache = tempfile::tempdir().unwrap();
@@ -199,4 +264,6 @@ fn main() {
         ms(boundary),
         100.0 * boundary.as_secs_f64() / warm.wasm.as_secs_f64()
     );
+    println!();
+    print_language_costs(&costs, language_lines.len());
 }
