@@ -23,6 +23,10 @@ pub enum ConfigError {
     Value { path: PathBuf, key: &'static str, reason: String },
     #[error("config file {path}: version {found} is not supported (this build reads version {CONFIG_VERSION})")]
     Version { path: PathBuf, found: u32 },
+    #[error(
+        "config file {path}: it does not say its format; add `version = {CONFIG_VERSION}` as its first line (opsloop.example.toml lists every key)"
+    )]
+    NoVersion { path: PathBuf },
 }
 
 /// The whole configuration.
@@ -354,8 +358,16 @@ impl Settings {
 
     /// Parses configuration text; `path` names it in errors.
     pub fn parse(path: &Path, text: &str) -> Result<Self, ConfigError> {
-        let settings: Settings =
-            toml::from_str(text).map_err(|source| ConfigError::Parse { path: path.to_path_buf(), source })?;
+        let settings: Settings = toml::from_str(text).map_err(|source| {
+            // The one key every file needs is the one a first file forgets: say what to add
+            // rather than serde's "missing field" at line 1.
+            let names_version = source.message().contains("missing field `version`");
+            if names_version && !text.lines().any(|line| line.trim_start().starts_with("version")) {
+                ConfigError::NoVersion { path: path.to_path_buf() }
+            } else {
+                ConfigError::Parse { path: path.to_path_buf(), source }
+            }
+        })?;
         if settings.version != CONFIG_VERSION {
             return Err(ConfigError::Version { path: path.to_path_buf(), found: settings.version });
         }
@@ -546,5 +558,11 @@ mod tests {
     fn a_future_version_is_refused() {
         let error = Settings::parse(Path::new("x.toml"), "version = 2\n").unwrap_err();
         assert!(matches!(error, ConfigError::Version { found: 2, .. }));
+    }
+
+    #[test]
+    fn a_file_without_its_version_says_what_to_add() {
+        let error = Settings::parse(Path::new("x.toml"), "[plugins.config.tagger]\nwords = \"a\"\n").unwrap_err();
+        assert!(error.to_string().contains("add `version = 1` as its first line"), "{error}");
     }
 }

@@ -43,11 +43,14 @@ fn js_component() -> &'static PathBuf {
 }
 
 /// `keywords-rust` 1.0.0 and 2.0.0, built by cargo like the other test plugins.
-fn rust_components() -> &'static (PathBuf, PathBuf) {
-    static COMPONENTS: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
+fn rust_components() -> &'static (PathBuf, PathBuf, PathBuf) {
+    static COMPONENTS: OnceLock<(PathBuf, PathBuf, PathBuf)> = OnceLock::new();
     COMPONENTS.get_or_init(|| {
-        let built = wasm_components::build_components(&workspace(), &["fixture-keywords", "fixture-keywords-v2"]);
-        (built[0].clone(), built[1].clone())
+        let built = wasm_components::build_components(
+            &workspace(),
+            &["fixture-keywords", "fixture-keywords-v2", "hostile-shadow-pattern"],
+        );
+        (built[0].clone(), built[1].clone(), built[2].clone())
     })
 }
 
@@ -111,7 +114,7 @@ fn python_and_javascript_plugins_check_run_and_import_as_the_rust_one_does() {
         .collect();
     std::fs::write(&reports, report_lines.join("\n") + "\n").unwrap();
     let no_data = dir.path().join("no-data");
-    let (rust, _) = rust_components();
+    let (rust, _, _) = rust_components();
     let components =
         [("keywords-python", python_component()), ("keywords-js", js_component()), ("keywords-rust", rust)];
 
@@ -192,6 +195,9 @@ fn python_and_javascript_plugins_check_run_and_import_as_the_rust_one_does() {
             must(opsloop(&data, &["search", "keyword:timeout", "--format", "json", "--limit", "1"]), "search").trim(),
         );
         assert_eq!(hit["keyword"], "timeout", "printed under the name it is searched by: {hit}");
+        let any_value = opsloop(&data, &["search", "keyword:*", "--count"]);
+        let said = String::from_utf8_lossy(&any_value.stderr);
+        assert!(!any_value.status.success() && said.contains("search a value (`KEY:VALUE`)"), "{said}");
     }
 }
 
@@ -220,7 +226,7 @@ fn a_backtest_names_exactly_what_the_new_version_changes_and_touches_nothing() {
     let lines = sample_log();
     let log = dir.path().join("api.log");
     std::fs::write(&log, lines.join("\n") + "\n").unwrap();
-    let (version_1, version_2) = rust_components();
+    let (version_1, version_2, failing) = rust_components();
     std::fs::create_dir_all(data.join("plugins")).unwrap();
     std::fs::copy(version_1, data.join("plugins/keywords.wasm")).unwrap();
     must(opsloop(&data, &["import", log.to_str().unwrap()]), "import");
@@ -288,6 +294,13 @@ fn a_backtest_names_exactly_what_the_new_version_changes_and_touches_nothing() {
     ));
     assert_eq!(later["records"], 60);
     assert_eq!(later["keys"][0]["changed"], 6);
+
+    // A new version whose every answer is refused is a failure, said first, not "lost values".
+    let broken = opsloop(&data, &["plugin", "backtest", failing.to_str().unwrap(), "--against", "keywords-rust"]);
+    let said = String::from_utf8_lossy(&broken.stdout);
+    assert_eq!(broken.status.code(), Some(1), "{said}");
+    let failure = said.find("the new version failed on").expect("the failure is said");
+    assert!(failure < said.find("changed (").unwrap_or(usize::MAX), "before the differences: {said}");
 
     let unknown = opsloop(&data, &["plugin", "backtest", version_2.to_str().unwrap(), "--against", "nope"]);
     assert_eq!(unknown.status.code(), Some(1));

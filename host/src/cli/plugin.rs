@@ -325,10 +325,13 @@ fn run_file(data_dir: &DataDir, settings: &Settings, args: RunArgs, out: &mut Ou
         })?;
         if rejections.total() > 0 {
             eprintln!(
-                "warning: {} line(s) of {} could not be read and were skipped",
+                "warning: {} line(s) of {} could not be read and were skipped:",
                 rejections.total(),
                 path.display()
             );
+            for example in rejections.by_reason.values().flat_map(|group| &group.examples) {
+                eprintln!("  {example}");
+            }
         }
         (path.clone(), "records")
     } else {
@@ -488,7 +491,9 @@ fn run_backtest(
         HitFormat::Json => out.line(serde_json::to_string_pretty(&report)?)?,
         HitFormat::Text => print_backtest(&report, out)?,
     }
-    Ok(ExitCode::SUCCESS)
+    // As `plugin run`: a plugin that failed is an answer a script must not take for a result.
+    let failed = !report.installed.errors.is_empty() || !report.candidate.errors.is_empty();
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
 fn print_backtest(report: &BacktestReport, out: &mut Out) -> anyhow::Result<()> {
@@ -497,6 +502,23 @@ fn print_backtest(report: &BacktestReport, out: &mut Out) -> anyhow::Result<()> 
         "backtest of {} {} (new) against {} {} (installed) over {} records and {} reports; neither touched the index",
         new.name, new.version, old.name, old.version, report.records, report.reports
     ))?;
+    if new.version == old.version {
+        out.line(format!("note: both are version {}; a new build usually says so in its plugin-info", new.version))?;
+    }
+    // A failed call leaves its records without that side's annotations, which the comparison
+    // below would read as values lost or gained: the failures come first, so no one mistakes
+    // them for the new version's behaviour.
+    for (side, errors) in [("installed", &old.errors), ("new", &new.errors)] {
+        for error in errors {
+            out.line(format!("error ({side}): {error}"))?;
+        }
+        if !errors.is_empty() {
+            out.line(format!(
+                "the {side} version failed on {} call(s): the records of those calls have none of its annotations below",
+                errors.len()
+            ))?;
+        }
+    }
     for key in &report.keys {
         out.line(format!(
             "{}: {} changed ({} gain a value, {} lose one, {} change it) of {} annotated by either",
@@ -534,11 +556,6 @@ fn print_backtest(report: &BacktestReport, out: &mut Out) -> anyhow::Result<()> 
         "time per record: installed {:.2} µs, new {:.2} µs ({ratio:.2}×)",
         old.micros_per_record, new.micros_per_record
     ))?;
-    for (side, errors) in [("installed", &old.errors), ("new", &new.errors)] {
-        for error in errors {
-            out.line(format!("error ({side}): {error}"))?;
-        }
-    }
     if report.is_unchanged() {
         out.line("no difference")?;
     }

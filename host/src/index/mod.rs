@@ -73,7 +73,19 @@ fn parse_user_query(
     let mut parser = QueryParser::for_index(index, default_fields);
     parser.set_conjunction_by_default();
     let parsed = parser.parse_query(trimmed).map_err(|error| refused(error.to_string()))?;
-    parsed.weight(EnableScoring::disabled_from_schema(&schema)).map_err(|error| refused(error.to_string()))?;
+    parsed.weight(EnableScoring::disabled_from_schema(&schema)).map_err(|error| {
+        let reason = error.to_string();
+        // `key:*` on an annotation: annotations are words, not a column, so "any value" has no
+        // answer there; say what does work instead of tantivy's "not a fast field".
+        if reason.contains("Field annotations.") && reason.contains("not a fast field") {
+            refused(
+                "`KEY:*` (any value) cannot be searched on an annotation; search a value (`KEY:VALUE`) or several (`KEY:a OR KEY:b`)"
+                    .to_string(),
+            )
+        } else {
+            refused(reason)
+        }
+    })?;
     Ok(parsed)
 }
 
