@@ -2,7 +2,6 @@
 //! plugins are loaded, whether a component fits the contract, what it does to a file, and
 //! what a new version would change on the stored history.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -20,10 +19,10 @@ use crate::ingest::{
     read_reports,
 };
 use crate::pipeline::{
-    BacktestOptions, BacktestReport, DEFAULT_BATCH_SIZE, PluginSet, PluginTrial, REPORTS_PER_CALL, TrialBatch,
-    TrialFinding, backtest,
+    BacktestOptions, BacktestReport, DEFAULT_BATCH_SIZE, PluginSet, PluginTrial, REPORTS_PER_CALL, RecordAnnotations,
+    TrialBatch, TrialFinding, backtest,
 };
-use crate::plugin::{LoadedPlugin, PluginDescription, PluginLogLine, PluginRuntime, component_imports, is_provided};
+use crate::plugin::{LoadedPlugin, PluginDescription, PluginLogLine, PluginRuntime, unprovided_imports};
 
 #[derive(Debug, Subcommand)]
 pub enum PluginCommand {
@@ -191,8 +190,7 @@ fn check(data_dir: &DataDir, settings: &Settings, args: CheckArgs, out: &mut Out
     let bytes =
         std::fs::read(&args.file).map_err(|error| anyhow::anyhow!("cannot read {}: {error}", args.file.display()))?;
     // The imports first: they are read in milliseconds, the compile can take many seconds.
-    if let Ok(imports) = component_imports(&bytes) {
-        let missing: Vec<&String> = imports.iter().filter(|import| !is_provided(import)).collect();
+    if let Ok(missing) = unprovided_imports(&bytes) {
         if !missing.is_empty() {
             for import in &missing {
                 out.line(format!("missing import: {import}"))?;
@@ -276,7 +274,7 @@ fn read_log_file(path: &Path, batch_size: usize, mut on_batch: impl FnMut(Vec<Re
 struct RunResult {
     /// Where each record or report is (`file:line`, `report ID`), and its text.
     places: Vec<(String, String)>,
-    annotations: Vec<BTreeMap<String, String>>,
+    annotations: Vec<RecordAnnotations>,
     findings: Vec<TrialFinding>,
     errors: Vec<String>,
 }
@@ -292,7 +290,7 @@ impl RunResult {
                 let what =
                     if len == 0 { "finish".to_string() } else { format!("items {}–{}", first + 1, first + len) };
                 self.errors.push(format!("{what}: {error}"));
-                self.annotations.extend(std::iter::repeat_n(BTreeMap::new(), len));
+                self.annotations.extend(std::iter::repeat_n(RecordAnnotations::new(), len));
             }
         }
     }

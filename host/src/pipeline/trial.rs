@@ -81,9 +81,7 @@ impl PluginTrial {
     pub fn times_in_order(&self) -> impl Iterator<Item = (&'static str, &CallTime)> {
         CALL_ORDER.into_iter().filter_map(|call| self.times.get(call).map(|time| (call, time)))
     }
-}
 
-impl PluginTrial {
     /// A fresh instance of `plugin` (no saved state) with `config`.
     pub fn new(plugin: Arc<LoadedPlugin>, config: Vec<(String, String)>) -> Self {
         Self { instance: PluginInstance::new(plugin, config, None), position: 0, times: BTreeMap::new() }

@@ -23,7 +23,7 @@ pub use bindings::types::{
 pub use builtin::{BUILTIN_PLUGINS, builtin_plugin};
 pub use console::{LogTap, PluginLogLine};
 pub use error::PluginError;
-pub use imports::{PROVIDED_INTERFACES, component_imports, is_provided};
+pub use imports::unprovided_imports;
 pub use instance::PluginInstance;
 pub use limits::PluginLimits;
 pub use runtime::{ConfigKeyDescription, LoadedPlugin, PluginDescription, PluginRuntime};

@@ -179,15 +179,16 @@ impl PluginRuntime {
         self.link(origin, &component)
     }
 
-    /// Compiles `wasm`, through the on-disk artifact cache when there is one. Its imports are
-    /// read first: one the host does not link is named before a long compile.
+    /// Compiles `wasm`, through the on-disk artifact cache when there is one. Before a compile
+    /// its imports are read: one the host does not link is named before a long compile (a
+    /// cached artifact passed that check when it was compiled, so loading it skips it).
     pub fn compile(&self, origin: &str, wasm: &[u8]) -> Result<Component, PluginError> {
-        check_imports(origin, wasm)?;
         let compile_error = |error: wasmtime::Error| PluginError::Compile {
             plugin: origin.to_string(),
             reason: with_limit_hint(format!("{error:#}")),
         };
         let Some(cache_dir) = &self.cache_dir else {
+            check_imports(origin, wasm)?;
             return Component::new(&self.engine, wasm).map_err(compile_error);
         };
         let path = cache_dir.join(format!("{}.cwasm", self.artifact_key(wasm)));
@@ -201,6 +202,7 @@ impl PluginRuntime {
                 }
             }
         }
+        check_imports(origin, wasm)?;
         let artifact = self.engine.precompile_component(wasm).map_err(compile_error)?;
         write_atomically(&path, &artifact)?;
         // SAFETY: the artifact was produced by this engine just now.
