@@ -543,7 +543,8 @@ fn syslog_sent_just_before_a_sigterm_is_all_stored() {
     stream.write_all(&lines).unwrap();
     drop(stream);
     // At once: most of it is still in the kernel's buffer for the connection.
-    assert!(server.stop().success());
+    let status = server.stop();
+    assert!(status.success(), "a SIGTERM stops the server in order: {status}");
     let server = Server::start(&data.data(), &[]);
     let stored = messages(&server, "source:burst");
     let distinct: BTreeSet<&String> = stored.iter().collect();

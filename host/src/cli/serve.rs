@@ -81,7 +81,13 @@ pub fn run(data_dir: &DataDir, settings: &Settings, args: ServeArgs) -> anyhow::
         let _ = writeln!(stdout, "opsloop serving {scheme}://{address}/ (API: /api/openapi.json){syslog}");
         let _ = stdout.flush();
     };
-    let served = runtime.block_on(serve(data_dir, settings, &options, announce, shutdown_signal()));
+    // The handlers are in place before the server says it listens: a SIGTERM right after the
+    // announcement stops it in order instead of killing it.
+    let shutdown = {
+        let _context = runtime.enter();
+        shutdown_signal()?
+    };
+    let served = runtime.block_on(serve(data_dir, settings, &options, announce, shutdown));
     match served {
         Err(error) if error.downcast_ref::<ServeError>().is_some() => Err(UsageError(error.to_string()).into()),
         Err(error) => Err(error),

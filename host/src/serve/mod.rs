@@ -295,16 +295,20 @@ fn tls_files(data_dir: &DataDir, settings: &Settings, options: &ServeOptions) ->
     }
 }
 
-/// Resolves on SIGINT or SIGTERM.
-pub async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("installing a SIGTERM handler");
-    tokio::select! {
-        _ = interrupt => {},
-        _ = terminate.recv() => {},
-    }
-    tracing::info!("shutting down: finishing requests, committing what was accepted");
+/// Installs SIGINT and SIGTERM handlers now (inside a runtime) and resolves on either. Installed
+/// eagerly: a handler first registered when the future is polled left a window after the
+/// "serving" line in which SIGTERM still killed the process with what it had read uncommitted.
+pub fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {},
+            _ = terminate.recv() => {},
+        }
+        tracing::info!("shutting down: finishing requests, committing what was accepted");
+    })
 }
 
 /// Watches `dir` for written `*.wasm` files. The watch is in place when this returns, so a
