@@ -232,6 +232,10 @@ pub struct ServeSettings {
     /// A connection with no request in progress and nothing sent either way for this long is
     /// closed.
     pub idle_timeout_ms: u64,
+    /// Live-tail streams (`/api/tail`) open at once; one more is answered 429 `too_many_tails`.
+    /// A stream sends a heartbeat well within `idle_timeout_ms` and is not cut by
+    /// `request_timeout_ms`.
+    pub max_tail_streams: usize,
     /// A request whose headers have not all arrived this long after its first byte is dropped.
     pub header_read_timeout_ms: u64,
     /// A request body not received in full within this long is answered 408 `body_timeout`.
@@ -275,6 +279,7 @@ impl Default for ServeSettings {
             commit_interval_ms: 500,
             max_connections: 1024,
             idle_timeout_ms: 30_000,
+            max_tail_streams: 32,
             header_read_timeout_ms: 10_000,
             body_read_timeout_ms: 20_000,
             max_concurrent_queries: 8,
@@ -480,6 +485,7 @@ mod tests {
             "commit_interval_ms",
             "max_connections",
             "idle_timeout_ms",
+            "max_tail_streams",
             "header_read_timeout_ms",
             "body_read_timeout_ms",
             "max_concurrent_queries",

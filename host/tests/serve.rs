@@ -929,3 +929,84 @@ fn under_attack_a_retried_idempotency_key_is_stored_once_even_across_a_restart()
     let (status, body, _) = keyed(&server, &"k".repeat(300), "x\n");
     assert_eq!((status, error_code(&body)), (400, "bad_idempotency_key"));
 }
+
+/// Opens `/api/tail` on a raw connection and reads its events in the background: each line
+/// of the stream (heartbeats included), as it arrives.
+fn open_tail(server: &Server, query: &str) -> (u16, std::sync::mpsc::Receiver<String>) {
+    use std::io::{BufRead, BufReader};
+    let stream = std::net::TcpStream::connect(address(server)).unwrap();
+    let request = format!(
+        "GET /api/tail?q={} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {READER}\r\nAccept: text/event-stream\r\n\r\n",
+        urlencode(query)
+    );
+    (&stream).write_all(request.as_bytes()).unwrap();
+    let mut reader = BufReader::new(stream);
+    let mut status_line = String::new();
+    reader.read_line(&mut status_line).unwrap();
+    let status = status_line.split_whitespace().nth(1).and_then(|code| code.parse().ok()).unwrap_or(0);
+    let (lines, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in reader.lines() {
+            let Ok(line) = line else { break };
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (status, received)
+}
+
+/// Waits for a stream line that `wanted` accepts; the lines seen before it.
+fn wait_for_line(
+    lines: &std::sync::mpsc::Receiver<String>,
+    wait: Duration,
+    wanted: impl Fn(&str) -> bool,
+) -> Vec<String> {
+    let deadline = Instant::now() + wait;
+    let mut seen = Vec::new();
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        match lines.recv_timeout(left) {
+            Ok(line) if wanted(&line) => return seen,
+            Ok(line) => seen.push(line),
+            Err(_) => break,
+        }
+    }
+    panic!("no such line within {wait:?}; saw {seen:?}");
+}
+
+#[test]
+fn live_tail_streams_new_matching_records_past_the_idle_timeout_and_has_its_own_cap() {
+    let data = DataDir::new("idle_timeout_ms = 1500\nmax_tail_streams = 1\ncommit_interval_ms = 100");
+    let server = Server::start(&data.data(), &[]);
+    let (status, lines) = open_tail(&server, "checkout");
+    assert_eq!(status, 200);
+    // A second stream is past the cap; the search API is not.
+    let (status, body) = raw_call(
+        &server,
+        format!("GET /api/tail HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {READER}\r\nConnection: close\r\n\r\n")
+            .as_bytes(),
+        Duration::from_secs(5),
+    );
+    assert_eq!(status, 429, "{body}");
+    assert!(body.contains("too_many_tails"), "{body}");
+    // Quiet for twice the idle timeout: heartbeats keep the stream open.
+    std::thread::sleep(Duration::from_millis(3200));
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let body = format!(
+        "{{\"ts\":\"{now}\",\"level\":\"ERROR\",\"msg\":\"checkout failed for order 7\"}}\n{{\"ts\":\"{now}\",\"msg\":\"unrelated line\"}}\n"
+    );
+    let (status, answer) =
+        call("POST", &server.url("/api/ingest/logs?format=json&source=shop"), Some(INGESTER), Some(&body));
+    assert_eq!(status, 200, "{answer}");
+    let before = wait_for_line(&lines, Duration::from_secs(10), |line| {
+        line.starts_with("data:") && line.contains("checkout failed for order 7")
+    });
+    assert!(before.iter().any(|line| line == ": heartbeat"), "heartbeats while quiet: {before:?}");
+    assert!(before.iter().any(|line| line == "event: record"), "{before:?}");
+    assert!(!before.iter().any(|line| line.contains("unrelated line")), "only matching records: {before:?}");
+    // A stopping server ends the stream instead of waiting on it.
+    let stopped = Instant::now();
+    let status = server.stop();
+    assert!(status.success(), "{status}");
+    assert!(stopped.elapsed() < Duration::from_secs(10), "stopping took {:?} with a tail open", stopped.elapsed());
+}

@@ -236,10 +236,10 @@ fn pattern_stats_count_records_by_hour_and_a_late_error_is_the_rising_one() {
     let by_template = |words: &str| patterns.iter().find(|p| p.template.contains(words)).expect(words).clone();
     let (refresh, timeout) = (by_template("cache refresh"), by_template("upstream timeout"));
     let hour = |h: i64| (1_772_409_600_000 + h * 3_600_000) / 3_600_000; // 2026-03-02T00 onwards
-    assert_eq!(refresh.hourly, (0..4).map(|h| (hour(h), 10)).collect(), "{refresh:?}");
-    assert_eq!(timeout.hourly, [(hour(3), 6)].into_iter().collect(), "{timeout:?}");
+    assert_eq!(refresh.volume, (0..4).map(|h| (hour(h), 10)).collect(), "{refresh:?}");
+    assert_eq!(timeout.volume, [(hour(3), 6)].into_iter().collect(), "{timeout:?}");
     let events = |p: &opsloop::index::PatternStats| -> Vec<(i64, u64)> {
-        p.hourly.iter().map(|(&h, &n)| (h * 3_600_000, n)).collect()
+        p.volume.iter().map(|(&h, &n)| (h * 3_600_000, n)).collect()
     };
     let newest = timeout.last_seen_ms.max(refresh.last_seen_ms);
     use opsloop::feedback::items::trend;

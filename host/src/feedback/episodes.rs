@@ -157,7 +157,7 @@ mod tests {
             levels: BTreeMap::new(),
             sources: BTreeMap::new(),
             examples: Vec::new(),
-            hourly: BTreeMap::new(),
+            volume: BTreeMap::new(),
         }
     }
 

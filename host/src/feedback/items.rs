@@ -571,7 +571,7 @@ fn finish(mut draft: Draft, patterns: &BTreeMap<&str, &PatternStats>, newest: i6
         .reports
         .iter()
         .filter_map(|(filed, _)| filed.map(|time| (time, 1)))
-        .chain(linked.iter().flat_map(|p| p.hourly.iter().map(|(&hour, &count)| (hour * HOUR_MS, count))))
+        .chain(linked.iter().flat_map(|p| p.volume.iter().map(|(&hour, &count)| (hour * HOUR_MS, count))))
         .chain(draft.episodes.iter().filter_map(|e| e.first_ms.map(|time| (time, 1))))
         .collect();
     let severity = draft.episodes.iter().map(|e| e.max_score).fold(if error_volume > 0 { 0.5 } else { 0.0 }, f64::max);
@@ -688,7 +688,7 @@ mod tests {
             levels: [("ERROR".to_string(), 50)].into(),
             sources: [("shop".to_string(), 50)].into(),
             examples: Vec::new(),
-            hourly: BTreeMap::new(),
+            volume: BTreeMap::new(),
         };
         build_items(&reports, &[pattern], &[], &BTreeMap::new())
     }
@@ -716,7 +716,7 @@ mod tests {
             levels: [("ERROR".to_string(), 40)].into(),
             sources: [(source.to_string(), 40)].into(),
             examples: Vec::new(),
-            hourly: BTreeMap::new(),
+            volume: BTreeMap::new(),
         }
     }
 

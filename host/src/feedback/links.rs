@@ -556,7 +556,7 @@ mod tests {
             levels: BTreeMap::new(),
             sources: [(source.to_string(), 10)].into(),
             examples: Vec::new(),
-            hourly: BTreeMap::new(),
+            volume: BTreeMap::new(),
         }
     }
 

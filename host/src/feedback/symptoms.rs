@@ -132,7 +132,7 @@ mod tests {
             levels: BTreeMap::new(),
             sources: [("app".to_string(), 50)].into(),
             examples: Vec::new(),
-            hourly: BTreeMap::new(),
+            volume: BTreeMap::new(),
         }
     }
 

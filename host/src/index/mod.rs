@@ -4,6 +4,7 @@
 //! [`SearchHit`]s for a [`SearchRequest`] (tantivy query syntax, source and time filters,
 //! newest first).
 
+mod facets;
 mod histogram;
 mod lock;
 mod patterns;
@@ -15,6 +16,7 @@ mod writer;
 
 use std::path::{Path, PathBuf};
 
+pub use facets::{FACET_FIELDS, Facet, FacetValue};
 pub use histogram::{MAX_BUCKETS, fill_gaps, round_width};
 pub use patterns::{HOUR_MS, PatternStats};
 pub use query_limits::{MAX_QUERY_BYTES, MAX_QUERY_DEPTH, QueryLimit, check_query};

@@ -24,13 +24,14 @@ pub struct PatternStats {
     pub sources: BTreeMap<String, u64>,
     /// A few messages of the pattern, newest first.
     pub examples: Vec<String>,
-    /// Records per hour (hours since the Unix epoch): how the pattern's volume moves, for the
-    /// trend of the feedback items it is evidence of.
+    /// Records per time bucket, keyed by bucket number (bucket start / width; an hour wide
+    /// from [`LogIndex::patterns`]): how the pattern's volume moves, for the trend of the
+    /// feedback items it is evidence of and the page's sparklines.
     #[serde(skip)]
-    pub hourly: BTreeMap<i64, u64>,
+    pub volume: BTreeMap<i64, u64>,
 }
 
-/// The width of a [`PatternStats::hourly`] bucket.
+/// The width of a [`PatternStats::volume`] bucket from [`LogIndex::patterns`].
 pub const HOUR_MS: i64 = 3_600_000;
 
 /// What one segment's records say about one pattern, by column ordinals.
@@ -41,10 +42,13 @@ struct Tally {
     levels: BTreeMap<u64, u64>,
     sources: BTreeMap<u64, u64>,
     template: Option<u64>,
-    hourly: BTreeMap<i64, u64>,
+    volume: BTreeMap<i64, u64>,
 }
 
-struct PatternCollector;
+/// Pattern statistics with volume buckets of `bucket_ms`.
+struct PatternCollector {
+    bucket_ms: i64,
+}
 
 struct SegmentPatterns {
     pattern: Option<StrColumn>,
@@ -52,6 +56,7 @@ struct SegmentPatterns {
     level: Option<StrColumn>,
     source: Option<StrColumn>,
     timestamp: Column<tantivy::DateTime>,
+    bucket_ms: i64,
     /// pattern ordinal -> its tally
     stats: BTreeMap<u64, Tally>,
 }
@@ -80,6 +85,7 @@ impl Collector for PatternCollector {
             level: fast.str("level")?,
             source: fast.str("source")?,
             timestamp: fast.date("timestamp")?,
+            bucket_ms: self.bucket_ms,
             stats: BTreeMap::new(),
         })
     }
@@ -113,8 +119,8 @@ impl Collector for PatternCollector {
                 for (source, count) in stats.sources {
                     *entry.sources.entry(source).or_insert(0) += count;
                 }
-                for (hour, count) in stats.hourly {
-                    *entry.hourly.entry(hour).or_insert(0) += count;
+                for (bucket, count) in stats.volume {
+                    *entry.volume.entry(bucket).or_insert(0) += count;
                 }
             }
         }
@@ -138,7 +144,7 @@ impl SegmentCollector for SegmentPatterns {
             levels: BTreeMap::new(),
             sources: BTreeMap::new(),
             template: None,
-            hourly: BTreeMap::new(),
+            volume: BTreeMap::new(),
         });
         tally.count += 1;
         tally.first = tally.first.min(time);
@@ -148,7 +154,7 @@ impl SegmentCollector for SegmentPatterns {
         if tally.template.is_none() {
             tally.template = template;
         }
-        *tally.hourly.entry(time.div_euclid(HOUR_MS)).or_insert(0) += 1;
+        *tally.volume.entry(time.div_euclid(self.bucket_ms)).or_insert(0) += 1;
     }
 
     fn harvest(self) -> BTreeMap<String, PatternStats> {
@@ -172,7 +178,7 @@ impl SegmentCollector for SegmentPatterns {
                 levels: text_counts(&self.level, tally.levels),
                 sources: text_counts(&self.source, tally.sources),
                 examples: Vec::new(),
-                hourly: tally.hourly,
+                volume: tally.volume,
             };
             out.insert(pattern, stats);
         }
@@ -182,12 +188,18 @@ impl SegmentCollector for SegmentPatterns {
 
 impl LogIndex {
     /// Every pattern in the index (of `source`, if given), most frequent first, without
-    /// examples (see [`LogIndex::add_examples`]).
+    /// examples (see [`LogIndex::add_examples`]); volume by hour.
     pub fn patterns(&self, source: Option<&str>) -> Result<Vec<PatternStats>> {
         let request =
             SearchRequest { query: "*".into(), source: source.map(str::to_string), ..SearchRequest::default() };
-        let query = self.filtered_query(&request)?;
-        let found = self.reader.searcher().search(&query, &PatternCollector)?;
+        self.patterns_matching(&request, HOUR_MS)
+    }
+
+    /// The patterns of the records `request` matches (query, source, time range), most
+    /// frequent first, with their volume in buckets of `bucket_ms`.
+    pub fn patterns_matching(&self, request: &SearchRequest, bucket_ms: i64) -> Result<Vec<PatternStats>> {
+        let query = self.filtered_query(request)?;
+        let found = self.reader.searcher().search(&query, &PatternCollector { bucket_ms: bucket_ms.max(1) })?;
         let mut patterns: Vec<PatternStats> = found.into_values().collect();
         patterns.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.pattern.cmp(&b.pattern)));
         Ok(patterns)

@@ -133,6 +133,20 @@ impl ReportIndex {
         self.len() == 0
     }
 
+    /// The report with this id, if there is one.
+    pub fn get(&self, id: &str) -> Result<Option<BugReport>> {
+        let query = tantivy::query::TermQuery::new(
+            Term::from_field_text(self.fields.id, id),
+            tantivy::schema::IndexRecordOption::Basic,
+        );
+        let searcher = self.reader.searcher();
+        let Some(address) = searcher.search(&query, &tantivy::collector::DocSetCollector)?.into_iter().next() else {
+            return Ok(None);
+        };
+        let document: TantivyDocument = searcher.doc(address)?;
+        Ok(Some(report_from_document(&document.to_named_doc(&self.index.schema()))))
+    }
+
     fn parse_query(&self, query: &str) -> Result<Box<dyn Query>> {
         let fields = &self.fields;
         super::parse_user_query(&self.index, vec![fields.title, fields.body, fields.stack_trace], query)

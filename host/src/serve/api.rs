@@ -56,6 +56,8 @@ pub struct AppState {
     /// Alert rules, receivers and what was sent.
     pub alerter: Arc<super::alerting::Alerter>,
     pub ingestor: Arc<Ingestor>,
+    /// Live-tail streams: their cap and the signal that ends them at shutdown.
+    pub tails: super::live_tail::TailStreams,
     pub metrics: Arc<Metrics>,
     pub tokens: Tokens,
     pub limits: RateLimits,
@@ -89,19 +91,25 @@ pub fn router(state: Shared) -> Router {
         .route("/api/feedback", get(feedback))
         .route("/api/feedback/{id}", get(feedback_item))
         .route("/api/reports", get(reports))
+        .route("/api/reports/{id}", get(report))
         .route("/api/reports/{id}/similar", get(similar_reports))
+        .route("/api/facets", get(facets))
+        .route("/api/tail", get(super::live_tail::tail))
         .route("/api/plugins", get(plugins))
         .route("/api/alerts", get(alerts))
         .route("/metrics", get(metrics))
-        .route_layer(middleware::from_fn_with_state((state.clone(), Role::Read), authorize));
+        .route_layer(middleware::from_fn_with_state((state.clone(), Some(Role::Read)), authorize));
+    let any_role = Router::new()
+        .route("/api/whoami", get(whoami))
+        .route_layer(middleware::from_fn_with_state((state.clone(), None), authorize));
     let ingest = Router::new()
         .route("/api/ingest/logs", post(ingest_logs))
         .route("/api/ingest/reports", post(ingest_reports))
-        .route_layer(middleware::from_fn_with_state((state.clone(), Role::Ingest), authorize));
+        .route_layer(middleware::from_fn_with_state((state.clone(), Some(Role::Ingest)), authorize));
     let admin = Router::new()
         .route("/api/feedback/{id}/resolve", post(resolve))
         .route("/api/feedback/{id}/ack", post(acknowledge))
-        .route_layer(middleware::from_fn_with_state((state.clone(), Role::Admin), authorize));
+        .route_layer(middleware::from_fn_with_state((state.clone(), Some(Role::Admin)), authorize));
     let open = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
@@ -109,6 +117,7 @@ pub fn router(state: Shared) -> Router {
         .merge(super::web::routes());
     let router = Router::new()
         .merge(read)
+        .merge(any_role)
         .merge(ingest)
         .merge(admin)
         .merge(super::shippers::routes(&state))
@@ -150,6 +159,7 @@ const SECURITY_HEADERS: [(header::HeaderName, &str); 4] = [
 /// write-ahead log it must answer what happened, not a timeout ([`ingest_logs`]).
 async fn limit_time(State(state): State<Shared>, request: Request, next: Next) -> Response {
     let limit = Duration::from_millis(state.settings.request_timeout_ms);
+    let path = request.uri().path().to_string();
     let response = if super::shippers::is_ingest_path(request.uri().path()) {
         Ok(next.run(request).await)
     } else {
@@ -168,14 +178,62 @@ async fn limit_time(State(state): State<Shared>, request: Request, next: Next) -
     if response.status().is_client_error() || response.status().is_server_error() {
         let code = response.status().as_u16().to_string();
         state.metrics.api_errors.get_or_create(&StatusLabel { code }).inc();
+        if !speaks_its_own_errors(&path) && !is_json(&response) {
+            return as_json_error(response).await;
+        }
     }
     response
 }
 
-/// Lets the request through when it carries a token whose role allows `needed` and the
-/// token's rate limit has room.
+/// Routes whose clients expect their protocol's error format (OTLP's Status, Elasticsearch's
+/// and Loki's answers), not ours.
+fn speaks_its_own_errors(path: &str) -> bool {
+    path == "/v1/logs" || path == "/es" || path.starts_with("/es/") || path.starts_with("/loki/")
+}
+
+fn is_json(response: &Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/json"))
+}
+
+/// An error answered by axum itself (a path or query it could not read, a body over the
+/// limit, a wrong content type) as the JSON error every other answer is, its text the message.
+async fn as_json_error(response: Response) -> Response {
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 16 << 10).await.map(|bytes| String::from_utf8_lossy(&bytes).into_owned());
+    let status = parts.status;
+    let message = match text {
+        Ok(text) if !text.trim().is_empty() => text.trim().to_string(),
+        _ => status.canonical_reason().unwrap_or("error").to_string(),
+    };
+    let code = match status {
+        StatusCode::BAD_REQUEST => "bad_request",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::UNPROCESSABLE_ENTITY => "unprocessable",
+        StatusCode::URI_TOO_LONG => "uri_too_long",
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => "headers_too_large",
+        status if status.is_server_error() => "internal",
+        _ => "bad_request",
+    };
+    let mut answer = ApiError::new(status, code, message).into_response();
+    for name in [header::RETRY_AFTER, header::ALLOW, header::WWW_AUTHENTICATE] {
+        if let Some(value) = parts.headers.get(&name) {
+            answer.headers_mut().insert(name, value.clone());
+        }
+    }
+    answer
+}
+
+/// Lets the request through when it carries a known token whose role allows `needed` (any
+/// role when `None`) and the token's rate limit has room.
 pub(super) async fn authorize(
-    State((state, needed)): State<(Shared, Role)>,
+    State((state, needed)): State<(Shared, Option<Role>)>,
     headers: HeaderMap,
     mut request: Request,
     next: Next,
@@ -215,7 +273,9 @@ pub(super) async fn authorize(
     let Some((name, role)) = state.tokens.identify(&presented) else {
         return Err(failed(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "the API token is not known")));
     };
-    if !role.allows(needed) {
+    if let Some(needed) = needed
+        && !role.allows(needed)
+    {
         let needed = serde_json::to_value(needed).unwrap_or_default();
         let role = serde_json::to_value(role).unwrap_or_default();
         return Err(ApiError::new(
@@ -232,7 +292,7 @@ pub(super) async fn authorize(
         )
         .retry_after(seconds));
     }
-    request.extensions_mut().insert(Caller(name.to_string()));
+    request.extensions_mut().insert(Caller(name.to_string(), role));
     Ok(next.run(request).await)
 }
 
@@ -255,9 +315,23 @@ fn presented_token(header: &str) -> Option<String> {
     Some(token.to_string())
 }
 
-/// The holder of the token a request carried (what scopes its idempotency keys).
+/// The holder of the token a request carried (what scopes its idempotency keys) and its role.
 #[derive(Debug, Clone)]
-pub(super) struct Caller(pub(super) String);
+pub(super) struct Caller(pub(super) String, pub(super) Role);
+
+/// The token's name and role, and what it may do, so a page shows only the actions it may use.
+async fn whoami(axum::Extension(Caller(name, role)): axum::Extension<Caller>) -> Response {
+    axum::Json(json!({
+        "name": name,
+        "role": role,
+        "may": {
+            "read": role.allows(Role::Read),
+            "ingest": role.allows(Role::Ingest),
+            "admin": role.allows(Role::Admin),
+        }
+    }))
+    .into_response()
+}
 
 async fn ready(State(state): State<Shared>) -> Response {
     if state.ingestor.is_ready() {
@@ -268,7 +342,7 @@ async fn ready(State(state): State<Shared>) -> Response {
 }
 
 /// Runs blocking index work off the async threads and times it under `endpoint`.
-async fn blocking<T: Send + 'static>(
+pub(super) async fn blocking<T: Send + 'static>(
     state: &Shared,
     endpoint: &'static str,
     work: impl FnOnce(&AppState) -> Result<T, ApiError> + Send + 'static,
@@ -298,7 +372,7 @@ async fn blocking_json<T: serde::Serialize + Send + 'static>(
 }
 
 /// Query parameters whose rejection is an [`ApiError`] (`bad_parameter`), like every error.
-struct ApiQuery<T>(T);
+pub(super) struct ApiQuery<T>(pub(super) T);
 
 impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
@@ -311,7 +385,7 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Api
     }
 }
 
-fn time_param(name: &str, value: Option<&str>) -> Result<Option<i64>, ApiError> {
+pub(super) fn time_param(name: &str, value: Option<&str>) -> Result<Option<i64>, ApiError> {
     value
         .filter(|text| !text.is_empty())
         .map(|text| {
@@ -351,17 +425,26 @@ const MAX_PAGE: usize = 1000;
 const MAX_LISTED: usize = 10_000;
 
 /// A `limit` parameter: `default` when absent, refused (not clamped) outside 1..=`most`, so a
-/// client learns that it will not get what it asked for.
-fn limit_param(value: Option<usize>, default: usize, most: usize) -> Result<usize, ApiError> {
+/// client learns that it will not get what it asked for. `more` says how to get more than
+/// `most` (0 is not "all" here, as it is for the CLI).
+fn limit_param(value: Option<usize>, default: usize, most: usize, more: &str) -> Result<usize, ApiError> {
     match value {
         None => Ok(default),
         Some(limit) if (1..=most).contains(&limit) => Ok(limit),
-        Some(limit) => Err(ApiError::bad_request("bad_parameter", format!("limit {limit}: between 1 and {most}"))),
+        Some(limit) => {
+            Err(ApiError::bad_request("bad_parameter", format!("limit {limit}: between 1 and {most}; {more}")))
+        }
     }
 }
 
+/// How to read more hits than one page holds.
+const PAGE_ON: &str = "for more, ask again with `cursor` set to the answer's `next_cursor` until it is null";
+
+/// Lists that have no pages.
+const NARROW_DOWN: &str = "this list has no pages: narrow it with its filters instead";
+
 async fn search(State(state): State<Shared>, ApiQuery(params): ApiQuery<SearchParams>) -> Result<Response, ApiError> {
-    let limit = limit_param(params.limit, 100, MAX_PAGE)?;
+    let limit = limit_param(params.limit, 100, MAX_PAGE, PAGE_ON)?;
     blocking_json(&state, "search", move |state| {
         let request = params.request()?;
         let total = state.logs.count(&request)?;
@@ -426,13 +509,9 @@ async fn histogram(
                 .map_err(|reason| ApiError::bad_request("bad_parameter", format!("interval: {reason}")))?,
             None => {
                 // About 60 buckets over the range asked for, or over the matching records.
-                let newest = || -> Result<Option<i64>, ApiError> {
-                    let first = SearchRequest { limit: Some(1), ..request.clone() };
-                    Ok(state.logs.search(&first)?.first().map(|hit| hit.timestamp_ms + 1))
-                };
                 let until = match request.until_ms {
                     Some(until) => until,
-                    None => newest()?.unwrap_or_else(|| chrono::Utc::now().timestamp_millis()),
+                    None => newest_time(state, &request)?.unwrap_or_else(|| chrono::Utc::now().timestamp_millis()),
                 };
                 let since = match request.since_ms {
                     Some(since) => since,
@@ -475,6 +554,12 @@ async fn context(State(state): State<Shared>, ApiQuery(params): ApiQuery<Context
         let before = params.before.unwrap_or(5).min(500);
         let after = params.after.unwrap_or(5).min(500);
         let hits = state.logs.context(&params.file, params.line, before, after)?;
+        if hits.is_empty() {
+            return Err(ApiError::not_found(format!(
+                "no record of file `{}` near line {} (a file name as search hits give it in `file`)",
+                params.file, params.line
+            )));
+        }
         Ok(json!({ "hits": hits.iter().map(|hit| hit.to_json()).collect::<Vec<_>>() }))
     })
     .await
@@ -482,23 +567,111 @@ async fn context(State(state): State<Shared>, ApiQuery(params): ApiQuery<Context
 
 #[derive(Debug, Deserialize)]
 struct PatternParams {
+    #[serde(default)]
+    q: String,
+    since: Option<String>,
+    until: Option<String>,
     source: Option<String>,
     limit: Option<usize>,
     examples: Option<usize>,
+    /// Volume buckets per pattern over the range (a sparkline); none by default.
+    series: Option<usize>,
 }
 
+/// Most volume buckets a pattern's series has.
+const MAX_SERIES: usize = 200;
+
+/// The patterns of the records a query matches in a range (every record by default), most
+/// frequent first, each with `series` volume buckets over the range when asked.
 async fn patterns(
     State(state): State<Shared>,
     ApiQuery(params): ApiQuery<PatternParams>,
 ) -> Result<Response, ApiError> {
-    let limit = limit_param(params.limit, 100, MAX_LISTED)?;
+    let limit = limit_param(params.limit, 100, MAX_LISTED, NARROW_DOWN)?;
+    let series = match params.series {
+        None => None,
+        Some(count) if (1..=MAX_SERIES).contains(&count) => Some(count as i64),
+        Some(count) => {
+            return Err(ApiError::bad_request("bad_parameter", format!("series {count}: between 1 and {MAX_SERIES}")));
+        }
+    };
     blocking_json(&state, "patterns", move |state| {
-        let source = params.source.as_deref().filter(|source| !source.is_empty());
-        let mut patterns = state.logs.patterns(source)?;
+        let source = params.source.clone().filter(|source| !source.is_empty());
+        let request = SearchRequest {
+            query: params.q.clone(),
+            source: source.clone(),
+            since_ms: time_param("since", params.since.as_deref())?,
+            until_ms: time_param("until", params.until.as_deref())?,
+            limit: None,
+        };
+        // The buckets span the range asked for, or the matching records' own span.
+        let span = match (series, request.since_ms, request.until_ms) {
+            (None, _, _) => None,
+            (Some(count), since, until) => {
+                let until = match until {
+                    Some(until) => until,
+                    None => newest_time(state, &request)?.unwrap_or_else(|| chrono::Utc::now().timestamp_millis()),
+                };
+                let since = match since {
+                    Some(since) => since,
+                    None => oldest_time(state, &request)?.unwrap_or(until - 3_600_000),
+                };
+                let width = ((until - since).max(1) + count - 1) / count;
+                Some((since, width.max(1), count))
+            }
+        };
+        let mut patterns =
+            state.logs.patterns_matching(&request, span.map_or(crate::index::HOUR_MS, |(_, width, _)| width))?;
         let total = patterns.len();
         patterns.truncate(limit);
-        state.logs.add_examples(&mut patterns, source, params.examples.unwrap_or(2).min(20))?;
-        Ok(json!({ "total": total, "patterns": patterns }))
+        state.logs.add_examples(&mut patterns, source.as_deref(), params.examples.unwrap_or(2).min(20))?;
+        let listed: Vec<Value> = patterns
+            .iter()
+            .map(|stats| {
+                let mut value = serde_json::to_value(stats).unwrap_or_default();
+                if let Some((since, width, count)) = span {
+                    // Bucket numbers count widths from the epoch; the series counts from `since`.
+                    let counts: Vec<u64> = (0..count)
+                        .map(|at| {
+                            let start = since + at * width;
+                            (start.div_euclid(width)..=(start + width - 1).div_euclid(width))
+                                .filter_map(|bucket| stats.volume.get(&bucket))
+                                .sum::<u64>()
+                                .min(stats.count)
+                        })
+                        .collect();
+                    value["series"] = json!({ "start_ms": since, "width_ms": width, "counts": counts });
+                }
+                value
+            })
+            .collect();
+        Ok(json!({ "total": total, "patterns": listed }))
+    })
+    .await
+}
+
+/// The time just after the newest record the request matches.
+fn newest_time(state: &AppState, request: &SearchRequest) -> Result<Option<i64>, ApiError> {
+    let first = SearchRequest { limit: Some(1), ..request.clone() };
+    Ok(state.logs.search(&first)?.first().map(|hit| hit.timestamp_ms + 1))
+}
+
+#[derive(Debug, Deserialize)]
+struct FacetParams {
+    #[serde(flatten)]
+    search: SearchParams,
+    /// Values listed per facet (default 10).
+    size: Option<usize>,
+}
+
+/// Level, source and pattern counts of the records a query matches in a range.
+async fn facets(State(state): State<Shared>, ApiQuery(params): ApiQuery<FacetParams>) -> Result<Response, ApiError> {
+    let size = limit_param(params.size, 10, 1000, NARROW_DOWN)
+        .map_err(|error| ApiError { message: error.message.replacen("limit", "size", 1), ..error })?;
+    blocking_json(&state, "facets", move |state| {
+        let request = params.search.request()?;
+        let total = state.logs.count(&request)?;
+        Ok(json!({ "total": total, "facets": state.logs.facets(&request, size)? }))
     })
     .await
 }
@@ -514,7 +687,7 @@ async fn findings(
     State(state): State<Shared>,
     ApiQuery(params): ApiQuery<FindingParams>,
 ) -> Result<Response, ApiError> {
-    let limit = limit_param(params.limit, 100, MAX_LISTED)?;
+    let limit = limit_param(params.limit, 100, MAX_LISTED, NARROW_DOWN)?;
     blocking_json(&state, "findings", move |state| {
         let mut findings = state.findings.read_all().map_err(ApiError::internal)?;
         findings.retain(|finding| {
@@ -551,6 +724,10 @@ async fn feedback(
             format!("status `{wanted}`: open, all, new, ongoing, resolved or regressed"),
         ));
     };
+    let kind = params.kind.clone().unwrap_or_default();
+    if !kind.is_empty() && !FEEDBACK_KINDS.contains(&kind.as_str()) {
+        return Err(ApiError::bad_request("bad_parameter", format!("kind `{kind}`: {}", FEEDBACK_KINDS.join(", "))));
+    }
     // Reads the board as last built: no request builds it or changes a status.
     let board = state.board.board();
     let items: Vec<_> = board
@@ -571,6 +748,9 @@ async fn feedback(
         }
     })
 }
+
+/// The kinds of feedback item, as `kind=` names them.
+const FEEDBACK_KINDS: [&str; 4] = ["bug", "incident", "regression", "request"];
 
 async fn feedback_item(State(state): State<Shared>, Path(id): Path<String>) -> Result<Response, ApiError> {
     match state.board.board().item(&id) {
@@ -604,15 +784,60 @@ struct ReportParams {
     #[serde(default)]
     q: String,
     limit: Option<usize>,
+    /// Also count the matching reports by group and by status.
+    #[serde(default)]
+    facets: bool,
 }
 
+/// Values a report facet lists at most.
+const REPORT_FACET_VALUES: usize = 10;
+
 async fn reports(State(state): State<Shared>, ApiQuery(params): ApiQuery<ReportParams>) -> Result<Response, ApiError> {
-    let limit = limit_param(params.limit, 100, MAX_LISTED)?;
+    let limit = limit_param(params.limit, 100, MAX_LISTED, NARROW_DOWN)?;
     blocking_json(&state, "reports", move |state| {
         let query = if params.q.trim().is_empty() { "*" } else { params.q.as_str() };
         let total = state.reports.count(query)?;
-        let reports = state.reports.search(query, Some(limit))?;
-        Ok(json!({ "total": total, "reports": reports.iter().map(report_json).collect::<Vec<_>>() }))
+        let mut answer = json!({ "total": total });
+        if params.facets {
+            // Counted over every matching report (the newest MAX_LISTED of them at most).
+            let matching = state.reports.search(query, Some(total.min(MAX_LISTED)))?;
+            let count = |value_of: &dyn Fn(&crate::ingest::BugReport) -> Option<String>| {
+                let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+                for report in &matching {
+                    if let Some(value) = value_of(report) {
+                        *counts.entry(value).or_insert(0) += 1;
+                    }
+                }
+                let mut values: Vec<(String, u64)> = counts.into_iter().collect();
+                values.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+                values.truncate(REPORT_FACET_VALUES);
+                values.into_iter().map(|(value, count)| json!({ "value": value, "count": count })).collect::<Vec<_>>()
+            };
+            answer["facets"] = json!({
+                "group": count(&|report| report.annotations.get("group").cloned()),
+                "status": count(&|report| report.status.clone()),
+            });
+            answer["reports"] = matching.iter().take(limit).map(report_json).collect();
+        } else {
+            answer["reports"] = state.reports.search(query, Some(limit))?.iter().map(report_json).collect();
+        }
+        Ok(answer)
+    })
+    .await
+}
+
+/// One report as a page shows it: its fields, its group, and the feedback item it is in.
+async fn report(State(state): State<Shared>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let board = state.board.board();
+    blocking_json(&state, "reports", move |state| {
+        let report = state.reports.get(&id)?.ok_or_else(|| ApiError::not_found(format!("no report with id `{id}`")))?;
+        let item = board.items.iter().find(|item| item.evidence.reports.iter().any(|cited| cited == &id));
+        let mut value = report_json(&report);
+        value["item"] = item.map_or(
+            Value::Null,
+            |item| json!({ "id": item.id, "title": item.title, "status": render::lower(item.status) }),
+        );
+        Ok(value)
     })
     .await
 }
@@ -627,7 +852,7 @@ async fn similar_reports(
     Path(id): Path<String>,
     ApiQuery(params): ApiQuery<SimilarParams>,
 ) -> Result<Response, ApiError> {
-    let limit = limit_param(params.limit, 10, 1000)?;
+    let limit = limit_param(params.limit, 10, 1000, NARROW_DOWN)?;
     blocking_json(&state, "similar", move |state| match similar(&state.reports, &id, limit) {
         Ok(similar) => Ok(json!({ "id": id, "similar": similar })),
         Err(crate::feedback::SimilarError::UnknownReport(_)) => {

@@ -24,6 +24,7 @@ mod error;
 mod idempotency;
 mod ingestor;
 mod listener;
+mod live_tail;
 mod log_series;
 mod metrics;
 mod shippers;
@@ -209,6 +210,7 @@ impl Service {
             board: board.clone(),
             alerter,
             ingestor,
+            tails: live_tail::TailStreams::new(settings.serve.max_tail_streams),
             metrics,
             tokens: auth::Tokens::new(&tokens),
             limits: auth::RateLimits::new(&settings.serve),
@@ -261,6 +263,12 @@ pub async fn serve(
         .map_err(|error| anyhow::anyhow!("cannot listen on {listen}: {error}"))?;
     service.state.alerter.listening_on(tcp.local_addr()?, service.tls.is_some());
     on_listening(tcp.local_addr()?, &service.syslog_addresses);
+    // Live-tail streams end as soon as the shutdown starts: the server does not wait on them.
+    let tails_state = service.state.clone();
+    let shutdown = async move {
+        shutdown.await;
+        tails_state.tails.stop();
+    };
     let served = listener::serve_connections(
         tcp,
         service.router(),

@@ -51,7 +51,7 @@ pub fn is_ingest_path(path: &str) -> bool {
 
 /// The shipper routes, each behind an ingest token and its protocol's error format.
 pub fn routes(state: &Shared) -> Router<Shared> {
-    let auth = || middleware::from_fn_with_state((state.clone(), Role::Ingest), authorize);
+    let auth = || middleware::from_fn_with_state((state.clone(), Some(Role::Ingest)), authorize);
     let otlp =
         Router::new().route("/v1/logs", post(otlp_logs)).route_layer(auth()).layer(middleware::from_fn(otlp_errors));
     let elasticsearch = Router::new()
