@@ -1,0 +1,440 @@
+// The logs view: search with the histogram, facets, the records or their patterns, anomaly
+// episodes, surrounding lines, and live tail. Everything it shows follows the view state
+// (query, range, source, filters), which lives in the address (see app.js).
+
+import { $, $$, el, api, session, showError, formatTime, inputValue, zoneName, duration, focusable } from "./dom.js";
+import { drawHistogram, sparkline } from "./histogram.js";
+
+const PAGE = 100;
+let navigate = () => {};
+let current = null;
+let cursor = null;
+let generation = 0;
+export const timings = {};
+
+export function initLogs(navigateTo) {
+  navigate = navigateTo;
+  $("#more").addEventListener("click", () => loadPage(generation).catch((error) => fail(error)));
+  $("#live").addEventListener("click", () => navigate({ live: !current.live }, { push: false }));
+  $("#new-records").addEventListener("click", flushLive);
+  $("#zoom-out").addEventListener("click", zoomOut);
+  $("#mode-records").addEventListener("click", () => navigate({ mode: "records" }));
+  $("#mode-patterns").addEventListener("click", () => navigate({ mode: "patterns" }));
+  window.addEventListener("scroll", () => { if (window.scrollY < 40) flushLive(); });
+  let resized = null;
+  window.addEventListener("resize", () => {
+    clearTimeout(resized);
+    resized = setTimeout(() => lastHistogram && drawHistogram($("#histogram"), lastHistogram, selectRange), 150);
+  });
+}
+
+/// The query sent: the user's query with every filter chip.
+export function effectiveQuery(view) {
+  const parts = [];
+  if (view.q) parts.push(view.filters.length ? `(${view.q})` : view.q);
+  parts.push(...view.filters);
+  if (parts.length && parts.every((part) => part.startsWith("-"))) parts.unshift("*");
+  return parts.join(" AND ");
+}
+
+/// The time bounds of the view: `[since, until]`, each an API value or null.
+export function rangeParams(view) {
+  if (view.range === "custom") {
+    return [view.since !== null ? new Date(view.since).toISOString() : null, view.until !== null ? new Date(view.until).toISOString() : null];
+  }
+  return [view.range || null, null];
+}
+
+function params(view) {
+  const out = new URLSearchParams();
+  out.set("q", effectiveQuery(view));
+  const [since, until] = rangeParams(view);
+  if (since) out.set("since", since);
+  if (until) out.set("until", until);
+  if (view.source) out.set("source", view.source);
+  return out;
+}
+
+/// Clears everything a previous search showed, so an error never sits beside stale results.
+function clearResults() {
+  $("#result-count").textContent = "";
+  $("#results").replaceChildren();
+  $("#histogram").replaceChildren();
+  $("#facets").replaceChildren();
+  $("#pattern-list").replaceChildren();
+  $("#more").hidden = true;
+  lastHistogram = null;
+  cursor = null;
+}
+
+function fail(error) {
+  clearResults();
+  showError(error.message);
+}
+
+/// Shows `view` (a new search when the query, range, source or filters changed).
+export async function showLogs(view, changed) {
+  const previous = current;
+  current = view;
+  $("#q").value = view.q;
+  $("#range").value = view.range;
+  $("#custom-range").hidden = view.range !== "custom";
+  $("#since").value = view.since !== null ? inputValue(view.since) : "";
+  $("#until").value = view.until !== null ? inputValue(view.until) : "";
+  $("#source").value = view.source;
+  $("#zone-name").textContent = `times in ${zoneName()}`;
+  $("#live").setAttribute("aria-pressed", String(view.live));
+  $("#live").classList.toggle("on", view.live);
+  $("#mode-records").classList.toggle("active", view.mode !== "patterns");
+  $("#mode-patterns").classList.toggle("active", view.mode === "patterns");
+  $("#records-panel").hidden = view.mode === "patterns";
+  $("#patterns-panel").hidden = view.mode !== "patterns";
+  drawFilters(view);
+  const searchChanged = changed || !previous;
+  if (searchChanged) {
+    const mine = ++generation;
+    showError("");
+    clearResults();
+    const started = performance.now();
+    try {
+      const work = [loadPage(mine), loadHistogram(mine), loadFacets(mine)];
+      if (view.mode === "patterns") work.push(loadPatterns(mine));
+      await Promise.all(work);
+      if (timings.firstSearchMs === undefined) timings.firstSearchMs = Math.round(performance.now() - started);
+    } catch (error) {
+      if (mine === generation) fail(error);
+    }
+  } else if (view.mode === "patterns" && !$("#pattern-list").childElementCount) {
+    loadPatterns(generation).catch(fail);
+  }
+  setLive(view.live);
+}
+
+async function loadPage(mine) {
+  const query = params(current);
+  query.set("limit", String(PAGE));
+  if (cursor) query.set("cursor", cursor);
+  const page = await api(`/api/search?${query}`);
+  if (mine !== generation) return;
+  $("#result-count").textContent = `${page.total.toLocaleString()} records`;
+  $("#results").append(...page.hits.map(hitNode));
+  cursor = page.next_cursor;
+  $("#more").hidden = !cursor;
+}
+
+function messageNode(hit) {
+  const message = el("div", { class: "message" });
+  for (const part of hit.message_parts || [{ text: hit.message, hit: false }]) {
+    message.append(part.hit ? el("mark", {}, part.text) : document.createTextNode(part.text));
+  }
+  return message;
+}
+
+function hitNode(hit) {
+  const level = hit.level || "";
+  const time = Date.parse(hit.timestamp);
+  const node = el(
+    "li",
+    { class: "hit", title: "Enter or click: the lines around it" },
+    el(
+      "div",
+      { class: "meta" },
+      el("time", { datetime: hit.timestamp }, formatTime(time)),
+      level ? el("span", { class: `level level-${level}` }, level) : null,
+      el("span", { class: "source" }, hit.source),
+      hit.pattern ? el("span", { class: "pattern-id" }, `pattern ${hit.pattern}`) : null,
+      el("span", { class: "origin" }, `${hit.file}:${hit.line}`),
+    ),
+    messageNode(hit),
+  );
+  node.addEventListener("click", (event) => {
+    if (!event.target.closest(".context")) toggleContext(node, hit);
+  });
+  return focusable(node, () => toggleContext(node, hit));
+}
+
+async function toggleContext(node, hit) {
+  const open = $(".context", node);
+  if (open) {
+    open.remove();
+    return;
+  }
+  try {
+    const query = new URLSearchParams({ file: hit.file, line: hit.line, before: 5, after: 5 });
+    const context = await api(`/api/context?${query}`);
+    const box = el("div", { class: "context" });
+    for (const line of context.hits) {
+      box.append(el("div", { class: line.line === hit.line ? "current" : "" }, `${line.line}: ${line.message}`));
+    }
+    node.append(box);
+  } catch (error) {
+    showError(error.message);
+  }
+}
+
+let lastHistogram = null;
+
+async function loadHistogram(mine) {
+  const histogram = await api(`/api/histogram?${params(current)}`);
+  if (mine !== generation) return;
+  lastHistogram = histogram;
+  drawHistogram($("#histogram"), histogram, selectRange);
+}
+
+function selectRange(since, until) {
+  navigate({ range: "custom", since, until });
+}
+
+/// Three times the shown range around its middle (the whole range when there is no bound).
+function zoomOut() {
+  const view = current;
+  let since = view.range === "custom" ? view.since : null;
+  let until = view.range === "custom" ? view.until : null;
+  if (view.range && view.range !== "custom") {
+    const spans = { "15m": 9e5, "1h": 3.6e6, "24h": 8.64e7, "7d": 6.048e8, "30d": 2.592e9 };
+    until = Date.now();
+    since = until - spans[view.range];
+  }
+  if (since === null || until === null) {
+    if (!lastHistogram || !lastHistogram.buckets.length) return;
+    const buckets = lastHistogram.buckets;
+    since = since ?? buckets[0].t;
+    until = until ?? buckets[buckets.length - 1].t + lastHistogram.interval_ms;
+  }
+  const span = until - since;
+  navigate({ range: "custom", since: Math.floor(since - span), until: Math.ceil(until + span) });
+}
+
+// ---- facets and filters ---------------------------------------------------------------
+
+const quoted = (value) => (/^[\w.\-]+$/.test(value) ? value : `"${value.replaceAll('"', '\\"')}"`);
+
+function drawFilters(view) {
+  $("#filters").replaceChildren(
+    ...view.filters.map((filter) =>
+      el("button", {
+        type: "button",
+        class: `chip${filter.startsWith("-") ? " exclude" : ""}`,
+        title: "remove this filter",
+        onclick: () => navigate({ filters: current.filters.filter((other) => other !== filter) }),
+      }, filter, " ×")),
+  );
+}
+
+function toggleFilter(field, value, exclude) {
+  const term = `${exclude ? "-" : ""}${field}:${quoted(value)}`;
+  const opposite = `${exclude ? "" : "-"}${field}:${quoted(value)}`;
+  const filters = current.filters.filter((filter) => filter !== opposite);
+  navigate({ filters: filters.includes(term) ? filters.filter((filter) => filter !== term) : [...filters, term] });
+}
+
+async function loadFacets(mine) {
+  const query = params(current);
+  query.set("size", "8");
+  const answer = await api(`/api/facets?${query}`);
+  if (mine !== generation) return;
+  const names = { level: "Level", source: "Source", pattern: "Pattern" };
+  const box = $("#facets");
+  box.replaceChildren();
+  for (const [field, title] of Object.entries(names)) {
+    const facet = answer.facets[field];
+    if (!facet || !facet.values.length) continue;
+    const list = el("ol", { class: "facet-values" });
+    for (const value of facet.values) {
+      const active = current.filters.includes(`${field}:${quoted(value.value)}`);
+      const label = field === "pattern" && value.template ? value.template : value.value;
+      const entry = el(
+        "li",
+        { class: `facet-value${active ? " active" : ""}`, "data-field": field, "data-value": value.value, title: `click: only ${field} ${value.value}; shift-click: exclude it` },
+        el("span", { class: "count" }, value.count.toLocaleString()),
+        el("span", { class: "label" }, label),
+      );
+      entry.addEventListener("click", (event) => toggleFilter(field, value.value, event.shiftKey));
+      list.append(focusable(entry, (event) => toggleFilter(field, value.value, event.shiftKey)));
+    }
+    const more = facet.distinct > facet.values.length ? el("p", { class: "muted" }, `${facet.distinct - facet.values.length} more`) : null;
+    box.append(el("section", { class: "facet", "data-field": field }, el("h3", {}, title), list, more));
+  }
+}
+
+// ---- patterns of the current search ---------------------------------------------------
+
+async function loadPatterns(mine) {
+  const query = params(current);
+  query.set("series", "30");
+  query.set("limit", "50");
+  query.set("examples", "1");
+  const answer = await api(`/api/patterns?${query}`);
+  if (mine !== generation) return;
+  $("#pattern-count").textContent = `${answer.total.toLocaleString()} pattern${answer.total === 1 ? "" : "s"}`;
+  $("#pattern-list").replaceChildren(
+    ...answer.patterns.map((pattern) => {
+      const series = pattern.series;
+      const label = series ? `${pattern.count} records, ${duration(series.width_ms)} per point` : "";
+      const node = el(
+        "li",
+        { class: "pattern-row", "data-pattern": pattern.pattern, title: "show these records" },
+        series ? sparkline(series.counts, label) : null,
+        el("span", { class: "count" }, pattern.count.toLocaleString()),
+        el("div", { class: "template" }, pattern.template || "(no template)"),
+        pattern.examples.length ? el("div", { class: "muted example" }, pattern.examples[0]) : null,
+      );
+      const open = () => navigate({ mode: "records", filters: [...current.filters, `pattern:${pattern.pattern}`] });
+      node.addEventListener("click", open);
+      return focusable(node, open);
+    }),
+  );
+}
+
+// ---- anomalies, by episode ------------------------------------------------------------
+
+/// Findings of one kind about one thing, close in time, as one episode.
+export function episodes(findings) {
+  const byKey = new Map();
+  for (const finding of findings) {
+    if (finding.kind === "ticket-group") continue;
+    const key = `${finding.kind}\u0000${finding.source}\u0000${finding.evidence.query || finding.summary}`;
+    if (!byKey.has(key)) byKey.set(key, []);
+    byKey.get(key).push(finding);
+  }
+  const out = [];
+  for (const group of byKey.values()) {
+    group.sort((a, b) => (a.first_seen_ms ?? 0) - (b.first_seen_ms ?? 0));
+    let episode = null;
+    for (const finding of group) {
+      const first = finding.first_seen_ms ?? finding.last_seen_ms ?? 0;
+      const last = finding.last_seen_ms ?? first;
+      // A gap longer than an hour (or than the episode so far) starts a new episode.
+      if (episode && first - episode.last <= Math.max(3_600_000, episode.last - episode.first)) {
+        episode.last = Math.max(episode.last, last);
+        episode.findings.push(finding);
+        episode.score = Math.max(episode.score, finding.score);
+      } else {
+        episode = { kind: finding.kind, source: finding.source, query: finding.evidence.query, summary: finding.summary, first, last, score: finding.score, findings: [finding] };
+        out.push(episode);
+      }
+    }
+  }
+  return out.sort((a, b) => b.last - a.last);
+}
+
+export async function loadAnomalies() {
+  try {
+    const answer = await api("/api/findings?limit=2000");
+    const list = episodes(answer.findings).slice(0, 30);
+    $("#anomalies").replaceChildren(
+      ...list.map((episode) => {
+        const span = episode.last - episode.first;
+        const node = el(
+          "li",
+          { class: "episode", title: "show the records of this episode" },
+          el("strong", {}, episode.kind), " ", episode.summary,
+          el("div", { class: "muted" }, `${formatTime(episode.first)}${span ? ` · ${duration(span)}` : ""} · ${episode.findings.length} finding${episode.findings.length > 1 ? "s" : ""} · ${episode.source}`),
+        );
+        const open = () => {
+          // The episode's own window, with a margin of a tenth of it (a minute at least).
+          const margin = Math.max(span / 10, 60_000);
+          navigate({ view: "logs", mode: "records", q: episode.query || "", filters: [], source: "", range: "custom", since: episode.first - margin, until: episode.last + margin });
+          $("#records-panel").scrollIntoView({ block: "start" });
+        };
+        node.addEventListener("click", open);
+        return focusable(node, open);
+      }),
+    );
+    if (!list.length) $("#anomalies").append(el("li", { class: "muted" }, "none so far"));
+  } catch (error) {
+    showError(error.message);
+  }
+}
+
+// ---- live tail ------------------------------------------------------------------------
+
+let liveStream = null;
+let liveKey = "";
+const held = [];
+
+function setLive(on) {
+  const key = on ? `${effectiveQuery(current)}\u0000${current.source}` : "";
+  if (key === liveKey) return;
+  if (liveStream) liveStream.abort();
+  liveStream = null;
+  liveKey = key;
+  held.length = 0;
+  $("#new-records").hidden = true;
+  $("#live-state").textContent = "";
+  if (on) startLive();
+}
+
+async function startLive() {
+  const controller = new AbortController();
+  liveStream = controller;
+  const query = new URLSearchParams({ q: effectiveQuery(current) });
+  if (current.source) query.set("source", current.source);
+  $("#live-state").textContent = "live: waiting for new records";
+  try {
+    const response = await fetch(`/api/tail?${query}`, { headers: { Authorization: `Bearer ${session.token}`, Accept: "text/event-stream" }, signal: controller.signal });
+    if (!response.ok) {
+      const body = await response.json().catch(() => ({ error: { message: response.statusText } }));
+      throw new Error(`live tail: ${body.error.message}`);
+    }
+    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += value;
+      let end;
+      while ((end = buffer.indexOf("\n\n")) >= 0) {
+        receive(buffer.slice(0, end));
+        buffer = buffer.slice(end + 2);
+      }
+    }
+    if (liveStream === controller) $("#live-state").textContent = "live: the server ended the stream";
+  } catch (error) {
+    if (error.name !== "AbortError") {
+      $("#live-state").textContent = "";
+      showError(error.message);
+    }
+  }
+}
+
+function receive(block) {
+  let event = "message";
+  const data = [];
+  for (const line of block.split("\n")) {
+    if (line.startsWith("event:")) event = line.slice(6).trim();
+    else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
+  }
+  if (event === "record") {
+    held.push(JSON.parse(data.join("\n")));
+    if (window.scrollY < 40) flushLive();
+    else {
+      $("#new-records").hidden = false;
+      $("#new-records").textContent = `${held.length} new record${held.length > 1 ? "s" : ""}, paused while you read: show`;
+    }
+  } else if (event === "skipped") {
+    $("#live-state").textContent = `live: ${data.join("")} records came too fast to stream; search to see them`;
+  } else if (event === "error") {
+    $("#live-state").textContent = `live: ${JSON.parse(data.join("")).error.message}`;
+  }
+}
+
+function flushLive() {
+  if (!held.length) return;
+  const nodes = held.splice(0).reverse().map((hit) => {
+    const node = hitNode(hit);
+    node.classList.add("live");
+    return node;
+  });
+  $("#results").prepend(...nodes);
+  $("#new-records").hidden = true;
+  $("#live-state").textContent = `live: ${nodes.length} new at ${formatTime(Date.now())}`;
+}
+
+export function stopLive() {
+  setLive(false);
+}
+
+export function currentHits() {
+  return $$("#results .hit");
+}
