@@ -167,6 +167,15 @@ async fn errors_are_json_filters_are_checked_and_the_page_reads_answer() {
     error(StatusCode::BAD_REQUEST, "bad_parameter", send(&service, "GET", "/api/patterns?series=0", "").await);
     error(StatusCode::BAD_REQUEST, "bad_parameter", send(&service, "GET", "/api/facets?size=0", "").await);
     let message = error(
+        StatusCode::BAD_REQUEST,
+        "bad_parameter",
+        send(&service, "GET", "/api/search?since=2026-05-01T12:00:00Z&until=2026-05-01T08:00:00Z", "").await,
+    );
+    assert!(message.contains("range is empty"), "a reversed range says so: {message}");
+    let message =
+        error(StatusCode::BAD_REQUEST, "bad_query", send(&service, "GET", "/api/search?q=%22unclosed", "").await);
+    assert!(message.contains("quote and parenthesis is closed"), "a syntax error says what to look for: {message}");
+    let message = error(
         StatusCode::NOT_FOUND,
         "not_found",
         send(&service, "GET", "/api/context?file=no-such-file&line=1", "").await,

@@ -187,7 +187,7 @@ async fn the_page_in_headless_chromium() {
     let (client, _profile) = browser(&chromium, port, (1280, 720), false).await;
     client.goto(&format!("{base}/")).await.unwrap();
     use_token(&client, TOKEN).await;
-    until("who the token is", || text(&client, "#whoami"), |who| who.ends_with("(admin)")).await;
+    until("who the token is", || text(&client, "#whoami"), |who| who.ends_with("· admin")).await;
     // Every record shows up first (the empty query), with the histogram and its axis.
     element(&client, "#results .hit").await;
     element(&client, "#histogram rect[data-t]").await;
@@ -357,7 +357,7 @@ async fn the_page_in_headless_chromium() {
     // A read-only token is not offered what it may not do; a wrong token is said to be wrong.
     let id = item.attr("data-id").await.unwrap().expect("the item's id");
     use_token(&client, READ_TOKEN).await;
-    until("the reader", || text(&client, "#whoami"), |who| who.ends_with("(read)")).await;
+    until("the reader", || text(&client, "#whoami"), |who| who.ends_with("· read")).await;
     client.goto(&format!("{base}/?view=board&item={id}")).await.unwrap();
     element(&client, "#item-detail #read-only").await;
     assert!(
@@ -368,7 +368,7 @@ async fn the_page_in_headless_chromium() {
     use_token(&client, "not-a-token").await;
     until("a wrong token", || text(&client, "#whoami"), |who| who == "token not known").await;
     use_token(&client, TOKEN).await;
-    until("who the token is", || text(&client, "#whoami"), |who| who.ends_with("(admin)")).await;
+    until("who the token is", || text(&client, "#whoami"), |who| who.ends_with("· admin")).await;
 
     // The links alerts carry open the page on the item, or on the search, from a fresh load.
     client.goto("about:blank").await.unwrap();

@@ -1010,3 +1010,22 @@ fn live_tail_streams_new_matching_records_past_the_idle_timeout_and_has_its_own_
     assert!(status.success(), "{status}");
     assert!(stopped.elapsed() < Duration::from_secs(10), "stopping took {:?} with a tail open", stopped.elapsed());
 }
+
+#[test]
+fn requests_hyper_cannot_read_are_answered_with_the_json_error() {
+    let data = DataDir::new("");
+    let server = Server::start(&data.data(), &[]);
+    let long_address = format!("GET /{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(70_000));
+    for (request, status, code) in [
+        (b"GARBAGE LINE\r\n\r\n".to_vec(), 400, "bad_request"),
+        (b"GET /api/search HTTP/1.1\r\nHost: x\r\nNot A Header\r\n\r\n".to_vec(), 400, "bad_request"),
+        (long_address.into_bytes(), 414, "uri_too_long"),
+    ] {
+        let (got, body) = raw_call(&server, &request, Duration::from_secs(5));
+        let body: Value = serde_json::from_str(&body).unwrap_or_else(|_| panic!("not JSON: {body:?}"));
+        assert_eq!((got, error_code(&body)), (status, code), "{body}");
+    }
+    // The server goes on answering.
+    let (status, _) = call("GET", &server.url("/healthz"), None, None);
+    assert_eq!(status, 200);
+}

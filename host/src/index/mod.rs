@@ -74,7 +74,18 @@ fn parse_user_query(
     let refused = |reason: String| IndexError::Query { query: query.to_string(), reason };
     let mut parser = QueryParser::for_index(index, default_fields);
     parser.set_conjunction_by_default();
-    let parsed = parser.parse_query(trimmed).map_err(|error| refused(error.to_string()))?;
+    let parsed = parser.parse_query(trimmed).map_err(|error| {
+        let reason = error.to_string();
+        if reason.starts_with("Syntax Error") {
+            // tantivy names the failure only by the query; say what to look for.
+            refused(format!(
+                "{reason}: check that every quote and parenthesis is closed, that AND/OR/NOT have a term on each \
+                 side, and put a literal `:`, `\"`, `(` or `)` in quotes or after `\\`"
+            ))
+        } else {
+            refused(reason)
+        }
+    })?;
     parsed.weight(EnableScoring::disabled_from_schema(&schema)).map_err(|error| {
         let reason = error.to_string();
         // `key:*` on an annotation: annotations are words, not a column, so "any value" has no

@@ -276,12 +276,18 @@ pub(super) async fn authorize(
     if let Some(needed) = needed
         && !role.allows(needed)
     {
-        let needed = serde_json::to_value(needed).unwrap_or_default();
-        let role = serde_json::to_value(role).unwrap_or_default();
+        let name = |role: Role| {
+            serde_json::to_value(role).ok().and_then(|value| value.as_str().map(str::to_string)).unwrap_or_default()
+        };
+        let needs = if needed == Role::Admin {
+            "a token with the admin role".to_string()
+        } else {
+            format!("a token with the {} role (or admin)", name(needed))
+        };
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
-            format!("this needs a token with the {needed} role (or admin); yours has {role}"),
+            format!("this needs {needs}; yours has the {} role", name(role)),
         ));
     }
     if let Err(seconds) = state.limits.check(name) {
@@ -408,14 +414,34 @@ struct SearchParams {
 
 impl SearchParams {
     fn request(&self) -> Result<SearchRequest, ApiError> {
+        let (since_ms, until_ms) = time_range(self.since.as_deref(), self.until.as_deref())?;
         Ok(SearchRequest {
             query: self.q.clone(),
             source: self.source.clone().filter(|source| !source.is_empty()),
-            since_ms: time_param("since", self.since.as_deref())?,
-            until_ms: time_param("until", self.until.as_deref())?,
+            since_ms,
+            until_ms,
             limit: None,
         })
     }
+}
+
+/// `since` and `until` read, and refused when the range is empty (`since` not before `until`),
+/// which would otherwise answer an empty page without saying why.
+fn time_range(since: Option<&str>, until: Option<&str>) -> Result<(Option<i64>, Option<i64>), ApiError> {
+    let (since_ms, until_ms) = (time_param("since", since)?, time_param("until", until)?);
+    if let (Some(from), Some(to)) = (since_ms, until_ms)
+        && from >= to
+    {
+        return Err(ApiError::bad_request(
+            "bad_parameter",
+            format!(
+                "since ({}) is not before until ({}): the range is empty",
+                since.unwrap_or_default(),
+                until.unwrap_or_default()
+            ),
+        ));
+    }
+    Ok((since_ms, until_ms))
 }
 
 /// Most hits one page holds.
@@ -597,13 +623,9 @@ async fn patterns(
     };
     blocking_json(&state, "patterns", move |state| {
         let source = params.source.clone().filter(|source| !source.is_empty());
-        let request = SearchRequest {
-            query: params.q.clone(),
-            source: source.clone(),
-            since_ms: time_param("since", params.since.as_deref())?,
-            until_ms: time_param("until", params.until.as_deref())?,
-            limit: None,
-        };
+        let (since_ms, until_ms) = time_range(params.since.as_deref(), params.until.as_deref())?;
+        let request =
+            SearchRequest { query: params.q.clone(), source: source.clone(), since_ms, until_ms, limit: None };
         // The buckets span the range asked for, or the matching records' own span.
         let span = match (series, request.since_ms, request.until_ms) {
             (None, _, _) => None,

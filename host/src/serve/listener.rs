@@ -205,7 +205,7 @@ async fn serve_http<I>(
     // hyper's own header timer runs from the moment a connection waits for a request: a
     // backstop behind the finer idle and header-read clocks of `TimedIo`.
     builder.timer(TokioTimer::new()).header_read_timeout(limits.idle + limits.header_read).keep_alive(true);
-    let connection = builder.serve_connection(TokioIo::new(io), service);
+    let connection = builder.serve_connection(TokioIo::new(ParseErrorsAsJson::new(io)), service);
     tokio::pin!(connection);
     let closed = tokio::select! {
         _ = connection.as_mut() => true,
@@ -377,6 +377,111 @@ impl AsyncWrite for TimedIo {
     }
 }
 
+/// hyper answers a request it cannot read (a malformed request line or header, an address or
+/// head too long) by itself, before any handler runs, with a status and an empty body. This
+/// rewrites that answer, on its way out, into the API's JSON error, so every error a client
+/// gets has a code and says why.
+struct ParseErrorsAsJson<I> {
+    io: I,
+    /// The rewritten answer being written, and how much of it is out.
+    rewrite: Option<(Vec<u8>, usize)>,
+}
+
+impl<I> ParseErrorsAsJson<I> {
+    fn new(io: I) -> Self {
+        Self { io, rewrite: None }
+    }
+}
+
+/// The JSON answer for hyper's own error head, if `bytes` is one: a 4xx head alone, with no
+/// body and `connection: close` (an answer of ours always has a body).
+fn parse_error_as_json(bytes: &[u8]) -> Option<Vec<u8>> {
+    if !bytes.starts_with(b"HTTP/1.1 4") || !bytes.ends_with(b"\r\n\r\n") {
+        return None;
+    }
+    let head = std::str::from_utf8(bytes).ok()?;
+    if head.find("\r\n\r\n")? != head.len() - 4
+        || !head.contains("\r\ncontent-length: 0\r\n")
+        || !head.contains("\r\nconnection: close\r\n")
+    {
+        return None;
+    }
+    let status: u16 = head.get(9..12)?.parse().ok()?;
+    let (code, message) = match status {
+        414 => ("uri_too_long", "the request's address is longer than the server reads"),
+        431 => ("headers_too_large", "the request's headers are larger than the server reads"),
+        _ => ("bad_request", "the request could not be read as HTTP/1.1 (a malformed request line or header)"),
+    };
+    let body = serde_json::json!({ "error": { "code": code, "message": message } }).to_string();
+    let head = head.replace(
+        "\r\ncontent-length: 0\r\n",
+        &format!("\r\ncontent-type: application/json\r\ncontent-length: {}\r\n", body.len()),
+    );
+    Some([head.as_bytes(), body.as_bytes()].concat())
+}
+
+impl<I: AsyncRead + Unpin> AsyncRead for ParseErrorsAsJson<I> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        context: &mut Context<'_>,
+        buffer: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_read(context, buffer)
+    }
+}
+
+impl<I: AsyncWrite + Unpin> AsyncWrite for ParseErrorsAsJson<I> {
+    fn poll_write(self: Pin<&mut Self>, context: &mut Context<'_>, bytes: &[u8]) -> Poll<std::io::Result<usize>> {
+        let this = self.get_mut();
+        if this.rewrite.is_none() {
+            match parse_error_as_json(bytes) {
+                Some(answer) => this.rewrite = Some((answer, 0)),
+                None => return Pin::new(&mut this.io).poll_write(context, bytes),
+            }
+        }
+        // hyper offers the same bytes again until they are taken: they are taken once the
+        // whole rewritten answer is out.
+        let (answer, sent) = this.rewrite.as_mut().expect("set above");
+        while *sent < answer.len() {
+            match Pin::new(&mut this.io).poll_write(context, &answer[*sent..]) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(std::io::ErrorKind::WriteZero.into())),
+                Poll::Ready(Ok(count)) => *sent += count,
+                Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        this.rewrite = None;
+        Poll::Ready(Ok(bytes.len()))
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        context: &mut Context<'_>,
+        buffers: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let this = self.get_mut();
+        let mut filled = buffers.iter().filter(|buffer| !buffer.is_empty());
+        if let (Some(only), None) = (filled.next(), filled.next())
+            && (this.rewrite.is_some() || parse_error_as_json(only).is_some())
+        {
+            return Pin::new(this).poll_write(context, only);
+        }
+        Pin::new(&mut this.io).poll_write_vectored(context, buffers)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_flush(context)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_shutdown(context)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -388,5 +493,20 @@ mod tests {
         assert_eq!(connection_cap(10, 100), 10);
         assert_eq!(connection_cap(1024, 100), 16, "a tiny limit still serves a few");
         assert_eq!(REFUSAL.len() - REFUSAL.windows(4).position(|w| w == b"\r\n\r\n").unwrap() - 4, 106);
+    }
+
+    #[test]
+    fn only_hypers_own_bodiless_error_heads_are_rewritten() {
+        let hyper = b"HTTP/1.1 414 URI Too Long\r\nconnection: close\r\ncontent-length: 0\r\ndate: x\r\n\r\n";
+        let answer = String::from_utf8(parse_error_as_json(hyper).unwrap()).unwrap();
+        let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+        assert!(head.starts_with("HTTP/1.1 414 URI Too Long\r\n") && head.contains("content-type: application/json"));
+        assert!(head.contains(&format!("content-length: {}", body.len())), "{head}");
+        let body: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(body["error"]["code"], "uri_too_long");
+        // An answer with a body, a 2xx, or a head followed by its body are ours: untouched.
+        assert!(parse_error_as_json(b"HTTP/1.1 404 Not Found\r\ncontent-length: 20\r\n\r\n").is_none());
+        assert!(parse_error_as_json(b"HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 0\r\n\r\n").is_none());
+        assert!(parse_error_as_json(b"HTTP/1.1 400 Bad\r\nconnection: close\r\ncontent-length: 0\r\n\r\n{}").is_none());
     }
 }
