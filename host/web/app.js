@@ -4,9 +4,9 @@
 // the address: every screen can be linked, reloaded, and left with Back.
 
 import { $, $$, api, session, showError, zoneName, fromInput } from "./dom.js";
-import { initLogs, showLogs, loadAnomalies, effectiveQuery, stopLive, timings } from "./logs.js";
-import { initReports, showReports } from "./reports.js";
-import { initBoard, showBoard } from "./board.js";
+import { initLogs, showLogs, loadAnomalies, effectiveQuery, stopLive, clearLogs, timings } from "./logs.js";
+import { initReports, showReports, clearReports } from "./reports.js";
+import { initBoard, showBoard, clearBoard } from "./board.js";
 
 const RANGES = ["15m", "1h", "24h", "7d", "30d", "", "custom"];
 const VIEWS = ["logs", "reports", "board"];
@@ -78,7 +78,16 @@ const SEARCH_KEYS = ["q", "range", "since", "until", "source", "filters"];
 /// Moves to a new view state: a history entry (unless `push` is false), then what changed is
 /// shown.
 function navigate(changes, { push = true } = {}) {
-  const next = { ...view, ...changes };
+  // What is typed in a search box but not yet submitted goes with any change made beside it
+  // (a range, a facet, a drag), as in Kibana: it is never silently dropped.
+  const typed = {};
+  if (view.view === "logs") {
+    typed.q = $("#q").value.trim();
+    typed.source = $("#source").value.trim();
+  } else if (view.view === "reports") {
+    typed.rq = $("#rq").value.trim();
+  }
+  const next = { ...view, ...typed, ...changes };
   const address = toAddress(next);
   if (push && address !== toAddress(view)) history.pushState(null, "", address);
   else history.replaceState(null, "", address);
@@ -94,7 +103,14 @@ function show(next) {
     tab.setAttribute("aria-selected", String(active));
   }
   for (const name of VIEWS) $(`#${name}`).hidden = name !== view.view;
-  if (!session.token) return;
+  if (!session.token) {
+    // The address's search shows in the form even before a token is entered.
+    $("#q").value = view.q;
+    $("#range").value = view.range;
+    $("#source").value = view.source;
+    $("#rq").value = view.rq;
+    return;
+  }
   if (view.view === "logs") {
     const changed = previous.view !== "logs" || SEARCH_KEYS.some((key) => JSON.stringify(previous[key]) !== JSON.stringify(view[key])) || !shownOnce;
     shownOnce = true;
@@ -113,11 +129,15 @@ async function identify() {
   try {
     const me = await api("/api/whoami");
     session.may = me.may;
-    $("#whoami").textContent = `${me.name} (${me.role})`;
+    $("#whoami").textContent = `${me.name} · ${me.role}`;
     $("#whoami").classList.remove("bad");
     return true;
   } catch (error) {
     session.may = { read: false, ingest: false, admin: false };
+    // Nothing read with another token stays on screen.
+    clearLogs();
+    clearReports();
+    clearBoard();
     $("#whoami").textContent = error.status === 401 ? "token not known" : error.message;
     $("#whoami").classList.add("bad");
     showError(error.status === 401 ? "The API token is not known to this server; enter another one (top right)." : error.message);
@@ -158,7 +178,10 @@ function onKey(event) {
     event.target.blur();
     return;
   }
-  if (typing || event.altKey || event.ctrlKey || event.metaKey) return;
+  // Down from a search box goes to the list below it.
+  if (event.key === "ArrowDown" && (event.target.id === "q" || event.target.id === "rq")) {
+    event.target.blur();
+  } else if (typing || event.altKey || event.ctrlKey || event.metaKey) return;
   const down = event.key === "ArrowDown" || event.key === "j";
   const up = event.key === "ArrowUp" || event.key === "k";
   if (!down && !up) return;
@@ -190,6 +213,7 @@ function start() {
     $("#zone-name").textContent = `times in ${zoneName()}`;
     shownOnce = false;
     show(view);
+    loadAnomalies();
   });
   $("#search-form").addEventListener("submit", (event) => {
     event.preventDefault();

@@ -21,6 +21,15 @@ function filterParams(view) {
   return params;
 }
 
+/// Empties the view (another token is in use).
+export function clearBoard() {
+  shownFilters = null;
+  items = [];
+  $("#items").replaceChildren();
+  $("#item-count").textContent = "";
+  $("#item-detail").hidden = true;
+}
+
 export async function showBoard(view, { reload = false } = {}) {
   $("#kind").value = view.kind;
   $("#status").value = view.status;
@@ -31,7 +40,7 @@ export async function showBoard(view, { reload = false } = {}) {
     try {
       const board = await api(`/api/feedback?${filters}`);
       items = board.items;
-      $("#item-count").textContent = `${items.length} items, by impact`;
+      $("#item-count").textContent = `${items.length} item${items.length === 1 ? "" : "s"}, by impact`;
       $("#items").replaceChildren(...items.map(itemNode));
     } catch (error) {
       shownFilters = null;

@@ -19,9 +19,10 @@ function tickStep(span, count) {
   return STEPS.find((step) => span / step <= count) || STEPS[STEPS.length - 1];
 }
 
-/// Draws `histogram` ({interval_ms, buckets: [{t, count}]}) into `box`. `onRange(since,
-/// until)` is called with the range a click or a drag selects.
-export function drawHistogram(box, histogram, onRange) {
+/// Draws `histogram` ({interval_ms, buckets: [{t, count}]}) into `box` over `domain` ({from,
+/// to}; a null bound is the records' own). `onRange(since, until)` is called with the range a
+/// click or a drag selects.
+export function drawHistogram(box, histogram, onRange, domain = { from: null, to: null }) {
   box.replaceChildren();
   const buckets = histogram.buckets;
   if (!buckets.length) {
@@ -30,8 +31,9 @@ export function drawHistogram(box, histogram, onRange) {
   }
   const width = Math.max(box.clientWidth, 200);
   const plot = width - LEFT - 8;
-  const first = buckets[0].t;
-  const last = buckets[buckets.length - 1].t + histogram.interval_ms;
+  // The chosen range, so empty time at either end can be seen and selected.
+  const first = Math.min(domain.from ?? buckets[0].t, buckets[0].t);
+  const last = Math.max(domain.to ?? buckets[buckets.length - 1].t + histogram.interval_ms, buckets[buckets.length - 1].t + histogram.interval_ms);
   const x = (ms) => LEFT + ((ms - first) / (last - first)) * plot;
   const max = Math.max(...buckets.map((bucket) => bucket.count), 1);
   const barHeight = HEIGHT - AXIS - 6;
@@ -60,7 +62,7 @@ export function drawHistogram(box, histogram, onRange) {
   }
 
   const tooltip = el("div", { class: "tooltip", role: "tooltip", hidden: true });
-  const barWidth = Math.max(plot / buckets.length - 1, 1);
+  const barWidth = Math.max((histogram.interval_ms / (last - first)) * plot - 1, 1);
   buckets.forEach((bucket) => {
     const height = (bucket.count / max) * barHeight;
     const rect = svg("rect", {

@@ -8,6 +8,7 @@ import { drawHistogram, sparkline } from "./histogram.js";
 const PAGE = 100;
 let navigate = () => {};
 let current = null;
+let total = 0;
 let cursor = null;
 let generation = 0;
 export const timings = {};
@@ -24,7 +25,7 @@ export function initLogs(navigateTo) {
   let resized = null;
   window.addEventListener("resize", () => {
     clearTimeout(resized);
-    resized = setTimeout(() => lastHistogram && drawHistogram($("#histogram"), lastHistogram, selectRange), 150);
+    resized = setTimeout(() => lastHistogram && drawHistogram($("#histogram"), lastHistogram, selectRange, domain(current)), 150);
   });
 }
 
@@ -67,6 +68,15 @@ function clearResults() {
   cursor = null;
 }
 
+/// Empties the view (another token is in use).
+export function clearLogs() {
+  setLive(false);
+  clearResults();
+  $("#anomalies").replaceChildren();
+}
+
+const plural = (count, word) => `${count.toLocaleString()} ${word}${count === 1 ? "" : "s"}`;
+
 function fail(error) {
   clearResults();
   showError(error.message);
@@ -83,8 +93,12 @@ export async function showLogs(view, changed) {
   $("#until").value = view.until !== null ? inputValue(view.until) : "";
   $("#source").value = view.source;
   $("#zone-name").textContent = `times in ${zoneName()}`;
-  $("#live").setAttribute("aria-pressed", String(view.live));
-  $("#live").classList.toggle("on", view.live);
+  const live = view.live && reachesNow(view);
+  $("#live").disabled = !reachesNow(view);
+  $("#live").title = reachesNow(view) ? "stream new matching records as they arrive" : "live tail shows new records: choose a range that reaches now";
+  $("#live").setAttribute("aria-pressed", String(live));
+  $("#live").classList.toggle("on", live);
+  $("#zoom-out").disabled = view.range === "";
   $("#mode-records").classList.toggle("active", view.mode !== "patterns");
   $("#mode-patterns").classList.toggle("active", view.mode === "patterns");
   $("#records-panel").hidden = view.mode === "patterns";
@@ -107,7 +121,12 @@ export async function showLogs(view, changed) {
   } else if (view.mode === "patterns" && !$("#pattern-list").childElementCount) {
     loadPatterns(generation).catch(fail);
   }
-  setLive(view.live);
+  setLive(view.live && reachesNow(view));
+}
+
+/// Whether new records fall in the view's range (live tail makes sense).
+function reachesNow(view) {
+  return view.range !== "custom" || view.until === null || view.until > Date.now();
 }
 
 async function loadPage(mine) {
@@ -116,7 +135,8 @@ async function loadPage(mine) {
   if (cursor) query.set("cursor", cursor);
   const page = await api(`/api/search?${query}`);
   if (mine !== generation) return;
-  $("#result-count").textContent = `${page.total.toLocaleString()} records`;
+  total = page.total;
+  $("#result-count").textContent = plural(page.total, "record");
   $("#results").append(...page.hits.map(hitNode));
   cursor = page.next_cursor;
   $("#more").hidden = !cursor;
@@ -178,31 +198,44 @@ async function loadHistogram(mine) {
   const histogram = await api(`/api/histogram?${params(current)}`);
   if (mine !== generation) return;
   lastHistogram = histogram;
-  drawHistogram($("#histogram"), histogram, selectRange);
+  drawHistogram($("#histogram"), histogram, selectRange, domain(current));
+}
+
+const SPANS = { "15m": 9e5, "1h": 3.6e6, "24h": 8.64e7, "7d": 6.048e8, "30d": 2.592e9 };
+const PRESETS = ["15m", "1h", "24h", "7d", "30d"];
+
+/// The time span the chart shows: the chosen range, where it has bounds.
+function domain(view) {
+  if (view.range === "custom") return { from: view.since, to: view.until };
+  if (view.range) return { from: Date.now() - SPANS[view.range], to: Date.now() };
+  return { from: null, to: null };
 }
 
 function selectRange(since, until) {
   navigate({ range: "custom", since, until });
 }
 
-/// Three times the shown range around its middle (the whole range when there is no bound).
+/// A wider range: the next preset up from a preset ("all time" after 30 days), three times a
+/// custom range around its middle (what the chart shows where the range has no bound).
 function zoomOut() {
   const view = current;
-  let since = view.range === "custom" ? view.since : null;
-  let until = view.range === "custom" ? view.until : null;
-  if (view.range && view.range !== "custom") {
-    const spans = { "15m": 9e5, "1h": 3.6e6, "24h": 8.64e7, "7d": 6.048e8, "30d": 2.592e9 };
-    until = Date.now();
-    since = until - spans[view.range];
+  if (view.range === "") return;
+  if (view.range !== "custom") {
+    const next = PRESETS[PRESETS.indexOf(view.range) + 1] ?? "";
+    navigate({ range: next, since: null, until: null });
+    return;
   }
+  const buckets = lastHistogram ? lastHistogram.buckets : [];
+  const since = view.since ?? (buckets.length ? buckets[0].t : null);
+  const until = view.until ?? (buckets.length ? buckets[buckets.length - 1].t + lastHistogram.interval_ms : null);
   if (since === null || until === null) {
-    if (!lastHistogram || !lastHistogram.buckets.length) return;
-    const buckets = lastHistogram.buckets;
-    since = since ?? buckets[0].t;
-    until = until ?? buckets[buckets.length - 1].t + lastHistogram.interval_ms;
+    navigate({ range: "", since: null, until: null });
+    return;
   }
   const span = until - since;
-  navigate({ range: "custom", since: Math.floor(since - span), until: Math.ceil(until + span) });
+  const wider = { since: Math.floor(since - span), until: Math.ceil(until + span) };
+  // A range reaching past now is open-ended: the newest records are the end.
+  navigate({ range: "custom", since: wider.since, until: wider.until > Date.now() ? null : wider.until });
 }
 
 // ---- facets and filters ---------------------------------------------------------------
@@ -235,6 +268,8 @@ async function loadFacets(mine) {
   if (mine !== generation) return;
   const names = { level: "Level", source: "Source", pattern: "Pattern" };
   const box = $("#facets");
+  const focused = document.activeElement?.closest?.(".facet-value");
+  const refocus = focused ? [focused.dataset.field, focused.dataset.value] : null;
   box.replaceChildren();
   for (const [field, title] of Object.entries(names)) {
     const facet = answer.facets[field];
@@ -255,6 +290,11 @@ async function loadFacets(mine) {
     const more = facet.distinct > facet.values.length ? el("p", { class: "muted" }, `${facet.distinct - facet.values.length} more`) : null;
     box.append(el("section", { class: "facet", "data-field": field }, el("h3", {}, title), list, more));
   }
+  // A facet chosen by keyboard keeps the focus after the counts are drawn again.
+  if (refocus) {
+    const again = [...box.querySelectorAll(".facet-value")].find((node) => node.dataset.field === refocus[0] && node.dataset.value === refocus[1]);
+    again?.focus();
+  }
 }
 
 // ---- patterns of the current search ---------------------------------------------------
@@ -266,7 +306,7 @@ async function loadPatterns(mine) {
   query.set("examples", "1");
   const answer = await api(`/api/patterns?${query}`);
   if (mine !== generation) return;
-  $("#pattern-count").textContent = `${answer.total.toLocaleString()} pattern${answer.total === 1 ? "" : "s"}`;
+  $("#pattern-count").textContent = plural(answer.total, "pattern");
   $("#pattern-list").replaceChildren(
     ...answer.patterns.map((pattern) => {
       const series = pattern.series;
@@ -352,6 +392,7 @@ export async function loadAnomalies() {
 let liveStream = null;
 let liveKey = "";
 const held = [];
+let liveCount = 0;
 
 function setLive(on) {
   const key = on ? `${effectiveQuery(current)}\u0000${current.source}` : "";
@@ -360,6 +401,7 @@ function setLive(on) {
   liveStream = null;
   liveKey = key;
   held.length = 0;
+  liveCount = 0;
   $("#new-records").hidden = true;
   $("#live-state").textContent = "";
   if (on) startLive();
@@ -428,7 +470,10 @@ function flushLive() {
   });
   $("#results").prepend(...nodes);
   $("#new-records").hidden = true;
-  $("#live-state").textContent = `live: ${nodes.length} new at ${formatTime(Date.now())}`;
+  liveCount += nodes.length;
+  total += nodes.length;
+  $("#result-count").textContent = plural(total, "record");
+  $("#live-state").textContent = `live: ${plural(liveCount, "new record")} since it started, the last at ${formatTime(Date.now())}`;
 }
 
 export function stopLive() {

@@ -12,6 +12,15 @@ export function initReports(navigateTo) {
   navigate = navigateTo;
 }
 
+/// Empties the view (another token is in use).
+export function clearReports() {
+  shownQuery = null;
+  $("#report-list").replaceChildren();
+  $("#report-count").textContent = "";
+  $("#report-facets").replaceChildren();
+  $("#report-detail").hidden = true;
+}
+
 export async function showReports(view) {
   $("#rq").value = view.rq;
   if (shownQuery !== view.rq) {
@@ -23,7 +32,7 @@ export async function showReports(view) {
     try {
       const query = new URLSearchParams({ q: view.rq, limit: "200", facets: "true" });
       const answer = await api(`/api/reports?${query}`);
-      $("#report-count").textContent = `${answer.total.toLocaleString()} reports${answer.total > answer.reports.length ? `, the newest ${answer.reports.length} shown` : ""}`;
+      $("#report-count").textContent = `${answer.total.toLocaleString()} report${answer.total === 1 ? "" : "s"}${answer.total > answer.reports.length ? `, the newest ${answer.reports.length} shown` : ""}`;
       $("#report-list").replaceChildren(...answer.reports.map((report) => reportNode(report, view.report)));
       drawFacets(answer.facets || {}, view.rq);
     } catch (error) {
@@ -79,9 +88,9 @@ function drawFacets(facets, query) {
   }
 }
 
-/// Stack-trace lines: Java/JS `at …`, Python `File "…"`, native frames `#3 0x…`, and the
-/// exception lines that head them.
-const TRACE_LINE = /^\s*(at\s|File "|#\d+\s|Traceback|Caused by|\.\.\. \d+ more|[\w$.]+(Exception|Error)(:|$))/;
+/// Lines set apart as code: stack frames (Java/JS `at …`, Python `File "…"`, native `#3 0x…`),
+/// the exception lines that head them, and log lines pasted in (a timestamp or a level first).
+const TRACE_LINE = /^\s*(at\s|File "|#\d+\s|Traceback|Caused by|\.\.\. \d+ more|[\w$.]+(Exception|Error)(:|$)|\d{4}-\d\d-\d\d[ T]\d|\d\d:\d\d:\d\d|(TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL)\b)/;
 
 /// The body as paragraphs, with runs of stack-trace lines as preformatted blocks.
 function bodyNodes(body) {
@@ -120,6 +129,8 @@ async function openReport(id) {
       api(`/api/reports/${encodeURIComponent(id)}`),
       api(`/api/reports/${encodeURIComponent(id)}/similar?limit=5`),
     ]);
+    // A report that shares nothing with this one (a score near 0) is no similar report.
+    similar.similar = similar.similar.filter((other) => other.score >= 0.05);
     const facts = [
       ["id", report.id], ["status", report.status || "unknown"], ["reporter", report.reporter || "unknown"],
       ["created", report.created ? formatTime(Date.parse(report.created)) : "unknown"],
