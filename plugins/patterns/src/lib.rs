@@ -289,8 +289,9 @@ impl PatternsPlugin {
                     .map(|&(pattern, errors)| format!("`{}` ({errors})", self.template_of(pattern)))
                     .collect();
                 let summary = format!(
-                    "error burst: {} error records in {minutes:.0} min where {expected:.0} were expected; mostly {}",
+                    "error burst: {} error records in {minutes:.0} min where {expected:.0} {} expected; mostly {}",
                     episode.observed,
+                    if expected.round() == 1.0 { "was" } else { "were" },
                     named.join(", "),
                 );
                 let patterns: Vec<String> = episode
@@ -299,7 +300,8 @@ impl PatternsPlugin {
                     .take(3)
                     .map(|&(pattern, _)| format!("pattern:{}", self.id_of(pattern)))
                     .collect();
-                ("error-burst", summary, format!("level:ERROR AND ({})", patterns.join(" OR ")))
+                // Every error level the host stores (it folds CRIT, EMERG, ... into FATAL).
+                ("error-burst", summary, format!("(level:ERROR OR level:FATAL) AND ({})", patterns.join(" OR ")))
             }
         };
         let mut counts = vec![
