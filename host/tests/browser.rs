@@ -288,6 +288,18 @@ async fn the_page_in_headless_chromium() {
     press(&client, Key::Enter.into()).await;
     element(&client, "#results .hit:nth-child(2) .context .current").await;
 
+    // A query that does not parse: the error says why, and nothing of the last search stays.
+    client.find(Locator::Css("#q")).await.unwrap().clear().await.unwrap();
+    client.find(Locator::Css("#q")).await.unwrap().send_keys("\"unclosed").await.unwrap();
+    client.find(Locator::Css("#search-button")).await.unwrap().click().await.unwrap();
+    until("the syntax error", || text(&client, "#error"), |error| error.contains("quote")).await;
+    assert_eq!(text(&client, "#result-count").await, "");
+    assert!(
+        client.find_all(Locator::Css("#results .hit, #histogram rect[data-t]")).await.unwrap().is_empty(),
+        "stale results"
+    );
+    assert!(!client.find(Locator::Css("#more")).await.unwrap().is_displayed().await.unwrap());
+
     // Live tail: a record ingested now appears without a search.
     client.find(Locator::Css("#q")).await.unwrap().clear().await.unwrap();
     client.find(Locator::Css("#q")).await.unwrap().send_keys("gateway").await.unwrap();
