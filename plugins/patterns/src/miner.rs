@@ -256,6 +256,17 @@ pub struct Miner {
     candidates: Vec<usize>,
     /// `aliases[i]` is the pattern that pattern `i` was folded into (itself when it stands).
     aliases: Vec<usize>,
+    /// `joined[i]` is the older pattern of another length that pattern `i` was joined to as the
+    /// same event ([`Miner::join_other_lengths`]); itself when none. A joined pattern stays in
+    /// its bucket, so messages of its length still find it.
+    joined: Vec<usize>,
+    /// Hash of a template's skeleton ([`skeleton`]) -> the patterns that had it, with the runs
+    /// and length their template had then: where a template of another length that is the
+    /// same event is looked for. An entry whose pattern changed since is dropped when met.
+    skeletons: FxHashMap<u64, Vec<SkeletonEntry>>,
+    /// How many times each pattern's template changed: tells a current skeleton entry from a
+    /// stale one.
+    versions: Vec<u32>,
     /// Hash of a masked message -> the pattern that absorbed it last time: most messages repeat
     /// once masked, and this skips comparing them with every candidate.
     seen: FxHashMap<u64, usize>,
@@ -360,6 +371,9 @@ impl Miner {
             ids: FxHashSet::default(),
             candidates: Vec::new(),
             aliases: Vec::new(),
+            joined: Vec::new(),
+            skeletons: FxHashMap::default(),
+            versions: Vec::new(),
             seen: FxHashMap::default(),
             shapes: FxHashMap::default(),
             shape_probe: ShapeProbe::default(),
@@ -401,7 +415,7 @@ impl Miner {
         if let Some(index) = found {
             // The same masked text as a message this pattern took: the pattern covers it still
             // (templates only widen, and a folded pattern's target covers what it covered).
-            let index = self.resolve(index);
+            let index = self.standing(index);
             self.patterns[index].count += 1;
             return index;
         }
@@ -422,7 +436,7 @@ impl Miner {
         let mut hasher = FxBuildHasher.build_hasher();
         hasher.write(masked.as_bytes());
         let fingerprint = hasher.finish();
-        let index = match self.seen.get(&fingerprint).map(|&index| self.resolve(index)) {
+        let index = match self.seen.get(&fingerprint).map(|&index| self.standing(index)) {
             Some(index) if self.covers(index, &masked, &spans) => {
                 self.patterns[index].count += 1;
                 index
@@ -602,8 +616,53 @@ impl Miner {
         self.patterns.push(Pattern { id, tokens: template, count: 1 });
         let index = self.patterns.len() - 1;
         self.aliases.push(index);
+        self.joined.push(index);
+        self.versions.push(0);
         self.buckets.entry(key).or_default().insert(index, &self.patterns[index].tokens);
+        self.join_other_lengths(index);
         index
+    }
+
+    /// Joins pattern `index` to an older pattern of another token count that is the same event
+    /// once variables of varying length are allowed for: the same constant words in the same
+    /// order, and between each two of them, on both sides, either nothing or a short run of
+    /// variables and units holding a variable (`<*> bytes sent` and `<*> bytes (<*> KB) sent`,
+    /// `lifetime <*>` and `lifetime <<*> sec`). A miner that buckets by token count alone
+    /// never joins these.
+    fn join_other_lengths(&mut self, index: usize) {
+        let root = self.standing(index);
+        let tokens = &self.patterns[root].tokens;
+        // Only a template with a run of variables and units can have another length.
+        if !tokens.iter().any(|token| is_bare_variable(token) || is_unit(token)) {
+            return;
+        }
+        let Some(shape) = skeleton(tokens) else { return };
+        let length = tokens.len();
+        let version = self.versions[root];
+        let entries = self.skeletons.entry(shape.hash).or_default();
+        let versions = &self.versions;
+        entries.retain(|entry| versions[entry.index] == entry.version);
+        let mut matches: Vec<usize> = entries
+            .iter()
+            .filter(|entry| entry.length != length && entry.index != root && shape.runs_agree(&entry.runs))
+            .map(|entry| entry.index)
+            .collect();
+        if !entries.iter().any(|entry| entry.index == root) {
+            entries.push(SkeletonEntry { index: root, version, length, runs: shape.runs });
+        }
+        matches.sort_unstable();
+        let mut target = self.resolve(root);
+        for candidate in matches {
+            let other = self.resolve(candidate);
+            if other == target {
+                continue;
+            }
+            // The older pattern stands for both: its id is the one records already carry.
+            let (older, newer) = if other < target { (other, target) } else { (target, other) };
+            self.joined[newer] = older;
+            self.patterns[older].count += std::mem::take(&mut self.patterns[newer].count);
+            target = older;
+        }
     }
 
     /// Folds into `target` every pattern of its bucket that differs from it only where one
@@ -632,6 +691,9 @@ impl Miner {
             }
             self.patterns[other].tokens = sibling;
             self.aliases[other] = target;
+            if self.joined[other] != other && self.joined[target] == target {
+                self.joined[target] = self.joined[other];
+            }
             self.patterns[target].count += self.patterns[other].count;
         }
         if let Some(bucket) = self.buckets.get_mut(&key) {
@@ -650,11 +712,30 @@ impl Miner {
         let bucket = self.buckets.get_mut(&key).expect("a pattern's bucket exists");
         bucket.remove(index, before);
         bucket.insert(index, &self.patterns[index].tokens);
+        self.versions[index] += 1;
+        self.join_other_lengths(index);
     }
 
-    /// The pattern that pattern `index` stands for now (after any folding).
-    pub fn resolve(&self, mut index: usize) -> usize {
+    /// The pattern of its own length that pattern `index` was folded into, if any: the one
+    /// whose template takes the messages `index` took (what the fast paths of [`Miner::add`]
+    /// check a message against).
+    fn standing(&self, mut index: usize) -> usize {
         while let Some(&next) = self.aliases.get(index) {
+            if next == index {
+                break;
+            }
+            index = next;
+        }
+        index
+    }
+
+    /// The pattern that pattern `index` stands for now (after any folding or joining).
+    pub fn resolve(&self, mut index: usize) -> usize {
+        // Joins point to older patterns and folds within a bucket; the bound keeps a damaged
+        // state from looping.
+        for _ in 0..=self.patterns.len() {
+            let folded = self.aliases.get(index).copied().unwrap_or(index);
+            let next = if folded != index { folded } else { self.joined.get(index).copied().unwrap_or(index) };
             if next == index {
                 break;
             }
@@ -694,14 +775,16 @@ impl Miner {
     }
 
     /// The miner's state as text: one pattern a line, `id<TAB>count<TAB>template`, where the
-    /// count of a pattern folded into pattern `N` reads `@N`.
+    /// count of a pattern folded into pattern `N` reads `@N`, and that of a pattern joined to
+    /// pattern `N` of another length `count>N`.
     pub fn save(&self) -> String {
         let mut text = String::new();
         for (index, pattern) in self.patterns.iter().enumerate() {
             // A folded pattern is kept as `@target`, so indexes stay the same after a restore.
-            let count = match self.aliases[index] {
-                target if target == index => pattern.count.to_string(),
-                target => format!("@{target}"),
+            let count = match (self.aliases[index], self.joined[index]) {
+                (target, _) if target != index => format!("@{target}"),
+                (_, older) if older != index => format!("{}>{older}", pattern.count),
+                _ => pattern.count.to_string(),
             };
             text.push_str(&format!("{}\t{count}\t{}\n", pattern.id, pattern.tokens.join(" ")));
         }
@@ -719,6 +802,17 @@ impl Miner {
             };
             let tokens: Vec<String> = template.split(' ').map(str::to_string).collect();
             let index = miner.patterns.len();
+            let (count, joined) = match count.split_once('>') {
+                Some((count, older)) => {
+                    let older: usize =
+                        older.parse().map_err(|error| format!("state line {}: join target: {error}", number + 1))?;
+                    if older >= index {
+                        return Err(format!("state line {}: join target {older} is not an older pattern", number + 1));
+                    }
+                    (count, older)
+                }
+                None => (count, index),
+            };
             let (count, alias) = match count.strip_prefix('@') {
                 Some(target) => {
                     let target: usize =
@@ -738,11 +832,94 @@ impl Miner {
             if let Ok(number) = u64::from_str_radix(id, 16) {
                 miner.ids.insert(number);
             }
+            if alias == index
+                && let Some(shape) = skeleton(&tokens)
+            {
+                let entry = SkeletonEntry { index, version: 0, length: tokens.len(), runs: shape.runs };
+                miner.skeletons.entry(shape.hash).or_default().push(entry);
+            }
             miner.patterns.push(Pattern { id: id.to_string(), tokens, count });
             miner.aliases.push(alias);
+            miner.joined.push(joined);
+            miner.versions.push(0);
         }
         Ok(miner)
     }
+}
+
+/// Words that measure the number before them (`12 bytes`, `(1.2 KB)`, `<1 sec`): part of a
+/// variable of varying length, not constant text, for [`skeleton`].
+const UNITS: [&str; 31] = [
+    "b", "byte", "bytes", "kb", "mb", "gb", "tb", "kib", "mib", "gib", "k", "ms", "us", "µs", "ns", "s", "sec", "secs",
+    "second", "seconds", "min", "mins", "minute", "minutes", "h", "hr", "hrs", "hour", "hours", "day", "days",
+];
+
+/// Whether a template token is a variable with nothing but punctuation around it (`<*>`,
+/// `(<*>`, `<<*>`), as opposed to a key framing one (`user=<*>`).
+fn is_bare_variable(token: &str) -> bool {
+    // `<*>` holds no letter or digit, so the token's own bytes tell.
+    is_variable(token) && token.bytes().all(|byte| !byte.is_ascii_alphanumeric())
+}
+
+/// Whether a token is a unit once the punctuation around it is dropped (`KB)`, `sec,`).
+fn is_unit(token: &str) -> bool {
+    let word = token.trim_matches(|c: char| !c.is_alphanumeric() && c != 'µ');
+    !word.is_empty() && UNITS.iter().any(|unit| unit.eq_ignore_ascii_case(word))
+}
+
+/// A template's constant words (units and bare variables left out) and, around and between
+/// them, the runs of left-out tokens: how many and whether they hold a variable.
+struct Skeleton {
+    hash: u64,
+    runs: Vec<(usize, bool)>,
+}
+
+/// A pattern filed under its skeleton's hash, as its template was at `version`.
+#[derive(Debug, Clone)]
+struct SkeletonEntry {
+    index: usize,
+    version: u32,
+    length: usize,
+    runs: Vec<(usize, bool)>,
+}
+
+/// Tokens a run between two constant words may hold, on either side of a join.
+const MOST_RUN_TOKENS: usize = 4;
+
+impl Skeleton {
+    /// Whether two templates with this skeleton are one event: each run empty on both sides,
+    /// or on both sides at most [`MOST_RUN_TOKENS`] tokens holding a variable.
+    fn runs_agree(&self, other: &[(usize, bool)]) -> bool {
+        self.runs.len() == other.len()
+            && self.runs.iter().zip(other).all(|(&(a, a_variable), &(b, b_variable))| {
+                (a == 0 && b == 0)
+                    || (a_variable
+                        && b_variable
+                        && (1..=MOST_RUN_TOKENS).contains(&a)
+                        && (1..=MOST_RUN_TOKENS).contains(&b))
+            })
+    }
+}
+
+/// The [`Skeleton`] of a template with two constant words or more (fewer say too little to
+/// join on).
+fn skeleton(tokens: &[String]) -> Option<Skeleton> {
+    let mut hash = 0xcbf2_9ce4_8422_2325u64;
+    let mut runs = vec![(0, false)];
+    let mut constants = 0;
+    for token in tokens {
+        let bare = is_bare_variable(token);
+        if bare || is_unit(token) {
+            let run = runs.last_mut().expect("runs start with one");
+            run.0 += 1;
+            run.1 |= bare;
+        } else {
+            hash = stable_hash(token) ^ hash.rotate_left(7);
+            constants += 1;
+            runs.push((0, false));
+        }
+    }
+    (constants >= 2).then_some(Skeleton { hash, runs })
 }
 
 #[cfg(test)]
@@ -984,6 +1161,32 @@ mod tests {
         let mut restored = restored;
         let index = restored.add("job 3 started");
         assert_eq!(restored.patterns()[index].id, miner.patterns()[0].id);
+    }
+
+    #[test]
+    fn a_variable_whose_token_count_varies_is_one_event_across_restarts() {
+        let lines = [
+            "10.0.0.1:80 close, 0 bytes sent, 12 bytes received, lifetime 00:01",
+            "10.0.0.2:80 close, 1190 bytes (1.16 KB) sent, 40 bytes received, lifetime 00:02",
+            "10.0.0.3:80 close, 403 bytes sent, 426 bytes received, lifetime <1 sec",
+            "10.0.0.4:80 close, 451 bytes sent, 18846 bytes (18.4 KB) received, lifetime <1 sec",
+        ];
+        let mut miner = Miner::default();
+        let added: Vec<usize> = lines.iter().map(|line| miner.add(line)).collect();
+        let ids: Vec<String> = added.iter().map(|&at| miner.patterns()[miner.resolve(at)].id.clone()).collect();
+        assert!(ids.iter().all(|id| *id == ids[0]), "one event: {ids:?}");
+        // After a restart, a new message of a joined length still gets the first id.
+        let mut restored = Miner::load(0.5, &miner.save()).unwrap();
+        let at = restored.add("10.0.0.5:80 close, 9 bytes sent, 77 bytes received, lifetime <1 sec");
+        assert_eq!(restored.patterns()[restored.resolve(at)].id, ids[0]);
+        // Constant words that differ, or a key (not a unit) in the varying run, keep events apart.
+        let mut miner = Miner::default();
+        let a = miner.add("session closed for user alice rhost=10.0.0.1");
+        let b = miner.add("session closed for user alice rhost=10.0.0.1 tty=ssh");
+        let c = miner.add("Failed password for root from 10.0.0.2 port 22 ssh2");
+        let d = miner.add("Failed password for invalid user root from 10.0.0.2 port 22 ssh2");
+        assert_ne!(miner.resolve(a), miner.resolve(b));
+        assert_ne!(miner.resolve(c), miner.resolve(d));
     }
 
     #[test]
