@@ -380,7 +380,8 @@ impl AsyncWrite for TimedIo {
 /// hyper answers a request it cannot read (a malformed request line or header, an address or
 /// head too long) by itself, before any handler runs, with a status and an empty body. This
 /// rewrites that answer, on its way out, into the API's JSON error, so every error a client
-/// gets has a code and says why.
+/// gets has a code and says why. It does not write vectored, so hyper hands it each answer's
+/// head as one buffer.
 struct ParseErrorsAsJson<I> {
     io: I,
     /// The rewritten answer being written, and how much of it is out.
@@ -452,25 +453,6 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for ParseErrorsAsJson<I> {
         }
         this.rewrite = None;
         Poll::Ready(Ok(bytes.len()))
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        context: &mut Context<'_>,
-        buffers: &[std::io::IoSlice<'_>],
-    ) -> Poll<std::io::Result<usize>> {
-        let this = self.get_mut();
-        let mut filled = buffers.iter().filter(|buffer| !buffer.is_empty());
-        if let (Some(only), None) = (filled.next(), filled.next())
-            && (this.rewrite.is_some() || parse_error_as_json(only).is_some())
-        {
-            return Pin::new(this).poll_write(context, only);
-        }
-        Pin::new(&mut this.io).poll_write_vectored(context, buffers)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.io.is_write_vectored()
     }
 
     fn poll_flush(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<std::io::Result<()>> {
