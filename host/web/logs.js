@@ -242,15 +242,27 @@ function zoomOut() {
 
 const quoted = (value) => (/^[\w.\-]+$/.test(value) ? value : `"${value.replaceAll('"', '\\"')}"`);
 
+/// Pattern id -> template, from the facets and pattern lists seen: chips name a pattern by its
+/// template, not its id.
+const templates = new Map();
+
+function chipLabel(filter) {
+  const match = /^(-?)pattern:(\w+)$/.exec(filter);
+  const template = match && templates.get(match[2]);
+  if (!template) return filter;
+  const short = template.length > 60 ? `${template.slice(0, 57)}…` : template;
+  return `${match[1] ? "not " : ""}pattern “${short}”`;
+}
+
 function drawFilters(view) {
   $("#filters").replaceChildren(
     ...view.filters.map((filter) =>
       el("button", {
         type: "button",
         class: `chip${filter.startsWith("-") ? " exclude" : ""}`,
-        title: "remove this filter",
+        title: `${filter}: remove this filter`,
         onclick: () => navigate({ filters: current.filters.filter((other) => other !== filter) }),
-      }, filter, " ×")),
+      }, chipLabel(filter), " ×")),
   );
 }
 
@@ -267,6 +279,8 @@ async function loadFacets(mine) {
   const answer = await api(`/api/facets?${query}`);
   if (mine !== generation) return;
   const names = { level: "Level", source: "Source", pattern: "Pattern" };
+  for (const value of answer.facets.pattern?.values || []) if (value.template) templates.set(value.value, value.template);
+  drawFilters(current);
   const box = $("#facets");
   const focused = document.activeElement?.closest?.(".facet-value");
   const refocus = focused ? [focused.dataset.field, focused.dataset.value] : null;
@@ -307,6 +321,7 @@ async function loadPatterns(mine) {
   const answer = await api(`/api/patterns?${query}`);
   if (mine !== generation) return;
   $("#pattern-count").textContent = plural(answer.total, "pattern");
+  for (const pattern of answer.patterns) templates.set(pattern.pattern, pattern.template);
   $("#pattern-list").replaceChildren(
     ...answer.patterns.map((pattern) => {
       const series = pattern.series;
