@@ -6,6 +6,8 @@ import { $, el, api, session, showError, formatTime, focusable } from "./dom.js"
 
 let navigate = () => {};
 let items = [];
+
+const count = (number, word) => `${number.toLocaleString()} ${word}${number === 1 ? "" : "s"}`;
 let shownFilters = null;
 
 export function initBoard(navigateTo) {
@@ -76,7 +78,7 @@ function itemNode(item) {
     el("span", { class: "badge" }, item.kind),
     el("span", { class: `badge status-${item.status}` }, item.status),
     "impact", bar,
-    el("span", { class: "muted" }, ` ${item.evidence.reports.length} reports · ${records} log records${item.impact.corroborated ? " · reports and logs agree" : ""} · ${item.id}`),
+    el("span", { class: "muted" }, ` ${count(item.evidence.reports.length, "report")} · ${count(records, "log record")}${item.impact.corroborated ? " · reports and logs agree" : ""} · ${item.id}`),
   );
   const open = () => navigate({ item: item.id });
   node.addEventListener("click", open);

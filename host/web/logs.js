@@ -234,6 +234,11 @@ function zoomOut() {
   }
   const span = until - since;
   const wider = { since: Math.floor(since - span), until: Math.ceil(until + span) };
+  // Past a year either way there is nothing left to widen to but all time.
+  if (wider.until - wider.since > 366 * 86_400_000) {
+    navigate({ range: "", since: null, until: null });
+    return;
+  }
   // A range reaching past now is open-ended: the newest records are the end.
   navigate({ range: "custom", since: wider.since, until: wider.until > Date.now() ? null : wider.until });
 }
@@ -266,7 +271,11 @@ function drawFilters(view) {
   );
 }
 
+/// The facet value chosen by keyboard, to focus again once the counts are drawn anew.
+let facetToFocus = null;
+
 function toggleFilter(field, value, exclude) {
+  if (document.activeElement?.closest?.(".facet-value")) facetToFocus = [field, value];
   const term = `${exclude ? "-" : ""}${field}:${quoted(value)}`;
   const opposite = `${exclude ? "" : "-"}${field}:${quoted(value)}`;
   const filters = current.filters.filter((filter) => filter !== opposite);
@@ -282,8 +291,8 @@ async function loadFacets(mine) {
   for (const value of answer.facets.pattern?.values || []) if (value.template) templates.set(value.value, value.template);
   drawFilters(current);
   const box = $("#facets");
-  const focused = document.activeElement?.closest?.(".facet-value");
-  const refocus = focused ? [focused.dataset.field, focused.dataset.value] : null;
+  const refocus = facetToFocus;
+  facetToFocus = null;
   box.replaceChildren();
   for (const [field, title] of Object.entries(names)) {
     const facet = answer.facets[field];
@@ -468,6 +477,7 @@ function receive(block) {
     else {
       $("#new-records").hidden = false;
       $("#new-records").textContent = `${held.length} new record${held.length > 1 ? "s" : ""}, paused while you read: show`;
+      $("#live-state").textContent = `live: ${plural(held.length, "new record")} waiting above`;
     }
   } else if (event === "skipped") {
     $("#live-state").textContent = `live: ${data.join("")} records came too fast to stream; search to see them`;
@@ -488,7 +498,7 @@ function flushLive() {
   liveCount += nodes.length;
   total += nodes.length;
   $("#result-count").textContent = plural(total, "record");
-  $("#live-state").textContent = `live: ${plural(liveCount, "new record")} since it started, the last at ${formatTime(Date.now())}`;
+  $("#live-state").textContent = `live: ${plural(liveCount, "new record")} since it started`;
 }
 
 export function stopLive() {

@@ -90,7 +90,15 @@ function drawFacets(facets, query) {
 
 /// Lines set apart as code: stack frames (Java/JS `at …`, Python `File "…"`, native `#3 0x…`),
 /// the exception lines that head them, and log lines pasted in (a timestamp or a level first).
-const TRACE_LINE = /^\s*(at\s|File "|#\d+\s|Traceback|Caused by|\.\.\. \d+ more|[\w$.]+(Exception|Error)(:|$)|\d{4}-\d\d-\d\d[ T]\d|\d\d:\d\d:\d\d|(TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL)\b)/;
+const TRACE_LINE = /^\s*[>\[(]?\s*(at\s|File "|#\d+\s|Traceback|Caused by|\.\.\. \d+ more|[\w$.]+(Exception|Error)(:|$)|\d{4}-\d\d-\d\d[ T]\d|\d\d:\d\d:\d\d|(TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL)\b)/;
+
+/// Whether a line standing alone in a report reads as a pasted log line rather than prose: two
+/// or more machine-made parts (an address, a host name, a long number, an id with `_`,
+/// `key=value`, a path).
+function looksLikeALogLine(line) {
+  const parts = line.match(/\d+\.\d+\.\d+\.\d+|\b\d{5,}\b|\w+_[\w-]*\d|\w=\S|(^|\s)\/\w+\/|:\d{2,5}\b|[\w-]+\.[a-z]{2,3}\.[a-z]{2}\b|\b[\w-]+\.(com|net|org|edu)\b/g) || [];
+  return parts.length >= 2;
+}
 
 /// The body as paragraphs, with runs of stack-trace lines as preformatted blocks.
 function bodyNodes(body) {
@@ -105,8 +113,10 @@ function bodyNodes(body) {
     if (trace.length) out.push(el("pre", { class: "trace" }, trace.join("\n")));
     trace = [];
   };
-  for (const line of (body || "").split("\n")) {
-    if (TRACE_LINE.test(line)) {
+  const lines = (body || "").split("\n");
+  lines.forEach((line, at) => {
+    const alone = !(lines[at - 1] || "").trim() && !(lines[at + 1] || "").trim();
+    if (TRACE_LINE.test(line) || (alone && looksLikeALogLine(line))) {
       flushText();
       trace.push(line);
     } else if (trace.length && /^\s+\S/.test(line)) {
@@ -116,7 +126,7 @@ function bodyNodes(body) {
       if (!line.trim()) flushText();
       else text.push(line);
     }
-  }
+  });
   flushText();
   flushTrace();
   return out;
