@@ -50,6 +50,7 @@ const HAND_WRITTEN_RULES: &[&str] = &[
     "mask: a day or month name is a variable (a date in words)",
     "mask: a segment starting with `/` and holding another `/` (a path) is a variable",
     "mask: a URL (`scheme://` to the end of its token, short of closing punctuation) is one variable",
+    "mask: true, false, null, and a hex number of 8 digits or more (`ffffffff`), are variables",
     "mask: a DNS host name (3+ lower-case labels ending in a generic TLD, or a country's under com/edu/ac/co/..., or starting www) is a variable",
     "miner: the bucket is (token count, first token unless it holds a digit or a variable or is a dotted name `a.b.c`)",
     "miner: a message joins a template differing in at most one plain word (the rest by variables)",

@@ -187,7 +187,7 @@ pub fn is_variable_segment(segment: &str) -> bool {
 /// A day or month name, a path, or a digit once leading `/ - + # . $ @` are skipped (the
 /// variable test short of looking for a run of two digits).
 fn starts_variable(segment: &[u8]) -> bool {
-    if is_date_name_bytes(segment) || is_path(segment) || is_host_name(segment) {
+    if is_date_name_bytes(segment) || is_path(segment) || is_host_name(segment) || is_value_word(segment) {
         return true;
     }
     let skipped = segment.iter().take_while(|b| matches!(b, b'/' | b'-' | b'+' | b'#' | b'.' | b'$' | b'@')).count();
@@ -201,6 +201,14 @@ fn starts_variable(segment: &[u8]) -> bool {
 /// `lock/unlock` does not start with `/` and stays.
 fn is_path(segment: &[u8]) -> bool {
     segment.len() > 2 && segment[0] == b'/' && segment[1..].windows(2).any(|pair| pair[0] != b'/' && pair[1] == b'/')
+}
+
+/// Whether a segment is a value written as a word: `true`, `false` or `null` (in the Loghub
+/// ground truth of Hadoop, HealthApp and Android every one is a variable), or a hex number of
+/// eight digits or more that happens to hold no decimal digit pair (`ffffffff`, `deadbeef`).
+fn is_value_word(segment: &[u8]) -> bool {
+    [b"true".as_slice(), b"false", b"null"].iter().any(|word| segment.eq_ignore_ascii_case(word))
+        || (segment.len() >= 8 && segment.iter().all(u8::is_ascii_hexdigit))
 }
 
 /// Whether a segment is a DNS host name: three labels or more of lower-case letters, digits
@@ -514,6 +522,15 @@ mod tests {
     }
 
     #[test]
+    fn booleans_null_and_hex_numbers_are_variables() {
+        assert_eq!(
+            masked("setLightsOn(true) ready=false,tag = null mask=ffffffff").0,
+            "setLightsOn(<*>) ready=<*>,tag = <*> mask=<*>"
+        );
+        assert_eq!(masked("trueness Nullable accepted effaced").0, "trueness Nullable accepted effaced");
+    }
+
+    #[test]
     fn joined_variables_fold_and_frames_stay() {
         assert_eq!(masked("to /10.0.0.1:50010 with uid=42,gid=7 at [5]").0, "to <*> with uid=<*>,gid=<*> at [<*>]");
         assert_eq!(masked("a <*>:<*> b").0, "a <*> b", "a literal wildcard joins like a masked one");
@@ -522,9 +539,10 @@ mod tests {
 
     #[test]
     fn digit_pairs_are_found_wherever_they_fall_in_the_four_byte_windows() {
-        // A lead of letters keeps the segment from starting with a digit (that alone is a variable).
+        // A lead of letters keeps the segment from starting with a digit (that alone is a variable);
+        // not hex digits, which make a long segment a variable too.
         for offset in 1..20 {
-            let lead = "a".repeat(offset);
+            let lead = "x".repeat(offset);
             for tail in ["", "b", "bcdefghij", ":x", " y"] {
                 let pair = format!("{lead}12{tail}");
                 assert!(masked(&pair).0.starts_with("<*>"), "{pair:?} -> {:?}", masked(&pair).0);
