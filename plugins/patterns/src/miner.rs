@@ -690,9 +690,16 @@ impl Miner {
                 }
             }
             self.patterns[other].tokens = sibling;
+            // What `other` was joined to, it keeps through its target: the two groups' roots
+            // are linked, the newer to the older, as joins are.
+            let joined_group = (self.joined[other] != other).then(|| self.resolve(self.joined[other]));
             self.aliases[other] = target;
-            if self.joined[other] != other && self.joined[target] == target {
-                self.joined[target] = self.joined[other];
+            if let Some(group) = joined_group {
+                let ours = self.resolve(target);
+                if group != ours {
+                    let (older, newer) = if group < ours { (group, ours) } else { (ours, group) };
+                    self.joined[newer] = older;
+                }
             }
             self.patterns[target].count += self.patterns[other].count;
         }
@@ -730,18 +737,28 @@ impl Miner {
     }
 
     /// The pattern that pattern `index` stands for now (after any folding or joining).
-    pub fn resolve(&self, mut index: usize) -> usize {
-        // Joins point to older patterns and folds within a bucket; the bound keeps a damaged
-        // state from looping.
+    pub fn resolve(&self, index: usize) -> usize {
+        let step = |at: usize| {
+            let folded = self.aliases.get(at).copied().unwrap_or(at);
+            if folded != at { folded } else { self.joined.get(at).copied().unwrap_or(at) }
+        };
+        let mut at = index;
         for _ in 0..=self.patterns.len() {
-            let folded = self.aliases.get(index).copied().unwrap_or(index);
-            let next = if folded != index { folded } else { self.joined.get(index).copied().unwrap_or(index) };
-            if next == index {
-                break;
+            let next = step(at);
+            if next == at {
+                return at;
             }
-            index = next;
+            at = next;
         }
-        index
+        // A fold into a pattern that was itself joined into the folded one's group closes a
+        // loop: the loop stands for one pattern, its oldest.
+        let (start, mut lowest) = (at, at);
+        at = step(at);
+        while at != start {
+            lowest = lowest.min(at);
+            at = step(at);
+        }
+        lowest
     }
 
     /// A new id from the template it starts with, unique among the patterns so far.
@@ -1187,6 +1204,39 @@ mod tests {
         let d = miner.add("Failed password for invalid user root from 10.0.0.2 port 22 ssh2");
         assert_ne!(miner.resolve(a), miner.resolve(b));
         assert_ne!(miner.resolve(c), miner.resolve(d));
+    }
+
+    #[test]
+    fn every_pattern_resolves_to_one_that_stands_after_folds_and_joins_mix() {
+        // Lines whose sizes and words vary in length and value, so templates widen, fold their
+        // siblings and join other lengths in every order.
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |bound: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % bound
+        };
+        let words = ["alpha", "beta", "gamma", "delta"];
+        let mut miner = Miner::default();
+        for _ in 0..3000 {
+            let size = if next(2) == 0 {
+                format!("{} bytes", next(900))
+            } else {
+                format!("{} bytes ({}.{} KB)", next(90_000), next(99), next(9))
+            };
+            let life = if next(2) == 0 { format!("00:{:02}", next(60)) } else { "<1 sec".to_string() };
+            let word = words[next(4) as usize];
+            miner.add(&format!("{word} close, {size} sent, {} bytes received, lifetime {life}", next(500)));
+        }
+        for index in 0..miner.patterns().len() {
+            let root = miner.resolve(index);
+            assert_eq!(miner.resolve(root), root, "pattern {index} resolves to {root}, which does not stand");
+        }
+        let restored = Miner::load(0.5, &miner.save()).unwrap();
+        for index in 0..miner.patterns().len() {
+            assert_eq!(restored.resolve(index), miner.resolve(index), "after a restore");
+        }
     }
 
     #[test]
