@@ -54,6 +54,8 @@ const HAND_WRITTEN_RULES: &[&str] = &[
     "mask: a DNS host name (3+ lower-case labels ending in a generic TLD, or a country's under com/edu/ac/co/..., or starting www) is a variable",
     "miner: the bucket is (token count, first token unless it holds a digit or a variable or is a dotted name `a.b.c`)",
     "miner: a message joins a template differing in at most one plain word (the rest by variables)",
+    "miner: an HTTP request method (GET, POST, ...) is never widened into a variable: each names its event",
+    "miner: templates of other lengths with the same constant words, differing in runs of at most 4 variables and units (one a variable), are one event",
     "miner: tokens framing a variable with other words (`(uid=<*>)` / `LOGIN(uid=<*>)`) differ as plain words do",
     "miner: widening keeps the delimiter-bounded frame two tokens share (`user=<*>`, `(<*>)`)",
     "miner: a bucket holds at most 512 templates; when full, a message no template takes widens the one it fits best",

@@ -491,6 +491,14 @@ impl Miner {
         }
         let promote = match word_positions.as_slice() {
             [] => true,
+            // Request methods are a closed set that names the event (`"GET <*>"` and
+            // `"POST <*>"` are two), however many of them a position shows.
+            [position]
+                if is_request_method(&self.patterns[index].tokens[*position])
+                    && is_request_method(token(*position)) =>
+            {
+                false
+            }
             [position] => {
                 let tokens = &self.patterns[index].tokens;
                 let others = tokens
@@ -862,6 +870,13 @@ impl Miner {
         }
         Ok(miner)
     }
+}
+
+/// Whether a token is an HTTP request method, quotes or brackets around it aside (`"GET`).
+fn is_request_method(token: &str) -> bool {
+    const METHODS: [&str; 9] = ["GET", "POST", "PUT", "DELETE", "HEAD", "PATCH", "OPTIONS", "CONNECT", "TRACE"];
+    let word = token.trim_matches(|c: char| c == '"' || c == '\'' || c == '[' || c == '(');
+    METHODS.contains(&word)
 }
 
 /// Words that measure the number before them (`12 bytes`, `(1.2 KB)`, `<1 sec`): part of a
@@ -1237,6 +1252,20 @@ mod tests {
         for index in 0..miner.patterns().len() {
             assert_eq!(restored.resolve(index), miner.resolve(index), "after a restore");
         }
+    }
+
+    #[test]
+    fn request_methods_name_their_events_however_many_there_are() {
+        let mut miner = Miner::default();
+        let get = miner.add(r#"10.0.0.1 "GET /v2/a/servers/detail HTTP/1.1" status: 200 len: 1893"#);
+        let post = miner.add(r#"10.0.0.2 "POST /v2/b/servers HTTP/1.1" status: 202 len: 733"#);
+        let delete = miner.add(r#"10.0.0.3 "DELETE /v2/c/servers/d HTTP/1.1" status: 204 len: 0"#);
+        let put = miner.add(r#"10.0.0.4 "PUT /v2/e/servers/f HTTP/1.1" status: 200 len: 12"#);
+        let again = miner.add(r#"10.0.0.5 "GET /v2/g/servers/detail HTTP/1.1" status: 200 len: 1900"#);
+        let methods: std::collections::BTreeSet<usize> =
+            [get, post, delete, put].iter().map(|&at| miner.resolve(at)).collect();
+        assert_eq!(methods.len(), 4, "one event per method");
+        assert_eq!(miner.resolve(again), miner.resolve(get));
     }
 
     #[test]
