@@ -45,6 +45,29 @@ pub fn cached_component(
     path
 }
 
+/// Copies each `(source, name)` of the workspace into a fresh `dir` under `name`: a fixture is
+/// built from its own source beside the batch helper the templates ship, not from a copy of it.
+fn stage(workspace: &Path, dir: &Path, files: &[(&str, &str)]) -> PathBuf {
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).unwrap();
+    for (source, name) in files {
+        std::fs::copy(workspace.join(source), dir.join(name)).unwrap();
+    }
+    dir.to_path_buf()
+}
+
+/// The Python fixture and the helper `plugin new --lang python` ships.
+const PYTHON_SOURCES: [(&str, &str); 2] = [
+    ("tests/languages/python/app.py", "app.py"),
+    ("host/src/cli/scaffold/python/opsloop_batch.py.template", "opsloop_batch.py"),
+];
+
+/// The JavaScript fixture and the helper `plugin new --lang js` ships.
+const JS_SOURCES: [(&str, &str); 2] = [
+    ("tests/languages/js/keywords.js", "keywords.js"),
+    ("host/src/cli/scaffold/js/opsloop-batch.js.template", "opsloop-batch.js"),
+];
+
 /// `keywords-python`, built by componentize-py from `tests/languages/python`.
 pub fn python_component(workspace: &Path, cache: &Path) -> PathBuf {
     let version = Command::new("componentize-py")
@@ -52,11 +75,14 @@ pub fn python_component(workspace: &Path, cache: &Path) -> PathBuf {
         .output()
         .expect("componentize-py is not installed: `python3 -m pip install -r host/tests/clients/requirements.txt`");
     let version = must(version, "componentize-py --version");
-    let sources = ["tests/languages/python/app.py", "tests/languages/python/opsloop_batch.py"];
+    let sources = PYTHON_SOURCES.map(|(source, _)| source);
     cached_component(workspace, cache, "keywords-py", &sources, &version, |out| {
+        let staged = stage(workspace, &cache.join("keywords-py-src"), &PYTHON_SOURCES);
         let output = Command::new("componentize-py")
             .current_dir(workspace)
-            .args(["-d", "wit", "-w", "plugin", "componentize", "-p", "tests/languages/python", "app", "-o"])
+            .args(["-d", "wit", "-w", "plugin", "componentize", "-p"])
+            .arg(&staged)
+            .args(["app", "-o"])
             .arg(out)
             .output()
             .unwrap();
@@ -77,15 +103,16 @@ pub fn componentize_js(workspace: &Path) -> (PathBuf, String) {
 /// the host names that import).
 pub fn js_component(workspace: &Path, cache: &Path, features_off: bool) -> PathBuf {
     let (tool, version) = componentize_js(workspace);
-    let sources = ["tests/languages/js/keywords.js", "tests/languages/js/opsloop-batch.js"];
+    let sources = JS_SOURCES.map(|(source, _)| source);
     let name = if features_off { "keywords-js" } else { "keywords-js-http" };
     cached_component(workspace, cache, name, &sources, &version, |out| {
+        let staged = stage(workspace, &cache.join(format!("{name}-src")), &JS_SOURCES);
         let mut command = Command::new(&tool);
         command.current_dir(workspace).args(["--wit", "wit", "--world-name", "plugin"]);
         if features_off {
             command.args(["--disable", "http", "fetch-event"]);
         }
-        let output = command.arg("-o").arg(out).arg("tests/languages/js/keywords.js").output().unwrap();
+        let output = command.arg("-o").arg(out).arg(staged.join("keywords.js")).output().unwrap();
         must(output, "componentize-js");
     })
 }
