@@ -224,6 +224,21 @@ async fn errors_are_json_filters_are_checked_and_the_page_reads_answer() {
     let per_bucket: Vec<u64> =
         series["counts"].as_array().unwrap().iter().map(|count| count.as_u64().unwrap()).collect();
     assert_eq!(per_bucket, [20, 20, 20, 20, 20, 20], "two records a minute, ten minutes a bucket");
+    // A range that starts off the hour: each record is counted in one point only.
+    let (_, answer) = send(
+        &service,
+        "GET",
+        "/api/patterns?q=finished&since=2026-05-01T12:05:00Z&until=2026-05-01T13:05:00Z&series=6",
+        "",
+    )
+    .await;
+    let per_bucket: Vec<u64> = answer["patterns"][0]["series"]["counts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|count| count.as_u64().unwrap())
+        .collect();
+    assert_eq!(per_bucket, [20, 20, 20, 20, 20, 10], "the last point holds 12:55 to 12:59");
 
     // Reports: one report read in full, and its group searchable with group:.
     let reports = [

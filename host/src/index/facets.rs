@@ -14,6 +14,9 @@ use super::{LogIndex, Result, SearchRequest};
 /// The columns counted, by their field name (and query prefix).
 pub const FACET_FIELDS: [&str; 3] = ["level", "source", "pattern"];
 
+/// Where `pattern` is in [`FACET_FIELDS`]: its values carry a template.
+const PATTERN: usize = 2;
+
 /// One value of a facet and how many matching records carry it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FacetValue {
@@ -99,7 +102,7 @@ impl SegmentCollector for SegmentFacets {
             match column.as_ref().and_then(|column| column.term_ords(doc).next()) {
                 Some(ordinal) => {
                     *self.ordinals[field].entry(ordinal).or_insert(0) += 1;
-                    if field == 2
+                    if field == PATTERN
                         && let Some(template) = self.template.as_ref().and_then(|column| column.term_ords(doc).next())
                     {
                         self.templates.entry(ordinal).or_insert(template);
@@ -125,7 +128,7 @@ impl SegmentCollector for SegmentFacets {
             }
         }
         for (pattern, template) in self.templates {
-            counts.templates.insert(text(&self.columns[2], pattern), text(&self.template, template));
+            counts.templates.insert(text(&self.columns[PATTERN], pattern), text(&self.template, template));
         }
         counts
     }
@@ -144,7 +147,8 @@ impl LogIndex {
             let mut values: Vec<FacetValue> = by_value
                 .into_iter()
                 .map(|(value, count)| {
-                    let template = (field == 2).then(|| counts.templates.get(&value).cloned().unwrap_or_default());
+                    let template =
+                        (field == PATTERN).then(|| counts.templates.get(&value).cloned().unwrap_or_default());
                     FacetValue { value, count, template }
                 })
                 .collect();

@@ -45,8 +45,9 @@ struct Tally {
     volume: BTreeMap<i64, u64>,
 }
 
-/// Pattern statistics with volume buckets of `bucket_ms`.
+/// Pattern statistics with volume buckets of `bucket_ms`, counted from `origin_ms`.
 struct PatternCollector {
+    origin_ms: i64,
     bucket_ms: i64,
 }
 
@@ -56,6 +57,7 @@ struct SegmentPatterns {
     level: Option<StrColumn>,
     source: Option<StrColumn>,
     timestamp: Column<tantivy::DateTime>,
+    origin_ms: i64,
     bucket_ms: i64,
     /// pattern ordinal -> its tally
     stats: BTreeMap<u64, Tally>,
@@ -85,6 +87,7 @@ impl Collector for PatternCollector {
             level: fast.str("level")?,
             source: fast.str("source")?,
             timestamp: fast.date("timestamp")?,
+            origin_ms: self.origin_ms,
             bucket_ms: self.bucket_ms,
             stats: BTreeMap::new(),
         })
@@ -154,7 +157,7 @@ impl SegmentCollector for SegmentPatterns {
         if tally.template.is_none() {
             tally.template = template;
         }
-        *tally.volume.entry(time.div_euclid(self.bucket_ms)).or_insert(0) += 1;
+        *tally.volume.entry((time - self.origin_ms).div_euclid(self.bucket_ms)).or_insert(0) += 1;
     }
 
     fn harvest(self) -> BTreeMap<String, PatternStats> {
@@ -192,14 +195,21 @@ impl LogIndex {
     pub fn patterns(&self, source: Option<&str>) -> Result<Vec<PatternStats>> {
         let request =
             SearchRequest { query: "*".into(), source: source.map(str::to_string), ..SearchRequest::default() };
-        self.patterns_matching(&request, HOUR_MS)
+        self.patterns_matching(&request, 0, HOUR_MS)
     }
 
     /// The patterns of the records `request` matches (query, source, time range), most
-    /// frequent first, with their volume in buckets of `bucket_ms`.
-    pub fn patterns_matching(&self, request: &SearchRequest, bucket_ms: i64) -> Result<Vec<PatternStats>> {
+    /// frequent first, with their volume in buckets of `bucket_ms` numbered from `origin_ms`
+    /// (bucket 0 starts there).
+    pub fn patterns_matching(
+        &self,
+        request: &SearchRequest,
+        origin_ms: i64,
+        bucket_ms: i64,
+    ) -> Result<Vec<PatternStats>> {
         let query = self.filtered_query(request)?;
-        let found = self.reader.searcher().search(&query, &PatternCollector { bucket_ms: bucket_ms.max(1) })?;
+        let found =
+            self.reader.searcher().search(&query, &PatternCollector { origin_ms, bucket_ms: bucket_ms.max(1) })?;
         let mut patterns: Vec<PatternStats> = found.into_values().collect();
         patterns.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.pattern.cmp(&b.pattern)));
         Ok(patterns)

@@ -642,8 +642,8 @@ async fn patterns(
                 Some((since, width.max(1), count))
             }
         };
-        let mut patterns =
-            state.logs.patterns_matching(&request, span.map_or(crate::index::HOUR_MS, |(_, width, _)| width))?;
+        let (origin, width) = span.map_or((0, crate::index::HOUR_MS), |(since, width, _)| (since, width));
+        let mut patterns = state.logs.patterns_matching(&request, origin, width)?;
         let total = patterns.len();
         patterns.truncate(limit);
         state.logs.add_examples(&mut patterns, source.as_deref(), params.examples.unwrap_or(2).min(20))?;
@@ -652,16 +652,8 @@ async fn patterns(
             .map(|stats| {
                 let mut value = serde_json::to_value(stats).unwrap_or_default();
                 if let Some((since, width, count)) = span {
-                    // Bucket numbers count widths from the epoch; the series counts from `since`.
-                    let counts: Vec<u64> = (0..count)
-                        .map(|at| {
-                            let start = since + at * width;
-                            (start.div_euclid(width)..=(start + width - 1).div_euclid(width))
-                                .filter_map(|bucket| stats.volume.get(&bucket))
-                                .sum::<u64>()
-                                .min(stats.count)
-                        })
-                        .collect();
+                    // The volume's buckets are numbered from `since`: bucket N is point N.
+                    let counts: Vec<u64> = (0..count).map(|at| stats.volume.get(&at).copied().unwrap_or(0)).collect();
                     value["series"] = json!({ "start_ms": since, "width_ms": width, "counts": counts });
                 }
                 value
