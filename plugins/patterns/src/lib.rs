@@ -3,6 +3,13 @@
 //! a baseline, rates that spike or drop ([`rates`]), error bursts, and, when a session key is
 //! configured, sessions that deviate from the normal ones ([`sessions`]).
 //!
+//! Rates are judged at two time scales: the `rate-bucket` (a minute by default) and buckets
+//! [`SLOW_SCALE`] times as wide. A burst of a few records a minute for half an hour never
+//! reaches the fine scale's smallest count in any one minute, but is as plain as a sudden flood
+//! in ten-minute buckets; and a wide bucket needs less of the stream's history before a message
+//! absent from all of it can be judged. The slow scale reports spikes and error bursts only,
+//! and none that the fine scale already reported on the same series at an overlapping time.
+//!
 //! Messages are mined per partition (the host gives each source its own instance), and the
 //! state of the miner and the detectors is kept between batches and runs, so ids are stable.
 
@@ -31,8 +38,22 @@ pub struct PatternsPlugin {
     /// The oldest record time seen, where the baseline span starts.
     first_record_ms: Option<i64>,
     rates: RateDetector,
+    /// The same detection over buckets [`SLOW_SCALE`] times as wide.
+    slow_rates: RateDetector,
+    /// The span of the newest fine-scale episode reported per series, so the slow scale does
+    /// not report a burst twice.
+    fine_reported: std::collections::HashMap<Series, (i64, i64)>,
     sessions: Option<SessionDetector>,
 }
+
+/// How many fine buckets one slow-scale bucket spans.
+pub const SLOW_SCALE: i64 = 10;
+
+/// Slow buckets of stream history before the slow scale judges (two hours at the default
+/// bucket): a series absent from twelve buckets in a row and then at ten or more in one is
+/// not the same process (at a rate that gives ten a bucket, twelve empty ones in a row have a
+/// chance under e^-100).
+const SLOW_WARMUP_BUCKETS: u32 = 12;
 
 /// The fewest messages before a new pattern can be news by [`PatternsPlugin::baseline_span_ms`].
 const MIN_BASELINE_MESSAGES: u64 = 100;
@@ -45,7 +66,15 @@ struct SavedState {
     #[serde(default)]
     first_record_ms: Option<i64>,
     rates: RateDetector,
+    #[serde(default)]
+    slow_rates: Option<RateDetector>,
     sessions: Option<SessionDetector>,
+}
+
+/// The slow scale's settings: buckets [`SLOW_SCALE`] times as wide, judged after
+/// [`SLOW_WARMUP_BUCKETS`].
+fn slow_settings(fine: RateSettings) -> RateSettings {
+    RateSettings { bucket_ms: fine.bucket_ms.saturating_mul(SLOW_SCALE), warmup_buckets: SLOW_WARMUP_BUCKETS, ..fine }
 }
 
 /// A duration such as `90s`, `10m`, `2h` or `1d`, in milliseconds.
@@ -137,6 +166,8 @@ impl Plugin for PatternsPlugin {
             messages_seen: 0,
             first_record_ms: None,
             rates: RateDetector::new(rate_settings),
+            slow_rates: RateDetector::new(slow_settings(rate_settings)),
+            fine_reported: Default::default(),
             sessions: session_settings.clone().map(SessionDetector::new),
         };
         if let Some(bytes) = state {
@@ -146,6 +177,7 @@ impl Plugin for PatternsPlugin {
             plugin.messages_seen = saved.messages_seen;
             plugin.first_record_ms = saved.first_record_ms;
             plugin.rates = saved.rates.with_settings(rate_settings);
+            plugin.slow_rates = saved.slow_rates.unwrap_or_default().with_settings(slow_settings(rate_settings));
             // A session key configured since, or removed, starts or drops session state.
             plugin.sessions = match (session_settings, saved.sessions) {
                 (Some(settings), Some(detector)) => Some(detector.with_settings(settings)),
@@ -187,7 +219,13 @@ impl Plugin for PatternsPlugin {
     fn finish(&mut self) -> Result<Output, PluginError> {
         let mut output = Output::with_len(0);
         for episode in self.rates.finish() {
+            self.note_fine(&episode);
             output.add_finding(self.episode_finding(&episode));
+        }
+        for episode in self.slow_rates.finish() {
+            if self.is_new_slow(&episode) {
+                output.add_finding(self.episode_finding(&episode));
+            }
         }
         if let Some(sessions) = self.sessions.as_mut() {
             let anomalous = sessions.finish();
@@ -204,6 +242,7 @@ impl Plugin for PatternsPlugin {
             messages_seen: self.messages_seen,
             first_record_ms: self.first_record_ms,
             rates: self.rates.clone(),
+            slow_rates: Some(self.slow_rates.clone()),
             sessions: self.sessions.clone(),
         };
         serde_json::to_vec(&saved).ok()
@@ -225,13 +264,16 @@ impl PatternsPlugin {
     fn detect(&mut self, batch: &LogBatch, pattern_of: &[usize], output: &mut Output) {
         let miner = &self.miner;
         self.rates.remap(|index| miner.resolve(index));
+        self.slow_rates.remap(|index| miner.resolve(index));
         if let Some(sessions) = self.sessions.as_mut() {
             sessions.remap(|index| miner.resolve(index));
         }
         for (index, &pattern) in pattern_of.iter().enumerate() {
             let record = batch.record(index);
             if let Some(timestamp) = record.timestamp {
-                self.rates.count(timestamp, pattern, record.level.is_some_and(is_error_level), record.message);
+                let is_error = record.level.is_some_and(is_error_level);
+                self.rates.count(timestamp, pattern, is_error, record.message);
+                self.slow_rates.count(timestamp, pattern, is_error, record.message);
             }
             if let Some(sessions) = self.sessions.as_mut() {
                 if let Some(key) = sessions.key_of(record.message) {
@@ -240,19 +282,59 @@ impl PatternsPlugin {
             }
         }
         for episode in self.rates.judge_closed() {
+            self.note_fine(&episode);
             output.add_finding(self.episode_finding(&episode));
         }
         // Still going when this batch ends: said now, and again in full when it ends.
         for episode in self.rates.announce_running() {
+            self.note_fine(&episode);
             let mut finding = self.episode_finding(&episode);
             finding.summary = format!("ongoing: {}", finding.summary);
             output.add_finding(finding);
+        }
+        for episode in self.slow_rates.judge_closed() {
+            if self.is_new_slow(&episode) {
+                output.add_finding(self.episode_finding(&episode));
+            }
+        }
+        for episode in self.slow_rates.announce_running() {
+            if self.is_new_slow(&episode) {
+                let mut finding = self.episode_finding(&episode);
+                finding.summary = format!("ongoing: {}", finding.summary);
+                output.add_finding(finding);
+            }
         }
         if let Some(sessions) = self.sessions.as_mut() {
             let anomalous = sessions.close_idle();
             for session in &anomalous {
                 output.add_finding(self.session_finding(session));
             }
+        }
+    }
+
+    /// Remembers the span of a fine-scale episode, widening the one known for its series.
+    fn note_fine(&mut self, episode: &Episode) {
+        let span = self.fine_reported.entry(episode.series).or_insert((episode.first_ms, episode.last_ms));
+        if episode.first_ms <= span.1 {
+            *span = (span.0.min(episode.first_ms), span.1.max(episode.last_ms));
+        } else {
+            *span = (episode.first_ms, episode.last_ms);
+        }
+    }
+
+    /// Whether a slow-scale episode is news: a spike the fine scale did not report.
+    fn is_new_slow(&self, episode: &Episode) -> bool {
+        let series = self.resolve_series(episode.series);
+        episode.direction == Direction::Spike
+            && !self.fine_reported.iter().any(|(known, &(first, last))| {
+                self.resolve_series(*known) == series && first <= episode.last_ms && episode.first_ms <= last
+            })
+    }
+
+    fn resolve_series(&self, series: Series) -> Series {
+        match series {
+            Series::Pattern(index) => Series::Pattern(self.miner.resolve(index)),
+            other => other,
         }
     }
 
@@ -511,5 +593,42 @@ mod tests {
         let output = plugin.process_logs(&LogBatch::from_records([burst])).unwrap();
         assert_eq!(output.findings().len(), 1);
         assert_eq!(output.findings()[0].kind, "new-pattern");
+    }
+
+    /// A quiet stream for `hours`, then `per_minute` records a minute of a message it never had
+    /// for `minutes`; the findings of the whole run.
+    fn burst_after(hours: i64, per_minute: i64, minutes: i64) -> Vec<Finding> {
+        use opsloop_sdk::LogRecord;
+        let minute = 60_000;
+        let mut plugin = PatternsPlugin::init(&Config::default(), None).unwrap();
+        let mut records: Vec<LogRecord> = (0..hours * 60)
+            .map(|m| LogRecord { timestamp: Some(m * minute), ..LogRecord::message(0, "user logged in") })
+            .collect();
+        let start = hours * 60 * minute;
+        records.extend((0..minutes * per_minute).map(|i| LogRecord {
+            timestamp: Some(start + i * minute / per_minute),
+            ..LogRecord::message(0, "write failed on sda block 7781")
+        }));
+        records.extend((0..60).map(|m| LogRecord {
+            timestamp: Some(start + minutes * minute + m * minute),
+            ..LogRecord::message(0, "user logged in")
+        }));
+        let mut findings = plugin.process_logs(&LogBatch::from_records(records)).unwrap().findings().to_vec();
+        findings.extend(plugin.finish().unwrap().findings().to_vec());
+        findings.retain(|f| f.kind == "spike" && f.summary.contains("write failed"));
+        findings
+    }
+
+    #[test]
+    fn a_slow_burst_of_a_message_the_stream_never_had_is_a_spike_from_its_third_hour() {
+        // Three a minute for half an hour: under the fine scale's ten a minute, plain in ten minutes.
+        let slow = burst_after(3, 3, 30);
+        assert_eq!(slow.len(), 1, "{slow:?}");
+        assert!(slow[0].summary.contains("in 30 min"), "{}", slow[0].summary);
+        // In the stream's first hour the slow scale has not seen enough of it to judge.
+        assert!(burst_after(1, 3, 30).is_empty());
+        // A flood the fine scale reports is not reported again by the slow one.
+        let flood = burst_after(3, 20, 30);
+        assert_eq!(flood.len(), 1, "{flood:?}");
     }
 }
