@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use super::episodes::{Episode, episodes};
 use super::links::{Link, LinkContext, find_links};
-use super::split::split_groups;
+use super::split::{set_apart_earlier, source_starts, split_groups};
 use super::symptoms::symptom_joins;
 use crate::index::{HOUR_MS, PatternStats};
 use crate::ingest::BugReport;
@@ -357,7 +357,8 @@ pub fn build_items(
     });
     // A group whose reports quote messages never seen together is split along its links.
     let standing: Vec<&Link> = by_pattern.values().flat_map(|by_group| by_group.values().flatten().copied()).collect();
-    let split = split_groups(groups, &standing, &pattern_by_id, reports);
+    let mut split = split_groups(groups, &standing, &pattern_by_id, reports);
+    set_apart_earlier(&mut split, &standing, &pattern_by_id, &source_starts(patterns));
     let groups = split.groups;
     let mut split_reasons = split.reasons;
     let mut group_of: BTreeMap<&str, String> = BTreeMap::new();
@@ -773,6 +774,42 @@ mod tests {
         assert_eq!(reports, ["R1", "R2", "R3", "R4", "R5"]);
         assert_eq!(patterns_of(linked[0]), ["p1", "p2"]);
         assert!(linked[0].evidence.links.iter().all(|link| !link.contains("split")), "{:?}", linked[0].evidence.links);
+    }
+
+    #[test]
+    fn a_report_filed_before_its_groups_message_was_logged_is_set_apart() {
+        let day = 24 * HOUR_MS;
+        let mut reports = vec![
+            report("Q1", "g", "checkout fails: upstream timeout after 5012 ms calling billing", day + 2 * HOUR_MS),
+            report("S1", "g", "checkout fails for everyone since an hour", day + 3 * HOUR_MS),
+            report("E1", "g", "checkout fails on the old tablet", HOUR_MS),
+        ];
+        reports.extend(
+            (0..20).map(|i| report(&format!("B{i}"), &format!("b{i}"), "the sidebar is white in dark mode", 0)),
+        );
+        // The shop logged from hour 0; the billing timeout first appears a day later.
+        let patterns = [
+            pattern("p1", "upstream timeout after <*> ms calling billing", "shop", day + HOUR_MS, day + 4 * HOUR_MS),
+            pattern("p0", "request served in <*> ms", "shop", 0, day + 4 * HOUR_MS),
+        ];
+        let built = build_items(&reports, &patterns, &[], &BTreeMap::new());
+        let linked = built.items.iter().find(|item| patterns_of(item) == ["p1"]).expect("linked item");
+        assert_eq!(linked.evidence.reports, ["Q1", "S1"], "{:?}", built.items);
+        assert!(
+            linked
+                .evidence
+                .links
+                .iter()
+                .any(|l| l.contains("reports E1 of group g quote no log message and were filed before")),
+            "{:?}",
+            linked.evidence.links
+        );
+        // Before the source logged at all, the logs say nothing about the report: it stays.
+        let mut patterns = patterns;
+        patterns[1].first_seen_ms = day;
+        let built = build_items(&reports, &patterns, &[], &BTreeMap::new());
+        let linked = built.items.iter().find(|item| patterns_of(item) == ["p1"]).expect("linked item");
+        assert_eq!(linked.evidence.reports, ["E1", "Q1", "S1"], "{:?}", built.items);
     }
 
     #[test]

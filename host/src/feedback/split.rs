@@ -8,6 +8,10 @@
 //! Two linked patterns are seen together when they share a log source and their first..last
 //! times overlap; the patterns of a group form parts by that relation. A group whose linked
 //! patterns are all together (or that has one) is left whole.
+//!
+//! Then time, in one direction only: a report of a linked group that quotes nothing itself and
+//! was filed while the quoted messages' sources were logging, but before the first of those
+//! messages, cannot describe them ([`set_apart_earlier`]). It is set apart, and says why.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -15,6 +19,7 @@ use opsloop_plugin_tickets::similarity::{Corpus, Indexed, compare};
 
 use super::links::Link;
 use super::similar::{corpus_of, features_of};
+use super::symptoms::LEAD_MS;
 use crate::index::PatternStats;
 use crate::ingest::BugReport;
 
@@ -168,4 +173,66 @@ pub fn split_groups<'r>(
         }
     }
     result
+}
+
+/// The first record of each log source: the oldest first record of its patterns.
+pub fn source_starts(patterns: &[PatternStats]) -> BTreeMap<&str, i64> {
+    let mut starts: BTreeMap<&str, i64> = BTreeMap::new();
+    for pattern in patterns {
+        for source in pattern.sources.keys() {
+            let start = starts.entry(source.as_str()).or_insert(pattern.first_seen_ms);
+            *start = (*start).min(pattern.first_seen_ms);
+        }
+    }
+    starts
+}
+
+/// Sets apart, in each group with links, the reports that quote nothing and were filed before
+/// the group's quoted messages were first logged (by more than the clocks' slack) while their
+/// sources were already logging: the logs were there and did not show the problem yet, so
+/// those reports are about something else. They form one part of their own, named after the
+/// first of them.
+pub fn set_apart_earlier<'r>(
+    split: &mut SplitGroups<'r>,
+    links: &[&Link],
+    stats: &BTreeMap<&str, &PatternStats>,
+    source_starts: &BTreeMap<&str, i64>,
+) {
+    let mut quoted_by: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for link in links {
+        quoted_by.entry(link.report.as_str()).or_default().push(link.pattern.as_str());
+    }
+    let names: Vec<String> = split.groups.keys().cloned().collect();
+    for name in names {
+        let members = &split.groups[&name];
+        let quoted: BTreeSet<&str> =
+            members.iter().flat_map(|r| quoted_by.get(r.id.as_str()).into_iter().flatten().copied()).collect();
+        let Some(first) = quoted.iter().filter_map(|p| stats.get(p)).min_by_key(|p| p.first_seen_ms) else {
+            continue;
+        };
+        // When its sources began: a report from before the logs began says nothing about them.
+        let logging_since =
+            first.sources.keys().filter_map(|s| source_starts.get(s.as_str()).copied()).min().unwrap_or(i64::MAX);
+        let earlier = |report: &BugReport| {
+            !quoted_by.contains_key(report.id.as_str())
+                && report
+                    .created_ms
+                    .is_some_and(|filed| filed >= logging_since && filed < first.first_seen_ms - LEAD_MS)
+        };
+        let (apart, kept): (Vec<&'r BugReport>, Vec<&'r BugReport>) = members.iter().partition(|r| earlier(r));
+        if apart.is_empty() || kept.is_empty() {
+            continue;
+        }
+        let ids: Vec<&str> = apart.iter().map(|r| r.id.as_str()).collect();
+        let reason = format!(
+            "reports {} of group {name} quote no log message and were filed before `{}` was first logged, while its source was already logging: set apart from the reports that quote it",
+            ids.join(", "),
+            first.template
+        );
+        let part_name = format!("{name}~{}", apart[0].id);
+        split.reasons.insert(part_name.clone(), reason.clone());
+        split.reasons.entry(name.clone()).or_insert(reason);
+        split.groups.insert(name, kept);
+        split.groups.insert(part_name, apart);
+    }
 }

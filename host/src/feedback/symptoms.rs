@@ -24,7 +24,7 @@ pub const MIN_SHARED_TITLE_TERMS: usize = 2;
 
 /// How long before a pattern's first record a report about it may be filed (clocks and first
 /// records are not exact).
-const LEAD_MS: i64 = HOUR_MS;
+pub const LEAD_MS: i64 = HOUR_MS;
 
 /// How long after a pattern's last record a report about it may still be filed.
 const LAG_MS: i64 = 48 * HOUR_MS;
