@@ -6,7 +6,11 @@
 //! - [`LinkRule::QuotedMessage`]: a line of the report holds the template's constant words in
 //!   order, its variables (`<*>`) standing for any few words, covering at least
 //!   [`MIN_COVERAGE`] of the template's weight when the quote shows a value, and
-//!   [`MIN_COVERAGE_WITHOUT_A_VALUE`] when it holds constant words only;
+//!   [`MIN_COVERAGE_WITHOUT_A_VALUE`] when it holds constant words only (and then it must reach
+//!   the template's end or be marked as cut with an ellipsis: `"Putting shuffle token"` in a
+//!   wording complaint names the words, not a logged line); or a fragment the
+//!   reporter marked as cut (`"...fail id = 42,type = 7..."`) that the template accounts for
+//!   whole, from ellipsis to ellipsis, with a value in it ([`is_cut_fragment`]);
 //! - [`LinkRule::Exception`]: the report names the template's exception type followed by the
 //!   rest of the template (the same exception with the same message);
 //! - [`LinkRule::StackFrames`]: the report's stack trace and the pattern's example share
@@ -282,6 +286,8 @@ struct Quote {
     place: Option<(usize, usize, usize)>,
     /// Template tokens matched: between two quotes of one place, the more specific wins.
     tokens: usize,
+    /// Whether it is a fragment cut at both ends that holds less than the template needs.
+    fragment: bool,
 }
 
 /// The best quote of `pattern` in one line of report words. A quote that covers none of the
@@ -303,7 +309,15 @@ fn best_quote(pattern: &PreparedPattern, line_number: usize, words: &Words<'_>) 
             let from = if leading_value { at - 1 } else { at };
             let covers_a_value = leading_value || tokens[start..end].iter().any(|t| t.pieces.len() > 1);
             let enough = if covers_a_value || !has_variables { MIN_COVERAGE } else { MIN_COVERAGE_WITHOUT_A_VALUE };
-            let rule = if coverage >= enough {
+            // The message's text without a value, closed before its end: the reporter quotes
+            // the words (a label, a docs phrase), not a line that was logged.
+            if has_variables && !covers_a_value && end < tokens.len() && !cut_before(line, report_end) {
+                continue;
+            }
+            let cut = is_cut_fragment(tokens, line, (start, end), (from, report_end));
+            let report_end = report_end + usize::from(cut.is_some_and(|fragment| fragment.closing_word_left));
+            let fragment = coverage < enough && cut.is_some_and(|fragment| fragment.shows_a_value || covers_a_value);
+            let rule = if coverage >= enough || fragment {
                 LinkRule::QuotedMessage
             } else if tokens[start].exception && end == tokens.len() && end - start >= 3 {
                 LinkRule::Exception
@@ -317,11 +331,72 @@ fn best_quote(pattern: &PreparedPattern, line_number: usize, words: &Words<'_>) 
                     matched: raw[from..report_end].join(" "),
                     place: Some((line_number, from, report_end)),
                     tokens: end - start,
+                    fragment,
                 });
             }
         }
     }
     best
+}
+
+/// What a fragment cut at both ends by the reporter shows.
+#[derive(Debug, Clone, Copy)]
+struct CutFragment {
+    /// The word with the closing ellipsis was not matched by [`extend`] (a value cut short).
+    closing_word_left: bool,
+    /// That word stands for one of the template's values.
+    shows_a_value: bool,
+}
+
+/// Whether a report word carries an ellipsis at its start (`"...fail`) or end (`40003..."`).
+fn cut_at(word: &str, start: bool) -> bool {
+    let bare = word.trim_matches(|c: char| "`'\"()[]{}\u{201c}\u{201d},;:".contains(c));
+    if start {
+        bare.starts_with("...") || bare.starts_with('\u{2026}')
+    } else {
+        bare.ends_with("...") || bare.ends_with('\u{2026}')
+    }
+}
+
+/// Whether a report word is an ellipsis alone (`...`, `"...`, `…`).
+fn bare_ellipsis(word: &str) -> bool {
+    matches!(word.trim_matches(|c: char| "`'\"()\u{201c}\u{201d}".contains(c)), "..." | "\u{2026}")
+}
+
+/// Whether the reporter marked the words before `to` as cut short: the last of them ends in an
+/// ellipsis, or the next word does (a value cut short) or is one.
+fn cut_before(line: &[String], to: usize) -> bool {
+    to > 0 && cut_at(&line[to - 1], false) || line.get(to).is_some_and(|word| cut_at(word, false))
+}
+
+/// A quote (template tokens `tokens`, report words `words`) that is all of a fragment the
+/// reporter cut at both ends: an ellipsis opens its first word (or stands before it) and closes
+/// its last word, or the word right after it, which is then the start of the next template
+/// token (a value cut short). Such a fragment is judged on what it shows, not on how much of
+/// the template it covers: every word of it must be the template's, in order.
+fn is_cut_fragment(
+    template: &[TemplateToken],
+    line: &[String],
+    (_, end): (usize, usize),
+    (from, to): (usize, usize),
+) -> Option<CutFragment> {
+    let opens = cut_at(&line[from], true) || from > 0 && bare_ellipsis(&line[from - 1]);
+    if !opens || to <= from {
+        return None;
+    }
+    if cut_at(&line[to - 1], false) {
+        let shows_a_value = template[..end].last().is_some_and(|t| t.pieces.len() > 1);
+        return Some(CutFragment { closing_word_left: false, shows_a_value });
+    }
+    let (next_word, next_token) = (line.get(to)?, template.get(end)?);
+    if !cut_at(next_word, false) {
+        return None;
+    }
+    let bare = trim_quoting(next_word).trim_end_matches('\u{2026}').trim_end_matches('.');
+    let first = &next_token.pieces[0];
+    let begins =
+        if first.is_empty() { !bare.is_empty() } else { bare.starts_with(first.as_str()) || first.starts_with(bare) };
+    begins.then_some(CutFragment { closing_word_left: true, shows_a_value: next_token.pieces.len() > 1 })
 }
 
 /// Matches template tokens from `start` against report words from `at` for as long as they
@@ -484,6 +559,7 @@ fn frames_link(pattern: &PreparedPattern, report_frames: &[String]) -> Option<Qu
         matched: pattern.frames[..shared].join(" < "),
         place: None,
         tokens: shared,
+        fragment: false,
     })
 }
 
@@ -497,20 +573,29 @@ fn one_pattern_per_quote(mut found: Vec<(Link, Quote)>) -> Vec<Link> {
             .then(b.1.tokens.cmp(&a.1.tokens))
             .then(a.0.pattern.cmp(&b.0.pattern))
     });
-    let mut kept: Vec<(Link, Quote)> = Vec::new();
+    // A cut fragment two templates account for alike names neither of them.
+    let mut kept: Vec<(Link, Quote, bool)> = Vec::new();
     for (link, quote) in found {
-        let overlaps = kept.iter().any(|(kept_link, kept_quote)| {
-            kept_link.report == link.report
+        let mut overlaps = false;
+        for (kept_link, kept_quote, ambiguous) in &mut kept {
+            let same_line_overlap = kept_link.report == link.report
                 && match (kept_quote.place, quote.place) {
                     (Some((l1, a1, b1)), Some((l2, a2, b2))) => l1 == l2 && a1 < b2 && a2 < b1,
                     _ => false,
-                }
-        });
+                };
+            if same_line_overlap {
+                overlaps = true;
+                let alike = kept_quote.place == quote.place
+                    && kept_quote.tokens == quote.tokens
+                    && (kept_quote.strength - quote.strength).abs() < 1e-9;
+                *ambiguous |= alike && kept_quote.fragment && quote.fragment;
+            }
+        }
         if !overlaps {
-            kept.push((link, quote));
+            kept.push((link, quote, false));
         }
     }
-    kept.into_iter().map(|(link, _)| link).collect()
+    kept.into_iter().filter(|(_, _, ambiguous)| !ambiguous).map(|(link, _, _)| link).collect()
 }
 
 /// Whether a template says anything besides its variables: some constant text with two
@@ -618,6 +703,12 @@ mod tests {
             "startInsertSportSync start auto sync,app is <*>",
             None,
         ),
+        // All its constant text, but closed by the reporter before the value: a label named.
+        (
+            "the hint \"startInsertSportSync start auto sync,app is\" is shown in the wrong place",
+            "startInsertSportSync start auto sync,app is <*>",
+            None,
+        ),
         // The template's words out of order.
         ("calling billing after the upstream timeout", "upstream timeout after <*> ms calling billing", None),
     ];
@@ -629,6 +720,54 @@ mod tests {
             let rule = links.iter().find(|l| l.report == "R").map(|l| l.rule);
             assert_eq!(rule, *expected, "case {index}: {text:?} ~ {template:?}: {links:?}");
         }
+    }
+
+    /// Links of one report filed during an anomaly episode of the one pattern.
+    fn links_during_episode(body: &str, template: &str) -> Vec<Link> {
+        let mut reports = background();
+        let mut filed = report("R", "the checkout hangs", body);
+        filed.created_ms = Some(10 * HOUR_MS);
+        reports.push(filed);
+        let refs: Vec<&BugReport> = reports.iter().collect();
+        let context = LinkContext {
+            episodes: [("P".to_string(), vec![(9 * HOUR_MS, 10 * HOUR_MS)])].into(),
+            ..LinkContext::default()
+        };
+        find_links(&refs, &[pattern("P", template, "health")], &context)
+            .into_iter()
+            .filter(|l| l.report == "R")
+            .collect()
+    }
+
+    #[test]
+    fn a_fragment_cut_at_both_ends_is_judged_on_what_it_shows() {
+        let template =
+            "saveHealthDetailData() saveOneDetailData fail hiHealthData = <*>,type = <*>,value = <*> sportType = <*>";
+        // Cut at both ends, with values, every word of it the template's: an instance.
+        let cut = "The log says something like \"...saveOneDetailData fail hiHealthData = 2603268318097,type = 40003...\" I waited.";
+        let links = links_during_episode(cut, template);
+        assert_eq!(links.iter().map(|l| l.rule).collect::<Vec<_>>(), [LinkRule::QuotedMessage], "{links:?}");
+        assert_eq!(links[0].matched, "\"...saveOneDetailData fail hiHealthData = 2603268318097,type = 40003...\"");
+        // A word the template does not have inside the fragment: not this message.
+        let other = "The log says something like \"...saveOneDetailData fail hiHealthData = 2603268318097,kind = 40003...\" I waited.";
+        assert!(links_during_episode(other, template).is_empty());
+        // Cut at one end only: a quote like any other, too little of the template.
+        let one_end = "The log says something like \"saveOneDetailData fail hiHealthData = 2603268318097,type = 40003...\" I waited.";
+        assert!(links_during_episode(one_end, template).is_empty());
+    }
+
+    #[test]
+    fn a_cut_fragment_two_templates_account_for_links_neither() {
+        let quote = "The log says something like \"...invalid user admin from 10.0.0.7 port 53385 ssh2...\" again";
+        let patterns = [
+            pattern("none", "Failed none for invalid user <*> from <*> port <*> ssh2", "sshd"),
+            pattern("password", "Failed password for invalid user <*> from <*> port <*> ssh2", "sshd"),
+        ];
+        let links = links_of(vec![report("R", "login broken", quote)], &patterns);
+        assert!(links.iter().all(|l| l.report != "R"), "{links:?}");
+        let whole = "I see \"Failed none for invalid user admin from 10.0.0.7 port 53385 ssh2\" in the output";
+        let links = links_of(vec![report("R", "login broken", whole)], &patterns);
+        assert_eq!(links.iter().map(|l| l.pattern.as_str()).collect::<Vec<_>>(), ["none"], "{links:?}");
     }
 
     #[test]
