@@ -76,6 +76,58 @@ fn board_citing(server: &Server, report: &str) -> Value {
     }
 }
 
+/// The first item of the board whose patterns include one, once the background build has one.
+fn first_log_item(server: &Server) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, board) = call("GET", &server.url("/api/feedback?status=all"), Some(READER), None);
+        let found = board["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|item| item["evidence"]["patterns"].as_array().is_some_and(|p| !p.is_empty()));
+        if let Some(item) = found {
+            return item.clone();
+        }
+        assert!(Instant::now() < deadline, "no item with log evidence: {board:#}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn an_acknowledged_anomaly_that_reports_join_keeps_its_status_and_its_id_still_answers() {
+    let data = DataDir::new("");
+    let server = Server::start(&data.data(), &[]);
+    let logs = common::service_log(0, 60, false) + &common::service_log(60, 30, true);
+    let url = server.url("/api/ingest/logs?source=shop&format=json&commit=wait_for");
+    assert_eq!(call("POST", &url, Some(INGESTER), Some(&logs)).0, 200);
+    let anomaly = first_log_item(&server);
+    let old_id = anomaly["id"].as_str().unwrap().to_string();
+    let (status, body) = call("POST", &server.url(&format!("/api/feedback/{old_id}/ack")), Some(ADMIN), None);
+    assert_eq!((status, body["status"].as_str()), (200, Some("ongoing")), "{body}");
+
+    // Reports quoting the anomaly's message arrive: the item is now their group's.
+    let reports = common::BILLING_AND_DARK_MODE_REPORTS.join("\n");
+    assert_eq!(call("POST", &server.url("/api/ingest/reports?format=jsonl"), Some(INGESTER), Some(&reports)).0, 200);
+    let board = board_citing(&server, "BUG-1");
+    let item = board["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|item| item["evidence"]["reports"].as_array().unwrap().iter().any(|r| r == "BUG-1"))
+        .unwrap()
+        .clone();
+    assert_ne!(item["id"].as_str(), Some(old_id.as_str()), "a new item replaced the anomaly's");
+    assert_eq!(item["status"], "ongoing", "the acknowledgement carried over: {item:#}");
+    let (status, by_old_id) = call("GET", &server.url(&format!("/api/feedback/{old_id}")), Some(READER), None);
+    assert_eq!((status, &by_old_id["id"]), (200, &item["id"]), "{by_old_id:#}");
+    let (status, body) = call("POST", &server.url(&format!("/api/feedback/{old_id}/resolve")), Some(ADMIN), None);
+    assert_eq!((status, body["status"].as_str()), (200, Some("resolved")), "{body}");
+    let (_, now) =
+        call("GET", &server.url(&format!("/api/feedback/{}", item["id"].as_str().unwrap())), Some(READER), None);
+    assert_eq!(now["status"], "resolved");
+}
+
 #[test]
 fn the_board_is_read_without_changing_it_and_moves_with_a_person() {
     let data = DataDir::new("");
@@ -145,6 +197,25 @@ fn the_board_is_read_without_changing_it_and_moves_with_a_person() {
     );
     let (_, one) = call("GET", &server.url(&format!("/api/feedback/{id}")), Some(READER), None);
     assert_eq!(one["status"], "resolved");
+
+    // Nor can it add reports the server would not see: it is told to send them.
+    let reports = data.data().join("late-reports.jsonl");
+    std::fs::write(&reports, "{\"id\":\"LATE-1\",\"title\":\"written beside the server\"}\n").unwrap();
+    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_opsloop"))
+        .arg("--data")
+        .arg(data.data())
+        .args(["import", "--reports"])
+        .arg(&reports)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("served by another opsloop process") && stderr.contains("POST /api/ingest/reports"),
+        "{stderr}"
+    );
+    let (status, _) = call("GET", &server.url("/api/reports/LATE-1"), Some(READER), None);
+    assert_eq!(status, 404, "nothing was written beside the server");
 }
 
 #[test]

@@ -310,7 +310,7 @@ mod tests {
     }
 
     fn board(items: Vec<FeedbackItem>) -> Board {
-        Board { built_ms: 0, items, refused: vec![] }
+        Board { built_ms: 0, items, ..Board::default() }
     }
 
     fn events(state: &AlertState) -> Vec<(String, AlertEvent, String)> {

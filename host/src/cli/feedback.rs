@@ -96,6 +96,19 @@ pub fn read_board(data_dir: &DataDir, settings: &FeedbackSettings) -> anyhow::Re
 /// The writer memory asked for only to see whether a server holds the store.
 const SERVE_CHECK_BUDGET: usize = 16 << 20;
 
+/// Fails, saying what to do `instead`, when a running `serve` holds the data directory (it
+/// holds the log index's writer): a change written beside it would not reach it.
+pub fn refuse_while_served(data_dir: &DataDir, instead: &str) -> anyhow::Result<()> {
+    let index = LogIndex::open(&data_dir.index_dir())?;
+    if let Err(crate::index::IndexError::Busy { holder, .. }) = index.writer(SERVE_CHECK_BUDGET).map(drop) {
+        anyhow::bail!(
+            "the data directory is served by another opsloop process ({}); {instead}",
+            holder.unwrap_or_else(|| "unknown".into())
+        );
+    }
+    Ok(())
+}
+
 pub fn run(data_dir: &DataDir, settings: &Settings, args: FeedbackArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
     let mut board = read_board(data_dir, &settings.feedback)?;
     if let Some(action) = args.action {
@@ -106,14 +119,12 @@ pub fn run(data_dir: &DataDir, settings: &Settings, args: FeedbackArgs, out: &mu
         let verb = if route == "ack" { "acknowledge" } else { "resolve" };
         // A running `serve` holds the board in memory and sends alerts on its changes: an
         // action written here would not reach it, and its next save would undo this one.
-        let index = LogIndex::open(&data_dir.index_dir())?;
-        if let Err(crate::index::IndexError::Busy { holder, .. }) = index.writer(SERVE_CHECK_BUDGET).map(drop) {
-            anyhow::bail!(
-                "the data directory is served by another opsloop process ({}); {verb} {id} there instead: \
-                 POST /api/feedback/{id}/{route} with an admin token, or the page's button",
-                holder.unwrap_or_else(|| "unknown".into())
-            );
-        }
+        refuse_while_served(
+            data_dir,
+            &format!(
+                "{verb} {id} there instead: POST /api/feedback/{id}/{route} with an admin token, or the page's button"
+            ),
+        )?;
         return match BoardStore::new(data_dir).act(&mut board, &id, action)? {
             Some(status) => {
                 out.line(format!("{id} {done}: now {}", lower(status)))?;

@@ -367,6 +367,12 @@ fn run_reports(
     out: &mut Out,
 ) -> anyhow::Result<ExitCode> {
     let format = args.format.for_reports()?;
+    // The server holds the board and the report index it serves in memory: reports written
+    // beside it would not be seen there, and its next board build would not know them.
+    super::feedback::refuse_while_served(
+        data_dir,
+        "send the reports to it instead: POST /api/ingest/reports?format=csv (or json, jsonl) with the export as the body and a token",
+    )?;
     let index = ReportIndex::open(&data_dir.reports_dir())?;
     let (mut plugins, load_errors) = PluginSet::load(data_dir, settings)?;
     for error in &load_errors {

@@ -8,8 +8,16 @@
 //! - `new` when an item is first built;
 //! - `ongoing` when its evidence grows after that, or when a person acknowledges it;
 //! - `resolved` when a person resolves it;
-//! - `regressed` when a resolved item's evidence grows again (until a person acknowledges or
-//!   resolves it once more).
+//! - `regressed` when a resolved item's evidence grows again with evidence dated after the
+//!   newest it had when resolved (an archive of older lines imported later is not a
+//!   recurrence), until a person acknowledges or resolves it once more.
+//!
+//! An item's id follows its anchor, which can change: a log-only anomaly becomes part of a
+//! report group's item once a report quotes its pattern. The new item then carries on from the
+//! item it replaced (the one gone from this build that shares a pattern or a report with it):
+//! its status, evidence size and resolution when it had moved past `new`, so what a person did
+//! is not lost, and the old id names the new item ([`KnownItem::replaced_by`]) for actions and
+//! reads.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -34,10 +42,15 @@ pub struct Board {
     /// Links and merges refused while building, in words.
     #[serde(default)]
     pub refused: Vec<String>,
+    /// Ids of items no longer built, each with the item that took their evidence over.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub replaced: BTreeMap<String, String>,
 }
 
 impl Board {
+    /// The item with this id, or the one that replaced it.
     pub fn item(&self, id: &str) -> Option<&FeedbackItem> {
+        let id = self.replaced.get(id).map_or(id, String::as_str);
         self.items.iter().find(|item| item.id == id)
     }
 }
@@ -84,6 +97,20 @@ pub struct KnownItem {
     /// The evidence size when it was last resolved.
     #[serde(alias = "resolved_weight")]
     pub resolved_size: Option<u64>,
+    /// The newest evidence time at the last build (ms).
+    #[serde(default)]
+    pub last_seen_ms: Option<i64>,
+    /// The newest evidence time when it was last resolved: only evidence after it regresses.
+    #[serde(default)]
+    pub resolved_last_seen_ms: Option<i64>,
+    /// Its patterns and reports at the last build: what a successor is recognised by.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub patterns: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reports: Vec<String>,
+    /// The item that took its evidence over when its id stopped being built.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaced_by: Option<String>,
 }
 
 /// Every item's status, by id.
@@ -100,21 +127,38 @@ pub enum Action {
 }
 
 impl FeedbackState {
-    /// The item's status after a build that found `evidence_size` of evidence.
-    fn record_build(&mut self, id: &str, evidence_size: u64) -> ItemStatus {
+    /// The item's status after a build that found `evidence_size` of evidence, the newest of it
+    /// dated `last_seen_ms`.
+    fn record_build(&mut self, id: &str, evidence_size: u64, last_seen_ms: Option<i64>) -> ItemStatus {
         let known = self.items.entry(id.to_string()).or_default();
         let grew = evidence_size > known.evidence_size;
         let status = match known.status {
             None => ItemStatus::New,
             Some(ItemStatus::New) if grew => ItemStatus::Ongoing,
-            Some(ItemStatus::Resolved) if evidence_size > known.resolved_size.unwrap_or(u64::MAX) => {
+            Some(ItemStatus::Resolved)
+                if evidence_size > known.resolved_size.unwrap_or(u64::MAX)
+                    && last_seen_ms > known.resolved_last_seen_ms =>
+            {
                 ItemStatus::Regressed
             }
             Some(status) => status,
         };
         known.status = Some(status);
         known.evidence_size = evidence_size;
+        known.last_seen_ms = last_seen_ms;
         status
+    }
+
+    /// Where an id's item lives now: itself, or the item that replaced it (followed to the end).
+    pub fn current_id<'a>(&'a self, id: &'a str) -> &'a str {
+        let mut at = id;
+        for _ in 0..self.items.len() {
+            match self.items.get(at).and_then(|known| known.replaced_by.as_deref()) {
+                Some(next) => at = next,
+                None => break,
+            }
+        }
+        at
     }
 
     /// Applies a person's action; the new status, or `None` when the item is unknown.
@@ -124,11 +168,69 @@ impl FeedbackState {
             Action::Acknowledge => ItemStatus::Ongoing,
             Action::Resolve => {
                 known.resolved_size = Some(known.evidence_size);
+                known.resolved_last_seen_ms = known.last_seen_ms;
                 ItemStatus::Resolved
             }
         };
         known.status = Some(status);
         Some(status)
+    }
+
+    /// Lets items built for the first time carry on from the items they replace: a known item
+    /// not built this time that shares a pattern or a report with one. The one a person or
+    /// evidence moved furthest (then the largest) lends its history, unless it was still `new`;
+    /// every one of them is marked as replaced.
+    fn carry_over(&mut self, items: &[FeedbackItem]) {
+        let built: std::collections::BTreeSet<&str> = items.iter().map(|item| item.id.as_str()).collect();
+        for item in items {
+            if self.items.contains_key(&item.id) {
+                continue;
+            }
+            let patterns: Vec<&str> = item.evidence.patterns.iter().map(|p| p.pattern.as_str()).collect();
+            let shares = |known: &KnownItem| {
+                known.patterns.iter().any(|p| patterns.contains(&p.as_str()))
+                    || known.reports.iter().any(|r| item.evidence.reports.contains(r))
+            };
+            let replaced: Vec<String> = self
+                .items
+                .iter()
+                .filter(|(id, known)| !built.contains(id.as_str()) && known.replaced_by.is_none() && shares(known))
+                .map(|(id, _)| id.clone())
+                .collect();
+            // What a person did or evidence moved wins; an untouched `new` item lends nothing
+            // (its successor is as new as it was).
+            let moved = |known: &KnownItem| match known.status {
+                Some(ItemStatus::Regressed) => 4,
+                Some(ItemStatus::Resolved) => 3,
+                Some(ItemStatus::Ongoing) => 2,
+                Some(ItemStatus::New) | None => 0,
+            };
+            let Some(lender) =
+                replaced.iter().max_by_key(|id| (moved(&self.items[*id]), self.items[*id].evidence_size))
+            else {
+                continue;
+            };
+            if moved(&self.items[lender]) > 0 {
+                let mut inherited = self.items[lender].clone();
+                inherited.replaced_by = None;
+                self.items.insert(item.id.clone(), inherited);
+            }
+            for id in replaced {
+                if let Some(known) = self.items.get_mut(&id) {
+                    known.replaced_by = Some(item.id.clone());
+                }
+            }
+        }
+    }
+
+    /// Remembers each built item's patterns and reports, to recognise its successor by.
+    fn remember_evidence(&mut self, items: &[FeedbackItem]) {
+        for item in items {
+            if let Some(known) = self.items.get_mut(&item.id) {
+                known.patterns = item.evidence.patterns.iter().map(|p| p.pattern.clone()).collect();
+                known.reports = item.evidence.reports.clone();
+            }
+        }
     }
 }
 
@@ -205,10 +307,12 @@ impl BoardStore {
     /// Applies a person's action to an item of `board` and saves it; the new status, or
     /// `None` when the board has no such item.
     pub fn act(&self, board: &mut Board, id: &str, action: Action) -> anyhow::Result<Option<ItemStatus>> {
-        let Some(item) = board.items.iter_mut().find(|item| item.id == id) else { return Ok(None) };
         let mut state = self.load_state()?;
+        let id = state.current_id(id).to_string();
+        let id = id.as_str();
+        let Some(item) = board.items.iter_mut().find(|item| item.id == id) else { return Ok(None) };
         if !state.items.contains_key(id) {
-            state.record_build(id, item.evidence_size);
+            state.record_build(id, item.evidence_size, item.last_seen_ms);
         }
         let status = state.act(id, action);
         if let Some(status) = status {
@@ -234,10 +338,18 @@ fn build_from(
 
 fn board_with_statuses(built: BuiltItems, state: &mut FeedbackState) -> Board {
     let mut items = built.items;
+    state.carry_over(&items);
     for item in &mut items {
-        item.status = state.record_build(&item.id, item.evidence_size);
+        item.status = state.record_build(&item.id, item.evidence_size, item.last_seen_ms);
     }
-    Board { built_ms: chrono::Utc::now().timestamp_millis(), items, refused: built.refused }
+    state.remember_evidence(&items);
+    let replaced = state
+        .items
+        .iter()
+        .filter(|(_, known)| known.replaced_by.is_some())
+        .map(|(id, _)| (id.clone(), state.current_id(id).to_string()))
+        .collect();
+    Board { built_ms: chrono::Utc::now().timestamp_millis(), items, refused: built.refused, replaced }
 }
 
 #[cfg(test)]
@@ -247,17 +359,73 @@ mod tests {
     #[test]
     fn statuses_move_with_evidence_and_people_only() {
         let mut state = FeedbackState::default();
-        assert_eq!(state.record_build("FB-1", 10), ItemStatus::New);
-        assert_eq!(state.record_build("FB-1", 10), ItemStatus::New, "a rebuild with nothing new");
-        assert_eq!(state.record_build("FB-1", 11), ItemStatus::Ongoing, "new evidence");
+        assert_eq!(state.record_build("FB-1", 10, Some(100)), ItemStatus::New);
+        assert_eq!(state.record_build("FB-1", 10, Some(100)), ItemStatus::New, "a rebuild with nothing new");
+        assert_eq!(state.record_build("FB-1", 11, Some(110)), ItemStatus::Ongoing, "new evidence");
         assert_eq!(state.act("FB-1", Action::Resolve), Some(ItemStatus::Resolved));
-        assert_eq!(state.record_build("FB-1", 11), ItemStatus::Resolved);
-        assert_eq!(state.record_build("FB-1", 12), ItemStatus::Regressed);
-        assert_eq!(state.record_build("FB-1", 12), ItemStatus::Regressed);
+        assert_eq!(state.record_build("FB-1", 11, Some(110)), ItemStatus::Resolved);
+        assert_eq!(state.record_build("FB-1", 12, Some(90)), ItemStatus::Resolved, "older evidence imported late");
+        assert_eq!(state.record_build("FB-1", 13, Some(120)), ItemStatus::Regressed);
+        assert_eq!(state.record_build("FB-1", 13, Some(120)), ItemStatus::Regressed);
         assert_eq!(state.act("FB-1", Action::Acknowledge), Some(ItemStatus::Ongoing));
-        assert_eq!(state.record_build("FB-2", 1), ItemStatus::New);
+        assert_eq!(state.record_build("FB-2", 1, None), ItemStatus::New);
         assert_eq!(state.act("FB-2", Action::Acknowledge), Some(ItemStatus::Ongoing));
         assert_eq!(state.act("FB-nope", Action::Acknowledge), None);
+    }
+
+    fn item(id: &str, patterns: &[&str], reports: &[&str], evidence_size: u64) -> FeedbackItem {
+        let mut item: FeedbackItem = serde_json::from_value(serde_json::json!({
+            "id": id, "title": id, "summary": "", "kind": "incident", "status": "new",
+            "impact": {"score": 0.0, "reports": 0, "reporters": 0, "sources": 0, "error_volume": 0, "trend": 0.0, "severity": 0.0},
+            "evidence": {"reports": [], "patterns": [], "findings": [], "query": null, "reports_query": null},
+            "first_seen_ms": 0, "last_seen_ms": 100,
+        }))
+        .expect("an item");
+        item.evidence.reports = reports.iter().map(|r| r.to_string()).collect();
+        item.evidence.patterns = patterns
+            .iter()
+            .map(|p| super::super::items::PatternEvidence {
+                pattern: p.to_string(),
+                template: String::new(),
+                records: 1,
+                examples: Vec::new(),
+            })
+            .collect();
+        item.evidence_size = evidence_size;
+        item
+    }
+
+    #[test]
+    fn an_item_that_replaces_another_carries_its_status_and_answers_to_its_id() {
+        let mut state = FeedbackState::default();
+        let built = |state: &mut FeedbackState, items: Vec<FeedbackItem>| {
+            board_with_statuses(BuiltItems { items, refused: Vec::new() }, state)
+                .items
+                .into_iter()
+                .map(|item| (item.id, item.status))
+                .collect::<Vec<_>>()
+        };
+        built(&mut state, vec![item("FB-anomaly", &["p1"], &[], 40), item("FB-other", &["p9"], &[], 5)]);
+        assert_eq!(state.act("FB-anomaly", Action::Acknowledge), Some(ItemStatus::Ongoing));
+        // A report quoting p1 arrives: the anomaly is now part of the report group's item.
+        let after = built(&mut state, vec![item("FB-group", &["p1"], &["R1"], 41), item("FB-other", &["p9"], &[], 5)]);
+        assert_eq!(after, [("FB-group".to_string(), ItemStatus::Ongoing), ("FB-other".to_string(), ItemStatus::New)]);
+        assert_eq!(state.current_id("FB-anomaly"), "FB-group");
+        let board = board_with_statuses(
+            BuiltItems { items: vec![item("FB-group", &["p1"], &["R1"], 41)], refused: Vec::new() },
+            &mut state,
+        );
+        assert_eq!(board.item("FB-anomaly").map(|i| i.id.as_str()), Some("FB-group"));
+        assert_eq!(state.current_id("FB-other"), "FB-other");
+        // A successor of an item nobody touched starts new, and still answers to its id.
+        built(&mut state, vec![item("FB-spike", &["p7"], &[], 30)]);
+        let after = built(&mut state, vec![item("FB-reported", &["p7"], &["R3"], 31)]);
+        assert_eq!(after, [("FB-reported".to_string(), ItemStatus::New)]);
+        assert_eq!(state.current_id("FB-spike"), "FB-reported");
+        // Unrelated new items start new.
+        let after =
+            built(&mut state, vec![item("FB-group", &["p1"], &["R1"], 41), item("FB-fresh", &["p5"], &["R7"], 3)]);
+        assert_eq!(after[1], ("FB-fresh".to_string(), ItemStatus::New));
     }
 
     #[test]
