@@ -590,20 +590,31 @@ fn finish(mut draft: Draft, patterns: &BTreeMap<&str, &PatternStats>, newest: i6
         + 0.2 * f64::from(u8::from(draft.corroborated));
     let records: u64 = linked.iter().map(|p| p.count).sum();
     let findings: usize = draft.episodes.iter().map(|e| e.findings).sum();
+    let counted = |count: u64, one: &str, many: &str| format!("{count} {}", if count == 1 { one } else { many });
     let mut summary_parts = Vec::new();
     if reports > 0 {
+        let reports = counted(reports, "report", "reports");
         summary_parts.push(match (reporters, draft.unknown_reporters) {
-            (0, _) => format!("{reports} reports, reporter unknown"),
-            (_, 0) => format!("{reports} reports from {reporters} reporters"),
-            (_, unknown) => format!("{reports} reports from {reporters} reporters ({unknown} with no reporter)"),
+            (0, _) => format!("{reports}, reporter unknown"),
+            (_, 0) => format!("{reports} from {}", counted(reporters, "reporter", "reporters")),
+            (_, unknown) => {
+                format!("{reports} from {} ({unknown} with no reporter)", counted(reporters, "reporter", "reporters"))
+            }
         });
     }
     if !linked.is_empty() {
-        summary_parts
-            .push(format!("{records} log records in {} patterns ({error_volume} at error level)", linked.len()));
+        summary_parts.push(format!(
+            "{} in {} ({error_volume} at error level)",
+            counted(records, "log record", "log records"),
+            counted(linked.len() as u64, "pattern", "patterns")
+        ));
     }
     if !draft.episodes.is_empty() {
-        summary_parts.push(format!("{} anomaly episodes ({findings} findings)", draft.episodes.len()));
+        summary_parts.push(format!(
+            "{} ({})",
+            counted(draft.episodes.len() as u64, "anomaly episode", "anomaly episodes"),
+            counted(findings as u64, "finding", "findings")
+        ));
     }
     let query = (!linked.is_empty())
         .then(|| linked.iter().map(|p| format!("pattern:{}", p.pattern)).collect::<Vec<_>>().join(" OR "));

@@ -115,7 +115,9 @@ impl Link {
         };
         let also = match &self.corroboration {
             None => String::new(),
-            Some(Corroboration::FiledDuringEpisode) => "; filed while the pattern's anomaly was active".into(),
+            Some(Corroboration::FiledDuringEpisode) => {
+                format!("; filed during the pattern's anomaly or within {} h of it", EPISODE_REPORT_LAG_MS / HOUR_MS)
+            }
             Some(Corroboration::Component(component)) => format!("; its component `{component}` logs this pattern"),
         };
         format!("{what}: \"{}\" ({}, weight {:.1}{also})", self.matched, self.rule.name(), self.strength)
@@ -405,6 +407,19 @@ fn extend(tokens: &[TemplateToken], start: usize, line: &[String], at: usize) ->
     let (mut t, mut r, mut weight) = (start, at, 0.0);
     while t < tokens.len() && r < line.len() {
         let token = &tokens[t];
+        // An ellipsis inside the quote stands for values left out (`getaddrinfo for ... failed`):
+        // it may cover template tokens that hold no constant word, up to the next word it shows.
+        if r > at && token.word.is_none() && bare_ellipsis(&line[r]) {
+            let next_shown = line.get(r + 1);
+            let resumes = (t..tokens.len().min(t + MAX_VARIABLE_WORDS))
+                .take_while(|&k| tokens[k].word.is_none() || next_shown.is_some_and(|w| tokens[k].matches(w)))
+                .find(|&k| tokens[k].word.is_some() && next_shown.is_some_and(|w| tokens[k].matches(w)));
+            if let Some(k) = resumes {
+                t = k;
+                r += 1;
+                continue;
+            }
+        }
         if token.is_variable() {
             // A variable stands for 1..=MAX_VARIABLE_WORDS words: up to the next constant token.
             let Some(next) = tokens.get(t + 1) else {
@@ -757,6 +772,18 @@ mod tests {
     }
 
     #[test]
+    fn an_ellipsis_inside_a_quote_stands_for_the_values_left_out() {
+        let template = "reverse mapping checking getaddrinfo for <*> [<*>] failed - POSSIBLE BREAK-IN ATTEMPT!";
+        let elided = "sshd says \"reverse mapping checking getaddrinfo for ... failed - POSSIBLE BREAK-IN ATTEMPT!\"";
+        let links = links_of(vec![report("R", "ssh gateway", elided)], &[pattern("P", template, "sshd")]);
+        assert_eq!(links.iter().filter(|l| l.report == "R").count(), 1, "{links:?}");
+        // An ellipsis does not stand for constant words: those must be shown.
+        let elided_words = "sshd says \"reverse mapping checking ... POSSIBLE BREAK-IN ATTEMPT!\"";
+        let links = links_of(vec![report("R", "ssh gateway", elided_words)], &[pattern("P", template, "sshd")]);
+        assert!(links.iter().all(|l| l.report != "R"), "{links:?}");
+    }
+
+    #[test]
     fn a_cut_fragment_two_templates_account_for_links_neither() {
         let quote = "The log says something like \"...invalid user admin from 10.0.0.7 port 53385 ssh2...\" again";
         let patterns = [
@@ -807,7 +834,7 @@ mod tests {
         let links = find_links(&refs, &patterns, &context);
         assert_eq!(links.len(), 1, "{links:?}");
         assert_eq!(links[0].corroboration, Some(Corroboration::FiledDuringEpisode));
-        assert!(links[0].reason(template).contains("filed while the pattern's anomaly was active"));
+        assert!(links[0].reason(template).contains("filed during the pattern's anomaly or within 48 h of it"));
     }
 
     #[test]
