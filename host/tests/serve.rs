@@ -76,6 +76,24 @@ fn board_citing(server: &Server, report: &str) -> Value {
     }
 }
 
+/// A server over a fresh data directory holding an hour of a shop's logs and then half an hour
+/// of billing timeouts.
+fn serving_a_billing_timeout_burst() -> (DataDir, Server) {
+    let data = DataDir::new("");
+    let server = Server::start(&data.data(), &[]);
+    let logs = common::service_log(0, 60, false) + &common::service_log(60, 30, true);
+    let url = server.url("/api/ingest/logs?source=shop&format=json&commit=wait_for");
+    assert_eq!(call("POST", &url, Some(INGESTER), Some(&logs)).0, 200);
+    (data, server)
+}
+
+/// The board's item that cites `report`.
+fn item_citing(board: &Value, report: &str) -> Value {
+    let items = board["items"].as_array().unwrap();
+    let cites = |item: &&Value| item["evidence"]["reports"].as_array().unwrap().iter().any(|r| r == report);
+    items.iter().find(cites).unwrap_or_else(|| panic!("no item cites {report}: {board:#}")).clone()
+}
+
 /// The first item of the board whose patterns include one, once the background build has one.
 fn first_log_item(server: &Server) -> Value {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -96,11 +114,7 @@ fn first_log_item(server: &Server) -> Value {
 
 #[test]
 fn an_acknowledged_anomaly_that_reports_join_keeps_its_status_and_its_id_still_answers() {
-    let data = DataDir::new("");
-    let server = Server::start(&data.data(), &[]);
-    let logs = common::service_log(0, 60, false) + &common::service_log(60, 30, true);
-    let url = server.url("/api/ingest/logs?source=shop&format=json&commit=wait_for");
-    assert_eq!(call("POST", &url, Some(INGESTER), Some(&logs)).0, 200);
+    let (_data, server) = serving_a_billing_timeout_burst();
     let anomaly = first_log_item(&server);
     let old_id = anomaly["id"].as_str().unwrap().to_string();
     let (status, body) = call("POST", &server.url(&format!("/api/feedback/{old_id}/ack")), Some(ADMIN), None);
@@ -110,13 +124,7 @@ fn an_acknowledged_anomaly_that_reports_join_keeps_its_status_and_its_id_still_a
     let reports = common::BILLING_AND_DARK_MODE_REPORTS.join("\n");
     assert_eq!(call("POST", &server.url("/api/ingest/reports?format=jsonl"), Some(INGESTER), Some(&reports)).0, 200);
     let board = board_citing(&server, "BUG-1");
-    let item = board["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|item| item["evidence"]["reports"].as_array().unwrap().iter().any(|r| r == "BUG-1"))
-        .unwrap()
-        .clone();
+    let item = item_citing(&board, "BUG-1");
     assert_ne!(item["id"].as_str(), Some(old_id.as_str()), "a new item replaced the anomaly's");
     assert_eq!(item["status"], "ongoing", "the acknowledgement carried over: {item:#}");
     let (status, by_old_id) = call("GET", &server.url(&format!("/api/feedback/{old_id}")), Some(READER), None);
@@ -130,21 +138,11 @@ fn an_acknowledged_anomaly_that_reports_join_keeps_its_status_and_its_id_still_a
 
 #[test]
 fn the_board_is_read_without_changing_it_and_moves_with_a_person() {
-    let data = DataDir::new("");
-    let server = Server::start(&data.data(), &[]);
-    let logs = common::service_log(0, 60, false) + &common::service_log(60, 30, true);
-    let url = server.url("/api/ingest/logs?source=shop&format=json&commit=wait_for");
-    assert_eq!(call("POST", &url, Some(INGESTER), Some(&logs)).0, 200);
+    let (data, server) = serving_a_billing_timeout_burst();
     let reports = common::BILLING_AND_DARK_MODE_REPORTS.join("\n");
     assert_eq!(call("POST", &server.url("/api/ingest/reports?format=jsonl"), Some(INGESTER), Some(&reports)).0, 200);
     let board = board_citing(&server, "BUG-4");
-    let item = board["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|item| item["evidence"]["reports"].as_array().unwrap().iter().any(|r| r == "BUG-1"))
-        .unwrap()
-        .clone();
+    let item = item_citing(&board, "BUG-1");
     assert_eq!(item["status"], "new");
     let links = item["evidence"]["links"].as_array().unwrap();
     assert!(links.iter().any(|l| l.as_str().unwrap().contains("report BUG-1 quotes the log message")), "{item:#}");
