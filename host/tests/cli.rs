@@ -634,6 +634,10 @@ fn an_error_in_logs_and_reports_is_one_item_whose_status_moves_only_with_data_or
     let csv = opsloop.ok(&["feedback", "--format", "csv"]);
     assert!(csv.starts_with("Summary,Issue Type,Description,Priority,Labels,External ID"), "{csv}");
     assert!(csv.contains(&id));
+    assert!(
+        csv.contains("Evidence:\n- ") && csv.contains("- report BUG-1 quotes the log message"),
+        "links travel: {csv}"
+    );
     // An unknown id is a failure, not a usage error.
     let unknown = opsloop.run(&["feedback", "resolve", "FB-nope"]);
     assert_eq!(unknown.status.code(), Some(1));

@@ -126,13 +126,23 @@ pub fn jira_csv(items: &[FeedbackItem]) -> Result<String, csv::Error> {
             s if s >= 0.3 => "Medium",
             _ => "Low",
         };
-        let description = format!(
+        let mut description = format!(
             "{}\n\n{}\n\nReports: {}\nLogs: {}",
             item.summary,
             impact_line(item),
             item.evidence.reports.join(", "),
             item.evidence.query.as_deref().unwrap_or("-")
         );
+        // Why the evidence is one item, as on the board: what a planner checks before trusting it.
+        if !item.evidence.links.is_empty() || !item.evidence.findings.is_empty() {
+            description.push_str("\n\nEvidence:");
+            for link in &item.evidence.links {
+                let _ = write!(description, "\n- {link}");
+            }
+            for episode in &item.evidence.findings {
+                let _ = write!(description, "\n- Anomaly: {episode}");
+            }
+        }
         writer.write_record([
             item.title.as_str(),
             issue_type,
