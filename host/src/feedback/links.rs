@@ -240,6 +240,11 @@ struct PreparedPattern {
     tokens: Vec<TemplateToken>,
     /// The sum of the constant words' weights.
     total_weight: f64,
+    /// Where the message proper starts, after an emitter prefix (`[thread] org.x.Class:` or
+    /// `dfs.FSDataset:`), and the weight from there: a quote of the message without the
+    /// logger that wrote it is measured against the message.
+    body_start: usize,
+    body_weight: f64,
     frames: Vec<String>,
 }
 
@@ -263,6 +268,9 @@ fn prepare(stats: &PatternStats, weights: &WordWeights) -> PreparedPattern {
         })
         .collect();
     let total_weight = tokens.iter().filter_map(|t| t.word.as_ref()).map(|(_, w)| w).sum();
+    let body_start = emitter_prefix_len(&stats.template);
+    let body_weight =
+        tokens[body_start.min(tokens.len())..].iter().filter_map(|t| t.word.as_ref()).map(|(_, w)| w).sum();
     let frames = stats
         .examples
         .iter()
@@ -275,7 +283,28 @@ fn prepare(stats: &PatternStats, weights: &WordWeights) -> PreparedPattern {
             starts.entry(trim_quoting(&token.pieces[0]).to_string()).or_default().push(index);
         }
     }
-    PreparedPattern { starts, tokens, total_weight, frames }
+    PreparedPattern { starts, tokens, total_weight, body_start, body_weight, frames }
+}
+
+/// How many leading template tokens name who logged the message rather than say it: bracketed
+/// tokens (`[RMCommunicator Allocator]`, `[IPC Server handler <*> on <*>]`) then a dotted or
+/// `$` class name ending in a colon (`org.apache.hadoop.mapreduce.v2.app.rm.RMContainerAllocator:`,
+/// `dfs.DataNode$PacketResponder:`), within the first eight tokens; 0 when there is none or
+/// nothing follows it.
+fn emitter_prefix_len(template: &str) -> usize {
+    let tokens: Vec<&str> = template.split_whitespace().collect();
+    let mut at = 0;
+    while at < tokens.len().min(8) && tokens[at].starts_with('[') {
+        while at < tokens.len() && !tokens[at].ends_with(']') {
+            at += 1;
+        }
+        at += 1;
+    }
+    let Some(name) = tokens.get(at).and_then(|t| t.strip_suffix(':')) else { return 0 };
+    let is_class_name = (name.contains('.') || name.contains('$'))
+        && !name.contains("<*>")
+        && name.chars().all(|c| c.is_alphanumeric() || "._$".contains(c));
+    if is_class_name && at + 1 < tokens.len() && at < 8 { at + 1 } else { 0 }
 }
 
 /// Where a pattern was found in a report.
@@ -305,7 +334,8 @@ fn best_quote(pattern: &PreparedPattern, line_number: usize, words: &Words<'_>) 
         let Some(starts) = pattern.starts.get(trim_quoting(&line[at])) else { continue };
         for &start in starts {
             let (end, report_end, weight) = extend(tokens, start, line, at);
-            let coverage = if pattern.total_weight > 0.0 { weight / pattern.total_weight } else { 0.0 };
+            let total = if start >= pattern.body_start { pattern.body_weight } else { pattern.total_weight };
+            let coverage = if total > 0.0 { weight / total } else { 0.0 };
             // A value just before the first constant is the template's leading variable.
             let leading_value = start > 0 && tokens[start - 1].is_variable() && at > 0 && !closes_quote(&line[at - 1]);
             let from = if leading_value { at - 1 } else { at };
@@ -781,6 +811,23 @@ mod tests {
         let elided_words = "sshd says \"reverse mapping checking ... POSSIBLE BREAK-IN ATTEMPT!\"";
         let links = links_of(vec![report("R", "ssh gateway", elided_words)], &[pattern("P", template, "sshd")]);
         assert!(links.iter().all(|l| l.report != "R"), "{links:?}");
+    }
+
+    #[test]
+    fn a_quote_of_the_message_without_the_logger_that_wrote_it_is_measured_against_the_message() {
+        assert_eq!(emitter_prefix_len("dfs.FSDataset: Deleting block <*> file <*>"), 1);
+        assert_eq!(
+            emitter_prefix_len(
+                "[RMCommunicator Allocator] org.apache.hadoop.rm.RMContainerAllocator: ERROR IN CONTACTING RM."
+            ),
+            3
+        );
+        assert_eq!(emitter_prefix_len("Deleting block <*> file <*>"), 0);
+        assert_eq!(emitter_prefix_len("error: Received disconnect from <*>"), 0, "a word, not a class name");
+        let template = "[main] org.apache.hadoop.mapreduce.v2.app.MRAppMaster: Created MRAppMaster for application <*>";
+        let quote = "the job log says: Created MRAppMaster for application appattempt_1445144423722_0020_000001";
+        let links = links_during_episode(quote, template);
+        assert_eq!(links.len(), 1, "{links:?}");
     }
 
     #[test]
