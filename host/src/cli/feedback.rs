@@ -125,9 +125,14 @@ pub fn run(data_dir: &DataDir, settings: &Settings, args: FeedbackArgs, out: &mu
                 "{verb} {id} there instead: POST /api/feedback/{id}/{route} with an admin token, or the page's button"
             ),
         )?;
+        let current = board.item(&id).map(|item| item.id.clone());
         return match BoardStore::new(data_dir).act(&mut board, &id, action)? {
             Some(status) => {
-                out.line(format!("{id} {done}: now {}", lower(status)))?;
+                let named = match current.filter(|current| *current != id) {
+                    Some(current) => format!("{id} (now part of {current})"),
+                    None => id.clone(),
+                };
+                out.line(format!("{named} {done}: now {}", lower(status)))?;
                 Ok(ExitCode::SUCCESS)
             }
             None => {

@@ -371,7 +371,7 @@ fn run_reports(
     // beside it would not be seen there, and its next board build would not know them.
     super::feedback::refuse_while_served(
         data_dir,
-        "send the reports to it instead: POST /api/ingest/reports?format=csv (or json, jsonl) with the export as the body and a token",
+        "send the reports to it instead: POST /api/ingest/reports?format=csv (or json, jsonl) to its address, with the export as the body and a token of the ingest or admin role",
     )?;
     let index = ReportIndex::open(&data_dir.reports_dir())?;
     let (mut plugins, load_errors) = PluginSet::load(data_dir, settings)?;
