@@ -19,7 +19,7 @@
 //! is not lost, and the old id names the new item ([`KnownItem::replaced_by`]) for actions and
 //! reads.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -103,11 +103,6 @@ pub struct KnownItem {
     /// The newest evidence time when it was last resolved: only evidence after it regresses.
     #[serde(default)]
     pub resolved_last_seen_ms: Option<i64>,
-    /// Its patterns and reports at the last build: what a successor is recognised by.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub patterns: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub reports: Vec<String>,
     /// The item that took its evidence over when its id stopped being built.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replaced_by: Option<String>,
@@ -176,59 +171,51 @@ impl FeedbackState {
         Some(status)
     }
 
-    /// Lets items built for the first time carry on from the items they replace: a known item
-    /// not built this time that shares a pattern or a report with one. The one a person or
-    /// evidence moved furthest (then the largest) lends its history, unless it was still `new`;
-    /// every one of them is marked as replaced.
-    fn carry_over(&mut self, items: &[FeedbackItem]) {
-        let built: std::collections::BTreeSet<&str> = items.iter().map(|item| item.id.as_str()).collect();
+    /// Lets items built for the first time carry on from the items they replace: an item of the
+    /// `previous` board not built this time that shares a pattern or a report with one. The one
+    /// a person or evidence moved furthest (then the largest) lends its history, unless it was
+    /// still `new`; every one of them is marked as replaced.
+    fn carry_over(&mut self, previous: &Board, items: &[FeedbackItem]) {
+        let built: BTreeSet<&str> = items.iter().map(|item| item.id.as_str()).collect();
+        let evidence_keys = |item: &FeedbackItem| {
+            let patterns = item.evidence.patterns.iter().map(|p| ("pattern", p.pattern.clone()));
+            patterns.chain(item.evidence.reports.iter().map(|r| ("report", r.clone()))).collect::<Vec<_>>()
+        };
+        // The gone items by each piece of their evidence.
+        let mut gone_by_key: BTreeMap<(&str, String), BTreeSet<&str>> = BTreeMap::new();
+        for gone in previous.items.iter().filter(|item| !built.contains(item.id.as_str())) {
+            for key in evidence_keys(gone) {
+                gone_by_key.entry(key).or_default().insert(gone.id.as_str());
+            }
+        }
+        if gone_by_key.is_empty() {
+            return;
+        }
+        // What a person did or evidence moved wins; an untouched `new` item lends nothing (its
+        // successor is as new as it was).
+        let moved = |known: Option<&KnownItem>| match known.and_then(|known| known.status) {
+            Some(ItemStatus::Regressed) => 4,
+            Some(ItemStatus::Resolved) => 3,
+            Some(ItemStatus::Ongoing) => 2,
+            Some(ItemStatus::New) | None => 0,
+        };
         for item in items {
             if self.items.contains_key(&item.id) {
                 continue;
             }
-            let patterns: Vec<&str> = item.evidence.patterns.iter().map(|p| p.pattern.as_str()).collect();
-            let shares = |known: &KnownItem| {
-                known.patterns.iter().any(|p| patterns.contains(&p.as_str()))
-                    || known.reports.iter().any(|r| item.evidence.reports.contains(r))
-            };
-            let replaced: Vec<String> = self
-                .items
+            let replaced: BTreeSet<&str> =
+                evidence_keys(item).iter().filter_map(|key| gone_by_key.get(key)).flatten().copied().collect();
+            let lender = replaced
                 .iter()
-                .filter(|(id, known)| !built.contains(id.as_str()) && known.replaced_by.is_none() && shares(known))
-                .map(|(id, _)| id.clone())
-                .collect();
-            // What a person did or evidence moved wins; an untouched `new` item lends nothing
-            // (its successor is as new as it was).
-            let moved = |known: &KnownItem| match known.status {
-                Some(ItemStatus::Regressed) => 4,
-                Some(ItemStatus::Resolved) => 3,
-                Some(ItemStatus::Ongoing) => 2,
-                Some(ItemStatus::New) | None => 0,
-            };
-            let Some(lender) =
-                replaced.iter().max_by_key(|id| (moved(&self.items[*id]), self.items[*id].evidence_size))
-            else {
-                continue;
-            };
-            if moved(&self.items[lender]) > 0 {
-                let mut inherited = self.items[lender].clone();
+                .map(|id| (*id, self.items.get(*id)))
+                .max_by_key(|(_, known)| (moved(*known), known.map_or(0, |known| known.evidence_size)));
+            let inherited = lender.filter(|(_, known)| moved(*known) > 0).and_then(|(_, known)| known.cloned());
+            if let Some(mut inherited) = inherited {
                 inherited.replaced_by = None;
                 self.items.insert(item.id.clone(), inherited);
             }
             for id in replaced {
-                if let Some(known) = self.items.get_mut(&id) {
-                    known.replaced_by = Some(item.id.clone());
-                }
-            }
-        }
-    }
-
-    /// Remembers each built item's patterns and reports, to recognise its successor by.
-    fn remember_evidence(&mut self, items: &[FeedbackItem]) {
-        for item in items {
-            if let Some(known) = self.items.get_mut(&item.id) {
-                known.patterns = item.evidence.patterns.iter().map(|p| p.pattern.clone()).collect();
-                known.reports = item.evidence.reports.clone();
+                self.items.entry(id.to_string()).or_default().replaced_by = Some(item.id.clone());
             }
         }
     }
@@ -282,7 +269,7 @@ impl BoardStore {
     ) -> anyhow::Result<Board> {
         let built = build_from(logs, reports, findings, settings)?;
         let mut state = self.load_state()?;
-        let board = board_with_statuses(built, &mut state);
+        let board = board_with_statuses(built, &mut state, self.read()?.as_ref());
         write_json(&self.state, &state)?;
         write_json(&self.board, &board)?;
         Ok(board)
@@ -301,7 +288,7 @@ impl BoardStore {
             return Ok(board);
         }
         let built = build_from(logs, reports, findings, settings)?;
-        Ok(board_with_statuses(built, &mut self.load_state()?))
+        Ok(board_with_statuses(built, &mut self.load_state()?, None))
     }
 
     /// Applies a person's action to an item of `board` and saves it; the new status, or
@@ -336,13 +323,16 @@ fn build_from(
     Ok(build_items(&reports.search("*", None)?, &patterns, &findings, &settings.component_sources))
 }
 
-fn board_with_statuses(built: BuiltItems, state: &mut FeedbackState) -> Board {
+/// The built items with their statuses; `previous` is the board they replace, whose items gone
+/// from this build hand their history to their successors.
+fn board_with_statuses(built: BuiltItems, state: &mut FeedbackState, previous: Option<&Board>) -> Board {
     let mut items = built.items;
-    state.carry_over(&items);
+    if let Some(previous) = previous {
+        state.carry_over(previous, &items);
+    }
     for item in &mut items {
         item.status = state.record_build(&item.id, item.evidence_size, item.last_seen_ms);
     }
-    state.remember_evidence(&items);
     let replaced = state
         .items
         .iter()
@@ -398,12 +388,15 @@ mod tests {
     #[test]
     fn an_item_that_replaces_another_carries_its_status_and_answers_to_its_id() {
         let mut state = FeedbackState::default();
+        let previous = std::cell::RefCell::new(None::<Board>);
+        let build = |state: &mut FeedbackState, items: Vec<FeedbackItem>| {
+            let board =
+                board_with_statuses(BuiltItems { items, refused: Vec::new() }, state, previous.borrow().as_ref());
+            previous.replace(Some(board.clone()));
+            board
+        };
         let built = |state: &mut FeedbackState, items: Vec<FeedbackItem>| {
-            board_with_statuses(BuiltItems { items, refused: Vec::new() }, state)
-                .items
-                .into_iter()
-                .map(|item| (item.id, item.status))
-                .collect::<Vec<_>>()
+            build(state, items).items.into_iter().map(|item| (item.id, item.status)).collect::<Vec<_>>()
         };
         built(&mut state, vec![item("FB-anomaly", &["p1"], &[], 40), item("FB-other", &["p9"], &[], 5)]);
         assert_eq!(state.act("FB-anomaly", Action::Acknowledge), Some(ItemStatus::Ongoing));
@@ -411,10 +404,7 @@ mod tests {
         let after = built(&mut state, vec![item("FB-group", &["p1"], &["R1"], 41), item("FB-other", &["p9"], &[], 5)]);
         assert_eq!(after, [("FB-group".to_string(), ItemStatus::Ongoing), ("FB-other".to_string(), ItemStatus::New)]);
         assert_eq!(state.current_id("FB-anomaly"), "FB-group");
-        let board = board_with_statuses(
-            BuiltItems { items: vec![item("FB-group", &["p1"], &["R1"], 41)], refused: Vec::new() },
-            &mut state,
-        );
+        let board = build(&mut state, vec![item("FB-group", &["p1"], &["R1"], 41)]);
         assert_eq!(board.item("FB-anomaly").map(|i| i.id.as_str()), Some("FB-group"));
         assert_eq!(state.current_id("FB-other"), "FB-other");
         // A successor of an item nobody touched starts new, and still answers to its id.

@@ -346,7 +346,7 @@ fn best_quote(pattern: &PreparedPattern, line_number: usize, words: &Words<'_>) 
             if has_variables && !covers_a_value && end < tokens.len() && !cut_before(line, report_end) {
                 continue;
             }
-            let cut = is_cut_fragment(tokens, line, (start, end), (from, report_end));
+            let cut = is_cut_fragment(tokens, line, end, (from, report_end));
             let report_end = report_end + usize::from(cut.is_some_and(|fragment| fragment.closing_word_left));
             let fragment = coverage < enough && cut.is_some_and(|fragment| fragment.shows_a_value || covers_a_value);
             let rule = if coverage >= enough || fragment {
@@ -401,7 +401,7 @@ fn cut_before(line: &[String], to: usize) -> bool {
     to > 0 && cut_at(&line[to - 1], false) || line.get(to).is_some_and(|word| cut_at(word, false))
 }
 
-/// A quote (template tokens `tokens`, report words `words`) that is all of a fragment the
+/// A quote (template tokens up to `end`, report words `from..to`) that is all of a fragment the
 /// reporter cut at both ends: an ellipsis opens its first word (or stands before it) and closes
 /// its last word, or the word right after it, which is then the start of the next template
 /// token (a value cut short). Such a fragment is judged on what it shows, not on how much of
@@ -409,7 +409,7 @@ fn cut_before(line: &[String], to: usize) -> bool {
 fn is_cut_fragment(
     template: &[TemplateToken],
     line: &[String],
-    (_, end): (usize, usize),
+    end: usize,
     (from, to): (usize, usize),
 ) -> Option<CutFragment> {
     let opens = cut_at(&line[from], true) || from > 0 && bare_ellipsis(&line[from - 1]);
@@ -424,7 +424,7 @@ fn is_cut_fragment(
     if !cut_at(next_word, false) {
         return None;
     }
-    let bare = trim_quoting(next_word).trim_end_matches('\u{2026}').trim_end_matches('.');
+    let bare = trim_quoting(next_word).trim_end_matches('\u{2026}');
     let first = &next_token.pieces[0];
     let begins =
         if first.is_empty() { !bare.is_empty() } else { bare.starts_with(first.as_str()) || first.starts_with(bare) };

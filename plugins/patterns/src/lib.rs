@@ -288,9 +288,7 @@ impl PatternsPlugin {
         // Still going when this batch ends: said now, and again in full when it ends.
         for episode in self.rates.announce_running() {
             self.note_fine(&episode);
-            let mut finding = self.episode_finding(&episode);
-            finding.summary = format!("ongoing: {}", finding.summary);
-            output.add_finding(finding);
+            output.add_finding(self.ongoing_finding(&episode));
         }
         for episode in self.slow_rates.judge_closed() {
             if self.is_new_slow(&episode) {
@@ -299,9 +297,7 @@ impl PatternsPlugin {
         }
         for episode in self.slow_rates.announce_running() {
             if self.is_new_slow(&episode) {
-                let mut finding = self.episode_finding(&episode);
-                finding.summary = format!("ongoing: {}", finding.summary);
-                output.add_finding(finding);
+                output.add_finding(self.ongoing_finding(&episode));
             }
         }
         if let Some(sessions) = self.sessions.as_mut() {
@@ -310,6 +306,13 @@ impl PatternsPlugin {
                 output.add_finding(self.session_finding(session));
             }
         }
+    }
+
+    /// An episode still running when a call ends, announced as such.
+    fn ongoing_finding(&self, episode: &Episode) -> Finding {
+        let mut finding = self.episode_finding(episode);
+        finding.summary = format!("ongoing: {}", finding.summary);
+        finding
     }
 
     /// Remembers the span of a fine-scale episode, widening the one known for its series.
