@@ -71,6 +71,16 @@ mod tests {
     }
 
     #[test]
+    fn an_apache_error_log_line_gives_its_time_level_and_message() {
+        let record =
+            parse("[Sun Dec 04 04:47:44 2005] [error] mod_jk child workerEnv in error state 6", "httpd", origin())
+                .unwrap();
+        assert_eq!(record.timestamp_ms, Some(1_133_671_664_000));
+        assert_eq!(record.level.as_deref(), Some("ERROR"));
+        assert_eq!(record.message, "mod_jk child workerEnv in error state 6");
+    }
+
+    #[test]
     fn without_a_level_the_rest_is_the_message() {
         let record = parse("2024-05-01T10:00:00Z cache warmed in 3s", "s", origin()).unwrap();
         assert_eq!(record.level, None);

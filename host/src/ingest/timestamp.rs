@@ -44,6 +44,8 @@ const NAIVE_LAYOUTS: &[&str] = &[
     "%Y%m%d-%H:%M:%S:%3f",
     "%Y%m%d-%H:%M:%S",
     "%Y-%m-%d-%H.%M.%S%.f",
+    // Sun Dec 04 04:47:44 2005 (C's ctime, as Apache's error log writes it; 2.4 adds microseconds)
+    "%a %b %d %H:%M:%S%.f %Y",
     // Without seconds, as Jira's ISO date setting writes them.
     "%Y-%m-%d %H:%M",
     "%Y-%m-%dT%H:%M",
@@ -146,6 +148,8 @@ const LEADING_PATTERNS: &[&str] = &[
     r"^(\d{6} \d{6})\b",
     // 20171223-22:15:29:606 (HealthApp)
     r"^(\d{8}-\d{1,2}:\d{1,2}:\d{1,2}(?::\d{1,3})?)",
+    // [Sun Dec 04 04:47:44 2005] (Apache error log, C's ctime)
+    r"^\[?((?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) [A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2}(?:\.\d+)? \d{4})\]?",
     // Jun 14 15:16:01 (syslog, no year)
     r"^([A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2}(?:\.\d+)?)",
 ];
@@ -401,6 +405,8 @@ mod tests {
             ("2024-05-01T10:00:00.123Z level=info", "2024-05-01T10:00:00.123Z", 24),
             ("20171223-22:15:29:606|Step_LSC|x", "2017-12-23T22:15:29.606Z", 21),
             ("[2024-05-01 10:00:00] ERROR x", "2024-05-01T10:00:00Z", 21),
+            ("[Sun Dec 04 04:47:44 2005] [error] mod_jk x", "2005-12-04T04:47:44Z", 26),
+            ("[Wed Oct 11 14:32:52.123456 2000] [core:error] x", "2000-10-11T14:32:52.123456Z", 33),
         ];
         for (line, expected, rest) in cases {
             assert_eq!(leading_timestamp(line), Some((utc(expected), rest)), "{line}");
