@@ -483,6 +483,68 @@ fn patterns_list_counts_times_levels_and_examples() {
     assert!(text.starts_with(&format!("{} patterns, the 3 most frequent:", patterns.len())), "{text}");
 }
 
+fn patterns_json(opsloop: &Opsloop) -> Vec<Value> {
+    let listed = opsloop.ok(&["patterns", "--format", "json", "--limit", "0", "--examples", "0"]);
+    listed.lines().map(|line| serde_json::from_str(line).unwrap()).collect()
+}
+
+/// Issue 20: when a template widens over a sibling mined in an earlier run, the ids records
+/// already carry stay valid: the merge is recorded, `pattern:OLD` and `pattern:NEW` both find
+/// every record of the pattern, and `opsloop patterns` counts them in one row that names the
+/// old id; `analyze`, which annotates every record again, leaves nothing to alias.
+#[test]
+fn a_template_merge_is_recorded_and_the_old_id_still_finds_its_records() {
+    let opsloop = Opsloop::new();
+    let log = opsloop.path("app.log");
+    let line = |second: u32, message: &str| format!("2024-05-01T10:00:{second:02}Z INFO {message}\n");
+    let first_run = [
+        line(0, "user alice logged in from web"),
+        line(1, "user bob logged in from web"),
+        line(2, "cache warmed in 5 ms"),
+    ];
+    std::fs::write(&log, first_run.concat()).unwrap();
+    opsloop.ok(&["import", log.to_str().unwrap()]);
+    let template_of = |rows: &[Value], id: &str| {
+        rows.iter().find(|row| row["pattern"] == id).map(|row| row["template"].as_str().unwrap().to_string())
+    };
+    let before = patterns_json(&opsloop);
+    assert_eq!(before.len(), 3, "two values may be two constants: {before:#?}");
+    let id = |rows: &[Value], word: &str| {
+        let row = rows.iter().find(|row| row["template"].as_str().unwrap().contains(word)).expect(word);
+        row["pattern"].as_str().unwrap().to_string()
+    };
+    let (alice, bob) = (id(&before, "alice"), id(&before, "bob"));
+    assert_ne!(alice, bob);
+
+    // A third user, in a later run: the position becomes a variable, one pattern folds into the other.
+    std::fs::write(&log, [first_run.concat(), line(3, "user carol logged in from web")].concat()).unwrap();
+    opsloop.ok(&["import", log.to_str().unwrap()]);
+    let after = patterns_json(&opsloop);
+    assert_eq!(after.len(), 2, "{after:#?}");
+    let users = after.iter().find(|row| row["count"] == 3).expect("one row of 3 users");
+    let (standing, merged) = if users["pattern"] == alice.as_str() { (&alice, &bob) } else { (&bob, &alice) };
+    assert_eq!(users["pattern"], standing.as_str());
+    assert_eq!(users["aliases"], serde_json::json!([merged]), "{users:#}");
+    assert_eq!(template_of(&after, standing).unwrap(), "user <*> logged in from web");
+    for id in [&alice, &bob] {
+        assert_eq!(opsloop.ok(&["search", &format!("pattern:{id}"), "--count"]).trim(), "3", "pattern:{id}");
+    }
+    let narrowed = opsloop.ok(&["search", &format!("pattern:{merged} AND carol"), "--count"]);
+    assert_eq!(narrowed.trim(), "1");
+    assert_eq!(opsloop.ok(&["search", &format!("in -pattern:{merged}"), "--count"]).trim(), "1", "only the cache line");
+    let text = opsloop.ok(&["patterns"]);
+    assert!(text.contains(&format!("merged into it since (its records still carry): {merged}")), "{text}");
+
+    // Mined again from the start, every record carries the standing id and no alias is left.
+    opsloop.ok(&["analyze"]);
+    let analyzed = patterns_json(&opsloop);
+    assert_eq!(analyzed.len(), 2, "{analyzed:#?}");
+    assert!(analyzed.iter().all(|row| row.get("aliases").is_none()), "{analyzed:#?}");
+    let users = analyzed.iter().find(|row| row["count"] == 3).expect("one row of 3 users");
+    let id = users["pattern"].as_str().unwrap();
+    assert_eq!(opsloop.ok(&["search", &format!("pattern:{id}"), "--count"]).trim(), "3");
+}
+
 /// Issue 21: the demo runs the whole loop on bundled data: patterns, anomalies, report
 /// groups, and a feedback item that links reports to the log lines they quote.
 #[test]

@@ -1,5 +1,6 @@
 //! `opsloop patterns`: the mined patterns with their counts, first and last seen, level mix
-//! and example lines, most frequent first.
+//! and example lines, most frequent first; a pattern the miner merged into another is counted
+//! under the one it joined, whose row names it.
 
 use std::process::ExitCode;
 
@@ -71,6 +72,12 @@ pub fn run(data_dir: &DataDir, args: PatternsArgs, out: &mut Out) -> anyhow::Res
                     levels.join(" "),
                     stats.template
                 ))?;
+                if !stats.aliases.is_empty() {
+                    out.line(format!(
+                        "          merged into it since (its records still carry): {}",
+                        stats.aliases.join(", ")
+                    ))?;
+                }
                 for example in &stats.examples {
                     out.line(format!("          e.g. {example}"))?;
                 }

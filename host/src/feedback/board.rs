@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use super::items::{BuiltItems, FeedbackItem, ItemStatus, build_items};
 use crate::config::FeedbackSettings;
 use crate::data_dir::DataDir;
-use crate::index::{LogIndex, ReportIndex};
+use crate::index::{LogIndex, PatternAliases, ReportIndex};
 use crate::pipeline::FindingStore;
 
 /// Examples kept per pattern on the board.
@@ -174,11 +174,15 @@ impl FeedbackState {
     /// Lets items built for the first time carry on from the items they replace: an item of the
     /// `previous` board not built this time that shares a pattern or a report with one. The one
     /// a person or evidence moved furthest (then the largest) lends its history, unless it was
-    /// still `new`; every one of them is marked as replaced.
-    fn carry_over(&mut self, previous: &Board, items: &[FeedbackItem]) {
+    /// still `new`; every one of them is marked as replaced. A pattern the miner merged into
+    /// another since is the one it stands for now.
+    fn carry_over(&mut self, previous: &Board, items: &[FeedbackItem], aliases: &PatternAliases) {
         let built: BTreeSet<&str> = items.iter().map(|item| item.id.as_str()).collect();
         let evidence_keys = |item: &FeedbackItem| {
-            let patterns = item.evidence.patterns.iter().map(|p| ("pattern", p.pattern.clone()));
+            let patterns = item.evidence.patterns.iter().flat_map(|p| {
+                let now = aliases.successors(&p.pattern).into_iter().map(str::to_string);
+                std::iter::once(p.pattern.clone()).chain(now).map(|id| ("pattern", id))
+            });
             patterns.chain(item.evidence.reports.iter().map(|r| ("report", r.clone()))).collect::<Vec<_>>()
         };
         // The gone items by each piece of their evidence.
@@ -269,7 +273,7 @@ impl BoardStore {
     ) -> anyhow::Result<Board> {
         let built = build_from(logs, reports, findings, settings)?;
         let mut state = self.load_state()?;
-        let board = board_with_statuses(built, &mut state, self.read()?.as_ref());
+        let board = board_with_statuses(built, &mut state, self.read()?.as_ref(), &logs.pattern_aliases());
         write_json(&self.state, &state)?;
         write_json(&self.board, &board)?;
         Ok(board)
@@ -288,7 +292,7 @@ impl BoardStore {
             return Ok(board);
         }
         let built = build_from(logs, reports, findings, settings)?;
-        Ok(board_with_statuses(built, &mut self.load_state()?, None))
+        Ok(board_with_statuses(built, &mut self.load_state()?, None, &logs.pattern_aliases()))
     }
 
     /// Applies a person's action to an item of `board` and saves it; the new status, or
@@ -317,7 +321,14 @@ fn build_from(
     findings: &FindingStore,
     settings: &FeedbackSettings,
 ) -> anyhow::Result<BuiltItems> {
-    let findings = findings.read_all()?;
+    // A finding names the patterns of its time; those merged since are named as they stand.
+    let aliases = logs.pattern_aliases();
+    let mut findings = findings.read_all()?;
+    for finding in &mut findings {
+        if let Some(query) = finding.evidence.query.as_mut() {
+            *query = aliases.resolve_query(&finding.source, query);
+        }
+    }
     let mut patterns = logs.patterns(None)?;
     logs.add_examples(&mut patterns, None, EXAMPLES_PER_PATTERN)?;
     Ok(build_items(&reports.search("*", None)?, &patterns, &findings, &settings.component_sources))
@@ -325,10 +336,15 @@ fn build_from(
 
 /// The built items with their statuses; `previous` is the board they replace, whose items gone
 /// from this build hand their history to their successors.
-fn board_with_statuses(built: BuiltItems, state: &mut FeedbackState, previous: Option<&Board>) -> Board {
+fn board_with_statuses(
+    built: BuiltItems,
+    state: &mut FeedbackState,
+    previous: Option<&Board>,
+    aliases: &PatternAliases,
+) -> Board {
     let mut items = built.items;
     if let Some(previous) = previous {
-        state.carry_over(previous, &items);
+        state.carry_over(previous, &items, aliases);
     }
     for item in &mut items {
         item.status = state.record_build(&item.id, item.evidence_size, item.last_seen_ms);
@@ -390,8 +406,12 @@ mod tests {
         let mut state = FeedbackState::default();
         let previous = std::cell::RefCell::new(None::<Board>);
         let build = |state: &mut FeedbackState, items: Vec<FeedbackItem>| {
-            let board =
-                board_with_statuses(BuiltItems { items, refused: Vec::new() }, state, previous.borrow().as_ref());
+            let board = board_with_statuses(
+                BuiltItems { items, refused: Vec::new() },
+                state,
+                previous.borrow().as_ref(),
+                &PatternAliases::default(),
+            );
             previous.replace(Some(board.clone()));
             board
         };
@@ -416,6 +436,37 @@ mod tests {
         let after =
             built(&mut state, vec![item("FB-group", &["p1"], &["R1"], 41), item("FB-fresh", &["p5"], &["R7"], 3)]);
         assert_eq!(after[1], ("FB-fresh".to_string(), ItemStatus::New));
+    }
+
+    #[test]
+    fn an_item_whose_pattern_was_merged_into_another_carries_on_as_that_patterns_item() {
+        let mut state = FeedbackState::default();
+        let items = vec![item("FB-old", &["p1"], &[], 40)];
+        let first = board_with_statuses(
+            BuiltItems { items, refused: Vec::new() },
+            &mut state,
+            None,
+            &PatternAliases::default(),
+        );
+        assert_eq!(state.act("FB-old", Action::Resolve), Some(ItemStatus::Resolved));
+        let merge = crate::index::PatternMerge {
+            source: "app".into(),
+            from: "p1".into(),
+            into: "p2".into(),
+            template: "user <*> logged in".into(),
+        };
+        let aliases = PatternAliases::from_merges(&[merge]);
+        let items = vec![item("FB-new", &["p2"], &[], 40)];
+        let board = board_with_statuses(BuiltItems { items, refused: Vec::new() }, &mut state, Some(&first), &aliases);
+        assert_eq!(board.items[0].status, ItemStatus::Resolved, "nothing newer: the resolution holds");
+        assert_eq!(state.current_id("FB-old"), "FB-new");
+        let unfollowed = board_with_statuses(
+            BuiltItems { items: vec![item("FB-other", &["p2"], &[], 40)], refused: Vec::new() },
+            &mut FeedbackState::default(),
+            Some(&first),
+            &PatternAliases::default(),
+        );
+        assert_eq!(unfollowed.items[0].status, ItemStatus::New, "without the alias nothing links the two");
     }
 
     #[test]

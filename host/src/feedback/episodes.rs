@@ -157,6 +157,7 @@ mod tests {
             levels: BTreeMap::new(),
             sources: BTreeMap::new(),
             examples: Vec::new(),
+            aliases: Vec::new(),
             volume: BTreeMap::new(),
         }
     }

@@ -700,6 +700,7 @@ mod tests {
             levels: [("ERROR".to_string(), 50)].into(),
             sources: [("shop".to_string(), 50)].into(),
             examples: Vec::new(),
+            aliases: Vec::new(),
             volume: BTreeMap::new(),
         };
         build_items(&reports, &[pattern], &[], &BTreeMap::new())
@@ -728,6 +729,7 @@ mod tests {
             levels: [("ERROR".to_string(), 40)].into(),
             sources: [(source.to_string(), 40)].into(),
             examples: Vec::new(),
+            aliases: Vec::new(),
             volume: BTreeMap::new(),
         }
     }

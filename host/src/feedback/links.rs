@@ -686,6 +686,7 @@ mod tests {
             levels: BTreeMap::new(),
             sources: [(source.to_string(), 10)].into(),
             examples: Vec::new(),
+            aliases: Vec::new(),
             volume: BTreeMap::new(),
         }
     }

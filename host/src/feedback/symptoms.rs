@@ -132,6 +132,7 @@ mod tests {
             levels: BTreeMap::new(),
             sources: [("app".to_string(), 50)].into(),
             examples: Vec::new(),
+            aliases: Vec::new(),
             volume: BTreeMap::new(),
         }
     }

@@ -4,6 +4,7 @@
 //! [`SearchHit`]s for a [`SearchRequest`] (tantivy query syntax, source and time filters,
 //! newest first).
 
+mod aliases;
 mod facets;
 mod histogram;
 mod lock;
@@ -16,6 +17,7 @@ mod writer;
 
 use std::path::{Path, PathBuf};
 
+pub use aliases::{AliasFile, PATTERN_MERGE, PatternAliases, PatternMerge};
 pub use facets::{FACET_FIELDS, Facet, FacetValue};
 pub use histogram::{MAX_BUCKETS, fill_gaps, round_width};
 pub use patterns::{HOUR_MS, PatternStats};
@@ -53,11 +55,13 @@ pub type Result<T, E = IndexError> = std::result::Result<T, E>;
 /// Parses a user's `query` over `default_fields` (AND between terms) after the limits of
 /// [`check_query`], and builds its weight once so that what tantivy only finds out when a query
 /// runs (`field:*` on a field that is not a fast field or does not exist, a range over a JSON
-/// field) is the user's [`IndexError::Query`] too, never an internal failure.
+/// field) is the user's [`IndexError::Query`] too, never an internal failure. `pattern:ID`
+/// terms follow `aliases` (after the limits: the user did not write the widened query).
 fn parse_user_query(
     index: &tantivy::Index,
     default_fields: Vec<tantivy::schema::Field>,
     query: &str,
+    aliases: Option<&PatternAliases>,
 ) -> Result<Box<dyn tantivy::query::Query>> {
     use tantivy::query::{AllQuery, EnableScoring, QueryParser};
     let trimmed = query.trim();
@@ -70,6 +74,10 @@ fn parse_user_query(
     let trimmed = &match schema.get_field("annotations") {
         Ok(_) => annotation_fields(trimmed, |name| schema.get_field(name).is_ok()),
         Err(_) => trimmed.to_string(),
+    };
+    let trimmed = &match aliases {
+        Some(aliases) => aliases.expand_query(trimmed),
+        None => trimmed.to_string(),
     };
     let refused = |reason: String| IndexError::Query { query: query.to_string(), reason };
     let mut parser = QueryParser::for_index(index, default_fields);
@@ -156,12 +164,18 @@ fn annotation_fields(query: &str, is_field: impl Fn(&str) -> bool) -> String {
     out
 }
 
+/// The pattern merges' file in the index directory (tantivy manages only the files it wrote).
+const ALIAS_FILE: &str = "pattern-aliases.jsonl";
+
 /// The log index on disk.
 pub struct LogIndex {
     dir: PathBuf,
     index: tantivy::Index,
     fields: LogFields,
     reader: tantivy::IndexReader,
+    /// The pattern merges kept beside the index, and what they make, for every read.
+    alias_file: AliasFile,
+    aliases: std::sync::RwLock<std::sync::Arc<PatternAliases>>,
 }
 
 /// Opens the index in `directory`, or creates it with `schema`. An index made by an earlier
@@ -199,7 +213,43 @@ impl LogIndex {
         let index = open_or_create(directory, schema).map_err(open_error)?;
         let reader =
             index.reader_builder().reload_policy(tantivy::ReloadPolicy::Manual).try_into().map_err(open_error)?;
-        Ok(Self { dir: dir.to_path_buf(), index, fields, reader })
+        let alias_file = AliasFile::new(dir.join(ALIAS_FILE));
+        let merges =
+            alias_file.read().map_err(|source| IndexError::Io { path: alias_file.path().to_path_buf(), source })?;
+        let aliases = std::sync::RwLock::new(std::sync::Arc::new(PatternAliases::from_merges(&merges)));
+        Ok(Self { dir: dir.to_path_buf(), index, fields, reader, alias_file, aliases })
+    }
+
+    /// The pattern aliases known now (what [`LogIndex::record_pattern_merges`] kept).
+    pub fn pattern_aliases(&self) -> std::sync::Arc<PatternAliases> {
+        self.aliases.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// Keeps `merges` (synced to disk) and follows them from now on: searches for either id,
+    /// pattern counts and the feedback board.
+    pub fn record_pattern_merges(&self, merges: &[PatternMerge]) -> Result<()> {
+        if merges.is_empty() {
+            return Ok(());
+        }
+        let mut aliases = self.aliases.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.alias_file
+            .append(merges)
+            .map_err(|source| IndexError::Io { path: self.alias_file.path().to_path_buf(), source })?;
+        let mut updated = PatternAliases::clone(&aliases);
+        updated.apply(merges);
+        *aliases = std::sync::Arc::new(updated);
+        Ok(())
+    }
+
+    /// Keeps only `merges`, in place of every merge known: the pattern miner started over
+    /// (`opsloop analyze`) and annotated every record again.
+    pub fn replace_pattern_merges(&self, merges: &[PatternMerge]) -> Result<()> {
+        let mut aliases = self.aliases.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.alias_file
+            .replace(merges)
+            .map_err(|source| IndexError::Io { path: self.alias_file.path().to_path_buf(), source })?;
+        *aliases = std::sync::Arc::new(PatternAliases::from_merges(merges));
+        Ok(())
     }
 
     /// A writer with the given indexing memory budget in bytes (split over its threads).

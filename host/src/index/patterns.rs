@@ -24,6 +24,10 @@ pub struct PatternStats {
     pub sources: BTreeMap<String, u64>,
     /// A few messages of the pattern, newest first.
     pub examples: Vec<String>,
+    /// Ids that records of this pattern also carry: patterns the miner merged into it since
+    /// ([`super::PatternAliases`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
     /// Records per time bucket, keyed by bucket number (bucket start / width; an hour wide
     /// from [`LogIndex::patterns`]): how the pattern's volume moves, for the trend of the
     /// feedback items it is evidence of and the page's sparklines.
@@ -45,11 +49,17 @@ struct Tally {
     volume: BTreeMap<i64, u64>,
 }
 
-/// Pattern statistics with volume buckets of `bucket_ms`, counted from `origin_ms`.
+/// Pattern statistics with volume buckets of `bucket_ms`, counted from `origin_ms`; records of
+/// a merged pattern counted under the one it stands for now in their source.
 struct PatternCollector {
     origin_ms: i64,
     bucket_ms: i64,
+    aliases: std::sync::Arc<super::PatternAliases>,
 }
+
+/// A segment's tallies by (pattern id, source) as [`PatternStats`] of that source alone, so
+/// that an alias, which holds in one source, can be followed when fruits merge.
+type SegmentFruit = BTreeMap<(String, String), PatternStats>;
 
 struct SegmentPatterns {
     pattern: Option<StrColumn>,
@@ -59,8 +69,8 @@ struct SegmentPatterns {
     timestamp: Column<tantivy::DateTime>,
     origin_ms: i64,
     bucket_ms: i64,
-    /// pattern ordinal -> its tally
-    stats: BTreeMap<u64, Tally>,
+    /// (pattern ordinal, source ordinal) -> its tally
+    stats: BTreeMap<(u64, u64), Tally>,
 }
 
 fn first_ord(column: &Option<StrColumn>, doc: DocId) -> Option<u64> {
@@ -76,7 +86,7 @@ fn ord_text(column: &Option<StrColumn>, ordinal: u64) -> String {
 }
 
 impl Collector for PatternCollector {
-    type Fruit = BTreeMap<String, PatternStats>;
+    type Fruit = SegmentFruit;
     type Child = SegmentPatterns;
 
     fn for_segment(&self, _segment: SegmentOrdinal, reader: &SegmentReader) -> tantivy::Result<SegmentPatterns> {
@@ -97,22 +107,28 @@ impl Collector for PatternCollector {
         false
     }
 
-    fn merge_fruits(
-        &self,
-        fruits: Vec<BTreeMap<String, PatternStats>>,
-    ) -> tantivy::Result<BTreeMap<String, PatternStats>> {
-        let mut merged: BTreeMap<String, PatternStats> = BTreeMap::new();
+    fn merge_fruits(&self, fruits: Vec<SegmentFruit>) -> tantivy::Result<SegmentFruit> {
+        // Keyed by the standing id alone (the source part of the key left empty): the caller
+        // takes the values.
+        let mut merged: SegmentFruit = BTreeMap::new();
         for fruit in fruits {
-            for (pattern, stats) in fruit {
-                let entry = merged.entry(pattern).or_insert_with(|| PatternStats {
+            for ((pattern, source), stats) in fruit {
+                let standing = self.aliases.standing(&source, &pattern);
+                let entry = merged.entry((standing.to_string(), String::new())).or_insert_with(|| PatternStats {
                     first_seen_ms: i64::MAX,
                     last_seen_ms: i64::MIN,
                     ..PatternStats::default()
                 });
-                entry.pattern = stats.pattern;
-                if entry.template.is_empty() {
-                    entry.template = stats.template;
+                if standing != pattern && !entry.aliases.contains(&pattern) {
+                    entry.aliases.push(pattern.clone());
                 }
+                // What the last merge into it made its template, else its records' own.
+                match self.aliases.template(&source, standing) {
+                    Some(widened) => entry.template = widened.to_string(),
+                    None if entry.template.is_empty() => entry.template = stats.template,
+                    None => {}
+                }
+                entry.pattern = standing.to_string();
                 entry.count += stats.count;
                 entry.first_seen_ms = entry.first_seen_ms.min(stats.first_seen_ms);
                 entry.last_seen_ms = entry.last_seen_ms.max(stats.last_seen_ms);
@@ -132,7 +148,7 @@ impl Collector for PatternCollector {
 }
 
 impl SegmentCollector for SegmentPatterns {
-    type Fruit = BTreeMap<String, PatternStats>;
+    type Fruit = SegmentFruit;
 
     fn collect(&mut self, doc: DocId, _score: Score) {
         let Some(pattern) = first_ord(&self.pattern, doc) else { return };
@@ -140,7 +156,7 @@ impl SegmentCollector for SegmentPatterns {
         let level = first_ord(&self.level, doc).unwrap_or(u64::MAX);
         let source = first_ord(&self.source, doc).unwrap_or(u64::MAX);
         let template = first_ord(&self.template, doc);
-        let tally = self.stats.entry(pattern).or_insert_with(|| Tally {
+        let tally = self.stats.entry((pattern, source)).or_insert_with(|| Tally {
             count: 0,
             first: i64::MAX,
             last: i64::MIN,
@@ -160,10 +176,11 @@ impl SegmentCollector for SegmentPatterns {
         *tally.volume.entry((time - self.origin_ms).div_euclid(self.bucket_ms)).or_insert(0) += 1;
     }
 
-    fn harvest(self) -> BTreeMap<String, PatternStats> {
+    fn harvest(self) -> SegmentFruit {
         let mut out = BTreeMap::new();
-        for (ordinal, tally) in self.stats {
+        for ((ordinal, source), tally) in self.stats {
             let pattern = ord_text(&self.pattern, ordinal);
+            let source = if source == u64::MAX { String::new() } else { ord_text(&self.source, source) };
             let text_counts = |column: &Option<StrColumn>, counts: BTreeMap<u64, u64>| -> BTreeMap<String, u64> {
                 counts
                     .into_iter()
@@ -181,9 +198,10 @@ impl SegmentCollector for SegmentPatterns {
                 levels: text_counts(&self.level, tally.levels),
                 sources: text_counts(&self.source, tally.sources),
                 examples: Vec::new(),
+                aliases: Vec::new(),
                 volume: tally.volume,
             };
-            out.insert(pattern, stats);
+            out.insert((pattern, source), stats);
         }
         out
     }
@@ -208,9 +226,12 @@ impl LogIndex {
         bucket_ms: i64,
     ) -> Result<Vec<PatternStats>> {
         let query = self.filtered_query(request)?;
-        let found =
-            self.reader.searcher().search(&query, &PatternCollector { origin_ms, bucket_ms: bucket_ms.max(1) })?;
+        let collector = PatternCollector { origin_ms, bucket_ms: bucket_ms.max(1), aliases: self.pattern_aliases() };
+        let found = self.reader.searcher().search(&query, &collector)?;
         let mut patterns: Vec<PatternStats> = found.into_values().collect();
+        for stats in &mut patterns {
+            stats.aliases.sort();
+        }
         patterns.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.pattern.cmp(&b.pattern)));
         Ok(patterns)
     }

@@ -149,7 +149,7 @@ impl ReportIndex {
 
     fn parse_query(&self, query: &str) -> Result<Box<dyn Query>> {
         let fields = &self.fields;
-        super::parse_user_query(&self.index, vec![fields.title, fields.body, fields.stack_trace], query)
+        super::parse_user_query(&self.index, vec![fields.title, fields.body, fields.stack_trace], query, None)
     }
 
     /// How many reports match.

@@ -172,7 +172,8 @@ impl LogIndex {
     /// Parses `query` against the index's fields; bare words search the message, and terms are
     /// combined with AND unless the query says otherwise.
     pub fn parse_query(&self, query: &str) -> Result<Box<dyn Query>> {
-        super::parse_user_query(&self.index, vec![self.fields.message], &fold_level_terms(query))
+        let aliases = self.pattern_aliases();
+        super::parse_user_query(&self.index, vec![self.fields.message], &fold_level_terms(query), Some(&aliases))
     }
 
     pub(super) fn filtered_query(&self, request: &SearchRequest) -> Result<Box<dyn Query>> {

@@ -61,8 +61,10 @@ pub fn analyze(
 
     let log_keys = annotation_keys(plugins, |plugin| plugin.consumes_logs);
     if let Some(writer) = writer.as_mut() {
+        let mut merges = Vec::new();
         let payload = index.commit_payload()?;
         writer.delete_all()?;
+
         summary.records = index.for_each_batch_oldest_first(DEFAULT_BATCH_SIZE, |mut batch| {
             for record in &mut batch {
                 record.annotations.retain(|key, _| !log_keys.iter().any(|redone| **redone == **key));
@@ -70,6 +72,7 @@ pub fn analyze(
             let analysis = plugins.analyze(&mut batch);
             failures.extend(analysis.failures);
             summary.findings += keep_findings(findings, &analysis.findings)?;
+            merges.extend(analysis.pattern_merges);
             for record in &batch {
                 writer.add(record, record.timestamp_ms.unwrap_or_default())?;
             }
@@ -78,7 +81,13 @@ pub fn analyze(
         let concluded = plugins.finish();
         failures.extend(concluded.failures);
         summary.findings += keep_findings(findings, &concluded.findings)?;
+        merges.extend(concluded.pattern_merges);
         writer.commit_with_payload(payload.as_deref().unwrap_or_default())?;
+        // Every record was annotated again by a miner that started over: the merges of the
+        // run before mean nothing now, and this run's take their place.
+        if log_keys.iter().any(|key| key == "pattern") {
+            index.replace_pattern_merges(&merges)?;
+        }
     }
     if let Some(writer) = writer {
         writer.finish()?;

@@ -251,6 +251,7 @@ pub fn import(
                             path: findings.path().to_path_buf(),
                             source,
                         })?;
+                        index.record_pattern_merges(&analysis.pattern_merges)?;
                         findings_count += analysis.findings.len() as u64;
                         written?;
                     }
@@ -318,6 +319,7 @@ pub fn import(
     findings
         .append(&concluded.findings)
         .map_err(|source| PipelineError::Findings { path: findings.path().to_path_buf(), source })?;
+    index.record_pattern_merges(&concluded.pattern_merges)?;
     summary.findings += concluded.findings.len() as u64;
     committer.commit()?;
     committer.writer.finish()?;

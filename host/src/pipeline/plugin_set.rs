@@ -17,6 +17,7 @@ use super::columns::record_batch;
 use super::findings::{RecordRef, StoredFinding};
 use crate::config::Settings;
 use crate::data_dir::DataDir;
+use crate::index::{PATTERN_MERGE, PatternMerge};
 use crate::ingest::{BugReport, Record};
 use crate::plugin::{
     AnnotationColumn, BUILTIN_PLUGINS, BatchOutput, LoadedPlugin, PluginError, PluginInstance, PluginRuntime,
@@ -39,6 +40,9 @@ pub struct PluginFailure {
 #[derive(Debug, Default)]
 pub struct BatchAnalysis {
     pub findings: Vec<StoredFinding>,
+    /// Patterns the pattern miner merged into others (its `pattern-merge` findings, which are
+    /// not in `findings`): aliases for the index to keep ([`crate::index::LogIndex::record_pattern_merges`]).
+    pub pattern_merges: Vec<PatternMerge>,
     pub failures: Vec<(String, PluginError)>,
     /// Every plugin call made: the plugin's name and how long the call took.
     pub calls: Vec<(String, std::time::Duration)>,
@@ -316,7 +320,40 @@ impl PluginSet {
         for (plugin, partition, indices, output) in outputs {
             apply(records, &plugin, &partition, indices, output, &mut analysis.findings);
         }
+        analysis.pattern_merges = self.take_pattern_merges(&mut analysis.findings);
         analysis
+    }
+
+    /// Moves the `pattern-merge` findings of the plugin that annotates `pattern` out of
+    /// `findings`: they are aliases for the index to keep, not findings to show. Another
+    /// plugin's finding of that kind stays an ordinary finding.
+    fn take_pattern_merges(&self, findings: &mut Vec<StoredFinding>) -> Vec<PatternMerge> {
+        let owner =
+            self.plugins.iter().find(|plugin| plugin.description().annotates.iter().any(|key| key == "pattern"));
+        let Some(owner) = owner.map(|plugin| plugin.name()) else { return Vec::new() };
+        if !findings.iter().any(|finding| finding.kind == PATTERN_MERGE && finding.plugin == owner) {
+            return Vec::new();
+        }
+        let mut merges = Vec::new();
+        findings.retain(|finding| {
+            if finding.kind != PATTERN_MERGE || finding.plugin != owner {
+                return true;
+            }
+            let examples = &finding.evidence.examples;
+            match (examples.first(), examples.get(1)) {
+                (Some(from), Some(into)) if !from.is_empty() && !into.is_empty() && from != into => {
+                    merges.push(PatternMerge {
+                        source: finding.source.clone(),
+                        from: from.clone(),
+                        into: into.clone(),
+                        template: examples.get(2).cloned().unwrap_or_default(),
+                    });
+                }
+                _ => tracing::warn!(plugin = %owner, partition = %finding.source, "a pattern-merge finding without the two ids was dropped"),
+            }
+            false
+        });
+        merges
     }
 
     /// Runs every report plugin over `reports` (one partition, `reports`) and writes their
@@ -383,10 +420,12 @@ impl PluginSet {
                 })),
                 Err(error) => {
                     tracing::warn!(plugin = %plugin_name, partition = %key.1, kind = error.kind(), error = %error, "plugin failed to finish");
+                    analysis.pattern_merges = self.take_pattern_merges(&mut analysis.findings);
                     analysis.failures.push((plugin_name, error));
                 }
             }
         }
+        analysis.pattern_merges = self.take_pattern_merges(&mut analysis.findings);
         analysis
     }
 

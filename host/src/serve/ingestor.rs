@@ -781,6 +781,7 @@ impl IndexThread {
             .findings
             .append(&analysis.findings)
             .map_err(|error| format!("findings file {}: {error}", self.parts.findings.path().display()))?;
+        self.parts.logs.record_pattern_merges(&analysis.pattern_merges).map_err(|error| error.to_string())?;
         self.parts.metrics.log_series.count_findings(&analysis.findings);
         if let Some(alerter) = &self.parts.alerter {
             alerter.offer_findings(&analysis.findings);

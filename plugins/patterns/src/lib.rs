@@ -211,6 +211,7 @@ impl Plugin for PatternsPlugin {
             (known, oldest) => known.or(oldest),
         };
         self.report_new_patterns(batch, &pattern_of, patterns_before, &mut output);
+        self.report_merges(patterns_before, &mut output);
         self.messages_seen += batch.len() as u64;
         self.detect(batch, &pattern_of, &mut output);
         Ok(output)
@@ -468,6 +469,44 @@ impl PatternsPlugin {
     }
 
     /// Reports the patterns created in this batch after the baseline number of messages.
+    /// A `pattern-merge` finding for each pattern that records of earlier batches carry and
+    /// that now stands for another (a template widened over its sibling, or one of another
+    /// length joined as the same event): `examples` holds the id records carry, the id they
+    /// now mean and that pattern's template, so searches and counts by either id can follow.
+    /// A pattern born and merged within this batch is left out: no record carries its id.
+    fn report_merges(&mut self, patterns_before: usize, output: &mut Output) {
+        for (merged, now) in self.miner.take_merged() {
+            if merged >= patterns_before {
+                continue;
+            }
+            let patterns = self.miner.patterns();
+            let (from, into) = (&patterns[merged], &patterns[now]);
+            if from.id == into.id {
+                continue;
+            }
+            output.add_finding(Finding {
+                kind: "pattern-merge".into(),
+                score: 0.0,
+                summary: format!(
+                    "pattern {} (`{}`) is now part of pattern {} (`{}`)",
+                    from.id,
+                    from.template(),
+                    into.id,
+                    into.template()
+                ),
+                first_seen: None,
+                last_seen: None,
+                evidence: Evidence {
+                    records: Vec::new(),
+                    reports: Vec::new(),
+                    counts: Vec::new(),
+                    examples: vec![from.id.clone(), into.id.clone(), into.template()],
+                    query: Some(format!("pattern:{} OR pattern:{}", from.id, into.id)),
+                },
+            });
+        }
+    }
+
     fn report_new_patterns(&self, batch: &LogBatch, pattern_of: &[usize], patterns_before: usize, output: &mut Output) {
         let mut records_of_new: Vec<Vec<u32>> = vec![Vec::new(); self.miner.patterns().len() - patterns_before];
         for (record, &pattern_index) in pattern_of.iter().enumerate() {

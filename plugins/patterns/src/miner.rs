@@ -280,6 +280,9 @@ pub struct Miner {
     /// (bucket, position, hash of the template's other tokens) -> the distinct words seen at
     /// that position: shared by all siblings that differ only there.
     evidence: HashMap<((usize, u64), usize, u64), Vec<String>>,
+    /// Patterns folded or joined into another since [`Miner::take_merged`] was last called:
+    /// records that already carry their ids now belong to the pattern they resolve to.
+    merged: Vec<usize>,
 }
 
 /// Templates one bucket may hold. A stream with no repeating structure (free text, common words
@@ -378,6 +381,7 @@ impl Miner {
             shapes: FxHashMap::default(),
             shape_probe: ShapeProbe::default(),
             evidence: HashMap::new(),
+            merged: Vec::new(),
         }
     }
 
@@ -668,6 +672,7 @@ impl Miner {
             // The older pattern stands for both: its id is the one records already carry.
             let (older, newer) = if other < target { (other, target) } else { (target, other) };
             self.joined[newer] = older;
+            self.merged.push(newer);
             self.patterns[older].count += std::mem::take(&mut self.patterns[newer].count);
             target = older;
         }
@@ -702,11 +707,13 @@ impl Miner {
             // are linked, the newer to the older, as joins are.
             let joined_group = (self.joined[other] != other).then(|| self.resolve(self.joined[other]));
             self.aliases[other] = target;
+            self.merged.push(other);
             if let Some(group) = joined_group {
                 let ours = self.resolve(target);
                 if group != ours {
                     let (older, newer) = if group < ours { (group, ours) } else { (ours, group) };
                     self.joined[newer] = older;
+                    self.merged.push(newer);
                 }
             }
             self.patterns[target].count += self.patterns[other].count;
@@ -742,6 +749,16 @@ impl Miner {
             index = next;
         }
         index
+    }
+
+    /// The patterns folded or joined into another since the last call, each once, oldest
+    /// first, with the pattern each stands for now (never itself): what ids records carry
+    /// that now name another pattern.
+    pub fn take_merged(&mut self) -> Vec<(usize, usize)> {
+        let mut merged = std::mem::take(&mut self.merged);
+        merged.sort_unstable();
+        merged.dedup();
+        merged.into_iter().map(|index| (index, self.resolve(index))).filter(|(index, now)| index != now).collect()
     }
 
     /// The pattern that pattern `index` stands for now (after any folding or joining).
@@ -995,6 +1012,8 @@ mod tests {
         assert_eq!(miner.patterns()[first].template(), "user <*> logged in from web");
         assert_eq!(miner.resolve(second), first, "the sibling folded into the widened pattern");
         assert_eq!(miner.patterns()[first].count, 3);
+        assert_eq!(miner.take_merged(), [(second, first)], "the fold is told once");
+        assert!(miner.take_merged().is_empty());
     }
 
     #[test]
