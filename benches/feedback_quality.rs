@@ -434,6 +434,13 @@ fn print_misses(scenario: &Scenario, run: &Run, scored: &SeedScore) {
                 }
             }
         }
+        if own.is_empty() {
+            // A log-only incident: the items holding more than one pattern, with their reasons.
+            for item in run.items.iter().filter(|item| item.reports.is_empty() && item.patterns.len() > 1) {
+                let templates: Vec<String> = item.patterns.iter().map(|(_, template)| short(template, 50)).collect();
+                println!("    item {} `{}`: {} ({:?})", item.id, short(&item.title, 60), templates.join(" | "), item.links);
+            }
+        }
         for report in &own {
             if !run.items.iter().any(|item| item.reports.contains(&report.id)) {
                 println!("    in no item: {} [{}] {}", report.id, origin(report), short(&report.title, 80));

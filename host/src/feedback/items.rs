@@ -12,7 +12,10 @@
 //!   be evidence of one problem — unless every quote was filed within [`INCIDENT_WINDOW_MS`], as
 //!   reports of one incident are, and they are at most [`MAX_GROUPS_PER_INCIDENT`] groups — and
 //!   its links are refused and reported;
-//! - an anomaly episode joins the item that owns one of its patterns, or is an item of its own.
+//! - an anomaly episode joins the item that owns one of its patterns; else the item of
+//!   episodes of its source that began within [`CO_OCCURRENCE_MS`] of that item's first (one
+//!   attack or outage moves many patterns of a source at once: one problem, stated so); else
+//!   it is an item of its own.
 //!
 //! Items get a stable id (from their anchor: the oldest group, or the pattern), an impact
 //! score with its components, and the size of their evidence; [`super::board`] gives them a
@@ -48,6 +51,18 @@ pub const MAX_GROUPS_PER_ITEM: usize = MAX_GROUPS_PER_INCIDENT;
 /// own: a message seen a few times is a line in the logs, not a backlog item. (The rate
 /// detectors ask as much of a spike.)
 pub const MIN_RECORDS_OF_A_NEW_PATTERN_ITEM: u64 = 10;
+
+/// Anomaly episodes of one source that begin this close to the first of an item made of
+/// episodes alone are one incident (an attack moves `Failed password`, `Invalid user`,
+/// `Received disconnect`, … in the same minutes); measured from the item's first episode, so
+/// a steady stream of episodes never chains into one item. Only episodes of patterns logged at
+/// least [`KNOWN_BEFORE_MS`] before them join so: a message never logged before is a failure
+/// of its own, whatever moves beside it.
+pub const CO_OCCURRENCE_MS: i64 = 10 * 60_000;
+
+/// How long before an episode its patterns must have been logged for it to join co-occurring
+/// episodes ([`CO_OCCURRENCE_MS`]).
+pub const KNOWN_BEFORE_MS: i64 = HOUR_MS;
 
 /// What kind of work an item is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -486,6 +501,25 @@ pub fn build_items(
                 if only_new && records < MIN_RECORDS_OF_A_NEW_PATTERN_ITEM {
                     continue;
                 }
+                if let Some(index) = co_occurring(&drafts, &episode, &pattern_by_id) {
+                    let statement = format!(
+                        "anomaly episodes in `{}` that began within {} minutes of each other are one incident",
+                        episode.source,
+                        CO_OCCURRENCE_MS / 60_000
+                    );
+                    let draft = &mut drafts[index];
+                    if draft.links.is_empty() {
+                        draft.links.push(statement);
+                    }
+                    for pattern in &episode.patterns {
+                        pattern_owner.entry(pattern.clone()).or_insert(index);
+                        draft.patterns.insert(pattern.clone());
+                    }
+                    draft.times.extend(episode.first_ms);
+                    draft.times.extend(episode.last_ms);
+                    draft.episodes.push(episode);
+                    continue;
+                }
                 let (anchor, title, kind) = episode_anchor(&episode, &pattern_by_id);
                 let index = drafts.iter().position(|d| d.anchor == anchor).unwrap_or_else(|| {
                     drafts.push(Draft::new(anchor, title, kind));
@@ -513,6 +547,31 @@ pub fn build_items(
     let mut items: Vec<FeedbackItem> = drafts.into_iter().map(|draft| finish(draft, &pattern_by_id, newest)).collect();
     items.sort_by(|a, b| b.impact.score.total_cmp(&a.impact.score).then_with(|| a.id.cmp(&b.id)));
     BuiltItems { items, refused }
+}
+
+/// The item of episodes alone, of `episode`'s source, whose first episode began within
+/// [`CO_OCCURRENCE_MS`] of `episode`, both of patterns known [`KNOWN_BEFORE_MS`] before (never
+/// one with reports, nor anomalous sessions, which name no pattern).
+fn co_occurring(drafts: &[Draft], episode: &Episode, patterns: &BTreeMap<&str, &PatternStats>) -> Option<usize> {
+    let known_before = |episode: &Episode| {
+        let start = episode.first_ms;
+        !episode.patterns.is_empty()
+            && episode.patterns.iter().all(|pattern| {
+                let first_seen = patterns.get(pattern.as_str()).map(|stats| stats.first_seen_ms);
+                matches!((first_seen, start), (Some(seen), Some(start)) if seen <= start - KNOWN_BEFORE_MS)
+            })
+    };
+    let start = episode.first_ms?;
+    if !known_before(episode) {
+        return None;
+    }
+    drafts.iter().position(|draft| {
+        let Some(first) = draft.episodes.first() else { return false };
+        draft.reports.is_empty()
+            && first.source == episode.source
+            && known_before(first)
+            && first.first_ms.is_some_and(|first_start| (start - first_start).abs() <= CO_OCCURRENCE_MS)
+    })
 }
 
 fn strongest_of(links: &[&Link]) -> f64 {
@@ -823,6 +882,53 @@ mod tests {
         let built = build_items(&reports, &patterns, &[], &BTreeMap::new());
         let linked = built.items.iter().find(|item| patterns_of(item) == ["p1"]).expect("linked item");
         assert_eq!(linked.evidence.reports, ["E1", "Q1", "S1"], "{:?}", built.items);
+    }
+
+    fn spike(source: &str, pattern: &str, first_ms: i64) -> StoredFinding {
+        StoredFinding {
+            plugin: "patterns".into(),
+            source: source.into(),
+            kind: "spike".into(),
+            score: 0.8,
+            summary: format!("spike of {pattern}"),
+            first_seen_ms: Some(first_ms),
+            last_seen_ms: Some(first_ms + 20 * 60_000),
+            evidence: crate::pipeline::StoredEvidence {
+                query: Some(format!("pattern:{pattern}")),
+                ..Default::default()
+            },
+        }
+    }
+
+    #[test]
+    fn known_patterns_of_one_source_spiking_in_the_same_minutes_are_one_incident_and_a_new_message_stays_apart() {
+        let attack = 10 * HOUR_MS;
+        let patterns = [
+            pattern("failed", "Failed password for <*> from <*> port <*> ssh2", "sshd", 0, attack + HOUR_MS),
+            pattern("invalid", "Invalid user <*> from <*>", "sshd", 0, attack + HOUR_MS),
+            pattern("bye", "Received disconnect from <*>: <*>: Bye Bye [preauth]", "sshd", 0, attack + HOUR_MS),
+            pattern("later", "Connection closed by <*> [preauth]", "sshd", 0, attack + 2 * HOUR_MS),
+            pattern("other", "Disk quota exceeded on <*>", "nfs", 0, attack + HOUR_MS),
+            pattern("fresh", "fatal: no hostkey alg <*>", "sshd", attack - 60_000, attack + HOUR_MS),
+        ];
+        let findings = [
+            spike("sshd", "failed", attack),
+            spike("sshd", "invalid", attack + 2 * 60_000),
+            spike("sshd", "bye", attack + 9 * 60_000),
+            spike("sshd", "later", attack + 40 * 60_000),
+            spike("nfs", "other", attack + 60_000),
+            spike("sshd", "fresh", attack + 60_000),
+        ];
+        let built = build_items(&[], &patterns, &findings, &BTreeMap::new());
+        let mut items: Vec<Vec<&str>> = built.items.iter().map(patterns_of).collect();
+        items.sort();
+        assert_eq!(items, [vec!["bye", "failed", "invalid"], vec!["fresh"], vec!["later"], vec!["other"]]);
+        let attack_item = built.items.iter().find(|item| item.evidence.patterns.len() == 3).unwrap();
+        assert_eq!(
+            attack_item.evidence.links,
+            ["anomaly episodes in `sshd` that began within 10 minutes of each other are one incident"]
+        );
+        assert_eq!(attack_item.evidence.findings.len(), 3, "each episode stays evidence with its own span");
     }
 
     #[test]
