@@ -438,7 +438,13 @@ fn print_misses(scenario: &Scenario, run: &Run, scored: &SeedScore) {
             // A log-only incident: the items holding more than one pattern, with their reasons.
             for item in run.items.iter().filter(|item| item.reports.is_empty() && item.patterns.len() > 1) {
                 let templates: Vec<String> = item.patterns.iter().map(|(_, template)| short(template, 50)).collect();
-                println!("    item {} `{}`: {} ({:?})", item.id, short(&item.title, 60), templates.join(" | "), item.links);
+                println!(
+                    "    item {} `{}`: {} ({:?})",
+                    item.id,
+                    short(&item.title, 60),
+                    templates.join(" | "),
+                    item.links
+                );
             }
         }
         for report in &own {

@@ -1,6 +1,7 @@
 //! Facet counts over the log index: how many of the records a query matches carry each level,
 //! source and pattern, read from the fast columns (no document is loaded), so the page can
-//! show them beside the results and filter by a click.
+//! show them beside the results and filter by a click. A pattern the miner merged into another
+//! is counted under the one it joined ([`super::PatternAliases`]), as `patterns` counts it.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -13,6 +14,10 @@ use super::{LogIndex, Result, SearchRequest};
 
 /// The columns counted, by their field name (and query prefix).
 pub const FACET_FIELDS: [&str; 3] = ["level", "source", "pattern"];
+
+/// Where `source` is in [`FACET_FIELDS`] (before `pattern`: a record's source is known when its
+/// pattern is counted).
+const SOURCE: usize = 1;
 
 /// Where `pattern` is in [`FACET_FIELDS`]: its values carry a template.
 const PATTERN: usize = 2;
@@ -38,10 +43,12 @@ pub struct Facet {
     pub missing: u64,
 }
 
-/// Counts per facet field and value, with the first template seen per pattern.
+/// Counts per facet field and value (patterns by pattern and source, the key an alias holds
+/// in), with the first template seen per pattern.
 #[derive(Default)]
 struct Counts {
     by_field: [HashMap<String, u64>; 3],
+    patterns: HashMap<(String, String), u64>,
     missing: [u64; 3],
     templates: HashMap<String, String>,
 }
@@ -51,8 +58,10 @@ struct FacetCollector;
 struct SegmentFacets {
     columns: [Option<StrColumn>; 3],
     template: Option<StrColumn>,
-    /// Per field: ordinal -> count (ordinals are per segment).
+    /// Per field: ordinal -> count (ordinals are per segment); patterns are in `patterns`.
     ordinals: [HashMap<u64, u64>; 3],
+    /// (pattern ordinal, source ordinal or `u64::MAX`) -> count.
+    patterns: HashMap<(u64, u64), u64>,
     missing: [u64; 3],
     /// Pattern ordinal -> template ordinal.
     templates: HashMap<u64, u64>,
@@ -68,6 +77,7 @@ impl Collector for FacetCollector {
             columns: [fast.str(FACET_FIELDS[0])?, fast.str(FACET_FIELDS[1])?, fast.str(FACET_FIELDS[2])?],
             template: fast.str("template")?,
             ordinals: Default::default(),
+            patterns: HashMap::new(),
             missing: [0; 3],
             templates: HashMap::new(),
         })
@@ -86,6 +96,9 @@ impl Collector for FacetCollector {
                 }
                 merged.missing[field] += fruit.missing[field];
             }
+            for (key, count) in fruit.patterns {
+                *merged.patterns.entry(key).or_insert(0) += count;
+            }
             for (pattern, template) in fruit.templates {
                 merged.templates.entry(pattern).or_insert(template);
             }
@@ -98,14 +111,19 @@ impl SegmentCollector for SegmentFacets {
     type Fruit = Counts;
 
     fn collect(&mut self, doc: DocId, _score: Score) {
+        let mut source = u64::MAX;
         for (field, column) in self.columns.iter().enumerate() {
             match column.as_ref().and_then(|column| column.term_ords(doc).next()) {
+                Some(ordinal) if field == PATTERN => {
+                    *self.patterns.entry((ordinal, source)).or_insert(0) += 1;
+                    if let Some(template) = self.template.as_ref().and_then(|column| column.term_ords(doc).next()) {
+                        self.templates.entry(ordinal).or_insert(template);
+                    }
+                }
                 Some(ordinal) => {
                     *self.ordinals[field].entry(ordinal).or_insert(0) += 1;
-                    if field == PATTERN
-                        && let Some(template) = self.template.as_ref().and_then(|column| column.term_ords(doc).next())
-                    {
-                        self.templates.entry(ordinal).or_insert(template);
+                    if field == SOURCE {
+                        source = ordinal;
                     }
                 }
                 None => self.missing[field] += 1,
@@ -127,6 +145,10 @@ impl SegmentCollector for SegmentFacets {
                 *counts.by_field[field].entry(text(&self.columns[field], ordinal)).or_insert(0) += count;
             }
         }
+        for ((pattern, source), count) in self.patterns {
+            let source = if source == u64::MAX { String::new() } else { text(&self.columns[SOURCE], source) };
+            *counts.patterns.entry((text(&self.columns[PATTERN], pattern), source)).or_insert(0) += count;
+        }
         for (pattern, template) in self.templates {
             counts.templates.insert(text(&self.columns[PATTERN], pattern), text(&self.template, template));
         }
@@ -140,6 +162,16 @@ impl LogIndex {
     pub fn facets(&self, request: &SearchRequest, size: usize) -> Result<BTreeMap<&'static str, Facet>> {
         let query = self.filtered_query(request)?;
         let mut counts = self.reader.searcher().search(&query, &FacetCollector)?;
+        let aliases = self.pattern_aliases();
+        for ((pattern, source), count) in std::mem::take(&mut counts.patterns) {
+            let standing = aliases.standing(&source, &pattern);
+            if standing != pattern
+                && let Some(template) = aliases.template(&source, standing)
+            {
+                counts.templates.insert(standing.to_string(), template.to_string());
+            }
+            *counts.by_field[PATTERN].entry(standing.to_string()).or_insert(0) += count;
+        }
         let mut facets = BTreeMap::new();
         for (field, name) in FACET_FIELDS.into_iter().enumerate() {
             let by_value = std::mem::take(&mut counts.by_field[field]);

@@ -319,7 +319,64 @@ impl LogIndex {
 
 #[cfg(test)]
 mod tests {
-    use super::{and_not_as_minus, annotation_fields};
+    use super::{LogIndex, PatternMerge, SearchRequest, and_not_as_minus, annotation_fields};
+    use crate::ingest::{Origin, Record};
+
+    /// Source `app` merged pattern `b` into `a`; in source `db`, `b` still stands on its own.
+    #[test]
+    fn a_merge_is_followed_by_searches_pattern_counts_and_facets_in_its_source_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = LogIndex::open(dir.path()).unwrap();
+        let mut writer = index.writer(15_000_000).unwrap();
+        let lines = [
+            ("app", "a", "user <*> in"),
+            ("app", "b", "user bob in"),
+            ("app", "b", "user bob in"),
+            ("db", "b", "user bob in"),
+        ];
+        for (line, (source, pattern, template)) in lines.into_iter().enumerate() {
+            let mut record =
+                Record::new(source, template.replace("<*>", "carol"), Origin { file: "f".into(), line: line as u64 });
+            record.timestamp_ms = Some(1_000 * line as i64);
+            record.annotations.insert("pattern".into(), pattern.into());
+            record.annotations.insert("template".into(), template.into());
+            writer.add(&record, 0).unwrap();
+        }
+        writer.commit_with_payload("").unwrap();
+        writer.finish().unwrap();
+        index.refresh().unwrap();
+        let merge =
+            PatternMerge { source: "app".into(), from: "b".into(), into: "a".into(), template: "user <*> in".into() };
+        index.record_pattern_merges(&[merge]).unwrap();
+
+        let count = |query: &str| {
+            index.search(&SearchRequest { query: query.into(), ..SearchRequest::default() }).unwrap().len()
+        };
+        assert_eq!(count("pattern:a"), 3, "a, and b where it merged into a");
+        assert_eq!(count("pattern:b"), 4, "b everywhere, and a where b merged into it");
+        assert_eq!(count("pattern:a AND source:db"), 0);
+        let patterns = index.patterns(None).unwrap();
+        let counted: Vec<(&str, u64, &[String])> =
+            patterns.iter().map(|p| (p.pattern.as_str(), p.count, p.aliases.as_slice())).collect();
+        assert_eq!(counted, [("a", 3, &["b".to_string()][..]), ("b", 1, &[][..])]);
+        assert_eq!(patterns[0].template, "user <*> in");
+        let facets = index.facets(&SearchRequest::default(), 10).unwrap();
+        let values: Vec<(&str, u64)> = facets["pattern"].values.iter().map(|v| (v.value.as_str(), v.count)).collect();
+        assert_eq!(values, [("a", 3), ("b", 1)]);
+
+        // Kept on disk: the index opened again follows it too.
+        drop(index);
+        let index = LogIndex::open(dir.path()).unwrap();
+        assert_eq!(
+            index.search(&SearchRequest { query: "pattern:a".into(), ..SearchRequest::default() }).unwrap().len(),
+            3
+        );
+        index.replace_pattern_merges(&[]).unwrap();
+        assert_eq!(
+            index.search(&SearchRequest { query: "pattern:a".into(), ..SearchRequest::default() }).unwrap().len(),
+            1
+        );
+    }
 
     #[test]
     fn a_field_the_schema_lacks_is_an_annotation_key() {
