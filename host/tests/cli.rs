@@ -242,6 +242,48 @@ fn reimport_adds_nothing_and_a_grown_file_adds_only_its_new_lines() {
     assert_eq!(opsloop.ok(&["search", "number505", "--count"]).trim(), "1");
 }
 
+/// A file read while its writer was mid-line: the unfinished last line is stored as it was,
+/// and once the file has grown, read again whole in its place; no fragment stays, no line is
+/// read from its middle (which used to make the rest of the file undetectable), and the line
+/// numbers hold. A last line that never gets its line end is kept as it is.
+#[test]
+fn a_last_line_read_before_its_end_was_written_is_read_again_whole() {
+    use std::io::Write;
+    let opsloop = Opsloop::new();
+    let path = opsloop.path("sshd.log");
+    let sample = std::fs::read_to_string(fixture("loghub2k/OpenSSH/OpenSSH_2k.log")).unwrap();
+    let lines: Vec<&str> = sample.lines().take(40).collect();
+    let cut = 30;
+    std::fs::write(&path, format!("{}\n{}", lines[..20].join("\n"), &lines[20][..cut])).unwrap();
+    opsloop.ok(&["import", path.to_str().unwrap()]);
+    // The fragment has no message of its own: it was read as a continuation of line 20.
+    assert_eq!(all_lines(&opsloop), (1..=20).collect::<Vec<u64>>());
+    let fragment = &lines[20][..cut];
+    assert_eq!(opsloop.search_json("*")[0]["message"].as_str().unwrap().lines().last(), Some(fragment));
+    assert_eq!(opsloop.ok(&["import", path.to_str().unwrap()]).contains("imported 0 records"), true, "nothing new");
+
+    let mut file = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+    write!(file, "{}\n{}", &lines[20][cut..], lines[21..].join("\n")).unwrap();
+    drop(file);
+    let grown = opsloop.ok(&["import", path.to_str().unwrap()]);
+    assert!(grown.contains("imported 21 records"), "line 20 again, 21 whole, and 22-40: {grown}");
+    assert_eq!(all_lines(&opsloop), (1..=40).collect::<Vec<u64>>(), "each line once");
+    let hits = opsloop.search_json("*");
+    let line_21 = hits.iter().find(|hit| hit["line"] == 21).unwrap();
+    let line_20 = hits.iter().find(|hit| hit["line"] == 20).unwrap();
+    assert!(!line_20["message"].as_str().unwrap().contains(fragment), "the fragment left line 20: {line_20:#}");
+    let tail = &lines[20][lines[20].len() - 12..];
+    assert!(line_21["message"].as_str().unwrap().ends_with(tail.trim_end()), "{line_21:#}");
+    let detected: Vec<&Value> = hits.iter().filter(|hit| hit["line"].as_u64() > Some(20)).collect();
+    assert!(
+        detected
+            .iter()
+            .all(|hit| hit["source"] == hits[0]["source"] && hit["timestamp"].as_str().unwrap().contains("-12-10T")),
+        "{detected:#?}"
+    );
+    assert!(opsloop.ok(&["import", path.to_str().unwrap()]).contains("imported 0 records"));
+}
+
 #[test]
 fn an_import_killed_midway_and_rerun_leaves_every_record_exactly_once() {
     let opsloop = Opsloop::new();

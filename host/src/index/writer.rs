@@ -73,6 +73,22 @@ impl LogWriter {
         Ok(())
     }
 
+    /// Queues the deletion of the record stored from line `line` of `file` (a line read
+    /// before it was finished, to be stored again whole); records added after this call stay.
+    pub fn delete_line(&mut self, file: &str, line: u64) -> Result<()> {
+        use tantivy::query::{BooleanQuery, Occur, TermQuery};
+        use tantivy::schema::IndexRecordOption;
+        let term = |term: tantivy::Term| -> Box<dyn tantivy::query::Query> {
+            Box::new(TermQuery::new(term, IndexRecordOption::Basic))
+        };
+        let query = BooleanQuery::new(vec![
+            (Occur::Must, term(tantivy::Term::from_field_text(self.fields.file, file))),
+            (Occur::Must, term(tantivy::Term::from_field_u64(self.fields.line, line))),
+        ]);
+        self.writer.delete_query(Box::new(query))?;
+        Ok(())
+    }
+
     /// Queues the deletion of every record added before this call (records added after it
     /// stay); nothing changes until the next commit, which makes the swap atomic.
     pub fn delete_all(&mut self) -> Result<()> {

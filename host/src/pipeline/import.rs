@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::PipelineError;
-use super::checkpoint::Checkpoints;
+use super::checkpoint::{Checkpoints, Resume};
 use super::findings::{FindingStore, StoredFinding};
 use super::plugin_set::{BatchAnalysis, PluginFailure, PluginSet, summarize_failures};
 use crate::index::{LogIndex, LogWriter};
@@ -192,7 +192,17 @@ pub fn import(
             ImportSource::Path(path) if path.as_os_str() == "-" => {
                 Input::open(&path).map(|input| (input, None, ReadPosition::default())).map_err(|e| (path, e))
             }
-            ImportSource::Path(path) => open_resumable(&path, &committer.checkpoints).map_err(|e| (path, e)),
+            ImportSource::Path(path) => match open_resumable(&path, &committer.checkpoints) {
+                Ok((input, tracked, resume)) => {
+                    // The last line was read before its end was written: its record goes, and
+                    // the line is read again whole (both land in the same commit).
+                    if let Some(open) = &resume.reread {
+                        committer.writer.delete_line(&open.file, open.line)?;
+                    }
+                    Ok((input, tracked, resume.position))
+                }
+                Err(error) => Err((path, error)),
+            },
         };
         let (mut input, tracked, start) = match opened {
             Ok(opened) => opened,
@@ -238,9 +248,13 @@ pub fn import(
                 (read, rejections)
             });
             let mut consumed: Result<(), PipelineError> = Ok(());
+            // The first line of the file's last record so far: what to read again when the
+            // file ends mid-line (that line may have been joined to it as a continuation).
+            let mut last_record_line = None;
             for (batch, position) in receiver.iter() {
                 let step = (|| -> Result<(), PipelineError> {
                     let records = batch.len();
+                    last_record_line = batch.last().map(|record| record.origin.line).or(last_record_line);
                     if records > 0 {
                         let (analysis, written) = committer.analyze_and_write(batch);
                         if options.stop_on_plugin_failure && !analysis.failures.is_empty() {
@@ -256,7 +270,7 @@ pub fn import(
                         written?;
                     }
                     if let Some((key, path)) = &tracked {
-                        committer.checkpoints.advance(key, path, position)?;
+                        committer.checkpoints.advance(key, path, &name, position, last_record_line)?;
                     }
                     committer.uncommitted += records;
                     records_done += records as u64;
@@ -329,7 +343,7 @@ pub fn import(
     Ok(summary)
 }
 
-type Resumable = (Input, Option<(String, PathBuf)>, ReadPosition);
+type Resumable = (Input, Option<(String, PathBuf)>, Resume);
 
 /// Opens a file at its checkpoint; a file that shrank below it is read from the start.
 fn open_resumable(path: &std::path::Path, checkpoints: &Checkpoints) -> Result<Resumable, crate::ingest::IngestError> {
@@ -337,11 +351,11 @@ fn open_resumable(path: &std::path::Path, checkpoints: &Checkpoints) -> Result<R
         .map_err(|source| crate::ingest::IngestError::Open { path: path.to_path_buf(), source })?
         .display()
         .to_string();
-    let start = checkpoints.resume_position(&key, path)?;
+    let resume = checkpoints.resume(&key, path)?;
     let tracked = Some((key, path.to_path_buf()));
-    match Input::open_at(path, start.offset) {
-        Ok(input) => Ok((input, tracked, start)),
-        Err(_) if start.offset > 0 => Ok((Input::open(path)?, tracked, ReadPosition::default())),
+    match Input::open_at(path, resume.position.offset) {
+        Ok(input) => Ok((input, tracked, resume)),
+        Err(_) if resume.position.offset > 0 => Ok((Input::open(path)?, tracked, Resume::default())),
         Err(error) => Err(error),
     }
 }

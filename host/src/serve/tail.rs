@@ -314,7 +314,8 @@ impl Tailer {
         let end = ReadPosition { offset: start.offset + cut as u64, line: start.line + lines };
         let head_len = end.offset.min(HEAD_BYTES);
         let head = head_of(&tailed.file, head_len)?;
-        let checkpoint = FileCheckpoint { offset: end.offset, line: end.line, head_len, head: head.clone() };
+        let checkpoint =
+            FileCheckpoint { offset: end.offset, line: end.line, head_len, head: head.clone(), open_line: None };
         self.checkpoints.files.insert(key(id), checkpoint.clone());
         self.metrics.records_in.inc_by(records.len() as u64);
         let count = records.len();
