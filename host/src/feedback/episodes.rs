@@ -45,7 +45,8 @@ impl Episode {
     }
 }
 
-fn clock(ms: i64) -> String {
+/// A time as items state it: UTC, to the minute.
+pub fn clock(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms).map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default()
 }
 

@@ -199,6 +199,9 @@ struct Draft {
     corroborated: bool,
     /// Whether a report group was split to make it (its reports are then searched by id).
     split: bool,
+    /// The patterns whose episodes began together with its first ([`CO_OCCURRENCE_MS`]),
+    /// that one first; empty when none did.
+    together: Vec<String>,
 }
 
 impl Draft {
@@ -216,6 +219,7 @@ impl Draft {
             links: Vec::new(),
             corroborated: false,
             split: false,
+            together: Vec::new(),
         }
     }
 
@@ -502,15 +506,11 @@ pub fn build_items(
                     continue;
                 }
                 if let Some(index) = co_occurring(&drafts, &episode, &pattern_by_id) {
-                    let statement = format!(
-                        "anomaly episodes in `{}` that began within {} minutes of each other are one incident",
-                        episode.source,
-                        CO_OCCURRENCE_MS / 60_000
-                    );
                     let draft = &mut drafts[index];
-                    if draft.links.is_empty() {
-                        draft.links.push(statement);
+                    if draft.together.is_empty() {
+                        draft.together.extend(draft.episodes[0].patterns.iter().cloned());
                     }
+                    draft.together.extend(episode.patterns.iter().cloned());
                     for pattern in &episode.patterns {
                         pattern_owner.entry(pattern.clone()).or_insert(index);
                         draft.patterns.insert(pattern.clone());
@@ -578,6 +578,27 @@ fn strongest_of(links: &[&Link]) -> f64 {
     links.iter().map(|l| l.strength).fold(0.0, f64::max)
 }
 
+/// Why an item of episodes holds several patterns: which began moving together, where and when.
+fn together_statement(draft: &Draft, patterns: &BTreeMap<&str, &PatternStats>) -> Option<String> {
+    let first = draft.episodes.first().filter(|_| !draft.together.is_empty())?;
+    let named: Vec<String> = draft
+        .together
+        .iter()
+        .take(3)
+        .map(|id| format!("`{}`", patterns.get(id.as_str()).map_or(id.as_str(), |p| p.template.as_str())))
+        .collect();
+    let more = draft.together.len().saturating_sub(named.len());
+    let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+    let at = first.first_ms.map(|ms| format!(" at {}", super::episodes::clock(ms))).unwrap_or_default();
+    Some(format!(
+        "{} patterns of `{}` began moving within {} minutes of each other{at}, as one incident's do: {}{more}",
+        draft.together.len(),
+        first.source,
+        CO_OCCURRENCE_MS / 60_000,
+        named.join(", ")
+    ))
+}
+
 /// The anchor, title and kind of an item made of one anomaly episode.
 fn episode_anchor(episode: &Episode, patterns: &BTreeMap<&str, &PatternStats>) -> (String, String, ItemKind) {
     let template = |pattern: &String| patterns.get(pattern.as_str()).map(|p| p.template.clone());
@@ -593,7 +614,7 @@ fn episode_anchor(episode: &Episode, patterns: &BTreeMap<&str, &PatternStats>) -
             let text = template(pattern).unwrap_or_else(|| episode.summary.clone());
             if episode.kinds.len() == 1 && episode.kinds.contains("new-pattern") {
                 let kind = if episode.max_score >= 0.9 { ItemKind::Regression } else { ItemKind::Incident };
-                (format!("pattern:{pattern}"), format!("New log pattern: {text}"), kind)
+                (format!("pattern:{pattern}"), format!("New log pattern on {}: {text}", episode.source), kind)
             } else {
                 let kinds: Vec<&str> = episode.kinds.iter().map(String::as_str).collect();
                 (
@@ -611,6 +632,9 @@ fn episode_anchor(episode: &Episode, patterns: &BTreeMap<&str, &PatternStats>) -
 }
 
 fn finish(mut draft: Draft, patterns: &BTreeMap<&str, &PatternStats>, newest: i64) -> FeedbackItem {
+    if let Some(statement) = together_statement(&draft, patterns) {
+        draft.links.push(statement);
+    }
     draft.reports.sort();
     let report_ids: Vec<String> = draft.reports.iter().map(|(_, id)| id.clone()).collect();
     let linked: Vec<&PatternStats> = draft.patterns.iter().filter_map(|p| patterns.get(p.as_str()).copied()).collect();
@@ -926,7 +950,11 @@ mod tests {
         let attack_item = built.items.iter().find(|item| item.evidence.patterns.len() == 3).unwrap();
         assert_eq!(
             attack_item.evidence.links,
-            ["anomaly episodes in `sshd` that began within 10 minutes of each other are one incident"]
+            [
+                "3 patterns of `sshd` began moving within 10 minutes of each other at 1970-01-01 10:00, as one incident's do: \
+              `Failed password for <*> from <*> port <*> ssh2`, `Invalid user <*> from <*>`, \
+              `Received disconnect from <*>: <*>: Bye Bye [preauth]`"
+            ]
         );
         assert_eq!(attack_item.evidence.findings.len(), 3, "each episode stays evidence with its own span");
     }

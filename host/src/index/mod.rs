@@ -241,8 +241,36 @@ impl LogIndex {
         Ok(())
     }
 
-    /// Keeps only `merges`, in place of every merge known: the pattern miner started over
-    /// (`opsloop analyze`) and annotated every record again.
+    /// After every record was annotated again by a pattern miner that started over (`opsloop
+    /// analyze`, committed and refreshed): `merges` take the place of the merges known, except
+    /// those whose merged id no record of their source carries any more, which stay so that a
+    /// `pattern:ID` written down before still finds the pattern it became.
+    pub fn restart_pattern_merges(&self, merges: &[PatternMerge]) -> Result<()> {
+        use tantivy::query::{BooleanQuery, Occur, TermQuery};
+        use tantivy::schema::IndexRecordOption;
+        let known = self
+            .alias_file
+            .read()
+            .map_err(|source| IndexError::Io { path: self.alias_file.path().to_path_buf(), source })?;
+        let searcher = self.reader.searcher();
+        let term = |term: tantivy::Term| -> Box<dyn tantivy::query::Query> {
+            Box::new(TermQuery::new(term, IndexRecordOption::Basic))
+        };
+        let mut kept = Vec::new();
+        for merge in known {
+            let carried = BooleanQuery::new(vec![
+                (Occur::Must, term(tantivy::Term::from_field_text(self.fields.pattern, &merge.from))),
+                (Occur::Must, term(tantivy::Term::from_field_text(self.fields.source, &merge.source))),
+            ]);
+            if searcher.search(&carried, &tantivy::collector::Count)? == 0 {
+                kept.push(merge);
+            }
+        }
+        kept.extend(merges.iter().cloned());
+        self.replace_pattern_merges(&kept)
+    }
+
+    /// Keeps only `merges`, in place of every merge known.
     pub fn replace_pattern_merges(&self, merges: &[PatternMerge]) -> Result<()> {
         let mut aliases = self.aliases.write().unwrap_or_else(std::sync::PoisonError::into_inner);
         self.alias_file

@@ -60,6 +60,7 @@ pub fn analyze(
     let mut failures = Vec::new();
 
     let log_keys = annotation_keys(plugins, |plugin| plugin.consumes_logs);
+    let mut redone_merges = None;
     if let Some(writer) = writer.as_mut() {
         let mut merges = Vec::new();
         let payload = index.commit_payload()?;
@@ -83,15 +84,16 @@ pub fn analyze(
         summary.findings += keep_findings(findings, &concluded.findings)?;
         merges.extend(concluded.pattern_merges);
         writer.commit_with_payload(payload.as_deref().unwrap_or_default())?;
-        // Every record was annotated again by a miner that started over: the merges of the
-        // run before mean nothing now, and this run's take their place.
-        if log_keys.iter().any(|key| key == "pattern") {
-            index.replace_pattern_merges(&merges)?;
-        }
+        redone_merges = Some(merges);
     }
     if let Some(writer) = writer {
         writer.finish()?;
         index.refresh()?;
+    }
+    // Every record was annotated again by a miner that started over: this run's merges take
+    // the place of the run before's, but for ids no record carries now (kept for old searches).
+    if let Some(merges) = redone_merges.filter(|_| log_keys.iter().any(|key| key == "pattern")) {
+        index.restart_pattern_merges(&merges)?;
     }
 
     if plugins.plugins().iter().any(|plugin| plugin.description().consumes_reports) && !reports.is_empty() {

@@ -360,10 +360,10 @@ impl PatternsPlugin {
                     Direction::Drop => ("drop", "fell"),
                 };
                 let summary = format!(
-                    "`{}` {verb} to {} in {minutes:.0} min where {expected:.0} were expected ({:.1}x)",
+                    "`{}` {verb} to {} in {minutes:.0} min where {}",
                     self.template_of(pattern),
                     episode.observed,
-                    (episode.observed as f64 + 1.0) / (expected + 1.0),
+                    expectation(episode.observed, expected),
                 );
                 (kind, summary, format!("pattern:{}", self.id_of(pattern)))
             }
@@ -546,6 +546,19 @@ impl PatternsPlugin {
     }
 }
 
+/// What was expected in words, and how far the count is from it: `12.4 were expected (3.1x)`,
+/// `0.3 were expected`; the factor is left out under one expected record, where it says more
+/// about the rounding than the rate (the detector itself smooths the ratio).
+fn expectation(observed: u64, expected: f64) -> String {
+    let number = if expected < 10.0 { format!("{expected:.1}") } else { format!("{expected:.0}") };
+    let verb = if number == "1.0" { "was" } else { "were" };
+    if expected < 1.0 {
+        format!("{number} {verb} expected")
+    } else {
+        format!("{number} {verb} expected ({:.1}x)", observed as f64 / expected)
+    }
+}
+
 /// Serde for maps whose keys are not strings: a list of pairs.
 mod as_pairs {
     use std::collections::HashMap;
@@ -576,6 +589,41 @@ opsloop_sdk::export_plugin!(PatternsPlugin);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_expectation_reads_as_the_numbers_say() {
+        assert_eq!(expectation(76, 5.2), "5.2 were expected (14.6x)");
+        assert_eq!(expectation(29, 0.3), "0.3 were expected", "no factor under one expected record");
+        assert_eq!(expectation(10, 1.0), "1.0 was expected (10.0x)");
+        assert_eq!(expectation(400, 16.4), "16 were expected (24.4x)");
+    }
+
+    #[test]
+    fn a_fold_of_a_pattern_records_already_carry_is_reported_as_a_merge() {
+        let mut plugin = PatternsPlugin::init(&Config::default(), None).unwrap();
+        let ids = |plugin: &mut PatternsPlugin, message: &str| {
+            let output = plugin.process_logs(&LogBatch::from_messages([message])).unwrap();
+            let merges: Vec<Vec<String>> = output
+                .findings()
+                .iter()
+                .filter(|f| f.kind == "pattern-merge")
+                .map(|f| f.evidence.examples.clone())
+                .collect();
+            (output.annotation(0, "pattern").unwrap().to_string(), merges)
+        };
+        let (alice, none) = ids(&mut plugin, "user alice logged in from web");
+        assert!(none.is_empty());
+        let (bob, none) = ids(&mut plugin, "user bob logged in from web");
+        assert!(none.is_empty());
+        assert_ne!(alice, bob);
+        let (carol, merges) = ids(&mut plugin, "user carol logged in from web");
+        assert_eq!(carol, alice, "the widened pattern keeps the oldest id");
+        assert_eq!(merges, [vec![bob, alice, "user <*> logged in from web".to_string()]]);
+        // Within one batch, a pattern born and folded at once is no merge: no record carries it.
+        let output =
+            plugin.process_logs(&LogBatch::from_messages(["disk a full", "disk b full", "disk c full"])).unwrap();
+        assert!(output.findings().iter().all(|f| f.kind != "pattern-merge"));
+    }
 
     #[test]
     fn annotates_every_record_with_pattern_and_template() {
