@@ -736,6 +736,16 @@ fn an_error_in_logs_and_reports_is_one_item_whose_status_moves_only_with_data_or
     opsloop.ok(&["import", replay.to_str().unwrap()]);
     let item = board(&opsloop, false).into_iter().find(|item| item["id"] == id.as_str()).unwrap();
     assert_eq!(item["status"], "regressed", "{item:#}");
+    let reason = item["status_reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("its evidence grew from ") && reason.contains(" pieces after it was resolved"),
+        "{reason}"
+    );
+    let text = opsloop.ok(&["feedback"]);
+    assert!(text.contains(&format!("  regressed: {reason}")), "the text view says why: {text}");
+    opsloop.ok(&["feedback", "ack", &id]);
+    let item = board(&opsloop, false).into_iter().find(|item| item["id"] == id.as_str()).unwrap();
+    assert!(item.get("status_reason").is_none(), "acknowledged: the regression was seen to {item:#}");
 
     // Other formats carry the same item.
     assert!(opsloop.ok(&["feedback", "--format", "md"]).contains(&id));

@@ -106,14 +106,15 @@ async function openItem(item) {
   ];
   const reports = await reportTitles(item.evidence.reports);
   const detail = $("#item-detail");
-  detail.replaceChildren(
+  detail.replaceChildren(...[
     el("h2", {}, item.title),
     el("p", {}, el("span", { class: "badge" }, item.kind), el("span", { class: `badge status-${item.status}` }, item.status), item.id),
     el("p", {}, item.summary),
+    item.status_reason ? el("p", { id: "status-reason" }, `${item.status}: ${item.status_reason}`) : null,
     el("p", { class: "muted" }, `seen ${formatTime(item.first_seen_ms)} – ${formatTime(item.last_seen_ms)}`),
     el("h3", {}, "Impact"),
     el("table", { class: "facts" }, ...rows.map(([name, value]) => el("tr", {}, el("td", {}, name), el("td", {}, value)))),
-  );
+  ].filter(Boolean));
   if (item.evidence.reports.length) {
     detail.append(
       el("h3", {}, "Reports"),

@@ -283,6 +283,7 @@ mod tests {
             summary: "3 reports".into(),
             kind: ItemKind::Bug,
             status,
+            status_reason: None,
             impact: Impact {
                 score,
                 reports: 3,

@@ -24,6 +24,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::episodes::clock;
 use super::items::{BuiltItems, FeedbackItem, ItemStatus, build_items};
 use crate::config::FeedbackSettings;
 use crate::data_dir::DataDir;
@@ -106,6 +107,9 @@ pub struct KnownItem {
     /// The item that took its evidence over when its id stopped being built.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replaced_by: Option<String>,
+    /// Why it regressed, in words (until a person acts on it again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regressed_because: Option<String>,
 }
 
 /// Every item's status, by id.
@@ -134,6 +138,13 @@ impl FeedbackState {
                 if evidence_size > known.resolved_size.unwrap_or(u64::MAX)
                     && last_seen_ms > known.resolved_last_seen_ms =>
             {
+                let since =
+                    known.resolved_last_seen_ms.map_or_else(String::new, |ms| format!(" (newest then: {})", clock(ms)));
+                let newest = last_seen_ms.map_or_else(String::new, |ms| format!(", the newest at {}", clock(ms)));
+                known.regressed_because = Some(format!(
+                    "its evidence grew from {} to {evidence_size} pieces after it was resolved{since}{newest}",
+                    known.resolved_size.unwrap_or_default()
+                ));
                 ItemStatus::Regressed
             }
             Some(status) => status,
@@ -168,6 +179,7 @@ impl FeedbackState {
             }
         };
         known.status = Some(status);
+        known.regressed_because = None;
         Some(status)
     }
 
@@ -308,6 +320,7 @@ impl BoardStore {
         let status = state.act(id, action);
         if let Some(status) = status {
             item.status = status;
+            item.status_reason = None;
         }
         write_json(&self.state, &state)?;
         write_json(&self.board, &*board)?;
@@ -348,6 +361,7 @@ fn board_with_statuses(
     }
     for item in &mut items {
         item.status = state.record_build(&item.id, item.evidence_size, item.last_seen_ms);
+        item.status_reason = state.items.get(&item.id).and_then(|known| known.regressed_because.clone());
     }
     let replaced = state
         .items
@@ -372,8 +386,15 @@ mod tests {
         assert_eq!(state.record_build("FB-1", 11, Some(110)), ItemStatus::Resolved);
         assert_eq!(state.record_build("FB-1", 12, Some(90)), ItemStatus::Resolved, "older evidence imported late");
         assert_eq!(state.record_build("FB-1", 13, Some(120)), ItemStatus::Regressed);
+        assert_eq!(
+            state.items["FB-1"].regressed_because.as_deref(),
+            Some(
+                "its evidence grew from 11 to 13 pieces after it was resolved (newest then: 1970-01-01 00:00), the newest at 1970-01-01 00:00"
+            )
+        );
         assert_eq!(state.record_build("FB-1", 13, Some(120)), ItemStatus::Regressed);
         assert_eq!(state.act("FB-1", Action::Acknowledge), Some(ItemStatus::Ongoing));
+        assert_eq!(state.items["FB-1"].regressed_because, None, "a person acted on it since");
         assert_eq!(state.record_build("FB-2", 1, None), ItemStatus::New);
         assert_eq!(state.act("FB-2", Action::Acknowledge), Some(ItemStatus::Ongoing));
         assert_eq!(state.act("FB-nope", Action::Acknowledge), None);

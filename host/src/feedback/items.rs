@@ -140,6 +140,9 @@ pub struct FeedbackItem {
     pub summary: String,
     pub kind: ItemKind,
     pub status: ItemStatus,
+    /// Why a `regressed` item is: the evidence that came after its resolution, in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_reason: Option<String>,
     pub impact: Impact,
     pub evidence: ItemEvidence,
     pub first_seen_ms: Option<i64>,
@@ -716,6 +719,7 @@ fn finish(mut draft: Draft, patterns: &BTreeMap<&str, &PatternStats>, newest: i6
         summary: summary_parts.join("; "),
         kind: draft.kind,
         status: ItemStatus::New,
+        status_reason: None,
         impact: Impact {
             score,
             reports,

@@ -47,6 +47,9 @@ pub fn text(item: &FeedbackItem) -> String {
         format!("  {}", item.summary),
         format!("  seen {} – {}", minute(item.first_seen_ms), minute(item.last_seen_ms)),
     ];
+    if let Some(reason) = &item.status_reason {
+        lines.push(format!("  {}: {reason}", lower(item.status)));
+    }
     if !item.evidence.reports.is_empty() {
         lines.push(format!("  reports: {}", item.evidence.reports.join(", ")));
     }
@@ -86,6 +89,9 @@ pub fn markdown(items: &[FeedbackItem]) -> String {
     }
     for item in items {
         let _ = write!(text, "\n## {} {}\n\n{}\n\n{}\n", item.id, item.title, item.summary, impact_line(item));
+        if let Some(reason) = &item.status_reason {
+            let _ = write!(text, "\n**{}**: {reason}\n", lower(item.status));
+        }
         if let Some(query) = &item.evidence.query {
             let _ = write!(text, "\nLogs: `opsloop search '{query}'`\n");
         }
