@@ -591,6 +591,34 @@ fn a_template_merge_is_recorded_and_the_old_id_still_finds_its_records() {
     }
 }
 
+/// `analyze` mines again in time order, so a pattern can start from another message and get
+/// another id than the import gave it (lines written out of time order): the id records carried
+/// before still finds them.
+#[test]
+fn after_analyze_gives_a_pattern_another_id_the_old_one_still_finds_its_records() {
+    let opsloop = Opsloop::new();
+    let log = opsloop.path("app.log");
+    let lines = [
+        "2024-05-01T10:00:09Z INFO user alice logged in from web",
+        "2024-05-01T10:00:05Z INFO user bob logged in from web",
+        "2024-05-01T10:00:01Z INFO user carol logged in from web",
+        "2024-05-01T10:00:07Z INFO cache warmed in 5 ms",
+    ];
+    std::fs::write(&log, lines.join("\n") + "\n").unwrap();
+    opsloop.ok(&["import", log.to_str().unwrap()]);
+    let users = |rows: &[Value]| {
+        rows.iter().find(|row| row["count"] == 3).expect("3 users")["pattern"].as_str().unwrap().to_string()
+    };
+    let imported = users(&patterns_json(&opsloop));
+    opsloop.ok(&["analyze"]);
+    let analyzed = users(&patterns_json(&opsloop));
+    assert_ne!(imported, analyzed, "in time order the pattern starts from carol's line");
+    for id in [&imported, &analyzed] {
+        assert_eq!(opsloop.ok(&["search", &format!("pattern:{id}"), "--count"]).trim(), "3", "pattern:{id}");
+    }
+    assert_eq!(opsloop.ok(&["search", &format!("pattern:{imported} AND cache"), "--count"]).trim(), "0");
+}
+
 /// Issue 21: the demo runs the whole loop on bundled data: patterns, anomalies, report
 /// groups, and a feedback item that links reports to the log lines they quote.
 #[test]

@@ -243,9 +243,11 @@ impl LogIndex {
 
     /// After every record was annotated again by a pattern miner that started over (`opsloop
     /// analyze`, committed and refreshed): `merges` take the place of the merges known, except
-    /// those whose merged id no record of their source carries any more, which stay so that a
-    /// `pattern:ID` written down before still finds the pattern it became.
-    pub fn restart_pattern_merges(&self, merges: &[PatternMerge]) -> Result<()> {
+    /// those whose merged id no record of their source carries any more, which stay, and
+    /// `renamed` (an id records carried before the run into the one they carry now) is added
+    /// for ids no record carries any more: a `pattern:ID` written down before still finds the
+    /// pattern it became, and the board's items follow their patterns.
+    pub fn restart_pattern_merges(&self, renamed: &[PatternMerge], merges: &[PatternMerge]) -> Result<()> {
         use tantivy::query::{BooleanQuery, Occur, TermQuery};
         use tantivy::schema::IndexRecordOption;
         let known = self
@@ -257,7 +259,7 @@ impl LogIndex {
             Box::new(TermQuery::new(term, IndexRecordOption::Basic))
         };
         let mut kept = Vec::new();
-        for merge in known {
+        for merge in known.into_iter().chain(renamed.iter().cloned()) {
             let carried = BooleanQuery::new(vec![
                 (Occur::Must, term(tantivy::Term::from_field_text(self.fields.pattern, &merge.from))),
                 (Occur::Must, term(tantivy::Term::from_field_text(self.fields.source, &merge.source))),

@@ -12,13 +12,15 @@
 //! fails with nothing changed. Stopped midway, it leaves the index as it was, while the
 //! chosen plugins' state and findings are already reset: running it again completes it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::import::{DEFAULT_BATCH_SIZE, analyze_and_store_reports, keep_findings};
 use super::plugin_set::{PluginFailure, PluginSet, summarize_failures};
 use super::{FindingStore, PipelineError};
-use crate::index::{LogIndex, ReportIndex};
+use crate::index::{LogIndex, PatternMerge, ReportIndex};
+use crate::ingest::Record;
 use crate::plugin::PluginDescription;
 
 /// Memory the index writer may use before it writes a segment.
@@ -63,10 +65,13 @@ pub fn analyze(
     let mut redone_merges = None;
     if let Some(writer) = writer.as_mut() {
         let mut merges = Vec::new();
+        let mut renamed = Renamed::default();
         let payload = index.commit_payload()?;
         writer.delete_all()?;
 
         summary.records = index.for_each_batch_oldest_first(DEFAULT_BATCH_SIZE, |mut batch| {
+            let before: Vec<Option<Arc<str>>> =
+                batch.iter().map(|record| record.annotations.get("pattern").cloned()).collect();
             for record in &mut batch {
                 record.annotations.retain(|key, _| !log_keys.iter().any(|redone| **redone == **key));
             }
@@ -74,6 +79,7 @@ pub fn analyze(
             failures.extend(analysis.failures);
             summary.findings += keep_findings(findings, &analysis.findings)?;
             merges.extend(analysis.pattern_merges);
+            renamed.count(&batch, before);
             for record in &batch {
                 writer.add(record, record.timestamp_ms.unwrap_or_default())?;
             }
@@ -84,16 +90,17 @@ pub fn analyze(
         summary.findings += keep_findings(findings, &concluded.findings)?;
         merges.extend(concluded.pattern_merges);
         writer.commit_with_payload(payload.as_deref().unwrap_or_default())?;
-        redone_merges = Some(merges);
+        redone_merges = Some((renamed.into_merges(), merges));
     }
     if let Some(writer) = writer {
         writer.finish()?;
         index.refresh()?;
     }
-    // Every record was annotated again by a miner that started over: this run's merges take
-    // the place of the run before's, but for ids no record carries now (kept for old searches).
-    if let Some(merges) = redone_merges.filter(|_| log_keys.iter().any(|key| key == "pattern")) {
-        index.restart_pattern_merges(&merges)?;
+    // Every record was annotated again by a miner that started over: the ids records carried
+    // before and no record carries now name what their records carry now, and this run's
+    // merges take the place of the run before's.
+    if let Some((renamed, merges)) = redone_merges.filter(|_| log_keys.iter().any(|key| key == "pattern")) {
+        index.restart_pattern_merges(&renamed, &merges)?;
     }
 
     if plugins.plugins().iter().any(|plugin| plugin.description().consumes_reports) && !reports.is_empty() {
@@ -110,6 +117,44 @@ pub fn analyze(
     summary.plugin_failures = summarize_failures(&failures);
     summary.elapsed = started.elapsed();
     Ok(summary)
+}
+
+/// For each (source, pattern id a record carried before the run): the ids its records carry
+/// after it, with how many, and their templates.
+#[derive(Default)]
+struct Renamed {
+    counts: BTreeMap<(String, String), BTreeMap<String, u64>>,
+    templates: BTreeMap<String, String>,
+}
+
+impl Renamed {
+    fn count(&mut self, batch: &[Record], before: Vec<Option<Arc<str>>>) {
+        for (record, old) in batch.iter().zip(before) {
+            let (Some(old), Some(new)) = (old, record.annotations.get("pattern")) else { continue };
+            if old == *new {
+                continue;
+            }
+            let counts = self.counts.entry((record.source.clone(), old.to_string())).or_default();
+            *counts.entry(new.to_string()).or_insert(0) += 1;
+            if let Some(template) = record.annotations.get("template") {
+                self.templates.insert(new.to_string(), template.to_string());
+            }
+        }
+    }
+
+    /// Each old id as a merge into the id most of its records carry now (an alias names one
+    /// pattern: an old pattern the new run split goes with its larger part).
+    fn into_merges(self) -> Vec<PatternMerge> {
+        let templates = self.templates;
+        self.counts
+            .into_iter()
+            .filter_map(|((source, from), counts)| {
+                let (into, _) = counts.into_iter().max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(&a.0)))?;
+                let template = templates.get(&into).cloned().unwrap_or_default();
+                Some(PatternMerge { source, from, into, template })
+            })
+            .collect()
+    }
 }
 
 /// The annotation keys of the plugins `consumes` picks (their values are replaced).
