@@ -102,8 +102,10 @@ async function openItem(item) {
   const rows = [
     ["score", impact.score.toFixed(2)], ["reports", impact.reports], ["reporters", reporters],
     ["sources", impact.sources], ["error volume", impact.error_volume], ["trend", impact.trend.toFixed(2)],
-    ["severity", impact.severity.toFixed(2)], ["reports and logs agree", impact.corroborated ? "yes" : "no"],
+    ["severity", impact.severity.toFixed(2)],
   ];
+  // Whether reports and logs agree is a question only where there are both.
+  if (impact.reports && impact.sources) rows.push(["reports and logs agree", impact.corroborated ? "yes" : "no"]);
   const reports = await reportTitles(item.evidence.reports);
   const detail = $("#item-detail");
   detail.replaceChildren(...[

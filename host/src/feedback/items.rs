@@ -519,7 +519,7 @@ pub fn build_items(
                         draft.patterns.insert(pattern.clone());
                     }
                     draft.times.extend(episode.first_ms);
-                    draft.times.extend(episode.last_ms);
+                    draft.times.extend(last_record_of(&episode, &pattern_by_id));
                     draft.episodes.push(episode);
                     continue;
                 }
@@ -537,7 +537,7 @@ pub fn build_items(
         };
         let draft = &mut drafts[index];
         draft.times.extend(episode.first_ms);
-        draft.times.extend(episode.last_ms);
+        draft.times.extend(last_record_of(&episode, &pattern_by_id));
         draft.episodes.push(episode);
     }
     let newest = patterns
@@ -550,6 +550,16 @@ pub fn build_items(
     let mut items: Vec<FeedbackItem> = drafts.into_iter().map(|draft| finish(draft, &pattern_by_id, newest)).collect();
     items.sort_by(|a, b| b.impact.score.total_cmp(&a.impact.score).then_with(|| a.id.cmp(&b.id)));
     BuiltItems { items, refused }
+}
+
+/// When an episode's last record was: its end, which is a detector's bucket edge, no later than
+/// the newest record of its patterns.
+fn last_record_of(episode: &Episode, patterns: &BTreeMap<&str, &PatternStats>) -> Option<i64> {
+    let newest = episode.patterns.iter().filter_map(|p| patterns.get(p.as_str()).map(|stats| stats.last_seen_ms)).max();
+    match (episode.last_ms, newest) {
+        (Some(end), Some(newest)) => Some(end.min(newest)),
+        (end, _) => end,
+    }
 }
 
 /// The item of episodes alone, of `episode`'s source, whose first episode began within
@@ -961,6 +971,12 @@ mod tests {
             ]
         );
         assert_eq!(attack_item.evidence.findings.len(), 3, "each episode stays evidence with its own span");
+        assert_eq!(attack_item.last_seen_ms, Some(attack + HOUR_MS), "its patterns' last record");
+
+        // An episode ends at its detector's bucket edge: the item ends at its last record.
+        let ended = [pattern("failed", "Failed password for <*> from <*> port <*> ssh2", "sshd", 0, attack + 60_000)];
+        let built = build_items(&[], &ended, &[spike("sshd", "failed", attack)], &BTreeMap::new());
+        assert_eq!(built.items[0].last_seen_ms, Some(attack + 60_000));
     }
 
     #[test]

@@ -19,15 +19,15 @@ pub fn impact_line(item: &FeedbackItem) -> String {
         (known, 0) => known.to_string(),
         (known, unknown) => format!("{known} (+{unknown} unknown)"),
     };
+    // Whether reports and logs agree is a question only where there are both.
+    let agree = if i.reports > 0 && i.sources > 0 {
+        format!(" · reports and logs agree {}", if i.corroborated { "yes" } else { "no" })
+    } else {
+        String::new()
+    };
     format!(
-        "impact {:.2} = reports {} · reporters {reporters} · sources {} · error volume {} · trend {:.2} · severity {:.2} · reports and logs agree {}",
-        i.score,
-        i.reports,
-        i.sources,
-        i.error_volume,
-        i.trend,
-        i.severity,
-        if i.corroborated { "yes" } else { "no" }
+        "impact {:.2} = reports {} · reporters {reporters} · sources {} · error volume {} · trend {:.2} · severity {:.2}{agree}",
+        i.score, i.reports, i.sources, i.error_volume, i.trend, i.severity,
     )
 }
 
