@@ -15,6 +15,7 @@ pub mod data_dir;
 pub mod feedback;
 pub mod index;
 pub mod ingest;
+pub mod jsonl;
 pub mod pipeline;
 pub mod plugin;
 pub mod serve;

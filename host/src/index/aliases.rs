@@ -6,7 +6,6 @@
 //! merged away and the id it now belongs to find the same records.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -164,28 +163,16 @@ impl PatternAliases {
         if self.is_empty() || !query.contains(NAME) {
             return query.to_string();
         }
-        let mut out = String::with_capacity(query.len());
-        let mut quoted = false;
-        let mut rest = query;
-        while let Some(c) = rest.chars().next() {
-            let at_term_start = out.is_empty() || out.ends_with([' ', '\t', '(', '-', '+']);
-            if c == '"' {
-                quoted = !quoted;
-            } else if !quoted && at_term_start && rest.starts_with(NAME) {
-                let after = &rest[NAME.len()..];
-                let id_len = after.find(|c: char| !c.is_ascii_alphanumeric()).unwrap_or(after.len());
-                let (id, tail) = after.split_at(id_len);
-                let ends_term = tail.is_empty() || tail.starts_with([' ', '\t', ')']);
-                if let Some(expanded) = (id_len > 0 && ends_term).then(|| self.expand_term(id)).flatten() {
-                    out.push_str(&expanded);
-                    rest = tail;
-                    continue;
-                }
+        super::rewrite_terms(query, |rest| {
+            let after = rest.strip_prefix(NAME)?;
+            let id_len = after.find(|c: char| !c.is_ascii_alphanumeric()).unwrap_or(after.len());
+            let tail = &after[id_len..];
+            let ends_term = tail.is_empty() || tail.starts_with([' ', '\t', ')']);
+            if id_len == 0 || !ends_term {
+                return None;
             }
-            out.push(c);
-            rest = &rest[c.len_utf8()..];
-        }
-        out
+            self.expand_term(&after[..id_len]).map(|expanded| (expanded, NAME.len() + id_len))
+        })
     }
 }
 
@@ -206,51 +193,17 @@ impl AliasFile {
 
     /// Every merge kept, oldest first; a line that does not parse is skipped with a warning.
     pub fn read(&self) -> std::io::Result<Vec<PatternMerge>> {
-        let text = match std::fs::read_to_string(&self.path) {
-            Ok(text) => text,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(error) => return Err(error),
-        };
-        Ok(text
-            .lines()
-            .enumerate()
-            .filter_map(|(number, line)| match serde_json::from_str(line) {
-                Ok(merge) => Some(merge),
-                Err(error) => {
-                    tracing::warn!(file = %self.path.display(), line = number + 1, %error, "skipping unreadable pattern alias");
-                    None
-                }
-            })
-            .collect())
+        crate::jsonl::read(&self.path, "pattern alias")
     }
 
     /// Appends `merges` and syncs them.
     pub fn append(&self, merges: &[PatternMerge]) -> std::io::Result<()> {
-        if merges.is_empty() {
-            return Ok(());
-        }
-        let mut text = String::new();
-        for merge in merges {
-            text.push_str(&serde_json::to_string(merge).map_err(std::io::Error::other)?);
-            text.push('\n');
-        }
-        let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&self.path)?;
-        file.write_all(text.as_bytes())?;
-        file.sync_data()
+        crate::jsonl::append(&self.path, merges)
     }
 
     /// Keeps only `merges`: written beside the file, synced, then renamed over it.
     pub fn replace(&self, merges: &[PatternMerge]) -> std::io::Result<()> {
-        let staging = self.path.with_extension("jsonl.rewrite");
-        let _ = std::fs::remove_file(&staging);
-        AliasFile::new(&staging).append(merges)?;
-        if merges.is_empty() {
-            return match std::fs::remove_file(&self.path) {
-                Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(error),
-                _ => Ok(()),
-            };
-        }
-        std::fs::rename(&staging, &self.path)
+        crate::jsonl::replace(&self.path, merges)
     }
 }
 

@@ -138,6 +138,20 @@ fn and_not_as_minus(query: &str) -> String {
 /// own key (`"keyword": "error"`), so it is searched by that name too. A field name the schema
 /// does not hold (before its first dot) is taken as an annotation key; quoted text is left.
 fn annotation_fields(query: &str, is_field: impl Fn(&str) -> bool) -> String {
+    rewrite_terms(query, |rest| {
+        let name_len =
+            rest.find(|c: char| !(c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))).unwrap_or(rest.len());
+        let (name, after) = rest.split_at(name_len);
+        let root = name.split('.').next().unwrap_or(name);
+        let starts_a_name = name.starts_with(|c: char| c.is_alphanumeric() || c == '_');
+        (starts_a_name && after.starts_with(':') && !is_field(root)).then(|| (format!("annotations.{name}"), name_len))
+    })
+}
+
+/// `query` with terms rewritten where they start outside quotes (at the start, or after a
+/// space, tab, `(`, `-` or `+`): `rewrite` is given the query from there and answers the text to
+/// write instead and how many of its bytes that replaces, or `None` to leave it as written.
+fn rewrite_terms(query: &str, mut rewrite: impl FnMut(&str) -> Option<(String, usize)>) -> String {
     let mut out = String::with_capacity(query.len() + 16);
     let mut quoted = false;
     let mut rest = query;
@@ -145,18 +159,13 @@ fn annotation_fields(query: &str, is_field: impl Fn(&str) -> bool) -> String {
         let at_term_start = out.is_empty() || out.ends_with([' ', '\t', '(', '-', '+']);
         if c == '"' {
             quoted = !quoted;
-        } else if !quoted && at_term_start {
-            let name_len =
-                rest.find(|c: char| !(c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))).unwrap_or(rest.len());
-            let (name, after) = rest.split_at(name_len);
-            let root = name.split('.').next().unwrap_or(name);
-            let starts_a_name = name.starts_with(|c: char| c.is_alphanumeric() || c == '_');
-            if starts_a_name && after.starts_with(':') && !is_field(root) {
-                out.push_str("annotations.");
-                out.push_str(name);
-                rest = after;
-                continue;
-            }
+        } else if !quoted
+            && at_term_start
+            && let Some((text, replaced)) = rewrite(rest)
+        {
+            out.push_str(&text);
+            rest = &rest[replaced..];
+            continue;
         }
         out.push(c);
         rest = &rest[c.len_utf8()..];

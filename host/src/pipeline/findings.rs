@@ -1,7 +1,6 @@
 //! Findings as the host keeps them: what a plugin concluded, with its evidence resolved from
 //! batch positions to record origins, appended to `findings.jsonl`.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -86,48 +85,19 @@ impl FindingStore {
         if let Some(dir) = self.path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        let mut text = String::new();
-        for finding in findings {
-            text.push_str(&serde_json::to_string(finding).map_err(std::io::Error::other)?);
-            text.push('\n');
-        }
-        let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&self.path)?;
-        file.write_all(text.as_bytes())?;
-        file.sync_data()
+        crate::jsonl::append(&self.path, findings)
     }
 
-    /// Every finding stored so far; a line that does not parse is skipped with a warning.
     /// Rewrites the file with only the findings `keep` accepts (atomically: a new file renamed
     /// over the old); unreadable lines are dropped with a warning, as `read_all` skips them.
     pub fn retain(&self, keep: impl Fn(&StoredFinding) -> bool) -> std::io::Result<()> {
         let kept: Vec<StoredFinding> = self.read_all()?.into_iter().filter(|finding| keep(finding)).collect();
-        let mut text = String::new();
-        for finding in &kept {
-            text.push_str(&serde_json::to_string(finding).map_err(std::io::Error::other)?);
-            text.push('\n');
-        }
-        let staging = self.path.with_extension("jsonl.rewrite");
-        std::fs::write(&staging, text)?;
-        std::fs::rename(&staging, &self.path)
+        crate::jsonl::replace(&self.path, &kept)
     }
 
+    /// Every finding stored so far; a line that does not parse is skipped with a warning.
     pub fn read_all(&self) -> std::io::Result<Vec<StoredFinding>> {
-        let text = match std::fs::read_to_string(&self.path) {
-            Ok(text) => text,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(error) => return Err(error),
-        };
-        Ok(text
-            .lines()
-            .enumerate()
-            .filter_map(|(number, line)| match serde_json::from_str(line) {
-                Ok(finding) => Some(finding),
-                Err(error) => {
-                    tracing::warn!(file = %self.path.display(), line = number + 1, %error, "skipping unreadable finding");
-                    None
-                }
-            })
-            .collect())
+        crate::jsonl::read(&self.path, "finding")
     }
 
     pub fn path(&self) -> &Path {
