@@ -236,9 +236,13 @@ fn reimport_adds_nothing_and_a_grown_file_adds_only_its_new_lines() {
     assert!(grown.contains("imported 30 records"), "{grown}");
     assert_eq!(all_lines(&opsloop), (1..=130).collect::<Vec<u64>>());
     // A replaced file (different head) is read again from its start.
-    write_lines(&path, 500..510, false);
+    write_lines(&path, 500..530, false);
     let replaced = opsloop.ok(&["import", path.to_str().unwrap()]);
-    assert!(replaced.contains("imported 10 records"), "{replaced}");
+    assert!(replaced.contains("imported 30 records"), "{replaced}");
+    assert_eq!(opsloop.ok(&["search", "number505", "--count"]).trim(), "1");
+    // ... once: the checkpoint now knows the new file's first bytes.
+    let again = opsloop.ok(&["import", path.to_str().unwrap()]);
+    assert!(again.contains("imported 0 records"), "{again}");
     assert_eq!(opsloop.ok(&["search", "number505", "--count"]).trim(), "1");
 }
 
@@ -282,6 +286,42 @@ fn a_last_line_read_before_its_end_was_written_is_read_again_whole() {
         "{detected:#?}"
     );
     assert!(opsloop.ok(&["import", path.to_str().unwrap()]).contains("imported 0 records"));
+}
+
+/// logrotate moves `app.log` to `app.log.1` (and later compresses it) and starts a new
+/// `app.log`; a cron job imports everything there: the moved file is known by its first bytes
+/// and only what was written to it since the last import is added, the new file is read whole,
+/// and a copy whose original is still in place is a file of its own.
+#[test]
+fn a_rotated_file_under_a_new_name_adds_only_what_was_not_imported() {
+    let opsloop = Opsloop::new();
+    let (live, rotated) = (opsloop.path("app.log"), opsloop.path("app.log.1"));
+    write_lines(&live, 0..100, false);
+    opsloop.ok(&["import", live.to_str().unwrap()]);
+    write_lines(&live, 100..110, true);
+    std::fs::rename(&live, &rotated).unwrap();
+    write_lines(&live, 500..530, false);
+    let after = opsloop.ok(&["import", live.to_str().unwrap(), rotated.to_str().unwrap()]);
+    assert!(after.contains("imported 40 records"), "30 new lines and the 10 written before the rotation: {after}");
+    assert_eq!(opsloop.ok(&["search", "*", "--count"]).trim(), "140");
+    for word in ["number5", "number105", "number503"] {
+        assert_eq!(opsloop.ok(&["search", word, "--count"]).trim(), "1", "{word} once");
+    }
+    // Compressed on the next rotation: nothing new in it.
+    let compressed = opsloop.path("app.log.2.gz");
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut encoder, &std::fs::read(&rotated).unwrap()).unwrap();
+    std::fs::write(&compressed, encoder.finish().unwrap()).unwrap();
+    std::fs::remove_file(&rotated).unwrap();
+    let gz = opsloop.ok(&["import", compressed.to_str().unwrap()]);
+    assert!(gz.contains("imported 0 records"), "{gz}");
+    // A copy beside its original is not a rotation: it is read whole.
+    let copy = opsloop.path("copy.log");
+    std::fs::copy(&live, &copy).unwrap();
+    write_lines(&live, 530..600, true);
+    opsloop.ok(&["import", live.to_str().unwrap()]);
+    let copied = opsloop.ok(&["import", copy.to_str().unwrap()]);
+    assert!(copied.contains("imported 30 records"), "{copied}");
 }
 
 #[test]

@@ -79,8 +79,29 @@ impl Checkpoints {
     /// still starts with the bytes it had, else from the start (a new or replaced file). A
     /// last line read before its line end was written is read again from its start once the
     /// file has grown past it ([`Resume::reread`] names the record to replace).
-    pub fn resume(&self, key: &str, path: &Path) -> Result<Resume, IngestError> {
-        let Some(checkpoint) = self.files.get(key) else { return Ok(Resume::default()) };
+    ///
+    /// A path with no checkpoint whose first [`HEAD_BYTES`] are those of a file read before
+    /// under another path (in `before`, the checkpoints as the import began), which no longer
+    /// starts with them there, is that file moved (rotated: `app.log` → `app.log.1`, or
+    /// compressed to `app.log.1.gz`): it resumes where that file was read to. While the other
+    /// path still starts alike, the two are copies, and this one is read from its start.
+    pub fn resume(&self, key: &str, path: &Path, before: &Checkpoints) -> Result<Resume, IngestError> {
+        let moved;
+        let checkpoint = match self.files.get(key) {
+            Some(checkpoint) => checkpoint,
+            None => match before.moved_here(path)? {
+                Some((from, checkpoint)) => {
+                    tracing::info!(
+                        file = key,
+                        from,
+                        "a file read before under another path: resuming where it was read to"
+                    );
+                    moved = checkpoint;
+                    &moved
+                }
+                None => return Ok(Resume::default()),
+            },
+        };
         if fingerprint(path, checkpoint.head_len)? != checkpoint.head {
             tracing::info!(file = key, "file changed since it was imported; importing it from the start");
             return Ok(Resume::default());
@@ -96,6 +117,25 @@ impl Checkpoints {
         }
     }
 
+    /// The checkpoint of a file read under another path that `path` is now (see
+    /// [`Checkpoints::resume`]), with that path.
+    fn moved_here(&self, path: &Path) -> Result<Option<(&str, FileCheckpoint)>, IngestError> {
+        let head = fingerprint(path, HEAD_BYTES)?;
+        if head.is_empty() {
+            return Ok(None);
+        }
+        for (other, checkpoint) in &self.files {
+            if checkpoint.head_len != HEAD_BYTES || checkpoint.head != head {
+                continue;
+            }
+            let still_there = fingerprint(Path::new(other), HEAD_BYTES).is_ok_and(|there| there == head);
+            if !still_there {
+                return Ok(Some((other.as_str(), checkpoint.clone())));
+            }
+        }
+        Ok(None)
+    }
+
     /// Records that `path` (known by `key`, its records stored under the name `file`, the last
     /// of them starting at line `last_record`) was read up to `position`.
     pub fn advance(
@@ -107,10 +147,8 @@ impl Checkpoints {
         last_record: Option<u64>,
     ) -> Result<(), IngestError> {
         let head_len = position.offset.min(HEAD_BYTES);
-        let head = match self.files.get(key) {
-            Some(known) if known.head_len == head_len => known.head.clone(),
-            _ => fingerprint(path, head_len)?,
-        };
+        // Read again every time (a KiB): the entry under `key` may be of a file this one replaced.
+        let head = fingerprint(path, head_len)?;
         let known = self.files.get(key).filter(|known| known.offset == position.offset && last_record.is_none());
         let open_line = match known {
             // Nothing read since: the record the unfinished line went into is the one known.

@@ -180,6 +180,9 @@ pub fn import(
         ingest_time_ms,
         pending: Vec::new(),
     };
+    // Where files were read to as the import began: a file rotated under another name is
+    // recognised by it even after its old path was read again in this import.
+    let checkpoints_before = committer.checkpoints.clone();
     let mut summary = ImportSummary::default();
     let mut failures: Vec<(String, PluginError)> = Vec::new();
     let mut ignore_progress = |_: u64, _: u64| {};
@@ -192,7 +195,7 @@ pub fn import(
             ImportSource::Path(path) if path.as_os_str() == "-" => {
                 Input::open(&path).map(|input| (input, None, ReadPosition::default())).map_err(|e| (path, e))
             }
-            ImportSource::Path(path) => match open_resumable(&path, &committer.checkpoints) {
+            ImportSource::Path(path) => match open_resumable(&path, &committer.checkpoints, &checkpoints_before) {
                 Ok((input, tracked, resume)) => {
                     // The last line was read before its end was written: its record goes, and
                     // the line is read again whole (both land in the same commit).
@@ -346,12 +349,16 @@ pub fn import(
 type Resumable = (Input, Option<(String, PathBuf)>, Resume);
 
 /// Opens a file at its checkpoint; a file that shrank below it is read from the start.
-fn open_resumable(path: &std::path::Path, checkpoints: &Checkpoints) -> Result<Resumable, crate::ingest::IngestError> {
+fn open_resumable(
+    path: &std::path::Path,
+    checkpoints: &Checkpoints,
+    before: &Checkpoints,
+) -> Result<Resumable, crate::ingest::IngestError> {
     let key = std::fs::canonicalize(path)
         .map_err(|source| crate::ingest::IngestError::Open { path: path.to_path_buf(), source })?
         .display()
         .to_string();
-    let resume = checkpoints.resume(&key, path)?;
+    let resume = checkpoints.resume(&key, path, before)?;
     let tracked = Some((key, path.to_path_buf()));
     match Input::open_at(path, resume.position.offset) {
         Ok(input) => Ok((input, tracked, resume)),
