@@ -33,9 +33,7 @@ pub fn impact_line(item: &FeedbackItem) -> String {
 
 /// A time on the board, to the minute (UTC); empty when unknown.
 fn minute(ms: Option<i64>) -> String {
-    ms.and_then(chrono::DateTime::from_timestamp_millis)
-        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
-        .unwrap_or_default()
+    ms.map(super::episodes::clock).unwrap_or_default()
 }
 
 /// One item as readable text: a heading line, then its impact, summary, time span and every
