@@ -336,7 +336,7 @@ pub fn mask_tokens(message: &str, out: &mut String, spans: &mut Vec<(usize, usiz
                 }
                 DELIMITER => {
                     if is_variable_segment_at(bytes, segment_start, at, digit_pair) {
-                        out.push_str(&message[copied..segment_start]);
+                        out.push_str(&message[copied..variable_start(bytes, segment_start, at)]);
                         push_wildcard(out, start);
                         copied = at;
                     }
@@ -357,7 +357,7 @@ pub fn mask_tokens(message: &str, out: &mut String, spans: &mut Vec<(usize, usiz
             at += 1;
         }
         if is_variable_segment_at(bytes, segment_start, at, digit_pair) {
-            out.push_str(&message[copied..segment_start]);
+            out.push_str(&message[copied..variable_start(bytes, segment_start, at)]);
             push_wildcard(out, start);
         } else {
             out.push_str(&message[copied..at]);
@@ -387,6 +387,25 @@ pub fn mask_tokens(message: &str, out: &mut String, spans: &mut Vec<(usize, usiz
         }
     }
     date_run.close(out, spans);
+}
+
+/// Where the variable of a variable segment starts: after the name of a numbered member of a
+/// family (`node-<*>` of `node-23`, `worker-<*>`), which is constant; else at `from`. A name is
+/// letters only, so `blk_-1608` and `x-12y` stay one variable.
+fn variable_start(bytes: &[u8], from: usize, to: usize) -> usize {
+    let segment = &bytes[from..to];
+    let letters = segment.iter().take_while(|byte| byte.is_ascii_alphabetic()).count();
+    // A dot is left out: Mac's labels read `QQ.10018` (process.pid) as one variable.
+    match segment.get(letters) {
+        Some(b'-')
+            if letters >= 2
+                && letters + 1 < segment.len()
+                && segment[letters + 1..].iter().all(u8::is_ascii_digit) =>
+        {
+            from + letters + 1
+        }
+        _ => from,
+    }
 }
 
 /// Whether `bytes[from..to]` is a variable segment; `digit_pair` says whether it holds a run
@@ -535,6 +554,17 @@ mod tests {
         assert_eq!(masked("to /10.0.0.1:50010 with uid=42,gid=7 at [5]").0, "to <*> with uid=<*>,gid=<*> at [<*>]");
         assert_eq!(masked("a <*>:<*> b").0, "a <*> b", "a literal wildcard joins like a masked one");
         assert_eq!(masked("ssh2 blk_3858 0x1f -1 #3").0, "ssh2 <*> <*> <*> <*>");
+    }
+
+    #[test]
+    fn a_numbered_member_of_a_family_keeps_its_family_name() {
+        assert_eq!(
+            masked("served by node node-235 on Interconnect-0T00 tree worker-17").0,
+            "served by node node-<*> on <*> tree worker-<*>"
+        );
+        // Only letters name a family, and a lone digit stays constant as in `ssh2`.
+        assert_eq!(masked("a node-1 blk_-1608999 x-12y QQ.10018").0, "a node-1 <*> <*> <*>");
+        assert_eq!(mask_key("node-235 up"), mask_key("node-17 up"));
     }
 
     #[test]
