@@ -51,12 +51,13 @@ const HAND_WRITTEN_RULES: &[&str] = &[
     "mask: a segment starting with `/` and holding another `/` (a path) is a variable",
     "mask: a URL (`scheme://` to the end of its token, short of closing punctuation) is one variable",
     "mask: true, false, null, and a hex number of 8 digits or more (`ffffffff`), are variables",
+    "mask: a numbered member of a family (letters, `-`, digits: `node-23`) keeps its name (`node-<*>`)",
     "mask: a DNS host name (3+ lower-case labels ending in a generic TLD, or a country's under com/edu/ac/co/..., or starting www) is a variable",
     "miner: the bucket is (token count, first token unless it holds a digit or a variable or is a dotted name `a.b.c`)",
     "miner: a message joins a template differing in at most one plain word (the rest by variables)",
     "miner: an HTTP request method (GET, POST, ...) is never widened into a variable: each names its event",
-    "miner: templates of other lengths with the same constant words, differing in runs of at most 4 variables and units (one a variable), are one event",
-    "miner: tokens framing a variable with other words (`(uid=<*>)` / `LOGIN(uid=<*>)`) differ as plain words do",
+    "miner: templates of other lengths with the same constant words, differing in runs of at most 4 variables and units (one a variable), are one event, shown with each such run as one `<*>`",
+    "miner: tokens framing a variable with other words (`(uid=<*>)` / `LOGIN(uid=<*>)`), or lists with other keys (`num=<*>,flags=<*>`), differ as plain words do, also when siblings fold",
     "miner: widening keeps the delimiter-bounded frame two tokens share (`user=<*>`, `(<*>)`)",
     "miner: a bucket holds at most 512 templates; when full, a message no template takes widens the one it fits best",
 ];
@@ -82,10 +83,7 @@ fn native_score(lines: &[String], truth: &[String], (similarity, words): (f64, u
     let mined: Vec<usize> = lines.iter().map(|line| miner.add(line)).collect();
     let predicted: Vec<(String, String)> = mined
         .into_iter()
-        .map(|index| {
-            let pattern = &miner.patterns()[miner.resolve(index)];
-            (pattern.id.clone(), pattern.template())
-        })
+        .map(|index| (miner.patterns()[miner.resolve(index)].id.clone(), miner.template(index)))
         .collect();
     score(&predicted, truth)
 }

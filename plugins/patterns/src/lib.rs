@@ -199,8 +199,9 @@ impl Plugin for PatternsPlugin {
         let mut interned: Vec<Option<(u32, u32)>> = vec![None; self.miner.patterns().len()];
         for (record, &pattern_index) in pattern_of.iter().enumerate() {
             let (id_value, template_value) = *interned[pattern_index].get_or_insert_with(|| {
+                let template = self.miner.template(pattern_index);
                 let pattern = &self.miner.patterns()[pattern_index];
-                (output.intern(pattern_column, &pattern.id), output.intern(template_column, &pattern.template()))
+                (output.intern(pattern_column, &pattern.id), output.intern(template_column, &template))
             });
             output.set(pattern_column, record, id_value);
             output.set(template_column, record, template_value);
@@ -343,7 +344,7 @@ impl PatternsPlugin {
     }
 
     fn template_of(&self, pattern: usize) -> String {
-        self.miner.patterns()[self.miner.resolve(pattern)].template()
+        self.miner.template(pattern)
     }
 
     fn id_of(&self, pattern: usize) -> &str {
@@ -484,6 +485,7 @@ impl PatternsPlugin {
             if from.id == into.id {
                 continue;
             }
+            let template = self.miner.template(now);
             output.add_finding(Finding {
                 kind: "pattern-merge".into(),
                 score: 0.0,
@@ -492,7 +494,7 @@ impl PatternsPlugin {
                     from.id,
                     from.template(),
                     into.id,
-                    into.template()
+                    template
                 ),
                 first_seen: None,
                 last_seen: None,
@@ -500,7 +502,7 @@ impl PatternsPlugin {
                     records: Vec::new(),
                     reports: Vec::new(),
                     counts: Vec::new(),
-                    examples: vec![from.id.clone(), into.id.clone(), into.template()],
+                    examples: vec![from.id.clone(), into.id.clone(), template],
                     query: Some(format!("pattern:{} OR pattern:{}", from.id, into.id)),
                 },
             });
@@ -531,7 +533,7 @@ impl PatternsPlugin {
             output.add_finding(Finding {
                 kind: "new-pattern".into(),
                 score: if severe { 0.9 } else { 0.5 },
-                summary: format!("new log pattern after the baseline: {}", pattern.template()),
+                summary: format!("new log pattern after the baseline: {}", self.miner.template(patterns_before + offset)),
                 first_seen: timestamps.clone().min(),
                 last_seen: timestamps.max(),
                 evidence: Evidence {

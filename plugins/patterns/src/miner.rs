@@ -260,6 +260,9 @@ pub struct Miner {
     /// same event ([`Miner::join_other_lengths`]); itself when none. A joined pattern stays in
     /// its bucket, so messages of its length still find it.
     joined: Vec<usize>,
+    /// The older pattern of every join so far, once each: what [`Miner::template`] asks to
+    /// tell a pattern that stands for templates of several lengths.
+    join_heads: Vec<usize>,
     /// Hash of a template's skeleton ([`skeleton`]) -> the patterns that had it, with the runs
     /// and length their template had then: where a template of another length that is the
     /// same event is looked for. An entry whose pattern changed since is dropped when met.
@@ -375,6 +378,7 @@ impl Miner {
             candidates: Vec::new(),
             aliases: Vec::new(),
             joined: Vec::new(),
+            join_heads: Vec::new(),
             skeletons: FxHashMap::default(),
             versions: Vec::new(),
             seen: FxHashMap::default(),
@@ -672,6 +676,7 @@ impl Miner {
             // The older pattern stands for both: its id is the one records already carry.
             let (older, newer) = if other < target { (other, target) } else { (target, other) };
             self.joined[newer] = older;
+            self.note_join_head(older);
             self.merged.push(newer);
             self.patterns[older].count += std::mem::take(&mut self.patterns[newer].count);
             target = older;
@@ -684,9 +689,20 @@ impl Miner {
     fn fold_siblings(&mut self, key: (usize, u64), target: usize) {
         let before = self.patterns[target].tokens.clone();
         let Some(bucket) = self.buckets.get(&key) else { return };
+        // Two tokens that frame a variable with other words (`tag=<*>,` / `uid=<*>,`) differ as
+        // two plain words do, unless one fits the other (`user=<*>` / `user=root`): folding
+        // them would widen the keys of a `k=v` list away.
         let compatible = |template: &[String], sibling: &[String]| {
             template.len() == sibling.len()
-                && template.iter().zip(sibling).all(|(t, s)| t == s || is_variable(t) || is_variable(s))
+                && template
+                    .iter()
+                    .zip(sibling)
+                    .all(|(t, s)| {
+                        t == s
+                            || token_fits(t, s)
+                            || token_fits(s, t)
+                            || ((is_variable(t) || is_variable(s)) && !other_words(t, s))
+                    })
         };
         let mut members = Vec::new();
         let tokens = &self.patterns[target].tokens;
@@ -713,6 +729,7 @@ impl Miner {
                 if group != ours {
                     let (older, newer) = if group < ours { (group, ours) } else { (ours, group) };
                     self.joined[newer] = older;
+                    self.note_join_head(older);
                     self.merged.push(newer);
                 }
             }
@@ -759,6 +776,48 @@ impl Miner {
         merged.sort_unstable();
         merged.dedup();
         merged.into_iter().map(|index| (index, self.resolve(index))).filter(|(index, now)| index != now).collect()
+    }
+
+    fn note_join_head(&mut self, older: usize) {
+        if !self.join_heads.contains(&older) {
+            self.join_heads.push(older);
+        }
+    }
+
+    /// The template that pattern `index` stands for now, as shown. A pattern that messages of
+    /// several lengths joined shows each run of variables and units between its constant
+    /// words as one variable (`<*> sent` for `0 bytes sent` and `18846 bytes (18.4 KB) sent`):
+    /// the variable is the run, however many tokens it takes.
+    pub fn template(&self, index: usize) -> String {
+        let root = self.resolve(index);
+        let tokens = &self.patterns[root].tokens;
+        if !self.join_heads.iter().any(|&head| self.resolve(head) == root) {
+            return tokens.join(" ");
+        }
+        let mut shown: Vec<String> = Vec::with_capacity(tokens.len());
+        let mut run: Vec<&str> = Vec::new();
+        let close = |run: &mut Vec<&str>, shown: &mut Vec<String>| {
+            if run.iter().any(|token| is_bare_variable(token)) {
+                let first = run[0];
+                let last = run[run.len() - 1];
+                let opening: String = first.chars().take_while(|c| !c.is_alphanumeric() && *c != '<').collect();
+                let closing_at = last.rfind(|c: char| c.is_alphanumeric() || c == '>').map_or(0, |at| at + 1);
+                shown.push(format!("{opening}{WILDCARD}{}", &last[closing_at..]));
+            } else {
+                shown.extend(run.iter().map(|token| token.to_string()));
+            }
+            run.clear();
+        };
+        for token in tokens {
+            if is_bare_variable(token) || is_unit(token) {
+                run.push(token);
+            } else {
+                close(&mut run, &mut shown);
+                shown.push(token.clone());
+            }
+        }
+        close(&mut run, &mut shown);
+        shown.join(" ")
     }
 
     /// The pattern that pattern `index` stands for now (after any folding or joining).
@@ -883,6 +942,9 @@ impl Miner {
             miner.patterns.push(Pattern { id: id.to_string(), tokens, count });
             miner.aliases.push(alias);
             miner.joined.push(joined);
+            if joined != index {
+                miner.note_join_head(joined);
+            }
             miner.versions.push(0);
         }
         Ok(miner)
@@ -1158,6 +1220,37 @@ mod tests {
     }
 
     #[test]
+    fn fields_with_other_keys_stay_apart_when_siblings_fold() {
+        // Two `k=v` lists of the same length: widening one template must not fold the other
+        // into it through their masked values, which would leave a template of variables only.
+        let mut miner = Miner::default();
+        let mut release = Vec::new();
+        for (lock, tag) in [(1u32, "launch"), (2, "WindowManager"), (3, "AudioEvent"), (4, "SCREEN")] {
+            release.push(miner.add(&format!(
+                "release:lock={lock}9667585, flg=0x0, tag=\"{tag}\", name=android\", ws=null, uid=1000, pid=1702"
+            )));
+        }
+        let overlap: Vec<usize> = [196, 85, 46]
+            .iter()
+            .map(|amount| {
+                miner.add(&format!(
+                    "overlapAmount:{amount}.0, previousNotificationEnd:0.0, newYTranslation:-{amount}.0, location:4, i:0, getTopPadding:333.0, getLocationOnScreen():-529"
+                ))
+            })
+            .collect();
+        let release_now = miner.resolve(release[0]);
+        assert!(release.iter().all(|&at| miner.resolve(at) == release_now), "{:?}", miner.patterns());
+        assert!(overlap.iter().all(|&at| miner.resolve(at) != release_now), "{:?}", miner.patterns());
+        assert!(miner.template(release_now).starts_with("release:lock=<*>, flg=<*>,"), "{}", miner.template(release_now));
+        // The same for a list of fields in one token: its keys tell it from another's.
+        let mut miner = Miner::default();
+        let tasks = miner.add("getRecentTasks: num=20,flags=62,totalTasks=46");
+        let top = miner.add("getRecentTasks: topActivity=ComponentInfo{com.tencent.mm/com.tencent.mm.ui.LauncherUI}");
+        assert_ne!(miner.resolve(tasks), miner.resolve(top));
+        assert_eq!(miner.template(tasks), "getRecentTasks: num=<*>,flags=<*>,totalTasks=<*>");
+    }
+
+    #[test]
     fn a_dotted_name_leading_the_line_becomes_a_variable() {
         let mut miner = Miner::default();
         let names =
@@ -1230,6 +1323,15 @@ mod tests {
         let mut restored = Miner::load(0.5, &miner.save()).unwrap();
         let at = restored.add("10.0.0.5:80 close, 9 bytes sent, 77 bytes received, lifetime <1 sec");
         assert_eq!(restored.patterns()[restored.resolve(at)].id, ids[0]);
+        // Shown, the variable is the whole run, however many tokens it takes, before and after
+        // the restart; the template it is matched by keeps its tokens.
+        let shown = "<*> close, <*> sent, <*> received, lifetime <*>";
+        assert_eq!(miner.template(added[1]), shown);
+        assert_eq!(restored.template(at), shown);
+        assert_eq!(miner.patterns()[miner.resolve(added[0])].template(), "<*> close, <*> bytes sent, <*> bytes received, lifetime <*>");
+        let mut alone = Miner::default();
+        let only = alone.add(lines[0]);
+        assert_eq!(alone.template(only), "<*> close, <*> bytes sent, <*> bytes received, lifetime <*>", "no join, no change");
         // Constant words that differ, or a key (not a unit) in the varying run, keep events apart.
         let mut miner = Miner::default();
         let a = miner.add("session closed for user alice rhost=10.0.0.1");
@@ -1319,5 +1421,28 @@ fn other_words(a: &str, b: &str) -> bool {
     let words = |token| str::split(token, |c: char| !c.is_ascii_alphabetic()).filter(|word| !word.is_empty());
     let (mut a_words, mut b_words) = (words(a).peekable(), words(b).peekable());
     let framing = |token: &str| token.matches(WILDCARD).count() <= 1;
-    framing(a) && framing(b) && a_words.peek().is_some() && b_words.peek().is_some() && !a_words.eq(b_words)
+    if framing(a) && framing(b) {
+        return a_words.peek().is_some() && b_words.peek().is_some() && !a_words.eq(b_words);
+    }
+    // A list of fields (`num=<*>,flags=<*>`) is told apart by its keys, however many values.
+    let (mut a_keys, mut b_keys) = (keys(a).peekable(), keys(b).peekable());
+    a_keys.peek().is_some() && b_keys.peek().is_some() && !a_keys.eq(b_keys)
+}
+
+/// The keys of a token's `key=value` fields, in order: the word before each `=`.
+fn keys(token: &str) -> impl Iterator<Item = &str> {
+    let mut rest = token;
+    std::iter::from_fn(move || {
+        loop {
+            let at = rest.find('=')?;
+            let before = &rest[..at];
+            rest = &rest[at + 1..];
+            let start = before
+                .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-'))
+                .map_or(0, |at| at + 1);
+            if start < before.len() {
+                return Some(&before[start..]);
+            }
+        }
+    })
 }
