@@ -338,7 +338,16 @@ fn best_quote(pattern: &PreparedPattern, line_number: usize, words: &Words<'_>) 
             let coverage = if total > 0.0 { weight / total } else { 0.0 };
             // A value just before the first constant is the template's leading variable.
             let leading_value = start > 0 && tokens[start - 1].is_variable() && at > 0 && !closes_quote(&line[at - 1]);
-            let from = if leading_value { at - 1 } else { at };
+            // A fragment the reporter opened with an ellipsis on a word that holds no content
+            // word (`"...<<<< MediaValidator >>>> …`) starts at that word: the template's own
+            // token before the first content word, cut.
+            let opening_symbols = !leading_value
+                && start > 0
+                && at > 0
+                && tokens[start - 1].word.is_none()
+                && cut_at(&line[at - 1], true)
+                && tokens[start - 1].matches(without_opening_ellipsis(&line[at - 1]));
+            let from = if leading_value || opening_symbols { at - 1 } else { at };
             let covers_a_value = leading_value || tokens[start..end].iter().any(|t| t.pieces.len() > 1);
             let enough = if covers_a_value || !has_variables { MIN_COVERAGE } else { MIN_COVERAGE_WITHOUT_A_VALUE };
             // The message's text without a value, closed before its end: the reporter quotes
@@ -388,6 +397,12 @@ fn cut_at(word: &str, start: bool) -> bool {
     } else {
         bare.ends_with("...") || bare.ends_with('\u{2026}')
     }
+}
+
+/// A report word without the quote marks and the ellipsis that open it (`"...<<<<` -> `<<<<`).
+fn without_opening_ellipsis(word: &str) -> &str {
+    let bare = word.trim_start_matches(|c: char| "`'\"([{\u{201c}".contains(c));
+    bare.strip_prefix("...").or_else(|| bare.strip_prefix('\u{2026}')).unwrap_or(bare)
 }
 
 /// Whether a report word is an ellipsis alone (`...`, `"...`, `…`).
@@ -800,6 +815,21 @@ mod tests {
         // Cut at one end only: a quote like any other, too little of the template.
         let one_end = "The log says something like \"saveOneDetailData fail hiHealthData = 2603268318097,type = 40003...\" I waited.";
         assert!(links_during_episode(one_end, template).is_empty());
+    }
+
+    #[test]
+    fn a_fragment_opened_on_a_word_of_symbols_is_cut_at_both_ends() {
+        let template = "<<<< MediaValidator >>>> <*>: Unrecognized codec <*>.(<*>). Failed codec specific check.";
+        let cut = "The log says something like \"...<<<< MediaValidator >>>> mv_ValidateRFC3890CodecId: Unrecognized codec 9.(null). Failed codec...\" Retrying does not help.";
+        let links = links_during_episode(cut, template);
+        assert_eq!(links.iter().map(|l| l.rule).collect::<Vec<_>>(), [LinkRule::QuotedMessage], "{links:?}");
+        assert!(links[0].matched.starts_with("\"...<<<< MediaValidator"), "{}", links[0].matched);
+        // Without the opening ellipsis it is a quote cut at one end: too little of the template.
+        let one_end = cut.replace("\"...<<<<", "\"<<<<");
+        assert!(links_during_episode(&one_end, template).is_empty());
+        // The symbols must be the template's own.
+        let other = cut.replace("\"...<<<<", "\"...>>>>");
+        assert!(links_during_episode(&other, template).is_empty());
     }
 
     #[test]
