@@ -518,7 +518,7 @@ pub fn build_items(
                         pattern_owner.entry(pattern.clone()).or_insert(index);
                         draft.patterns.insert(pattern.clone());
                     }
-                    draft.times.extend(episode.first_ms);
+                    draft.times.extend(first_record_of(&episode, &pattern_by_id));
                     draft.times.extend(last_record_of(&episode, &pattern_by_id));
                     draft.episodes.push(episode);
                     continue;
@@ -536,7 +536,7 @@ pub fn build_items(
             }
         };
         let draft = &mut drafts[index];
-        draft.times.extend(episode.first_ms);
+        draft.times.extend(first_record_of(&episode, &pattern_by_id));
         draft.times.extend(last_record_of(&episode, &pattern_by_id));
         draft.episodes.push(episode);
     }
@@ -550,6 +550,17 @@ pub fn build_items(
     let mut items: Vec<FeedbackItem> = drafts.into_iter().map(|draft| finish(draft, &pattern_by_id, newest)).collect();
     items.sort_by(|a, b| b.impact.score.total_cmp(&a.impact.score).then_with(|| a.id.cmp(&b.id)));
     BuiltItems { items, refused }
+}
+
+/// When an episode's first record was: its start, which is a detector's bucket edge, no earlier
+/// than the oldest record of its patterns (a message first logged at 14:05:25 in a bucket from
+/// 14:00 began at 14:05:25).
+fn first_record_of(episode: &Episode, patterns: &BTreeMap<&str, &PatternStats>) -> Option<i64> {
+    let oldest = episode.patterns.iter().filter_map(|p| patterns.get(p.as_str()).map(|stats| stats.first_seen_ms)).min();
+    match (episode.first_ms, oldest) {
+        (Some(start), Some(oldest)) => Some(start.max(oldest)),
+        (start, _) => start,
+    }
 }
 
 /// When an episode's last record was: its end, which is a detector's bucket edge, no later than
@@ -977,6 +988,10 @@ mod tests {
         let ended = [pattern("failed", "Failed password for <*> from <*> port <*> ssh2", "sshd", 0, attack + 60_000)];
         let built = build_items(&[], &ended, &[spike("sshd", "failed", attack)], &BTreeMap::new());
         assert_eq!(built.items[0].last_seen_ms, Some(attack + 60_000));
+        // And begins at its first record: a message first logged 5 minutes into the bucket.
+        let begun = [pattern("fresh", "fatal: no hostkey alg <*>", "sshd", attack + 5 * 60_000, attack + 9 * 60_000)];
+        let built = build_items(&[], &begun, &[spike("sshd", "fresh", attack)], &BTreeMap::new());
+        assert_eq!(built.items[0].first_seen_ms, Some(attack + 5 * 60_000));
     }
 
     #[test]

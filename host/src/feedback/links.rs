@@ -82,8 +82,9 @@ impl LinkRule {
 /// What makes a weak text match enough.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Corroboration {
-    /// The report was filed during an anomaly episode of the pattern.
-    FiledDuringEpisode,
+    /// The report was filed during an anomaly episode of the pattern, or near one: `offset_ms`
+    /// before it began (negative), 0 during it, or after it ended (positive).
+    FiledNearEpisode { offset_ms: i64 },
     /// The report's component names the pattern's log source.
     Component(String),
 }
@@ -115,12 +116,26 @@ impl Link {
         };
         let also = match &self.corroboration {
             None => String::new(),
-            Some(Corroboration::FiledDuringEpisode) => {
-                format!("; filed during the pattern's anomaly or within {} h of it", EPISODE_REPORT_LAG_MS / HOUR_MS)
-            }
+            Some(Corroboration::FiledNearEpisode { offset_ms }) => match *offset_ms {
+                0 => "; filed during the pattern's anomaly".to_string(),
+                after if after > 0 => format!("; filed {} after the pattern's anomaly ended", span_words(after)),
+                before => format!("; filed {} before the pattern's anomaly began", span_words(-before)),
+            },
             Some(Corroboration::Component(component)) => format!("; its component `{component}` logs this pattern"),
         };
-        format!("{what}: \"{}\" ({}, weight {:.1}{also})", self.matched, self.rule.name(), self.strength)
+        // A quote the reporter wrapped in quote marks is shown in them once.
+        let matched = self.matched.trim_matches(|c: char| matches!(c, '"' | '\u{201c}' | '\u{201d}'));
+        format!("{what}: \"{matched}\" ({}, weight {:.1}{also})", self.rule.name(), self.strength)
+    }
+}
+
+/// A span of time in words, to the minute: `40 min`, `3 h 5 min`.
+fn span_words(ms: i64) -> String {
+    let minutes = ms / 60_000;
+    match (minutes / 60, minutes % 60) {
+        (0, minutes) => format!("{minutes} min"),
+        (hours, 0) => format!("{hours} h"),
+        (hours, minutes) => format!("{hours} h {minutes} min"),
     }
 }
 
@@ -533,11 +548,14 @@ pub struct LinkContext {
 impl LinkContext {
     fn corroboration(&self, report: &BugReport, pattern: &PatternStats) -> Option<Corroboration> {
         if let (Some(filed), Some(spans)) = (report.created_ms, self.episodes.get(&pattern.pattern)) {
-            let during = spans
+            // The nearest episode the report was filed within reach of.
+            let offset = spans
                 .iter()
-                .any(|&(first, last)| filed >= first - EPISODE_REPORT_LEAD_MS && filed <= last + EPISODE_REPORT_LAG_MS);
-            if during {
-                return Some(Corroboration::FiledDuringEpisode);
+                .filter(|&&(first, last)| filed >= first - EPISODE_REPORT_LEAD_MS && filed <= last + EPISODE_REPORT_LAG_MS)
+                .map(|&(first, last)| if filed < first { filed - first } else { (filed - last).max(0) })
+                .min_by_key(|offset| offset.abs());
+            if let Some(offset_ms) = offset {
+                return Some(Corroboration::FiledNearEpisode { offset_ms });
             }
         }
         let component = report.component.as_deref()?.trim();
@@ -911,8 +929,16 @@ mod tests {
         };
         let links = find_links(&refs, &patterns, &context);
         assert_eq!(links.len(), 1, "{links:?}");
-        assert_eq!(links[0].corroboration, Some(Corroboration::FiledDuringEpisode));
-        assert!(links[0].reason(template).contains("filed during the pattern's anomaly or within 48 h of it"));
+        assert_eq!(links[0].corroboration, Some(Corroboration::FiledNearEpisode { offset_ms: HOUR_MS }));
+        let reason = links[0].reason(template);
+        assert!(reason.contains("filed 1 h after the pattern's anomaly ended"), "{reason}");
+        assert!(reason.contains(": \"failed to connect to db-1 rejected\" ("), "{reason}");
+        let during = LinkContext {
+            episodes: [("P".to_string(), vec![(90 * HOUR_MS, 95 * HOUR_MS), (99 * HOUR_MS, 101 * HOUR_MS)])].into(),
+            ..Default::default()
+        };
+        let links = find_links(&refs, &patterns, &during);
+        assert!(links[0].reason(template).contains("; filed during the pattern's anomaly)"), "{links:?}");
     }
 
     #[test]

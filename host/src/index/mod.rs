@@ -103,6 +103,13 @@ fn parse_user_query(
                 "`KEY:*` (any value) cannot be searched on an annotation; search a value (`KEY:VALUE`) or several (`KEY:a OR KEY:b`)"
                     .to_string(),
             )
+        } else if reason.contains("RangeQuery on JSON") {
+            // Extracted fields are words in one JSON column: tantivy ranges need a number column.
+            refused(
+                "a range (`[a TO b]`) cannot be searched on `fields.*`: extracted fields are indexed as words, not \
+                 numbers; search the values themselves (`fields.status:500 OR fields.status:503`)"
+                    .to_string(),
+            )
         } else {
             refused(reason)
         }
@@ -415,6 +422,23 @@ mod tests {
             index.search(&SearchRequest { query: "pattern:a".into(), ..SearchRequest::default() }).unwrap().len(),
             1
         );
+    }
+
+    #[test]
+    fn a_range_on_an_extracted_field_is_refused_with_what_to_search_instead() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = LogIndex::open(dir.path()).unwrap();
+        let mut writer = index.writer(15_000_000).unwrap();
+        let mut record = Record::new("web", "GET /a 503".into(), Origin { file: "f".into(), line: 1 });
+        record.fields.insert("status".into(), serde_json::json!(503));
+        writer.add(&record, 0).unwrap();
+        writer.commit_with_payload("").unwrap();
+        writer.finish().unwrap();
+        index.refresh().unwrap();
+        let search = |query: &str| index.search(&SearchRequest { query: query.into(), ..SearchRequest::default() });
+        let error = search("fields.status:[500 TO 599]").unwrap_err().to_string();
+        assert!(error.contains("cannot be searched on `fields.*`") && error.contains("fields.status:500 OR"), "{error}");
+        assert_eq!(search("fields.status:503").unwrap().len(), 1, "the value itself is found");
     }
 
     #[test]
