@@ -533,7 +533,10 @@ impl PatternsPlugin {
             output.add_finding(Finding {
                 kind: "new-pattern".into(),
                 score: if severe { 0.9 } else { 0.5 },
-                summary: format!("new log pattern after the baseline: {}", self.miner.template(patterns_before + offset)),
+                summary: format!(
+                    "new log pattern after the baseline: {}",
+                    self.miner.template(patterns_before + offset)
+                ),
                 first_seen: timestamps.clone().min(),
                 last_seen: timestamps.max(),
                 evidence: Evidence {

@@ -472,20 +472,52 @@ impl Miner {
             Some(bucket) => bucket.candidates(token, spans.len(), &mut candidates),
             None => candidates.clear(),
         }
-        let mut best: Option<(usize, f64)> = None;
+        // Every template close enough, the closest first (the older first among equals).
+        let mut close: Vec<(usize, f64)> = Vec::new();
         for &candidate in &candidates {
             if plain_differences(&self.patterns[candidate].tokens, token) > 1 {
                 continue;
             }
             let score = self.similarity(&self.patterns[candidate].tokens, message, spans);
-            if score >= self.similarity_threshold && best.is_none_or(|(_, top)| score > top) {
-                best = Some((candidate, score));
+            if score >= self.similarity_threshold {
+                close.push((candidate, score));
             }
         }
         self.candidates = candidates;
-        let Some((index, _)) = best else {
+        close.sort_by(|a, b| b.1.total_cmp(&a.1));
+        // The closest template that can take the message: one the message differs from only
+        // where it has variables, or in one word with the evidence that the word varies. The
+        // closest may lack that evidence where the next has it (`field=zip reason=empty` and
+        // `field=<*> reason=malformed` are as close to `field=phone reason=empty`; only the
+        // first has seen other fields).
+        let Some(index) = close.iter().map(|&(index, _)| index).find(|&index| self.takes(key, index, &token)) else {
             return self.start_or_merge(key, message, spans);
         };
+        let pattern = &mut self.patterns[index];
+        pattern.count += 1;
+        if pattern
+            .tokens
+            .iter()
+            .enumerate()
+            .all(|(position, template_token)| token_fits(template_token, token(position)))
+        {
+            return index;
+        }
+        let before = pattern.tokens.clone();
+        for (position, template_token) in pattern.tokens.iter_mut().enumerate() {
+            if !token_fits(template_token, token(position)) {
+                *template_token = widen(template_token, token(position));
+            }
+        }
+        self.refile(key, index, &before);
+        self.fold_siblings(key, index);
+        index
+    }
+
+    /// Whether template `index` can take a message whose tokens `token` gives: it differs from
+    /// the template only where one side holds a variable, or in one plain word that has been
+    /// seen to vary ([`Miner::sibling_words`]; the word counts as evidence either way).
+    fn takes<'m>(&mut self, key: (usize, u64), index: usize, token: &impl Fn(usize) -> &'m str) -> bool {
         // Positions where the template and the message hold different plain words (neither
         // side masked): a difference there may be a constant, so it needs evidence.
         let mut word_positions = Vec::new();
@@ -497,7 +529,7 @@ impl Miner {
                 word_positions.push(position);
             }
         }
-        let promote = match word_positions.as_slice() {
+        match word_positions.as_slice() {
             [] => true,
             // Request methods are a closed set that names the event (`"GET <*>"` and
             // `"POST <*>"` are two), however many of them a position shows.
@@ -521,35 +553,15 @@ impl Miner {
                     self.evidence.insert((key, *position, others), values);
                 }
                 let values = self.evidence.get_mut(&(key, *position, others)).expect("filed above");
-                if values.len() < self.words_for_a_variable + STATE_EXTRA && !values.iter().any(|value| value == token(*position)) {
+                if values.len() < self.words_for_a_variable + STATE_EXTRA
+                    && !values.iter().any(|value| value == token(*position))
+                {
                     values.push(token(*position).to_string());
                 }
                 values.len() >= words_needed(self.words_for_a_variable, values)
             }
             _ => false,
-        };
-        if !promote {
-            return self.start_or_merge(key, message, spans);
         }
-        let pattern = &mut self.patterns[index];
-        pattern.count += 1;
-        if pattern
-            .tokens
-            .iter()
-            .enumerate()
-            .all(|(position, template_token)| token_fits(template_token, token(position)))
-        {
-            return index;
-        }
-        let before = pattern.tokens.clone();
-        for (position, template_token) in pattern.tokens.iter_mut().enumerate() {
-            if !token_fits(template_token, token(position)) {
-                *template_token = widen(template_token, token(position));
-            }
-        }
-        self.refile(key, index, &before);
-        self.fold_siblings(key, index);
-        index
     }
 
     /// The words at `position` of pattern `index` and of the patterns of its bucket that
@@ -694,15 +706,12 @@ impl Miner {
         // them would widen the keys of a `k=v` list away.
         let compatible = |template: &[String], sibling: &[String]| {
             template.len() == sibling.len()
-                && template
-                    .iter()
-                    .zip(sibling)
-                    .all(|(t, s)| {
-                        t == s
-                            || token_fits(t, s)
-                            || token_fits(s, t)
-                            || ((is_variable(t) || is_variable(s)) && !other_words(t, s))
-                    })
+                && template.iter().zip(sibling).all(|(t, s)| {
+                    t == s
+                        || token_fits(t, s)
+                        || token_fits(s, t)
+                        || ((is_variable(t) || is_variable(s)) && !other_words(t, s))
+                })
         };
         let mut members = Vec::new();
         let tokens = &self.patterns[target].tokens;
@@ -1240,6 +1249,20 @@ mod tests {
     }
 
     #[test]
+    fn a_message_the_closest_template_cannot_take_joins_the_next_that_can() {
+        let mut miner = Miner::default();
+        let mut add = |field: &str, reason: &str| {
+            miner.add(&format!("validation failed order_id=4{}9 field={field} reason={reason}", field.len()))
+        };
+        let malformed: Vec<usize> = ["email", "zip", "phone"].iter().map(|field| add(field, "malformed")).collect();
+        let empty: Vec<usize> = ["email", "zip", "phone", "email"].iter().map(|field| add(field, "empty")).collect();
+        let last = miner.resolve(empty[3]);
+        assert!(empty.iter().all(|&at| miner.resolve(at) == last), "{:?}", miner.patterns());
+        assert!(malformed.iter().all(|&at| miner.resolve(at) != last), "two reasons, two events");
+        assert_eq!(miner.template(last), "validation failed order_id=<*> field=<*> reason=empty");
+    }
+
+    #[test]
     fn state_names_need_more_values_than_other_words_to_become_a_variable() {
         let mut miner = Miner::default();
         let states: Vec<usize> = ["Started", "Paused", "Resumed", "Stopped"]
@@ -1253,8 +1276,10 @@ mod tests {
         assert_eq!(miner.template(fifth), "[instance: <*>] VM <*> (Lifecycle Event)");
         // Names written in lower case widen after three, as before.
         let mut miner = Miner::default();
-        let users: Vec<usize> =
-            ["cyrus", "news", "test"].iter().map(|user| miner.add(&format!("session closed for user {user}"))).collect();
+        let users: Vec<usize> = ["cyrus", "news", "test"]
+            .iter()
+            .map(|user| miner.add(&format!("session closed for user {user}")))
+            .collect();
         assert!(users.iter().all(|&at| miner.resolve(at) == miner.resolve(users[0])), "{:?}", miner.patterns());
     }
 
@@ -1280,7 +1305,11 @@ mod tests {
         let release_now = miner.resolve(release[0]);
         assert!(release.iter().all(|&at| miner.resolve(at) == release_now), "{:?}", miner.patterns());
         assert!(overlap.iter().all(|&at| miner.resolve(at) != release_now), "{:?}", miner.patterns());
-        assert!(miner.template(release_now).starts_with("release:lock=<*>, flg=<*>,"), "{}", miner.template(release_now));
+        assert!(
+            miner.template(release_now).starts_with("release:lock=<*>, flg=<*>,"),
+            "{}",
+            miner.template(release_now)
+        );
         // The same for a list of fields in one token: its keys tell it from another's.
         let mut miner = Miner::default();
         let tasks = miner.add("getRecentTasks: num=20,flags=62,totalTasks=46");
@@ -1367,10 +1396,17 @@ mod tests {
         let shown = "<*> close, <*> sent, <*> received, lifetime <*>";
         assert_eq!(miner.template(added[1]), shown);
         assert_eq!(restored.template(at), shown);
-        assert_eq!(miner.patterns()[miner.resolve(added[0])].template(), "<*> close, <*> bytes sent, <*> bytes received, lifetime <*>");
+        assert_eq!(
+            miner.patterns()[miner.resolve(added[0])].template(),
+            "<*> close, <*> bytes sent, <*> bytes received, lifetime <*>"
+        );
         let mut alone = Miner::default();
         let only = alone.add(lines[0]);
-        assert_eq!(alone.template(only), "<*> close, <*> bytes sent, <*> bytes received, lifetime <*>", "no join, no change");
+        assert_eq!(
+            alone.template(only),
+            "<*> close, <*> bytes sent, <*> bytes received, lifetime <*>",
+            "no join, no change"
+        );
         // Constant words that differ, or a key (not a unit) in the varying run, keep events apart.
         let mut miner = Miner::default();
         let a = miner.add("session closed for user alice rhost=10.0.0.1");
