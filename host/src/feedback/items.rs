@@ -14,8 +14,9 @@
 //!   its links are refused and reported;
 //! - an anomaly episode joins the item that owns one of its patterns; else the item of
 //!   episodes of its source that began within [`CO_OCCURRENCE_MS`] of that item's first (one
-//!   attack or outage moves many patterns of a source at once: one problem, stated so); else
-//!   it is an item of its own.
+//!   attack or outage moves many patterns of a source at once: one problem, stated so), of
+//!   patterns known before or of templates one word apart (`provider=stripe` / `provider=adyen`:
+//!   one new message whose value the miner has not yet seen vary); else it is an item of its own.
 //!
 //! Items get a stable id (from their anchor: the oldest group, or the pattern), an impact
 //! score with its components, and the size of their evidence; [`super::board`] gives them a
@@ -556,7 +557,8 @@ pub fn build_items(
 /// than the oldest record of its patterns (a message first logged at 14:05:25 in a bucket from
 /// 14:00 began at 14:05:25).
 fn first_record_of(episode: &Episode, patterns: &BTreeMap<&str, &PatternStats>) -> Option<i64> {
-    let oldest = episode.patterns.iter().filter_map(|p| patterns.get(p.as_str()).map(|stats| stats.first_seen_ms)).min();
+    let oldest =
+        episode.patterns.iter().filter_map(|p| patterns.get(p.as_str()).map(|stats| stats.first_seen_ms)).min();
     match (episode.first_ms, oldest) {
         (Some(start), Some(oldest)) => Some(start.max(oldest)),
         (start, _) => start,
@@ -585,17 +587,34 @@ fn co_occurring(drafts: &[Draft], episode: &Episode, patterns: &BTreeMap<&str, &
                 matches!((first_seen, start), (Some(seen), Some(start)) if seen <= start - KNOWN_BEFORE_MS)
             })
     };
+    // Every pattern of `episode` one word apart from a pattern of `first`.
+    let one_word_apart = |first: &Episode| {
+        !episode.patterns.is_empty()
+            && episode
+                .patterns
+                .iter()
+                .all(|pattern| first.patterns.iter().any(|other| siblings(pattern, other, patterns)))
+    };
     let start = episode.first_ms?;
-    if !known_before(episode) {
-        return None;
-    }
+    let known = known_before(episode);
     drafts.iter().position(|draft| {
         let Some(first) = draft.episodes.first() else { return false };
         draft.reports.is_empty()
             && first.source == episode.source
-            && known_before(first)
+            && ((known && known_before(first)) || one_word_apart(first))
             && first.first_ms.is_some_and(|first_start| (start - first_start).abs() <= CO_OCCURRENCE_MS)
     })
+}
+
+/// Whether two patterns' templates are one word apart: as many tokens, all but one the same,
+/// and neither template all variables.
+fn siblings(a: &str, b: &str, patterns: &BTreeMap<&str, &PatternStats>) -> bool {
+    let (Some(a), Some(b)) = (patterns.get(a), patterns.get(b)) else { return false };
+    let (a, b): (Vec<&str>, Vec<&str>) =
+        (a.template.split_whitespace().collect(), b.template.split_whitespace().collect());
+    a.len() == b.len()
+        && a.iter().zip(&b).filter(|(x, y)| x != y).count() == 1
+        && super::links::has_constant_words(&a.join(" "))
 }
 
 fn strongest_of(links: &[&Link]) -> f64 {
@@ -614,6 +633,18 @@ fn together_statement(draft: &Draft, patterns: &BTreeMap<&str, &PatternStats>) -
     let more = draft.together.len().saturating_sub(named.len());
     let more = if more > 0 { format!(" and {more} more") } else { String::new() };
     let at = first.first_ms.map(|ms| format!(" at {}", super::episodes::clock(ms))).unwrap_or_default();
+    let one_word_apart =
+        draft.together.iter().all(|id| draft.together.iter().all(|other| id == other || siblings(id, other, patterns)));
+    if one_word_apart {
+        return Some(format!(
+            "{} patterns of `{}` one word apart began within {} minutes of each other{at}: one message whose \
+             values were not yet seen to vary, {}{more}",
+            draft.together.len(),
+            first.source,
+            CO_OCCURRENCE_MS / 60_000,
+            named.join(", ")
+        ));
+    }
     Some(format!(
         "{} patterns of `{}` began moving within {} minutes of each other{at}, as one incident's do: {}{more}",
         draft.together.len(),
@@ -992,6 +1023,39 @@ mod tests {
         let begun = [pattern("fresh", "fatal: no hostkey alg <*>", "sshd", attack + 5 * 60_000, attack + 9 * 60_000)];
         let built = build_items(&[], &begun, &[spike("sshd", "fresh", attack)], &BTreeMap::new());
         assert_eq!(built.items[0].first_seen_ms, Some(attack + 5 * 60_000));
+    }
+
+    #[test]
+    fn new_messages_one_word_apart_beginning_together_are_one_item() {
+        let at = 14 * HOUR_MS;
+        let template = |provider: &str| {
+            format!("PaymentGatewayError: handshake failed for <*> provider={provider} after <*> retries")
+        };
+        let patterns = [
+            pattern("stripe", &template("stripe"), "orders", at + 20_000, at + 20 * 60_000),
+            pattern("adyen", &template("adyen"), "orders", at, at + 20 * 60_000),
+            pattern("other", "disk full on <*>", "orders", at + 60_000, at + 20 * 60_000),
+            pattern("elsewhere", &template("paypal"), "billing", at + 60_000, at + 20 * 60_000),
+        ];
+        let findings = [
+            spike("orders", "adyen", at),
+            spike("orders", "stripe", at + 60_000),
+            spike("orders", "other", at + 60_000),
+            spike("billing", "elsewhere", at + 60_000),
+        ];
+        let built = build_items(&[], &patterns, &findings, &BTreeMap::new());
+        let mut items: Vec<Vec<&str>> = built.items.iter().map(patterns_of).collect();
+        items.sort();
+        assert_eq!(
+            items,
+            [vec!["adyen", "stripe"], vec!["elsewhere"], vec!["other"]],
+            "other words or another source stay apart"
+        );
+        let item = built.items.iter().find(|item| item.evidence.patterns.len() == 2).unwrap();
+        assert!(item.evidence.links[0].contains("one word apart"), "{:?}", item.evidence.links);
+        // Far apart in time they are two items.
+        let late = [spike("orders", "adyen", at), spike("orders", "stripe", at + 3 * HOUR_MS)];
+        assert_eq!(build_items(&[], &patterns, &late, &BTreeMap::new()).items.len(), 2);
     }
 
     #[test]

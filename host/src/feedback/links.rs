@@ -551,7 +551,9 @@ impl LinkContext {
             // The nearest episode the report was filed within reach of.
             let offset = spans
                 .iter()
-                .filter(|&&(first, last)| filed >= first - EPISODE_REPORT_LEAD_MS && filed <= last + EPISODE_REPORT_LAG_MS)
+                .filter(|&&(first, last)| {
+                    filed >= first - EPISODE_REPORT_LEAD_MS && filed <= last + EPISODE_REPORT_LAG_MS
+                })
                 .map(|&(first, last)| if filed < first { filed - first } else { (filed - last).max(0) })
                 .min_by_key(|offset| offset.abs());
             if let Some(offset_ms) = offset {

@@ -437,7 +437,10 @@ mod tests {
         index.refresh().unwrap();
         let search = |query: &str| index.search(&SearchRequest { query: query.into(), ..SearchRequest::default() });
         let error = search("fields.status:[500 TO 599]").unwrap_err().to_string();
-        assert!(error.contains("cannot be searched on `fields.*`") && error.contains("fields.status:500 OR"), "{error}");
+        assert!(
+            error.contains("cannot be searched on `fields.*`") && error.contains("fields.status:500 OR"),
+            "{error}"
+        );
         assert_eq!(search("fields.status:503").unwrap().len(), 1, "the value itself is found");
     }
 
