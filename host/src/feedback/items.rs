@@ -424,6 +424,40 @@ pub fn build_items(
             ));
         }
     }
+    // Groups quoting two new messages of one source one word apart (`provider=stripe` /
+    // `provider=adyen`) that were first logged, and moved, within minutes of each other: one
+    // message whose value the miner had not yet seen vary.
+    let new_at = |pattern: &str| {
+        let stats = pattern_by_id.get(pattern)?;
+        let began = context.episodes.get(pattern)?.iter().map(|&(first, _)| first).min()?;
+        let source = stats.sources.keys().next().filter(|_| stats.sources.len() == 1)?;
+        (began - stats.first_seen_ms <= CO_OCCURRENCE_MS).then_some((source.as_str(), stats.first_seen_ms))
+    };
+    let quoted: Vec<&str> = by_pattern.keys().copied().filter(|p| !not_joined.contains(p)).collect();
+    for (at, &one) in quoted.iter().enumerate() {
+        for &other in &quoted[at + 1..] {
+            let (Some((source, first)), Some((other_source, other_first))) = (new_at(one), new_at(other)) else {
+                continue;
+            };
+            if source != other_source
+                || (first - other_first).abs() > CO_OCCURRENCE_MS
+                || !siblings(one, other, &pattern_by_id)
+            {
+                continue;
+            }
+            let names: Vec<&String> = by_pattern[one].keys().chain(by_pattern[other].keys()).collect();
+            let apart = names.iter().map(|group| sets.root(group)).collect::<BTreeSet<_>>().len() > 1;
+            if apart && sets.join(&names) {
+                merge_reasons.entry(sets.root(names[0])).or_default().push(format!(
+                    "its reports quote two messages of `{source}` one word apart, first logged within {} minutes of \
+                     each other, one message whose values were not yet seen to vary: `{}` and `{}`",
+                    CO_OCCURRENCE_MS / 60_000,
+                    template_of(one),
+                    template_of(other)
+                ));
+            }
+        }
+    }
     // Groups with no link that describe a linked group's symptom, filed while its logs were seen.
     let mut linked_groups: BTreeMap<String, Vec<&PatternStats>> = BTreeMap::new();
     for (pattern, by_group) in &by_pattern {
@@ -1056,6 +1090,35 @@ mod tests {
         // Far apart in time they are two items.
         let late = [spike("orders", "adyen", at), spike("orders", "stripe", at + 3 * HOUR_MS)];
         assert_eq!(build_items(&[], &patterns, &late, &BTreeMap::new()).items.len(), 2);
+
+        // Each quoted by a report group of its own: one item, stated so.
+        let quote = |provider: &str, order: u32| {
+            format!(
+                "checkout broke: PaymentGatewayError: handshake failed for {order} provider={provider} after 3 retries"
+            )
+        };
+        let mut reports = vec![
+            report("R1", "g1", &quote("stripe", 55501), at + 5 * 60_000),
+            report("R2", "g2", &quote("adyen", 71234), at + 9 * 60_000),
+        ];
+        reports.extend(
+            (0..20).map(|i| report(&format!("B{i}"), &format!("b{i}"), "the sidebar is white in dark mode", 0)),
+        );
+        let built = build_items(&reports, &patterns, &findings, &BTreeMap::new());
+        let item = built.items.iter().find(|item| item.evidence.reports.contains(&"R1".to_string())).unwrap();
+        assert_eq!(item.evidence.reports, ["R1", "R2"], "{:?}", built.items);
+        assert!(
+            item.evidence.links.iter().any(|l| l.contains("two messages of `orders` one word apart")),
+            "{:?}",
+            item.evidence.links
+        );
+        // Messages logged for days before they moved are two known events: two items.
+        let mut known = patterns.clone();
+        known[0].first_seen_ms = 0;
+        known[1].first_seen_ms = 0;
+        let built = build_items(&reports, &known, &findings, &BTreeMap::new());
+        let item = built.items.iter().find(|item| item.evidence.reports.contains(&"R1".to_string())).unwrap();
+        assert_eq!(item.evidence.reports, ["R1"], "{:?}", built.items);
     }
 
     #[test]
