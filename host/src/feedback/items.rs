@@ -610,8 +610,9 @@ fn last_record_of(episode: &Episode, patterns: &BTreeMap<&str, &PatternStats>) -
 }
 
 /// The item of episodes alone, of `episode`'s source, whose first episode began within
-/// [`CO_OCCURRENCE_MS`] of `episode`, both of patterns known [`KNOWN_BEFORE_MS`] before (never
-/// one with reports, nor anomalous sessions, which name no pattern).
+/// [`CO_OCCURRENCE_MS`] of `episode`, both of patterns known [`KNOWN_BEFORE_MS`] before, or
+/// `episode`'s patterns each one word apart from one of that first episode's ([`siblings`])
+/// (never one with reports, nor anomalous sessions, which name no pattern).
 fn co_occurring(drafts: &[Draft], episode: &Episode, patterns: &BTreeMap<&str, &PatternStats>) -> Option<usize> {
     let known_before = |episode: &Episode| {
         let start = episode.first_ms;
