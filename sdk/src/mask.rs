@@ -398,9 +398,7 @@ fn variable_start(bytes: &[u8], from: usize, to: usize) -> usize {
     // A dot is left out: Mac's labels read `QQ.10018` (process.pid) as one variable.
     match segment.get(letters) {
         Some(b'-')
-            if letters >= 2
-                && letters + 1 < segment.len()
-                && segment[letters + 1..].iter().all(u8::is_ascii_digit) =>
+            if letters >= 2 && letters + 1 < segment.len() && segment[letters + 1..].iter().all(u8::is_ascii_digit) =>
         {
             from + letters + 1
         }
