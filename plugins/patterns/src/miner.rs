@@ -254,6 +254,9 @@ pub struct Miner {
     ids: FxHashSet<u64>,
     /// The candidate patterns of the current message, reused likewise.
     candidates: Vec<usize>,
+    /// The candidates close enough to take the current message, with their likeness, reused
+    /// likewise.
+    close: Vec<(usize, f64)>,
     /// `aliases[i]` is the pattern that pattern `i` was folded into (itself when it stands).
     aliases: Vec<usize>,
     /// `joined[i]` is the older pattern of another length that pattern `i` was joined to as the
@@ -376,6 +379,7 @@ impl Miner {
             spans: Vec::new(),
             ids: FxHashSet::default(),
             candidates: Vec::new(),
+            close: Vec::new(),
             aliases: Vec::new(),
             joined: Vec::new(),
             join_heads: Vec::new(),
@@ -473,7 +477,8 @@ impl Miner {
             None => candidates.clear(),
         }
         // Every template close enough, the closest first (the older first among equals).
-        let mut close: Vec<(usize, f64)> = Vec::new();
+        let mut close = std::mem::take(&mut self.close);
+        close.clear();
         for &candidate in &candidates {
             if plain_differences(&self.patterns[candidate].tokens, token) > 1 {
                 continue;
@@ -490,7 +495,9 @@ impl Miner {
         // closest may lack that evidence where the next has it (`field=zip reason=empty` and
         // `field=<*> reason=malformed` are as close to `field=phone reason=empty`; only the
         // first has seen other fields).
-        let Some(index) = close.iter().map(|&(index, _)| index).find(|&index| self.takes(key, index, &token)) else {
+        let taker = close.iter().map(|&(index, _)| index).find(|&index| self.takes(key, index, &token));
+        self.close = close;
+        let Some(index) = taker else {
             return self.start_or_merge(key, message, spans);
         };
         let pattern = &mut self.patterns[index];
