@@ -31,7 +31,9 @@
 //! - time: a board read against a full build (goal: a read ≤ 1/10 of a build).
 //!
 //! Run: `cargo bench --bench feedback_quality` (needs `../shared/data`; seeds from
-//! `FEEDBACK_QUALITY_SEEDS=1,2,3`, the default).
+//! `FEEDBACK_QUALITY_SEEDS=1,2,3`, the default). `FEEDBACK_QUALITY_DETAIL=1` prints every miss;
+//! `FEEDBACK_QUALITY_DUMP=DIR` writes each seed's reports (`seed-N-planted.jsonl`, as imported)
+//! and what each one is (`seed-N-planted.truth.tsv`: id, truth, quotes, confounder) into DIR.
 
 #[path = "feedback_quality/generator.rs"]
 mod generator;
@@ -172,6 +174,17 @@ fn import_and_board(scenario: &Scenario) -> Run {
         text.push('\n');
     }
     std::fs::write(&reports_path, text).unwrap();
+    if let Some(dump) = std::env::var_os("FEEDBACK_QUALITY_DUMP").map(PathBuf::from) {
+        // The reports as imported and what each one is, to study a grouping offline.
+        let run = if scenario.incidents.is_empty() { "control" } else { "planted" };
+        let truth: String = scenario
+            .reports
+            .iter()
+            .map(|r| format!("{}\t{:?}\t{}\t{}\n", r.id, r.truth, r.quotes, r.confounder))
+            .collect();
+        std::fs::write(dump.join(format!("seed-{}-{run}.truth.tsv", scenario.seed)), truth).unwrap();
+        std::fs::copy(&reports_path, dump.join(format!("seed-{}-{run}.jsonl", scenario.seed))).unwrap();
+    }
     let report_index = ReportIndex::open(&data.reports_dir()).unwrap();
     let (mut plugins, errors) = PluginSet::load(&data, &settings).unwrap();
     assert!(errors.is_empty(), "{errors:?}");

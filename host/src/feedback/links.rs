@@ -366,8 +366,9 @@ fn best_quote(pattern: &PreparedPattern, line_number: usize, words: &Words<'_>) 
             let covers_a_value = leading_value || tokens[start..end].iter().any(|t| t.pieces.len() > 1);
             let enough = if covers_a_value || !has_variables { MIN_COVERAGE } else { MIN_COVERAGE_WITHOUT_A_VALUE };
             // The message's text without a value, closed before its end: the reporter quotes
-            // the words (a label, a docs phrase), not a line that was logged.
-            if has_variables && !covers_a_value && end < tokens.len() && !cut_before(line, report_end) {
+            // the words (a label, a docs phrase), not a line that was logged. A message that
+            // has no values is logged whole, so the same holds for a part of it.
+            if !covers_a_value && end < tokens.len() && !cut_before(line, report_end) {
                 continue;
             }
             let cut = is_cut_fragment(tokens, line, end, (from, report_end));
@@ -818,6 +819,36 @@ mod tests {
             .into_iter()
             .filter(|l| l.report == "R")
             .collect()
+    }
+
+    #[test]
+    fn part_of_a_message_without_values_is_a_mention() {
+        // `serviceData` is in many templates, so the first three words carry most of the weight.
+        let mut patterns = vec![pattern("P", "Putting shuffle token in serviceData", "yarn")];
+        for index in 0..15 {
+            patterns.push(pattern(&format!("Q{index}"), &format!("Stage{index} reads serviceData for <*>"), "yarn"));
+        }
+        // Filed while the message was logged in an unusual burst, so two words' weight would do.
+        let context = LinkContext {
+            episodes: [("P".to_string(), vec![(9 * HOUR_MS, 10 * HOUR_MS)])].into(),
+            ..LinkContext::default()
+        };
+        let linked = |text: &str| {
+            let mut reports = background();
+            let mut filed = report("R", "a question", text);
+            filed.created_ms = Some(10 * HOUR_MS);
+            reports.push(filed);
+            let refs: Vec<&BugReport> = reports.iter().collect();
+            let links = find_links(&refs, &patterns, &context);
+            links.iter().filter(|l| l.report == "R").map(|l| (l.pattern.clone(), l.rule)).collect::<Vec<_>>()
+        };
+        // Its first words, closed by the reporter before the message ends: words named.
+        assert_eq!(linked("In the FAQ the part about \"Putting shuffle token\" ends mid-sentence."), []);
+        // The whole message: the line that was logged.
+        assert_eq!(
+            linked("the log is full of Putting shuffle token in serviceData since noon"),
+            [("P".to_string(), LinkRule::QuotedMessage)]
+        );
     }
 
     #[test]
