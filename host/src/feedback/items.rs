@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 
 use super::episodes::{Episode, episodes};
 use super::links::{Link, LinkContext, find_links};
-use super::split::{set_apart_earlier, source_starts, split_groups};
+use super::split::{set_apart_earlier, source_starts, split_groups, unlike_their_set};
 use super::symptoms::symptom_joins;
 use crate::index::{HOUR_MS, PatternStats};
 use crate::ingest::BugReport;
@@ -288,6 +288,12 @@ impl GroupSets {
         current
     }
 
+    /// Adds a group of its own.
+    fn add(&mut self, group: String) {
+        self.size.insert(group.clone(), 1);
+        self.parent.insert(group.clone(), group);
+    }
+
     /// Joins the sets of `groups`; false (and nothing joined) when the result would be too big.
     fn join(&mut self, groups: &[&String]) -> bool {
         let roots: BTreeSet<String> = groups.iter().map(|g| self.root(g)).collect();
@@ -380,9 +386,10 @@ pub fn build_items(
     });
     // A group whose reports quote messages never seen together is split along its links.
     let standing: Vec<&Link> = by_pattern.values().flat_map(|by_group| by_group.values().flatten().copied()).collect();
+    let linked_reports: BTreeSet<&str> = standing.iter().map(|link| link.report.as_str()).collect();
     let mut split = split_groups(groups, &standing, &pattern_by_id, reports);
     set_apart_earlier(&mut split, &standing, &pattern_by_id, &source_starts(patterns));
-    let groups = split.groups;
+    let mut groups = split.groups;
     let mut split_reasons = split.reasons;
     let mut group_of: BTreeMap<&str, String> = BTreeMap::new();
     for (group, members) in &groups {
@@ -422,6 +429,36 @@ pub fn build_items(
                 template_of(pattern),
                 names.len()
             ));
+        }
+    }
+    // Of groups joined through a quoted message, the reports that quote nothing come along
+    // only when they read like the joined reports as a whole.
+    let mut joined: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for group in groups.keys() {
+        joined.entry(sets.root(group)).or_default().push(group.as_str());
+    }
+    let joined: Vec<Vec<&str>> = joined.into_values().collect();
+    let mut apart_by_group: BTreeMap<String, Vec<&BugReport>> = BTreeMap::new();
+    for (group, report) in unlike_their_set(&joined, &groups, &linked_reports, reports) {
+        apart_by_group.entry(group).or_default().push(report);
+    }
+    for (group, apart) in apart_by_group {
+        let ids: Vec<&str> = apart.iter().map(|report| report.id.as_str()).collect();
+        let reason = format!(
+            "reports {} of group {group} quote no log message and read unlike the reports their group was joined \
+             with through a quoted message: set apart",
+            ids.join(", ")
+        );
+        groups.get_mut(&group).expect("a group of the set").retain(|member| !ids.contains(&member.id.as_str()));
+        split_reasons
+            .entry(group.clone())
+            .and_modify(|known| *known = format!("{known}; {reason}"))
+            .or_insert(reason.clone());
+        for report in apart {
+            let part = format!("{group}~{}", report.id);
+            split_reasons.insert(part.clone(), reason.clone());
+            groups.insert(part.clone(), vec![report]);
+            sets.add(part);
         }
     }
     // Groups quoting two new messages of one source one word apart (`provider=stripe` /
@@ -997,6 +1034,60 @@ mod tests {
         let built = build_items(&reports, &patterns, &[], &BTreeMap::new());
         let linked = built.items.iter().find(|item| patterns_of(item) == ["p1"]).expect("linked item");
         assert_eq!(linked.evidence.reports, ["E1", "Q1", "S1"], "{:?}", built.items);
+    }
+
+    #[test]
+    fn a_report_that_quotes_nothing_and_reads_unlike_the_groups_joined_with_its_own_is_set_apart() {
+        let titled = |id: &str, group: &str, title: &str, body: &str| {
+            let mut report = report(id, group, body, HOUR_MS);
+            report.title = title.to_string();
+            report
+        };
+        let reports_with = |stray: &str| {
+            let mut reports = vec![
+                titled(
+                    "Q1",
+                    "g1",
+                    "Checkout fails with a billing timeout",
+                    "checkout fails: upstream timeout after 5012 ms calling billing",
+                ),
+                titled(
+                    "S1",
+                    "g1",
+                    "Checkout fails, billing timeout",
+                    "checkout fails with a billing timeout since this morning",
+                ),
+                titled(
+                    "Q2",
+                    "g2",
+                    "Billing timeout on checkout",
+                    "checkout: upstream timeout after 7310 ms calling billing",
+                ),
+                titled("U1", "g2", stray, stray),
+            ];
+            reports.extend(
+                (0..20).map(|i| report(&format!("B{i}"), &format!("b{i}"), "the sidebar is white in dark mode", 0)),
+            );
+            reports
+        };
+        let patterns = [pattern("p1", "upstream timeout after <*> ms calling billing", "shop", 0, 3 * HOUR_MS)];
+        let built =
+            build_items(&reports_with("Anyone else? user preferences page is blank"), &patterns, &[], &BTreeMap::new());
+        let linked = built.items.iter().find(|item| patterns_of(item) == ["p1"]).expect("linked item");
+        assert_eq!(linked.evidence.reports, ["Q1", "Q2", "S1"], "{:?}", built.items);
+        assert!(
+            linked.evidence.links.iter().any(|l| l.contains("reports U1 of group g2 quote no log message")),
+            "{:?}",
+            linked.evidence.links
+        );
+        // Alone, it is a report of its own, as any single report is: no item.
+        assert!(built.items.iter().all(|item| !item.evidence.reports.iter().any(|id| id == "U1")), "{:?}", built.items);
+
+        // A report that reads like the joined reports comes along.
+        let built =
+            build_items(&reports_with("Checkout fails again, billing timeout"), &patterns, &[], &BTreeMap::new());
+        let linked = built.items.iter().find(|item| patterns_of(item) == ["p1"]).expect("linked item");
+        assert_eq!(linked.evidence.reports, ["Q1", "Q2", "S1", "U1"], "{:?}", built.items);
     }
 
     fn spike(source: &str, pattern: &str, first_ms: i64) -> StoredFinding {

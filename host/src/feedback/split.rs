@@ -12,10 +12,16 @@
 //! Then time, in one direction only: a report of a linked group that quotes nothing itself and
 //! was filed while the quoted messages' sources were logging, but before the first of those
 //! messages, cannot describe them ([`set_apart_earlier`]). It is set apart, and says why.
+//!
+//! Last, after groups are joined through a message their reports quote: a report of such a
+//! set that quotes nothing must read like the set's other reports as a whole, by the tickets
+//! plugin's admission rule, or it is set apart ([`unlike_their_set`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use opsloop_plugin_tickets::grouping::{MemberLink, Rules};
 use opsloop_plugin_tickets::similarity::{Corpus, Indexed, compare};
+use opsloop_plugin_tickets::{DEFAULT_MERGE_THRESHOLD, DEFAULT_MIN_EVIDENCE, DEFAULT_MIN_TITLE, DEFAULT_THRESHOLD};
 
 use super::links::Link;
 use super::similar::{corpus_of, features_of};
@@ -235,4 +241,61 @@ pub fn set_apart_earlier<'r>(
         split.groups.insert(name, kept);
         split.groups.insert(part_name, apart);
     }
+}
+
+/// The tickets plugin's grouping rules at their defaults: what a report must show to belong
+/// to a group.
+fn grouping_rules() -> Rules {
+    Rules {
+        threshold: DEFAULT_THRESHOLD,
+        min_evidence: DEFAULT_MIN_EVIDENCE,
+        min_title: DEFAULT_MIN_TITLE,
+        merge_threshold: DEFAULT_MERGE_THRESHOLD,
+    }
+}
+
+/// Reports that quote nothing and read unlike the reports they were joined with: of each set
+/// of groups (`sets`: group names) joined because their reports quote one log message, every
+/// report without a link of its own must still read like the set's other reports as a whole
+/// (the grouping's own rule: its mean link over them). A group joined a set through its
+/// quoting report; a report that came into that group on shared everyday words ("Anyone
+/// else? … returns errors") does not come along. Returns each report set apart, with the group
+/// it leaves.
+pub fn unlike_their_set<'r>(
+    sets: &[Vec<&str>],
+    groups: &BTreeMap<String, Vec<&'r BugReport>>,
+    linked_reports: &BTreeSet<&str>,
+    everyone: &[BugReport],
+) -> Vec<(String, &'r BugReport)> {
+    let mut corpus: Option<Corpus> = None;
+    let rules = grouping_rules();
+    let mut apart = Vec::new();
+    for set in sets.iter().filter(|set| set.len() > 1) {
+        let members: Vec<(&str, &'r BugReport)> =
+            set.iter().flat_map(|group| groups[*group].iter().map(move |report| (*group, *report))).collect();
+        if members.iter().all(|(_, report)| linked_reports.contains(report.id.as_str())) {
+            continue;
+        }
+        let corpus = corpus.get_or_insert_with(|| corpus_of(everyone));
+        let features: Vec<_> = members.iter().map(|(_, report)| features_of(report)).collect();
+        let indexed: Vec<Indexed> = features.iter().map(|f| Indexed::new(corpus, f)).collect();
+        for (at, (group, report)) in members.iter().enumerate() {
+            if linked_reports.contains(report.id.as_str()) {
+                continue;
+            }
+            let others: Vec<MemberLink> = members
+                .iter()
+                .enumerate()
+                .filter(|(other, _)| *other != at)
+                .map(|(other, (_, member))| MemberLink {
+                    member: member.id.clone(),
+                    similarity: compare(&indexed[at], &indexed[other]),
+                })
+                .collect();
+            if !rules.admission(group, &others).admitted {
+                apart.push((group.to_string(), *report));
+            }
+        }
+    }
+    apart
 }
