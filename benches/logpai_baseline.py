@@ -23,6 +23,8 @@ def benchmark_settings(method: str) -> dict:
     """The `benchmark_settings` literal of logpai's benchmark script for `method`; the script
     runs the whole benchmark when imported, so only the assignment is evaluated."""
     spec = importlib.util.find_spec("logparser")
+    if spec is None:
+        raise SystemExit("logparser3 is not installed: pip install logparser3==1.0.4")
     script = os.path.join(os.path.dirname(spec.origin), method, "benchmark.py")
     with open(script, encoding="utf-8") as handle:
         tree = ast.parse(handle.read())
