@@ -5,7 +5,8 @@
 //! python-logging-loki (JSON), util-linux `logger` and Debian's `rsyslogd` (omfwd to the syslog
 //! receiver, omelasticsearch to the bulk API). Each checks that every record arrives once with
 //! its source, level, time and fields, that bad records are refused alone in the protocol's
-//! own format, and (bulk) that a repeated `_id` is stored once, even across a `kill -9`.
+//! own format, that a repeated push (OTLP, Loki) or `_id` (bulk) is stored once, even across a
+//! restart or a `kill -9`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -387,6 +388,65 @@ fn loki_pushes_with_bad_entries_keep_the_good_ones_and_name_the_bad_in_plain_tex
         assert!(text.contains(says), "{text}");
     }
     assert_eq!(hits(&server, "lokibad").len(), 2, "nothing else was stored");
+}
+
+#[test]
+fn a_push_sent_again_is_answered_again_and_stored_once_even_after_a_restart() {
+    let data = DataDir::new("commit_interval_ms = 200");
+    let loki_at = |first_ns: u64| {
+        json!({"streams": [{"stream": {"job": "edge"}, "values": [
+            [first_ns.to_string(), "pushagain loki one"],
+            [(first_ns + 1).to_string(), "pushagain loki two"]
+        ]}]})
+        .to_string()
+    };
+    let otlp = json!({"resourceLogs": [{"scopeLogs": [{"logRecords": [
+        {"timeUnixNano": "1764979200000000000", "body": {"stringValue": "pushagain otlp one"}},
+        {"timeUnixNano": "1764979200000000001", "body": {"stringValue": "pushagain otlp two"}}
+    ]}]}]})
+    .to_string();
+    let json_body = [("Content-Type", "application/json")];
+    let send = |server: &Server, path: &str, body: &str, headers: &[(&str, &str)]| {
+        let mut request = agent().post(&server.url(path)).header("Authorization", &format!("Bearer {INGESTER}"));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let mut response = request.send(body).unwrap();
+        let replayed = response.headers().get("idempotent-replayed").is_some();
+        (response.status().as_u16(), replayed, response.body_mut().read_to_string().unwrap())
+    };
+    let count = |server: &Server, query: &str| hits(server, query).len();
+
+    let server = Server::start(&data.data(), &[]);
+    // A shipper that missed the answer sends the same push again: the first answer, nothing
+    // stored twice.
+    for (attempt, replayed) in [(1, false), (2, true)] {
+        let loki = send(&server, "/loki/api/v1/push?commit=force", &loki_at(1764979200000000000), &json_body);
+        assert_eq!((loki.0, loki.1), (204, replayed), "Loki push {attempt}: {}", loki.2);
+        let otlp = send(&server, "/v1/logs?commit=force", &otlp, &json_body);
+        assert_eq!((otlp.0, otlp.1, otlp.2.as_str()), (200, replayed, "{}"), "OTLP push {attempt}");
+    }
+    assert_eq!((count(&server, "pushagain AND loki"), count(&server, "pushagain AND otlp")), (2, 2));
+    // The same lines at other times are other entries.
+    let later = send(&server, "/loki/api/v1/push?commit=force", &loki_at(1764979260000000000), &json_body);
+    assert_eq!((later.0, later.1), (204, false), "{}", later.2);
+    assert_eq!(count(&server, "pushagain AND loki"), 4);
+    // A push's own Idempotency-Key: the same key with another body stores nothing.
+    let keyed = [("Content-Type", "application/json"), ("Idempotency-Key", "batch-17")];
+    assert_eq!(send(&server, "/v1/logs?commit=force", &otlp.replace("one", "uno"), &keyed).0, 200);
+    let reused = send(&server, "/v1/logs?commit=force", &otlp.replace("one", "eins"), &keyed);
+    assert_eq!(reused.0, 422, "{}", reused.2);
+    assert!(reused.2.contains("batch-17"), "{}", reused.2);
+    assert_eq!(count(&server, "pushagain AND otlp"), 4);
+    assert!(server.stop().success());
+
+    // Remembered across a restart.
+    let server = Server::start(&data.data(), &[]);
+    let again = send(&server, "/loki/api/v1/push?commit=force", &loki_at(1764979200000000000), &json_body);
+    assert_eq!((again.0, again.1), (204, true), "{}", again.2);
+    let again = send(&server, "/v1/logs?commit=force", &otlp.replace("one", "uno"), &keyed);
+    assert_eq!((again.0, again.1), (200, true), "{}", again.2);
+    assert_eq!((count(&server, "pushagain AND loki"), count(&server, "pushagain AND otlp")), (4, 4));
 }
 
 /// A server receiving syslog on TCP and UDP: the server and the two ports.

@@ -989,14 +989,7 @@ fn idempotency(
         return Ok(Keyed::Go { guard: None, claim: Arc::default() });
     };
     let scope = format!("{}\n{route}\n{key}", caller.0);
-    let digest = {
-        use sha2::{Digest, Sha256};
-        let mut hasher = Sha256::new();
-        hasher.update(uri.query().unwrap_or("").as_bytes());
-        hasher.update([0, body.encoding() as u8]);
-        hasher.update(body.raw());
-        hasher.finalize().iter().map(|byte| format!("{byte:02x}")).collect::<String>()
-    };
+    let digest = request_digest(uri, body);
     match state.ingestor.keys.begin(scope, digest, Arc::default()) {
         Begin::New(guard) => Ok(Keyed::Go { claim: guard.claim(), guard: Some(guard) }),
         Begin::Replay(first) => {
@@ -1021,8 +1014,18 @@ fn idempotency(
     }
 }
 
+/// SHA-256 of what makes two requests the same one (query, encoding, body as sent), hex.
+pub(super) fn request_digest(uri: &Uri, body: &RequestBody) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    hasher.update(uri.query().unwrap_or("").as_bytes());
+    hasher.update([0, body.encoding() as u8]);
+    hasher.update(body.raw());
+    hasher.finalize().iter().map(|byte| format!("{byte:02x}")).collect::<String>()
+}
+
 /// The request's `Idempotency-Key`, if it sent one that is usable.
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+pub(super) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
     let key = value.to_str().ok().map(str::trim).filter(|key| {
         !key.is_empty() && key.chars().count() <= MAX_KEY_CHARS && key.chars().all(|c| c.is_ascii_graphic() || c == ' ')

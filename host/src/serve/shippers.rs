@@ -11,6 +11,11 @@
 //!   204; when some entries were refused (the others kept) 400 naming them, as Loki does, so
 //!   that clients do not send the kept ones again.
 //!
+//! A push already written is not stored again: its key is the `Idempotency-Key` it sent, else
+//! the push itself, hashed, since shippers resend the very bytes whose answer they missed
+//! ([`push_key`]); the repeat gets the first answer again. Keys live as the API's do (the
+//! `idempotency_window_ms` and `max_idempotency_keys` of [`super::idempotency`]).
+//!
 //! Errors come in each protocol's own format (a `google.rpc.Status` for OTLP, Elasticsearch's
 //! `{"error": {"type", "reason"}, "status"}`, plain text for Loki), rewritten from the API's
 //! by a layer so that the refusals made before a handler runs (token, rate limit, body size)
@@ -23,7 +28,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, Query, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -32,10 +37,13 @@ use prost::Message;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::api::{Caller, Shared, authorize, body_timeout, past_deadline, queue_error, store_logs};
+use super::api::{
+    Caller, Shared, authorize, body_timeout, idempotency_key, past_deadline, queue_error, request_digest, store_logs,
+};
 use super::body::RequestBody;
 use super::document_ids::{self, DocumentKey, Seen};
 use super::error::ApiError;
+use super::idempotency::{Begin, KeyGuard};
 use super::ingestor::{Claim, CommitMode, JobKeys, count_rejections};
 use crate::config::Role;
 use crate::ingest::bulk::{self, BulkItem, ItemError, OpType};
@@ -176,52 +184,160 @@ async fn api_error(response: Response) -> Result<ApiErrorAnswer, Response> {
 
 async fn otlp_logs(
     State(state): State<Shared>,
+    axum::Extension(caller): axum::Extension<Caller>,
     headers: HeaderMap,
+    uri: Uri,
     Query(params): Query<ShipperParams>,
     request: Request,
 ) -> Result<Response, ApiError> {
     let encoding = otlp_encoding(&headers)
         .map_err(|message| ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", message))?;
     let commit = params.commit_mode()?;
-    let (_, rejections) = receive_and_store(&state, request, commit, move |content, name, rejections| {
+    let push = Push { caller: &caller, route: "otlp", uri: &uri, headers: &headers };
+    let read = move |content: &[u8], name: &str, rejections: &mut Rejections| {
         Ok(otlp::records(otlp::decode(content, encoding)?, name, rejections))
+    };
+    receive_and_store(&state, push, request, commit, read, move |_, rejections| {
+        let rejected = rejections.total();
+        let error_message = rejections
+            .by_reason
+            .iter()
+            .map(|(reason, group)| {
+                format!(
+                    "{reason}: {} record(s), e.g. {}",
+                    group.count,
+                    group.examples.first().map_or("", String::as_str)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        match encoding {
+            OtlpEncoding::Protobuf => {
+                let response = ExportLogsServiceResponse {
+                    partial_success: (rejected > 0).then(|| ExportLogsPartialSuccess {
+                        rejected_log_records: rejected as i64,
+                        error_message: error_message.clone(),
+                    }),
+                };
+                PushAnswer::new(StatusCode::OK, "application/x-protobuf", response.encode_to_vec())
+            }
+            OtlpEncoding::Json => {
+                let json = if rejected > 0 {
+                    json!({ "partialSuccess": { "rejectedLogRecords": rejected, "errorMessage": error_message } })
+                } else {
+                    json!({})
+                };
+                PushAnswer::new(StatusCode::OK, "application/json", json.to_string().into_bytes())
+            }
+        }
     })
-    .await?;
-    let rejected = rejections.total();
-    let error_message = rejections
-        .by_reason
-        .iter()
-        .map(|(reason, group)| {
-            format!("{reason}: {} record(s), e.g. {}", group.count, group.examples.first().map_or("", String::as_str))
-        })
-        .collect::<Vec<_>>()
-        .join("; ");
-    let response = ExportLogsServiceResponse {
-        partial_success: (rejected > 0).then(|| ExportLogsPartialSuccess {
-            rejected_log_records: rejected as i64,
-            error_message: error_message.clone(),
-        }),
-    };
-    let json = if rejected > 0 {
-        json!({ "partialSuccess": { "rejectedLogRecords": rejected, "errorMessage": error_message } })
-    } else {
-        json!({})
-    };
-    Ok(otlp_answer(StatusCode::OK, encoding, response.encode_to_vec(), json))
+    .await
 }
 
-/// Receives a request's body, reads it into records with `read` off the async threads (its
-/// error says why the body is not what the route takes: 400, nothing stored), and stores them
-/// as `/api/ingest/logs` does. The records stored and what was refused.
+/// A push of a shipper route: who sent it and how, for its key.
+struct Push<'a> {
+    caller: &'a Caller,
+    route: &'a str,
+    uri: &'a Uri,
+    headers: &'a HeaderMap,
+}
+
+/// A shipper route's answer as sent, and as the key of its push keeps it: a repeat of a push
+/// already written gets the same answer again and stores nothing.
+struct PushAnswer {
+    status: StatusCode,
+    content_type: &'static str,
+    body: Vec<u8>,
+}
+
+impl PushAnswer {
+    fn new(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Self {
+        Self { status, content_type, body }
+    }
+
+    fn to_json(&self) -> Value {
+        use base64::Engine;
+        json!({
+            "status": self.status.as_u16(),
+            "content_type": self.content_type,
+            "body": base64::engine::general_purpose::STANDARD.encode(&self.body),
+        })
+    }
+
+    /// The answer a key kept; `None` if it is not one this route wrote.
+    fn from_json(answer: &Value) -> Option<Self> {
+        use base64::Engine;
+        let status = StatusCode::from_u16(u16::try_from(answer["status"].as_u64()?).ok()?).ok()?;
+        let content_type = match answer["content_type"].as_str()? {
+            "application/x-protobuf" => "application/x-protobuf",
+            "application/json" => "application/json",
+            _ => "text/plain; charset=utf-8",
+        };
+        let body = base64::engine::general_purpose::STANDARD.decode(answer["body"].as_str()?).ok()?;
+        Some(Self { status, content_type, body })
+    }
+
+    fn into_response(self) -> Response {
+        if self.body.is_empty() {
+            return self.status.into_response();
+        }
+        (self.status, [(header::CONTENT_TYPE, self.content_type)], self.body).into_response()
+    }
+}
+
+/// A push already written is not stored again. Its key is the `Idempotency-Key` it sent, else
+/// the push itself (query, encoding and body, hashed): shippers resend a push whose answer
+/// they did not get byte for byte, and a push of the same entries with the same times is, as
+/// Loki has it, the same entries. While the first is being written a repeat is told to retry
+/// (429, which OTLP and Loki clients retry; a 409 they would drop).
+fn push_key(state: &Shared, push: &Push, body: &RequestBody) -> Result<Result<KeyGuard, Response>, ApiError> {
+    let digest = request_digest(push.uri, body);
+    let key = idempotency_key(push.headers)?.unwrap_or_else(|| format!("push:{digest}"));
+    let scope = format!("{}\n{}\n{key}", push.caller.0, push.route);
+    match state.ingestor.keys.begin(scope, digest, Arc::default()) {
+        Begin::New(guard) => Ok(Ok(guard)),
+        Begin::Replay(first) => {
+            state.metrics.idempotent_replays.inc();
+            let answer = PushAnswer::from_json(&first.answer).unwrap_or_else(|| {
+                PushAnswer::new(StatusCode::OK, "application/json", first.answer.to_string().into_bytes())
+            });
+            let mut response = answer.into_response();
+            response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+            Ok(Err(response))
+        }
+        Begin::Mismatch => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency_key_reused",
+            format!("Idempotency-Key `{key}` came with another request; nothing was stored"),
+        )),
+        Begin::InFlight => Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "push_in_flight",
+            "the same push is still being written; nothing was stored, retry",
+        )
+        .retry_after(1)),
+    }
+}
+
+/// Receives a push's body, answers a repeat of a push already written as it was answered
+/// ([`push_key`]), reads the body into records with `read` off the async threads (its error
+/// says why the body is not what the route takes: 400, nothing stored), stores them as
+/// `/api/ingest/logs` does, and answers what `answer` makes of the records kept and refused.
 async fn receive_and_store(
     state: &Shared,
+    push: Push<'_>,
     request: Request,
     commit: CommitMode,
     read: impl FnOnce(&[u8], &str, &mut Rejections) -> Result<Vec<Record>, String> + Send + 'static,
-) -> Result<(usize, Rejections), ApiError> {
+    answer: impl FnOnce(usize, &Rejections) -> PushAnswer,
+) -> Result<Response, ApiError> {
     let deadline = tokio::time::Instant::now() + Duration::from_millis(state.settings.request_timeout_ms);
     let turn = state.admission.ingest()?;
     let body = RequestBody::receive(request, state.settings.max_body_bytes, body_timeout(state)).await?;
+    let guard = match push_key(state, &push, &body)? {
+        Ok(guard) => guard,
+        Err(replayed) => return Ok(replayed),
+    };
     let name = state.next_request_id();
     let parsing = state.clone();
     let (records, room, rejections) = tokio::task::spawn_blocking(move || {
@@ -239,11 +355,13 @@ async fn receive_and_store(
     if tokio::time::Instant::now() >= deadline {
         return Err(past_deadline(state));
     }
-    let kept = records.len();
-    if kept > 0 {
-        store_logs(state, deadline, (records, room), Arc::default(), JobKeys::default(), commit).await?;
+    let answer = answer(records.len(), &rejections);
+    if !records.is_empty() {
+        let key = guard.record(answer.to_json());
+        store_logs(state, deadline, (records, room), guard.claim(), Some(key).into(), commit).await?;
     }
-    Ok((kept, rejections))
+    drop(guard);
+    Ok(answer.into_response())
 }
 
 /// Room among the pending records for a request's records (none needed for none).
@@ -537,7 +655,9 @@ async fn loki_errors(request: Request, next: Next) -> Response {
 
 async fn loki_push(
     State(state): State<Shared>,
+    axum::Extension(caller): axum::Extension<Caller>,
     headers: HeaderMap,
+    uri: Uri,
     Query(params): Query<ShipperParams>,
     request: Request,
 ) -> Result<Response, ApiError> {
@@ -547,19 +667,22 @@ async fn loki_push(
     })?;
     let commit = params.commit_mode()?;
     let limit = state.settings.max_body_bytes;
-    let (kept, rejections) = receive_and_store(&state, request, commit, move |content, name, rejections| {
+    let push = Push { caller: &caller, route: "loki", uri: &uri, headers: &headers };
+    let read = move |content: &[u8], name: &str, rejections: &mut Rejections| {
         let streams = if protobuf { loki::decode_protobuf(content, limit) } else { loki::decode_json(content) }?;
         Ok(loki::records(streams, name, rejections))
+    };
+    receive_and_store(&state, push, request, commit, read, |kept, rejections| {
+        if rejections.total() == 0 {
+            return PushAnswer::new(StatusCode::NO_CONTENT, "text/plain; charset=utf-8", Vec::new());
+        }
+        let refused: Vec<String> = rejections
+            .by_reason
+            .iter()
+            .map(|(reason, group)| format!("{reason}: {} entries, e.g. {}", group.count, group.examples.join("; ")))
+            .collect();
+        let text = format!("{} entries refused, {kept} stored: {}\n", rejections.total(), refused.join(" | "));
+        PushAnswer::new(StatusCode::BAD_REQUEST, "text/plain; charset=utf-8", text.into_bytes())
     })
-    .await?;
-    if rejections.total() == 0 {
-        return Ok(StatusCode::NO_CONTENT.into_response());
-    }
-    let refused: Vec<String> = rejections
-        .by_reason
-        .iter()
-        .map(|(reason, group)| format!("{reason}: {} entries, e.g. {}", group.count, group.examples.join("; ")))
-        .collect();
-    let text = format!("{} entries refused, {kept} stored: {}\n", rejections.total(), refused.join(" | "));
-    Ok((StatusCode::BAD_REQUEST, text).into_response())
+    .await
 }
