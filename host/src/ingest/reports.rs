@@ -355,7 +355,13 @@ pub fn parse_reports(
                 .iter()
                 .map(|header| header.trim().to_string())
                 .collect::<Vec<_>>();
+            // Where the last row began, and whether its last field runs over lines.
+            let mut last_row = (0, false);
             for row in reader.records() {
+                if let Ok(row) = &row {
+                    let line = row.position().map_or(0, |position| position.line());
+                    last_row = (line, row.iter().last().is_some_and(|field| field.trim_end().contains('\n')));
+                }
                 match row {
                     Err(error) => {
                         let line = error.position().map_or(0, |position| position.line());
@@ -363,6 +369,25 @@ pub fn parse_reports(
                     }
                     Ok(row) => {
                         let line = row.position().map_or(0, |position| position.line());
+                        if row.len() > headers.len() {
+                            // Most often a quote opened in a field and closed only in a later
+                            // row, which then became part of this one.
+                            let last = line
+                                + row.iter().map(|field| field.trim_end().matches('\n').count() as u64).sum::<u64>();
+                            let lines =
+                                if last > line { format!("lines {line}-{last}") } else { format!("line {line}") };
+                            warnings.add(
+                                &name,
+                                line,
+                                "more fields than the header",
+                                &format!(
+                                    "{} fields on {lines} where the header has {}: kept with the fields past the header \
+                                     left out; a quote not closed where it should be joins rows into one",
+                                    row.len(),
+                                    headers.len()
+                                ),
+                            );
+                        }
                         // Pairs, not a map: a repeated column keeps every value.
                         let columns = headers
                             .iter()
@@ -374,6 +399,21 @@ pub fn parse_reports(
                         }
                     }
                 }
+            }
+            // A field runs over lines only inside quotes, which a file then closes at its end;
+            // a last field over lines in a file that does not end with a quote is a quote never
+            // closed, and that row holds the rest of the file.
+            let (last_row_line, runs_over_lines) = last_row;
+            if runs_over_lines && !bytes.trim_ascii_end().ends_with(b"\"") {
+                warnings.add(
+                    &name,
+                    last_row_line,
+                    "quote never closed",
+                    &format!(
+                        "a quote in the row at line {last_row_line} is never closed: the rest of the file was read \
+                         into that row"
+                    ),
+                );
             }
         }
         ReportFormat::Jsonl => {
@@ -533,6 +573,34 @@ mod tests {
             examples[0].ends_with("bugs.csv:5: unreadable created time \"not a date\"; kept with its date unknown"),
             "{examples:?}"
         );
+    }
+
+    #[test]
+    fn a_quote_closed_rows_later_joins_them_and_is_named() {
+        let (reports, rejections, warnings) = read(
+            "jira.csv",
+            "Summary,Issue key,Created,Description\n\
+             Login fails,ABC-1,30/Sep/21 17:20,\"broken\n\
+             \"Search slow\",ABC-2,01/Okt/21 09:00,slow\n\
+             Export crash,ABC-3,02/Oct/21 10:00,crash on export\n",
+        );
+        let ids: Vec<&str> = reports.iter().map(|report| report.id.as_str()).collect();
+        assert_eq!((ids, rejections.total()), (vec!["ABC-1", "ABC-3"], 0));
+        let examples = &warnings.by_reason["more fields than the header"].examples;
+        assert_eq!(warnings.total(), 1, "{:?}", warnings.by_reason);
+        assert!(examples[0].contains("jira.csv:2: 7 fields on lines 2-3 where the header has 4"), "{examples:?}");
+
+        // A quote opened in the last column and never closed takes the rest of the file.
+        let (reports, _, warnings) = read(
+            "tail.csv",
+            "Summary,Issue key,Created,Description\n\
+             Login fails,ABC-1,30/Sep/21 17:20,broken\n\
+             Search slow,ABC-2,01/Oct/21 09:00,\"slow\n\
+             Export crash,ABC-3,02/Oct/21 10:00,crash on export\n",
+        );
+        assert_eq!(reports.len(), 2);
+        let examples = &warnings.by_reason["quote never closed"].examples;
+        assert!(examples[0].contains("tail.csv:3: a quote in the row at line 3 is never closed"), "{examples:?}");
     }
 
     #[test]

@@ -241,9 +241,52 @@ fn parse_healthapp(text: &str) -> Option<i64> {
     NaiveDateTime::parse_from_str(&normalized, "%Y%m%d-%H:%M:%S:%3f").ok().map(|t| t.and_utc().timestamp_millis())
 }
 
+/// Month names as Jira writes them in an export for a user of another language (Java's short
+/// month names, old and CLDR forms; a trailing dot dropped, accents as written or left out):
+/// German, French, Spanish, Italian, Dutch and Portuguese. Each is one month in every language
+/// that has it, and none is an English month's abbreviation for another month.
+const OTHER_MONTHS: &[(&str, usize)] = &[
+    ("jän", 0),
+    ("janv", 0),
+    ("ene", 0),
+    ("gen", 0),
+    ("févr", 1),
+    ("fevr", 1),
+    ("fév", 1),
+    ("fev", 1),
+    ("mär", 2),
+    ("märz", 2),
+    ("mrz", 2),
+    ("maerz", 2),
+    ("mars", 2),
+    ("mrt", 2),
+    ("avr", 3),
+    ("abr", 3),
+    ("mai", 4),
+    ("mei", 4),
+    ("mag", 4),
+    ("juni", 5),
+    ("juin", 5),
+    ("giu", 5),
+    ("juli", 6),
+    ("juil", 6),
+    ("lug", 6),
+    ("août", 7),
+    ("aout", 7),
+    ("ago", 7),
+    ("set", 8),
+    ("okt", 9),
+    ("ott", 9),
+    ("out", 9),
+    ("dez", 11),
+    ("déc", 11),
+    ("dic", 11),
+];
+
 /// Jira's `dd/MMM/yy HH:mm` and `dd/MMM/yy h:mm a` (see [`JIRA_LAYOUTS`]): English month
 /// names in any case, short (`Sep`, and `Sept` as Java writes it for English (UK)) or in
-/// full; any run of whitespace (a no-break space before `PM`) reads as one space.
+/// full, or as [`OTHER_MONTHS`] has them (`30/Okt/21`, `30/déc./21`); any run of whitespace (a
+/// no-break space before `PM`) reads as one space.
 fn parse_jira(text: &str) -> Option<i64> {
     const MONTHS: [&str; 12] = [
         "january",
@@ -264,9 +307,13 @@ fn parse_jira(text: &str) -> Option<i64> {
     if day.is_empty() || day.len() > 2 {
         return None;
     }
-    let month = month.to_ascii_lowercase();
+    let month = month.trim_end_matches('.').to_lowercase();
     let known = |name: &str| name.starts_with(&month) && (month.len() == 3 || month == "sept" || month == name);
-    let month = &MONTHS.into_iter().find(|name| known(name))?[..3];
+    let number = MONTHS
+        .iter()
+        .position(|name| known(name))
+        .or_else(|| OTHER_MONTHS.iter().find(|(name, _)| *name == month).map(|(_, number)| *number))?;
+    let month = &MONTHS[number][..3];
     let rest = rest.split_whitespace().collect::<Vec<_>>().join(" ");
     let normalized = format!("{day}/{month}/{rest}");
     JIRA_LAYOUTS
@@ -391,6 +438,21 @@ mod tests {
         assert_eq!(parse_timestamp_text("01/Jan/21 12:05 AM"), Some(utc("2021-01-01T00:05:00Z")));
         assert_eq!(parse_timestamp_text("1/Jan/99 12:05 PM"), Some(utc("1999-01-01T12:05:00Z")));
         assert_eq!(parse_timestamp_text("2024-05-01T10:00:00.123+02:00"), Some(utc("2024-05-01T08:00:00.123Z")));
+        // Another language's month names, as Jira exports them for its users.
+        for (text, month) in [
+            ("30/Okt/21 17:20", "2021-10-30"),
+            ("03/Mär/21 17:20", "2021-03-03"),
+            ("03/März/21 17:20", "2021-03-03"),
+            ("30/Dez./21 17:20", "2021-12-30"),
+            ("30/déc./21 17:20", "2021-12-30"),
+            ("12/févr./21 17:20", "2021-02-12"),
+            ("12/ago/21 17:20", "2021-08-12"),
+            ("12/mrt./21 17:20", "2021-03-12"),
+            ("12/out./21 17:20", "2021-10-12"),
+            ("12/Mai/21 17:20", "2021-05-12"),
+        ] {
+            assert_eq!(parse_timestamp_text(text), Some(utc(&format!("{month}T17:20:00Z"))), "{text}");
+        }
         for unreadable in ["31/Feb/21 10:00", "30/Foo/21 10:00", "30/Sep/21", "30/Sep/21 17:20 PM", "not a date"] {
             assert_eq!(parse_timestamp_text(unreadable), None, "{unreadable}");
         }
