@@ -496,7 +496,11 @@ pub fn print_summary(summary: &ImportSummary, out: &mut Out) -> std::io::Result<
     ))?;
     for input in &summary.inputs {
         if input.error.is_some() {
-            out.line(format!("  failed  {} (the reason is on stderr)", input.name))?;
+            let kept = match input.records {
+                0 => String::new(),
+                records => format!("; the {records} record(s) read before the failure are kept"),
+            };
+            out.line(format!("  failed  {} (the reason is on stderr){kept}", input.name))?;
         } else if input.skipped_lines > 0 {
             out.line(format!("  {}: {} line(s) imported before were skipped", input.name, input.skipped_lines))?;
         }

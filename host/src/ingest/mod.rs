@@ -158,7 +158,7 @@ impl Input {
         file.seek(SeekFrom::Start(0)).map_err(open_error)?;
         let name = path.display().to_string();
         if is_gzip {
-            let decoder = flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 16, file));
+            let decoder = CompressedStream(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 16, file)));
             let mut input = Self { name, reader: Box::new(BufReader::with_capacity(1 << 20, decoder)) };
             input.skip(offset).map_err(open_error)?;
             Ok(input)
@@ -212,6 +212,21 @@ impl Input {
             .take(DETECTION_SAMPLE)
             .map(str::to_string)
             .collect())
+    }
+}
+
+/// A gzip stream whose read errors say what they mean to someone holding the file: flate2's
+/// "incomplete deflate stream" is a `.gz` cut short (copied or still being written).
+struct CompressedStream<R>(R);
+
+impl<R: Read> Read for CompressedStream<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf).map_err(|error| {
+            io::Error::new(
+                error.kind(),
+                format!("the gzip stream is cut short or damaged ({error}): the lines before it are kept"),
+            )
+        })
     }
 }
 
@@ -345,11 +360,18 @@ pub fn read_records<E: From<IngestError>>(
         };
 
     loop {
-        let line = reader.next_line().map_err(|source| IngestError::Read {
-            input: name.clone(),
-            line: start.line + summary.lines,
-            source,
-        })?;
+        let line = match reader.next_line() {
+            Ok(line) => line,
+            Err(source) => {
+                // What was read whole before the failure (a `.gz` cut short, a disk error) is
+                // kept: the finished records and the one being read, whose lines are complete.
+                if let Some(done) = pending.take() {
+                    handed_over = finish(done, &mut batch, &mut summary, rejections);
+                }
+                on_batch(std::mem::take(&mut batch), handed_over)?;
+                return Err(IngestError::Read { input: name.clone(), line: start.line + summary.lines, source }.into());
+            }
+        };
         let Some(line) = line else { break };
         summary.lines += 1;
         let (bytes, end) = match line {
@@ -412,6 +434,44 @@ pub fn read_records<E: From<IngestError>>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_gzip_file_cut_short_keeps_the_lines_before_the_cut_and_says_where() {
+        use std::io::Write;
+        let text: String = (1..=3000).map(|n| format!("2024-05-01T10:00:00Z INFO request {n} served\n")).collect();
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(text.as_bytes()).unwrap();
+        let whole = encoder.finish().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.log.gz");
+        std::fs::write(&path, &whole[..whole.len() / 2]).unwrap();
+
+        let mut kept = Vec::new();
+        let mut last_position = ReadPosition::default();
+        let error = read_records::<IngestError>(
+            Input::open(&path).unwrap(),
+            &ParseOptions::default(),
+            100_000,
+            ReadPosition::default(),
+            &mut Rejections::default(),
+            |batch, position| {
+                kept.extend(batch);
+                last_position = position;
+                Ok(())
+            },
+        )
+        .unwrap_err();
+        assert!(kept.len() > 100, "the lines before the cut are kept: {}", kept.len());
+        let numbers: Vec<usize> =
+            kept.iter().map(|record| record.message.split_whitespace().nth(1).unwrap().parse().unwrap()).collect();
+        assert_eq!(numbers, (1..=kept.len()).collect::<Vec<_>>(), "each once, in order, whole");
+        assert_eq!(last_position.line, kept.len() as u64, "a later import resumes after them");
+        let message = error.to_string();
+        assert!(
+            message.contains(&format!("after line {}", kept.len())) && message.contains("cut short or damaged"),
+            "{message}"
+        );
+    }
 
     #[test]
     fn a_record_whose_time_the_index_cannot_store_is_rejected_with_why() {

@@ -229,6 +229,7 @@ pub fn import(
         }
         let mut rejections = Rejections::default();
         let mut findings_count = 0u64;
+        let records_before = records_done;
         // Reading and parsing run on their own thread, a couple of batches ahead of the
         // plugins and the index writer (the channel is bounded, so memory stays bounded).
         let (sender, receiver) = std::sync::mpsc::sync_channel::<(Vec<crate::ingest::Record>, ReadPosition)>(2);
@@ -322,7 +323,9 @@ pub fn import(
             }
             Err(PipelineError::Ingest(error)) => {
                 tracing::info!(input = %name, %error, "input failed; lines read before the failure are kept");
-                InputReport::failed(name, start.line, error.to_string())
+                let kept = records_done - records_before;
+                summary.records += kept;
+                InputReport { records: kept, ..InputReport::failed(name, start.line, error.to_string()) }
             }
             Err(other) => return Err(other),
         };
