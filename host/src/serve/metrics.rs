@@ -77,8 +77,11 @@ pub struct Metrics {
     pub queries_refused: Counter,
     /// Addresses locked out after too many failed authentications.
     pub auth_lockouts: Counter,
-    /// Retried requests answered from their `Idempotency-Key`, storing nothing again.
+    /// Retried requests answered from their `Idempotency-Key` (or a shipper push's own key),
+    /// storing nothing again.
     pub idempotent_replays: Counter,
+    /// Syslog datagrams the kernel dropped because the receive buffer was full.
+    pub syslog_udp_dropped: Counter,
     /// Records, patterns, findings and feedback items, from the data.
     pub log_series: LogSeries,
 }
@@ -114,6 +117,7 @@ impl Metrics {
         let queries_refused = Counter::default();
         let auth_lockouts = Counter::default();
         let idempotent_replays = Counter::default();
+        let syslog_udp_dropped = Counter::default();
         let mut registry = Registry::with_prefix("opsloop");
         registry.register("records_in", "Records accepted (API and tailed files)", records_in.clone());
         registry.register("records_indexed", "Records committed to the index", records_indexed.clone());
@@ -140,8 +144,13 @@ impl Metrics {
         registry.register("auth_lockouts", "Addresses locked out after failed authentications", auth_lockouts.clone());
         registry.register(
             "idempotent_replays",
-            "Retries answered from their Idempotency-Key",
+            "Retries answered from their Idempotency-Key or a shipper push's own key",
             idempotent_replays.clone(),
+        );
+        registry.register(
+            "syslog_udp_dropped",
+            "Syslog datagrams the kernel dropped with the UDP receive buffer full",
+            syslog_udp_dropped.clone(),
         );
         let log_series = LogSeries::register(&mut registry, limits);
         Self {
@@ -166,6 +175,7 @@ impl Metrics {
             queries_refused,
             auth_lockouts,
             idempotent_replays,
+            syslog_udp_dropped,
             log_series,
         }
     }

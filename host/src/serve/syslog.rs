@@ -16,6 +16,9 @@
 //! what was sent on each until the sender is quiet (at most 5 s), then commits it. Syslog has
 //! no acknowledgement: what a sender wrote before a crash may be lost if it was not yet in the
 //! write-ahead log (at most one flush interval's worth), as with any receiver without RELP.
+//! UDP has no flow control either: datagrams that arrive while the receive buffer is full are
+//! dropped by the kernel. The receiver reads the kernel's count of them for its socket
+//! ([`KernelDrops`]) and adds it to the `syslog_udp_dropped` metric, so a loss is seen.
 
 use std::io::{ErrorKind, Read};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
@@ -125,10 +128,14 @@ pub fn start(
                 }
                 receivers.addresses.push(format!("udp://{}", socket.local_addr()?));
                 let mut sink = Batcher::new(ingestor.clone(), metrics.clone());
+                let mut drops = KernelDrops::of(&socket);
+                if drops.is_none() {
+                    tracing::warn!("syslog UDP: the kernel's count of dropped datagrams cannot be read here");
+                }
                 receivers.threads.push(
                     std::thread::Builder::new()
                         .name("opsloop-syslog-udp".into())
-                        .spawn(move || receive_datagrams(&socket, &mut sink, &stop))?,
+                        .spawn(move || receive_datagrams(&socket, &mut sink, drops.as_mut(), &stop))?,
                 );
             }
         }
@@ -236,10 +243,17 @@ fn read_frames(mut stream: impl Read, name: &str, sink: &mut Batcher, stop: &Ato
     sink.flush();
 }
 
-fn receive_datagrams(socket: &UdpSocket, sink: &mut Batcher, stop: &AtomicBool) {
+fn receive_datagrams(socket: &UdpSocket, sink: &mut Batcher, mut drops: Option<&mut KernelDrops>, stop: &AtomicBool) {
     let mut datagram = vec![0u8; 65_536];
     let mut stopping = Stopping::default();
+    let mut drops_read = Instant::now();
     while !stopping.past_limit(stop) {
+        if drops_read.elapsed() >= DROPS_EVERY {
+            drops_read = Instant::now();
+            if let Some(dropped) = drops.as_deref_mut().and_then(KernelDrops::new_drops) {
+                sink.metrics.syslog_udp_dropped.inc_by(dropped);
+            }
+        }
         match socket.recv_from(&mut datagram) {
             Ok((length, peer)) => {
                 let name = format!("syslog:udp:{peer}");
@@ -258,6 +272,49 @@ fn receive_datagrams(socket: &UdpSocket, sink: &mut Batcher, stop: &AtomicBool) 
         sink.flush_if_due();
     }
     sink.flush();
+}
+
+/// How often the UDP receiver reads the kernel's count of datagrams it dropped.
+const DROPS_EVERY: Duration = Duration::from_secs(1);
+
+/// The kernel's count of datagrams dropped on one UDP socket (its receive buffer full), read
+/// from `/proc/net/udp` and `/proc/net/udp6` by the socket's inode (Linux).
+pub struct KernelDrops {
+    inode: u64,
+    /// The count at the last reading.
+    seen: u64,
+}
+
+impl KernelDrops {
+    /// The count for `socket`; `None` where the kernel does not tell it.
+    pub fn of(socket: &UdpSocket) -> Option<Self> {
+        use std::os::fd::AsRawFd;
+        let link = std::fs::read_link(format!("/proc/self/fd/{}", socket.as_raw_fd())).ok()?;
+        let inode = link.to_str()?.strip_prefix("socket:[")?.strip_suffix(']')?.parse().ok()?;
+        let mut drops = Self { inode, seen: 0 };
+        drops.seen = drops.total()?;
+        Some(drops)
+    }
+
+    /// Datagrams dropped since the last reading.
+    pub fn new_drops(&mut self) -> Option<u64> {
+        let total = self.total()?;
+        let new = total.saturating_sub(self.seen);
+        self.seen = total;
+        Some(new)
+    }
+
+    /// The socket's line in the kernel's tables: `sl local rem st tx:rx tr:when retrnsmt uid
+    /// timeout inode ref pointer drops`.
+    fn total(&self) -> Option<u64> {
+        ["/proc/net/udp", "/proc/net/udp6"].iter().find_map(|table| {
+            let text = std::fs::read_to_string(table).ok()?;
+            text.lines().skip(1).find_map(|line| {
+                let columns: Vec<&str> = line.split_whitespace().collect();
+                (columns.get(9)?.parse::<u64>().ok()? == self.inode).then(|| columns.last()?.parse().ok())?
+            })
+        })
+    }
 }
 
 /// Where a receiver stands in stopping: once the server stops it reads on until its sender is
@@ -608,6 +665,23 @@ mod tests {
         let counted = format!("{} ", long.len());
         let got = frames(&[counted.as_bytes(), &long, b"5 <13>a", b"\n", &long, b"\n<13>after\n"]);
         assert_eq!(got, vec![Err(TOO_LONG.into()), Ok("<13>a".into()), Err(TOO_LONG.into()), Ok("<13>after".into())]);
+    }
+
+    #[test]
+    fn datagrams_the_kernel_drops_with_the_buffer_full_are_counted() {
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        socket2::SockRef::from(&socket).set_recv_buffer_size(4096).unwrap();
+        let mut drops = KernelDrops::of(&socket).expect("Linux tells the drops of a socket");
+        assert_eq!(drops.new_drops(), Some(0));
+        let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let datagram = [b'x'; 1024];
+        for _ in 0..200 {
+            sender.send_to(&datagram, socket.local_addr().unwrap()).unwrap();
+        }
+        // Nothing was read: most of the 200 did not fit in 4 KiB (the kernel doubles it).
+        let dropped = drops.new_drops().unwrap();
+        assert!(dropped > 100, "{dropped}");
+        assert_eq!(drops.new_drops(), Some(0), "counted once");
     }
 
     #[test]
