@@ -53,6 +53,7 @@ const HAND_WRITTEN_RULES: &[&str] = &[
     "mask: true, false, null, and a hex number of 8 digits or more (`ffffffff`), are variables",
     "mask: a numbered member of a family (letters, `-`, digits: `node-23`) keeps its name (`node-<*>`)",
     "mask: a DNS host name (3+ lower-case labels ending in a generic TLD, or a country's under com/edu/ac/co/..., or starting www) is a variable",
+    "miner: a message of several lines (a stack trace) is mined on its headline: the first line, a Python traceback's last",
     "miner: the bucket is (token count, first token unless it holds a digit or a variable or is a dotted name `a.b.c`)",
     "miner: a message joins a template differing in at most one plain word (the rest by variables)",
     "miner: an HTTP request method (GET, POST, ...) is never widened into a variable: each names its event",

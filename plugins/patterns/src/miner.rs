@@ -418,6 +418,7 @@ impl Miner {
 
     /// Adds a message; returns the index of its pattern in [`Miner::patterns`].
     pub fn add(&mut self, message: &str) -> usize {
+        let message = headline(message);
         if self.shape_probe.bypassing() {
             return self.add_masked(message);
         }
@@ -967,6 +968,22 @@ impl Miner {
     }
 }
 
+/// The line of a message that names its event: the first, for a message of several lines (a
+/// stack trace, `Caused by: …`), since frames and causes vary between occurrences of one event
+/// and would split it; for a Python traceback, whose first line only says that a traceback
+/// follows, the last (`ValueError: …`).
+pub fn headline(message: &str) -> &str {
+    if !message.contains('\n') {
+        return message;
+    }
+    let mut lines = message.lines().filter(|line| !line.trim().is_empty());
+    let first = lines.next().unwrap_or(message);
+    if first.trim_start().starts_with("Traceback (most recent call last)") {
+        return lines.last().unwrap_or(first);
+    }
+    first
+}
+
 /// How many more distinct values a position of state names needs than one of other words
 /// before it becomes a variable: with the shipped 3, states need 5, the count the 7 other
 /// systems choose when Linux (whose user names must widen at 3) is left out.
@@ -1086,6 +1103,30 @@ mod tests {
             }
             assert!(!same_bytes(a, &text[..length + 1]));
         }
+    }
+
+    #[test]
+    fn one_exception_with_other_frames_and_causes_is_one_pattern_named_by_its_headline() {
+        let mut miner = Miner::default();
+        let with_cause = "[worker-1] InventorySync failed: java.lang.IllegalStateException: SKU cache not initialised\n\
+                          \tat com.shop.SkuCache.get(SkuCache.java:88)\n\
+                          Caused by: java.net.SocketTimeoutException: Read timed out";
+        let without = "[worker-1] InventorySync failed: java.lang.IllegalStateException: SKU cache not initialised\n\
+                       \tat com.shop.SkuCache.get(SkuCache.java:91)\n\tat com.shop.Sync.run(Sync.java:42)";
+        let (a, b) = (miner.add(with_cause), miner.add(without));
+        assert_eq!(miner.resolve(a), miner.resolve(b));
+        assert_eq!(
+            miner.template(a),
+            "[worker-1] InventorySync failed: java.lang.IllegalStateException: SKU cache not initialised"
+        );
+        // A Python traceback is named by its last line, the exception.
+        let traceback = |error: &str| {
+            format!("Traceback (most recent call last):\n  File \"app.py\", line 3, in <module>\n    main()\n{error}")
+        };
+        let value = miner.add(&traceback("ValueError: invalid literal for int() with base 10: 'x'"));
+        let key = miner.add(&traceback("KeyError: 'user'"));
+        assert_ne!(miner.resolve(value), miner.resolve(key));
+        assert_eq!(miner.template(key), "KeyError: 'user'");
     }
 
     #[test]
