@@ -174,6 +174,14 @@ fn is_error_level(level: &str) -> bool {
     ["ERROR", "FATAL", "CRITICAL", "SEVERE", "ERR"].iter().any(|l| level.eq_ignore_ascii_case(l))
 }
 
+/// The columns a tracker writes a report's type in: Jira's `Issue Type`, GitLab's and
+/// GitHub's `type`, Bugzilla's `bug_severity` / `Severity` (where `enhancement` lives).
+const TYPE_FIELDS: [&str; 6] = ["Issue Type", "issue_type", "type", "Type", "bug_severity", "Severity"];
+
+/// Report types that ask for something new rather than report a fault.
+const REQUEST_TYPES: [&str; 7] =
+    ["story", "new feature", "feature", "improvement", "enhancement", "epic", "feature request"];
+
 fn looks_like_request(reports: &[&BugReport]) -> bool {
     reports.iter().all(|report| {
         let title = report.title.to_ascii_lowercase();
@@ -181,7 +189,12 @@ fn looks_like_request(reports: &[&BugReport]) -> bool {
             .labels
             .iter()
             .any(|l| ["enhancement", "feature", "request"].iter().any(|w| l.to_ascii_lowercase().contains(w)));
+        let typed = TYPE_FIELDS.iter().filter_map(|name| report.fields.get(*name)?.as_str()).any(|kind| {
+            let kind = kind.trim().to_ascii_lowercase();
+            REQUEST_TYPES.contains(&kind.as_str())
+        });
         labelled
+            || typed
             || ["feature request", "add support", "please add", "would be nice", "allow "]
                 .iter()
                 .any(|w| title.contains(w))
@@ -1034,6 +1047,43 @@ mod tests {
         let built = build_items(&reports, &patterns, &[], &BTreeMap::new());
         let linked = built.items.iter().find(|item| patterns_of(item) == ["p1"]).expect("linked item");
         assert_eq!(linked.evidence.reports, ["E1", "Q1", "S1"], "{:?}", built.items);
+
+        // Filed months before, it is not a report of this, however far back the logs go.
+        let mut reports = reports;
+        reports[2].created_ms = Some(day - 60 * day);
+        let built = build_items(&reports, &patterns, &[], &BTreeMap::new());
+        let linked = built.items.iter().find(|item| patterns_of(item) == ["p1"]).expect("linked item");
+        assert_eq!(linked.evidence.reports, ["Q1", "S1"], "{:?}", built.items);
+        assert!(
+            linked
+                .evidence
+                .links
+                .iter()
+                .any(|l| l
+                    .contains("reports E1 of group g quote no log message and were filed more than 30 days before")),
+            "{:?}",
+            linked.evidence.links
+        );
+    }
+
+    #[test]
+    fn reports_of_a_type_that_asks_for_something_new_make_a_request() {
+        let mut reports: Vec<BugReport> = ["Add dark mode to the storefront", "Dark theme please"]
+            .iter()
+            .enumerate()
+            .map(|(at, title)| {
+                let mut report = report(&format!("S{at}"), "g", "customers asked for a dark theme", 0);
+                report.title = title.to_string();
+                report.fields.insert("Issue Type".into(), "Story".into());
+                report
+            })
+            .collect();
+        let built = build_items(&reports, &[], &[], &BTreeMap::new());
+        assert_eq!(built.items.len(), 1);
+        assert_eq!(built.items[0].kind, ItemKind::Request);
+        reports[1].fields.insert("Issue Type".into(), "Bug".into());
+        let built = build_items(&reports, &[], &[], &BTreeMap::new());
+        assert_eq!(built.items[0].kind, ItemKind::Bug, "one bug among them: a bug");
     }
 
     #[test]

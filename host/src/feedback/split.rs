@@ -26,8 +26,16 @@ use opsloop_plugin_tickets::{DEFAULT_MERGE_THRESHOLD, DEFAULT_MIN_EVIDENCE, DEFA
 use super::links::Link;
 use super::similar::{corpus_of, features_of};
 use super::symptoms::LEAD_MS;
+
 use crate::index::PatternStats;
 use crate::ingest::BugReport;
+
+const DAY_MS: i64 = 86_400_000;
+
+/// How long before a group's quoted message was first logged a report that quotes nothing is
+/// no longer taken for a report of it: the tickets plugin's time scale (its time prior fades
+/// over 30 days), whatever the logs held then.
+const STALE_MS: i64 = 30 * DAY_MS;
 
 /// Report groups after splitting: reports by part name, and why each split part exists.
 pub struct SplitGroups<'r> {
@@ -196,7 +204,8 @@ pub fn source_starts(patterns: &[PatternStats]) -> BTreeMap<&str, i64> {
 /// Sets apart, in each group with links, the reports that quote nothing and were filed before
 /// the group's quoted messages were first logged (by more than the clocks' slack) while their
 /// sources were already logging: the logs were there and did not show the problem yet, so
-/// those reports are about something else. They form one part of their own, named after the
+/// those reports are about something else; and those filed more than [`STALE_MS`] before it,
+/// whether the logs reach back that far or not. They form one part of their own, named after the
 /// first of them.
 pub fn set_apart_earlier<'r>(
     split: &mut SplitGroups<'r>,
@@ -219,21 +228,28 @@ pub fn set_apart_earlier<'r>(
         // When its sources began: a report from before the logs began says nothing about them.
         let logging_since =
             first.sources.keys().filter_map(|s| source_starts.get(s.as_str()).copied()).min().unwrap_or(i64::MAX);
+        // Filed before the message while the logs were there, or so long before it (past the
+        // tickets plugin's time scale) that it is another occurrence at best.
+        let long_before = |filed: i64| filed < first.first_seen_ms - STALE_MS;
         let earlier = |report: &BugReport| {
             !quoted_by.contains_key(report.id.as_str())
-                && report
-                    .created_ms
-                    .is_some_and(|filed| filed >= logging_since && filed < first.first_seen_ms - LEAD_MS)
+                && report.created_ms.is_some_and(|filed| {
+                    (filed >= logging_since && filed < first.first_seen_ms - LEAD_MS) || long_before(filed)
+                })
         };
         let (apart, kept): (Vec<&'r BugReport>, Vec<&'r BugReport>) = members.iter().partition(|r| earlier(r));
         if apart.is_empty() || kept.is_empty() {
             continue;
         }
         let ids: Vec<&str> = apart.iter().map(|r| r.id.as_str()).collect();
+        let when = if apart.iter().all(|r| r.created_ms.is_some_and(long_before)) {
+            format!("more than {} days before `{}` was first logged", STALE_MS / DAY_MS, first.template)
+        } else {
+            format!("before `{}` was first logged, while its source was already logging", first.template)
+        };
         let reason = format!(
-            "reports {} of group {name} quote no log message and were filed before `{}` was first logged, while its source was already logging: set apart from the reports that quote it",
+            "reports {} of group {name} quote no log message and were filed {when}: set apart from the reports that quote it",
             ids.join(", "),
-            first.template
         );
         let part_name = format!("{name}~{}", apart[0].id);
         split.reasons.insert(part_name.clone(), reason.clone());
