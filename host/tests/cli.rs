@@ -457,7 +457,7 @@ fn bug_reports_import_idempotently_and_search_on_their_own() {
 }
 
 /// A Jira CSV export as Jira writes it (repeated columns, both of its date forms, one date in a
-/// German locale): every report is imported, and the unreadable date is kept as unknown with a
+/// Japanese locale): every report is imported, and the unreadable date is kept as unknown with a
 /// warning that names the file, line and value.
 #[test]
 fn a_jira_csv_export_imports_every_report_and_warns_of_an_unreadable_date() {
@@ -471,7 +471,7 @@ fn a_jira_csv_export_imports_every_report_and_warns_of_an_unreadable_date() {
     assert_eq!(summary["warned"], 1, "{summary:#}");
     let example = summary["warnings"]["unreadable created time"]["examples"][0].as_str().unwrap();
     assert!(
-        example.ends_with("export.csv:33: unreadable created time \"15/Mär/24 10:40\"; kept with its date unknown"),
+        example.ends_with("export.csv:33: unreadable created time \"15/3月/24 10:40\"; kept with its date unknown"),
         "{example}"
     );
 
@@ -495,7 +495,7 @@ fn a_jira_csv_export_imports_every_report_and_warns_of_an_unreadable_date() {
     assert!(reports.iter().filter(|(id, _)| *id != "SHOP-111").all(|(_, report)| report["created"].is_string()));
     let undated = &reports["SHOP-111"];
     assert_eq!(undated["created"], Value::Null, "{undated:#}");
-    assert_eq!(undated["fields"]["Created"], "15/Mär/24 10:40", "the date as written is kept");
+    assert_eq!(undated["fields"]["Created"], "15/3月/24 10:40", "the date as written is kept");
     let first = &reports["SHOP-101"];
     assert_eq!(first["labels"], serde_json::json!(["checkout", "gift-card", "regression"]));
     assert_eq!((&first["component"], &first["reporter"]), (&Value::from("Payments"), &Value::from("mwong")));
