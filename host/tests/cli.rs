@@ -515,6 +515,28 @@ fn a_jira_csv_export_imports_every_report_and_warns_of_an_unreadable_date() {
 }
 
 #[test]
+fn records_without_a_time_of_their_own_are_counted_and_said_to_carry_the_import_time() {
+    let opsloop = Opsloop::new();
+    let path = opsloop.path("mixed.jsonl");
+    std::fs::write(
+        &path,
+        "{\"ts\":\"2024-05-01T10:00:00Z\",\"msg\":\"timed\"}\n{\"level\":\"error\",\"msg\":\"no time here\"}\n",
+    )
+    .unwrap();
+    let summary: Value =
+        serde_json::from_str(&opsloop.ok(&["import", "--summary", "json", path.to_str().unwrap()])).unwrap();
+    assert_eq!((summary["records"].as_u64(), summary["undated"].as_u64()), (Some(2), Some(1)), "{summary:#}");
+    let path = opsloop.path("more.jsonl");
+    std::fs::write(&path, "{\"msg\":\"again no time\"}\n").unwrap();
+    let output = opsloop.run(&["import", path.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&output.stdout).to_string() + &String::from_utf8_lossy(&output.stderr);
+    assert!(
+        text.contains("note: 1 record(s) carried no time of their own and are stored at the import's time"),
+        "{text}"
+    );
+}
+
+#[test]
 fn retention_deletes_older_records() {
     let opsloop = Opsloop::new();
     let path = opsloop.path("app.jsonl");

@@ -478,6 +478,7 @@ fn summary_json(summary: &ImportSummary) -> serde_json::Value {
         "megabytes_per_second": summary.megabytes_per_second(),
         "findings": summary.findings,
         "expired": summary.expired,
+        "undated": summary.undated,
         "inputs": summary.inputs,
         "plugin_failures": summary.plugin_failures,
     })
@@ -506,6 +507,12 @@ pub fn print_summary(summary: &ImportSummary, out: &mut Out) -> std::io::Result<
         }
     }
     print_rejections(&summary.rejections, out)?;
+    if summary.undated > 0 {
+        out.line(format!(
+            "note: {} record(s) carried no time of their own and are stored at the import's time",
+            summary.undated
+        ))?;
+    }
     if summary.expired > 0 {
         out.line(format!("deleted {} record(s) older than the retention period", summary.expired))?;
     }

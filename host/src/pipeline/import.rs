@@ -62,6 +62,8 @@ pub struct ImportSummary {
     pub plugin_failures: Vec<PluginFailure>,
     /// Records deleted afterwards by the retention setting.
     pub expired: u64,
+    /// Records that carried no time of their own and were stored at the import's time.
+    pub undated: u64,
 }
 
 impl ImportSummary {
@@ -188,6 +190,7 @@ pub fn import(
     let mut ignore_progress = |_: u64, _: u64| {};
     let progress: ProgressFn<'_> = progress.unwrap_or(&mut ignore_progress);
     let (mut bytes_done, mut records_done) = (0u64, 0u64);
+    let mut undated = 0u64;
     for source in sources {
         // (input, checkpoint key and path, where to start); a failure keeps the input's name.
         let opened = match source {
@@ -258,6 +261,7 @@ pub fn import(
             for (batch, position) in receiver.iter() {
                 let step = (|| -> Result<(), PipelineError> {
                     let records = batch.len();
+                    undated += batch.iter().filter(|record| record.timestamp_ms.is_none()).count() as u64;
                     last_record_line = batch.last().map(|record| record.origin.line).or(last_record_line);
                     if records > 0 {
                         let (analysis, written) = committer.analyze_and_write(batch);
@@ -341,6 +345,7 @@ pub fn import(
         .map_err(|source| PipelineError::Findings { path: findings.path().to_path_buf(), source })?;
     index.record_pattern_merges(&concluded.pattern_merges)?;
     summary.findings += concluded.findings.len() as u64;
+    summary.undated = undated;
     committer.commit()?;
     committer.writer.finish()?;
     index.refresh()?;
