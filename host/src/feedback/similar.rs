@@ -65,8 +65,10 @@ pub fn similar_to_each(
                 .iter()
                 .position(|report| report.id == target)
                 .ok_or_else(|| SimilarError::UnknownReport(target.into()))?;
+            // A report with nothing in common (score 0) is no candidate, however short the list.
             Ok(rank(&indexed[position], &indexed, limit)
                 .into_iter()
+                .filter(|(_, similarity)| similarity.score > 0.0)
                 .map(|(found, similarity)| {
                     let report = all.iter().find(|report| report.id == found.id).expect("ranked from these reports");
                     SimilarReport {
@@ -82,7 +84,7 @@ pub fn similar_to_each(
         .collect()
 }
 
-/// The `limit` stored reports most like report `id`.
+/// The `limit` stored reports most like report `id` (fewer when fewer have anything in common).
 pub fn similar(reports: &ReportIndex, id: &str, limit: usize) -> Result<Vec<SimilarReport>, SimilarError> {
     Ok(similar_to_each(reports, &[id], limit)?.pop().unwrap_or_default())
 }
