@@ -19,6 +19,14 @@ fn level_word(token: &str) -> Option<String> {
     (known && (bracketed || word.chars().any(|c| c.is_ascii_uppercase()))).then(|| normalize_level(word))
 }
 
+/// Whether `line` starts as a date is written (`2026-13-45`, `31/02/2024`: digits in groups
+/// joined by `-`, `/` or `.`) whether or not it is one.
+fn looks_like_a_date(line: &str) -> bool {
+    let first = line.split_whitespace().next().unwrap_or("").trim_start_matches('[');
+    let groups: Vec<&str> = first.split(['-', '/', '.']).collect();
+    groups.len() >= 3 && groups[..3].iter().all(|group| !group.is_empty() && group.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// Whether `line` starts with a timestamp this format reads.
 pub fn starts_record(line: &str) -> bool {
     has_leading_timestamp(line)
@@ -26,7 +34,13 @@ pub fn starts_record(line: &str) -> bool {
 
 /// Parses one line that starts with a timestamp.
 pub fn parse(line: &str, source: &str, origin: Origin) -> Result<Record, String> {
-    let (timestamp_ms, rest_at) = leading_timestamp(line).ok_or("no timestamp at the start of the line")?;
+    let (timestamp_ms, rest_at) = leading_timestamp(line).ok_or_else(|| {
+        if looks_like_a_date(line) {
+            "unreadable timestamp at the start of the line (not a real date or time)".to_string()
+        } else {
+            "no timestamp at the start of the line".to_string()
+        }
+    })?;
     let rest = line[rest_at..].trim_start_matches([' ', '\t', ',', '|', '-', ':']);
     let mut level = None;
     let mut message_at = 0usize;
@@ -53,6 +67,14 @@ mod tests {
 
     fn origin() -> Origin {
         Origin::for_tests()
+    }
+
+    #[test]
+    fn a_date_that_is_not_one_is_called_unreadable_and_no_date_is_called_missing() {
+        let unreadable = parse("2026-13-45 99:99:99,000 INFO [worker-3] impossible date", "s", origin()).unwrap_err();
+        assert!(unreadable.starts_with("unreadable timestamp at the start of the line"), "{unreadable}");
+        let missing = parse("worker-3 started without a date", "s", origin()).unwrap_err();
+        assert_eq!(missing, "no timestamp at the start of the line");
     }
 
     #[test]
