@@ -95,15 +95,34 @@ pub fn parse_rfc3164(line: &str, source: &str, origin: Origin) -> Result<Record,
     let captures = RFC3164.captures(line).ok_or("not RFC 3164 syslog")?;
     let text = |i: usize| captures.get(i).map_or("", |m| m.as_str());
     let mut record = Record::new(source, text(6).to_string(), origin);
-    if let Some(pri) = captures.get(1) {
-        record.level = level_of(pri.as_str());
-    }
+    record.level = match captures.get(1) {
+        Some(pri) => level_of(pri.as_str()),
+        None => level_prefix(&record.message),
+    };
     record.timestamp_ms =
         Some(parse_timestamp_text(text(2)).ok_or_else(|| format!("unreadable timestamp: {}", text(2)))?);
     set(&mut record.fields, "host", text(3));
     set(&mut record.fields, "app", text(4));
     set(&mut record.fields, "pid", text(5));
     Ok(record)
+}
+
+/// The level a message without a PRI names by its first word, as Unix programs write one
+/// (`error: Received disconnect …` from sshd, `fatal: …`, `warning: …`).
+fn level_prefix(message: &str) -> Option<String> {
+    const PREFIXES: [(&str, &str); 9] = [
+        ("error", "ERROR"),
+        ("fatal", "FATAL"),
+        ("warning", "WARN"),
+        ("warn", "WARN"),
+        ("notice", "INFO"),
+        ("info", "INFO"),
+        ("debug", "DEBUG"),
+        ("crit", "FATAL"),
+        ("critical", "FATAL"),
+    ];
+    let (word, _) = message.split_once(": ")?;
+    PREFIXES.iter().find(|(prefix, _)| word.eq_ignore_ascii_case(prefix)).map(|(_, level)| level.to_string())
 }
 
 #[cfg(test)]
@@ -151,5 +170,14 @@ mod tests {
         assert_eq!(record.fields["pid"], "19939");
         assert_eq!(record.level, None);
         assert_eq!(record.message, "authentication failure; logname=");
+        // Without a PRI, a level word opening the message is its level.
+        let record = parse_rfc3164(
+            "Dec 10 11:04:41 LabSZ sshd[25534]: error: Received disconnect from 103.99.0.122: 14: No more user authentication methods available. [preauth]",
+            "s",
+            origin(),
+        )
+        .unwrap();
+        assert_eq!(record.level.as_deref(), Some("ERROR"));
+        assert!(record.message.starts_with("error: Received disconnect"), "the message as written");
     }
 }
