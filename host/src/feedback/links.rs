@@ -469,9 +469,11 @@ fn extend(tokens: &[TemplateToken], start: usize, line: &[String], at: usize) ->
     while t < tokens.len() && r < line.len() {
         let token = &tokens[t];
         // An ellipsis inside the quote stands for values left out (`getaddrinfo for ... failed`):
-        // it may cover template tokens that hold no constant word, up to the next word it shows.
-        if r > at && token.word.is_none() && bare_ellipsis(&line[r]) {
-            let next_shown = line.get(r + 1);
+        // it may cover template tokens that hold no constant word, up to the next word it shows,
+        // or nothing but punctuation (`for 412 seconds ... Will retry` for `seconds.  Will`).
+        let next_shown = line.get(r + 1);
+        let elides = token.word.is_none() || next_shown.is_some_and(|w| token.matches(w));
+        if r > at && elides && bare_ellipsis(&line[r]) {
             let resumes = (t..tokens.len().min(t + MAX_VARIABLE_WORDS))
                 .take_while(|&k| tokens[k].word.is_none() || next_shown.is_some_and(|w| tokens[k].matches(w)))
                 .find(|&k| tokens[k].word.is_some() && next_shown.is_some_and(|w| tokens[k].matches(w)));
@@ -893,6 +895,11 @@ mod tests {
         let elided_words = "sshd says \"reverse mapping checking ... POSSIBLE BREAK-IN ATTEMPT!\"";
         let links = links_of(vec![report("R", "ssh gateway", elided_words)], &[pattern("P", template, "sshd")]);
         assert!(links.iter().all(|l| l.report != "R"), "{links:?}");
+        // It may stand for nothing but the punctuation between two words.
+        let lease = "Failed to renew lease for [<*>] for <*> seconds.  Will retry shortly ...";
+        let elided_dot = "Seeing this: Failed to renew lease for [DFSClient_NONMAPREDUCE_99871_1] for 412 seconds ... Will retry shortly";
+        let links = links_of(vec![report("R", "hdfs lease", elided_dot)], &[pattern("P", lease, "hadoop")]);
+        assert_eq!(links.iter().filter(|l| l.report == "R").count(), 1, "{links:?}");
     }
 
     #[test]
