@@ -537,6 +537,21 @@ fn records_without_a_time_of_their_own_are_counted_and_said_to_carry_the_import_
 }
 
 #[test]
+fn a_source_no_record_has_is_answered_with_the_sources_there_are() {
+    let opsloop = Opsloop::new();
+    let path = opsloop.path("Linux_2k.log");
+    std::fs::write(&path, "2024-05-01T10:00:00Z INFO kernel booted\n").unwrap();
+    opsloop.ok(&["import", path.to_str().unwrap()]);
+    let output = opsloop.run(&["search", "--source", "Linux", "*"]);
+    assert_eq!(output.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("0 records"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("no record has the source `Linux`; the sources are Linux_2k"), "{stderr}");
+    let output = opsloop.run(&["search", "--source", "Linux_2k", "nothing-like-this"]);
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("no record has the source"), "a known source");
+}
+
+#[test]
 fn retention_deletes_older_records() {
     let opsloop = Opsloop::new();
     let path = opsloop.path("app.jsonl");

@@ -148,6 +148,9 @@ pub fn run(data_dir: &DataDir, args: SearchArgs, out: &mut Out) -> anyhow::Resul
         out.line("0 records")?;
     }
     out.flush()?;
+    if hits.is_empty() {
+        note_unknown_source(&index, request.source.as_deref())?;
+    }
     // A cut list says so (on stderr, so the records on stdout stay the records).
     if args.limit > 0 && hits.len() == args.limit {
         let total = index.count(&request)?;
@@ -156,6 +159,26 @@ pub fn run(data_dir: &DataDir, args: SearchArgs, out: &mut Out) -> anyhow::Resul
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A `--source` no record has gets a note naming the sources there are (a file's source is
+/// its name up to the first dot: `Linux_2k.log` is `Linux_2k`), on stderr.
+fn note_unknown_source(index: &LogIndex, source: Option<&str>) -> anyhow::Result<()> {
+    let Some(source) = source else { return Ok(()) };
+    let everything = SearchRequest { query: "*".into(), source: None, since_ms: None, until_ms: None, limit: None };
+    let facets = index.facets(&everything, 10)?;
+    let Some(sources) = facets.get("source") else { return Ok(()) };
+    if sources.values.iter().any(|value| value.value == source) {
+        return Ok(());
+    }
+    let names: Vec<&str> = sources.values.iter().map(|value| value.value.as_str()).collect();
+    let more = if sources.distinct > names.len() {
+        format!(" and {} more", sources.distinct - names.len())
+    } else {
+        String::new()
+    };
+    eprintln!("note: no record has the source `{source}`; the sources are {}{more}", names.join(", "));
+    Ok(())
 }
 
 fn search_reports(data_dir: &DataDir, args: &SearchArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
