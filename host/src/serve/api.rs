@@ -1000,11 +1000,7 @@ fn idempotency(
             response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
             Ok(Keyed::Replayed(response))
         }
-        Begin::Mismatch => Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "idempotency_key_reused",
-            format!("Idempotency-Key `{key}` came with another request; nothing was stored"),
-        )),
+        Begin::Mismatch => Err(key_reused(&key)),
         Begin::InFlight => Err(ApiError::new(
             StatusCode::CONFLICT,
             "idempotency_key_in_flight",
@@ -1012,6 +1008,15 @@ fn idempotency(
         )
         .retry_after(1)),
     }
+}
+
+/// The answer to a key that came before with another request.
+pub(super) fn key_reused(key: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "idempotency_key_reused",
+        format!("Idempotency-Key `{key}` came with another request; nothing was stored"),
+    )
 }
 
 /// SHA-256 of what makes two requests the same one (query, encoding, body as sent), hex.

@@ -38,7 +38,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::api::{
-    Caller, Shared, authorize, body_timeout, idempotency_key, past_deadline, queue_error, request_digest, store_logs,
+    Caller, Shared, authorize, body_timeout, idempotency_key, key_reused, past_deadline, queue_error, request_digest,
+    store_logs,
 };
 use super::body::RequestBody;
 use super::document_ids::{self, DocumentKey, Seen};
@@ -305,11 +306,7 @@ fn push_key(state: &Shared, push: &Push, body: &RequestBody) -> Result<Result<Ke
             response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
             Ok(Err(response))
         }
-        Begin::Mismatch => Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "idempotency_key_reused",
-            format!("Idempotency-Key `{key}` came with another request; nothing was stored"),
-        )),
+        Begin::Mismatch => Err(key_reused(&key)),
         Begin::InFlight => Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "push_in_flight",
