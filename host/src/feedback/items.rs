@@ -1029,18 +1029,14 @@ mod tests {
             pattern("p1", "upstream timeout after <*> ms calling billing", "shop", day + HOUR_MS, day + 4 * HOUR_MS),
             pattern("p0", "request served in <*> ms", "shop", 0, day + 4 * HOUR_MS),
         ];
-        let built = build_items(&reports, &patterns, &[], &BTreeMap::new());
-        let linked = built.items.iter().find(|item| patterns_of(item) == ["p1"]).expect("linked item");
-        assert_eq!(linked.evidence.reports, ["Q1", "S1"], "{:?}", built.items);
-        assert!(
-            linked
-                .evidence
-                .links
-                .iter()
-                .any(|l| l.contains("reports E1 of group g quote no log message and were filed before")),
-            "{:?}",
-            linked.evidence.links
-        );
+        // E1 is set apart, and the item says why in `reason`.
+        let e1_set_apart = |reports: &[BugReport], patterns: &[PatternStats], reason: &str| {
+            let built = build_items(reports, patterns, &[], &BTreeMap::new());
+            let linked = built.items.iter().find(|item| patterns_of(item) == ["p1"]).expect("linked item");
+            assert_eq!(linked.evidence.reports, ["Q1", "S1"], "{:?}", built.items);
+            assert!(linked.evidence.links.iter().any(|l| l.contains(reason)), "{:?}", linked.evidence.links);
+        };
+        e1_set_apart(&reports, &patterns, "reports E1 of group g quote no log message and were filed before");
         // Before the source logged at all, the logs say nothing about the report: it stays.
         let mut patterns = patterns;
         patterns[1].first_seen_ms = day;
@@ -1051,18 +1047,10 @@ mod tests {
         // Filed months before, it is not a report of this, however far back the logs go.
         let mut reports = reports;
         reports[2].created_ms = Some(day - 60 * day);
-        let built = build_items(&reports, &patterns, &[], &BTreeMap::new());
-        let linked = built.items.iter().find(|item| patterns_of(item) == ["p1"]).expect("linked item");
-        assert_eq!(linked.evidence.reports, ["Q1", "S1"], "{:?}", built.items);
-        assert!(
-            linked
-                .evidence
-                .links
-                .iter()
-                .any(|l| l
-                    .contains("reports E1 of group g quote no log message and were filed more than 30 days before")),
-            "{:?}",
-            linked.evidence.links
+        e1_set_apart(
+            &reports,
+            &patterns,
+            "reports E1 of group g quote no log message and were filed more than 30 days before",
         );
     }
 
