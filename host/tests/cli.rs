@@ -843,7 +843,8 @@ fn an_error_in_logs_and_reports_is_one_item_whose_status_moves_only_with_data_or
     assert_eq!(item["status"], "regressed", "{item:#}");
     let reason = item["status_reason"].as_str().unwrap();
     assert!(
-        reason.starts_with("its evidence grew from ") && reason.contains(" pieces after it was resolved"),
+        reason.starts_with("evidence newer than the newest it had then")
+            && reason.contains(" arrived after it was resolved"),
         "{reason}"
     );
     let text = opsloop.ok(&["feedback"]);

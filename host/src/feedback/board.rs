@@ -138,11 +138,15 @@ impl FeedbackState {
                 if evidence_size > known.resolved_size.unwrap_or(u64::MAX)
                     && last_seen_ms > known.resolved_last_seen_ms =>
             {
-                let since =
-                    known.resolved_last_seen_ms.map_or_else(String::new, |ms| format!(" (newest then: {})", clock(ms)));
-                let newest = last_seen_ms.map_or_else(String::new, |ms| format!(", the newest at {}", clock(ms)));
+                // What regresses it is evidence newer than it had; the counts include any older
+                // evidence imported since, which alone would not have.
+                let newest = last_seen_ms.map_or_else(String::new, |ms| format!(" (the newest at {})", clock(ms)));
+                let since = known
+                    .resolved_last_seen_ms
+                    .map_or_else(String::new, |ms| format!(" than the newest it had then ({})", clock(ms)));
                 known.regressed_because = Some(format!(
-                    "its evidence grew from {} to {evidence_size} pieces after it was resolved{since}{newest}",
+                    "evidence newer{since} arrived after it was resolved{newest}; {} pieces in all, {} then",
+                    evidence_size,
                     known.resolved_size.unwrap_or_default()
                 ));
                 ItemStatus::Regressed
@@ -389,7 +393,7 @@ mod tests {
         assert_eq!(
             state.items["FB-1"].regressed_because.as_deref(),
             Some(
-                "its evidence grew from 11 to 13 pieces after it was resolved (newest then: 1970-01-01 00:00), the newest at 1970-01-01 00:00"
+                "evidence newer than the newest it had then (1970-01-01 00:00) arrived after it was resolved (the newest at 1970-01-01 00:00); 13 pieces in all, 11 then"
             )
         );
         assert_eq!(state.record_build("FB-1", 13, Some(120)), ItemStatus::Regressed);
