@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 
 use super::episodes::{Episode, episodes};
 use super::links::{Link, LinkContext, find_links};
+use super::similar::ReportCorpus;
 use super::split::{set_apart_earlier, source_starts, split_groups, unlike_their_set};
 use super::symptoms::symptom_joins;
 use crate::index::{HOUR_MS, PatternStats};
@@ -400,7 +401,8 @@ pub fn build_items(
     // A group whose reports quote messages never seen together is split along its links.
     let standing: Vec<&Link> = by_pattern.values().flat_map(|by_group| by_group.values().flatten().copied()).collect();
     let linked_reports: BTreeSet<&str> = standing.iter().map(|link| link.report.as_str()).collect();
-    let mut split = split_groups(groups, &standing, &pattern_by_id, reports);
+    let corpus = ReportCorpus::new(reports);
+    let mut split = split_groups(groups, &standing, &pattern_by_id, &corpus);
     set_apart_earlier(&mut split, &standing, &pattern_by_id, &source_starts(patterns));
     let mut groups = split.groups;
     let mut split_reasons = split.reasons;
@@ -452,7 +454,7 @@ pub fn build_items(
     }
     let joined: Vec<Vec<&str>> = joined.into_values().collect();
     let mut apart_by_group: BTreeMap<String, Vec<&BugReport>> = BTreeMap::new();
-    for (group, report) in unlike_their_set(&joined, &groups, &linked_reports, reports) {
+    for (group, report) in unlike_their_set(&joined, &groups, &linked_reports, &corpus) {
         apart_by_group.entry(group).or_default().push(report);
     }
     for (group, apart) in apart_by_group {
@@ -516,7 +518,7 @@ pub fn build_items(
             linked_groups.entry(group.clone()).or_default().push(*stats);
         }
     }
-    for join in symptom_joins(&groups, &linked_groups, reports) {
+    for join in symptom_joins(&groups, &linked_groups, &corpus) {
         if sets.join(&[&join.linked, &join.unlinked]) {
             merge_reasons.entry(sets.root(&join.linked)).or_default().push(join.reason);
         }

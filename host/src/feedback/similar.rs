@@ -47,6 +47,23 @@ pub fn corpus_of(reports: &[BugReport]) -> Corpus {
     corpus
 }
 
+/// The similarity measure's word statistics over every stored report, counted the first time
+/// a rule of one board build needs them and shared by the others.
+pub struct ReportCorpus<'r> {
+    reports: &'r [BugReport],
+    corpus: std::cell::OnceCell<Corpus>,
+}
+
+impl<'r> ReportCorpus<'r> {
+    pub fn new(reports: &'r [BugReport]) -> Self {
+        Self { reports, corpus: std::cell::OnceCell::new() }
+    }
+
+    pub fn get(&self) -> &Corpus {
+        self.corpus.get_or_init(|| corpus_of(self.reports))
+    }
+}
+
 /// Ranks every stored report against each of `targets` at once (the corpus is read once).
 pub fn similar_to_each(
     reports: &ReportIndex,

@@ -20,17 +20,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use opsloop_plugin_tickets::grouping::{MemberLink, Rules};
-use opsloop_plugin_tickets::similarity::{Corpus, Indexed, compare};
-use opsloop_plugin_tickets::{DEFAULT_MERGE_THRESHOLD, DEFAULT_MIN_EVIDENCE, DEFAULT_MIN_TITLE, DEFAULT_THRESHOLD};
+use opsloop_plugin_tickets::similarity::{Indexed, compare};
 
 use super::links::Link;
-use super::similar::{corpus_of, features_of};
+use super::similar::{ReportCorpus, features_of};
 use super::symptoms::LEAD_MS;
-
-use crate::index::PatternStats;
+use crate::index::{HOUR_MS, PatternStats};
 use crate::ingest::BugReport;
 
-const DAY_MS: i64 = 86_400_000;
+const DAY_MS: i64 = 24 * HOUR_MS;
 
 /// How long before a group's quoted message was first logged a report that quotes nothing is
 /// no longer taken for a report of it: the tickets plugin's time scale (its time prior fades
@@ -70,19 +68,18 @@ fn parts_of(patterns: &[&str], stats: &BTreeMap<&str, &PatternStats>) -> Vec<Vec
 }
 
 /// Splits each group whose reports quote patterns that are not seen together. `links` are the
-/// links that stand (generic patterns already refused); `everyone` is every stored report (the
-/// word statistics of the similarity measure).
+/// links that stand (generic patterns already refused); `corpus` holds the
+/// word statistics of the similarity measure over every stored report.
 pub fn split_groups<'r>(
     groups: BTreeMap<String, Vec<&'r BugReport>>,
     links: &[&Link],
     stats: &BTreeMap<&str, &PatternStats>,
-    everyone: &[BugReport],
+    corpus: &ReportCorpus,
 ) -> SplitGroups<'r> {
     let mut links_of: BTreeMap<&str, Vec<&Link>> = BTreeMap::new();
     for link in links {
         links_of.entry(link.report.as_str()).or_default().push(link);
     }
-    let mut corpus: Option<Corpus> = None;
     let mut result = SplitGroups { groups: BTreeMap::new(), reasons: BTreeMap::new() };
     for (name, members) in groups {
         let quoted: BTreeSet<&str> = members
@@ -118,7 +115,7 @@ pub fn split_groups<'r>(
         }
         // The others: the part whose linked reports they read most like, then the nearest in time.
         if !unlinked.is_empty() {
-            let corpus = corpus.get_or_insert_with(|| corpus_of(everyone));
+            let corpus = corpus.get();
             let features = |reports: &[&BugReport]| reports.iter().map(|r| features_of(r)).collect::<Vec<_>>();
             let part_features: Vec<_> = assigned.iter().map(|reports| features(reports)).collect();
             let part_indexed: Vec<Vec<Indexed>> =
@@ -259,17 +256,6 @@ pub fn set_apart_earlier<'r>(
     }
 }
 
-/// The tickets plugin's grouping rules at their defaults: what a report must show to belong
-/// to a group.
-fn grouping_rules() -> Rules {
-    Rules {
-        threshold: DEFAULT_THRESHOLD,
-        min_evidence: DEFAULT_MIN_EVIDENCE,
-        min_title: DEFAULT_MIN_TITLE,
-        merge_threshold: DEFAULT_MERGE_THRESHOLD,
-    }
-}
-
 /// Reports that quote nothing and read unlike the reports they were joined with: of each set
 /// of groups (`sets`: group names) joined because their reports quote one log message, every
 /// report without a link of its own must still read like the set's other reports as a whole
@@ -281,10 +267,9 @@ pub fn unlike_their_set<'r>(
     sets: &[Vec<&str>],
     groups: &BTreeMap<String, Vec<&'r BugReport>>,
     linked_reports: &BTreeSet<&str>,
-    everyone: &[BugReport],
+    corpus: &ReportCorpus,
 ) -> Vec<(String, &'r BugReport)> {
-    let mut corpus: Option<Corpus> = None;
-    let rules = grouping_rules();
+    let rules = Rules::default();
     let mut apart = Vec::new();
     for set in sets.iter().filter(|set| set.len() > 1) {
         let members: Vec<(&str, &'r BugReport)> =
@@ -292,7 +277,7 @@ pub fn unlike_their_set<'r>(
         if members.iter().all(|(_, report)| linked_reports.contains(report.id.as_str())) {
             continue;
         }
-        let corpus = corpus.get_or_insert_with(|| corpus_of(everyone));
+        let corpus = corpus.get();
         let features: Vec<_> = members.iter().map(|(_, report)| features_of(report)).collect();
         let indexed: Vec<Indexed> = features.iter().map(|f| Indexed::new(corpus, f)).collect();
         for (at, (group, report)) in members.iter().enumerate() {

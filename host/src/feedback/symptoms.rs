@@ -9,9 +9,9 @@
 
 use std::collections::BTreeMap;
 
-use opsloop_plugin_tickets::similarity::{Corpus, Indexed, compare};
+use opsloop_plugin_tickets::similarity::{Indexed, compare};
 
-use super::similar::{corpus_of, features_of};
+use super::similar::{ReportCorpus, features_of};
 use crate::index::{HOUR_MS, PatternStats};
 use crate::ingest::BugReport;
 
@@ -37,11 +37,11 @@ pub struct SymptomJoin {
 }
 
 /// The joins of groups with no link into linked groups. `linked` names each linked group's
-/// patterns; `everyone` is every stored report (the similarity measure's word statistics).
+/// patterns; `corpus` holds the similarity measure's word statistics over every stored report.
 pub fn symptom_joins(
     groups: &BTreeMap<String, Vec<&BugReport>>,
     linked: &BTreeMap<String, Vec<&PatternStats>>,
-    everyone: &[BugReport],
+    corpus: &ReportCorpus,
 ) -> Vec<SymptomJoin> {
     if linked.is_empty() {
         return Vec::new();
@@ -51,7 +51,6 @@ pub fn symptom_joins(
             patterns.iter().any(|p| filed >= p.first_seen_ms - LEAD_MS && filed <= p.last_seen_ms + LAG_MS)
         })
     };
-    let mut corpus: Option<Corpus> = None;
     let mut joins = Vec::new();
     for (name, members) in groups {
         if linked.contains_key(name) {
@@ -65,7 +64,7 @@ pub fn symptom_joins(
         if candidates.is_empty() {
             continue;
         }
-        let corpus = corpus.get_or_insert_with(|| corpus_of(everyone));
+        let corpus = corpus.get();
         let own: Vec<_> = members.iter().map(|r| features_of(r)).collect();
         let own: Vec<Indexed> = own.iter().map(|f| Indexed::new(corpus, f)).collect();
         let mut qualified: Vec<(&String, f64)> = Vec::new();
@@ -158,7 +157,7 @@ mod tests {
         let linked: BTreeMap<String, Vec<&PatternStats>> =
             linked.iter().map(|(group, stats)| (group.to_string(), vec![*stats])).collect();
         let all = everyone(reports);
-        symptom_joins(&groups, &linked, &all).into_iter().map(|j| (j.unlinked, j.linked)).collect()
+        symptom_joins(&groups, &linked, &ReportCorpus::new(&all)).into_iter().map(|j| (j.unlinked, j.linked)).collect()
     }
 
     fn in_group(mut report: BugReport, group: &str) -> BugReport {

@@ -358,10 +358,6 @@ pub fn parse_reports(
             // Where the last row began, and whether its last field runs over lines.
             let mut last_row = (0, false);
             for row in reader.records() {
-                if let Ok(row) = &row {
-                    let line = row.position().map_or(0, |position| position.line());
-                    last_row = (line, row.iter().last().is_some_and(|field| field.trim_end().contains('\n')));
-                }
                 match row {
                     Err(error) => {
                         let line = error.position().map_or(0, |position| position.line());
@@ -369,6 +365,7 @@ pub fn parse_reports(
                     }
                     Ok(row) => {
                         let line = row.position().map_or(0, |position| position.line());
+                        last_row = (line, row.iter().last().is_some_and(|field| field.trim_end().contains('\n')));
                         if row.len() > headers.len() {
                             // Most often a quote opened in a field and closed only in a later
                             // row, which then became part of this one.

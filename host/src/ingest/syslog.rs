@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde_json::{Map, Value};
 
-use super::record::{Origin, Record};
+use super::record::{Origin, Record, normalize_level};
 use super::timestamp::parse_timestamp_text;
 
 static RFC5424: LazyLock<Regex> = LazyLock::new(|| {
@@ -110,19 +110,9 @@ pub fn parse_rfc3164(line: &str, source: &str, origin: Origin) -> Result<Record,
 /// The level a message without a PRI names by its first word, as Unix programs write one
 /// (`error: Received disconnect …` from sshd, `fatal: …`, `warning: …`).
 fn level_prefix(message: &str) -> Option<String> {
-    const PREFIXES: [(&str, &str); 9] = [
-        ("error", "ERROR"),
-        ("fatal", "FATAL"),
-        ("warning", "WARN"),
-        ("warn", "WARN"),
-        ("notice", "INFO"),
-        ("info", "INFO"),
-        ("debug", "DEBUG"),
-        ("crit", "FATAL"),
-        ("critical", "FATAL"),
-    ];
+    const WORDS: [&str; 9] = ["error", "fatal", "warning", "warn", "notice", "info", "debug", "crit", "critical"];
     let (word, _) = message.split_once(": ")?;
-    PREFIXES.iter().find(|(prefix, _)| word.eq_ignore_ascii_case(prefix)).map(|(_, level)| level.to_string())
+    WORDS.iter().any(|known| word.eq_ignore_ascii_case(known)).then(|| normalize_level(word))
 }
 
 #[cfg(test)]

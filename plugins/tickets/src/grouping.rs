@@ -86,6 +86,18 @@ pub enum Decision {
     Merge(Vec<Admission>),
 }
 
+impl Default for Rules {
+    /// The plugin's defaults ([`crate::DEFAULT_THRESHOLD`] and the others).
+    fn default() -> Self {
+        Self {
+            threshold: crate::DEFAULT_THRESHOLD,
+            min_evidence: crate::DEFAULT_MIN_EVIDENCE,
+            min_title: crate::DEFAULT_MIN_TITLE,
+            merge_threshold: crate::DEFAULT_MERGE_THRESHOLD,
+        }
+    }
+}
+
 impl Rules {
     /// The score a member's link counts with: zero unless its evidence alone reaches
     /// `min_evidence` (words, not time) and the titles name the same thing or the stack traces

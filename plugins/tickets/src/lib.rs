@@ -49,17 +49,8 @@ pub struct TicketsPlugin {
     /// merged group id -> the group it was merged into
     #[serde(default)]
     merged_into: BTreeMap<String, String>,
-    #[serde(skip, default = "default_rules")]
+    #[serde(skip)]
     rules: Rules,
-}
-
-fn default_rules() -> Rules {
-    Rules {
-        threshold: DEFAULT_THRESHOLD,
-        min_evidence: DEFAULT_MIN_EVIDENCE,
-        min_title: DEFAULT_MIN_TITLE,
-        merge_threshold: DEFAULT_MERGE_THRESHOLD,
-    }
 }
 
 impl Default for TicketsPlugin {
@@ -69,7 +60,7 @@ impl Default for TicketsPlugin {
             corpus: Corpus::default(),
             group_of: HashMap::new(),
             merged_into: BTreeMap::new(),
-            rules: default_rules(),
+            rules: Rules::default(),
         }
     }
 }
