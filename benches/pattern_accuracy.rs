@@ -57,6 +57,7 @@ const HAND_WRITTEN_RULES: &[&str] = &[
     "miner: the bucket is (token count, first token unless it holds a digit or a variable or is a dotted name `a.b.c`)",
     "miner: a message joins a template differing in at most one plain word (the rest by variables)",
     "miner: an HTTP request method (GET, POST, ...) is never widened into a variable: each names its event",
+    "miner: a position of one key's values (`user=root`, `user=guest`: key and value plain names in one token) is a variable at 2 distinct values, whatever the grid's count",
     "miner: a position of state names (a capitalized word of lower-case letters: `Started`, `Paused`) needs 2 more distinct values than the grid's count to become a variable",
     "miner: templates of other lengths with the same constant words, differing in runs of at most 4 variables and units (one a variable), are one event, shown with each such run as one `<*>`",
     "miner: tokens framing a variable with other words (`(uid=<*>)` / `LOGIN(uid=<*>)`), or lists with other keys (`num=<*>,flags=<*>`), differ as plain words do, also when siblings fold",

@@ -1001,7 +1001,38 @@ fn is_state_word(token: &str) -> bool {
 
 /// The distinct values a position needs to become a variable, given the values seen there.
 fn words_needed(words: usize, values: &[String]) -> usize {
-    if values.iter().all(|value| is_state_word(value)) { words + STATE_EXTRA } else { words }
+    if values.iter().all(|value| is_state_word(value)) {
+        words + STATE_EXTRA
+    } else if field_values(values) {
+        FIELD_VALUES
+    } else {
+        words
+    }
+}
+
+/// The distinct values that make a position of one identity key's values (`user=root`,
+/// `user=guest`) a variable: who or where is data however few values a sample shows.
+const FIELD_VALUES: usize = 2;
+
+/// Keys whose values say who or where (a user, a host, a peer), not what happened: unlike
+/// `reason=`, `state=` or `result=`, their values never name an event.
+const IDENTITY_KEYS: [&str; 16] = [
+    "user", "username", "ruser", "logname", "login", "account", "owner", "uid", "host", "hostname", "rhost", "client",
+    "peer", "node", "ip", "addr",
+];
+
+/// Whether every value is `key=value` with one and the same identity key and a plain name for
+/// a value (a value holding a variable or punctuation, `tty=:<*>`, is another kind of value).
+fn field_values(values: &[String]) -> bool {
+    let key_of = |value: &str| {
+        let (key, rest) = value.split_once('=')?;
+        let key = key.trim_start_matches(|c: char| !c.is_ascii_alphanumeric());
+        let word =
+            !rest.is_empty() && rest.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.');
+        (word && IDENTITY_KEYS.contains(&key.to_ascii_lowercase().as_str())).then(|| key.to_string())
+    };
+    let Some(first) = values.first().and_then(|value| key_of(value)) else { return false };
+    values.iter().all(|value| key_of(value).as_deref() == Some(first.as_str()))
 }
 
 /// Whether a token is an HTTP request method, quotes or brackets around it aside (`"GET`).
@@ -1510,6 +1541,24 @@ mod tests {
             [get, post, delete, put].iter().map(|&at| miner.resolve(at)).collect();
         assert_eq!(methods.len(), 4, "one event per method");
         assert_eq!(miner.resolve(again), miner.resolve(get));
+    }
+
+    #[test]
+    fn one_keys_values_widen_at_two_where_words_need_more() {
+        // The grid's largest count, so only the key=value rule can widen at 2 values.
+        let mut miner = Miner::default().with_words_for_a_variable(5);
+        let root = miner.add("authentication failure; rhost=10.0.0.1 user=root");
+        let guest = miner.add("authentication failure; rhost=10.0.0.2 user=guest");
+        assert_eq!(miner.resolve(root), miner.resolve(guest), "a field's value is data");
+        assert_eq!(miner.template(root), "authentication failure; rhost=<*> user=<*>");
+        // A value holding punctuation or a variable is a different kind of value, and plain
+        // words still need the grid's count.
+        let console = miner.add("check pass; tty=:0 ruser= rhost=");
+        let ssh = miner.add("check pass; tty=NODEVssh ruser= rhost=");
+        assert_ne!(miner.resolve(console), miner.resolve(ssh));
+        let started = miner.add("worker alpha started");
+        let stopped = miner.add("worker beta started");
+        assert_ne!(miner.resolve(started), miner.resolve(stopped), "two plain words are not yet a variable");
     }
 
     #[test]
