@@ -332,8 +332,9 @@ struct Quote {
     place: Option<(usize, usize, usize)>,
     /// Template tokens matched: between two quotes of one place, the more specific wins.
     tokens: usize,
-    /// Whether it is a fragment cut at both ends that holds less than the template needs.
-    fragment: bool,
+    /// The quote reaches the template's last token and the reporter marked no cut after it: of
+    /// two templates that account for the words alike, it is the one that ends there.
+    whole: bool,
 }
 
 /// The best quote of `pattern` in one line of report words. A quote that covers none of the
@@ -372,6 +373,7 @@ fn best_quote(pattern: &PreparedPattern, line_number: usize, words: &Words<'_>) 
                 continue;
             }
             let cut = is_cut_fragment(tokens, line, end, (from, report_end));
+            let whole = end == tokens.len() && cut.is_none() && !cut_before(line, report_end);
             let report_end = report_end + usize::from(cut.is_some_and(|fragment| fragment.closing_word_left));
             let fragment = coverage < enough && cut.is_some_and(|fragment| fragment.shows_a_value || covers_a_value);
             let rule = if coverage >= enough || fragment {
@@ -388,7 +390,7 @@ fn best_quote(pattern: &PreparedPattern, line_number: usize, words: &Words<'_>) 
                     matched: raw[from..report_end].join(" "),
                     place: Some((line_number, from, report_end)),
                     tokens: end - start,
-                    fragment,
+                    whole,
                 });
             }
         }
@@ -642,21 +644,34 @@ fn frames_link(pattern: &PreparedPattern, report_frames: &[String]) -> Option<Qu
         matched: pattern.frames[..shared].join(" < "),
         place: None,
         tokens: shared,
-        fragment: false,
+        whole: false,
     })
 }
 
 /// Keeps, of quotes of several patterns over overlapping words of one report line, the one
-/// that matched most (then the most template tokens): one quoted line is one message.
+/// that matched most (then the most template tokens, then the template that ends where the
+/// quote does, then the one whose anomaly the report was filed nearest): one quoted line is
+/// one message.
 fn one_pattern_per_quote(mut found: Vec<(Link, Quote)>) -> Vec<Link> {
+    // How far from one of the pattern's anomaly episodes the report was filed (none: not near one).
+    let from_episode = |link: &Link| match link.corroboration {
+        Some(Corroboration::FiledNearEpisode { offset_ms }) => Some(offset_ms.unsigned_abs()),
+        _ => None,
+    };
     found.sort_by(|a, b| {
         (a.0.report.as_str())
             .cmp(b.0.report.as_str())
             .then(b.1.strength.total_cmp(&a.1.strength))
             .then(b.1.tokens.cmp(&a.1.tokens))
+            .then(b.1.whole.cmp(&a.1.whole))
+            .then(from_episode(&a.0).unwrap_or(u64::MAX).cmp(&from_episode(&b.0).unwrap_or(u64::MAX)))
             .then(a.0.pattern.cmp(&b.0.pattern))
     });
-    // A cut fragment two templates account for alike names neither of them.
+    // Words two templates account for alike (`… rhost=<*>` whole, and the start of `… rhost=<*>
+    // user=<*>`) name neither of them (which one would be the order of their ids), unless the
+    // report was filed near an anomaly of one of them: then they name the one it was filed
+    // nearest, or each of those it was filed as near (one event the miner keeps as two, `for
+    // root` / `for admin`, bursts as both).
     let mut kept: Vec<(Link, Quote, bool)> = Vec::new();
     for (link, quote) in found {
         let mut overlaps = false;
@@ -666,12 +681,23 @@ fn one_pattern_per_quote(mut found: Vec<(Link, Quote)>) -> Vec<Link> {
                     (Some((l1, a1, b1)), Some((l2, a2, b2))) => l1 == l2 && a1 < b2 && a2 < b1,
                     _ => false,
                 };
-            if same_line_overlap {
-                overlaps = true;
-                let alike = kept_quote.place == quote.place
-                    && kept_quote.tokens == quote.tokens
-                    && (kept_quote.strength - quote.strength).abs() < 1e-9;
-                *ambiguous |= alike && kept_quote.fragment && quote.fragment;
+            if !same_line_overlap {
+                continue;
+            }
+            // The same words from the same start (one may take in the closing ellipsis).
+            let same_start =
+                kept_quote.place.map(|(line, from, _)| (line, from)) == quote.place.map(|(l, f, _)| (l, f));
+            let alike = same_start
+                && kept_quote.tokens == quote.tokens
+                && kept_quote.whole == quote.whole
+                && (kept_quote.strength - quote.strength).abs() < 1e-9;
+            match (alike, from_episode(kept_link), from_episode(&link)) {
+                (true, Some(kept_offset), Some(offset)) if kept_offset == offset => {}
+                (true, None, None) => {
+                    *ambiguous = true;
+                    overlaps = true;
+                }
+                _ => overlaps = true,
             }
         }
         if !overlaps {
@@ -796,6 +822,23 @@ mod tests {
         // The template's words out of order.
         ("calling billing after the upstream timeout", "upstream timeout after <*> ms calling billing", None),
     ];
+
+    #[test]
+    fn a_whole_line_names_the_template_that_ends_where_it_does() {
+        let short = "PAM <*> more authentication failures; logname= uid=<*> euid=<*> tty=ssh ruser= rhost=<*>";
+        let long = "PAM <*> more authentication failures; logname= uid=<*> euid=<*> tty=ssh ruser= rhost=<*> user=root";
+        let patterns = [pattern("LONG", long, "sshd"), pattern("SHORT", short, "sshd")];
+        let whole = "From the server log:\n\n    [2024-03-05T05:29:18.853Z] ERROR PAM 2 more authentication \
+                     failures; logname= uid=7 euid=9 tty=ssh ruser= rhost=232.226.49.219\n\nRetrying does not help.";
+        let links = links_of(vec![report("R", "the feed times out", whole)], &patterns);
+        let named: Vec<&str> = links.iter().filter(|l| l.report == "R").map(|l| l.pattern.as_str()).collect();
+        assert_eq!(named, ["SHORT"], "{links:?}");
+        // Cut after the words both account for: which one it is cannot be told.
+        let cut = "The log says something like \"...2 more authentication failures; logname= uid=5 euid=3 \
+                   tty=ssh ruser= rhost=10.1.2.3 ...\"";
+        let links = links_of(vec![report("R", "the feed times out", cut)], &patterns);
+        assert!(links.iter().all(|l| l.report != "R"), "{links:?}");
+    }
 
     #[test]
     fn fixture_cases() {
