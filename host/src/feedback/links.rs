@@ -149,9 +149,21 @@ fn is_content(word: &str) -> bool {
     word.chars().any(char::is_alphabetic) && word.chars().count() >= 2
 }
 
-/// The content words of a text, each once.
+/// The content words of a text, each once: its words, and the names that frame values in it
+/// (`com.apple.addres` of `com.apple.Addres(31229)` or of `com.apple.Addres(<*>)`).
 fn content_words(text: &str) -> BTreeSet<String> {
-    text.split_whitespace().filter(|t| !t.contains("<*>")).map(normalize).filter(|w| is_content(w)).collect()
+    let mut words = BTreeSet::new();
+    for token in text.split_whitespace() {
+        if !token.contains("<*>") {
+            words.insert(normalize(token));
+        }
+        let lower = token.to_lowercase();
+        if let Some(name) = start_keys(&lower)[1].and_then(framing_name) {
+            words.insert(name);
+        }
+    }
+    words.retain(|w| is_content(w));
+    words
 }
 
 /// How much a word is worth as evidence: low when many reports or many patterns hold it.
@@ -220,6 +232,12 @@ impl TemplateToken {
             return token == self.pieces[0] || trimmed == trim_quoting(&self.pieces[0]) && !trimmed.is_empty();
         }
         let (first, last) = (&self.pieces[0], &self.pieces[self.pieces.len() - 1]);
+        // Quote marks and the punctuation a sentence puts around a word are not the token's.
+        let token = if token.starts_with(first.as_str()) && token.ends_with(last.as_str()) {
+            token
+        } else {
+            without_opening_ellipsis(token).trim_end_matches(|c: char| "`'\"\u{201d},;".contains(c))
+        };
         if !token.starts_with(first.as_str())
             || token.len() < first.len() + last.len()
             || !token.ends_with(last.as_str())
@@ -271,13 +289,13 @@ fn prepare(stats: &PatternStats, weights: &WordWeights) -> PreparedPattern {
         .map(|raw| {
             let lower = raw.to_lowercase();
             let pieces: Vec<String> = lower.split("<*>").map(str::to_string).collect();
-            let word = (pieces.len() == 1)
-                .then(|| normalize(raw))
-                .filter(|w| is_content(w) && seen.insert(w.clone()))
-                .map(|w| {
-                    let weight = weights.weight(&w);
-                    (w, weight)
-                });
+            // A token framing a value with a name (`com.apple.Addres(<*>)`, `deny(<*>)`) says
+            // that name as a constant word does.
+            let constant = if pieces.len() == 1 { Some(normalize(raw)) } else { framing_name(&pieces[0]) };
+            let word = constant.filter(|w| is_content(w) && seen.insert(w.clone())).map(|w| {
+                let weight = weights.weight(&w);
+                (w, weight)
+            });
             let exception = pieces.len() == 1 && looks_like_exception(&normalize(raw));
             TemplateToken { pieces, word, exception }
         })
@@ -295,10 +313,25 @@ fn prepare(stats: &PatternStats, weights: &WordWeights) -> PreparedPattern {
     let mut starts: HashMap<String, Vec<usize>> = HashMap::new();
     for (index, token) in tokens.iter().enumerate() {
         if token.word.is_some() {
-            starts.entry(trim_quoting(&token.pieces[0]).to_string()).or_default().push(index);
+            let start = if token.pieces.len() == 1 { trim_quoting(&token.pieces[0]) } else { &token.pieces[0] };
+            starts.entry(start.to_string()).or_default().push(index);
         }
     }
     PreparedPattern { starts, tokens, total_weight, body_start, body_weight, frames }
+}
+
+/// The name a token holding a value opens with, when it frames the value (`com.apple.addres(`,
+/// `deny(`, `user=`): the piece before the first variable, ending in an opening bracket or `=`.
+fn framing_name(first_piece: &str) -> Option<String> {
+    let name = first_piece.strip_suffix(['(', '[', '='])?;
+    (!name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || "._-:".contains(c))).then(|| normalize(name))
+}
+
+/// The start a report word gives a quote: the word itself, or the name that frames its value.
+fn start_keys(word: &str) -> [Option<&str>; 2] {
+    let opened = without_opening_ellipsis(word);
+    let framed = opened.find(['(', '[', '=']).filter(|&at| at > 0).map(|at| &opened[..=at]);
+    [Some(trim_quoting(word)), framed]
 }
 
 /// How many leading template tokens name who logged the message rather than say it: bracketed
@@ -347,8 +380,14 @@ fn best_quote(pattern: &PreparedPattern, line_number: usize, words: &Words<'_>) 
     let mut best: Option<Quote> = None;
     for at in 0..line.len() {
         // A quote starts on a constant word of the template.
-        let Some(starts) = pattern.starts.get(trim_quoting(&line[at])) else { continue };
-        for &start in starts {
+        let starts: Vec<usize> = start_keys(&line[at])
+            .into_iter()
+            .flatten()
+            .filter_map(|key| pattern.starts.get(key))
+            .flatten()
+            .copied()
+            .collect();
+        for start in starts {
             let (end, report_end, weight) = extend(tokens, start, line, at);
             let total = if start >= pattern.body_start { pattern.body_weight } else { pattern.total_weight };
             let coverage = if total > 0.0 { weight / total } else { 0.0 };
@@ -458,9 +497,8 @@ fn is_cut_fragment(
         return None;
     }
     let bare = trim_quoting(next_word).trim_end_matches('\u{2026}');
-    let first = &next_token.pieces[0];
-    let begins =
-        if first.is_empty() { !bare.is_empty() } else { bare.starts_with(first.as_str()) || first.starts_with(bare) };
+    let first = trim_quoting(&next_token.pieces[0]);
+    let begins = if first.is_empty() { !bare.is_empty() } else { bare.starts_with(first) || first.starts_with(bare) };
     begins.then_some(CutFragment { closing_word_left: true, shows_a_value: next_token.pieces.len() > 1 })
 }
 
@@ -837,6 +875,24 @@ mod tests {
         let cut = "The log says something like \"...2 more authentication failures; logname= uid=5 euid=3 \
                    tty=ssh ruser= rhost=10.1.2.3 ...\"";
         let links = links_of(vec![report("R", "the feed times out", cut)], &patterns);
+        assert!(links.iter().all(|l| l.report != "R"), "{links:?}");
+    }
+
+    #[test]
+    fn names_that_frame_values_are_words_of_the_message() {
+        let template = "Sandbox: com.apple.Addres(<*>) deny(<*>) network-outbound <*>";
+        let line = "Contacts cannot sync. Console: Sandbox: com.apple.Addres(31229) deny(1) network-outbound \
+                    /private/var/run/mDNSResponder";
+        let links = links_of(vec![report("R", "contacts do not sync", line)], &[pattern("P", template, "mac")]);
+        assert!(links.iter().any(|l| l.report == "R"), "{links:?}");
+        // A quote may open on a framed name.
+        let template = "com.apple.Addres(<*>) deny(<*>) network-outbound lookup <*>";
+        let line = "we get \"com.apple.Addres(31999) deny(1) network-outbound lookup mDNSResponder\"";
+        let links = links_of(vec![report("R", "contacts do not sync", line)], &[pattern("P", template, "mac")]);
+        assert!(links.iter().any(|l| l.report == "R"), "{links:?}");
+        // Without the names the words left do not weigh enough.
+        let line = "we get \"(31999) (1) network-outbound lookup mDNSResponder\"";
+        let links = links_of(vec![report("R", "contacts do not sync", line)], &[pattern("P", template, "mac")]);
         assert!(links.iter().all(|l| l.report != "R"), "{links:?}");
     }
 
