@@ -483,6 +483,13 @@ fn a_jira_csv_export_imports_every_report_and_warns_of_an_unreadable_date() {
         .collect();
     let ids: Vec<String> = (101..=112).map(|number| format!("SHOP-{number}")).collect();
     assert_eq!(reports.keys().cloned().collect::<Vec<_>>(), ids, "the issue key is the id");
+    let found = opsloop.ok(&["search", "--reports", "SHOP-107", "--format", "json"]);
+    let found: Vec<Value> = found.lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    assert_eq!(
+        found.first().map(|report| report["id"].clone()),
+        Some(Value::from("SHOP-107")),
+        "a key finds its report"
+    );
     for (id, created) in [
         ("SHOP-101", "2024-03-03T09:14:00.000Z"),
         ("SHOP-102", "2024-03-04T14:47:00.000Z"),

@@ -369,9 +369,26 @@ fn run_reports(
     let format = args.format.for_reports()?;
     // The server holds the board and the report index it serves in memory: reports written
     // beside it would not be seen there, and its next board build would not know them.
+    // The format the hint names: the one given, else the first file's by its extension.
+    let named = match format {
+        ReportFormat::Json => "json",
+        ReportFormat::Jsonl => "jsonl",
+        ReportFormat::Csv => "csv",
+        ReportFormat::Auto => {
+            let extension = found.paths.first().and_then(|path| path.extension()).and_then(|e| e.to_str());
+            match extension.map(str::to_ascii_lowercase).as_deref() {
+                Some("jsonl" | "ndjson") => "jsonl",
+                Some("json") => "json",
+                _ => "csv",
+            }
+        }
+    };
     super::feedback::refuse_while_served(
         data_dir,
-        "send the reports to it instead: POST /api/ingest/reports?format=csv (or json, jsonl) to its address, with the export as the body and a token of the ingest or admin role",
+        &format!(
+            "send the reports to it instead: POST /api/ingest/reports?format={named} to its address, with the export as \
+             the body and a token of the ingest or admin role"
+        ),
     )?;
     let index = ReportIndex::open(&data_dir.reports_dir())?;
     let (mut plugins, load_errors) = PluginSet::load(data_dir, settings)?;

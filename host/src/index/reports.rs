@@ -1,5 +1,5 @@
 //! The reports index: bug reports and feedback in their own tantivy index, one document per
-//! report id (a re-import replaces the report), searched over title, body and stack trace.
+//! report id (a re-import replaces the report), searched over id, title, body and stack trace.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -149,7 +149,13 @@ impl ReportIndex {
 
     fn parse_query(&self, query: &str) -> Result<Box<dyn Query>> {
         let fields = &self.fields;
-        super::parse_user_query(&self.index, vec![fields.title, fields.body, fields.stack_trace], query, None)
+        // The id too, so a report's key (`SHOP-103`) finds it without `id:`.
+        super::parse_user_query(
+            &self.index,
+            vec![fields.id, fields.title, fields.body, fields.stack_trace],
+            query,
+            None,
+        )
     }
 
     /// How many reports match.

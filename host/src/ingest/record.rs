@@ -54,15 +54,17 @@ impl Record {
 }
 
 /// The canonical spelling of a severity: common aliases fold to `TRACE`, `DEBUG`, `INFO`,
-/// `WARN`, `ERROR`, `FATAL`; anything else is kept, upper-cased.
+/// `WARN`, `ERROR`, `FATAL`, and so do the one-letter codes of glog/klog and Android's logcat
+/// (`V` `D` `I` `W` `E` `F`, logcat's `A` for assert) where a field holds the level; anything
+/// else is kept, upper-cased.
 pub fn normalize_level(level: &str) -> String {
     const ALIASES: &[(&str, &[&str])] = &[
-        ("TRACE", &["TRC", "TRACE", "FINEST", "FINER"]),
-        ("DEBUG", &["DBG", "DEBUG", "FINE"]),
-        ("INFO", &["INF", "INFO", "INFORMATION", "NOTICE"]),
-        ("WARN", &["WRN", "WARN", "WARNING"]),
-        ("ERROR", &["ERR", "ERROR", "SEVERE"]),
-        ("FATAL", &["FTL", "FATAL", "CRIT", "CRITICAL", "EMERG", "ALERT", "PANIC"]),
+        ("TRACE", &["TRC", "TRACE", "FINEST", "FINER", "V"]),
+        ("DEBUG", &["DBG", "DEBUG", "FINE", "D"]),
+        ("INFO", &["INF", "INFO", "INFORMATION", "NOTICE", "I"]),
+        ("WARN", &["WRN", "WARN", "WARNING", "W"]),
+        ("ERROR", &["ERR", "ERROR", "SEVERE", "E"]),
+        ("FATAL", &["FTL", "FATAL", "CRIT", "CRITICAL", "EMERG", "ALERT", "PANIC", "F", "A"]),
     ];
     // Compared without upper-casing first: one allocation per record, not two.
     let level = level.trim();
@@ -89,6 +91,10 @@ mod tests {
             ("fine", "DEBUG"),
             ("crit", "FATAL"),
             ("info", "INFO"),
+            ("E", "ERROR"),
+            ("w", "WARN"),
+            ("I", "INFO"),
+            ("F", "FATAL"),
         ] {
             assert_eq!(normalize_level(written), canonical, "{written:?}");
         }
@@ -98,5 +104,6 @@ mod tests {
     fn unknown_levels_are_kept_upper_cased() {
         assert_eq!(normalize_level(" verbose"), "VERBOSE");
         assert_eq!(normalize_level("warnings"), "WARNINGS");
+        assert_eq!(normalize_level("X"), "X");
     }
 }
