@@ -14,7 +14,8 @@ pub struct SearchArgs {
     /// tantivy query syntax: words search the message; `level:ERROR`, `pattern:ID`,
     /// `fields.user:alice`, `"a phrase"`, `a OR b`, `-excluded`. `*` matches everything.
     pub query: String,
-    /// Search bug reports (title, body, stack trace) instead of log records.
+    /// Search bug reports (id, title, body, stack trace) instead of log records. --source,
+    /// --since, --until and --histogram are for log records and cannot go with it.
     #[arg(long, conflicts_with_all = ["source", "histogram", "since", "until"])]
     pub reports: bool,
     /// Only records of this source.
