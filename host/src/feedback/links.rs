@@ -157,8 +157,7 @@ fn content_words(text: &str) -> BTreeSet<String> {
         if !token.contains("<*>") {
             words.insert(normalize(token));
         }
-        let lower = token.to_lowercase();
-        if let Some(name) = start_keys(&lower)[1].and_then(framing_name) {
+        if let Some(name) = framed_prefix(token).and_then(framing_name) {
             words.insert(name);
         }
     }
@@ -327,11 +326,11 @@ fn framing_name(first_piece: &str) -> Option<String> {
     (!name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || "._-:".contains(c))).then(|| normalize(name))
 }
 
-/// The start a report word gives a quote: the word itself, or the name that frames its value.
-fn start_keys(word: &str) -> [Option<&str>; 2] {
+/// A report word's name with the bracket or `=` that frames its value (`deny(` of `"deny(1)`),
+/// quote marks and an opening ellipsis left out: a quote may start on it.
+fn framed_prefix(word: &str) -> Option<&str> {
     let opened = without_opening_ellipsis(word);
-    let framed = opened.find(['(', '[', '=']).filter(|&at| at > 0).map(|at| &opened[..=at]);
-    [Some(trim_quoting(word)), framed]
+    opened.find(['(', '[', '=']).filter(|&at| at > 0).map(|at| &opened[..=at])
 }
 
 /// How many leading template tokens name who logged the message rather than say it: bracketed
@@ -379,15 +378,9 @@ fn best_quote(pattern: &PreparedPattern, line_number: usize, words: &Words<'_>) 
     let (raw, line) = (&words.raw, &words.lower);
     let mut best: Option<Quote> = None;
     for at in 0..line.len() {
-        // A quote starts on a constant word of the template.
-        let starts: Vec<usize> = start_keys(&line[at])
-            .into_iter()
-            .flatten()
-            .filter_map(|key| pattern.starts.get(key))
-            .flatten()
-            .copied()
-            .collect();
-        for start in starts {
+        // A quote starts on a constant word of the template, or on a name that frames a value.
+        let keys = [Some(trim_quoting(&line[at])), framed_prefix(&line[at])];
+        for start in keys.into_iter().flatten().filter_map(|key| pattern.starts.get(key)).flatten().copied() {
             let (end, report_end, weight) = extend(tokens, start, line, at);
             let total = if start >= pattern.body_start { pattern.body_weight } else { pattern.total_weight };
             let coverage = if total > 0.0 { weight / total } else { 0.0 };
