@@ -170,6 +170,9 @@ fn main() {
          the tracker closed as DUPLICATE; the labels count the other {} as false whatever they are.\n",
         predicted_pairs - predicted_labelable
     );
+    if std::env::var_os("TICKET_GROUPING_DETAIL").is_some() {
+        print_judgeable_false_pairs(&stored, &truth, &labelable);
+    }
     let features: Vec<_> = stored.iter().map(features_of).collect();
     let mut corpus = Corpus::default();
     features.iter().for_each(|f| corpus.add(f));
@@ -461,4 +464,36 @@ impl Halves<'_> {
         }
         scores
     }
+}
+
+/// `TICKET_GROUPING_DETAIL=1`: every pair the default grouping puts together that the labels
+/// can judge and call false, with both titles, group by group: how the grouping's misses read.
+fn print_judgeable_false_pairs(
+    stored: &[opsloop::ingest::BugReport],
+    truth: &HashMap<String, String>,
+    labelable: &dyn Fn(&str, &str) -> bool,
+) {
+    let mut members: BTreeMap<&str, Vec<&opsloop::ingest::BugReport>> = BTreeMap::new();
+    for report in stored {
+        if let Some(group) = report.annotations.get("group") {
+            members.entry(group.as_str()).or_default().push(report);
+        }
+    }
+    for (group, reports) in members.iter().filter(|(_, reports)| reports.len() > 1) {
+        let false_pairs: Vec<(&str, &str)> = reports
+            .iter()
+            .enumerate()
+            .flat_map(|(i, a)| reports[i + 1..].iter().map(move |b| (*a, *b)))
+            .filter(|(a, b)| labelable(&a.id, &b.id) && truth[&a.id] != truth[&b.id])
+            .map(|(a, b)| (a.id.as_str(), b.id.as_str()))
+            .collect();
+        if false_pairs.is_empty() {
+            continue;
+        }
+        println!("group {group}: {} judgeable false pairs", false_pairs.len());
+        for report in reports {
+            println!("  {} [{}] {}", report.id, truth[&report.id], report.title);
+        }
+    }
+    println!();
 }

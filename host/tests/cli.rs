@@ -522,6 +522,55 @@ fn a_jira_csv_export_imports_every_report_and_warns_of_an_unreadable_date() {
 }
 
 #[test]
+fn a_time_away_from_the_line_start_is_learned_from_the_file_and_continuations_join() {
+    let opsloop = Opsloop::new();
+    let logcat = opsloop.path("phone.log");
+    std::fs::write(
+        &logcat,
+        concat!(
+            "03-17 16:13:38.811  1702  2395 D WindowManager: relayout window 42\n",
+            "03-17 16:13:39.002  1702  8671 E AndroidRuntime: FATAL EXCEPTION: main\n",
+            "\tat com.example.Shop.checkout(Shop.java:42)\n",
+            "03-17 16:13:39.120  1702  8671 I ActivityManager: Process com.example.shop has died\n",
+        ),
+    )
+    .unwrap();
+    let flagged = opsloop.path("bluegene.log");
+    std::fs::write(
+        &flagged,
+        concat!(
+            "- 1117838570 2005.06.03 R02-M1-N0 RAS KERNEL INFO instruction cache parity error corrected\n",
+            "KERNDTLB 1117838573 2005.06.03 R02-M1-N0 RAS KERNEL FATAL data TLB error interrupt\n",
+        ),
+    )
+    .unwrap();
+    let summary: Value = serde_json::from_str(&opsloop.ok(&[
+        "import",
+        "--summary",
+        "json",
+        logcat.to_str().unwrap(),
+        flagged.to_str().unwrap(),
+    ]))
+    .unwrap();
+    assert_eq!((summary["records"].as_u64(), summary["undated"].as_u64()), (Some(5), Some(0)), "{summary:#}");
+    let crash = opsloop.search_json("AndroidRuntime");
+    assert_eq!(crash.len(), 1, "{crash:?}");
+    assert_eq!(crash[0]["level"], "ERROR");
+    assert!(crash[0]["message"].as_str().unwrap().contains("Shop.java:42"), "the stack line joins: {crash:?}");
+    assert!(crash[0]["timestamp"].as_str().unwrap().ends_with("-03-17T16:13:39.002Z"), "{crash:?}");
+    let fatal = opsloop.search_json("level:FATAL");
+    assert_eq!(fatal.len(), 1, "{fatal:?}");
+    assert_eq!(fatal[0]["timestamp"], "2005-06-03T22:42:53.000Z");
+    assert_eq!(fatal[0]["message"], "data TLB error interrupt");
+    assert_eq!(fatal[0]["fields"]["header"], "KERNDTLB 2005.06.03 R02-M1-N0 RAS KERNEL");
+    // The layout as the summary names it reads the file again when given.
+    let forced =
+        opsloop.run(&["import", "--format", "header", "--pattern", "time=0+2 level=9", logcat.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&forced.stderr);
+    assert!(!forced.status.success() && text.contains("expected `time=B+W`"), "{text}");
+}
+
+#[test]
 fn records_without_a_time_of_their_own_are_counted_and_said_to_carry_the_import_time() {
     let opsloop = Opsloop::new();
     let path = opsloop.path("mixed.jsonl");

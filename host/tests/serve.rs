@@ -534,6 +534,28 @@ fn an_idle_server_tailing_files_does_not_spin() {
 }
 
 #[test]
+fn a_tailed_file_with_its_time_after_a_flag_keeps_its_learned_layout_in_later_chunks() {
+    let data = DataDir::new("");
+    let logs = data.path("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    let line = |n: usize, level: &str| {
+        format!("- {} 2005.06.03 R02-M1 RAS KERNEL {level} tailtest number {n}", 1_117_838_570 + n)
+    };
+    append(&logs.join("bluegene.log"), (0..5).map(|n| line(n, "INFO")));
+    let server = Server::start(&data.data(), &["--watch", logs.to_str().unwrap()]);
+    wait_for(&server, 5);
+    // A later chunk: read with the layout learned from the first, a stack line joined.
+    append(&logs.join("bluegene.log"), [line(5, "FATAL"), "\tat kernel.Handler.fail(Handler.java:7)".to_string()]);
+    wait_for(&server, 6);
+    let (_, page) = call("GET", &server.url("/api/search?q=level:FATAL&limit=5"), Some(READER), None);
+    let hits = page["hits"].as_array().unwrap();
+    assert_eq!(hits.len(), 1, "{page:#}");
+    assert_eq!(hits[0]["timestamp"], "2005-06-03T22:42:55.000Z", "{page:#}");
+    assert_eq!(hits[0]["message"], "tailtest number 5\n\tat kernel.Handler.fail(Handler.java:7)", "{page:#}");
+    assert!(server.stop().success());
+}
+
+#[test]
 fn tailing_survives_append_rotation_truncation_and_restart_with_every_line_once() {
     let data = DataDir::new("");
     let logs = data.path("logs");

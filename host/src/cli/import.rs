@@ -32,11 +32,12 @@ pub struct ImportArgs {
     #[arg(long)]
     pub reports: bool,
     /// How the input is laid out; `auto` decides per file. Logs: raw, json (= jsonl), logfmt,
-    /// syslog, clf, text, pattern. Reports: json, jsonl, csv.
+    /// syslog, clf, text, header, pattern. Reports: json, jsonl, csv.
     #[arg(long, value_enum, default_value = "auto")]
     pub format: InputFormat,
     /// A line layout with `<Field>` placeholders, e.g.
-    /// `'<Date> <Time> <Pid> <Level> <Component>: <Content>'` (implies --format pattern).
+    /// `'<Date> <Time> <Pid> <Level> <Component>: <Content>'` (implies --format pattern); with
+    /// --format header, where the time and level are (`'time=1+2 level=1'`).
     #[arg(long)]
     pub pattern: Option<String>,
     /// Records between commits; each commit is a point an interrupted import resumes from.
@@ -82,6 +83,9 @@ pub enum InputFormat {
     Clf,
     /// Logs: text lines that start with a timestamp (and usually a level).
     Text,
+    /// Logs: text lines whose time sits at one place among their first tokens (learned from
+    /// the file's first lines, or --pattern 'time=B+W level=N' as the import summary shows it).
+    Header,
     /// Logs: the --pattern layout.
     Pattern,
     /// Reports: a tracker's CSV export.
@@ -98,6 +102,7 @@ impl InputFormat {
             Self::Syslog => Format::Syslog,
             Self::Clf => Format::Clf,
             Self::Text => Format::Text,
+            Self::Header => Format::Header,
             Self::Pattern => Format::Pattern,
             Self::Csv => return Err(UsageError("--format csv is for bug reports; add --reports".into())),
         })
@@ -501,6 +506,9 @@ fn summary_json(summary: &ImportSummary) -> serde_json::Value {
     })
 }
 
+/// Inputs the human summary lists one by one at most.
+const MAX_INPUTS_LISTED: usize = 20;
+
 /// Prints the human summary.
 pub fn print_summary(summary: &ImportSummary, out: &mut Out) -> std::io::Result<()> {
     out.line(format!(
@@ -512,6 +520,23 @@ pub fn print_summary(summary: &ImportSummary, out: &mut Out) -> std::io::Result<
         summary.records_per_second(),
         summary.megabytes_per_second()
     ))?;
+    // Each input's own count and format when there are several, or when the format had to
+    // learn where the file holds its time (the layout to give --pattern to read it so again).
+    let listed = summary.inputs.len() > 1 || summary.inputs.iter().any(|input| input.layout.is_some());
+    for input in summary.inputs.iter().filter(|input| listed && input.error.is_none()).take(MAX_INPUTS_LISTED) {
+        let format = input.format.as_deref().unwrap_or("raw");
+        let layout = input
+            .layout
+            .as_deref()
+            .map(|layout| format!(" (--format {format} --pattern '{layout}')"))
+            .unwrap_or_default();
+        out.line(format!("  {}: {} record(s), {format}{layout}", input.name, input.records))?;
+    }
+    let unlisted =
+        summary.inputs.iter().filter(|input| input.error.is_none()).count().saturating_sub(MAX_INPUTS_LISTED);
+    if listed && unlisted > 0 {
+        out.line(format!("  … and {unlisted} more input(s) (--summary json lists each)"))?;
+    }
     for input in &summary.inputs {
         if input.error.is_some() {
             let kept = match input.records {

@@ -2,6 +2,7 @@
 //! into a [`Record`], and telling whether a line starts a new record or continues the last one
 //! (a stack trace line, an indented continuation).
 
+use super::header::HeaderLayout;
 use super::layout::Layout;
 use super::record::{Origin, Record};
 use super::{access_log, json, logfmt, plain_text, syslog};
@@ -24,6 +25,9 @@ pub enum Format {
     Clf,
     /// Plain text that starts with a timestamp (and usually a level).
     Text,
+    /// Plain text whose time sits at one place among its first tokens, learned from the
+    /// file's first lines (or given as `--pattern 'time=B+W level=N'`).
+    Header,
     /// A `--pattern` layout with `<Field>` placeholders.
     Pattern,
 }
@@ -37,6 +41,7 @@ pub enum LineParser {
     Syslog,
     Clf,
     Text,
+    Header(HeaderLayout),
     Pattern(Layout),
 }
 
@@ -54,6 +59,11 @@ impl LineParser {
             Format::Syslog => Self::Syslog,
             Format::Clf => Self::Clf,
             Format::Text => Self::Text,
+            // Learned from the input's first lines unless given.
+            Format::Header => match pattern {
+                Some(spec) => Self::Header(HeaderLayout::from_spec(spec)?),
+                None => return Ok(None),
+            },
             Format::Pattern => {
                 let layout = pattern.ok_or("--format pattern needs --pattern LAYOUT")?;
                 Self::Pattern(Layout::new(layout)?)
@@ -62,8 +72,9 @@ impl LineParser {
     }
 
     /// The format whose parser reads the first of `sample` and at least a quarter of it (or 8
-    /// lines: records with long stack traces leave few lines that start a record); `Raw` when
-    /// none does.
+    /// lines: records with long stack traces leave few lines that start a record), a header
+    /// layout learned from it when none of those does ([`HeaderLayout::learn`]); `Raw` when
+    /// nothing reads it.
     pub fn detect(sample: &[&str]) -> Self {
         let candidates = [Self::Json, Self::Syslog, Self::Clf, Self::Text, Self::Logfmt];
         let Some(first) = sample.first() else { return Self::Raw };
@@ -77,7 +88,27 @@ impl LineParser {
                 return candidate;
             }
         }
-        Self::Raw
+        HeaderLayout::learn(sample).map_or(Self::Raw, Self::Header)
+    }
+
+    /// The layout of a `header` input: `spec` (`--pattern`) when given, else learned from its
+    /// first lines; says why when neither gives one.
+    pub fn header(spec: Option<&str>, sample: &[&str]) -> Result<Self, String> {
+        let layout = match spec {
+            Some(spec) => HeaderLayout::from_spec(spec)?,
+            None => HeaderLayout::learn(sample).ok_or(
+                "--format header: no place among the first tokens of the first lines holds a time on enough of them",
+            )?,
+        };
+        Ok(Self::Header(layout.reading_as(sample)))
+    }
+
+    /// What `--pattern` must say to read the input this way again (the learned header layout).
+    pub fn pattern_spec(&self) -> Option<String> {
+        match self {
+            Self::Header(layout) => Some(layout.spec()),
+            _ => None,
+        }
     }
 
     /// The format's name, as `--format` spells it.
@@ -89,6 +120,7 @@ impl LineParser {
             Self::Syslog => "syslog",
             Self::Clf => "clf",
             Self::Text => "text",
+            Self::Header(_) => "header",
             Self::Pattern(_) => "pattern",
         }
     }
@@ -104,6 +136,7 @@ impl LineParser {
                 .map_err(|_| "not syslog (RFC 5424 or 3164)".to_string()),
             Self::Clf => access_log::parse(line, source, origin),
             Self::Text => plain_text::parse(line, source, origin),
+            Self::Header(layout) => layout.parse(line, source, origin),
             Self::Pattern(layout) => layout.parse(line, source, origin),
         }
     }
@@ -116,6 +149,7 @@ impl LineParser {
             Self::Raw | Self::Json | Self::Clf => false,
             Self::Logfmt => line.starts_with([' ', '\t']),
             Self::Text => !plain_text::starts_record(line),
+            Self::Header(layout) => !layout.starts_record(line),
             Self::Syslog => !syslog::starts_record(line),
             Self::Pattern(layout) => !layout.matches(line),
         }
@@ -136,6 +170,8 @@ mod tests {
             ("2015-10-18 18:01:47,978 INFO [main] org.apache.Foo: started", "text"),
             ("081109 203615 148 INFO dfs.DataNode: x", "text"),
             ("level=info msg=started port=8080", "logfmt"),
+            ("03-17 16:13:38.811  1702  2395 D WindowManager: relayout", "header"),
+            ("1733600000 INFO service started on port 8080", "header"),
             ("just some words", "raw"),
             ("{not json", "raw"),
         ];

@@ -8,6 +8,7 @@ mod access_log;
 pub mod bulk;
 mod file_kind;
 mod format;
+mod header;
 mod json;
 mod layout;
 mod lines;
@@ -293,6 +294,8 @@ pub struct InputSummary {
     pub lines: u64,
     pub bytes: u64,
     pub format: Option<&'static str>,
+    /// The layout the format learned from the input, as `--pattern` takes it.
+    pub layout: Option<String>,
 }
 
 /// Most lines one record may join (a stack trace longer than this starts a new record).
@@ -321,20 +324,27 @@ pub fn read_records<E: From<IngestError>>(
     let forced = LineParser::forced(options.format, options.pattern.as_deref())
         .map_err(|reason| IngestError::Options { input: input.name.clone(), reason })?;
     let parser = match forced {
-        Some(parser) => parser,
-        None => {
+        Some(parser) if options.format != Format::Header => parser,
+        _ => {
             let sample = input.sample().map_err(|source| IngestError::Read {
                 input: input.name.clone(),
                 line: start.line,
                 source,
             })?;
-            LineParser::detect(&sample.iter().map(String::as_str).collect::<Vec<_>>())
+            let sample: Vec<&str> = sample.iter().map(String::as_str).collect();
+            if options.format == Format::Header {
+                LineParser::header(options.pattern.as_deref(), &sample)
+                    .map_err(|reason| IngestError::Options { input: input.name.clone(), reason })?
+            } else {
+                LineParser::detect(&sample)
+            }
         }
     };
     let name = input.name.clone();
     let mut reader = LineReader::new(&mut input.reader, options.max_line_bytes);
     let mut batch = Vec::with_capacity(batch_size);
-    let mut summary = InputSummary { format: Some(parser.name()), ..InputSummary::default() };
+    let mut summary =
+        InputSummary { format: Some(parser.name()), layout: parser.pattern_spec(), ..InputSummary::default() };
     let mut pending: Option<Pending> = None;
     let mut handed_over = start;
 

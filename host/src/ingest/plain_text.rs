@@ -6,13 +6,34 @@ use super::record::{Origin, Record, normalize_level};
 use super::timestamp::{has_leading_timestamp, leading_timestamp};
 
 const LEVEL_WORDS: &[&str] = &[
-    "TRACE", "DEBUG", "DBG", "INFO", "INF", "NOTICE", "WARN", "WARNING", "WRN", "ERROR", "ERR", "SEVERE", "FATAL",
-    "CRITICAL", "CRIT", "FINE", "FINER", "FINEST", "ALERT", "EMERG", "PANIC",
+    "TRACE",
+    "VERBOSE",
+    "DEBUG",
+    "DBG",
+    "INFO",
+    "INF",
+    "INFORMATION",
+    "NOTICE",
+    "WARN",
+    "WARNING",
+    "WRN",
+    "ERROR",
+    "ERR",
+    "SEVERE",
+    "FATAL",
+    "CRITICAL",
+    "CRIT",
+    "FINE",
+    "FINER",
+    "FINEST",
+    "ALERT",
+    "EMERG",
+    "PANIC",
 ];
 
 /// The level a token spells, with brackets, colons and case ignored; a lower-case word counts
 /// only in brackets (`[error]`), so prose like "info" is not taken for a level.
-fn level_word(token: &str) -> Option<String> {
+pub(super) fn level_word(token: &str) -> Option<String> {
     let word = token.trim_matches(|c: char| matches!(c, '[' | ']' | '(' | ')' | ':' | '<' | '>' | ','));
     let bracketed = token.starts_with(['[', '(', '<']);
     let known = LEVEL_WORDS.iter().any(|level| level.eq_ignore_ascii_case(word));
@@ -45,16 +66,17 @@ pub fn parse(line: &str, source: &str, origin: Origin) -> Result<Record, String>
     let mut level = None;
     let mut message_at = 0usize;
     let mut scanned = 0usize;
-    for (index, token) in rest.split(' ').enumerate().take(4) {
+    // Fields may be separated by `|` too (`2024-12-07 10:00:00|ERROR|payments|charge failed`).
+    for token in rest.split([' ', '|']).take(4) {
         if let Some(found) = level_word(token) {
             level = Some(found);
             message_at = scanned + token.len();
             break;
         }
         scanned += token.len() + 1;
-        let _ = index;
     }
-    let message = if level.is_some() { rest[message_at.min(rest.len())..].trim_start() } else { rest };
+    let message =
+        if level.is_some() { rest[message_at.min(rest.len())..].trim_start_matches([' ', '\t', '|']) } else { rest };
     let mut record = Record::new(source, message.to_string(), origin);
     record.timestamp_ms = Some(timestamp_ms);
     record.level = level;
@@ -100,6 +122,13 @@ mod tests {
         assert_eq!(record.timestamp_ms, Some(1_133_671_664_000));
         assert_eq!(record.level.as_deref(), Some("ERROR"));
         assert_eq!(record.message, "mod_jk child workerEnv in error state 6");
+    }
+
+    #[test]
+    fn a_level_between_pipes_is_read() {
+        let record = parse("2024-12-07 10:00:00|ERROR|payments|charge failed for order 123", "s", origin()).unwrap();
+        assert_eq!(record.level.as_deref(), Some("ERROR"));
+        assert_eq!(record.message, "payments|charge failed for order 123");
     }
 
     #[test]

@@ -59,7 +59,7 @@ impl Record {
 /// else is kept, upper-cased.
 pub fn normalize_level(level: &str) -> String {
     const ALIASES: &[(&str, &[&str])] = &[
-        ("TRACE", &["TRC", "TRACE", "FINEST", "FINER", "V"]),
+        ("TRACE", &["TRC", "TRACE", "VERBOSE", "FINEST", "FINER", "V"]),
         ("DEBUG", &["DBG", "DEBUG", "FINE", "D"]),
         ("INFO", &["INF", "INFO", "INFORMATION", "NOTICE", "I"]),
         ("WARN", &["WRN", "WARN", "WARNING", "W"]),
@@ -88,6 +88,7 @@ mod tests {
             ("SEVERE", "ERROR"),
             ("notice", "INFO"),
             ("Finest", "TRACE"),
+            ("Verbose", "TRACE"),
             ("fine", "DEBUG"),
             ("crit", "FATAL"),
             ("info", "INFO"),
@@ -102,7 +103,7 @@ mod tests {
 
     #[test]
     fn unknown_levels_are_kept_upper_cased() {
-        assert_eq!(normalize_level(" verbose"), "VERBOSE");
+        assert_eq!(normalize_level(" audit"), "AUDIT");
         assert_eq!(normalize_level("warnings"), "WARNINGS");
         assert_eq!(normalize_level("X"), "X");
     }

@@ -97,13 +97,7 @@ pub fn parse_timestamp_text(text: &str) -> Option<i64> {
     let with_year = format!("{} {collapsed}", now.year());
     for layout in YEARLESS_LAYOUTS {
         if let Ok(time) = NaiveDateTime::parse_from_str(&with_year, layout) {
-            // As rsyslog does: a yearless date more than two days ahead is from last year.
-            let time = if time.and_utc() > now + chrono::Duration::days(2) {
-                time.with_year(now.year() - 1).unwrap_or(time)
-            } else {
-                time
-            };
-            return Some(time.and_utc().timestamp_millis());
+            return Some(in_the_last_year(time, now));
         }
     }
     None
@@ -320,6 +314,105 @@ fn parse_jira(text: &str) -> Option<i64> {
         .iter()
         .find_map(|layout| NaiveDateTime::parse_from_str(&normalized, layout).ok())
         .map(|time| time.and_utc().timestamp_millis())
+}
+
+/// Layouts with a year that a line's header may hold away from its start or that the text
+/// format does not read at a line's start (see [`parse_header_time`]).
+const HEADER_LAYOUTS: &[&str] = &[
+    // 07-Dec-2024 10:00:03.123 (Tomcat's default)
+    "%d-%b-%Y %H:%M:%S%.f",
+    // 07 Dec 2024 10:00:03,123 (log4j's DATE)
+    "%d %b %Y %H:%M:%S%.f",
+    // 12/07/2024 10:00:03 PM: with AM or PM the month comes first (US .NET and Java defaults)
+    "%m/%d/%Y %I:%M:%S%.f %p",
+    // 07/12/2024 22:00:03: on a 24-hour clock the day comes first (most other locales)
+    "%d/%m/%Y %H:%M:%S%.f",
+    "%d.%m.%Y %H:%M:%S%.f",
+    "%Y.%m.%d %H:%M:%S%.f",
+];
+/// Layouts without a year a header may hold, each with what joins the current year put in
+/// front to the text.
+const YEARLESS_HEADER_LAYOUTS: &[(&str, char)] = &[
+    // 03-17 16:13:38.811 (Android logcat)
+    ("%Y-%m-%d %H:%M:%S%.f", '-'),
+    // 10.30 16:49:06 (Proxifier)
+    ("%Y.%m.%d %H:%M:%S%.f", '.'),
+];
+
+/// Which reading of [`parse_header_time`] read a time: a file's next lines try it first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeaderTime {
+    Epoch,
+    /// [`parse_timestamp_text`].
+    Text,
+    /// This one of [`HEADER_LAYOUTS`].
+    Layout(usize),
+    /// This one of [`YEARLESS_HEADER_LAYOUTS`].
+    Yearless(usize),
+}
+
+/// A time as a log line's header writes it, away from the line's start or not, and how it was
+/// read: an epoch number of 10 digits (seconds, a fraction allowed) or 13 (milliseconds)
+/// between 2001 and 2100 and nothing else, so a process id or a count is never read as a
+/// time; the layouts [`parse_timestamp_text`] reads; [`HEADER_LAYOUTS`] and
+/// [`YEARLESS_HEADER_LAYOUTS`].
+pub fn parse_header_time(text: &str) -> Option<(i64, HeaderTime)> {
+    let text = text.trim();
+    if text.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        return epoch_in_header(text).map(|ms| (ms, HeaderTime::Epoch));
+    }
+    let ways = [HeaderTime::Text]
+        .into_iter()
+        .chain((0..HEADER_LAYOUTS.len()).map(HeaderTime::Layout))
+        .chain((0..YEARLESS_HEADER_LAYOUTS.len()).map(HeaderTime::Yearless));
+    ways.into_iter().find_map(|way| read_header_time(text, way).map(|ms| (ms, way)))
+}
+
+/// Reads a header's time one way only (see [`parse_header_time`]).
+pub fn read_header_time(text: &str, way: HeaderTime) -> Option<i64> {
+    let text = text.trim();
+    match way {
+        HeaderTime::Epoch => epoch_in_header(text),
+        _ if text.bytes().all(|b| b.is_ascii_digit() || b == b'.') => None,
+        HeaderTime::Text => parse_timestamp_text(text),
+        HeaderTime::Layout(index) => NaiveDateTime::parse_from_str(&comma_fraction(text), HEADER_LAYOUTS.get(index)?)
+            .ok()
+            .map(|time| time.and_utc().timestamp_millis()),
+        HeaderTime::Yearless(index) => {
+            let (layout, joiner) = YEARLESS_HEADER_LAYOUTS.get(index)?;
+            let now = chrono::Utc::now();
+            let with_year = format!("{}{joiner}{}", now.year(), comma_fraction(text));
+            NaiveDateTime::parse_from_str(&with_year, layout).ok().map(|time| in_the_last_year(time, now))
+        }
+    }
+}
+
+/// `time` read without a year, put in the current one: as rsyslog does, a time more than two
+/// days ahead is from last year.
+pub fn in_the_last_year(time: NaiveDateTime, now: DateTime<chrono::Utc>) -> i64 {
+    let time = if time.and_utc() > now + chrono::Duration::days(2) {
+        time.with_year(now.year() - 1).unwrap_or(time)
+    } else {
+        time
+    };
+    time.and_utc().timestamp_millis()
+}
+
+/// An epoch number in a header: 10 digits of seconds (with a fraction or not) or 13 of
+/// milliseconds, from 2001-09-09 to 2100.
+fn epoch_in_header(text: &str) -> Option<i64> {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let plausible = match whole.len() {
+        10 => fraction.bytes().all(|b| b.is_ascii_digit()),
+        13 => fraction.is_empty(),
+        _ => false,
+    };
+    if !plausible || whole.starts_with('0') {
+        return None;
+    }
+    let number: f64 = text.parse().ok()?;
+    let ms = epoch_to_millis(number);
+    (1_000_000_000_000..4_102_444_800_000).contains(&ms).then_some(ms)
 }
 
 fn epoch_to_millis(number: f64) -> i64 {

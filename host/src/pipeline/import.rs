@@ -37,6 +37,9 @@ pub struct InputReport {
     pub lines: u64,
     pub bytes: u64,
     pub format: Option<String>,
+    /// What `--pattern` says to read the input the same way again, when the format learned a
+    /// layout from it (`header`: `time=1+1 level=6`).
+    pub layout: Option<String>,
     /// Lines already imported before and skipped this time.
     pub skipped_lines: u64,
     /// Why the input could not be read (its good lines before the failure are kept).
@@ -46,7 +49,7 @@ pub struct InputReport {
 impl InputReport {
     /// An input that could not be read, and why.
     pub fn failed(name: String, skipped_lines: u64, error: String) -> Self {
-        Self { name, records: 0, lines: 0, bytes: 0, format: None, skipped_lines, error: Some(error) }
+        Self { name, records: 0, lines: 0, bytes: 0, format: None, layout: None, skipped_lines, error: Some(error) }
     }
 }
 
@@ -321,6 +324,7 @@ pub fn import(
                     lines: read.lines,
                     bytes: read.bytes,
                     format: read.format.map(str::to_string),
+                    layout: read.layout,
                     skipped_lines: start.line,
                     error: None,
                 }
@@ -514,6 +518,7 @@ pub fn import_reports(
             lines: 0,
             bytes: 0,
             format: None,
+            layout: None,
             skipped_lines: 0,
             error: None,
         });

@@ -271,6 +271,15 @@ impl Tailer {
             let sample: Vec<&str> =
                 text.lines().filter(|line| !line.trim().is_empty()).take(crate::ingest::DETECTION_SAMPLE).collect();
             let parser = match LineParser::forced(self.parse.format, self.parse.pattern.as_deref()) {
+                _ if self.parse.format == Format::Header => {
+                    match LineParser::header(self.parse.pattern.as_deref(), &sample) {
+                        Ok(parser) => parser,
+                        Err(reason) => {
+                            tracing::error!(file = %tailed.path.display(), %reason, "cannot read tailed lines");
+                            return None;
+                        }
+                    }
+                }
                 Ok(Some(parser)) => parser,
                 _ => LineParser::detect(&sample),
             };
@@ -287,7 +296,9 @@ impl Tailer {
             }
         }
         chunk.truncate(cut);
-        let options = ParseOptions { format: *format, ..self.parse.clone() };
+        // A learned header layout is handed on as `--pattern` would give it.
+        let pattern = parser.pattern_spec().or_else(|| self.parse.pattern.clone());
+        let options = ParseOptions { format: *format, pattern, ..self.parse.clone() };
         let name = tailed.path.display().to_string();
         let start = tailed.position;
         let mut records = Vec::new();
