@@ -27,7 +27,8 @@ pub struct ImportArgs {
     /// The source name for these records (default: the file name up to its first dot).
     #[arg(long)]
     pub source: Option<String>,
-    /// Import bug reports (Jira, Bugzilla or GitLab CSV; GitHub, GitLab or Jira JSON; JSON lines)
+    /// Import bug reports (Jira, Bugzilla, GitLab, Redmine, MantisBT, Trac, Azure DevOps, YouTrack
+    /// or Linear CSV; GitHub, GitLab or Jira JSON; JSON lines)
     /// instead of logs.
     #[arg(long)]
     pub reports: bool,

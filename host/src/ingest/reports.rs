@@ -13,6 +13,10 @@
 //!   `Author Username`, `Created At (UTC)`).
 //! - Bugzilla CSV (`bug_id`, `short_desc`, `bug_status`, `opendate`, or
 //!   `Summary,Issue id,Status,...`) and REST JSON (`id`, `summary`, `creation_time`).
+//! - Redmine CSV (`#`, `Subject`, `Author`, `Created`), MantisBT (`Id`, `Summary`,
+//!   `Date Submitted`, a date alone), Trac (`id`, `summary`, `reporter`, `time`), Azure DevOps
+//!   (`ID`, `Title`, `Created Date` as `12/6/2024 9:58:00 AM`, `Created By`, the HTML of
+//!   `Repro Steps` as text when `Description` is empty), YouTrack and Linear CSV.
 //! - JSON lines of any of these, or of plain feedback (`id`, `title` or `text`, ...).
 //!
 //! A row or item without an id, or with neither a title nor a body, is rejected
@@ -72,9 +76,23 @@ pub enum ReportFormat {
 
 /// Where the id is read from, the first with a value: a tracker's own id (Jira's `PROJ-123`,
 /// GitLab's `iid`, GitHub's `number`) before its global one, which stays a field.
-const ID_KEYS: &[&str] = &["issue key", "key", "iid", "number", "id", "issue id", "bug id", "bug_id", "issue_id"];
+const ID_KEYS: &[&str] = &[
+    "issue key",
+    "key",
+    "iid",
+    "number",
+    "#",
+    "id",
+    "issue id",
+    "bug id",
+    "bug_id",
+    "issue_id",
+    "ticket",
+    "ticket id",
+];
 const TITLE_KEYS: &[&str] = &["title", "summary", "short_desc", "subject"];
-const BODY_KEYS: &[&str] = &["body", "description", "text", "comment", "details"];
+/// Azure DevOps keeps a bug's text in `Repro Steps`, its `Description` empty.
+const BODY_KEYS: &[&str] = &["body", "description", "text", "comment", "details", "repro steps", "steps to reproduce"];
 const CREATED_KEYS: &[&str] = &[
     "created",
     "created_at",
@@ -84,10 +102,29 @@ const CREATED_KEYS: &[&str] = &[
     "creation_ts",
     "opendate",
     "opened",
+    // Azure DevOps, Redmine, MantisBT
+    "created date",
+    "created on",
+    "created_on",
+    "date submitted",
+    "submitted",
+    "reported",
     "date",
     "timestamp",
+    // Trac's CSV names the creation time `time` (and the last change `changetime`).
+    "time",
 ];
-const REPORTER_KEYS: &[&str] = &["reporter", "author username", "user", "author", "creator", "submitter"];
+const REPORTER_KEYS: &[&str] = &[
+    "reporter",
+    "author username",
+    "user",
+    "author",
+    "creator",
+    "submitter",
+    "created by",
+    "reported by",
+    "opened by",
+];
 const LABEL_KEYS: &[&str] = &["labels", "label", "tags", "keywords"];
 const STATUS_KEYS: &[&str] = &["status", "state", "bug_status"];
 const STACK_KEYS: &[&str] = &["stack_trace", "stacktrace", "stack trace", "stack", "exception"];
@@ -141,6 +178,42 @@ fn texts_of(values: Vec<Value>, split: bool) -> Vec<String> {
         }
     }
     texts
+}
+
+/// The text of a body a tracker exported as HTML (Azure DevOps' `Repro Steps`:
+/// `<div>Pay gives a 502.</div>`): tags dropped, a block's end a line break, the common
+/// entities decoded. A body that does not open with a tag is text, `<*>` and all.
+fn text_of_html(body: &str) -> String {
+    let trimmed = body.trim_start();
+    let opens_with_tag = trimmed.starts_with('<') && trimmed[1..].starts_with(|c: char| c.is_ascii_alphabetic());
+    if !opens_with_tag || !trimmed.contains("</") {
+        return body.to_string();
+    }
+    let mut text = String::with_capacity(body.len());
+    let mut rest = trimmed;
+    while let Some(open) = rest.find('<') {
+        text.push_str(&rest[..open]);
+        let Some(close) = rest[open..].find('>') else {
+            text.push_str(&rest[open..]);
+            rest = "";
+            break;
+        };
+        let tag = rest[open + 1..open + close].trim_start_matches('/').to_ascii_lowercase();
+        let name = tag.split(|c: char| !c.is_ascii_alphanumeric()).next().unwrap_or("");
+        if matches!(name, "br" | "p" | "div" | "li" | "tr" | "h1" | "h2" | "h3" | "pre") && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        rest = &rest[open + close + 1..];
+    }
+    text.push_str(rest);
+    let text = text
+        .replace("&nbsp;", " ")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&");
+    text.trim().to_string()
 }
 
 /// `value` as a warning quotes it: JSON text, cut after [`QUOTED_CHARS`] characters.
@@ -236,8 +309,8 @@ fn report_from(
 ) -> Result<BugReport, String> {
     let mut columns = Columns::new(pairs);
     let id = columns.take_text(ID_KEYS).ok_or("no id (Issue key, key, iid, number, id, Issue id)")?;
-    let title = columns.take(TITLE_KEYS).and_then(|(_, value)| text_of(&value)).unwrap_or_default();
-    let body = columns.take(BODY_KEYS).and_then(|(_, value)| text_of(&value)).unwrap_or_default();
+    let title = columns.take_text(TITLE_KEYS).unwrap_or_default();
+    let body = columns.take_text(BODY_KEYS).map(|body| text_of_html(&body)).unwrap_or_default();
     if title.is_empty() && body.is_empty() {
         return Err(format!("report {id}: no title and no body"));
     }
@@ -483,6 +556,49 @@ mod tests {
 
     fn utc(text: &str) -> Option<i64> {
         Some(chrono::DateTime::parse_from_rfc3339(text).unwrap().timestamp_millis())
+    }
+
+    #[test]
+    fn csv_exports_of_redmine_mantis_trac_and_azure_devops() {
+        let read = |csv: &str| {
+            let (mut rejections, mut warnings) = (Rejections::default(), Warnings::default());
+            let reports =
+                parse_reports("export.csv", csv.as_bytes(), ReportFormat::Csv, &mut rejections, &mut warnings).unwrap();
+            assert_eq!((rejections.total(), warnings.total()), (0, 0), "{rejections:?} {warnings:?}");
+            reports
+        };
+        let redmine = read(
+            "#,Project,Tracker,Status,Priority,Subject,Author,Assignee,Updated,Created,Description\n\
+             1042,Shop,Bug,New,High,Checkout fails with 502,Alice Smith,,2024-12-06 10:11,2024-12-06 09:58,Pay gives a 502\n",
+        );
+        let first = &redmine[0];
+        assert_eq!(
+            (first.id.as_str(), first.title.as_str(), first.body.as_str()),
+            ("1042", "Checkout fails with 502", "Pay gives a 502")
+        );
+        assert_eq!((first.reporter.as_deref(), first.created_ms), (Some("Alice Smith"), Some(1_733_479_080_000)));
+        let mantis = read(
+            "Id,Project,Reporter,Assigned To,Priority,Severity,Category,Date Submitted,Updated,Summary,Status\n\
+             0000123,Shop,alice,,high,major,Payments,2024-12-06,2024-12-07,Checkout fails with 502,new\n",
+        );
+        assert_eq!((mantis[0].id.as_str(), mantis[0].created_ms), ("0000123", Some(1_733_443_200_000)));
+        let trac = read(
+            "id,summary,status,type,component,time,changetime,reporter,owner,description\n\
+             12,Checkout fails with 502,new,defect,payments,2024-12-06T09:58:00Z,2024-12-06T10:11:00Z,alice,bob,Pay gives a 502\n",
+        );
+        assert_eq!((trac[0].created_ms, trac[0].reporter.as_deref()), (Some(1_733_479_080_000), Some("alice")));
+        let azure = read(
+            "ID,Work Item Type,Title,Assigned To,State,Created Date,Created By,Description,Repro Steps\n\
+             4711,Bug,Checkout fails with 502,,New,12/6/2024 9:58:00 AM,Alice Smith <alice@example.com>,,<div>Pay gives a 502</div>\n",
+        );
+        let bug = &azure[0];
+        assert_eq!((bug.created_ms, bug.body.as_str()), (Some(1_733_479_080_000), "Pay gives a 502"));
+        assert_eq!(
+            text_of_html("<div>Steps:</div><div>1. pay &amp; see <b>502</b><br>2. retry</div>"),
+            "Steps:\n1. pay & see 502\n2. retry"
+        );
+        assert_eq!(text_of_html("<*> timed out after <*> s"), "<*> timed out after <*> s", "not HTML");
+        assert_eq!(bug.reporter.as_deref(), Some("Alice Smith <alice@example.com>"));
     }
 
     #[test]

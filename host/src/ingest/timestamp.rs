@@ -92,6 +92,17 @@ pub fn parse_timestamp_text(text: &str) -> Option<i64> {
     if let Some(ms) = parse_jira(&text) {
         return Some(ms);
     }
+    if let Some(ms) = HEADER_LAYOUTS
+        .iter()
+        .find_map(|layout| NaiveDateTime::parse_from_str(&text, layout).ok())
+        .map(|time| time.and_utc().timestamp_millis())
+    {
+        return Some(ms);
+    }
+    // A date alone (MantisBT's `Date Submitted`), at midnight UTC.
+    if let Ok(date) = chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d") {
+        return date.and_hms_opt(0, 0, 0).map(|time| time.and_utc().timestamp_millis());
+    }
     let collapsed = text.split_whitespace().collect::<Vec<_>>().join(" ");
     let now = chrono::Utc::now();
     let with_year = format!("{} {collapsed}", now.year());
@@ -316,8 +327,9 @@ fn parse_jira(text: &str) -> Option<i64> {
         .map(|time| time.and_utc().timestamp_millis())
 }
 
-/// Layouts with a year that a line's header may hold away from its start or that the text
-/// format does not read at a line's start (see [`parse_header_time`]).
+/// Layouts with a year that the text format does not read at a line's start: a line's header
+/// may hold them (see [`parse_header_time`]), and trackers export them (Azure DevOps writes
+/// `12/6/2024 9:58:00 AM`).
 const HEADER_LAYOUTS: &[&str] = &[
     // 07-Dec-2024 10:00:03.123 (Tomcat's default)
     "%d-%b-%Y %H:%M:%S%.f",
@@ -325,6 +337,7 @@ const HEADER_LAYOUTS: &[&str] = &[
     "%d %b %Y %H:%M:%S%.f",
     // 12/07/2024 10:00:03 PM: with AM or PM the month comes first (US .NET and Java defaults)
     "%m/%d/%Y %I:%M:%S%.f %p",
+    "%m/%d/%Y %I:%M %p",
     // 07/12/2024 22:00:03: on a 24-hour clock the day comes first (most other locales)
     "%d/%m/%Y %H:%M:%S%.f",
     "%d.%m.%Y %H:%M:%S%.f",
@@ -361,10 +374,12 @@ pub fn parse_header_time(text: &str) -> Option<(i64, HeaderTime)> {
     if text.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
         return epoch_in_header(text).map(|ms| (ms, HeaderTime::Epoch));
     }
-    let ways = [HeaderTime::Text]
-        .into_iter()
-        .chain((0..HEADER_LAYOUTS.len()).map(HeaderTime::Layout))
-        .chain((0..YEARLESS_HEADER_LAYOUTS.len()).map(HeaderTime::Yearless));
+    // The layouts first: the text's own are tried after many others, and a line's next times
+    // are read the way the first was.
+    let ways = (0..HEADER_LAYOUTS.len())
+        .map(HeaderTime::Layout)
+        .chain((0..YEARLESS_HEADER_LAYOUTS.len()).map(HeaderTime::Yearless))
+        .chain([HeaderTime::Text]);
     ways.into_iter().find_map(|way| read_header_time(text, way).map(|ms| (ms, way)))
 }
 
@@ -374,7 +389,8 @@ pub fn read_header_time(text: &str, way: HeaderTime) -> Option<i64> {
     match way {
         HeaderTime::Epoch => epoch_in_header(text),
         _ if text.bytes().all(|b| b.is_ascii_digit() || b == b'.') => None,
-        HeaderTime::Text => parse_timestamp_text(text),
+        // A date alone is no record's time.
+        HeaderTime::Text => parse_timestamp_text(text).filter(|_| text.contains(':')),
         HeaderTime::Layout(index) => NaiveDateTime::parse_from_str(&comma_fraction(text), HEADER_LAYOUTS.get(index)?)
             .ok()
             .map(|time| time.and_utc().timestamp_millis()),
