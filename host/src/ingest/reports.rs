@@ -17,6 +17,9 @@
 //!   `Date Submitted`, a date alone), Trac (`id`, `summary`, `reporter`, `time`), Azure DevOps
 //!   (`ID`, `Title`, `Created Date` as `12/6/2024 9:58:00 AM`, `Created By`, the HTML of
 //!   `Repro Steps` as text when `Description` is empty), YouTrack and Linear CSV.
+//! - A JSON object without an id of its own that holds one array of objects is that list of
+//!   issues (`{"issues": [...], "total": 2}`: Jira's search, Redmine; Bugzilla's `bugs`,
+//!   Zendesk's `tickets`). Sentry's issues (`title`, `culprit`, `firstSeen`).
 //! - JSON lines of any of these, or of plain feedback (`id`, `title` or `text`, ...).
 //!
 //! A row or item without an id, or with neither a title nor a body, is rejected
@@ -92,7 +95,8 @@ const ID_KEYS: &[&str] = &[
 ];
 const TITLE_KEYS: &[&str] = &["title", "summary", "short_desc", "subject"];
 /// Azure DevOps keeps a bug's text in `Repro Steps`, its `Description` empty.
-const BODY_KEYS: &[&str] = &["body", "description", "text", "comment", "details", "repro steps", "steps to reproduce"];
+const BODY_KEYS: &[&str] =
+    &["body", "description", "text", "comment", "details", "repro steps", "steps to reproduce", "culprit"];
 const CREATED_KEYS: &[&str] = &[
     "created",
     "created_at",
@@ -106,6 +110,9 @@ const CREATED_KEYS: &[&str] = &[
     "created date",
     "created on",
     "created_on",
+    // Sentry's issues
+    "firstseen",
+    "first_seen",
     "date submitted",
     "submitted",
     "reported",
@@ -364,6 +371,24 @@ fn report_from(
     })
 }
 
+/// The issues of a JSON object: those of the one array of objects it holds when it has no id
+/// of its own (`{"issues": [...], "total": 2}` as Jira's search and Redmine answer,
+/// `{"bugs": [...]}` from Bugzilla, `{"tickets": [...]}` from Zendesk), else the object itself.
+fn listed_items(mut object: serde_json::Map<String, Value>) -> Vec<Value> {
+    let has_id = object.keys().any(|key| ID_KEYS.contains(&key.to_lowercase().as_str()));
+    let mut lists = object.iter().filter(
+        |(_, value)| matches!(value, Value::Array(items) if !items.is_empty() && items.iter().all(Value::is_object)),
+    );
+    let only_list = match (lists.next(), lists.next()) {
+        (Some((key, _)), None) if !has_id => Some(key.clone()),
+        _ => None,
+    };
+    match only_list.and_then(|key| object.remove(&key)) {
+        Some(Value::Array(items)) => items,
+        _ => vec![Value::Object(object)],
+    }
+}
+
 fn detect(path: &Path, head: &[u8]) -> ReportFormat {
     let extension = path.extension().map(|ext| ext.to_string_lossy().to_lowercase()).unwrap_or_default();
     match extension.as_str() {
@@ -508,7 +533,7 @@ pub fn parse_reports(
         ReportFormat::Json => {
             let items = match serde_json::from_slice::<Value>(bytes) {
                 Ok(Value::Array(items)) => items,
-                Ok(object @ Value::Object(_)) => vec![object],
+                Ok(Value::Object(object)) => listed_items(object),
                 Ok(_) => {
                     return Err(IngestError::Options { input: name, reason: "expected a JSON array of issues".into() });
                 }
@@ -770,6 +795,45 @@ mod tests {
                 .ends_with("jira.csv:6: unreadable created time \"sometime in October\"; kept with its date unknown"),
             "{examples:?}"
         );
+    }
+
+    #[test]
+    fn issues_listed_in_an_object_are_read_each() {
+        let read = |json: &str| {
+            let (mut rejections, mut warnings) = (Rejections::default(), Warnings::default());
+            let reports =
+                parse_reports("export.json", json.as_bytes(), ReportFormat::Json, &mut rejections, &mut warnings)
+                    .unwrap();
+            assert_eq!(rejections.total(), 0, "{rejections:?}");
+            reports
+        };
+        let jira = read(
+            r#"{"startAt": 0, "total": 2, "issues": [
+                {"id": "10012", "key": "PAY-12", "fields": {"summary": "Checkout fails", "created": "2024-12-06T09:58:00.000+0000"}},
+                {"id": "10013", "key": "PAY-13", "fields": {"summary": "Search is slow"}}]}"#,
+        );
+        assert_eq!(jira.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["PAY-12", "PAY-13"]);
+        assert_eq!(jira[0].created_ms, Some(1_733_479_080_000));
+        let redmine = read(
+            r#"{"issues": [{"id": 1042, "subject": "Checkout fails with 502", "description": "Pay gives a 502",
+                "created_on": "2024-12-06T09:58:00Z", "author": {"id": 5, "name": "Alice Smith"}}], "total_count": 1}"#,
+        );
+        assert_eq!(
+            (redmine[0].title.as_str(), redmine[0].reporter.as_deref()),
+            ("Checkout fails with 502", Some("Alice Smith"))
+        );
+        assert_eq!(redmine[0].created_ms, Some(1_733_479_080_000));
+        let zendesk =
+            read(r#"{"tickets": [{"id": 35436, "subject": "Checkout fails", "description": "502"}], "count": 1}"#);
+        assert_eq!(zendesk[0].id, "35436");
+        let sentry = read(
+            r#"[{"id": "4504", "title": "ZeroDivisionError: division by zero", "culprit": "shop.checkout in pay",
+                "firstSeen": "2024-12-06T09:58:00Z"}]"#,
+        );
+        assert_eq!((sentry[0].body.as_str(), sentry[0].created_ms), ("shop.checkout in pay", Some(1_733_479_080_000)));
+        // An issue that holds a list of its own (comments) is one issue.
+        let one = read(r#"{"id": 7, "title": "Crash", "comments": [{"id": 1, "body": "me too"}]}"#);
+        assert_eq!((one.len(), one[0].id.as_str()), (1, "7"));
     }
 
     #[test]
