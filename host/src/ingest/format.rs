@@ -80,10 +80,16 @@ impl LineParser {
         let Some(first) = sample.first() else { return Self::Raw };
         let origin = || Origin { file: String::new(), line: 0 };
         for candidate in candidates {
-            if candidate.parse(first, "", origin()).is_err() {
+            // Text is detected by its own leading layouts; the others it reads (a second
+            // writer's lines among its own) are the header format's to learn.
+            let reads = |line: &str| {
+                (!matches!(candidate, Self::Text) || plain_text::opens_with_its_layout(line))
+                    && candidate.parse(line, "", origin()).is_ok()
+            };
+            if !reads(first) {
                 continue;
             }
-            let readable = sample.iter().filter(|line| candidate.parse(line, "", origin()).is_ok()).count();
+            let readable = sample.iter().filter(|line| reads(line)).count();
             if readable * 4 >= sample.len() || readable >= 8 {
                 return candidate;
             }

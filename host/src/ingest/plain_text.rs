@@ -3,7 +3,7 @@
 //! `[2024-05-01 10:00:00] ERROR ...`). The message is what follows the level.
 
 use super::record::{Origin, Record, normalize_level};
-use super::timestamp::{has_leading_timestamp, leading_timestamp};
+use super::timestamp::{has_leading_timestamp, leading_timestamp, parse_header_time};
 
 const LEVEL_WORDS: &[&str] = &[
     "TRACE",
@@ -48,14 +48,41 @@ fn looks_like_a_date(line: &str) -> bool {
     groups.len() >= 3 && groups[..3].iter().all(|group| !group.is_empty() && group.bytes().all(|b| b.is_ascii_digit()))
 }
 
+/// Whether `line` opens with one of the layouts this format is detected by (not one read only
+/// because another writer's lines sit among this format's).
+pub fn opens_with_its_layout(line: &str) -> bool {
+    has_leading_timestamp(line)
+}
+
 /// Whether `line` starts with a timestamp this format reads.
 pub fn starts_record(line: &str) -> bool {
-    has_leading_timestamp(line)
+    has_leading_timestamp(line) || other_leading_time(line).is_some()
+}
+
+/// A time in another layout at the start of a line of a text file (`07/12/2024 10:00:03 WARN`
+/// between ISO lines: a second writer), read as the header format reads one: the time and
+/// where the rest of the line begins. Only lines that open with a digit are tried, so a stack
+/// trace line costs nothing.
+fn other_leading_time(line: &str) -> Option<(i64, usize)> {
+    if !line.starts_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
+    let mut ends = Vec::with_capacity(4);
+    let mut at = 0;
+    for token in line.split_ascii_whitespace().take(4) {
+        at = line[at..].find(token).map(|found| at + found + token.len())?;
+        ends.push(at);
+    }
+    // The widest first: `10:00:03 PM` belongs to the time.
+    ends.iter().rev().find_map(|&end| {
+        let text = line[..end].split_ascii_whitespace().collect::<Vec<_>>().join(" ");
+        parse_header_time(&text).map(|(ms, _)| (ms, end))
+    })
 }
 
 /// Parses one line that starts with a timestamp.
 pub fn parse(line: &str, source: &str, origin: Origin) -> Result<Record, String> {
-    let (timestamp_ms, rest_at) = leading_timestamp(line).ok_or_else(|| {
+    let (timestamp_ms, rest_at) = leading_timestamp(line).or_else(|| other_leading_time(line)).ok_or_else(|| {
         if looks_like_a_date(line) {
             "unreadable timestamp at the start of the line (not a real date or time)".to_string()
         } else {
@@ -122,6 +149,17 @@ mod tests {
         assert_eq!(record.timestamp_ms, Some(1_133_671_664_000));
         assert_eq!(record.level.as_deref(), Some("ERROR"));
         assert_eq!(record.message, "mod_jk child workerEnv in error state 6");
+    }
+
+    #[test]
+    fn a_line_in_another_layout_starts_a_record_of_its_own() {
+        let other = "07/12/2024 10:00:03 WARN fourth line";
+        assert!(starts_record(other));
+        let record = parse(other, "s", origin()).unwrap();
+        assert_eq!(record.timestamp_ms, Some(1_733_565_603_000), "day first: 7 December");
+        assert_eq!((record.level.as_deref(), record.message.as_str()), (Some("WARN"), "fourth line"));
+        assert!(!starts_record("42 more frames omitted"), "a count is not a time");
+        assert!(!starts_record("\tat com.example.Foo.bar(Foo.java:42)"));
     }
 
     #[test]
