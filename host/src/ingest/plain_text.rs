@@ -93,8 +93,9 @@ pub fn parse(line: &str, source: &str, origin: Origin) -> Result<Record, String>
     let mut level = None;
     let mut message_at = 0usize;
     let mut scanned = 0usize;
-    // Fields may be separated by `|` too (`2024-12-07 10:00:00|ERROR|payments|charge failed`).
-    for token in rest.split([' ', '|']).take(4) {
+    // Fields may be separated by `|` or tabs too (`2024-12-07 10:00:00|ERROR|payments|…`,
+    // Jenkins' `… [id=1]\tINFO\thudson.WebAppMain#…`).
+    for token in rest.split([' ', '|', '\t']).take(4) {
         if let Some(found) = level_word(token) {
             level = Some(found);
             message_at = scanned + token.len();
@@ -163,10 +164,13 @@ mod tests {
     }
 
     #[test]
-    fn a_level_between_pipes_is_read() {
+    fn a_level_between_pipes_or_tabs_is_read() {
         let record = parse("2024-12-07 10:00:00|ERROR|payments|charge failed for order 123", "s", origin()).unwrap();
         assert_eq!(record.level.as_deref(), Some("ERROR"));
         assert_eq!(record.message, "payments|charge failed for order 123");
+        let tabbed =
+            parse("2024-12-07 10:00:03.123+0000 [id=1]\tINFO\thudson.WebAppMain: started", "s", origin()).unwrap();
+        assert_eq!((tabbed.level.as_deref(), tabbed.message.as_str()), (Some("INFO"), "hudson.WebAppMain: started"));
     }
 
     #[test]
