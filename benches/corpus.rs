@@ -115,8 +115,22 @@ pub fn varied_length_lines(count: usize) -> Vec<String> {
 /// 10 ms, messages from the Loghub samples with their numbers varied, ~5% WARN/ERROR) to
 /// `path`; returns the bytes written.
 pub fn write_timestamped_log(path: &Path, count: usize) -> u64 {
+    write_loghub_like(path, count, rfc3339)
+}
+
+/// The lines of [`write_timestamped_log`] with Android logcat's header instead of an RFC 3339
+/// time (`05-01 10:00:00.000  1702  2395 INFO …`): a time the `header` format learns.
+pub fn write_logcat_log(path: &Path, count: usize) -> u64 {
+    write_loghub_like(path, count, |time| format!("{}  1702  2395", time.format("%m-%d %H:%M:%S%.3f")))
+}
+
+fn rfc3339(time: chrono::DateTime<chrono::Utc>) -> String {
+    time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn write_loghub_like(path: &Path, count: usize, header: fn(chrono::DateTime<chrono::Utc>) -> String) -> u64 {
     let messages = loghub_lines(16_000.min(count.max(1)));
-    write_timestamped(path, count, |index| {
+    write_timestamped(path, count, header, |index| {
         let level = match index % 40 {
             0 => "ERROR",
             1 => "WARN",
@@ -133,11 +147,16 @@ pub fn write_timestamped_log(path: &Path, count: usize) -> u64 {
 /// 10 ms apart, as [`write_timestamped_log`] writes the Loghub-like ones; returns the bytes.
 pub fn write_timestamped_random_words(path: &Path, count: usize) -> u64 {
     let lines = random_word_lines(count);
-    write_timestamped(path, count, |index| lines[index].clone())
+    write_timestamped(path, count, rfc3339, |index| lines[index].clone())
 }
 
-/// Writes `count` lines `<time> <line(index)>`, 10 ms apart; returns the bytes written.
-fn write_timestamped(path: &Path, count: usize, line: impl Fn(usize) -> String) -> u64 {
+/// Writes `count` lines `<header(time)> <line(index)>`, 10 ms apart; returns the bytes written.
+fn write_timestamped(
+    path: &Path,
+    count: usize,
+    header: fn(chrono::DateTime<chrono::Utc>) -> String,
+    line: impl Fn(usize) -> String,
+) -> u64 {
     use std::io::Write;
     let start = 1_714_557_600_000i64;
     let file = std::fs::File::create(path).expect("create the corpus file");
@@ -145,7 +164,7 @@ fn write_timestamped(path: &Path, count: usize, line: impl Fn(usize) -> String) 
     let mut bytes = 0u64;
     for index in 0..count {
         let time = chrono::DateTime::from_timestamp_millis(start + index as i64 * 10).unwrap();
-        let text = format!("{} {}\n", time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true), line(index));
+        let text = format!("{} {}\n", header(time), line(index));
         bytes += text.len() as u64;
         out.write_all(text.as_bytes()).unwrap();
     }

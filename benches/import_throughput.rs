@@ -94,15 +94,21 @@ fn main() {
     let bytes = corpus::write_timestamped_log(&corpus, records);
     let hard_corpus = dir.path().join("random-words.log");
     let hard_bytes = corpus::write_timestamped_random_words(&hard_corpus, records);
+    let logcat_corpus = dir.path().join("logcat.log");
+    corpus::write_logcat_log(&logcat_corpus, records);
     // Warm the built-in plugin's compiled-artifact cache so no run pays for Cranelift.
     let warm = dir.path().join("warm");
     let _ = PluginSet::load(&DataDir::new(&warm), &Settings::default()).unwrap();
     let mut runs: Vec<(&str, f64, f64)> = Vec::new();
     let mut ratios = Vec::new();
     let mut hard_ratios = Vec::new();
+    let mut logcat_ratios = Vec::new();
     for round in 0..rounds {
-        let order =
-            if round % 2 == 0 { ["bare", "opsloop", "random words"] } else { ["random words", "opsloop", "bare"] };
+        let order = if round % 2 == 0 {
+            ["bare", "opsloop", "random words", "logcat"]
+        } else {
+            ["logcat", "random words", "opsloop", "bare"]
+        };
         let mut seconds_of = std::collections::HashMap::new();
         for part in order {
             let data = dir.path().join(format!("{part}-{round}"));
@@ -116,6 +122,7 @@ fn main() {
             }
             let (seconds, peak) = match part {
                 "random words" => run_child("opsloop", &hard_corpus, &data, records),
+                "logcat" => run_child("opsloop", &logcat_corpus, &data, records),
                 _ => run_child(part, &corpus, &data, records),
             };
             std::fs::remove_dir_all(&data).unwrap();
@@ -124,6 +131,7 @@ fn main() {
         }
         ratios.push(seconds_of["bare"] / seconds_of["opsloop"]);
         hard_ratios.push(seconds_of["opsloop"] / seconds_of["random words"]);
+        logcat_ratios.push(seconds_of["opsloop"] / seconds_of["logcat"]);
     }
     println!("## import throughput: {records} records, {:.0} MB of text, {rounds} rounds\n", bytes as f64 / 1e6);
     println!("| path | seconds (median) | records/s | MB/s | peak RSS | rate vs bare tantivy (median round) |");
@@ -162,4 +170,16 @@ fn main() {
     );
     let listed: Vec<String> = hard_ratios.iter().map(|ratio| format!("{ratio:.2}×")).collect();
     println!("\nrandom words vs Loghub-like per round: {}", listed.join(", "));
+
+    let seconds = median(runs.iter().filter(|run| run.0 == "logcat").map(|run| run.1).collect());
+    println!("\n## the same lines with a time the header format learns (Android logcat's header)\n");
+    println!("| corpus | seconds (median) | records/s | rate vs the same lines with an RFC 3339 time (median round) |");
+    println!("|---|---|---|---|");
+    println!(
+        "| `05-01 10:00:00.000  1702  2395 INFO …` | {seconds:.2} | {:.0} k | {:.2}× |",
+        records as f64 / seconds / 1e3,
+        median(logcat_ratios.clone())
+    );
+    let listed: Vec<String> = logcat_ratios.iter().map(|ratio| format!("{ratio:.2}×")).collect();
+    println!("\nlogcat header vs RFC 3339 per round: {}", listed.join(", "));
 }

@@ -563,11 +563,21 @@ fn a_time_away_from_the_line_start_is_learned_from_the_file_and_continuations_jo
     assert_eq!(fatal[0]["timestamp"], "2005-06-03T22:42:53.000Z");
     assert_eq!(fatal[0]["message"], "data TLB error interrupt");
     assert_eq!(fatal[0]["fields"]["header"], "KERNDTLB 2005.06.03 R02-M1-N0 RAS KERNEL");
-    // The layout as the summary names it reads the file again when given.
+    // A layout that is not one is refused before anything is read.
     let forced =
         opsloop.run(&["import", "--format", "header", "--pattern", "time=0+2 level=9", logcat.to_str().unwrap()]);
     let text = String::from_utf8_lossy(&forced.stderr);
     assert!(!forced.status.success() && text.contains("expected `time=B+W`"), "{text}");
+    // A wrong one rejects every line and keeps nothing: the retry with the right one reads the
+    // file again instead of skipping the lines "imported before".
+    let opsloop = Opsloop::new();
+    let copy = opsloop.path("phone.log");
+    std::fs::copy(&logcat, &copy).unwrap();
+    let wrong = opsloop.run(&["import", "--format", "header", "--pattern", "time=1+2", copy.to_str().unwrap()]);
+    assert!(!wrong.status.success(), "{}", String::from_utf8_lossy(&wrong.stdout));
+    let right = opsloop.ok(&["import", "--format", "header", "--pattern", "time=0+2 level=2", copy.to_str().unwrap()]);
+    assert!(right.contains("imported 3 records") && !right.contains("skipped"), "{right}");
+    assert_eq!(opsloop.search_json("level:ERROR").len(), 1);
 }
 
 #[test]

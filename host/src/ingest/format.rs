@@ -48,6 +48,10 @@ pub enum LineParser {
 /// How many lines detection looks at.
 pub const DETECTION_SAMPLE: usize = 32;
 
+/// Of those, the first lines one of which a format must read to be chosen (the lines before
+/// it are rejected as what they are, each named).
+pub const OPENING_LINES: usize = 4;
+
 impl LineParser {
     /// The parser for a forced format; `Pattern` needs the layout text.
     pub fn forced(format: Format, pattern: Option<&str>) -> Result<Option<Self>, String> {
@@ -77,7 +81,9 @@ impl LineParser {
     /// nothing reads it.
     pub fn detect(sample: &[&str]) -> Self {
         let candidates = [Self::Json, Self::Syslog, Self::Clf, Self::Text, Self::Logfmt];
-        let Some(first) = sample.first() else { return Self::Raw };
+        // A banner (`--------- beginning of main`, `Log file created at: …`) or the end of a
+        // stack trace cut by rotation may come first: one of the first lines must be read.
+        let opening = &sample[..sample.len().min(OPENING_LINES)];
         let origin = || Origin { file: String::new(), line: 0 };
         for candidate in candidates {
             // Text is detected by its own leading layouts; the others it reads (a second
@@ -86,7 +92,7 @@ impl LineParser {
                 (!matches!(candidate, Self::Text) || plain_text::opens_with_its_layout(line))
                     && candidate.parse(line, "", origin()).is_ok()
             };
-            if !reads(first) {
+            if !opening.iter().any(|line| reads(line)) {
                 continue;
             }
             let readable = sample.iter().filter(|line| reads(line)).count();
@@ -184,6 +190,26 @@ mod tests {
         for (line, expected) in cases {
             assert_eq!(LineParser::detect(&[line]).name(), *expected, "{line}");
         }
+    }
+
+    #[test]
+    fn a_banner_or_a_cut_trace_before_the_first_record_does_not_decide_the_format() {
+        let logcat = [
+            "--------- beginning of main",
+            "03-17 16:13:38.811  1702  2395 D WindowManager: relayout",
+            "03-17 16:13:38.900  1702  2395 E WindowManager: failed",
+        ];
+        assert_eq!(LineParser::detect(&logcat).name(), "header");
+        let rotated = [
+            "\tat com.acme.Foo.bar(Foo.java:1)",
+            "\tat com.acme.Main.main(Main.java:9)",
+            "2024-05-01 10:00:01 INFO next",
+            "2024-05-01 10:00:02 WARN after",
+        ];
+        assert_eq!(LineParser::detect(&rotated).name(), "text");
+        let mut late = vec!["banner"; OPENING_LINES];
+        late.extend(["2024-05-01 10:00:01 INFO next"; 8]);
+        assert_eq!(LineParser::detect(&late).name(), "raw", "a format must read one of the opening lines");
     }
 
     #[test]

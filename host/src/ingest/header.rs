@@ -15,7 +15,9 @@
 
 use super::plain_text::level_word;
 use super::record::{Origin, Record, normalize_level};
-use super::timestamp::{HeaderTime, parse_header_time, parse_timestamp_text, read_header_time};
+use chrono::Datelike;
+
+use super::timestamp::{HeaderTime, in_the_last_year, parse_header_time, read_header_time};
 
 /// The most tokens a header may hold before its time.
 const MAX_TOKENS_BEFORE_TIME: usize = 4;
@@ -101,8 +103,12 @@ fn klog_time(text: &str) -> Option<(i64, Option<char>)> {
         return None;
     }
     let (month, day) = month_day.split_at(2);
-    let ms = parse_timestamp_text(&format!("{}-{month}-{day} {time}", chrono::Utc::now().format("%Y")))?;
-    Some((ms, Some(letter)))
+    // As every time without a year: this year's, or last year's when that would be ahead.
+    let now = chrono::Utc::now();
+    let time = chrono::NaiveDateTime::parse_from_str(&format!("2000-{month}-{day} {time}"), "%Y-%m-%d %H:%M:%S%.f")
+        .ok()
+        .and_then(|time| time.with_year(now.year()))?;
+    Some((in_the_last_year(time, now), Some(letter)))
 }
 
 /// Whether a token is a level: a level word ([`level_word`]) or one of [`LEVEL_LETTERS`].
@@ -117,18 +123,18 @@ fn level_of(token: &str) -> Option<String> {
 }
 
 impl HeaderLayout {
-    /// The place most of `sample`'s lines hold a time at, with the first line among them, when
-    /// at least a quarter of the lines (or 8) do; the level's place when half of those lines
+    /// The place most of `sample`'s lines hold a time at, with one of its opening lines among
+    /// them, when at least a quarter of the lines (or 8) do; the level's place when half of those lines
     /// have one there. `None` when no place qualifies.
     pub fn learn(sample: &[&str]) -> Option<Self> {
-        let first = sample.first()?;
+        let opening = &sample[..sample.len().min(super::format::OPENING_LINES)];
         let wanted = sample.len().div_ceil(4).min(8).max(1);
         let mut best: Option<(usize, Self)> = None;
         for before_time in 0..=MAX_TOKENS_BEFORE_TIME {
             // The widest time first: `10:00:03 PM` belongs to the time.
             for time_tokens in (1..=MAX_TIME_TOKENS).rev() {
                 let layout = Self { before_time, time_tokens, level: None, way: None };
-                if layout.time(first).is_none() {
+                if !opening.iter().any(|line| layout.time(line).is_some()) {
                     continue;
                 }
                 let readable = sample.iter().filter(|line| layout.time(line).is_some()).count();
@@ -186,8 +192,16 @@ impl HeaderLayout {
     fn time(&self, line: &str) -> Option<(i64, Option<char>, TimeWay, Vec<(usize, usize)>)> {
         let spans = tokens(line, self.before_time + self.time_tokens + MAX_TOKENS_BEFORE_LEVEL + 1);
         let time_spans = spans.get(self.before_time..self.before_time + self.time_tokens)?;
-        let text = line[time_spans[0].0..time_spans[time_spans.len() - 1].1].split_whitespace().collect::<Vec<_>>();
-        let (ms, letter, way) = header_time(&text.join(" "), self.way)?;
+        let text = &line[time_spans[0].0..time_spans[time_spans.len() - 1].1];
+        // Runs of blanks inside the time read as one space (`Dec  7`); most times have none.
+        let joined;
+        let text = if text.contains("  ") || text.contains('\t') {
+            joined = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            joined.as_str()
+        } else {
+            text
+        };
+        let (ms, letter, way) = header_time(text, self.way)?;
         Some((ms, letter, way, spans))
     }
 
@@ -362,6 +376,11 @@ mod tests {
             "E1207 10:00:04.500000       1 controller.go:140] failed to sync pod default/web-1: timeout",
         ]);
         assert_eq!(layout.spec(), "time=0+2 level=time");
+        // A day later in the year than today is last year's, as for any time without a year.
+        let ahead = chrono::Utc::now() + chrono::Duration::days(10);
+        let line = format!("E{} 08:00:00.000001    77 main.go:10] boom", ahead.format("%m%d"));
+        let (_, late) = read(&[line.as_str()]);
+        assert!(late[0].0 <= (chrono::Utc::now() + chrono::Duration::days(2)).timestamp_millis(), "{late:?}");
         assert_eq!(records[1].0, this_year("12-07 10:00:04.5"));
         assert_eq!(records[1].1.as_deref(), Some("ERROR"));
         assert_eq!(records[1].2, "1 controller.go:140] failed to sync pod default/web-1: timeout");

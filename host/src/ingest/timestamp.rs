@@ -136,9 +136,9 @@ pub fn parse_span(text: &str) -> Result<i64, String> {
         .ok_or_else(|| format!("`{text}`: a span longer than the index's whole time range (about 584 years)"))
 }
 
-fn comma_fraction(text: &str) -> String {
+fn comma_fraction(text: &str) -> std::borrow::Cow<'_, str> {
     static COMMA: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(\d{2}:\d{2}:\d{2}),(\d)").unwrap());
-    COMMA.replace(text, "$1.$2").into_owned()
+    if text.contains(',') { COMMA.replace(text, "$1.$2") } else { std::borrow::Cow::Borrowed(text) }
 }
 
 /// The timestamp layouts recognised at the start of a line.

@@ -280,7 +280,11 @@ pub fn import(
                         findings_count += analysis.findings.len() as u64;
                         written?;
                     }
-                    if let Some((key, path)) = &tracked {
+                    // An input nothing was kept from yet is read again from where it started
+                    // next time: a user who imported it with the wrong --format or --pattern
+                    // (every line rejected) retries with the right one.
+                    let kept_some = records > 0 || records_done > records_before;
+                    if let Some((key, path)) = tracked.as_ref().filter(|_| kept_some) {
                         committer.checkpoints.advance(key, path, &name, position, last_record_line)?;
                     }
                     committer.uncommitted += records;
