@@ -220,7 +220,18 @@ impl HeaderLayout {
         let mut level = None;
         let mut message_at = time_end;
         match self.level {
-            Some(LevelPlace::TimeLetter) => level = letter.map(|letter| normalize_level(&letter.to_string())),
+            Some(LevelPlace::TimeLetter) => {
+                level = letter.map(|letter| normalize_level(&letter.to_string()));
+                // klog's thread id and `file.go:123]` are header too, not the message.
+                let first_after = self.before_time + self.time_tokens;
+                if let [(id_start, id_end), (_, place_end)] = spans[first_after..spans.len().min(first_after + 2)]
+                    && line[id_start..id_end].bytes().all(|b| b.is_ascii_digit())
+                    && line[..place_end].ends_with(']')
+                {
+                    header.push(&line[id_start..place_end]);
+                    message_at = place_end;
+                }
+            }
             Some(LevelPlace::Before(index)) => {
                 let (start, end) = spans[index];
                 if let Some(found) = level_of(&line[start..end]) {
@@ -383,7 +394,8 @@ mod tests {
         assert!(late[0].0 <= (chrono::Utc::now() + chrono::Duration::days(2)).timestamp_millis(), "{late:?}");
         assert_eq!(records[1].0, this_year("12-07 10:00:04.5"));
         assert_eq!(records[1].1.as_deref(), Some("ERROR"));
-        assert_eq!(records[1].2, "1 controller.go:140] failed to sync pod default/web-1: timeout");
+        assert_eq!(records[1].2, "failed to sync pod default/web-1: timeout");
+        assert_eq!(records[1].3.as_deref(), Some("1 controller.go:140]"));
     }
 
     #[test]
@@ -399,6 +411,8 @@ mod tests {
         assert_eq!(layout.spec(), "time=0+3 level=0");
         assert_eq!(us[0].0, utc("2024-12-07 22:00:04"));
         assert_eq!(us[0].2, "Unhandled exception in request /api/orders");
+        let (_, mysql) = read(&["261203 10:01:38 [Warning] Aborted connection 6918 to db: 'shop'"]);
+        assert_eq!((mysql[0].0, mysql[0].1.as_deref()), (utc("2026-12-03 10:01:38"), Some("WARN")));
         let (_, day_first) = read(&["13/07/2024 22:00:04 WARN disk almost full"]);
         assert_eq!(day_first[0].0, utc("2024-07-13 22:00:04"));
         let (_, epoch) = read(&["1733600003.250 WARN slow request took 2300 ms"]);

@@ -93,10 +93,27 @@ const ID_KEYS: &[&str] = &[
     "ticket",
     "ticket id",
 ];
-const TITLE_KEYS: &[&str] = &["title", "summary", "short_desc", "subject"];
+/// With the names a tracker's export gives the columns in German, French, Spanish and Italian
+/// (Redmine translates its CSV headers: `Thema`, `Sujet`, `Asunto`, `Oggetto`).
+const TITLE_KEYS: &[&str] =
+    &["title", "summary", "short_desc", "subject", "thema", "betreff", "sujet", "résumé", "asunto", "oggetto"];
 /// Azure DevOps keeps a bug's text in `Repro Steps`, its `Description` empty.
-const BODY_KEYS: &[&str] =
-    &["body", "description", "text", "comment", "details", "repro steps", "steps to reproduce", "culprit"];
+const BODY_KEYS: &[&str] = &[
+    "body",
+    "description",
+    "text",
+    "comment",
+    "details",
+    "repro steps",
+    "steps to reproduce",
+    "culprit",
+    "beschreibung",
+    "descripción",
+    "descrizione",
+];
+/// When a report was filed: Jira, GitHub, GitLab, Bugzilla; Azure DevOps (`Created Date`),
+/// Redmine (`created_on`), Sentry (`firstSeen`), MantisBT (`Date Submitted`), Trac (`time`,
+/// beside `changetime`); Redmine's translated headers last.
 const CREATED_KEYS: &[&str] = &[
     "created",
     "created_at",
@@ -106,11 +123,9 @@ const CREATED_KEYS: &[&str] = &[
     "creation_ts",
     "opendate",
     "opened",
-    // Azure DevOps, Redmine, MantisBT
     "created date",
     "created on",
     "created_on",
-    // Sentry's issues
     "firstseen",
     "first_seen",
     "date submitted",
@@ -118,8 +133,12 @@ const CREATED_KEYS: &[&str] = &[
     "reported",
     "date",
     "timestamp",
-    // Trac's CSV names the creation time `time` (and the last change `changetime`).
     "time",
+    "angelegt",
+    "erstellt",
+    "créé",
+    "creado",
+    "creato",
 ];
 const REPORTER_KEYS: &[&str] = &[
     "reporter",
@@ -131,6 +150,9 @@ const REPORTER_KEYS: &[&str] = &[
     "created by",
     "reported by",
     "opened by",
+    "autor",
+    "auteur",
+    "autore",
 ];
 const LABEL_KEYS: &[&str] = &["labels", "label", "tags", "keywords"];
 const STATUS_KEYS: &[&str] = &["status", "state", "bug_status"];
@@ -389,6 +411,31 @@ fn listed_items(mut object: serde_json::Map<String, Value>) -> Vec<Value> {
     }
 }
 
+/// The delimiter of a CSV export: `,`, or `;` or a tab when the header line holds more of it
+/// (a spreadsheet or tracker in a locale whose decimal mark is a comma writes `;`: Redmine in
+/// German, Excel in most of Europe).
+fn csv_delimiter(bytes: &[u8]) -> u8 {
+    let header = bytes.split(|byte| *byte == b'\n').next().unwrap_or(bytes);
+    let count = |wanted: u8| header.iter().filter(|byte| **byte == wanted).count();
+    let commas = count(b',');
+    [b';', b'\t'].into_iter().find(|delimiter| count(*delimiter) > commas).unwrap_or(b',')
+}
+
+/// `bytes` read as Windows-1252: Latin-1, with the printable characters it puts in 0x80–0x9F.
+fn windows_1252(bytes: &[u8]) -> String {
+    const HIGH: [char; 32] = [
+        '€', '\u{81}', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\u{8d}', 'Ž', '\u{8f}', '\u{90}', '‘',
+        '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\u{9d}', 'ž', 'Ÿ',
+    ];
+    bytes
+        .iter()
+        .map(|&byte| match byte {
+            0x80..=0x9f => HIGH[usize::from(byte - 0x80)],
+            _ => char::from(byte),
+        })
+        .collect()
+}
+
 fn detect(path: &Path, head: &[u8]) -> ReportFormat {
     let extension = path.extension().map(|ext| ext.to_string_lossy().to_lowercase()).unwrap_or_default();
     match extension.as_str() {
@@ -438,6 +485,18 @@ pub fn parse_reports(
     let name = name.to_string();
     // A byte order mark (spreadsheet tools write one) is no part of the first key or column.
     let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    // Not UTF-8: a tracker or spreadsheet on Windows wrote it in Windows-1252, said so.
+    let decoded;
+    let bytes = match std::str::from_utf8(bytes) {
+        Ok(_) => bytes,
+        Err(error) => {
+            let line = 1 + bytes[..error.valid_up_to()].iter().filter(|byte| **byte == b'\n').count() as u64;
+            let message = "not UTF-8: read as Windows-1252 (the encoding of exports made on Windows in Western Europe)";
+            warnings.add(&name, line, "not UTF-8", message);
+            decoded = windows_1252(bytes);
+            decoded.as_bytes()
+        }
+    };
     let format = if format == ReportFormat::Auto {
         detect(Path::new(&name), &bytes[..bytes.len().min(DETECTION_BYTES)])
     } else {
@@ -446,7 +505,8 @@ pub fn parse_reports(
     let mut reports = Vec::new();
     match format {
         ReportFormat::Auto | ReportFormat::Csv => {
-            let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
+            let mut reader =
+                csv::ReaderBuilder::new().flexible(true).delimiter(csv_delimiter(bytes)).from_reader(bytes);
             let headers = reader
                 .headers()
                 .map_err(|error| IngestError::Options { input: name.clone(), reason: format!("CSV header: {error}") })?
@@ -795,6 +855,38 @@ mod tests {
                 .ends_with("jira.csv:6: unreadable created time \"sometime in October\"; kept with its date unknown"),
             "{examples:?}"
         );
+    }
+
+    #[test]
+    fn a_csv_export_separated_by_semicolons_or_tabs_is_read() {
+        for (delimiter, created) in [(';', "03.12.2026 14:12"), ('\t', "2026-12-03 14:12")] {
+            let csv = format!(
+                "#{d}Projekt{d}Thema{d}Autor{d}Angelegt{d}Beschreibung\n1042{d}Shop{d}Checkout, then 502{d}Anna{d}{created}{d}Zahlung\n",
+                d = delimiter
+            );
+            let (mut rejections, mut warnings) = (Rejections::default(), Warnings::default());
+            let reports =
+                parse_reports("export.csv", csv.as_bytes(), ReportFormat::Csv, &mut rejections, &mut warnings).unwrap();
+            assert_eq!(rejections.total(), 0, "{rejections:?}");
+            let report = &reports[0];
+            assert_eq!((report.id.as_str(), report.title.as_str()), ("1042", "Checkout, then 502"), "a comma is text");
+            assert_eq!((report.body.as_str(), report.reporter.as_deref()), ("Zahlung", Some("Anna")));
+            assert_eq!(report.created_ms, Some(1_796_307_120_000), "{:?}", report.fields);
+        }
+    }
+
+    #[test]
+    fn an_export_in_windows_1252_is_read_and_said_to_be() {
+        let csv = b"#;Thema;Autor;Beschreibung\n7;Fehler beim Speichern \x96 \xdcbersicht;J\xfcrgen;Gr\xfc\xdfe\n";
+        let (mut rejections, mut warnings) = (Rejections::default(), Warnings::default());
+        let reports = parse_reports("export.csv", csv, ReportFormat::Csv, &mut rejections, &mut warnings).unwrap();
+        assert_eq!(reports[0].title, "Fehler beim Speichern \u{2013} \u{dc}bersicht");
+        assert_eq!(
+            (reports[0].reporter.as_deref(), reports[0].body.as_str()),
+            (Some("J\u{fc}rgen"), "Gr\u{fc}\u{df}e")
+        );
+        assert_eq!(warnings.total(), 1, "{warnings:?}");
+        assert!(warnings.by_reason.contains_key("not UTF-8"), "{warnings:?}");
     }
 
     #[test]

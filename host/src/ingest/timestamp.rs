@@ -341,7 +341,12 @@ const HEADER_LAYOUTS: &[&str] = &[
     // 07/12/2024 22:00:03: on a 24-hour clock the day comes first (most other locales)
     "%d/%m/%Y %H:%M:%S%.f",
     "%d.%m.%Y %H:%M:%S%.f",
+    // Without seconds, as trackers export dates in those locales (Redmine: `03.12.2026 14:12`).
+    "%d/%m/%Y %H:%M",
+    "%d.%m.%Y %H:%M",
     "%Y.%m.%d %H:%M:%S%.f",
+    // 261203 10:01:38 (MySQL 5's error log)
+    "%y%m%d %H:%M:%S",
 ];
 /// Layouts without a year a header may hold, each with what joins the current year put in
 /// front to the text.
