@@ -413,6 +413,11 @@ mod tests {
         assert_eq!(us[0].2, "Unhandled exception in request /api/orders");
         let (_, mysql) = read(&["261203 10:01:38 [Warning] Aborted connection 6918 to db: 'shop'"]);
         assert_eq!((mysql[0].0, mysql[0].1.as_deref()), (utc("2026-12-03 10:01:38"), Some("WARN")));
+        let (_, note) = read(&["261203 10:02:26 [Note] Event Scheduler: scheduler thread started with id 2"]);
+        assert_eq!(
+            (note[0].1.as_deref(), note[0].2.as_str()),
+            (Some("INFO"), "Event Scheduler: scheduler thread started with id 2")
+        );
         let (_, day_first) = read(&["13/07/2024 22:00:04 WARN disk almost full"]);
         assert_eq!(day_first[0].0, utc("2024-07-13 22:00:04"));
         let (_, epoch) = read(&["1733600003.250 WARN slow request took 2300 ms"]);

@@ -14,6 +14,7 @@ const LEVEL_WORDS: &[&str] = &[
     "INF",
     "INFORMATION",
     "NOTICE",
+    "NOTE",
     "WARN",
     "WARNING",
     "WRN",

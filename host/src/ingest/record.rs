@@ -61,7 +61,7 @@ pub fn normalize_level(level: &str) -> String {
     const ALIASES: &[(&str, &[&str])] = &[
         ("TRACE", &["TRC", "TRACE", "VERBOSE", "FINEST", "FINER", "V"]),
         ("DEBUG", &["DBG", "DEBUG", "FINE", "D"]),
-        ("INFO", &["INF", "INFO", "INFORMATION", "NOTICE", "I"]),
+        ("INFO", &["INF", "INFO", "INFORMATION", "NOTICE", "NOTE", "I"]),
         ("WARN", &["WRN", "WARN", "WARNING", "W"]),
         ("ERROR", &["ERR", "ERROR", "SEVERE", "E"]),
         ("FATAL", &["FTL", "FATAL", "CRIT", "CRITICAL", "EMERG", "ALERT", "PANIC", "F", "A"]),
@@ -89,6 +89,7 @@ mod tests {
             ("notice", "INFO"),
             ("Finest", "TRACE"),
             ("Verbose", "TRACE"),
+            ("Note", "INFO"),
             ("fine", "DEBUG"),
             ("crit", "FATAL"),
             ("info", "INFO"),
