@@ -155,31 +155,44 @@ fn main() {
     let listed: Vec<String> = ratios.iter().map(|ratio| format!("{ratio:.2}×")).collect();
     println!("\nrate vs bare tantivy per round: {}", listed.join(", "));
 
-    let seconds = median(runs.iter().filter(|run| run.0 == "random words").map(|run| run.1).collect());
-    let peak = runs.iter().filter(|run| run.0 == "random words").map(|run| run.2).fold(0.0, f64::max);
-    println!(
-        "\n## the same import on the random-word corpus: {records} records, {:.0} MB of text\n",
-        hard_bytes as f64 / 1e6
+    print_corpus_against(
+        &format!(
+            "the same import on the random-word corpus: {records} records, {:.0} MB of text",
+            hard_bytes as f64 / 1e6
+        ),
+        ("random words (`WARN worker-1 disk miss hit read id=827036 seq=12`)", "the Loghub-like corpus"),
+        &runs,
+        ("random words", records),
+        &hard_ratios,
     );
-    println!("| corpus | seconds (median) | records/s | peak RSS | rate vs the Loghub-like corpus (median round) |");
+    print_corpus_against(
+        "the same lines with a time the header format learns (Android logcat's header)",
+        ("`05-01 10:00:00.000  1702  2395 INFO …`", "the same lines with an RFC 3339 time"),
+        &runs,
+        ("logcat", records),
+        &logcat_ratios,
+    );
+}
+
+/// A section for one more corpus imported in the same rounds: its median time, rate and peak
+/// memory, and its rate against the Loghub-like corpus's, round by round.
+fn print_corpus_against(
+    heading: &str,
+    (corpus, against): (&str, &str),
+    runs: &[(&str, f64, f64)],
+    (part, records): (&str, usize),
+    ratios: &[f64],
+) {
+    let seconds = median(runs.iter().filter(|run| run.0 == part).map(|run| run.1).collect());
+    let peak = runs.iter().filter(|run| run.0 == part).map(|run| run.2).fold(0.0, f64::max);
+    println!("\n## {heading}\n");
+    println!("| corpus | seconds (median) | records/s | peak RSS | rate vs {against} (median round) |");
     println!("|---|---|---|---|---|");
     println!(
-        "| random words (`WARN worker-1 disk miss hit read id=827036 seq=12`) | {seconds:.2} | {:.0} k | {peak:.0} MB | {:.2}× |",
+        "| {corpus} | {seconds:.2} | {:.0} k | {peak:.0} MB | {:.2}× |",
         records as f64 / seconds / 1e3,
-        median(hard_ratios.clone())
+        median(ratios.to_vec())
     );
-    let listed: Vec<String> = hard_ratios.iter().map(|ratio| format!("{ratio:.2}×")).collect();
-    println!("\nrandom words vs Loghub-like per round: {}", listed.join(", "));
-
-    let seconds = median(runs.iter().filter(|run| run.0 == "logcat").map(|run| run.1).collect());
-    println!("\n## the same lines with a time the header format learns (Android logcat's header)\n");
-    println!("| corpus | seconds (median) | records/s | rate vs the same lines with an RFC 3339 time (median round) |");
-    println!("|---|---|---|---|");
-    println!(
-        "| `05-01 10:00:00.000  1702  2395 INFO …` | {seconds:.2} | {:.0} k | {:.2}× |",
-        records as f64 / seconds / 1e3,
-        median(logcat_ratios.clone())
-    );
-    let listed: Vec<String> = logcat_ratios.iter().map(|ratio| format!("{ratio:.2}×")).collect();
-    println!("\nlogcat header vs RFC 3339 per round: {}", listed.join(", "));
+    let listed: Vec<String> = ratios.iter().map(|ratio| format!("{ratio:.2}×")).collect();
+    println!("\n{part} vs {against}, per round: {}", listed.join(", "));
 }
