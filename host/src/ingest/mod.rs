@@ -69,7 +69,11 @@ const EXAMPLES_PER_REASON: usize = 5;
 
 impl ReasonGroup {
     fn note(&mut self, example: impl FnOnce() -> String) {
-        self.count += 1;
+        self.note_lines(1, example);
+    }
+
+    fn note_lines(&mut self, lines: u64, example: impl FnOnce() -> String) {
+        self.count += lines;
         if self.examples.len() < EXAMPLES_PER_REASON {
             self.examples.push(example());
         }
@@ -91,6 +95,14 @@ impl Rejections {
     pub fn add(&mut self, file: &str, line: u64, reason: &str) {
         let category = reason.split(':').next().unwrap_or(reason).trim().to_string();
         self.by_reason.entry(category).or_default().note(|| format!("{file}:{line}: {reason}"));
+    }
+
+    /// Counts the `lines` lines of one rejected record (a line and those joined to it as its
+    /// continuation) that starts at `line`.
+    pub fn add_record(&mut self, file: &str, line: u64, lines: u64, reason: &str) {
+        let category = reason.split(':').next().unwrap_or(reason).trim().to_string();
+        let place = if lines > 1 { format!("{file}:{line}-{}", line + lines - 1) } else { format!("{file}:{line}") };
+        self.by_reason.entry(category).or_default().note_lines(lines, || format!("{place}: {reason}"));
     }
 
     /// All rejected lines.
@@ -364,7 +376,7 @@ pub fn read_records<E: From<IngestError>>(
                     batch.push(record);
                     summary.records += 1;
                 }
-                Err(reason) => rejections.add(&name, line, reason.as_str()),
+                Err(reason) => rejections.add_record(&name, line, pending.lines as u64, reason.as_str()),
             }
             pending.end
         };
@@ -406,6 +418,12 @@ pub fn read_records<E: From<IngestError>>(
             rejections.add(&name, number, "empty line");
             continue;
         }
+        // NUL bytes are no log text (a file cut by a crash, a binary write): rejected and named,
+        // never joined to a record as its continuation.
+        if text.contains('\0') {
+            rejections.add(&name, number, "NUL bytes in the line: not text");
+            continue;
+        }
         if let Some(open) = pending.as_mut()
             && open.lines < MAX_JOINED_LINES
             && open.text.len() + text.len() < options.max_line_bytes
@@ -444,6 +462,32 @@ pub fn read_records<E: From<IngestError>>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rejected_record_counts_its_lines_and_a_nul_line_is_never_joined() {
+        let text = "junk before the first record\n\tat a.B(C.java:1)\n\tat d.E(F.java:2)\n\
+                    2024-05-01 10:00:00 INFO ok\n\0\0 garbled\n2024-05-01 10:00:01 WARN next\n";
+        let options = ParseOptions { format: Format::Text, ..ParseOptions::default() };
+        let mut rejections = Rejections::default();
+        let mut records = Vec::new();
+        read_records::<IngestError>(
+            Input::from_bytes("f", text.as_bytes().to_vec()),
+            &options,
+            10,
+            ReadPosition::default(),
+            &mut rejections,
+            |batch, _| {
+                records.extend(batch);
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(records.iter().map(|r| r.message.as_str()).collect::<Vec<_>>(), ["ok", "next"]);
+        assert_eq!(rejections.total(), 4, "{rejections:?}");
+        let examples: Vec<&String> = rejections.by_reason.values().flat_map(|group| &group.examples).collect();
+        assert!(examples.iter().any(|e| e.starts_with("f:1-3: no timestamp")), "{examples:?}");
+        assert!(examples.iter().any(|e| e.starts_with("f:5: NUL bytes")), "{examples:?}");
+    }
 
     #[test]
     fn a_gzip_file_cut_short_keeps_the_lines_before_the_cut_and_says_where() {
