@@ -21,8 +21,8 @@ use super::timestamp::{HeaderTime, in_the_last_year, parse_header_time, read_hea
 
 /// The most tokens a header may hold before its time.
 const MAX_TOKENS_BEFORE_TIME: usize = 4;
-/// The most tokens a time may take (`07 Dec 2024 10:00:03.123`).
-const MAX_TIME_TOKENS: usize = 4;
+/// The most tokens a time may take (`Dec 03, 2026 10:01:06 AM`).
+const MAX_TIME_TOKENS: usize = 5;
 /// The most tokens between the time and the level.
 const MAX_TOKENS_BEFORE_LEVEL: usize = 7;
 /// One-letter levels (Android, klog): verbose, debug, info, warning, error, fatal, assert.
@@ -159,7 +159,16 @@ impl HeaderLayout {
         let mut letters = 0;
         let mut before = [0usize; MAX_TOKENS_BEFORE_TIME];
         let mut after = [0usize; MAX_TOKENS_BEFORE_LEVEL + 1];
-        for line in sample {
+        // Each record whole: a line with a time and the next line when it has none (java.util
+        // .logging writes `INFO: …` on the line after the time and the class).
+        let records = sample.iter().enumerate().filter(|(_, line)| self.time(line).is_some()).map(|(at, line)| {
+            match sample.get(at + 1).filter(|next| self.time(next).is_none()) {
+                Some(next) => format!("{line}\n{next}"),
+                None => line.to_string(),
+            }
+        });
+        for record in records {
+            let line = record.as_str();
             let Some((_, letter, _, spans)) = self.time(line) else { continue };
             letters += usize::from(letter.is_some());
             for (index, (start, end)) in spans.iter().enumerate() {
@@ -442,6 +451,17 @@ mod tests {
         assert_eq!(layout.spec(), "time=1+4");
         assert_eq!(redis[0].0, utc("2024-12-07 10:00:03.123"));
         assert_eq!(redis[0].2, "* Ready to accept connections tcp");
+        let jul = [
+            "Dec 03, 2026 10:01:06 AM hudson.model.Run execute",
+            "INFO: shop-build #797 main build action completed: SUCCESS",
+            "Dec 03, 2026 10:05:41 PM jenkins.branch.MultiBranchProject$BranchIndexing run",
+            "SEVERE: Failed to index shop",
+        ];
+        let layout = HeaderLayout::learn(&jul).unwrap();
+        assert_eq!(layout.spec(), "time=0+5 level=2");
+        let record = layout.parse(&format!("{}\n{}", jul[2], jul[3]), "s", Origin::for_tests()).unwrap();
+        assert_eq!(record.timestamp_ms, Some(utc("2026-12-03 22:05:41")));
+        assert_eq!((record.level.as_deref(), record.message.as_str()), (Some("ERROR"), "Failed to index shop"));
         let (_, bracketed) = read(&["[10.30 16:49:06] chrome.exe - proxy.example.org:5070 open through proxy"]);
         assert_eq!(bracketed[0].0, this_year("10-30 16:49:06"));
         assert_eq!(bracketed[0].1, None);

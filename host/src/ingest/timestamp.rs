@@ -345,6 +345,8 @@ const HEADER_LAYOUTS: &[&str] = &[
     "%d/%m/%Y %H:%M",
     "%d.%m.%Y %H:%M",
     "%Y.%m.%d %H:%M:%S%.f",
+    // Dec 03, 2026 10:01:06 AM (java.util.logging's SimpleFormatter)
+    "%b %d, %Y %I:%M:%S %p",
     // 261203 10:01:38 (MySQL 5's error log)
     "%y%m%d %H:%M:%S",
 ];
