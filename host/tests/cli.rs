@@ -666,6 +666,9 @@ fn patterns_list_counts_times_levels_and_examples() {
     assert!(warn["template"].is_string());
     let text = opsloop.ok(&["patterns", "--limit", "3"]);
     assert!(text.starts_with(&format!("{} patterns, the 3 most frequent:", patterns.len())), "{text}");
+    let rows: Vec<&str> = text.lines().filter(|line| line.contains(" .. ")).collect();
+    assert_eq!(rows.len(), 3, "{text}");
+    assert!(rows.iter().all(|row| row.contains("]  in HDFS_2k  ")), "each row names its source: {text}");
 }
 
 fn patterns_json(opsloop: &Opsloop) -> Vec<Value> {

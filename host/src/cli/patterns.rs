@@ -1,5 +1,5 @@
-//! `opsloop patterns`: the mined patterns with their counts, first and last seen, level mix
-//! and example lines, most frequent first; a pattern the miner merged into another is counted
+//! `opsloop patterns`: the mined patterns with their counts, first and last seen, level mix,
+//! the sources that log them and example lines, most frequent first; a pattern the miner merged into another is counted
 //! under the one it joined, whose row names it.
 
 use std::process::ExitCode;
@@ -63,13 +63,16 @@ pub fn run(data_dir: &DataDir, args: PatternsArgs, out: &mut Out) -> anyhow::Res
             for stats in &patterns {
                 let levels: Vec<String> =
                     stats.levels.iter().map(|(level, count)| format!("{level}:{count}")).collect();
+                // One message logged by several sources is one pattern: the row says which.
+                let sources: Vec<&str> = stats.sources.keys().map(String::as_str).collect();
                 out.line(format!(
-                    "{:>8}  {}  {} .. {}  [{}]  {}",
+                    "{:>8}  {}  {} .. {}  [{}]  in {}  {}",
                     stats.count,
                     stats.pattern,
                     time(stats.first_seen_ms),
                     time(stats.last_seen_ms),
                     levels.join(" "),
+                    sources.join(","),
                     stats.template
                 ))?;
                 if !stats.aliases.is_empty() {

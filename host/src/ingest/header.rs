@@ -124,8 +124,8 @@ fn level_of(token: &str) -> Option<String> {
 
 impl HeaderLayout {
     /// The place most of `sample`'s lines hold a time at, with one of its opening lines among
-    /// them, when at least a quarter of the lines (or 8) do; the level's place when half of those lines
-    /// have one there. `None` when no place qualifies.
+    /// them, when at least a quarter of the lines (or 8) do; the level's place when half of
+    /// those lines have one there. `None` when no place qualifies.
     pub fn learn(sample: &[&str]) -> Option<Self> {
         let opening = &sample[..sample.len().min(super::format::OPENING_LINES)];
         let wanted = sample.len().div_ceil(4).min(8).max(1);
