@@ -437,6 +437,22 @@ fn bug_reports_import_idempotently_and_search_on_their_own() {
         hits.iter().all(|hit| hit["fields"]["Resolution"].is_string() || hit["fields"].get("Resolution").is_none())
     );
     assert_eq!(opsloop.ok(&["search", "*", "--count"]).trim(), "0", "reports stay out of the log index");
+    // --since and --until bound when reports were filed: the windows add up to the whole.
+    let count = |args: &[&str]| -> u64 {
+        let mut all = vec!["search", "--reports", "*", "--count"];
+        all.extend(args);
+        opsloop.ok(&all).trim().parse().unwrap()
+    };
+    let (before, after) = (count(&["--until", "2022-01-01T00:00:00Z"]), count(&["--since", "2022-01-01T00:00:00Z"]));
+    assert!(before > 0 && after > 0 && before + after <= 1076, "{before} + {after}");
+    assert_eq!(before + after, 1076 - undated(&opsloop), "every dated report is in one window or the other");
+    let filed: Vec<Value> = opsloop
+        .ok(&["search", "--reports", "*", "--since", "2022-01-01T00:00:00Z", "--format", "json", "--limit", "0"])
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(filed.len() as u64, after);
+    assert!(filed.iter().all(|hit| hit["created"].as_str().unwrap() >= "2022-01-01"), "{filed:?}");
 
     let feedback = opsloop.path("feedback.jsonl");
     std::fs::write(
@@ -454,6 +470,12 @@ fn bug_reports_import_idempotently_and_search_on_their_own() {
         opsloop.run(&["import", "--reports", "--format", "logfmt", feedback.to_str().unwrap()]).status.code(),
         Some(2)
     );
+}
+
+/// Reports stored with no date (in no `--since`/`--until` window).
+fn undated(opsloop: &Opsloop) -> u64 {
+    let all = opsloop.ok(&["search", "--reports", "*", "--format", "json", "--limit", "0"]);
+    all.lines().filter(|line| serde_json::from_str::<Value>(line).unwrap()["created"].is_null()).count() as u64
 }
 
 /// A Jira CSV export as Jira writes it (repeated columns, both of its date forms, one date in a

@@ -6,7 +6,7 @@ use clap::Args;
 
 use super::Out;
 use crate::data_dir::DataDir;
-use crate::index::{Highlighter, LogIndex, ReportIndex, SearchHit, SearchRequest, report_json};
+use crate::index::{FiledWindow, Highlighter, LogIndex, ReportIndex, SearchHit, SearchRequest, report_json};
 use crate::ingest::{parse_span, parse_timestamp_text};
 
 #[derive(Debug, Args)]
@@ -14,9 +14,10 @@ pub struct SearchArgs {
     /// tantivy query syntax: words search the message; `level:ERROR`, `pattern:ID`,
     /// `fields.user:alice`, `"a phrase"`, `a OR b`, `-excluded`. `*` matches everything.
     pub query: String,
-    /// Search bug reports (id, title, body, stack trace) instead of log records. --source,
-    /// --since, --until and --histogram are for log records and cannot go with it.
-    #[arg(long, conflicts_with_all = ["source", "histogram", "since", "until"])]
+    /// Search bug reports (id, title, body, stack trace) instead of log records; --since and
+    /// --until then bound when they were filed. --source and --histogram are for log records
+    /// and cannot go with it.
+    #[arg(long, conflicts_with_all = ["source", "histogram"])]
     pub reports: bool,
     /// Only records of this source.
     #[arg(long)]
@@ -184,11 +185,12 @@ fn note_unknown_source(index: &LogIndex, source: Option<&str>) -> anyhow::Result
 
 fn search_reports(data_dir: &DataDir, args: &SearchArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
     let index = ReportIndex::open(&data_dir.reports_dir())?;
+    let filed = FiledWindow { since_ms: args.since, until_ms: args.until };
     if args.count {
-        out.line(index.count(&args.query)?.to_string())?;
+        out.line(index.count_filed(&args.query, filed)?.to_string())?;
         return Ok(ExitCode::SUCCESS);
     }
-    let found = index.search(&args.query, (args.limit > 0).then_some(args.limit))?;
+    let found = index.search_filed(&args.query, filed, (args.limit > 0).then_some(args.limit))?;
     if found.is_empty() && args.format == HitFormat::Text {
         out.line("0 reports")?;
     }

@@ -22,7 +22,7 @@ pub use facets::{FACET_FIELDS, Facet, FacetValue};
 pub use histogram::{MAX_BUCKETS, fill_gaps, round_width};
 pub use patterns::{HOUR_MS, PatternStats};
 pub use query_limits::{MAX_QUERY_BYTES, MAX_QUERY_DEPTH, QueryLimit, check_query};
-pub use reports::{ReportIndex, report_json};
+pub use reports::{FiledWindow, ReportIndex, report_json};
 pub use schema::LogFields;
 pub use search::{Highlighter, PageKey, SearchHit, SearchRequest};
 pub use writer::LogWriter;

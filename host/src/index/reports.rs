@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 use tantivy::collector::{Count, TopDocs};
-use tantivy::query::Query;
+use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery};
 use tantivy::schema::{
     DateOptions, DateTimePrecision, FAST, Field, INDEXED, JsonObjectOptions, OwnedValue, STORED, STRING, Schema, TEXT,
 };
@@ -32,6 +32,14 @@ struct ReportFields {
     file: Field,
     line: Field,
     annotations: Field,
+}
+
+/// When reports were filed, for `search --reports --since/--until`: milliseconds since the
+/// epoch, the start included, the end not.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FiledWindow {
+    pub since_ms: Option<i64>,
+    pub until_ms: Option<i64>,
 }
 
 fn schema() -> (Schema, ReportFields) {
@@ -158,14 +166,42 @@ impl ReportIndex {
         )
     }
 
+    /// `query`, and when `filed` bounds it, only reports filed at or after its start and
+    /// before its end (a report with no date is in no window).
+    fn filed_query(&self, query: &str, filed: FiledWindow) -> Result<Box<dyn Query>> {
+        let query = self.parse_query(query)?;
+        if filed == FiledWindow::default() {
+            return Ok(query);
+        }
+        let bound = |time: Option<i64>, inclusive: bool| match time {
+            None => std::ops::Bound::Unbounded,
+            Some(ms) => {
+                let term = Term::from_field_date(self.fields.created, DateTime::from_timestamp_millis(ms));
+                if inclusive { std::ops::Bound::Included(term) } else { std::ops::Bound::Excluded(term) }
+            }
+        };
+        let range = RangeQuery::new(bound(filed.since_ms, true), bound(filed.until_ms, false));
+        Ok(Box::new(BooleanQuery::new(vec![(Occur::Must, query), (Occur::Must, Box::new(range))])))
+    }
+
     /// How many reports match.
     pub fn count(&self, query: &str) -> Result<usize> {
-        Ok(self.reader.searcher().search(&*self.parse_query(query)?, &Count)?)
+        self.count_filed(query, FiledWindow::default())
+    }
+
+    /// How many reports match, filed in `filed`.
+    pub fn count_filed(&self, query: &str, filed: FiledWindow) -> Result<usize> {
+        Ok(self.reader.searcher().search(&*self.filed_query(query, filed)?, &Count)?)
     }
 
     /// Matching reports, newest first; `None` = all.
     pub fn search(&self, query: &str, limit: Option<usize>) -> Result<Vec<BugReport>> {
-        let query = self.parse_query(query)?;
+        self.search_filed(query, FiledWindow::default(), limit)
+    }
+
+    /// Matching reports filed in `filed`, newest first; `None` = all.
+    pub fn search_filed(&self, query: &str, filed: FiledWindow, limit: Option<usize>) -> Result<Vec<BugReport>> {
+        let query = self.filed_query(query, filed)?;
         let searcher = self.reader.searcher();
         let limit = match limit {
             Some(limit) => limit,
