@@ -463,15 +463,13 @@ pub fn read_records<E: From<IngestError>>(
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_rejected_record_counts_its_lines_and_a_nul_line_is_never_joined() {
-        let text = "junk before the first record\n\tat a.B(C.java:1)\n\tat d.E(F.java:2)\n\
-                    2024-05-01 10:00:00 INFO ok\n\0\0 garbled\n2024-05-01 10:00:01 WARN next\n";
-        let options = ParseOptions { format: Format::Text, ..ParseOptions::default() };
+    /// Every record of `text` read as `format` from input `name`, and the lines rejected.
+    fn read_all(name: &str, text: &str, format: Format) -> (Vec<Record>, Rejections) {
+        let options = ParseOptions { format, ..ParseOptions::default() };
         let mut rejections = Rejections::default();
         let mut records = Vec::new();
         read_records::<IngestError>(
-            Input::from_bytes("f", text.as_bytes().to_vec()),
+            Input::from_bytes(name, text.as_bytes().to_vec()),
             &options,
             10,
             ReadPosition::default(),
@@ -482,6 +480,14 @@ mod tests {
             },
         )
         .unwrap();
+        (records, rejections)
+    }
+
+    #[test]
+    fn a_rejected_record_counts_its_lines_and_a_nul_line_is_never_joined() {
+        let text = "junk before the first record\n\tat a.B(C.java:1)\n\tat d.E(F.java:2)\n\
+                    2024-05-01 10:00:00 INFO ok\n\0\0 garbled\n2024-05-01 10:00:01 WARN next\n";
+        let (records, rejections) = read_all("f", text, Format::Text);
         assert_eq!(records.iter().map(|r| r.message.as_str()).collect::<Vec<_>>(), ["ok", "next"]);
         assert_eq!(rejections.total(), 4, "{rejections:?}");
         let examples: Vec<&String> = rejections.by_reason.values().flat_map(|group| &group.examples).collect();
@@ -539,21 +545,7 @@ mod tests {
             r#"{"ts":"2024-05-01T10:00:00Z","msg":"fine"}"#,
             "\n",
         );
-        let options = ParseOptions { format: Format::Json, ..ParseOptions::default() };
-        let mut rejections = Rejections::default();
-        let mut kept = Vec::new();
-        read_records::<IngestError>(
-            Input::from_bytes("body", body.as_bytes().to_vec()),
-            &options,
-            100,
-            ReadPosition::default(),
-            &mut rejections,
-            |batch, _| {
-                kept.extend(batch);
-                Ok(())
-            },
-        )
-        .unwrap();
+        let (kept, rejections) = read_all("body", body, Format::Json);
         assert_eq!(kept.iter().map(|r| r.message.as_str()).collect::<Vec<_>>(), ["fine"]);
         let group = &rejections.by_reason["timestamp out of range"];
         assert_eq!(group.count, 3, "{rejections:?}");
