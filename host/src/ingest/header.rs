@@ -122,6 +122,16 @@ fn level_of(token: &str) -> Option<String> {
     })
 }
 
+/// A time in any layout this format reads at the very start of `line`, the widest first
+/// (`10:00:03 PM` belongs to the time): the time and where the rest of the line begins.
+pub fn leading_time(line: &str) -> Option<(i64, usize)> {
+    let spans = tokens(line, MAX_TIME_TOKENS);
+    (1..=spans.len()).rev().find_map(|time_tokens| {
+        let layout = HeaderLayout { before_time: 0, time_tokens, level: None, way: None };
+        layout.time(line).map(|(ms, ..)| (ms, spans[time_tokens - 1].1))
+    })
+}
+
 impl HeaderLayout {
     /// The place most of `sample`'s lines hold a time at, with one of its opening lines among
     /// them, when at least a quarter of the lines (or 8) do; the level's place when half of

@@ -2,8 +2,9 @@
 //! (`2015-10-18 18:01:47,978 INFO [main] ...`, `081109 203615 148 INFO dfs...: ...`,
 //! `[2024-05-01 10:00:00] ERROR ...`). The message is what follows the level.
 
+use super::header::leading_time;
 use super::record::{Origin, Record, normalize_level};
-use super::timestamp::{has_leading_timestamp, leading_timestamp, parse_header_time};
+use super::timestamp::{has_leading_timestamp, leading_timestamp};
 
 const LEVEL_WORDS: &[&str] = &[
     "TRACE",
@@ -68,17 +69,7 @@ fn other_leading_time(line: &str) -> Option<(i64, usize)> {
     if !line.starts_with(|c: char| c.is_ascii_digit()) {
         return None;
     }
-    let mut ends = Vec::with_capacity(4);
-    let mut at = 0;
-    for token in line.split_ascii_whitespace().take(4) {
-        at = line[at..].find(token).map(|found| at + found + token.len())?;
-        ends.push(at);
-    }
-    // The widest first: `10:00:03 PM` belongs to the time.
-    ends.iter().rev().find_map(|&end| {
-        let text = line[..end].split_ascii_whitespace().collect::<Vec<_>>().join(" ");
-        parse_header_time(&text).map(|(ms, _)| (ms, end))
-    })
+    leading_time(line)
 }
 
 /// Parses one line that starts with a timestamp.
