@@ -49,8 +49,9 @@ pub enum LineParser {
 pub const DETECTION_SAMPLE: usize = 32;
 
 /// Of those, the first lines one of which a format must read to be chosen (the lines before
-/// it are rejected as what they are, each named).
-pub const OPENING_LINES: usize = 4;
+/// it are rejected as what they are, each named): glog opens its files with four lines of
+/// header, logcat with a banner.
+pub const OPENING_LINES: usize = 8;
 
 impl LineParser {
     /// The parser for a forced format; `Pattern` needs the layout text.
@@ -200,6 +201,15 @@ mod tests {
             "03-17 16:13:38.900  1702  2395 E WindowManager: failed",
         ];
         assert_eq!(LineParser::detect(&logcat).name(), "header");
+        let glog = [
+            "Log file created at: 2026/11/20 08:00:00",
+            "Running on machine: gw-1",
+            "Binary: Built with gc go1.22",
+            "Log line format: [IWEF]mmdd hh:mm:ss.uuuuuu threadid file:line] msg",
+            "I1120 08:00:00.000001    41 server.go:100] served GET /api/items/1 in 3ms",
+            "E1120 08:01:00.000002    41 upstream.go:88] upstream unreachable",
+        ];
+        assert_eq!(LineParser::detect(&glog).name(), "header", "glog's four header lines");
         let rotated = [
             "\tat com.acme.Foo.bar(Foo.java:1)",
             "\tat com.acme.Main.main(Main.java:9)",

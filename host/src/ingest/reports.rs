@@ -578,11 +578,16 @@ pub fn parse_reports(
                     continue;
                 }
                 match serde_json::from_slice::<Value>(line) {
+                    // A line may be a whole export that lists its issues (`{"issues": [...]}`
+                    // written on one line, as a script saving an API's answer does).
                     Ok(Value::Object(object)) => {
-                        let origin = Origin { file: name.clone(), line: number };
-                        match report_from(json_columns(object), origin, warnings) {
-                            Ok(report) => reports.push(report),
-                            Err(reason) => rejections.add(&name, number, &format!("invalid report: {reason}")),
+                        for item in listed_items(object) {
+                            let Value::Object(item) = item else { continue };
+                            let origin = Origin { file: name.clone(), line: number };
+                            match report_from(json_columns(item), origin, warnings) {
+                                Ok(report) => reports.push(report),
+                                Err(reason) => rejections.add(&name, number, &format!("invalid report: {reason}")),
+                            }
                         }
                     }
                     Ok(_) => rejections.add(&name, number, "invalid JSON: not an object"),
@@ -918,6 +923,13 @@ mod tests {
         let zendesk =
             read(r#"{"tickets": [{"id": 35436, "subject": "Checkout fails", "description": "502"}], "count": 1}"#);
         assert_eq!(zendesk[0].id, "35436");
+        // The same answer saved on one line reads as JSON lines: each line's list is read too.
+        let (mut rejections, mut warnings) = (Rejections::default(), Warnings::default());
+        let one_line = r#"{"total": 2, "issues": [{"key": "OPS-41", "fields": {"summary": "a"}}, {"key": "OPS-42", "fields": {"summary": "b"}}]}"#;
+        let lines =
+            parse_reports("search.json", one_line.as_bytes(), ReportFormat::Auto, &mut rejections, &mut warnings)
+                .unwrap();
+        assert_eq!(lines.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["OPS-41", "OPS-42"], "{rejections:?}");
         let sentry = read(
             r#"[{"id": "4504", "title": "ZeroDivisionError: division by zero", "culprit": "shop.checkout in pay",
                 "firstSeen": "2024-12-06T09:58:00Z"}]"#,
