@@ -53,6 +53,9 @@ pub struct Settings {
     pub alerting: AlertingSettings,
     #[serde(default)]
     pub metrics: LogMetricsSettings,
+    /// `[cluster]`: `serve` as one node of a cluster on NATS JetStream and object storage.
+    #[serde(default)]
+    pub cluster: ClusterSettings,
 }
 
 /// What an alert rule watches.
@@ -306,6 +309,51 @@ pub struct IndexSettings {
     pub retain: Option<String>,
 }
 
+/// The `[cluster]` table (see `docs/cluster.md`); `serve --cluster`, `--store`, `--roles` and
+/// `--node-id` override the first four.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClusterSettings {
+    /// The NATS server with JetStream (`nats://127.0.0.1:4222`); none runs a single node.
+    pub nats: Option<String>,
+    /// Where index pieces live: `s3://BUCKET/PREFIX` (with `AWS_ENDPOINT_URL`,
+    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`) or `file:///path`.
+    pub store: Option<String>,
+    /// What this node does: any of `ingest`, `index`, `search`.
+    pub roles: Vec<String>,
+    /// This node's name in the cluster (default: the host name and the data directory's).
+    pub node_id: Option<String>,
+    /// Partitions of the ingest log; every node of a cluster must agree (fixed at its start).
+    pub partitions: u32,
+    /// A piece is sealed once it holds this many records…
+    pub piece_records: usize,
+    /// …or once its oldest record waited this long (ms).
+    pub piece_age_ms: u64,
+    /// How long an indexer's hold on a partition lasts without renewal (ms).
+    pub lease_ms: u64,
+    /// How long JetStream remembers a message id, so a retried request is stored once (s).
+    pub duplicate_window_s: u64,
+    /// The ingest log's size limit; past it, ingest is refused (nothing old is dropped).
+    pub max_log_bytes: i64,
+}
+
+impl Default for ClusterSettings {
+    fn default() -> Self {
+        Self {
+            nats: None,
+            store: None,
+            roles: vec!["ingest".into(), "index".into(), "search".into()],
+            node_id: None,
+            partitions: 8,
+            piece_records: 100_000,
+            piece_age_ms: 10_000,
+            lease_ms: 15_000,
+            duplicate_window_s: 1_200,
+            max_log_bytes: 10 << 30,
+        }
+    }
+}
+
 /// The `[feedback]` table.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -327,6 +375,7 @@ impl Default for Settings {
             receivers: Vec::new(),
             alerting: AlertingSettings::default(),
             metrics: LogMetricsSettings::default(),
+            cluster: ClusterSettings::default(),
         }
     }
 }

@@ -10,6 +10,7 @@
 
 pub mod alerts;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod data_dir;
 pub mod feedback;

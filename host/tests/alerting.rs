@@ -8,11 +8,13 @@ mod common;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{ADMIN, DataDir, READER, Server, agent, call, messages, urlencode};
+use common::{
+    ADMIN, Daemon, DataDir, READER, Server, agent, call, free_port, installed, messages, ready, urlencode, wait_for,
+};
 use serde_json::Value;
 
 /// Three hours of requests on `shop`, with ten minutes of 40 errors a minute at 02:30.
@@ -50,22 +52,6 @@ fn ingest_burst(server: &Server) {
         Some(&error_burst_log()),
     );
     assert_eq!(status, 200, "{body}");
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// Polls `check` every 100 ms until it gives a value, or fails after `seconds` with `what`.
-fn wait_for<T>(seconds: u64, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    loop {
-        if let Some(value) = check() {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "waited {seconds} s for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 /// One request a [`Receiver`] took.
@@ -141,33 +127,10 @@ impl Receiver {
     }
 }
 
-/// A child process killed when dropped.
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn installed(program: &str) -> String {
-    let found = Command::new("sh").arg("-c").arg(format!("command -v {program}")).output().unwrap();
-    assert!(
-        found.status.success(),
-        "`{program}` is not installed: .ci/run installs it (apt-get install prometheus prometheus-alertmanager)"
-    );
-    String::from_utf8_lossy(&found.stdout).trim().to_string()
-}
-
-fn ready(url: &str) -> bool {
-    agent().get(url).call().is_ok_and(|response| response.status().is_success())
-}
-
 /// Debian's Alertmanager on loopback, notifying `webhook` of every group at once, resolved
 /// ones too.
 fn start_alertmanager(dir: &Path, webhook: &str) -> (Daemon, String) {
-    let program = installed("prometheus-alertmanager");
+    let program = installed("prometheus-alertmanager", "apt-get install prometheus prometheus-alertmanager");
     let config = dir.join("alertmanager.yml");
     std::fs::write(
         &config,
@@ -409,7 +372,7 @@ fn an_unknown_receiver_stops_the_start_and_an_unreachable_alertmanager_stops_no_
 
 #[test]
 fn prometheus_scrapes_the_log_derived_series() {
-    let program = installed("prometheus");
+    let program = installed("prometheus", "apt-get install prometheus prometheus-alertmanager");
     let data = DataDir::new("commit_interval_ms = 100");
     let server = Server::start(&data.data(), &[]);
     ingest_burst(&server);

@@ -40,6 +40,20 @@ pub struct ServeArgs {
     /// The PEM private key of --tls-cert.
     #[arg(long, requires = "tls_cert", value_name = "PEM")]
     pub tls_key: Option<std::path::PathBuf>,
+    /// Run as one node of a cluster whose ingest log and metadata are on this NATS server
+    /// (JetStream on); over `[cluster] nats`. See docs/cluster.md.
+    #[arg(long, value_name = "nats://HOST:PORT")]
+    pub cluster: Option<String>,
+    /// Where the cluster's index pieces live: `s3://BUCKET/PREFIX` (with the AWS_* environment)
+    /// or `file:///path`; over `[cluster] store`.
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
+    /// What this node does: any of ingest,index,search (default: all); over `[cluster] roles`.
+    #[arg(long, value_name = "ROLES")]
+    pub roles: Option<String>,
+    /// This node's name in the cluster (default: host name and a hash of the data directory).
+    #[arg(long)]
+    pub node_id: Option<String>,
 }
 
 pub fn run(data_dir: &DataDir, settings: &Settings, args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -59,7 +73,16 @@ pub fn run(data_dir: &DataDir, settings: &Settings, args: ServeArgs) -> anyhow::
         (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
         _ => None,
     };
+    let mut cluster_settings = settings.cluster.clone();
+    cluster_settings.nats = args.cluster.or(cluster_settings.nats);
+    cluster_settings.store = args.store.or(cluster_settings.store);
+    if let Some(roles) = args.roles {
+        cluster_settings.roles = vec![roles];
+    }
+    cluster_settings.node_id = args.node_id.or(cluster_settings.node_id);
+    let cluster = crate::cluster::ClusterOptions::from_settings(&cluster_settings, data_dir).map_err(UsageError)?;
     let options = ServeOptions {
+        cluster,
         tls,
         syslog,
         listen: args.listen,

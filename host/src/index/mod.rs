@@ -361,6 +361,68 @@ impl LogIndex {
     pub fn fields(&self) -> &LogFields {
         &self.fields
     }
+
+    /// The committed segments: each one's id (tantivy's uuid string), its document count and
+    /// the files in the index directory that hold it. A cluster's index piece is the segments
+    /// of one commit (`cluster::indexer`).
+    pub fn segments(&self) -> Result<Vec<SegmentFiles>> {
+        let metas = self.index.load_metas()?;
+        let names: Vec<String> = std::fs::read_dir(&self.dir)
+            .map_err(|source| IndexError::Io { path: self.dir.clone(), source })?
+            .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+            .collect();
+        Ok(metas
+            .segments
+            .iter()
+            .map(|segment| {
+                let id = segment.id().uuid_string();
+                let files = names.iter().filter(|name| name.starts_with(&format!("{id}."))).cloned().collect();
+                SegmentFiles { id, max_doc: segment.max_doc(), files }
+            })
+            .collect())
+    }
+
+    /// Makes segments whose files were copied into the index directory part of the index, in
+    /// one atomic write of tantivy's `meta.json` with `payload`, and refreshes the reader. For
+    /// an index no writer writes to (a cluster's search node, which adopts the pieces that
+    /// indexers published); a segment already there is not added twice.
+    pub fn adopt_segments(&self, segments: &[SegmentFiles], payload: &str) -> Result<()> {
+        let mut metas = self.index.load_metas()?;
+        for segment in segments {
+            let id = tantivy::index::SegmentId::from_uuid_string(&segment.id).map_err(|error| {
+                IndexError::Tantivy(tantivy::TantivyError::InvalidArgument(format!(
+                    "segment id {}: {error}",
+                    segment.id
+                )))
+            })?;
+            if metas.segments.iter().any(|known| known.id() == id) {
+                continue;
+            }
+            metas.segments.push(self.index.new_segment_meta(id, segment.max_doc));
+        }
+        metas.opstamp += 1;
+        metas.payload = Some(payload.to_string());
+        let mut text = serde_json::to_vec_pretty(&metas)
+            .map_err(|error| IndexError::Tantivy(tantivy::TantivyError::InvalidArgument(error.to_string())))?;
+        text.push(b'\n');
+        tantivy::Directory::atomic_write(self.index.directory(), std::path::Path::new("meta.json"), &text)
+            .map_err(|source| IndexError::Io { path: self.dir.join("meta.json"), source })?;
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// The directory the index lives in.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+/// One committed segment of an index and the files that hold it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SegmentFiles {
+    pub id: String,
+    pub max_doc: u32,
+    pub files: Vec<String>,
 }
 
 #[cfg(test)]

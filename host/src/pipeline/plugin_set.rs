@@ -121,6 +121,26 @@ impl PluginSet {
         Ok((set, errors))
     }
 
+    /// The same set keeping its plugins' state in `dir` instead of the data directory's (a
+    /// cluster indexer keeps one per partition, so the state moves with the partition).
+    pub fn with_state_dir(mut self, dir: PathBuf) -> Self {
+        self.instances.clear();
+        self.state_dir = Some(dir);
+        self
+    }
+
+    /// Drops the live instances of the partitions (sources) `forget` names, unsaved: the next
+    /// call for one starts from its state file (a cluster indexer that lost a partition).
+    pub fn forget_partitions(&mut self, forget: impl Fn(&str) -> bool) {
+        self.instances.retain(|(_, partition), _| !forget(partition));
+    }
+
+    /// The file that holds `plugin`'s state for partition (source) `partition`, when states
+    /// are kept.
+    pub fn state_file(&self, plugin: &str, partition: &str) -> Option<PathBuf> {
+        self.state_path(plugin, partition)
+    }
+
     /// Plugin settings that reach no one: a `[plugins.config.NAME]` section for a plugin that
     /// is not loaded (a misspelt name), or a key the plugin does not take. Not errors: the
     /// plugins run with their defaults; said at load so the mistake is seen.

@@ -56,6 +56,8 @@ pub struct AppState {
     /// Alert rules, receivers and what was sent.
     pub alerter: Arc<super::alerting::Alerter>,
     pub ingestor: Arc<Ingestor>,
+    /// On a cluster node: where ingested records go instead of the writer.
+    pub cluster: Option<ClusterIngest>,
     /// Live-tail streams: their cap and the signal that ends them at shutdown.
     pub tails: super::live_tail::TailStreams,
     pub metrics: Arc<Metrics>,
@@ -70,6 +72,12 @@ pub struct AppState {
     /// When this server started (ms), so request ids (`http:<start>-<n>`, the origin file of
     /// ingested records) never repeat across restarts.
     pub started_ms: i64,
+}
+
+/// A cluster node's ingest path: records go to the cluster's ingest log.
+pub struct ClusterIngest {
+    pub log: Arc<crate::cluster::log::IngestLog>,
+    pub roles: crate::cluster::Roles,
 }
 
 impl AppState {
@@ -1218,6 +1226,9 @@ pub(super) async fn store_logs(
     commit: CommitMode,
 ) -> Result<bool, ApiError> {
     let accepted = records.len();
+    if let Some(cluster) = &state.cluster {
+        return append_to_cluster_log(state, cluster, deadline, (records, room), &keys).await;
+    }
     let work = Work::Logs { records, checkpoint: None, commit };
     let submitted = match room {
         Some(room) => state.ingestor.submit_reserved(work, room, claim, keys),
@@ -1229,6 +1240,66 @@ pub(super) async fn store_logs(
         CommitMode::Auto => false,
         CommitMode::WaitFor | CommitMode::Force => indexed_by(deadline, done).await,
     })
+}
+
+/// A cluster node's [`store_logs`]: the records go to the cluster's ingest log, and the sender
+/// is answered once JetStream acknowledged them all (never "indexed": an index node makes them
+/// searchable within its piece age). A keyed request's messages carry ids made of its key and
+/// digest, so its retry, through any node, is stored once.
+async fn append_to_cluster_log(
+    state: &AppState,
+    cluster: &ClusterIngest,
+    deadline: tokio::time::Instant,
+    (records, room): (Vec<crate::ingest::Record>, Option<tokio::sync::OwnedSemaphorePermit>),
+    keys: &JobKeys,
+) -> Result<bool, ApiError> {
+    if !cluster.roles.ingest {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_an_ingest_node",
+            format!(
+                "this cluster node does not ingest (roles: {}); send records to an ingest node",
+                cluster.roles.names().join(", ")
+            ),
+        ));
+    }
+    let accepted = records.len() as u64;
+    let message_key = keys.request.as_ref().map(|key| {
+        use sha2::{Digest, Sha256};
+        let scope = Sha256::digest(key.scope.as_bytes());
+        let scope: String = scope.iter().take(12).map(|byte| format!("{byte:02x}")).collect();
+        format!("{scope}-{}", key.digest.get(..24).unwrap_or(&key.digest))
+    });
+    let appending = cluster.log.append(records, chrono::Utc::now().timestamp_millis(), message_key.as_deref());
+    let retry = if message_key.is_some() {
+        "retry with the same Idempotency-Key: what was stored is not stored twice"
+    } else {
+        "part of the request may be stored; send an Idempotency-Key so a retry is stored once"
+    };
+    let appended = match tokio::time::timeout_at(deadline, appending).await {
+        Ok(Ok(appended)) => appended,
+        Ok(Err(error)) => {
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ingest_log_unavailable",
+                format!("{error}; {retry}"),
+            )
+            .retry_after(1));
+        }
+        Err(_) => {
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "timeout",
+                format!("the ingest log did not acknowledge within {} ms; {retry}", state.settings.request_timeout_ms),
+            )
+            .retry_after(1));
+        }
+    };
+    drop(room);
+    if appended.duplicates < appended.messages {
+        state.metrics.records_in.inc_by(accepted);
+    }
+    Ok(false)
 }
 
 pub(super) fn body_timeout(state: &AppState) -> Duration {

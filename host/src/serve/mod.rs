@@ -70,6 +70,8 @@ pub struct ServeOptions {
     pub syslog: Vec<SyslogSpec>,
     /// `--tls-cert` and `--tls-key`; over `[serve] tls_cert` and `tls_key`.
     pub tls: Option<TlsFiles>,
+    /// `--cluster` and its company: this server is one node of a cluster.
+    pub cluster: Option<crate::cluster::ClusterOptions>,
 }
 
 /// Why the server cannot start.
@@ -97,6 +99,7 @@ pub struct Service {
     pub tls: Option<Arc<rustls::ServerConfig>>,
     stop: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
+    cluster: Option<crate::cluster::ClusterNode>,
 }
 
 impl Service {
@@ -116,7 +119,18 @@ impl Service {
         if let Some(mode) = data_dir.open_to_others() {
             tracing::warn!(dir = %data_dir.root().display(), mode = format!("{mode:o}"), "other users can read the data directory (the write-ahead log holds what was posted); `chmod 700` it");
         }
-        let logs = Arc::new(LogIndex::open(&data_dir.index_dir())?);
+        if options.cluster.is_some() && (!options.watch.is_empty() || !options.syslog.is_empty()) {
+            anyhow::bail!(
+                "a cluster node takes records over HTTP (the API and the shipper protocols); --watch and --syslog run on a single node for now"
+            );
+        }
+        let cluster = options.cluster.clone().map(crate::cluster::ClusterNode::connect).transpose()?;
+        // The writer's own index; a cluster node searches the pieces it adopts instead.
+        let local_logs = Arc::new(LogIndex::open(&data_dir.index_dir())?);
+        let logs = match &cluster {
+            Some(_) => Arc::new(LogIndex::open(&data_dir.root().join("cluster").join("search-index"))?),
+            None => local_logs.clone(),
+        };
         let reports = Arc::new(ReportIndex::open(&data_dir.reports_dir())?);
         let findings = Arc::new(FindingStore::new(data_dir.findings_file()));
         let metrics = Arc::new(Metrics::new(&settings.metrics));
@@ -143,7 +157,7 @@ impl Service {
             settings.index.retain.as_deref().map(crate::ingest::parse_span).transpose().map_err(anyhow::Error::msg)?;
         let ingestor = Arc::new(Ingestor::start(
             ingestor::WriterParts {
-                logs: logs.clone(),
+                logs: local_logs.clone(),
                 reports: reports.clone(),
                 plugins,
                 findings: findings.clone(),
@@ -156,7 +170,7 @@ impl Service {
             load_errors,
         )?);
         // Read after the writer replayed its log, whose entries carry checkpoints too.
-        let checkpoints = Checkpoints::from_payload(logs.commit_payload()?.as_deref());
+        let checkpoints = Checkpoints::from_payload(local_logs.commit_payload()?.as_deref());
         let stop = Arc::new(AtomicBool::new(false));
         let mut threads = Vec::new();
         if !options.watch.is_empty() {
@@ -201,6 +215,19 @@ impl Service {
                 std::thread::Builder::new().name("opsloop-alerts".into()).spawn(move || alerter.run(&board, &stop))?,
             );
         }
+        let mut cluster = cluster;
+        let cluster_ingest = match &mut cluster {
+            Some(node) => {
+                let search = node
+                    .options
+                    .roles
+                    .search
+                    .then(|| crate::cluster::searcher::SearchParts { logs: logs.clone(), findings: findings.clone() });
+                node.start(data_dir, settings, search)?;
+                Some(api::ClusterIngest { log: node.log.clone(), roles: node.options.roles })
+            }
+            None => None,
+        };
         let admission = admission::Admission::new(&settings.serve, metrics.clone());
         let state = Arc::new(AppState {
             admission,
@@ -210,6 +237,7 @@ impl Service {
             board: board.clone(),
             alerter,
             ingestor,
+            cluster: cluster_ingest,
             tails: live_tail::TailStreams::new(settings.serve.max_tail_streams),
             metrics,
             tokens: auth::Tokens::new(&tokens),
@@ -219,7 +247,7 @@ impl Service {
             requests: AtomicU64::new(0),
             started_ms: chrono::Utc::now().timestamp_millis(),
         });
-        Ok(Self { state, syslog_addresses: syslog.addresses, tls, stop, threads })
+        Ok(Self { state, syslog_addresses: syslog.addresses, tls, stop, threads, cluster })
     }
 
     /// The router over this service's state.
@@ -232,6 +260,9 @@ impl Service {
         self.stop.store(true, Ordering::SeqCst);
         for thread in self.threads.drain(..) {
             let _ = thread.join();
+        }
+        if let Some(mut cluster) = self.cluster.take() {
+            cluster.stop();
         }
         self.state.ingestor.shutdown();
     }

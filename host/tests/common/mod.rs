@@ -266,3 +266,42 @@ pub fn post_bytes(server: &Server, path: &str, body: &[u8], headers: &[(&str, &s
     let text = response.body_mut().with_config().limit(64 << 20).read_to_string().unwrap();
     (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
 }
+
+/// A loopback port free right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Polls `check` every 100 ms until it gives a value, or fails after `seconds` with `what`.
+pub fn wait_for<T>(seconds: u64, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "waited {seconds} s for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A child process killed when dropped.
+pub struct Daemon(pub Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The path of `program`, which `.ci/run` installs (`how` says how).
+pub fn installed(program: &str, how: &str) -> String {
+    let found = Command::new("sh").arg("-c").arg(format!("command -v {program}")).output().unwrap();
+    assert!(found.status.success(), "`{program}` is not installed: .ci/run installs it ({how})");
+    String::from_utf8_lossy(&found.stdout).trim().to_string()
+}
+
+/// Whether a GET of `url` answers 2xx.
+pub fn ready(url: &str) -> bool {
+    agent().get(url).call().is_ok_and(|response| response.status().is_success())
+}

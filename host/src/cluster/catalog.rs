@@ -1,0 +1,217 @@
+//! The cluster's metadata in the JetStream key-value bucket `opsloop-cluster`:
+//!
+//! - `node.<id>`: a heartbeat every third of the lease time, with the node's roles; the
+//!   indexers alive are those heard from within a lease time.
+//! - `lease.p<n>`: which indexer holds partition `n`, renewed with the revision it was read
+//!   at; one not renewed within `lease_ms` is free to take.
+//! - `part.p<n>`: the partition's [`PartitionState`]: the pieces published and the stream
+//!   sequence they cover. It changes only by a revision-checked update, so of two indexers
+//!   that both think they hold a partition (one paused past its lease), one publishes and the
+//!   other is refused and starts over from what was published: every record exactly once.
+
+use std::time::Duration;
+
+use async_nats::jetstream;
+use async_nats::jetstream::kv;
+use serde::{Deserialize, Serialize};
+
+use super::{ClusterOptions, NodeContext, now_ms};
+
+/// The bucket's name.
+pub const BUCKET: &str = "opsloop-cluster";
+
+/// One published piece, as the partition's state lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PieceEntry {
+    pub id: String,
+    /// Stream sequences of the first and last message it holds.
+    pub first_seq: u64,
+    pub last_seq: u64,
+    pub records: u64,
+    /// Its records' time span (ms), for pruning searches.
+    pub min_ms: i64,
+    pub max_ms: i64,
+}
+
+/// What has been published of one partition.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionState {
+    /// Every message up to this stream sequence is in a published piece.
+    pub covered_seq: u64,
+    /// The piece whose upload holds the plugins' state after it (none before the first).
+    pub state_piece: Option<String>,
+    pub pieces: Vec<PieceEntry>,
+}
+
+/// A lease as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lease {
+    pub node: String,
+    pub at_ms: i64,
+}
+
+/// A node's heartbeat.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Heartbeat {
+    pub at_ms: i64,
+    pub roles: Vec<String>,
+}
+
+/// A value read with the revision to update it from (`None`: the key is not there).
+pub type Versioned<T> = (T, Option<u64>);
+
+/// The bucket, as the nodes read and write it.
+pub struct Catalog {
+    kv: kv::Store,
+    lease_ms: i64,
+}
+
+impl Catalog {
+    /// Opens the bucket, creating it the first time.
+    pub async fn open(jetstream: jetstream::Context, options: &ClusterOptions) -> anyhow::Result<Self> {
+        // The bucket's stream is made here as `create_key_value` would make it: that call first
+        // asks for the account's information, whose answer from the NATS 2.9 that Debian ships
+        // the client does not read.
+        let stream = jetstream::stream::Config {
+            name: format!("KV_{BUCKET}"),
+            subjects: vec![format!("$KV.{BUCKET}.>")],
+            max_messages_per_subject: 1,
+            storage: jetstream::stream::StorageType::File,
+            allow_rollup: true,
+            deny_delete: true,
+            allow_direct: true,
+            discard: jetstream::stream::DiscardPolicy::New,
+            num_replicas: 1,
+            ..Default::default()
+        };
+        let bucket_error = |error: &dyn std::fmt::Display| {
+            anyhow::anyhow!("JetStream key-value bucket {BUCKET} at {}: {error}", options.nats)
+        };
+        jetstream.get_or_create_stream(stream).await.map_err(|error| bucket_error(&error))?;
+        let kv = jetstream.get_key_value(BUCKET).await.map_err(|error| bucket_error(&error))?;
+        Ok(Self { kv, lease_ms: options.settings.lease_ms as i64 })
+    }
+
+    async fn read<T: for<'de> Deserialize<'de> + Default>(&self, key: &str) -> anyhow::Result<Versioned<T>> {
+        match self.kv.entry(key).await? {
+            Some(entry) if entry.operation == kv::Operation::Put => {
+                let value = serde_json::from_slice(&entry.value)
+                    .map_err(|error| anyhow::anyhow!("{BUCKET} {key}: unreadable value: {error}"))?;
+                Ok((value, Some(entry.revision)))
+            }
+            Some(entry) => Ok((T::default(), Some(entry.revision))),
+            None => Ok((T::default(), None)),
+        }
+    }
+
+    /// Writes `value` under `key` if it is still at `revision` (`None`: if it is absent or
+    /// deleted); returns the new revision, or `None` when someone else wrote first.
+    async fn write_if<T: Serialize>(&self, key: &str, value: &T, revision: Option<u64>) -> anyhow::Result<Option<u64>> {
+        let bytes = serde_json::to_vec(value)?.into();
+        let written = match revision {
+            Some(revision) => self.kv.update(key, bytes, revision).await.map_err(|error| {
+                if error.kind() == kv::UpdateErrorKind::WrongLastRevision {
+                    None
+                } else {
+                    Some(anyhow::Error::from(error))
+                }
+            }),
+            None => self.kv.create(key, bytes).await.map_err(|error| {
+                if error.kind() == kv::CreateErrorKind::AlreadyExists { None } else { Some(anyhow::Error::from(error)) }
+            }),
+        };
+        match written {
+            Ok(revision) => Ok(Some(revision)),
+            Err(None) => Ok(None),
+            Err(Some(error)) => Err(error),
+        }
+    }
+
+    /// The state of partition `partition` and its revision.
+    pub async fn partition(&self, partition: u32) -> anyhow::Result<Versioned<PartitionState>> {
+        self.read(&format!("part.p{partition}")).await
+    }
+
+    /// Publishes `state` for `partition` if nobody did since `revision`; the new revision, or
+    /// `None` when another indexer published first (this one must start the partition over).
+    pub async fn publish(
+        &self,
+        partition: u32,
+        state: &PartitionState,
+        revision: Option<u64>,
+    ) -> anyhow::Result<Option<u64>> {
+        self.write_if(&format!("part.p{partition}"), state, revision).await
+    }
+
+    /// Takes or renews `node`'s lease on `partition`. `held` is the revision of the lease this
+    /// node holds (renewal) or `None` (taking a free or expired one). Returns the new revision,
+    /// or `None` when another node holds it.
+    pub async fn lease(&self, partition: u32, node: &str, held: Option<u64>) -> anyhow::Result<Option<u64>> {
+        let key = format!("lease.p{partition}");
+        let lease = Lease { node: node.to_string(), at_ms: now_ms() };
+        if held.is_some() {
+            return self.write_if(&key, &lease, held).await;
+        }
+        let (current, revision): Versioned<Option<Lease>> = self.read(&key).await?;
+        match current {
+            Some(current) if current.node != node && now_ms() - current.at_ms <= self.lease_ms => Ok(None),
+            _ => self.write_if(&key, &lease, revision).await,
+        }
+    }
+
+    /// Gives up `node`'s lease on `partition` (held at `revision`).
+    pub async fn release(&self, partition: u32, revision: u64) -> anyhow::Result<()> {
+        self.kv.delete_expect_revision(format!("lease.p{partition}"), Some(revision)).await?;
+        Ok(())
+    }
+
+    /// Who holds each partition now (expired leases left out).
+    pub async fn holders(&self, partitions: u32) -> anyhow::Result<Vec<Option<Lease>>> {
+        let mut holders = Vec::with_capacity(partitions as usize);
+        for partition in 0..partitions {
+            let (lease, _): Versioned<Option<Lease>> = self.read(&format!("lease.p{partition}")).await?;
+            holders.push(lease.filter(|lease| now_ms() - lease.at_ms <= self.lease_ms));
+        }
+        Ok(holders)
+    }
+
+    /// Records that `node` is alive with `roles`.
+    pub async fn beat(&self, node: &str, roles: &[&str]) -> anyhow::Result<()> {
+        let beat = Heartbeat { at_ms: now_ms(), roles: roles.iter().map(|role| role.to_string()).collect() };
+        self.kv.put(format!("node.{node}"), serde_json::to_vec(&beat)?.into()).await?;
+        Ok(())
+    }
+
+    /// The nodes heard from within a lease time, by id.
+    pub async fn live_nodes(&self) -> anyhow::Result<Vec<(String, Heartbeat)>> {
+        use futures_util::StreamExt;
+        let mut keys = self.kv.keys().await?;
+        let mut nodes = Vec::new();
+        while let Some(key) = keys.next().await {
+            let key = key?;
+            let Some(id) = key.strip_prefix("node.") else { continue };
+            let (beat, revision): Versioned<Option<Heartbeat>> = self.read(&key).await?;
+            if let (Some(beat), Some(_)) = (beat, revision)
+                && now_ms() - beat.at_ms <= self.lease_ms
+            {
+                nodes.push((id.to_string(), beat));
+            }
+        }
+        nodes.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(nodes)
+    }
+}
+
+/// The heartbeat thread: beats every third of the lease time until the node stops.
+pub fn beat_until_stopped(context: &NodeContext) {
+    let every = Duration::from_millis((context.options.settings.lease_ms / 3).max(100));
+    let roles = context.options.roles.names();
+    loop {
+        if let Err(error) = context.runtime.block_on(context.catalog.beat(&context.options.node_id, &roles)) {
+            tracing::warn!(%error, "cluster heartbeat not written");
+        }
+        if !context.pause(every) {
+            return;
+        }
+    }
+}

@@ -1,0 +1,183 @@
+//! The cluster's ingest log: the JetStream stream `OPSLOOP_LOGS`, one subject per partition
+//! (`opsloop.logs.<n>`), where ingest nodes put records and index nodes take them from.
+//!
+//! A request's records are split by partition and packed into messages of at most
+//! [`MAX_MESSAGE_BYTES`]. A request with an `Idempotency-Key` gives each message an id made
+//! of the key, the request's digest, the partition and the message's place, so a retry —
+//! through this node or another — is recognised by JetStream and stored once, while two
+//! identical lines of one request are two records. The sender is answered only after
+//! JetStream acknowledged every message. The stream refuses new messages when full rather
+//! than dropping old ones that may not be indexed yet.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use async_nats::jetstream;
+use serde::{Deserialize, Serialize};
+
+use super::ClusterOptions;
+use crate::ingest::Record;
+
+/// The stream's name.
+pub const STREAM: &str = "OPSLOOP_LOGS";
+
+/// A message's payload stays below NATS's default 1 MiB maximum.
+pub const MAX_MESSAGE_BYTES: usize = 768 << 10;
+
+/// The subject of partition `partition`.
+pub fn subject(partition: u32) -> String {
+    format!("opsloop.logs.{partition}")
+}
+
+/// One message of the log: records of one partition from one request.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct LogMessage {
+    /// When the ingest node took them: the time of a record that carries none.
+    pub ingest_ms: i64,
+    pub records: Vec<Record>,
+}
+
+/// What appending a request's records did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    pub messages: usize,
+    /// Messages JetStream already had under their id (a retried request).
+    pub duplicates: usize,
+}
+
+/// Why records were not (all) appended.
+#[derive(Debug, thiserror::Error)]
+#[error("the ingest log took {stored} of {messages} messages of this request: {reason}")]
+pub struct AppendError {
+    pub stored: usize,
+    pub messages: usize,
+    pub reason: String,
+}
+
+/// The ingest log, as an ingest node writes to it.
+pub struct IngestLog {
+    jetstream: jetstream::Context,
+    partitions: u32,
+}
+
+impl IngestLog {
+    /// Opens the stream, creating it the first time with the cluster's limits.
+    pub async fn open(jetstream: jetstream::Context, options: &ClusterOptions) -> anyhow::Result<Self> {
+        let settings = &options.settings;
+        let config = jetstream::stream::Config {
+            name: STREAM.to_string(),
+            subjects: vec!["opsloop.logs.*".to_string()],
+            storage: jetstream::stream::StorageType::File,
+            retention: jetstream::stream::RetentionPolicy::Limits,
+            discard: jetstream::stream::DiscardPolicy::New,
+            max_bytes: settings.max_log_bytes,
+            duplicate_window: Duration::from_secs(settings.duplicate_window_s.max(1)),
+            ..Default::default()
+        };
+        jetstream
+            .get_or_create_stream(config)
+            .await
+            .map_err(|error| anyhow::anyhow!("JetStream stream {STREAM} at {}: {error}", options.nats))?;
+        Ok(Self { jetstream, partitions: settings.partitions })
+    }
+
+    /// The JetStream context (for the indexer's consumers).
+    pub fn jetstream(&self) -> &jetstream::Context {
+        &self.jetstream
+    }
+
+    /// Appends `records` (taken at `ingest_ms`) and returns once JetStream has every message.
+    /// `request_key` (an idempotency key and the request's digest) makes a retry a duplicate.
+    pub async fn append(
+        &self,
+        records: Vec<Record>,
+        ingest_ms: i64,
+        request_key: Option<&str>,
+    ) -> Result<Appended, AppendError> {
+        let messages = pack(records, self.partitions, ingest_ms);
+        let total = messages.len();
+        let mut acks = Vec::with_capacity(total);
+        let failed = |stored, reason: String| AppendError { stored, messages: total, reason };
+        for (place, (partition, payload)) in messages.into_iter().enumerate() {
+            let mut headers = async_nats::HeaderMap::new();
+            if let Some(key) = request_key {
+                headers.insert(async_nats::header::NATS_MESSAGE_ID, format!("{key}.{partition}.{place}").as_str());
+            }
+            let ack = self
+                .jetstream
+                .publish_with_headers(subject(partition), headers, payload.into())
+                .await
+                .map_err(|error| failed(0, error.to_string()))?;
+            acks.push(ack);
+        }
+        let mut appended = Appended::default();
+        for ack in acks {
+            let ack = ack.await.map_err(|error| failed(appended.messages, error.to_string()))?;
+            appended.messages += 1;
+            appended.duplicates += usize::from(ack.duplicate);
+        }
+        Ok(appended)
+    }
+}
+
+/// Splits `records` by partition, keeping their order in each, into payloads of at most
+/// [`MAX_MESSAGE_BYTES`] (a larger record goes alone).
+fn pack(records: Vec<Record>, partitions: u32, ingest_ms: i64) -> Vec<(u32, Vec<u8>)> {
+    let mut by_partition: BTreeMap<u32, Vec<Vec<u8>>> = BTreeMap::new();
+    for record in &records {
+        let encoded = serde_json::to_vec(record).expect("a record serializes");
+        by_partition.entry(super::partition_of(&record.source, partitions)).or_default().push(encoded);
+    }
+    let head = format!("{{\"ingest_ms\":{ingest_ms},\"records\":[");
+    let mut messages = Vec::new();
+    for (partition, encoded) in by_partition {
+        let mut payload = head.clone().into_bytes();
+        let mut count = 0;
+        for record in encoded {
+            if count > 0 && payload.len() + record.len() + 2 > MAX_MESSAGE_BYTES {
+                payload.extend_from_slice(b"]}");
+                messages.push((partition, std::mem::replace(&mut payload, head.clone().into_bytes())));
+                count = 0;
+            }
+            if count > 0 {
+                payload.push(b',');
+            }
+            payload.extend_from_slice(&record);
+            count += 1;
+        }
+        payload.extend_from_slice(b"]}");
+        messages.push((partition, payload));
+    }
+    messages
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{LogMessage, MAX_MESSAGE_BYTES, pack};
+    use crate::ingest::{Origin, Record};
+
+    #[test]
+    fn records_are_packed_by_partition_in_order_and_within_the_message_size() {
+        let records: Vec<Record> = (0..3000)
+            .map(|n| {
+                let source = if n % 3 == 0 { "api" } else { "db" };
+                Record::new(source, format!("{n} {}", "x".repeat(500)), Origin { file: "f".into(), line: n })
+            })
+            .collect();
+        let messages = pack(records.clone(), 8, 7);
+        assert!(messages.len() > 2, "1.5 MB of records in {} messages", messages.len());
+        let mut seen = Vec::new();
+        for (partition, payload) in &messages {
+            assert!(payload.len() <= MAX_MESSAGE_BYTES);
+            let message: LogMessage = serde_json::from_slice(payload).unwrap();
+            assert_eq!(message.ingest_ms, 7);
+            assert!(message.records.iter().all(|r| super::super::partition_of(&r.source, 8) == *partition));
+            seen.extend(message.records);
+        }
+        for source in ["api", "db"] {
+            let sent: Vec<&Record> = records.iter().filter(|r| r.source == source).collect();
+            let got: Vec<&Record> = seen.iter().filter(|r| r.source == source).collect();
+            assert_eq!(sent, got, "the records of {source} arrive whole and in order");
+        }
+    }
+}

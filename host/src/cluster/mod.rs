@@ -1,0 +1,320 @@
+//! `serve --cluster`: several opsloop nodes on existing infrastructure, NATS JetStream for the
+//! durable ingest log and the metadata, S3-compatible object storage (or a directory) for the
+//! index pieces. `docs/cluster.md` tells how a record flows and what happens on each failure.
+//!
+//! - [`log`]: ingest nodes publish records to the `OPSLOOP_LOGS` stream, one subject per
+//!   partition (a source always lands in the same one), and answer once JetStream has them.
+//! - [`catalog`]: the key-value bucket `opsloop-cluster`: node heartbeats, partition leases,
+//!   and per partition the pieces published and the stream sequence they cover.
+//! - [`indexer`]: index nodes share the partitions through leases, run the plugins with the
+//!   partition's own state, seal a piece (tantivy segments) by size or age, upload it, publish
+//!   it with the sequence it covers in one revision-checked update, then acknowledge.
+//! - [`searcher`]: search nodes adopt every published piece into a local index, which the
+//!   node's API searches as it searches a single node's.
+//! - [`store`]: where pieces and partition state live.
+
+pub mod catalog;
+pub mod indexer;
+pub mod log;
+pub mod searcher;
+pub mod store;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+
+use crate::config::{ClusterSettings, Settings};
+use crate::data_dir::DataDir;
+
+/// What a node does in a cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Roles {
+    /// Takes records over HTTP and publishes them to the ingest log.
+    pub ingest: bool,
+    /// Turns partitions of the log into pieces on the store.
+    pub index: bool,
+    /// Serves searches (and the board) over every published piece.
+    pub search: bool,
+}
+
+impl Roles {
+    /// Reads `ingest`, `index`, `search` (any, comma-separated or listed).
+    pub fn parse<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<Self, String> {
+        let mut roles = Self::default();
+        for name in names.into_iter().flat_map(|name| name.split(',')).map(str::trim).filter(|n| !n.is_empty()) {
+            match name {
+                "ingest" => roles.ingest = true,
+                "index" => roles.index = true,
+                "search" => roles.search = true,
+                other => return Err(format!("unknown cluster role `{other}` (roles: ingest, index, search)")),
+            }
+        }
+        if roles == Self::default() {
+            return Err("a cluster node needs at least one role (ingest, index, search)".into());
+        }
+        Ok(roles)
+    }
+
+    /// The roles as written in `--roles`.
+    pub fn names(&self) -> Vec<&'static str> {
+        [(self.ingest, "ingest"), (self.index, "index"), (self.search, "search")]
+            .into_iter()
+            .filter_map(|(on, name)| on.then_some(name))
+            .collect()
+    }
+}
+
+/// Where a node finds the cluster and what it does in it: `[cluster]` with the command line's
+/// overrides applied.
+#[derive(Debug, Clone)]
+pub struct ClusterOptions {
+    pub nats: String,
+    pub store: String,
+    pub roles: Roles,
+    pub node_id: String,
+    pub settings: ClusterSettings,
+}
+
+impl ClusterOptions {
+    /// The options of a node whose `[cluster]` (or command line) names a NATS server; `None`
+    /// for a single node. A store is required with a server, and the node id must be a name
+    /// NATS keys accept.
+    pub fn from_settings(settings: &ClusterSettings, data_dir: &DataDir) -> Result<Option<Self>, String> {
+        let Some(nats) = settings.nats.clone() else {
+            if settings.store.is_some() {
+                return Err("--store needs --cluster (the NATS server the nodes share)".into());
+            }
+            return Ok(None);
+        };
+        let store = settings
+            .store
+            .clone()
+            .ok_or("--cluster needs --store: s3://BUCKET/PREFIX or file:///path, where index pieces live")?;
+        store::parse_location(&store)?;
+        let roles = Roles::parse(settings.roles.iter().map(String::as_str))?;
+        if settings.partitions == 0 || settings.partitions > 1024 {
+            return Err(format!("[cluster] partitions = {}: between 1 and 1024", settings.partitions));
+        }
+        let node_id = match &settings.node_id {
+            Some(id) => id.clone(),
+            None => default_node_id(data_dir),
+        };
+        if node_id.is_empty() || !node_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            return Err(format!("node id `{node_id}`: letters, digits, `-` and `_` only"));
+        }
+        Ok(Some(Self { nats, store, roles, node_id, settings: settings.clone() }))
+    }
+
+    /// The partition a source's records go to: the same on every node.
+    pub fn partition_of(&self, source: &str) -> u32 {
+        partition_of(source, self.settings.partitions)
+    }
+}
+
+/// The partition of `source` among `partitions`.
+pub fn partition_of(source: &str, partitions: u32) -> u32 {
+    (opsloop_sdk::stable_hash(source) % u64::from(partitions.max(1))) as u32
+}
+
+/// The host name and a hash of the data directory: two nodes on one machine differ.
+fn default_node_id(data_dir: &DataDir) -> String {
+    let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
+    let host: String = host.trim().chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').take(32).collect();
+    let dir = data_dir.root().canonicalize().unwrap_or_else(|_| data_dir.root().to_path_buf());
+    let hash = opsloop_sdk::stable_hash(&dir.display().to_string());
+    format!("{}-{:08x}", if host.is_empty() { "node" } else { &host }, hash as u32)
+}
+
+/// The runtime a node's NATS and store I/O runs on. Dropped without waiting for its tasks, so
+/// a node may be dropped inside another runtime (the server's).
+pub struct NodeRuntime(Option<tokio::runtime::Runtime>);
+
+impl NodeRuntime {
+    fn new() -> std::io::Result<Self> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("opsloop-cluster")
+            .enable_all()
+            .build()?;
+        Ok(Self(Some(runtime)))
+    }
+}
+
+impl std::ops::Deref for NodeRuntime {
+    type Target = tokio::runtime::Runtime;
+
+    fn deref(&self) -> &Self::Target {
+        self.0.as_ref().expect("the runtime lives until dropped")
+    }
+}
+
+impl Drop for NodeRuntime {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// A connected node: the NATS client and the store, with the runtime their I/O runs on, and
+/// the indexer and searcher threads its roles start.
+pub struct ClusterNode {
+    pub options: ClusterOptions,
+    pub log: Arc<log::IngestLog>,
+    pub catalog: Arc<catalog::Catalog>,
+    pub store: Arc<store::PieceStore>,
+    runtime: Arc<NodeRuntime>,
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl ClusterNode {
+    /// Connects to NATS (creating the stream and the bucket the first time) and the store.
+    /// Runs its own small runtime, so it may be called from inside another one.
+    pub fn connect(options: ClusterOptions) -> anyhow::Result<Self> {
+        let runtime = Arc::new(NodeRuntime::new()?);
+        let connecting = {
+            let (runtime, options) = (runtime.clone(), options.clone());
+            std::thread::spawn(move || {
+                runtime.block_on(async {
+                    let client = async_nats::ConnectOptions::new()
+                        .name(format!("opsloop {}", options.node_id))
+                        .retry_on_initial_connect()
+                        .connection_timeout(std::time::Duration::from_secs(5))
+                        .connect(options.nats.as_str());
+                    let client = tokio::time::timeout(std::time::Duration::from_secs(30), client)
+                        .await
+                        .map_err(|_| anyhow::anyhow!("NATS at {}: no connection within 30 s", options.nats))?
+                        .map_err(|error| anyhow::anyhow!("NATS at {}: {error}", options.nats))?;
+                    let jetstream = async_nats::jetstream::new(client);
+                    let log = log::IngestLog::open(jetstream.clone(), &options).await?;
+                    let catalog = catalog::Catalog::open(jetstream, &options).await?;
+                    anyhow::Ok((log, catalog))
+                })
+            })
+        };
+        let (log, catalog) =
+            connecting.join().map_err(|_| anyhow::anyhow!("the NATS connection thread panicked"))??;
+        let store = store::PieceStore::open(&options.store)?;
+        Ok(Self {
+            options,
+            log: Arc::new(log),
+            catalog: Arc::new(catalog),
+            store: Arc::new(store),
+            runtime,
+            stop: Arc::new(AtomicBool::new(false)),
+            threads: Vec::new(),
+        })
+    }
+
+    /// Starts what the node's roles run besides ingest: the indexer (partitions → pieces) and
+    /// the searcher (pieces → `search_index`).
+    pub fn start(
+        &mut self,
+        data_dir: &DataDir,
+        settings: &Settings,
+        search: Option<searcher::SearchParts>,
+    ) -> anyhow::Result<()> {
+        let context = NodeContext {
+            runtime: self.runtime.clone(),
+            options: self.options.clone(),
+            log: self.log.clone(),
+            catalog: self.catalog.clone(),
+            store: self.store.clone(),
+            stop: self.stop.clone(),
+        };
+        {
+            let context = context.clone();
+            self.threads.push(
+                std::thread::Builder::new()
+                    .name("opsloop-heartbeat".into())
+                    .spawn(move || catalog::beat_until_stopped(&context))?,
+            );
+        }
+        if self.options.roles.index {
+            let indexer = indexer::Indexer::new(context.clone(), data_dir, settings)?;
+            self.threads.push(std::thread::Builder::new().name("opsloop-indexer".into()).spawn(move || indexer.run())?);
+        }
+        if let Some(parts) = search {
+            let searcher = searcher::Searcher::new(context, parts);
+            self.threads
+                .push(std::thread::Builder::new().name("opsloop-searcher".into()).spawn(move || searcher.run())?);
+        }
+        Ok(())
+    }
+
+    /// Runs `future` on the node's runtime from a thread outside it.
+    pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
+
+    /// Stops the indexer (sealing nothing more: what it had not published is published by
+    /// whoever holds the partition next) and the searcher.
+    pub fn stop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for ClusterNode {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// What the node's threads share.
+#[derive(Clone)]
+pub struct NodeContext {
+    pub runtime: Arc<NodeRuntime>,
+    pub options: ClusterOptions,
+    pub log: Arc<log::IngestLog>,
+    pub catalog: Arc<catalog::Catalog>,
+    pub store: Arc<store::PieceStore>,
+    pub stop: Arc<AtomicBool>,
+}
+
+impl NodeContext {
+    pub fn stopping(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    /// Sleeps `duration` in short steps, returning early (false) when the node stops.
+    pub fn pause(&self, duration: std::time::Duration) -> bool {
+        let until = std::time::Instant::now() + duration;
+        while std::time::Instant::now() < until {
+            if self.stopping() {
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50).min(until - std::time::Instant::now()));
+        }
+        !self.stopping()
+    }
+}
+
+/// Milliseconds since the epoch, now.
+pub(crate) fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Roles, partition_of};
+
+    #[test]
+    fn roles_are_read_from_a_list_or_commas_and_an_unknown_one_is_named() {
+        let roles = Roles::parse(["ingest,search"]).unwrap();
+        assert_eq!(roles.names(), ["ingest", "search"]);
+        assert_eq!(Roles::parse(["index", "search"]).unwrap().names(), ["index", "search"]);
+        assert!(Roles::parse(["indexer"]).unwrap_err().contains("`indexer`"));
+        assert!(Roles::parse([""]).is_err());
+    }
+
+    #[test]
+    fn a_source_always_lands_in_one_partition_and_sources_spread() {
+        assert_eq!(partition_of("nginx", 8), partition_of("nginx", 8));
+        let used: std::collections::BTreeSet<u32> = (0..64).map(|n| partition_of(&format!("service-{n}"), 8)).collect();
+        assert!(used.len() >= 6, "64 sources over 8 partitions used only {used:?}");
+    }
+}

