@@ -12,6 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::{ADMIN, Daemon, DataDir, READER, agent, call, installed, ready, wait_for};
+use serde_json::Value;
 
 /// Loopback ports that are free now, `count` of them in a row with the ones 10,000 above free
 /// too (SeaweedFS puts each gRPC port there).
@@ -111,6 +112,24 @@ impl Node {
     fn url(&self, path: &str) -> String {
         self.server.as_ref().expect("running").url(path)
     }
+}
+
+/// `opsloop cluster status --format json`, read with `node`'s configuration.
+fn cluster_status(node: &Node, nats: u16) -> Value {
+    let output = Command::new(env!("CARGO_BIN_EXE_opsloop"))
+        .arg("--data")
+        .arg(node.data.data())
+        .args(["cluster", "status", "--format", "json", "--cluster", &format!("nats://127.0.0.1:{nats}")])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// Who holds each partition, as `cluster status` says.
+fn holders(node: &Node, nats: u16) -> Vec<String> {
+    let status = cluster_status(node, nats);
+    status["partitions"].as_array().unwrap().iter().map(|p| p["holder"].as_str().unwrap_or("").to_string()).collect()
 }
 
 /// Batch `batch` of the stream: 500 records over six sources, each with its own `seq=`.
@@ -216,6 +235,11 @@ fn every_acknowledged_record_is_searchable_once_through_a_killed_indexer_an_abse
     assert!(post_batch(&both, 0));
     acknowledged.insert(0);
     wait_until_stored(&front, &acknowledged, "the first batch, posted twice");
+    wait_for(60, "the two indexers to share the four partitions", || {
+        let holders = holders(&front, nats_port);
+        let count = |id: &str| holders.iter().filter(|holder| *holder == id).count();
+        (count("victim") == 2 && count("both") == 2).then_some(())
+    });
 
     // The victim indexes its share, then dies mid-stream.
     for batch in 1..=10 {
@@ -226,6 +250,10 @@ fn every_acknowledged_record_is_searchable_once_through_a_killed_indexer_an_abse
         }
     }
     let found = wait_until_stored(&front, &acknowledged, "the stream after an indexer was killed");
+    assert_eq!(holders(&front, nats_port), ["both"; 4], "the killed indexer's partitions were taken over");
+    let status = cluster_status(&front, nats_port);
+    let published: u64 = status["partitions"].as_array().unwrap().iter().map(|p| p["records"].as_u64().unwrap()).sum();
+    assert_eq!(published, 5500, "{status}");
     wait_until_stored(&both, &acknowledged, "the same on the other search node");
     // One source's records of one message shape carry one pattern id, whichever indexer
     // held the partition before and after the failover.

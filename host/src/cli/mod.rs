@@ -5,6 +5,7 @@
 
 mod alerts;
 mod analyze;
+mod cluster;
 mod demo;
 mod feedback;
 mod import;
@@ -66,6 +67,9 @@ pub enum Command {
     /// `[[serve.tokens]]` in the config file. Limits and timeouts are the `[serve]` keys of
     /// opsloop.example.toml.
     Serve(serve::ServeArgs),
+    /// A cluster of `serve --cluster` nodes: `cluster status`.
+    #[command(subcommand)]
+    Cluster(cluster::ClusterCommand),
     /// What `serve` sent to alert receivers (Alertmanager, webhooks, Slack), and what waits.
     Alerts(alerts::AlertsArgs),
     /// The whole loop on bundled logs and bug reports: patterns, anomalies, report groups, feedback.
@@ -176,6 +180,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Feedback(args) => feedback::run(&data_dir, &load_settings(&data_dir)?, args, &mut out),
         Command::Serve(args) => serve::run(&data_dir, &load_settings(&data_dir)?, args),
         Command::Alerts(args) => alerts::run(&data_dir, args, &mut out),
+        Command::Cluster(command) => cluster::run(&load_settings(&data_dir)?, command, &mut out),
     }
 }
 

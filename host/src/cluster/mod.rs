@@ -12,11 +12,13 @@
 //! - [`searcher`]: search nodes adopt every published piece into a local index, which the
 //!   node's API searches as it searches a single node's.
 //! - [`store`]: where pieces and partition state live.
+//! - [`status`]: `opsloop cluster status`.
 
 pub mod catalog;
 pub mod indexer;
 pub mod log;
 pub mod searcher;
+pub mod status;
 pub mod store;
 
 use std::sync::Arc;
@@ -173,28 +175,7 @@ impl ClusterNode {
     /// Runs its own small runtime, so it may be called from inside another one.
     pub fn connect(options: ClusterOptions) -> anyhow::Result<Self> {
         let runtime = Arc::new(NodeRuntime::new()?);
-        let connecting = {
-            let (runtime, options) = (runtime.clone(), options.clone());
-            std::thread::spawn(move || {
-                runtime.block_on(async {
-                    let client = async_nats::ConnectOptions::new()
-                        .name(format!("opsloop {}", options.node_id))
-                        .retry_on_initial_connect()
-                        .connection_timeout(std::time::Duration::from_secs(5))
-                        .connect(options.nats.as_str());
-                    let client = tokio::time::timeout(std::time::Duration::from_secs(30), client)
-                        .await
-                        .map_err(|_| anyhow::anyhow!("NATS at {}: no connection within 30 s", options.nats))?
-                        .map_err(|error| anyhow::anyhow!("NATS at {}: {error}", options.nats))?;
-                    let jetstream = async_nats::jetstream::new(client);
-                    let log = log::IngestLog::open(jetstream.clone(), &options).await?;
-                    let catalog = catalog::Catalog::open(jetstream, &options).await?;
-                    anyhow::Ok((log, catalog))
-                })
-            })
-        };
-        let (log, catalog) =
-            connecting.join().map_err(|_| anyhow::anyhow!("the NATS connection thread panicked"))??;
+        let (log, catalog) = connect_nats(&runtime, &options)?;
         let store = store::PieceStore::open(&options.store)?;
         Ok(Self {
             options,
@@ -262,6 +243,55 @@ impl Drop for ClusterNode {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Connects to the NATS server of `options` on `runtime` (from a thread of its own, so the
+/// caller may be inside another runtime), opening the ingest log and the catalog.
+pub fn connect_nats(
+    runtime: &Arc<NodeRuntime>,
+    options: &ClusterOptions,
+) -> anyhow::Result<(log::IngestLog, catalog::Catalog)> {
+    let (runtime, options) = (runtime.clone(), options.clone());
+    let connecting = std::thread::spawn(move || {
+        runtime.block_on(async {
+            let client = async_nats::ConnectOptions::new()
+                .name(format!("opsloop {}", options.node_id))
+                .retry_on_initial_connect()
+                .connection_timeout(std::time::Duration::from_secs(5))
+                .connect(options.nats.as_str());
+            let client = tokio::time::timeout(std::time::Duration::from_secs(30), client)
+                .await
+                .map_err(|_| anyhow::anyhow!("NATS at {}: no connection within 30 s", options.nats))?
+                .map_err(|error| anyhow::anyhow!("NATS at {}: {error}", options.nats))?;
+            let jetstream = async_nats::jetstream::new(client);
+            let log = log::IngestLog::open(jetstream.clone(), &options).await?;
+            let catalog = catalog::Catalog::open(jetstream, &options).await?;
+            anyhow::Ok((log, catalog))
+        })
+    });
+    connecting.join().map_err(|_| anyhow::anyhow!("the NATS connection thread panicked"))?
+}
+
+/// The status of the cluster `settings` name, read once (`opsloop cluster status`).
+pub fn read_status(settings: &ClusterSettings) -> anyhow::Result<status::ClusterStatus> {
+    let nats = settings
+        .nats
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("no cluster named: --cluster nats://HOST:PORT or [cluster] nats"))?;
+    let options = ClusterOptions {
+        nats,
+        store: settings.store.clone().unwrap_or_default(),
+        roles: Roles::default(),
+        node_id: "status".into(),
+        settings: settings.clone(),
+    };
+    let runtime = Arc::new(NodeRuntime::new()?);
+    let (log, catalog) = connect_nats(&runtime, &options)?;
+    let reading = {
+        let runtime = runtime.clone();
+        std::thread::spawn(move || runtime.block_on(status::read(&log, &catalog, options.settings.partitions)))
+    };
+    reading.join().map_err(|_| anyhow::anyhow!("the status thread panicked"))?
 }
 
 /// What the node's threads share.
