@@ -296,7 +296,9 @@ impl Indexer {
         }
         held.sources.extend(records.iter().map(|record| record.source.clone()));
         let sources: Vec<String> = held.sources.iter().cloned().collect();
+        let started = Instant::now();
         let analysis = self.plugins.analyze(&mut records);
+        let analyzed = started.elapsed();
         for (plugin, error) in &analysis.failures {
             tracing::warn!(%plugin, partition, %error, "plugin failed on a cluster piece");
         }
@@ -304,6 +306,7 @@ impl Indexer {
         let id = format!("p{partition}-{last_seq:012}-{}-{}", context.options.node_id, now_ms());
         let piece_dir = self.work_dir.join("pieces").join(&id);
         let (segments, min_ms, max_ms) = write_piece(&piece_dir, &records, &ingest_ms)?;
+        let written = started.elapsed();
         self.plugins.save_state()?;
         let mut state_files = Vec::new();
         for source in &sources {
@@ -357,7 +360,15 @@ impl Indexer {
             Some(revision) => {
                 held.state = next;
                 held.state_revision = Some(revision);
-                tracing::debug!(partition, piece = %id, records = manifest.records, "cluster piece published");
+                tracing::debug!(
+                    partition,
+                    piece = %id,
+                    records = manifest.records,
+                    analyzed_ms = analyzed.as_millis() as u64,
+                    written_ms = written.as_millis() as u64,
+                    published_ms = started.elapsed().as_millis() as u64,
+                    "cluster piece published"
+                );
                 Ok(())
             }
             None => anyhow::bail!("another indexer published partition {partition} first"),

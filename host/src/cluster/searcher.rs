@@ -26,6 +26,8 @@ const POLL_EVERY: Duration = Duration::from_millis(500);
 pub struct SearchParts {
     pub logs: Arc<LogIndex>,
     pub findings: Arc<FindingStore>,
+    /// Each adoption counts as a commit, which is what rebuilds the node's feedback board.
+    pub metrics: Arc<crate::serve::Metrics>,
 }
 
 /// The search index's commit payload.
@@ -104,6 +106,7 @@ impl Searcher {
         }
         self.parts.findings.append(&manifest.findings)?;
         self.parts.logs.record_pattern_merges(&manifest.pattern_merges)?;
+        self.parts.metrics.commits.inc();
         tracing::debug!(piece, records = manifest.records, "cluster piece adopted");
         Ok(())
     }

