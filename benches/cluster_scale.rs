@@ -143,17 +143,26 @@ fn start_seaweed(dir: &Path) -> (Daemon, u16) {
     (Daemon(child), s3)
 }
 
-/// Posts every request body to `base`; the seconds until the last was acknowledged.
+/// Posts every request body to `base`, again after a 429 or 503 (with the same key, so never
+/// stored twice); the seconds until the last was acknowledged.
 fn post_all(base: &str, bodies: &[(String, String)]) -> f64 {
     let started = Instant::now();
     for (index, (source, body)) in bodies.iter().enumerate() {
-        let mut response = agent()
-            .post(&format!("{base}/api/ingest/logs?source={source}&format=raw"))
-            .header("Authorization", &format!("Bearer {TOKEN}"))
-            .header("Idempotency-Key", &format!("bench-{index}"))
-            .send(body.as_str())
-            .unwrap();
-        assert_eq!(response.status().as_u16(), 200, "{}", response.body_mut().read_to_string().unwrap_or_default());
+        loop {
+            let mut response = agent()
+                .post(&format!("{base}/api/ingest/logs?source={source}&format=raw"))
+                .header("Authorization", &format!("Bearer {TOKEN}"))
+                .header("Idempotency-Key", &format!("bench-{index}"))
+                .send(body.as_str())
+                .unwrap();
+            let status = response.status().as_u16();
+            let text = response.body_mut().read_to_string().unwrap_or_default();
+            match status {
+                200 => break,
+                429 | 503 => std::thread::sleep(Duration::from_millis(100)),
+                _ => panic!("request {index}: {status} {text}"),
+            }
+        }
     }
     started.elapsed().as_secs_f64()
 }

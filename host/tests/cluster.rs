@@ -170,6 +170,32 @@ fn post_batch(node: &Node, batch: usize) -> bool {
     })
 }
 
+/// Posts the two bug reports through `node` with one key.
+fn post_reports(node: &Node) -> u16 {
+    let body = concat!(
+        r#"{"id":"OPS-1","title":"Login is slow","body":"user 17 logged in from host-3 after 40 s","reporter":"ana","created":"2026-12-07T10:05:00Z"}"#,
+        "\n",
+        r#"{"id":"OPS-2","title":"Logins take ages","body":"logging in takes forever","reporter":"bo","created":"2026-12-07T10:06:00Z"}"#,
+    );
+    let response = agent()
+        .post(&node.url("/api/ingest/reports?format=jsonl"))
+        .header("Authorization", &format!("Bearer {ADMIN}"))
+        .header("Idempotency-Key", "reports-1")
+        .send(body)
+        .unwrap();
+    response.status().as_u16()
+}
+
+/// The ids of the reports a search node lists.
+fn report_ids(node: &Node) -> Vec<String> {
+    let (status, page) = call("GET", &node.url("/api/reports?limit=100"), Some(READER), None);
+    assert_eq!(status, 200, "{page}");
+    let mut ids: Vec<String> =
+        page["reports"].as_array().unwrap().iter().map(|report| report["id"].as_str().unwrap().to_string()).collect();
+    ids.sort();
+    ids
+}
+
 /// Every record a search node finds, by its `seq=`, with its pattern id.
 fn stored(node: &Node) -> Option<BTreeMap<usize, Vec<(String, String)>>> {
     let mut found: BTreeMap<usize, Vec<(String, String)>> = BTreeMap::new();
@@ -235,6 +261,13 @@ fn every_acknowledged_record_is_searchable_once_through_a_killed_indexer_an_abse
     assert!(post_batch(&both, 0));
     acknowledged.insert(0);
     wait_until_stored(&front, &acknowledged, "the first batch, posted twice");
+    // Bug reports posted through one node, and again through the other, reach every search
+    // node once.
+    assert_eq!(post_reports(&front), 200);
+    assert_eq!(post_reports(&both), 200);
+    for node in [&front, &both] {
+        wait_for(60, "the reports on every search node", || (report_ids(node) == ["OPS-1", "OPS-2"]).then_some(()));
+    }
     wait_for(60, "the two indexers to share the four partitions", || {
         let holders = holders(&front, nats_port);
         let count = |id: &str| holders.iter().filter(|holder| *holder == id).count();

@@ -16,10 +16,16 @@ use async_nats::jetstream;
 use serde::{Deserialize, Serialize};
 
 use super::ClusterOptions;
-use crate::ingest::Record;
+use crate::ingest::{BugReport, Record};
 
 /// The stream's name.
 pub const STREAM: &str = "OPSLOOP_LOGS";
+
+/// The stream of bug reports, one subject: every search node takes them all, in order.
+pub const REPORTS_STREAM: &str = "OPSLOOP_REPORTS";
+
+/// The subject of the reports stream.
+pub const REPORTS_SUBJECT: &str = "opsloop.reports";
 
 /// A message's payload stays below NATS's default 1 MiB maximum.
 pub const MAX_MESSAGE_BYTES: usize = 768 << 10;
@@ -27,6 +33,12 @@ pub const MAX_MESSAGE_BYTES: usize = 768 << 10;
 /// The subject of partition `partition`.
 pub fn subject(partition: u32) -> String {
     format!("opsloop.logs.{partition}")
+}
+
+/// One message of the reports stream: reports of one request.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ReportsMessage {
+    pub reports: Vec<BugReport>,
 }
 
 /// One message of the log: records of one partition from one request.
@@ -75,15 +87,58 @@ impl IngestLog {
             ..Default::default()
         };
         jetstream
-            .get_or_create_stream(config)
+            .get_or_create_stream(config.clone())
             .await
             .map_err(|error| anyhow::anyhow!("JetStream stream {STREAM} at {}: {error}", options.nats))?;
+        let reports = jetstream::stream::Config {
+            name: REPORTS_STREAM.to_string(),
+            subjects: vec![REPORTS_SUBJECT.to_string()],
+            ..config
+        };
+        jetstream
+            .get_or_create_stream(reports)
+            .await
+            .map_err(|error| anyhow::anyhow!("JetStream stream {REPORTS_STREAM} at {}: {error}", options.nats))?;
         Ok(Self { jetstream, partitions: settings.partitions })
     }
 
     /// The JetStream context (for the indexer's consumers).
     pub fn jetstream(&self) -> &jetstream::Context {
         &self.jetstream
+    }
+
+    /// Appends bug reports to the reports stream, in messages of at most [`MAX_MESSAGE_BYTES`]
+    /// (ids from `request_key`, as for records), and returns once JetStream has them all.
+    pub async fn append_reports(
+        &self,
+        reports: Vec<BugReport>,
+        request_key: Option<&str>,
+    ) -> Result<Appended, AppendError> {
+        let mut payloads = Vec::new();
+        let mut current: Vec<Vec<u8>> = Vec::new();
+        let mut bytes = 0;
+        for report in &reports {
+            let encoded = serde_json::to_vec(report).expect("a report serializes");
+            if !current.is_empty() && bytes + encoded.len() + 16 > MAX_MESSAGE_BYTES {
+                payloads.push(std::mem::take(&mut current));
+                bytes = 0;
+            }
+            bytes += encoded.len() + 1;
+            current.push(encoded);
+        }
+        if !current.is_empty() {
+            payloads.push(current);
+        }
+        let messages: Vec<(String, Vec<u8>)> = payloads
+            .into_iter()
+            .map(|encoded| {
+                let mut payload = b"{\"reports\":[".to_vec();
+                payload.extend_from_slice(&encoded.join(&b',')[..]);
+                payload.extend_from_slice(b"]}");
+                (REPORTS_SUBJECT.to_string(), payload)
+            })
+            .collect();
+        self.publish(messages, request_key.map(|key| format!("{key}.reports"))).await
     }
 
     /// Appends `records` (taken at `ingest_ms`) and returns once JetStream has every message.
@@ -94,18 +149,27 @@ impl IngestLog {
         ingest_ms: i64,
         request_key: Option<&str>,
     ) -> Result<Appended, AppendError> {
-        let messages = pack(records, self.partitions, ingest_ms);
+        let messages = pack(records, self.partitions, ingest_ms)
+            .into_iter()
+            .map(|(partition, payload)| (subject(partition), payload))
+            .collect();
+        self.publish(messages, request_key.map(str::to_string)).await
+    }
+
+    /// Publishes `(subject, payload)` messages, ids `<key>.<subject>.<place>` when keyed, and
+    /// waits for JetStream's acknowledgement of each.
+    async fn publish(&self, messages: Vec<(String, Vec<u8>)>, key: Option<String>) -> Result<Appended, AppendError> {
         let total = messages.len();
         let mut acks = Vec::with_capacity(total);
         let failed = |stored, reason: String| AppendError { stored, messages: total, reason };
-        for (place, (partition, payload)) in messages.into_iter().enumerate() {
+        for (place, (subject, payload)) in messages.into_iter().enumerate() {
             let mut headers = async_nats::HeaderMap::new();
-            if let Some(key) = request_key {
-                headers.insert(async_nats::header::NATS_MESSAGE_ID, format!("{key}.{partition}.{place}").as_str());
+            if let Some(key) = &key {
+                headers.insert(async_nats::header::NATS_MESSAGE_ID, format!("{key}.{subject}.{place}").as_str());
             }
             let ack = self
                 .jetstream
-                .publish_with_headers(subject(partition), headers, payload.into())
+                .publish_with_headers(subject, headers, payload.into())
                 .await
                 .map_err(|error| failed(0, error.to_string()))?;
             acks.push(ack);

@@ -11,12 +11,14 @@
 //!   it with the sequence it covers in one revision-checked update, then acknowledge.
 //! - [`searcher`]: search nodes adopt every published piece into a local index, which the
 //!   node's API searches as it searches a single node's.
+//! - [`reports`]: search nodes take every bug report from the `OPSLOOP_REPORTS` stream.
 //! - [`store`]: where pieces and partition state live.
 //! - [`status`]: `opsloop cluster status`.
 
 pub mod catalog;
 pub mod indexer;
 pub mod log;
+pub mod reports;
 pub mod searcher;
 pub mod status;
 pub mod store;
@@ -216,7 +218,15 @@ impl ClusterNode {
             let indexer = indexer::Indexer::new(context.clone(), data_dir, settings)?;
             self.threads.push(std::thread::Builder::new().name("opsloop-indexer".into()).spawn(move || indexer.run())?);
         }
-        if let Some(parts) = search {
+        if let Some(mut parts) = search {
+            if let Some(sink) = parts.reports.take() {
+                let context = context.clone();
+                self.threads.push(
+                    std::thread::Builder::new()
+                        .name("opsloop-cluster-reports".into())
+                        .spawn(move || reports::follow(&context, &sink))?,
+                );
+            }
             let searcher = searcher::Searcher::new(context, parts);
             self.threads
                 .push(std::thread::Builder::new().name("opsloop-searcher".into()).spawn(move || searcher.run())?);

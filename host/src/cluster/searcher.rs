@@ -28,6 +28,8 @@ pub struct SearchParts {
     pub findings: Arc<FindingStore>,
     /// Each adoption counts as a commit, which is what rebuilds the node's feedback board.
     pub metrics: Arc<crate::serve::Metrics>,
+    /// Where the reports of the cluster go on this node (taken by [`super::reports::follow`]).
+    pub reports: Option<super::reports::ReportSink>,
 }
 
 /// The search index's commit payload.

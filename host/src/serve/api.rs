@@ -1264,12 +1264,7 @@ async fn append_to_cluster_log(
         ));
     }
     let accepted = records.len() as u64;
-    let message_key = keys.request.as_ref().map(|key| {
-        use sha2::{Digest, Sha256};
-        let scope = Sha256::digest(key.scope.as_bytes());
-        let scope: String = scope.iter().take(12).map(|byte| format!("{byte:02x}")).collect();
-        format!("{scope}-{}", key.digest.get(..24).unwrap_or(&key.digest))
-    });
+    let message_key = keys.request.as_ref().map(cluster_message_key);
     let appending = cluster.log.append(records, chrono::Utc::now().timestamp_millis(), message_key.as_deref());
     let retry = if message_key.is_some() {
         "retry with the same Idempotency-Key: what was stored is not stored twice"
@@ -1300,6 +1295,15 @@ async fn append_to_cluster_log(
         state.metrics.records_in.inc_by(accepted);
     }
     Ok(false)
+}
+
+/// The id a keyed request's messages carry in the cluster's streams: its holder, route and key
+/// hashed, and its digest, so the same request through any node has the same ids.
+fn cluster_message_key(key: &super::idempotency::KeyRecord) -> String {
+    use sha2::{Digest, Sha256};
+    let scope = Sha256::digest(key.scope.as_bytes());
+    let scope: String = scope.iter().take(12).map(|byte| format!("{byte:02x}")).collect();
+    format!("{scope}-{}", key.digest.get(..24).unwrap_or(&key.digest))
 }
 
 pub(super) fn body_timeout(state: &AppState) -> Duration {
@@ -1365,6 +1369,25 @@ async fn ingest_reports(
         "warnings": by_reason_json(&warnings.by_reason),
     });
     let key = guard.as_ref().map(|guard| guard.record(answer.clone()));
+    if let Some(cluster) = &state.cluster {
+        let message_key = key.as_ref().map(cluster_message_key);
+        let appending = cluster.log.append_reports(reports, message_key.as_deref());
+        match tokio::time::timeout_at(deadline, appending).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => {
+                return Err(ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "ingest_log_unavailable",
+                    error.to_string(),
+                )
+                .retry_after(1));
+            }
+            Err(_) => return Err(past_deadline(&state)),
+        }
+        let mut answer = answer;
+        answer["indexed"] = Value::Bool(false);
+        return Ok(axum::Json(answer).into_response());
+    }
     let submitted = state.ingestor.submit(Work::Reports(reports), accepted, claim, key);
     let (_, done) = submit_and_log(&state, deadline, submitted).await?;
     drop(guard);

@@ -222,6 +222,7 @@ impl Service {
                     logs: logs.clone(),
                     findings: findings.clone(),
                     metrics: metrics.clone(),
+                    reports: Some(cluster_report_sink(ingestor.clone())),
                 });
                 node.start(data_dir, settings, search)?;
                 Some(api::ClusterIngest { log: node.log.clone(), roles: node.options.roles })
@@ -266,6 +267,22 @@ impl Service {
         }
         self.state.ingestor.shutdown();
     }
+}
+
+/// A cluster search node's way for the reports of the cluster into its writer: queued like a
+/// posted request's, answered once durable in the write-ahead log.
+fn cluster_report_sink(ingestor: Arc<Ingestor>) -> crate::cluster::reports::ReportSink {
+    Box::new(move |reports| {
+        let count = reports.len();
+        let ticket = ingestor
+            .submit(Work::Reports(reports), count, Arc::default(), None::<idempotency::KeyRecord>)
+            .map_err(|error| format!("{error:?}"))?;
+        match ticket.logged.blocking_recv() {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(error)) => Err(error),
+            Err(_) => Err("the writer stopped".into()),
+        }
+    })
 }
 
 /// Serves until `shutdown` resolves, then stops in order (see the module doc). `on_listening`
