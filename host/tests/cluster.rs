@@ -59,6 +59,12 @@ fn start_seaweed(dir: &Path, base: u16) -> Daemon {
     Daemon(child)
 }
 
+/// SIGTERM, and waits for the process to end.
+fn stop_gracefully(mut daemon: Daemon) {
+    Command::new("kill").arg("-TERM").arg(daemon.0.id().to_string()).status().unwrap();
+    daemon.0.wait().unwrap();
+}
+
 /// One opsloop node: its data directory (kept across restarts) and its process.
 struct Node {
     data: DataDir,
@@ -170,20 +176,27 @@ fn post_batch(node: &Node, batch: usize) -> bool {
     })
 }
 
-/// Posts the two bug reports through `node` with one key.
+/// Posts four bug reports (two of them one problem) through `node` with one key.
 fn post_reports(node: &Node) -> u16 {
-    let body = concat!(
-        r#"{"id":"OPS-1","title":"Login is slow","body":"user 17 logged in from host-3 after 40 s","reporter":"ana","created":"2026-12-07T10:05:00Z"}"#,
-        "\n",
-        r#"{"id":"OPS-2","title":"Logins take ages","body":"logging in takes forever","reporter":"bo","created":"2026-12-07T10:06:00Z"}"#,
-    );
     let response = agent()
         .post(&node.url("/api/ingest/reports?format=jsonl"))
         .header("Authorization", &format!("Bearer {ADMIN}"))
         .header("Idempotency-Key", "reports-1")
-        .send(body)
+        .send(common::BILLING_AND_DARK_MODE_REPORTS.join("\n"))
         .unwrap();
     response.status().as_u16()
+}
+
+/// The board's items on `node`: (id, status).
+fn items(node: &Node) -> Vec<(String, String)> {
+    let (status, board) = call("GET", &node.url("/api/feedback"), Some(READER), None);
+    assert_eq!(status, 200, "{board}");
+    board["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| (item["id"].as_str().unwrap().to_string(), item["status"].as_str().unwrap().to_string()))
+        .collect()
 }
 
 /// The ids of the reports a search node lists.
@@ -266,8 +279,18 @@ fn every_acknowledged_record_is_searchable_once_through_a_killed_indexer_an_abse
     assert_eq!(post_reports(&front), 200);
     assert_eq!(post_reports(&both), 200);
     for node in [&front, &both] {
-        wait_for(60, "the reports on every search node", || (report_ids(node) == ["OPS-1", "OPS-2"]).then_some(()));
+        wait_for(60, "the reports on every search node", || {
+            (report_ids(node) == ["BUG-1", "BUG-2", "BUG-3", "BUG-4"]).then_some(())
+        });
     }
+    // Both boards hold the same items; one acknowledged on one node is acknowledged on both.
+    let item = wait_for(60, "an item on the board", || items(&front).first().map(|(id, _)| id.clone()));
+    wait_for(60, "the same item on the other node", || items(&both).iter().any(|(id, _)| *id == item).then_some(()));
+    let (status, answer) = call("POST", &front.url(&format!("/api/feedback/{item}/ack")), Some(ADMIN), None);
+    assert_eq!((status, answer["status"].as_str()), (200, Some("ongoing")), "{answer}");
+    wait_for(60, "the acknowledgement on the other node", || {
+        items(&both).iter().any(|(id, status)| *id == item && status == "ongoing").then_some(())
+    });
     wait_for(60, "the two indexers to share the four partitions", || {
         let holders = holders(&front, nats_port);
         let count = |id: &str| holders.iter().filter(|holder| *holder == id).count();
@@ -302,8 +325,9 @@ fn every_acknowledged_record_is_searchable_once_through_a_killed_indexer_an_abse
     }
     victim.start();
 
-    // The store away: ingest keeps acknowledging into JetStream; indexing resumes after.
-    drop(seaweed);
+    // The store away (stopped as an operator stops it, so what it acknowledged is on its
+    // disk): ingest keeps acknowledging into JetStream; indexing resumes after.
+    stop_gracefully(seaweed);
     for batch in 11..=14 {
         assert!(post_batch(ingest_nodes[batch % 2], batch), "batch {batch} refused while the store was away");
         acknowledged.insert(batch);

@@ -63,6 +63,27 @@ pub struct PieceManifest {
     pub state_files: Vec<(String, String)>,
 }
 
+impl PieceManifest {
+    /// What is known of a piece whose manifest is gone: nothing to load state from.
+    fn without_state(id: &str, partition: u32) -> Self {
+        Self {
+            id: id.to_string(),
+            partition,
+            node: String::new(),
+            first_seq: 0,
+            last_seq: 0,
+            records: 0,
+            min_ms: 0,
+            max_ms: 0,
+            segments: Vec::new(),
+            findings: Vec::new(),
+            pattern_merges: Vec::new(),
+            sources: Vec::new(),
+            state_files: Vec::new(),
+        }
+    }
+}
+
 /// A partition this indexer holds.
 struct Held {
     lease_revision: u64,
@@ -202,8 +223,16 @@ impl Indexer {
         let (state, state_revision) = context.runtime.block_on(context.catalog.partition(partition))?;
         let mut sources = BTreeSet::new();
         if let Some(piece) = &state.state_piece {
-            let manifest: PieceManifest =
-                serde_json::from_slice(&context.runtime.block_on(context.store.get(&manifest_name(piece)))?)?;
+            let manifest = match context.runtime.block_on(context.store.get(&manifest_name(piece))) {
+                Ok(bytes) => serde_json::from_slice::<PieceManifest>(&bytes)?,
+                // The store lost the object (it acknowledged and then forgot it): the plugins
+                // start this partition from nothing rather than the partition stalling forever.
+                Err(error) if error.is_not_found() => {
+                    tracing::error!(partition, piece = %piece, %error, "the plugins' state of this partition is gone from the store; they start over");
+                    PieceManifest::without_state(piece, partition)
+                }
+                Err(error) => return Err(error.into()),
+            };
             sources.extend(manifest.sources.iter().cloned());
             self.forget_sources(&sources);
             for (plugin, source) in &manifest.state_files {

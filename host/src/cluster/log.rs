@@ -95,6 +95,14 @@ impl IngestLog {
             subjects: vec![REPORTS_SUBJECT.to_string()],
             ..config
         };
+        let feedback = jetstream::stream::Config {
+            name: super::actions::FEEDBACK_STREAM.to_string(),
+            subjects: vec![super::actions::FEEDBACK_SUBJECT.to_string()],
+            ..reports.clone()
+        };
+        jetstream.get_or_create_stream(feedback).await.map_err(|error| {
+            anyhow::anyhow!("JetStream stream {} at {}: {error}", super::actions::FEEDBACK_STREAM, options.nats)
+        })?;
         jetstream
             .get_or_create_stream(reports)
             .await
@@ -139,6 +147,12 @@ impl IngestLog {
             })
             .collect();
         self.publish(messages, request_key.map(|key| format!("{key}.reports"))).await
+    }
+
+    /// Publishes a person's feedback action for every search node.
+    pub async fn append_action(&self, action: &super::actions::FeedbackAction) -> Result<Appended, AppendError> {
+        let payload = serde_json::to_vec(action).expect("an action serializes");
+        self.publish(vec![(super::actions::FEEDBACK_SUBJECT.to_string(), payload)], None).await
     }
 
     /// Appends `records` (taken at `ingest_ms`) and returns once JetStream has every message.

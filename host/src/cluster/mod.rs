@@ -11,11 +11,14 @@
 //!   it with the sequence it covers in one revision-checked update, then acknowledge.
 //! - [`searcher`]: search nodes adopt every published piece into a local index, which the
 //!   node's API searches as it searches a single node's.
-//! - [`reports`]: search nodes take every bug report from the `OPSLOOP_REPORTS` stream.
+//! - [`reports`], [`actions`] ([`follow`]): every search node takes every bug report and every
+//!   person's `ack` or `resolve` from a stream of its own, so every node shows the same board.
 //! - [`store`]: where pieces and partition state live.
 //! - [`status`]: `opsloop cluster status`.
 
+pub mod actions;
 pub mod catalog;
+pub mod follow;
 pub mod indexer;
 pub mod log;
 pub mod reports;
@@ -224,7 +227,15 @@ impl ClusterNode {
                 self.threads.push(
                     std::thread::Builder::new()
                         .name("opsloop-cluster-reports".into())
-                        .spawn(move || reports::follow(&context, &sink))?,
+                        .spawn(move || reports::follow_reports(&context, &sink))?,
+                );
+            }
+            if let Some(sink) = parts.actions.take() {
+                let context = context.clone();
+                self.threads.push(
+                    std::thread::Builder::new()
+                        .name("opsloop-cluster-feedback".into())
+                        .spawn(move || actions::follow_actions(&context, &sink))?,
                 );
             }
             let searcher = searcher::Searcher::new(context, parts);

@@ -30,6 +30,8 @@ pub struct SearchParts {
     pub metrics: Arc<crate::serve::Metrics>,
     /// Where the reports of the cluster go on this node (taken by [`super::reports::follow`]).
     pub reports: Option<super::reports::ReportSink>,
+    /// Where people's feedback actions taken by any node go on this node.
+    pub actions: Option<super::actions::ActionSink>,
 }
 
 /// The search index's commit payload.
@@ -38,19 +40,24 @@ struct Adopted {
     cluster_pieces: BTreeSet<String>,
 }
 
+/// How often a piece that cannot be adopted is named again.
+const WARN_AGAIN_EVERY: Duration = Duration::from_secs(60);
+
 /// The search role of a node.
 pub struct Searcher {
     context: NodeContext,
     parts: SearchParts,
+    /// Pieces that could not be adopted, and when that was last said.
+    failing: std::collections::HashMap<String, std::time::Instant>,
 }
 
 impl Searcher {
     pub fn new(context: NodeContext, parts: SearchParts) -> Self {
-        Self { context, parts }
+        Self { context, parts, failing: Default::default() }
     }
 
     /// Adopts published pieces until the node stops.
-    pub fn run(self) {
+    pub fn run(mut self) {
         let mut adopted: Adopted = match self.parts.logs.commit_payload() {
             Ok(Some(text)) => serde_json::from_str(&text).unwrap_or_default(),
             _ => Adopted::default(),
@@ -68,7 +75,9 @@ impl Searcher {
         }
     }
 
-    fn adopt_new(&self, adopted: &mut Adopted) -> anyhow::Result<()> {
+    /// Adopts every published piece not adopted yet; one that fails (the store away, or an
+    /// object it lost) is named and tried again next time, and does not hold up the others.
+    fn adopt_new(&mut self, adopted: &mut Adopted) -> anyhow::Result<()> {
         let context = &self.context;
         for partition in 0..context.options.settings.partitions {
             let (state, _) = context.runtime.block_on(context.catalog.partition(partition))?;
@@ -76,8 +85,20 @@ impl Searcher {
                 if context.stopping() {
                     return Ok(());
                 }
-                if !adopted.cluster_pieces.contains(&piece.id) {
-                    self.adopt(&piece.id, adopted)?;
+                if adopted.cluster_pieces.contains(&piece.id) {
+                    continue;
+                }
+                match self.adopt(&piece.id, adopted) {
+                    Ok(()) => {
+                        self.failing.remove(&piece.id);
+                    }
+                    Err(error) => {
+                        let said = self.failing.get(&piece.id);
+                        if said.is_none_or(|at| at.elapsed() >= WARN_AGAIN_EVERY) {
+                            tracing::warn!(piece = %piece.id, records = piece.records, error = format!("{error:#}"), "cluster piece not adopted; trying again");
+                            self.failing.insert(piece.id.clone(), std::time::Instant::now());
+                        }
+                    }
                 }
             }
         }

@@ -42,6 +42,13 @@ pub struct StoreError {
     source: object_store::Error,
 }
 
+impl StoreError {
+    /// The object is not there (as opposed to a store that did not answer).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self.source, object_store::Error::NotFound { .. })
+    }
+}
+
 /// The store the pieces go to.
 pub struct PieceStore {
     inner: Arc<dyn ObjectStore>,

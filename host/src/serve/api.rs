@@ -790,10 +790,24 @@ async fn acknowledge(state: State<Shared>, id: Path<String>) -> Result<Response,
 }
 
 async fn act(State(state): State<Shared>, Path(id): Path<String>, action: Action) -> Result<Response, ApiError> {
+    let item = id.clone();
     let status = blocking(&state, "feedback", move |state| {
         state.board.act(&id, action)?.ok_or_else(|| ApiError::not_found(format!("no feedback item `{id}`")))
     })
     .await?;
+    // In a cluster every search node's board takes it from the feedback stream (this one
+    // again, which changes nothing); a retry after a failed publication is harmless.
+    if let Some(cluster) = &state.cluster {
+        let shared = crate::cluster::actions::FeedbackAction::new(&item, action);
+        if let Err(error) = cluster.log.append_action(&shared).await {
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ingest_log_unavailable",
+                format!("this node's board took it, the other nodes' did not: {error}; retry"),
+            )
+            .retry_after(1));
+        }
+    }
     let done = match action {
         Action::Resolve => "resolved",
         Action::Acknowledge => "acknowledged",

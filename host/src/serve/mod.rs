@@ -223,6 +223,7 @@ impl Service {
                     findings: findings.clone(),
                     metrics: metrics.clone(),
                     reports: Some(cluster_report_sink(ingestor.clone())),
+                    actions: Some(cluster_action_sink(board.clone())),
                 });
                 node.start(data_dir, settings, search)?;
                 Some(api::ClusterIngest { log: node.log.clone(), roles: node.options.roles })
@@ -282,6 +283,13 @@ fn cluster_report_sink(ingestor: Arc<Ingestor>) -> crate::cluster::reports::Repo
             Ok(Err(error)) => Err(error),
             Err(_) => Err("the writer stopped".into()),
         }
+    })
+}
+
+/// A cluster search node's way for feedback actions taken by any node onto its board.
+fn cluster_action_sink(board: Arc<board::BoardKeeper>) -> crate::cluster::actions::ActionSink {
+    Box::new(move |item, action| {
+        board.act(item, action).map(|status| status.is_some()).map_err(|error| error.to_string())
     })
 }
 
