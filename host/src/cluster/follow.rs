@@ -9,7 +9,8 @@
 
 use std::time::Duration;
 
-use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, pull};
+use async_nats::jetstream;
+use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, PullConsumer, pull};
 use futures_util::StreamExt;
 
 use super::NodeContext;
@@ -31,6 +32,23 @@ pub fn follow(context: &NodeContext, stream: &str, consumer: &str, mut handle: i
             context.pause(Duration::from_secs(1));
         }
     }
+}
+
+/// Takes up to `max` messages from `consumer`, waiting at most `wait` for them.
+pub fn fetch(
+    context: &NodeContext,
+    consumer: &PullConsumer,
+    max: usize,
+    wait: Duration,
+) -> anyhow::Result<Vec<jetstream::Message>> {
+    context.runtime.block_on(async {
+        let mut batch = consumer.fetch().max_messages(max).expires(wait).messages().await?;
+        let mut messages = Vec::new();
+        while let Some(message) = batch.next().await {
+            messages.push(message.map_err(|error| anyhow::anyhow!("{error}"))?);
+        }
+        anyhow::Ok(messages)
+    })
 }
 
 /// How many times a message a handler puts off is offered before it is skipped with a warning.
@@ -60,15 +78,7 @@ fn follow_once(
         anyhow::Ok(consumer)
     })?;
     while !context.stopping() {
-        let messages = context.runtime.block_on(async {
-            let mut batch = consumer.fetch().max_messages(100).expires(Duration::from_millis(500)).messages().await?;
-            let mut messages = Vec::new();
-            while let Some(message) = batch.next().await {
-                messages.push(message.map_err(|error| anyhow::anyhow!("{error}"))?);
-            }
-            anyhow::Ok(messages)
-        })?;
-        for message in messages {
+        for message in fetch(context, &consumer, 100, Duration::from_millis(500))? {
             let mut offers = 0;
             while let Handled::Later(why) = handle(&message.payload) {
                 offers += 1;

@@ -211,37 +211,30 @@ impl ClusterNode {
         };
         {
             let context = context.clone();
-            self.threads.push(
-                std::thread::Builder::new()
-                    .name("opsloop-heartbeat".into())
-                    .spawn(move || catalog::beat_until_stopped(&context))?,
-            );
+            self.spawn("opsloop-heartbeat", move || catalog::beat_until_stopped(&context))?;
         }
         if self.options.roles.index {
             let indexer = indexer::Indexer::new(context.clone(), data_dir, settings)?;
-            self.threads.push(std::thread::Builder::new().name("opsloop-indexer".into()).spawn(move || indexer.run())?);
+            self.spawn("opsloop-indexer", move || indexer.run())?;
         }
         if let Some(mut parts) = search {
             if let Some(sink) = parts.reports.take() {
                 let context = context.clone();
-                self.threads.push(
-                    std::thread::Builder::new()
-                        .name("opsloop-cluster-reports".into())
-                        .spawn(move || reports::follow_reports(&context, &sink))?,
-                );
+                self.spawn("opsloop-cluster-reports", move || reports::follow_reports(&context, &sink))?;
             }
             if let Some(sink) = parts.actions.take() {
                 let context = context.clone();
-                self.threads.push(
-                    std::thread::Builder::new()
-                        .name("opsloop-cluster-feedback".into())
-                        .spawn(move || actions::follow_actions(&context, &sink))?,
-                );
+                self.spawn("opsloop-cluster-feedback", move || actions::follow_actions(&context, &sink))?;
             }
             let searcher = searcher::Searcher::new(context, parts);
-            self.threads
-                .push(std::thread::Builder::new().name("opsloop-searcher".into()).spawn(move || searcher.run())?);
+            self.spawn("opsloop-searcher", move || searcher.run())?;
         }
+        Ok(())
+    }
+
+    /// Starts one of the node's threads; [`ClusterNode::stop`] joins it.
+    fn spawn(&mut self, name: &str, work: impl FnOnce() + Send + 'static) -> std::io::Result<()> {
+        self.threads.push(std::thread::Builder::new().name(name.into()).spawn(work)?);
         Ok(())
     }
 

@@ -33,13 +33,28 @@ pub fn parse_location(text: &str) -> Result<Location, String> {
     Err(format!("--store {text}: s3://BUCKET/PREFIX or file:///path"))
 }
 
-/// An error of the store, naming the object.
+/// An error of the store, naming the object and saying the innermost cause once (the
+/// client's own message repeats each layer of its retries).
 #[derive(Debug, thiserror::Error)]
-#[error("store {location}, {object}: {source}")]
+#[error("store {location}, {object}: {}", innermost(source))]
 pub struct StoreError {
     location: String,
     object: String,
+    #[source]
     source: object_store::Error,
+}
+
+/// The last error in `error`'s chain of causes.
+fn innermost(error: &object_store::Error) -> String {
+    let mut cause: &dyn std::error::Error = error;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    let text = cause.to_string();
+    match error {
+        object_store::Error::NotFound { .. } => format!("not found ({text})"),
+        _ => text,
+    }
 }
 
 impl StoreError {

@@ -10,6 +10,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+#[path = "processes.rs"]
+mod processes;
+#[allow(unused_imports)]
+pub use processes::{Daemon, free_port, installed, seaweed_ports, start_nats, start_seaweed, wait_for};
+
 /// Logs with an error that starts after normal traffic, in JSON lines from `start_minute`.
 pub fn service_log(start_minute: u32, minutes: u32, with_errors: bool) -> String {
     let mut lines = Vec::new();
@@ -265,40 +270,6 @@ pub fn post_bytes(server: &Server, path: &str, body: &[u8], headers: &[(&str, &s
     let status = response.status().as_u16();
     let text = response.body_mut().with_config().limit(64 << 20).read_to_string().unwrap();
     (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-}
-
-/// A loopback port free right now.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// Polls `check` every 100 ms until it gives a value, or fails after `seconds` with `what`.
-pub fn wait_for<T>(seconds: u64, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    loop {
-        if let Some(value) = check() {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "waited {seconds} s for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// A child process killed when dropped.
-pub struct Daemon(pub Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// The path of `program`, which `.ci/run` installs (`how` says how).
-pub fn installed(program: &str, how: &str) -> String {
-    let found = Command::new("sh").arg("-c").arg(format!("command -v {program}")).output().unwrap();
-    assert!(found.status.success(), "`{program}` is not installed: .ci/run installs it ({how})");
-    String::from_utf8_lossy(&found.stdout).trim().to_string()
 }
 
 /// Whether a GET of `url` answers 2xx.
