@@ -335,6 +335,9 @@ pub struct ClusterSettings {
     pub duplicate_window_s: u64,
     /// The ingest log's size limit; past it, ingest is refused (nothing old is dropped).
     pub max_log_bytes: i64,
+    /// How long the ingest log keeps a record (s), indexed or not: what bounds its size while
+    /// indexers keep up. An indexer down for longer loses what it had not indexed.
+    pub max_log_age_s: u64,
 }
 
 impl Default for ClusterSettings {
@@ -350,6 +353,7 @@ impl Default for ClusterSettings {
             lease_ms: 15_000,
             duplicate_window_s: 1_200,
             max_log_bytes: 10 << 30,
+            max_log_age_s: 7 * 24 * 3600,
         }
     }
 }

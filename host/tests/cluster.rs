@@ -221,6 +221,20 @@ fn every_acknowledged_record_is_searchable_once_through_a_killed_indexer_an_abse
     let mut victim = Node::new("victim", "index", nats_port, s3);
     let both = Node::new("both", "ingest,index,search", nats_port, s3);
     let ingest_nodes = [&front, &both];
+
+    // A node started with another store is refused, not let in to publish pieces the others
+    // cannot find.
+    let stray = DataDir::new("");
+    let refused = Command::new(env!("CARGO_BIN_EXE_opsloop"))
+        .arg("--data")
+        .arg(stray.data())
+        .args(["serve", "--listen", "127.0.0.1:0", "--cluster", &format!("nats://127.0.0.1:{nats_port}")])
+        .args(["--store", "s3://opsloop/another-prefix", "--node-id", "stray"])
+        .envs(front.env.iter().map(|(key, value)| (key.as_str(), value.as_str())))
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success() && said.contains("keeps its pieces in s3://opsloop/test-cluster"), "{said}");
     let mut acknowledged = BTreeSet::new();
 
     // A retried request, through the other node, is stored once.
@@ -228,6 +242,10 @@ fn every_acknowledged_record_is_searchable_once_through_a_killed_indexer_an_abse
     assert!(post_batch(&both, 0));
     acknowledged.insert(0);
     wait_until_stored(&front, &acknowledged, "the first batch, posted twice");
+    // Once indexed, the log of a piece is purged; a retry after that is still recognised.
+    assert!(post_batch(&both, 0));
+    std::thread::sleep(Duration::from_secs(2));
+    wait_until_stored(&front, &acknowledged, "the first batch, retried after it was indexed");
     // Bug reports posted through one node, and again through the other, reach every search
     // node once.
     assert_eq!(post_reports(&front), 200);

@@ -98,10 +98,19 @@ pub fn run(data_dir: &DataDir, settings: &Settings, args: ServeArgs) -> anyhow::
     // (`max_concurrent_queries`, `max_concurrent_ingests`); this bounds the pool itself.
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().max_blocking_threads(64).build()?;
     let scheme = if options.tls.is_some() || settings.serve.tls_cert.is_some() { "https" } else { "http" };
+    let cluster = options.cluster.as_ref().map_or(String::new(), |cluster| {
+        format!(
+            "; cluster node {} ({}) on {}, pieces in {}",
+            cluster.node_id,
+            cluster.roles.names().join(","),
+            cluster.nats,
+            cluster.store
+        )
+    });
     let announce = |address: std::net::SocketAddr, syslog: &[String]| {
         let mut stdout = std::io::stdout().lock();
         let syslog = if syslog.is_empty() { String::new() } else { format!("; syslog on {}", syslog.join(" ")) };
-        let _ = writeln!(stdout, "opsloop serving {scheme}://{address}/ (API: /api/openapi.json){syslog}");
+        let _ = writeln!(stdout, "opsloop serving {scheme}://{address}/ (API: /api/openapi.json){syslog}{cluster}");
         let _ = stdout.flush();
     };
     // The handlers are in place before the server says it listens: a SIGTERM right after the

@@ -50,6 +50,13 @@ pub struct Lease {
     pub at_ms: i64,
 }
 
+/// What every node of a cluster must agree on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterConfig {
+    pub store: String,
+    pub partitions: u32,
+}
+
 /// A node's heartbeat.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Heartbeat {
@@ -89,7 +96,33 @@ impl Catalog {
         };
         jetstream.get_or_create_stream(stream).await.map_err(|error| bucket_error(&error))?;
         let kv = jetstream.get_key_value(BUCKET).await.map_err(|error| bucket_error(&error))?;
-        Ok(Self { kv, lease_ms: options.settings.lease_ms as i64 })
+        let catalog = Self { kv, lease_ms: options.settings.lease_ms as i64 };
+        if !options.store.is_empty() {
+            catalog.agree(options).await?;
+        }
+        Ok(catalog)
+    }
+
+    /// The first node records where the cluster keeps its pieces and how many partitions its log
+    /// has; a node started with another store or partition count is refused, rather than
+    /// joining and publishing pieces the others cannot find.
+    async fn agree(&self, options: &ClusterOptions) -> anyhow::Result<()> {
+        let mine = ClusterConfig { store: options.store.clone(), partitions: options.settings.partitions };
+        if self.write_if("config", &mine, None).await?.is_some() {
+            return Ok(());
+        }
+        let (theirs, _): Versioned<Option<ClusterConfig>> = self.read("config").await?;
+        match theirs {
+            Some(theirs) if theirs != mine => anyhow::bail!(
+                "the cluster on {} keeps its pieces in {} with {} partitions; this node was started with --store {} and {} partitions",
+                options.nats,
+                theirs.store,
+                theirs.partitions,
+                mine.store,
+                mine.partitions
+            ),
+            _ => Ok(()),
+        }
     }
 
     async fn read<T: for<'de> Deserialize<'de> + Default>(&self, key: &str) -> anyhow::Result<Versioned<T>> {

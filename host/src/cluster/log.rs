@@ -59,7 +59,7 @@ pub struct Appended {
 
 /// Why records were not (all) appended.
 #[derive(Debug, thiserror::Error)]
-#[error("the ingest log took {stored} of {messages} messages of this request: {reason}")]
+#[error("the ingest log acknowledged {stored} of {messages} messages of this request: {reason}")]
 pub struct AppendError {
     pub stored: usize,
     pub messages: usize,
@@ -83,6 +83,7 @@ impl IngestLog {
             retention: jetstream::stream::RetentionPolicy::Limits,
             discard: jetstream::stream::DiscardPolicy::New,
             max_bytes: settings.max_log_bytes,
+            max_age: Duration::from_secs(settings.max_log_age_s),
             duplicate_window: Duration::from_secs(settings.duplicate_window_s.max(1)),
             ..Default::default()
         };
@@ -170,10 +171,24 @@ impl IngestLog {
         self.publish(messages, request_key.map(str::to_string)).await
     }
 
+    /// Whether the connection to NATS is up now.
+    pub fn connected(&self) -> bool {
+        self.jetstream.client().connection_state() == async_nats::connection::State::Connected
+    }
+
     /// Publishes `(subject, payload)` messages, ids `<key>.<subject>.<place>` when keyed, and
-    /// waits for JetStream's acknowledgement of each.
+    /// waits for JetStream's acknowledgement of each. Refused before anything is sent while
+    /// the connection is down: the client would otherwise keep the messages and send them on
+    /// reconnection, storing what the sender was told had failed.
     async fn publish(&self, messages: Vec<(String, Vec<u8>)>, key: Option<String>) -> Result<Appended, AppendError> {
         let total = messages.len();
+        if !self.connected() {
+            return Err(AppendError {
+                stored: 0,
+                messages: total,
+                reason: "no connection to NATS; nothing was sent".into(),
+            });
+        }
         let mut acks = Vec::with_capacity(total);
         let failed = |stored, reason: String| AppendError { stored, messages: total, reason };
         for (place, (subject, payload)) in messages.into_iter().enumerate() {

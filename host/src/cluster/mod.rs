@@ -182,6 +182,23 @@ impl ClusterNode {
         let runtime = Arc::new(NodeRuntime::new()?);
         let (log, catalog) = connect_nats(&runtime, &options)?;
         let store = store::PieceStore::open(&options.store)?;
+        // A node that cannot write to the store says so at its start, not in its first piece.
+        let probing = {
+            let (runtime, options) = (runtime.clone(), options.clone());
+            let store = store::PieceStore::open(&options.store)?;
+            std::thread::spawn(move || {
+                runtime.block_on(async {
+                    let note = serde_json::json!({ "node": options.node_id, "roles": options.roles.names(), "at_ms": now_ms() });
+                    let name = format!("nodes/{}.json", options.node_id);
+                    let put = store.put(&name, note.to_string().into_bytes());
+                    match tokio::time::timeout(std::time::Duration::from_secs(30), put).await {
+                        Ok(written) => written.map_err(anyhow::Error::from),
+                        Err(_) => Err(anyhow::anyhow!("store {}: no answer within 30 s", options.store)),
+                    }
+                })
+            })
+        };
+        probing.join().map_err(|_| anyhow::anyhow!("the store probe panicked"))??;
         Ok(Self {
             options,
             log: Arc::new(log),
@@ -270,13 +287,10 @@ pub fn connect_nats(
         runtime.block_on(async {
             let client = async_nats::ConnectOptions::new()
                 .name(format!("opsloop {}", options.node_id))
-                .retry_on_initial_connect()
                 .connection_timeout(std::time::Duration::from_secs(5))
-                .connect(options.nats.as_str());
-            let client = tokio::time::timeout(std::time::Duration::from_secs(30), client)
+                .connect(options.nats.as_str())
                 .await
-                .map_err(|_| anyhow::anyhow!("NATS at {}: no connection within 30 s", options.nats))?
-                .map_err(|error| anyhow::anyhow!("NATS at {}: {error}", options.nats))?;
+                .map_err(|error| anyhow::anyhow!("no NATS server at {}: {error}", options.nats))?;
             let jetstream = async_nats::jetstream::new(client);
             let log = log::IngestLog::open(jetstream.clone(), &options).await?;
             let catalog = catalog::Catalog::open(jetstream, &options).await?;

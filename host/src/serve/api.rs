@@ -348,6 +348,16 @@ async fn whoami(axum::Extension(Caller(name, role)): axum::Extension<Caller>) ->
 }
 
 async fn ready(State(state): State<Shared>) -> Response {
+    if let Some(cluster) = &state.cluster
+        && !cluster.log.connected()
+    {
+        return ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_ready",
+            "no connection to the cluster's NATS server",
+        )
+        .into_response();
+    }
     if state.ingestor.is_ready() {
         "ready".into_response()
     } else {
@@ -803,7 +813,7 @@ async fn act(State(state): State<Shared>, Path(id): Path<String>, action: Action
             return Err(ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "ingest_log_unavailable",
-                format!("this node's board took it, the other nodes' did not: {error}; retry"),
+                format!("this node's board took it; the other nodes' may not have: {error}; retry (acting again changes nothing)"),
             )
             .retry_after(1));
         }
@@ -1281,9 +1291,9 @@ async fn append_to_cluster_log(
     let message_key = keys.request.as_ref().map(cluster_message_key);
     let appending = cluster.log.append(records, chrono::Utc::now().timestamp_millis(), message_key.as_deref());
     let retry = if message_key.is_some() {
-        "retry with the same Idempotency-Key: what was stored is not stored twice"
+        "what was sent may still be stored; retry with the same Idempotency-Key, which stores it once"
     } else {
-        "part of the request may be stored; send an Idempotency-Key so a retry is stored once"
+        "what was sent may still be stored; send an Idempotency-Key so a retry is stored once"
     };
     let appended = match tokio::time::timeout_at(deadline, appending).await {
         Ok(Ok(appended)) => appended,
