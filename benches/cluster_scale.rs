@@ -19,14 +19,13 @@ mod processes;
 #[path = "server.rs"]
 mod server;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use opsloop::config::ClusterSettings;
 use opsloop::serve::ServeOptions;
-use processes::{Daemon, free_port, seaweed_ports, start_nats, start_seaweed, wait_for};
+use processes::{Daemon, free_port, seaweed_ports, spawn_announcing, start_nats, start_seaweed, wait_for};
 use server::TOKEN;
 
 const LINES_PER_REQUEST: usize = 5_000;
@@ -68,20 +67,15 @@ fn run_node(spec: &str) {
 
 /// A node process; its base URL.
 fn start_node(roles: &str, nats: u16, prefix: &str, id: &str, s3: u16) -> (Daemon, String) {
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .env("OPSLOOP_BENCH_NODE", format!("{roles} {nats} {prefix} {id}"))
-        .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{s3}"))
-        .env("AWS_ACCESS_KEY_ID", "opsloop")
-        .env("AWS_SECRET_ACCESS_KEY", "opsloop-bench-secret")
-        .env("AWS_REGION", "us-east-1")
-        .env("RUST_LOG", std::env::var("OPSLOOP_BENCH_NODE_LOG").unwrap_or_else(|_| "error".into()))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let (child, line) = spawn_announcing(
+        Command::new(std::env::current_exe().unwrap())
+            .env("OPSLOOP_BENCH_NODE", format!("{roles} {nats} {prefix} {id}"))
+            .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{s3}"))
+            .env("AWS_ACCESS_KEY_ID", "opsloop")
+            .env("AWS_SECRET_ACCESS_KEY", "opsloop-bench-secret")
+            .env("AWS_REGION", "us-east-1")
+            .stdin(Stdio::piped()),
+    );
     (Daemon(child), line.trim().to_string())
 }
 

@@ -280,6 +280,8 @@ fn every_acknowledged_record_is_searchable_once_through_a_killed_indexer_an_abse
     let found = wait_until_stored(&front, &acknowledged, "the stream after an indexer was killed");
     assert_eq!(holders(&front, nats_port), ["both"; 4], "the killed indexer's partitions were taken over");
     let status = cluster_status(&front, nats_port);
+    let victim_status = status["nodes"].as_array().unwrap().iter().find(|node| node["id"] == "victim").unwrap();
+    assert_eq!(victim_status["lost"], true, "{status}");
     let published: u64 = status["partitions"].as_array().unwrap().iter().map(|p| p["records"].as_u64().unwrap()).sum();
     assert_eq!(published, 5500, "{status}");
     wait_until_stored(&both, &acknowledged, "the same on the other search node");

@@ -11,7 +11,7 @@ use crate::config::Settings;
 
 #[derive(Debug, Subcommand)]
 pub enum ClusterCommand {
-    /// Nodes heard from, each partition's indexer, messages waiting, pieces published.
+    /// Nodes (alive or lost), each partition's indexer, messages waiting, pieces published.
     Status(StatusArgs),
 }
 
@@ -37,9 +37,11 @@ pub fn run(settings: &Settings, command: ClusterCommand, out: &mut Out) -> anyho
         out.line(serde_json::to_string_pretty(&status)?)?;
         return Ok(ExitCode::SUCCESS);
     }
-    out.line(format!("nodes ({}):", status.nodes.len()))?;
+    let lost = status.nodes.iter().filter(|node| node.lost).count();
+    out.line(format!("nodes ({} alive, {lost} lost):", status.nodes.len() - lost))?;
     for node in &status.nodes {
-        out.line(format!("  {:<24} {:<22} seen {} ms ago", node.id, node.roles.join(","), node.seen_ms_ago))?;
+        let state = if node.lost { "LOST, last" } else { "" };
+        out.line(format!("  {:<24} {:<22} {state} seen {} ms ago", node.id, node.roles.join(","), node.seen_ms_ago))?;
     }
     out.line(format!("ingest log: {} messages, {} bytes", status.log_messages, status.log_bytes))?;
     out.line(format!(

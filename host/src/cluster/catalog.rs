@@ -198,6 +198,11 @@ impl Catalog {
         Ok(())
     }
 
+    /// How long a node may go without a heartbeat before it counts as gone (ms).
+    pub fn lease_ms(&self) -> i64 {
+        self.lease_ms
+    }
+
     /// Who holds each partition now (expired leases left out).
     pub async fn holders(&self, partitions: u32) -> anyhow::Result<Vec<Option<Lease>>> {
         let mut holders = Vec::with_capacity(partitions as usize);
@@ -215,8 +220,20 @@ impl Catalog {
         Ok(())
     }
 
+    /// Takes `node` off the list (it stops in order; one that dies stays, marked lost).
+    pub async fn forget_node(&self, node: &str) -> anyhow::Result<()> {
+        self.kv.delete(format!("node.{node}")).await?;
+        Ok(())
+    }
+
     /// The nodes heard from within a lease time, by id.
     pub async fn live_nodes(&self) -> anyhow::Result<Vec<(String, Heartbeat)>> {
+        let lease_ms = self.lease_ms;
+        Ok(self.nodes().await?.into_iter().filter(|(_, beat)| now_ms() - beat.at_ms <= lease_ms).collect())
+    }
+
+    /// Every node that ever beat, by id, with its last heartbeat.
+    pub async fn nodes(&self) -> anyhow::Result<Vec<(String, Heartbeat)>> {
         use futures_util::StreamExt;
         let mut keys = self.kv.keys().await?;
         let mut nodes = Vec::new();
@@ -224,9 +241,7 @@ impl Catalog {
             let key = key?;
             let Some(id) = key.strip_prefix("node.") else { continue };
             let (beat, revision): Versioned<Option<Heartbeat>> = self.read(&key).await?;
-            if let (Some(beat), Some(_)) = (beat, revision)
-                && now_ms() - beat.at_ms <= self.lease_ms
-            {
+            if let (Some(beat), Some(_)) = (beat, revision) {
                 nodes.push((id.to_string(), beat));
             }
         }
@@ -235,7 +250,8 @@ impl Catalog {
     }
 }
 
-/// The heartbeat thread: beats every third of the lease time until the node stops.
+/// The heartbeat thread: beats every third of the lease time until the node stops, then takes
+/// the node off the list.
 pub fn beat_until_stopped(context: &NodeContext) {
     let every = Duration::from_millis((context.options.settings.lease_ms / 3).max(100));
     let roles = context.options.roles.names();
@@ -244,6 +260,9 @@ pub fn beat_until_stopped(context: &NodeContext) {
             tracing::warn!(%error, "cluster heartbeat not written");
         }
         if !context.pause(every) {
+            if let Err(error) = context.runtime.block_on(context.catalog.forget_node(&context.options.node_id)) {
+                tracing::warn!(%error, "cluster heartbeat not removed at stop");
+            }
             return;
         }
     }

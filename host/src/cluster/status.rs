@@ -7,13 +7,15 @@ use super::catalog::Catalog;
 use super::log::{IngestLog, STREAM};
 use super::now_ms;
 
-/// A node heard from within a lease time.
+/// A node that has beaten at least once.
 #[derive(Debug, Serialize)]
 pub struct NodeStatus {
     pub id: String,
     pub roles: Vec<String>,
     /// How long ago its last heartbeat was (ms).
     pub seen_ms_ago: i64,
+    /// Not heard from within a lease time: stopped, dead or cut off.
+    pub lost: bool,
 }
 
 /// One partition of the log.
@@ -44,10 +46,15 @@ pub struct ClusterStatus {
 pub async fn read(log: &IngestLog, catalog: &Catalog, partitions: u32) -> anyhow::Result<ClusterStatus> {
     let now = now_ms();
     let nodes = catalog
-        .live_nodes()
+        .nodes()
         .await?
         .into_iter()
-        .map(|(id, beat)| NodeStatus { id, roles: beat.roles, seen_ms_ago: now - beat.at_ms })
+        .map(|(id, beat)| NodeStatus {
+            id,
+            roles: beat.roles,
+            seen_ms_ago: now - beat.at_ms,
+            lost: now - beat.at_ms > catalog.lease_ms(),
+        })
         .collect();
     let holders = catalog.holders(partitions).await?;
     let stream = log.jetstream().get_stream(STREAM).await?;

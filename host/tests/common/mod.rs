@@ -3,9 +3,8 @@
 //! port, with a data directory naming three tokens, and calling it.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -13,7 +12,9 @@ use serde_json::Value;
 #[path = "processes.rs"]
 mod processes;
 #[allow(unused_imports)]
-pub use processes::{Daemon, free_port, installed, seaweed_ports, start_nats, start_seaweed, wait_for};
+pub use processes::{
+    Daemon, free_port, installed, seaweed_ports, spawn_announcing, start_nats, start_seaweed, wait_for,
+};
 
 /// Logs with an error that starts after normal traffic, in JSON lines from `start_minute`.
 pub fn service_log(start_minute: u32, minutes: u32, with_errors: bool) -> String {
@@ -65,19 +66,14 @@ pub fn spawn_server(data: &Path, extra: &[&str], env: &[(&str, &str)]) -> (Child
 /// Starts `opsloop serve` like [`spawn_server`]; the child and the line it announced itself
 /// with (its addresses: HTTP, and syslog when asked for).
 pub fn spawn_server_announcing(data: &Path, extra: &[&str], env: &[(&str, &str)]) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_opsloop"))
-        .arg("--data")
-        .arg(data)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .args(extra)
-        .envs(env.iter().copied())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    (child, line)
+    spawn_announcing(
+        Command::new(env!("CARGO_BIN_EXE_opsloop"))
+            .arg("--data")
+            .arg(data)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(extra)
+            .envs(env.iter().copied()),
+    )
 }
 
 /// A tracker export of `total` JSON-lines reports, listed newest first, one a minute: `A`

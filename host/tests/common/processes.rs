@@ -18,6 +18,16 @@ impl Drop for Daemon {
     }
 }
 
+/// Starts `command` with its stdout piped; the child and the first line it printed (a server
+/// announcing where it listens).
+pub fn spawn_announcing(command: &mut Command) -> (Child, String) {
+    use std::io::{BufRead, BufReader};
+    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    (child, line)
+}
+
 /// A loopback port free right now.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
