@@ -107,7 +107,6 @@ pub struct Indexer {
     plugins: PluginSet,
     work_dir: PathBuf,
     held: BTreeMap<u32, Held>,
-    sealed: u64,
 }
 
 impl Indexer {
@@ -123,7 +122,7 @@ impl Indexer {
             tracing::error!(%error, "plugin not loaded by the indexer");
         }
         let plugins = plugins.with_state_dir(state_dir.clone());
-        Ok(Self { context, plugins, work_dir, held: BTreeMap::new(), sealed: 0 })
+        Ok(Self { context, plugins, work_dir, held: BTreeMap::new() })
     }
 
     /// Indexes until the node stops.
@@ -331,7 +330,6 @@ impl Indexer {
         for (plugin, error) in &analysis.failures {
             tracing::warn!(%plugin, partition, %error, "plugin failed on a cluster piece");
         }
-        self.sealed += 1;
         let id = format!("p{partition}-{last_seq:012}-{}-{}", context.options.node_id, now_ms());
         let piece_dir = self.work_dir.join("pieces").join(&id);
         let (segments, min_ms, max_ms) = write_piece(&piece_dir, &records, &ingest_ms)?;

@@ -181,11 +181,10 @@ impl ClusterNode {
     pub fn connect(options: ClusterOptions) -> anyhow::Result<Self> {
         let runtime = Arc::new(NodeRuntime::new()?);
         let (log, catalog) = connect_nats(&runtime, &options)?;
-        let store = store::PieceStore::open(&options.store)?;
+        let store = Arc::new(store::PieceStore::open(&options.store)?);
         // A node that cannot write to the store says so at its start, not in its first piece.
         let probing = {
-            let (runtime, options) = (runtime.clone(), options.clone());
-            let store = store::PieceStore::open(&options.store)?;
+            let (runtime, options, store) = (runtime.clone(), options.clone(), store.clone());
             std::thread::spawn(move || {
                 runtime.block_on(async {
                     let note = serde_json::json!({ "node": options.node_id, "roles": options.roles.names(), "at_ms": now_ms() });
@@ -203,7 +202,7 @@ impl ClusterNode {
             options,
             log: Arc::new(log),
             catalog: Arc::new(catalog),
-            store: Arc::new(store),
+            store,
             runtime,
             stop: Arc::new(AtomicBool::new(false)),
             threads: Vec::new(),
@@ -253,11 +252,6 @@ impl ClusterNode {
     fn spawn(&mut self, name: &str, work: impl FnOnce() + Send + 'static) -> std::io::Result<()> {
         self.threads.push(std::thread::Builder::new().name(name.into()).spawn(work)?);
         Ok(())
-    }
-
-    /// Runs `future` on the node's runtime from a thread outside it.
-    pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
-        self.runtime.block_on(future)
     }
 
     /// Stops the indexer (sealing nothing more: what it had not published is published by

@@ -124,11 +124,6 @@ impl PieceStore {
             Err(error) => Err(self.error(name, error)),
         }
     }
-
-    /// What `--store` said.
-    pub fn location(&self) -> &str {
-        &self.location
-    }
 }
 
 #[cfg(test)]
