@@ -329,6 +329,10 @@ pub struct ClusterSettings {
     pub piece_records: usize,
     /// …or once its oldest record waited this long (ms).
     pub piece_age_ms: u64,
+    /// Pieces of one generation merged into one piece of the next (0 or 1: never merged).
+    pub merge_factor: usize,
+    /// A piece of this many records or more is merged no further.
+    pub merged_records: u64,
     /// How long an indexer's hold on a partition lasts without renewal (ms).
     pub lease_ms: u64,
     /// How long JetStream remembers a message id, so a retried request is stored once (s).
@@ -350,6 +354,8 @@ impl Default for ClusterSettings {
             partitions: 8,
             piece_records: 100_000,
             piece_age_ms: 10_000,
+            merge_factor: 10,
+            merged_records: 1_000_000,
             lease_ms: 15_000,
             duplicate_window_s: 1_200,
             max_log_bytes: 10 << 30,

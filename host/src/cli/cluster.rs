@@ -45,18 +45,20 @@ pub fn run(settings: &Settings, command: ClusterCommand, out: &mut Out) -> anyho
     }
     out.line(format!("ingest log: {} messages, {} bytes", status.log_messages, status.log_bytes))?;
     out.line(format!(
-        "{:>9}  {:<24} {:>10} {:>8} {:>7} {:>10}",
-        "partition", "indexer", "covered", "waiting", "pieces", "records"
+        "{:>9}  {:<24} {:>10} {:>8} {:>7} {:>7} {:>10} {:>8}",
+        "partition", "indexer", "covered", "waiting", "pieces", "merged", "records", "retired"
     ))?;
     for partition in &status.partitions {
         out.line(format!(
-            "{:>9}  {:<24} {:>10} {:>8} {:>7} {:>10}",
+            "{:>9}  {:<24} {:>10} {:>8} {:>7} {:>7} {:>10} {:>8}",
             partition.partition,
             partition.holder.as_deref().unwrap_or("(none)"),
             partition.covered_seq,
             partition.waiting.map_or("-".to_string(), |waiting| waiting.to_string()),
             partition.pieces,
-            partition.records
+            partition.merged_pieces,
+            partition.records,
+            partition.retired
         ))?;
     }
     Ok(ExitCode::SUCCESS)

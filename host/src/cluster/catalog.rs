@@ -8,6 +8,8 @@
 //!   sequence they cover. It changes only by a revision-checked update, so of two indexers
 //!   that both think they hold a partition (one paused past its lease), one publishes and the
 //!   other is refused and starts over from what was published: every record exactly once.
+//!   Merging pieces and dropping expired ones change it the same way, so a search node sees
+//!   either the old pieces or the one that replaced them, never both or neither.
 
 use std::time::Duration;
 
@@ -31,6 +33,18 @@ pub struct PieceEntry {
     /// Its records' time span (ms), for pruning searches.
     pub min_ms: i64,
     pub max_ms: i64,
+    /// 0 for a piece sealed from the log; one more than its parts' for a merged piece.
+    #[serde(default)]
+    pub generation: u32,
+}
+
+/// Objects of the store no published state needs any more (a merged or expired piece, the
+/// plugins' state a newer piece superseded), deleted once no node can still be reading them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Retired {
+    /// Every object whose name starts with this (`pieces/<id>/`, `state/<id>/`).
+    pub prefix: String,
+    pub at_ms: i64,
 }
 
 /// What has been published of one partition.
@@ -41,6 +55,14 @@ pub struct PartitionState {
     /// The piece whose upload holds the plugins' state after it (none before the first).
     pub state_piece: Option<String>,
     pub pieces: Vec<PieceEntry>,
+    /// What waits to be deleted from the store.
+    #[serde(default)]
+    pub retired: Vec<Retired>,
+    /// When the holder last deleted objects no state lists (left by an indexer that died or
+    /// was refused mid-publication). Writing it first refuses the publication of any indexer
+    /// that read the state before, so nothing deleted can be published after.
+    #[serde(default)]
+    pub swept_ms: Option<i64>,
 }
 
 /// A lease as stored.

@@ -25,7 +25,7 @@ use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, PullConsumer, pu
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
-use super::catalog::{PartitionState, PieceEntry};
+use super::catalog::{PartitionState, PieceEntry, Retired};
 use super::log::{LogMessage, STREAM, subject};
 use super::{NodeContext, now_ms};
 use crate::config::Settings;
@@ -41,6 +41,17 @@ const FETCH_WAIT: Duration = Duration::from_millis(100);
 
 /// Indexing memory of a piece's writer.
 const PIECE_WRITER_BYTES: usize = 64 << 20;
+
+/// How often a held partition's pieces are looked at for merging, expiry and deletion.
+const MAINTAIN_EVERY: Duration = Duration::from_secs(2);
+
+/// How many lease times a retired object stays in the store: a search node or an indexer that
+/// read the state before it was retired has that long to finish reading it.
+const RETIRED_GRACE_LEASES: i64 = 4;
+
+/// How many lease times apart a partition's holder looks for objects no state lists (and
+/// once when it takes the partition).
+const SWEEP_EVERY_LEASES: u32 = 20;
 
 /// A piece as its manifest (`pieces/<id>/piece.json`) describes it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -61,9 +72,62 @@ pub struct PieceManifest {
     /// uploaded with it (`state/<piece>/<plugin>/<file>`) as (plugin, source).
     pub sources: Vec<String>,
     pub state_files: Vec<(String, String)>,
+    /// A merged piece: the pieces it replaces, each with what it was found to hold (its own
+    /// findings are then empty). A search node that adopted some of them takes only the others'.
+    #[serde(default)]
+    pub parts: Vec<PiecePart>,
+}
+
+/// One of the pieces a merged piece replaces, with its findings, or its own parts when it was
+/// merged itself.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PiecePart {
+    pub id: String,
+    pub findings: Vec<StoredFinding>,
+    pub pattern_merges: Vec<PatternMerge>,
+    #[serde(default)]
+    pub parts: Vec<PiecePart>,
+}
+
+impl PiecePart {
+    /// The ids of this part and of every part inside it.
+    pub fn ids(&self) -> Vec<&str> {
+        let mut ids = vec![self.id.as_str()];
+        for part in &self.parts {
+            ids.extend(part.ids());
+        }
+        ids
+    }
+
+    /// The findings and pattern merges of the parts not inside a piece `known` names.
+    pub fn unknown_evidence(
+        &self,
+        known: &dyn Fn(&str) -> bool,
+        findings: &mut Vec<StoredFinding>,
+        merges: &mut Vec<PatternMerge>,
+    ) {
+        if known(&self.id) {
+            return;
+        }
+        findings.extend(self.findings.iter().cloned());
+        merges.extend(self.pattern_merges.iter().cloned());
+        for part in &self.parts {
+            part.unknown_evidence(known, findings, merges);
+        }
+    }
 }
 
 impl PieceManifest {
+    /// The piece as one part of a merged piece.
+    fn as_part(&self) -> PiecePart {
+        PiecePart {
+            id: self.id.clone(),
+            findings: self.findings.clone(),
+            pattern_merges: self.pattern_merges.clone(),
+            parts: self.parts.clone(),
+        }
+    }
+
     /// What is known of a piece whose manifest is gone: nothing to load state from.
     fn without_state(id: &str, partition: u32) -> Self {
         Self {
@@ -80,6 +144,7 @@ impl PieceManifest {
             pattern_merges: Vec::new(),
             sources: Vec::new(),
             state_files: Vec::new(),
+            parts: Vec::new(),
         }
     }
 }
@@ -99,6 +164,10 @@ struct Held {
     /// The last message taken, acknowledged (with every one before it) after publication.
     last_message: Option<jetstream::Message>,
     sources: BTreeSet<String>,
+    /// When its pieces were last looked at for merging, expiry and deletion.
+    maintained: Option<Instant>,
+    /// When the store was last swept for objects of this partition that no state lists.
+    swept: Option<Instant>,
 }
 
 /// The index role of a node.
@@ -107,6 +176,8 @@ pub struct Indexer {
     plugins: PluginSet,
     work_dir: PathBuf,
     held: BTreeMap<u32, Held>,
+    /// `[index] retain`: a piece whose records are all older is dropped.
+    retain_ms: Option<i64>,
 }
 
 impl Indexer {
@@ -122,7 +193,9 @@ impl Indexer {
             tracing::error!(%error, "plugin not loaded by the indexer");
         }
         let plugins = plugins.with_state_dir(state_dir.clone());
-        Ok(Self { context, plugins, work_dir, held: BTreeMap::new() })
+        let retain_ms =
+            settings.index.retain.as_deref().map(crate::ingest::parse_span).transpose().map_err(anyhow::Error::msg)?;
+        Ok(Self { context, plugins, work_dir, held: BTreeMap::new(), retain_ms })
     }
 
     /// Indexes until the node stops.
@@ -145,7 +218,7 @@ impl Indexer {
                 if self.context.stopping() {
                     break;
                 }
-                if let Err(error) = self.take_and_seal(partition) {
+                if let Err(error) = self.take_and_seal(partition).and_then(|()| self.maintain(partition)) {
                     tracing::warn!(
                         partition,
                         error = format!("{error:#}"),
@@ -264,6 +337,8 @@ impl Indexer {
             oldest: None,
             last_message: None,
             sources,
+            maintained: None,
+            swept: None,
         })
     }
 
@@ -358,12 +433,24 @@ impl Indexer {
             pattern_merges: analysis.pattern_merges,
             sources,
             state_files: state_files.iter().map(|(plugin, source, _)| (plugin.clone(), source.clone())).collect(),
+            parts: Vec::new(),
         };
         let held = self.held.get_mut(&partition).expect("held");
         let mut next = held.state.clone();
         next.covered_seq = last_seq;
-        next.state_piece = Some(id.clone());
-        next.pieces.push(PieceEntry { id: id.clone(), first_seq, last_seq, records: manifest.records, min_ms, max_ms });
+        // The plugins' state saved with the piece before is superseded by this one's.
+        if let Some(superseded) = next.state_piece.replace(id.clone()) {
+            next.retired.push(Retired { prefix: format!("state/{superseded}/"), at_ms: now_ms() });
+        }
+        next.pieces.push(PieceEntry {
+            id: id.clone(),
+            first_seq,
+            last_seq,
+            records: manifest.records,
+            min_ms,
+            max_ms,
+            generation: 0,
+        });
         let published = context.runtime.block_on(async {
             for segment in &segments {
                 for file in &segment.files {
@@ -402,6 +489,147 @@ impl Indexer {
         }
     }
 
+    /// Deletes what was retired a grace ago, drops pieces older than `[index] retain`, and
+    /// merges the oldest `merge_factor` pieces of one generation; the new state is published
+    /// in one revision-checked update, as a sealed piece is.
+    fn maintain(&mut self, partition: u32) -> anyhow::Result<()> {
+        let context = self.context.clone();
+        let settings = &context.options.settings;
+        let held = self.held.get_mut(&partition).expect("held");
+        if held.maintained.is_some_and(|at| at.elapsed() < MAINTAIN_EVERY) {
+            return Ok(());
+        }
+        held.maintained = Some(Instant::now());
+        let sweep_every = Duration::from_millis(settings.lease_ms) * SWEEP_EVERY_LEASES;
+        let sweep = held.swept.is_none_or(|at| at.elapsed() >= sweep_every);
+        if sweep {
+            held.swept = Some(Instant::now());
+        }
+        let now = now_ms();
+        let mut next = held.state.clone();
+        let orphans = if sweep { orphans(&context, partition, &next)? } else { Vec::new() };
+        if !orphans.is_empty() {
+            next.swept_ms = Some(now);
+        }
+        let grace = RETIRED_GRACE_LEASES * settings.lease_ms as i64;
+        let (due, waiting): (Vec<Retired>, Vec<Retired>) =
+            next.retired.drain(..).partition(|retired| now - retired.at_ms >= grace);
+        for retired in &due {
+            context.runtime.block_on(context.store.delete_prefix(&retired.prefix))?;
+        }
+        next.retired = waiting;
+        if let Some(retain_ms) = self.retain_ms {
+            let cutoff = now - retain_ms;
+            // The piece holding the plugins' state stays until a newer one supersedes it.
+            let (expired, kept): (Vec<PieceEntry>, Vec<PieceEntry>) = next
+                .pieces
+                .drain(..)
+                .partition(|piece| piece.max_ms < cutoff && next.state_piece.as_deref() != Some(piece.id.as_str()));
+            next.pieces = kept;
+            for piece in expired {
+                tracing::info!(partition, piece = %piece.id, records = piece.records, "cluster piece expired ([index] retain)");
+                next.retired.push(retire_piece(&piece.id, now));
+            }
+        }
+        if let Some(parts) = merge_candidates(&next, settings.merge_factor, settings.merged_records) {
+            let merged = self.merge(partition, &parts)?;
+            let at = next.pieces.iter().position(|piece| piece.id == parts[0].id).expect("a part is listed");
+            next.pieces.retain(|piece| !parts.iter().any(|part| part.id == piece.id));
+            next.pieces.insert(at.min(next.pieces.len()), merged);
+            for part in &parts {
+                next.retired.push(retire_piece(&part.id, now));
+            }
+        }
+        let held = self.held.get_mut(&partition).expect("held");
+        if next == held.state {
+            return Ok(());
+        }
+        match context.runtime.block_on(context.catalog.publish(partition, &next, held.state_revision))? {
+            Some(revision) => {
+                held.state = next;
+                held.state_revision = Some(revision);
+            }
+            None => anyhow::bail!("another indexer published partition {partition} first"),
+        }
+        // Published: whoever wrote these can no longer publish them.
+        for prefix in &orphans {
+            context.runtime.block_on(context.store.delete_prefix(prefix))?;
+            tracing::info!(partition, objects = %prefix, "objects no state lists deleted from the store");
+        }
+        Ok(())
+    }
+
+    /// Downloads `parts`, merges their segments into one, and uploads the result as a new
+    /// piece whose manifest lists the parts with their findings; the entry to publish.
+    fn merge(&self, partition: u32, parts: &[PieceEntry]) -> anyhow::Result<PieceEntry> {
+        let context = &self.context;
+        let started = Instant::now();
+        let generation = parts.iter().map(|part| part.generation).max().unwrap_or(0) + 1;
+        let first_seq = parts.iter().map(|part| part.first_seq).min().unwrap_or(0);
+        let last_seq = parts.iter().map(|part| part.last_seq).max().unwrap_or(0);
+        let id = format!("p{partition}-{last_seq:012}-g{generation}-{}-{}", context.options.node_id, now_ms());
+        let dir = self.work_dir.join("merges").join(&id);
+        let _ = std::fs::remove_dir_all(&dir);
+        let index = LogIndex::open(&dir)?;
+        let manifests = context.runtime.block_on(async {
+            let mut manifests = Vec::new();
+            for part in parts {
+                let manifest: PieceManifest =
+                    serde_json::from_slice(&context.store.get(&manifest_name(&part.id)).await?)?;
+                for segment in &manifest.segments {
+                    for file in &segment.files {
+                        let bytes = context.store.get(&format!("pieces/{}/{file}", part.id)).await?;
+                        tokio::fs::write(dir.join(file), bytes).await?;
+                    }
+                }
+                manifests.push(manifest);
+            }
+            anyhow::Ok(manifests)
+        })?;
+        let segments: Vec<SegmentFiles> = manifests.iter().flat_map(|manifest| manifest.segments.clone()).collect();
+        index.adopt_segments(&segments, &[], "")?;
+        let merged = index.merge_segments()?;
+        drop(index);
+        let manifest = PieceManifest {
+            id: id.clone(),
+            partition,
+            node: context.options.node_id.clone(),
+            first_seq,
+            last_seq,
+            records: parts.iter().map(|part| part.records).sum(),
+            min_ms: parts.iter().map(|part| part.min_ms).min().unwrap_or(0),
+            max_ms: parts.iter().map(|part| part.max_ms).max().unwrap_or(0),
+            segments: merged.clone(),
+            findings: Vec::new(),
+            pattern_merges: Vec::new(),
+            sources: Vec::new(),
+            state_files: Vec::new(),
+            parts: manifests.iter().map(PieceManifest::as_part).collect(),
+        };
+        let uploaded = context.runtime.block_on(async {
+            for segment in &merged {
+                for file in &segment.files {
+                    let bytes = tokio::fs::read(dir.join(file)).await?;
+                    context.store.put(&format!("pieces/{id}/{file}"), bytes).await?;
+                }
+            }
+            context.store.put(&manifest_name(&id), serde_json::to_vec(&manifest)?).await?;
+            anyhow::Ok(())
+        });
+        let _ = std::fs::remove_dir_all(&dir);
+        uploaded?;
+        tracing::debug!(partition, piece = %id, parts = parts.len(), records = manifest.records, merged_ms = started.elapsed().as_millis() as u64, "cluster pieces merged");
+        Ok(PieceEntry {
+            id,
+            first_seq,
+            last_seq,
+            records: manifest.records,
+            min_ms: manifest.min_ms,
+            max_ms: manifest.max_ms,
+            generation,
+        })
+    }
+
     /// Forgets what this indexer had of `partition` (unpublished records, plugin instances).
     fn drop_partition(&mut self, partition: u32) {
         if let Some(held) = self.held.remove(&partition) {
@@ -419,6 +647,65 @@ impl Indexer {
             }
         }
     }
+}
+
+/// The folders of `partition`'s pieces and plugin states that `state` does not know (neither
+/// listed, holding the plugins' state, nor retired), untouched for a lease time: what an
+/// indexer that died or was refused mid-publication left.
+fn orphans(context: &NodeContext, partition: u32, state: &PartitionState) -> anyhow::Result<Vec<String>> {
+    let known: BTreeSet<&str> = state
+        .pieces
+        .iter()
+        .map(|piece| piece.id.as_str())
+        .chain(state.state_piece.as_deref())
+        .chain(state.retired.iter().filter_map(|retired| retired.prefix.split('/').nth(1)))
+        .collect();
+    let own = format!("p{partition}-");
+    let settled_before = now_ms() - context.options.settings.lease_ms as i64;
+    let mut newest: BTreeMap<String, i64> = BTreeMap::new();
+    for folder in ["pieces", "state"] {
+        for (name, written_ms) in context.runtime.block_on(context.store.list(&format!("{folder}/")))? {
+            let Some(id) = name.split('/').nth(1) else { continue };
+            if id.starts_with(&own) && !known.contains(id) {
+                let at = newest.entry(format!("{folder}/{id}/")).or_insert(written_ms);
+                *at = (*at).max(written_ms);
+            }
+        }
+    }
+    Ok(newest.into_iter().filter(|(_, at)| *at < settled_before).map(|(prefix, _)| prefix).collect())
+}
+
+/// The pieces to merge next: the oldest of the lowest generation that has `factor` pieces or
+/// more below `merged_records` (the newest piece, which holds the plugins' state, left out), as
+/// many as `factor` whose records add up to at most `merged_records`; none if fewer than two.
+fn merge_candidates(state: &PartitionState, factor: usize, merged_records: u64) -> Option<Vec<PieceEntry>> {
+    if factor < 2 {
+        return None;
+    }
+    let mut generations: BTreeMap<u32, Vec<&PieceEntry>> = BTreeMap::new();
+    for piece in &state.pieces {
+        if piece.records < merged_records && state.state_piece.as_deref() != Some(piece.id.as_str()) {
+            generations.entry(piece.generation).or_default().push(piece);
+        }
+    }
+    let mut pieces = generations.into_values().find(|pieces| pieces.len() >= factor)?;
+    pieces.sort_by_key(|piece| piece.first_seq);
+    let mut chosen: Vec<PieceEntry> = Vec::new();
+    let mut records = 0;
+    for piece in pieces.into_iter().take(factor) {
+        if records + piece.records > merged_records && chosen.len() >= 2 {
+            break;
+        }
+        records += piece.records;
+        chosen.push(piece.clone());
+    }
+    (chosen.len() >= 2).then_some(chosen)
+}
+
+/// What a piece dropped from the state leaves to delete: its files. (Its plugins' state was
+/// retired when a newer piece superseded it: the newest piece is never merged or dropped.)
+fn retire_piece(piece: &str, at_ms: i64) -> Retired {
+    Retired { prefix: format!("pieces/{piece}/"), at_ms }
 }
 
 /// The store name of a piece's manifest.
@@ -458,4 +745,76 @@ fn write_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         std::fs::create_dir_all(dir)?;
     }
     std::fs::write(path, bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{PartitionState, PieceEntry, PiecePart, merge_candidates};
+    use crate::index::PatternMerge;
+
+    fn piece(id: &str, first_seq: u64, records: u64, generation: u32) -> PieceEntry {
+        PieceEntry { id: id.into(), first_seq, last_seq: first_seq, records, min_ms: 0, max_ms: 0, generation }
+    }
+
+    #[test]
+    fn the_oldest_pieces_of_the_lowest_full_generation_merge_and_the_newest_never() {
+        let state = PartitionState {
+            covered_seq: 9,
+            state_piece: Some("e".into()),
+            swept_ms: None,
+            pieces: vec![
+                piece("m", 1, 300, 1),
+                piece("a", 4, 10, 0),
+                piece("b", 5, 10, 0),
+                piece("c", 6, 10, 0),
+                piece("d", 7, 10, 0),
+                piece("e", 8, 10, 0),
+            ],
+            retired: Vec::new(),
+        };
+        let ids = |chosen: Option<Vec<PieceEntry>>| chosen.map(|c| c.into_iter().map(|p| p.id).collect::<Vec<_>>());
+        assert_eq!(ids(merge_candidates(&state, 3, 1_000)), Some(vec!["a".into(), "b".into(), "c".into()]));
+        // `e` holds the plugins' state: four of generation 0 are not five.
+        assert_eq!(ids(merge_candidates(&state, 5, 1_000)), None);
+        // No merge makes more than `merged_records`, and a piece that big merges no further.
+        assert_eq!(ids(merge_candidates(&state, 3, 25)), Some(vec!["a".into(), "b".into()]));
+        assert_eq!(ids(merge_candidates(&state, 1, 1_000)), None, "a factor under 2 never merges");
+    }
+
+    #[test]
+    fn a_node_takes_the_findings_of_only_the_parts_it_had_not_adopted() {
+        // Each leaf's evidence is a pattern merge named after it (findings travel the same way).
+        let merge = |piece: &str| PatternMerge {
+            source: "s".into(),
+            from: piece.into(),
+            into: "x".into(),
+            template: "t".into(),
+        };
+        let leaf = |id: &str| PiecePart {
+            id: id.into(),
+            findings: Vec::new(),
+            pattern_merges: vec![merge(id)],
+            parts: Vec::new(),
+        };
+        // m2 = (m1 = a + b) + c.
+        let m1 = PiecePart {
+            id: "m1".into(),
+            findings: Vec::new(),
+            pattern_merges: Vec::new(),
+            parts: vec![leaf("a"), leaf("b")],
+        };
+        let parts = [m1, leaf("c")];
+        let evidence = |known: &[&str]| {
+            let (mut findings, mut merges) = (Vec::new(), Vec::new());
+            for part in &parts {
+                part.unknown_evidence(&|id| known.contains(&id), &mut findings, &mut merges);
+            }
+            assert!(findings.is_empty());
+            merges.into_iter().map(|m: PatternMerge| m.from).collect::<Vec<_>>()
+        };
+        assert_eq!(evidence(&[]), ["a", "b", "c"]);
+        assert_eq!(evidence(&["m1"]), ["c"]);
+        assert_eq!(evidence(&["a", "c"]), ["b"]);
+        assert_eq!(parts.iter().flat_map(|p| p.ids()).collect::<Vec<_>>(), ["m1", "a", "b", "c"]);
+    }
 }

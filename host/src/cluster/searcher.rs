@@ -7,8 +7,13 @@
 //! and renamed), then made part of the index in one atomic write of tantivy's `meta.json`
 //! whose payload lists the adopted pieces, so a restart neither adopts a piece twice nor
 //! misses one. Its findings and pattern merges follow.
+//!
+//! A merged piece replaces the pieces it was made of in that same write: their segments leave
+//! the index as its own come in, and of the findings it carries only those of parts this node
+//! had not adopted are added. A piece no partition lists any more (dropped by `[index] retain`)
+//! leaves the index once every listed piece is in.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,10 +39,10 @@ pub struct SearchParts {
     pub actions: Option<super::actions::ActionSink>,
 }
 
-/// The search index's commit payload.
-#[derive(Debug, Default, Serialize, Deserialize)]
+/// The search index's commit payload: the pieces in the index, each with its segment ids.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Adopted {
-    cluster_pieces: BTreeSet<String>,
+    pieces: BTreeMap<String, Vec<String>>,
 }
 
 /// How often a piece that cannot be adopted is named again.
@@ -78,14 +83,17 @@ impl Searcher {
     /// Adopts every published piece not adopted yet; one that fails (the store away, or an
     /// object it lost) is named and tried again next time, and does not hold up the others.
     fn adopt_new(&mut self, adopted: &mut Adopted) -> anyhow::Result<()> {
-        let context = &self.context;
+        let context = self.context.clone();
+        let mut listed = BTreeSet::new();
+        let mut all_in = true;
         for partition in 0..context.options.settings.partitions {
             let (state, _) = context.runtime.block_on(context.catalog.partition(partition))?;
             for piece in &state.pieces {
                 if context.stopping() {
                     return Ok(());
                 }
-                if adopted.cluster_pieces.contains(&piece.id) {
+                listed.insert(piece.id.clone());
+                if adopted.pieces.contains_key(&piece.id) {
                     continue;
                 }
                 match self.adopt(&piece.id, adopted) {
@@ -93,6 +101,7 @@ impl Searcher {
                         self.failing.remove(&piece.id);
                     }
                     Err(error) => {
+                        all_in = false;
                         let said = self.failing.get(&piece.id);
                         if said.is_none_or(|at| at.elapsed() >= WARN_AGAIN_EVERY) {
                             tracing::warn!(piece = %piece.id, records = piece.records, error = format!("{error:#}"), "cluster piece not adopted; trying again");
@@ -101,6 +110,16 @@ impl Searcher {
                     }
                 }
             }
+        }
+        // A piece one not yet adopted replaces must stay until that one comes in.
+        let gone: Vec<String> = adopted.pieces.keys().filter(|id| !listed.contains(*id)).cloned().collect();
+        if all_in && !gone.is_empty() {
+            let mut next = adopted.clone();
+            let retire: Vec<String> = gone.iter().filter_map(|id| next.pieces.remove(id)).flatten().collect();
+            self.parts.logs.adopt_segments(&[], &retire, &serde_json::to_string(&next)?)?;
+            *adopted = next;
+            self.parts.metrics.commits.inc();
+            tracing::debug!(pieces = gone.len(), "cluster pieces dropped by retention left the index");
         }
         Ok(())
     }
@@ -121,16 +140,21 @@ impl Searcher {
             }
             anyhow::Ok(())
         })?;
-        adopted.cluster_pieces.insert(piece.to_string());
-        let payload = serde_json::to_string(adopted)?;
-        if let Err(error) = self.parts.logs.adopt_segments(&manifest.segments, &payload) {
-            adopted.cluster_pieces.remove(piece);
-            return Err(error.into());
+        let (mut findings, mut merges) = (manifest.findings.clone(), manifest.pattern_merges.clone());
+        let known = |id: &str| adopted.pieces.contains_key(id);
+        for part in &manifest.parts {
+            part.unknown_evidence(&known, &mut findings, &mut merges);
         }
-        self.parts.findings.append(&manifest.findings)?;
-        self.parts.logs.record_pattern_merges(&manifest.pattern_merges)?;
+        let mut next = adopted.clone();
+        let replaced: Vec<&str> = manifest.parts.iter().flat_map(|part| part.ids()).filter(|id| known(id)).collect();
+        let retire: Vec<String> = replaced.iter().filter_map(|id| next.pieces.remove(*id)).flatten().collect();
+        next.pieces.insert(piece.to_string(), manifest.segments.iter().map(|segment| segment.id.clone()).collect());
+        self.parts.logs.adopt_segments(&manifest.segments, &retire, &serde_json::to_string(&next)?)?;
+        *adopted = next;
+        self.parts.findings.append(&findings)?;
+        self.parts.logs.record_pattern_merges(&merges)?;
         self.parts.metrics.commits.inc();
-        tracing::debug!(piece, records = manifest.records, "cluster piece adopted");
+        tracing::debug!(piece, records = manifest.records, replaced = replaced.len(), "cluster piece adopted");
         Ok(())
     }
 }

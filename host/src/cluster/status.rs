@@ -29,7 +29,11 @@ pub struct PartitionStatus {
     /// Messages its indexer has not acknowledged yet (none: no indexer ever read it).
     pub waiting: Option<u64>,
     pub pieces: usize,
+    /// Of those, pieces made by merging others.
+    pub merged_pieces: usize,
     pub records: u64,
+    /// Pieces and plugin states dropped from it whose objects wait to be deleted.
+    pub retired: usize,
 }
 
 /// The whole picture.
@@ -72,7 +76,9 @@ pub async fn read(log: &IngestLog, catalog: &Catalog, partitions: u32) -> anyhow
             covered_seq: state.covered_seq,
             waiting,
             pieces: state.pieces.len(),
+            merged_pieces: state.pieces.iter().filter(|piece| piece.generation > 0).count(),
             records: state.pieces.iter().map(|piece| piece.records).sum(),
+            retired: state.retired.len(),
         });
     }
     let info = stream.get_info().await?;

@@ -117,6 +117,42 @@ impl PieceStore {
         Ok(bytes.to_vec())
     }
 
+    /// The objects under the folder `prefix`: each one's name (as `put` takes it) and when it
+    /// was last written (ms since the epoch).
+    pub async fn list(&self, prefix: &str) -> Result<Vec<(String, i64)>, StoreError> {
+        use futures_util::TryStreamExt;
+        let base: Vec<String> = self.prefix.parts().map(|part| part.as_ref().to_string()).collect();
+        let objects: Vec<object_store::ObjectMeta> =
+            self.inner.list(Some(&self.path(prefix))).try_collect().await.map_err(|error| self.error(prefix, error))?;
+        Ok(objects
+            .into_iter()
+            .map(|meta| {
+                let parts: Vec<String> = meta.location.parts().map(|part| part.as_ref().to_string()).collect();
+                (parts[base.len().min(parts.len())..].join("/"), meta.last_modified.timestamp_millis())
+            })
+            .collect())
+    }
+
+    /// Removes every object whose name starts with `prefix` (a folder: `pieces/<id>/`); how many.
+    pub async fn delete_prefix(&self, prefix: &str) -> Result<usize, StoreError> {
+        use futures_util::TryStreamExt;
+        let path = self.path(prefix);
+        let names: Vec<object_store::path::Path> = self
+            .inner
+            .list(Some(&path))
+            .map_ok(|meta| meta.location)
+            .try_collect()
+            .await
+            .map_err(|error| self.error(prefix, error))?;
+        for name in &names {
+            match self.inner.delete(name).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(error) => return Err(self.error(name.as_ref(), error)),
+            }
+        }
+        Ok(names.len())
+    }
+
     /// Removes `name`; one that is not there is not an error.
     pub async fn delete(&self, name: &str) -> Result<(), StoreError> {
         match self.inner.delete(&self.path(name)).await {
@@ -152,6 +188,16 @@ mod tests {
             assert_eq!(store.get("pieces/p1/a.json").await.unwrap(), b"{}");
             store.delete("pieces/p1/a.json").await.unwrap();
             store.delete("pieces/p1/a.json").await.unwrap();
+            store.put("pieces/p2/a", b"a".to_vec()).await.unwrap();
+            store.put("pieces/p2/b/c", b"c".to_vec()).await.unwrap();
+            store.put("pieces/p22/a", b"a".to_vec()).await.unwrap();
+            let mut listed: Vec<String> =
+                store.list("pieces/").await.unwrap().into_iter().map(|(name, _)| name).collect();
+            listed.sort();
+            assert_eq!(listed, ["pieces/p2/a", "pieces/p2/b/c", "pieces/p22/a"]);
+            assert_eq!(store.delete_prefix("pieces/p2/").await.unwrap(), 2);
+            assert_eq!(store.delete_prefix("pieces/p2/").await.unwrap(), 0);
+            assert_eq!(store.get("pieces/p22/a").await.unwrap(), b"a", "a prefix is a folder, not a string");
             let missing = store.get("pieces/p1/a.json").await.unwrap_err().to_string();
             assert!(missing.contains("pieces/p1/a.json"), "{missing}");
         });

@@ -382,19 +382,23 @@ impl LogIndex {
             .collect())
     }
 
-    /// Makes segments whose files were copied into the index directory part of the index, in
-    /// one atomic write of tantivy's `meta.json` with `payload`, and refreshes the reader. For
-    /// an index no writer writes to (a cluster's search node, which adopts the pieces that
-    /// indexers published); a segment already there is not added twice.
-    pub fn adopt_segments(&self, segments: &[SegmentFiles], payload: &str) -> Result<()> {
+    /// Makes segments whose files were copied into the index directory part of the index, and
+    /// drops the segments `retire` names, in one atomic write of tantivy's `meta.json` with
+    /// `payload`, then refreshes the reader and removes the dropped segments' files. For an
+    /// index no writer writes to (a cluster's search node, which adopts the pieces that indexers
+    /// published and swaps merged pieces for the ones they replace); a segment already there is
+    /// not added twice.
+    pub fn adopt_segments(&self, segments: &[SegmentFiles], retire: &[String], payload: &str) -> Result<()> {
         let mut metas = self.index.load_metas()?;
+        let segment_id = |id: &str| {
+            tantivy::index::SegmentId::from_uuid_string(id).map_err(|error| {
+                IndexError::Tantivy(tantivy::TantivyError::InvalidArgument(format!("segment id {id}: {error}")))
+            })
+        };
+        let retired = retire.iter().map(|id| segment_id(id)).collect::<Result<Vec<_>>>()?;
+        metas.segments.retain(|known| !retired.contains(&known.id()));
         for segment in segments {
-            let id = tantivy::index::SegmentId::from_uuid_string(&segment.id).map_err(|error| {
-                IndexError::Tantivy(tantivy::TantivyError::InvalidArgument(format!(
-                    "segment id {}: {error}",
-                    segment.id
-                )))
-            })?;
+            let id = segment_id(&segment.id)?;
             if metas.segments.iter().any(|known| known.id() == id) {
                 continue;
             }
@@ -408,7 +412,33 @@ impl LogIndex {
         tantivy::Directory::atomic_write(self.index.directory(), std::path::Path::new("meta.json"), &text)
             .map_err(|source| IndexError::Io { path: self.dir.join("meta.json"), source })?;
         self.reader.reload()?;
+        if !retire.is_empty() {
+            // Searches already running keep their own mapping of these files.
+            for entry in
+                std::fs::read_dir(&self.dir).map_err(|source| IndexError::Io { path: self.dir.clone(), source })?
+            {
+                let Ok(entry) = entry else { continue };
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if retire.iter().any(|id| name.strip_prefix(id.as_str()).is_some_and(|rest| rest.starts_with('.'))) {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
+        }
         Ok(())
+    }
+
+    /// Merges every segment into one, committed with the payload the index had; the segments
+    /// after (a cluster's merged piece, `cluster::indexer`).
+    pub fn merge_segments(&self) -> Result<Vec<SegmentFiles>> {
+        let ids = self.index.searchable_segment_ids()?;
+        if ids.len() > 1 {
+            let (mut writer, _note) = lock::take_writer(&self.index, &self.dir, 50_000_000)?;
+            writer.set_merge_policy(Box::new(tantivy::indexer::NoMergePolicy));
+            writer.merge(&ids).wait()?;
+            writer.wait_merging_threads()?;
+        }
+        self.reader.reload()?;
+        self.segments()
     }
 
     /// The directory the index lives in.
