@@ -9,6 +9,11 @@
 //! search node takes to fetch every piece from the store. Baseline in the same run: the same
 //! requests to a single-node `serve` (write-ahead log, one writer), and the same queries on it.
 //!
+//! Then merging: the same records in requests of 500 lines to one indexer that seals a piece
+//! 50 ms after its oldest record (a steady trickle makes many small pieces), with pieces never
+//! merged (`merge_factor = 0`, the baseline) and merged ten at a time (the default): the
+//! pieces a search node holds once the merges settle, and its search latency on them.
+//!
 //! Run: `cargo bench --bench cluster_scale` (`OPSLOOP_BENCH_RECORDS=N`, default 1,000,000).
 //! Needs `nats-server` and `weed` (what `.ci/run` installs).
 
@@ -48,13 +53,14 @@ fn cluster_settings(nats: u16, prefix: &str) -> ClusterSettings {
 
 /// The child side: one node with the roles in `OPSLOOP_BENCH_NODE`, until its stdin closes.
 fn run_node(spec: &str) {
-    let (roles, nats, prefix, id) = {
-        let parts: Vec<&str> = spec.split(' ').collect();
-        (parts[0].to_string(), parts[1].parse::<u16>().unwrap(), parts[2].to_string(), parts[3].to_string())
-    };
+    let parts: Vec<&str> = spec.split(' ').collect();
+    let (roles, nats, prefix, id) =
+        (parts[0].to_string(), parts[1].parse::<u16>().unwrap(), parts[2].to_string(), parts[3].to_string());
     let mut settings = cluster_settings(nats, &prefix);
     settings.roles = vec![roles];
     settings.node_id = Some(id);
+    settings.piece_age_ms = parts[4].parse().unwrap();
+    settings.merge_factor = parts[5].parse().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let data = opsloop::data_dir::DataDir::new(dir.path().join("data"));
     let cluster = opsloop::cluster::ClusterOptions::from_settings(&settings, &data).unwrap();
@@ -65,11 +71,14 @@ fn run_node(spec: &str) {
     running.stop();
 }
 
-/// A node process; its base URL.
-fn start_node(roles: &str, nats: u16, prefix: &str, id: &str, s3: u16) -> (Daemon, String) {
+/// The piece age (ms) and merge factor of the scaling rounds.
+const DEFAULT_PIECES: (u64, usize) = (2_000, 10);
+
+/// A node process; its base URL. `pieces`: its piece age (ms) and merge factor.
+fn start_node(roles: &str, nats: u16, prefix: &str, id: &str, s3: u16, pieces: (u64, usize)) -> (Daemon, String) {
     let (child, line) = spawn_announcing(
         Command::new(std::env::current_exe().unwrap())
-            .env("OPSLOOP_BENCH_NODE", format!("{roles} {nats} {prefix} {id}"))
+            .env("OPSLOOP_BENCH_NODE", format!("{roles} {nats} {prefix} {id} {} {}", pieces.0, pieces.1))
             .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{s3}"))
             .env("AWS_ACCESS_KEY_ID", "opsloop")
             .env("AWS_SECRET_ACCESS_KEY", "opsloop-bench-secret")
@@ -187,9 +196,10 @@ fn main() {
     for indexers in 1..=3 {
         let (_nats, nats) = nats(&dir.path().join(format!("jetstream-{indexers}")));
         let prefix = format!("round-{indexers}");
-        let (_front, front) = start_node("ingest,search", nats, &prefix, "front", s3);
-        let _indexers: Vec<(Daemon, String)> =
-            (0..indexers).map(|n| start_node("index", nats, &prefix, &format!("indexer-{n}"), s3)).collect();
+        let (_front, front) = start_node("ingest,search", nats, &prefix, "front", s3, DEFAULT_PIECES);
+        let _indexers: Vec<(Daemon, String)> = (0..indexers)
+            .map(|n| start_node("index", nats, &prefix, &format!("indexer-{n}"), s3, DEFAULT_PIECES))
+            .collect();
         let settings = cluster_settings(nats, &prefix);
         wait_for(60, "the indexers to share the partitions", || {
             let status = opsloop::cluster::read_status(&settings).ok()?;
@@ -204,7 +214,7 @@ fn main() {
         let searchable = started.elapsed().as_secs_f64();
         let cached_search = search_ms(&front);
         let cold = Instant::now();
-        let (_reader, reader) = start_node("search", nats, &prefix, "late-reader", s3);
+        let (_reader, reader) = start_node("search", nats, &prefix, "late-reader", s3, DEFAULT_PIECES);
         wait_for(600, "a new search node to fetch every piece", || (total(&reader) == records as u64).then_some(()));
         let fetch_all = cold.elapsed().as_secs_f64();
         println!(
@@ -214,6 +224,51 @@ fn main() {
             records as f64 / searchable,
             cached_search,
             fetch_all
+        );
+    }
+
+    // Merging: small pieces left as they are (the baseline) and merged ten at a time.
+    let small_bodies: Vec<(String, String)> = lines
+        .chunks(500)
+        .enumerate()
+        .map(|(index, chunk)| (format!("system-{}", index % SOURCES), chunk.join("\n")))
+        .collect();
+    for merge_factor in [0, 10] {
+        let (_nats, nats) = nats(&dir.path().join(format!("jetstream-merge-{merge_factor}")));
+        let prefix = format!("merge-{merge_factor}");
+        let pieces = (50, merge_factor);
+        let (_front, front) = start_node("ingest,search", nats, &prefix, "front", s3, pieces);
+        let (_indexer, _) = start_node("index", nats, &prefix, "indexer", s3, pieces);
+        wait_for(60, "the indexer to hold the partitions", || {
+            let status = opsloop::cluster::read_status(&cluster_settings(nats, &prefix)).ok()?;
+            status.partitions.iter().all(|p| p.holder.is_some()).then_some(())
+        });
+        let started = Instant::now();
+        post_all(&front, &small_bodies);
+        wait_for(900, "the cluster to index everything", || (total(&front) == records as u64).then_some(()));
+        let searchable = started.elapsed().as_secs_f64();
+        let settings = cluster_settings(nats, &prefix);
+        let sealed = Instant::now();
+        let piece_count = || -> Option<usize> {
+            Some(opsloop::cluster::read_status(&settings).ok()?.partitions.iter().map(|p| p.pieces).sum())
+        };
+        // Settled: the piece count has not moved for 10 s (merges run every 2 s per partition).
+        let mut last = (piece_count().unwrap_or(0), Instant::now());
+        wait_for(900, "the merges to settle", || {
+            let now = piece_count()?;
+            if now != last.0 {
+                last = (now, Instant::now());
+            }
+            (last.1.elapsed() >= Duration::from_secs(10)).then_some(())
+        });
+        std::thread::sleep(Duration::from_secs(2));
+        let search = search_ms(&front);
+        println!(
+            "pieces sealed at 50 ms, merge_factor {merge_factor:>2}: searchable {:>9.0} rec/s   {:>5} pieces {:.0} s after   search p50 {:>6.1} ms",
+            records as f64 / searchable,
+            last.0,
+            sealed.elapsed().as_secs_f64(),
+            search
         );
     }
 }

@@ -209,6 +209,11 @@ impl ClusterNode {
         })
     }
 
+    /// The runtime the node's NATS and store I/O run on (for a thread outside any runtime).
+    pub fn runtime(&self) -> Arc<NodeRuntime> {
+        self.runtime.clone()
+    }
+
     /// Starts what the node's roles run besides ingest: the indexer (partitions → pieces) and
     /// the searcher (pieces → `search_index`).
     pub fn start(

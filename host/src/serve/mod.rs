@@ -119,10 +119,15 @@ impl Service {
         if let Some(mode) = data_dir.open_to_others() {
             tracing::warn!(dir = %data_dir.root().display(), mode = format!("{mode:o}"), "other users can read the data directory (the write-ahead log holds what was posted); `chmod 700` it");
         }
-        if options.cluster.is_some() && (!options.watch.is_empty() || !options.syslog.is_empty()) {
-            anyhow::bail!(
-                "a cluster node takes records over HTTP (the API and the shipper protocols); --watch and --syslog run on a single node for now"
-            );
+        if let Some(cluster) = &options.cluster {
+            if !options.syslog.is_empty() {
+                anyhow::bail!(
+                    "a cluster node takes records over HTTP (the API and the shipper protocols) and --watch; --syslog runs on a single node for now"
+                );
+            }
+            if !options.watch.is_empty() && !cluster.roles.ingest {
+                anyhow::bail!("--watch needs the ingest role on a cluster node (--roles ingest,…)");
+            }
         }
         let cluster = options.cluster.clone().map(crate::cluster::ClusterNode::connect).transpose()?;
         // The writer's own index; a cluster node searches the pieces it adopts instead.
@@ -173,17 +178,6 @@ impl Service {
         let checkpoints = Checkpoints::from_payload(local_logs.commit_payload()?.as_deref());
         let stop = Arc::new(AtomicBool::new(false));
         let mut threads = Vec::new();
-        if !options.watch.is_empty() {
-            let tailer = Tailer::new(
-                options.watch.clone(),
-                options.parse.clone(),
-                checkpoints,
-                ingestor.clone(),
-                metrics.clone(),
-            );
-            let stop = stop.clone();
-            threads.push(std::thread::Builder::new().name("opsloop-tail".into()).spawn(move || tailer.run(stop))?);
-        }
         let tls = tls_files(data_dir, settings, options)?.map(|files| tls::server_config(&files)).transpose()?;
         let syslog_tls = tls.as_ref().map(tls::for_senders_that_never_read);
         let syslog = syslog::start(&options.syslog, &ingestor, &metrics, &stop, syslog_tls.as_ref())?;
@@ -230,6 +224,19 @@ impl Service {
             }
             None => None,
         };
+        if !options.watch.is_empty() {
+            let sink = match &cluster {
+                Some(node) => tail::TailSink::Cluster(tail::ClusterTail {
+                    log: node.log.clone(),
+                    runtime: node.runtime(),
+                    checkpoint_file: data_dir.root().join("cluster").join("tail-checkpoints.json"),
+                }),
+                None => tail::TailSink::Local(ingestor.clone()),
+            };
+            let tailer = Tailer::new(options.watch.clone(), options.parse.clone(), checkpoints, sink, metrics.clone())?;
+            let stop = stop.clone();
+            threads.push(std::thread::Builder::new().name("opsloop-tail".into()).spawn(move || tailer.run(stop))?);
+        }
         let admission = admission::Admission::new(&settings.serve, metrics.clone());
         let state = Arc::new(AppState {
             admission,

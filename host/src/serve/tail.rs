@@ -11,8 +11,16 @@
 //! Only complete lines are read; while a file is still growing, its last record waits one round
 //! for continuation lines (a stack trace written in two pieces stays one record). Compressed
 //! and hidden files are not tailed (a rotated `app.log.2.gz` holds lines already read).
+//!
+//! On a cluster node (`serve --cluster`) the records go to the cluster's ingest log instead,
+//! and where each file stands is kept in `cluster/tail-checkpoints.json` of the node's data
+//! directory. Before a range of a file is published, the range is written there as in flight;
+//! its messages' ids are made of the file's identity, its first bytes' digest and the range.
+//! A node that dies before the checkpoint that follows JetStream's acknowledgement reads the
+//! same range again at its restart, however much the file grew, and publishes it with the
+//! same ids, which JetStream recognises within `duplicate_window_s`: a line is stored once.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
@@ -21,6 +29,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use notify::Watcher;
+use serde::{Deserialize, Serialize};
 
 use super::ingestor::{CommitMode, Ingestor, Outcome, Work, count_rejections};
 use super::metrics::Metrics;
@@ -107,13 +116,71 @@ struct TailedFile {
     present: bool,
 }
 
+/// Where tailed records go.
+pub enum TailSink {
+    /// The node's own writer; where each file stands is committed with its records.
+    Local(Arc<Ingestor>),
+    /// A cluster's ingest log.
+    Cluster(ClusterTail),
+}
+
+/// A cluster node's way into the ingest log, and the file its checkpoints are kept in.
+pub struct ClusterTail {
+    pub log: Arc<crate::cluster::log::IngestLog>,
+    pub runtime: Arc<crate::cluster::NodeRuntime>,
+    pub checkpoint_file: PathBuf,
+}
+
+/// What `cluster/tail-checkpoints.json` holds.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct ClusterTailState {
+    files: BTreeMap<String, FileCheckpoint>,
+    /// Ranges being published, by file: read again exactly, and published with the same ids,
+    /// after a restart.
+    in_flight: BTreeMap<String, InFlight>,
+}
+
+/// A range of a file being published.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct InFlight {
+    start: u64,
+    end: u64,
+}
+
+impl ClusterTail {
+    /// Where the node's tailed files stood, and the ranges in flight when it stopped.
+    fn load(&self) -> anyhow::Result<ClusterTailState> {
+        match std::fs::read(&self.checkpoint_file) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map_err(|error| anyhow::anyhow!("{}: unreadable: {error}", self.checkpoint_file.display())),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(ClusterTailState::default()),
+            Err(error) => Err(anyhow::anyhow!("{}: {error}", self.checkpoint_file.display())),
+        }
+    }
+
+    /// Written beside, synced, then renamed over: a restart reads the old state or the new.
+    fn save(&self, state: &ClusterTailState) -> std::io::Result<()> {
+        use std::io::Write;
+        if let Some(dir) = self.checkpoint_file.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let staging = self.checkpoint_file.with_extension("json.new");
+        let mut file = File::create(&staging)?;
+        file.write_all(&serde_json::to_vec(state)?)?;
+        file.sync_data()?;
+        std::fs::rename(&staging, &self.checkpoint_file)
+    }
+}
+
 /// Follows the watched files until told to stop.
 pub struct Tailer {
     specs: Vec<WatchSpec>,
     parse: ParseOptions,
     files: HashMap<FileId, TailedFile>,
     checkpoints: Checkpoints,
-    ingestor: Arc<Ingestor>,
+    sink: TailSink,
+    /// A cluster node's ranges in flight, by file key.
+    in_flight: BTreeMap<String, InFlight>,
     metrics: Arc<Metrics>,
 }
 
@@ -128,14 +195,23 @@ fn head_of(file: &File, length: u64) -> Option<String> {
 }
 
 impl Tailer {
+    /// A tailer starting from `checkpoints` (a single node's, read from its index); a cluster
+    /// sink reads its own file instead.
     pub fn new(
         specs: Vec<WatchSpec>,
         parse: ParseOptions,
         checkpoints: Checkpoints,
-        ingestor: Arc<Ingestor>,
+        sink: TailSink,
         metrics: Arc<Metrics>,
-    ) -> Self {
-        Self { specs, parse, files: HashMap::new(), checkpoints, ingestor, metrics }
+    ) -> anyhow::Result<Self> {
+        let (checkpoints, in_flight) = match &sink {
+            TailSink::Local(_) => (checkpoints, BTreeMap::new()),
+            TailSink::Cluster(cluster) => {
+                let state = cluster.load()?;
+                (Checkpoints { files: state.files, wal_seq: 0 }, state.in_flight)
+            }
+        };
+        Ok(Self { specs, parse, files: HashMap::new(), checkpoints, sink, in_flight, metrics })
     }
 
     /// Tails until `stop` is set; what was read by then is committed before this returns.
@@ -256,11 +332,21 @@ impl Tailer {
         if size == tailed.position.offset {
             return None;
         }
-        let length = (size - tailed.position.offset).min(CHUNK_BYTES);
+        // A range published before a restart is read again exactly as it was.
+        let again = self
+            .in_flight
+            .get(&key(id))
+            .copied()
+            .filter(|range| range.start == tailed.position.offset && range.end <= size);
+        let length = match again {
+            Some(range) => range.end - range.start,
+            None => (size - tailed.position.offset).min(CHUNK_BYTES),
+        };
         let mut chunk = vec![0u8; length as usize];
         tailed.file.read_exact_at(&mut chunk, tailed.position.offset).ok()?;
         let idle = !grew && tailed.last_change.elapsed() >= POLL_EVERY;
         let mut cut = match memchr::memrchr(b'\n', &chunk) {
+            _ if again.is_some() => chunk.len(),
             Some(end) => end + 1,
             // A last line without its newline is taken only from a file that was rotated away.
             None if idle && !tailed.present => chunk.len(),
@@ -288,7 +374,7 @@ impl Tailer {
         }
         let (format, parser) = tailed.parser.as_ref().expect("set above");
         let joins_lines = !matches!(parser, LineParser::Raw | LineParser::Json | LineParser::Clf);
-        if joins_lines && !idle && length < CHUNK_BYTES {
+        if joins_lines && !idle && length < CHUNK_BYTES && again.is_none() {
             // The last record may still get continuation lines: it waits for the file to pause.
             cut = last_record_start(&chunk[..cut], parser).unwrap_or(cut);
             if cut == 0 {
@@ -327,12 +413,35 @@ impl Tailer {
         let head = head_of(&tailed.file, head_len)?;
         let checkpoint =
             FileCheckpoint { offset: end.offset, line: end.line, head_len, head: head.clone(), open_line: None };
-        self.checkpoints.files.insert(key(id), checkpoint.clone());
         self.metrics.records_in.inc_by(records.len() as u64);
         let count = records.len();
+        let ingestor = match &self.sink {
+            TailSink::Local(ingestor) => ingestor,
+            TailSink::Cluster(cluster) => {
+                let range = InFlight { start: start.offset, end: end.offset };
+                let message_key = format!("{}:{head}:{}-{}", key(id), range.start, range.end);
+                let file = (key(id), checkpoint);
+                match publish_tailed(
+                    cluster,
+                    &mut self.in_flight,
+                    &mut self.checkpoints,
+                    file,
+                    range,
+                    records,
+                    &message_key,
+                ) {
+                    Ok(()) => tailed.position = end,
+                    Err(error) => {
+                        tracing::error!(file = %name, error = format!("{error:#}"), "tailed lines not published to the cluster; they will be read again")
+                    }
+                }
+                return None;
+            }
+        };
+        self.checkpoints.files.insert(key(id), checkpoint.clone());
         tailed.position = end;
         let work = Work::Logs { records, checkpoint: Some((key(id), checkpoint)), commit: CommitMode::Auto };
-        match self.ingestor.submit_waiting(work, count) {
+        match ingestor.submit_waiting(work, count) {
             Ok(receiver) => Some((start, receiver)),
             Err(error) => {
                 tracing::error!(file = %name, %error, "tailed lines not queued");
@@ -341,6 +450,35 @@ impl Tailer {
             }
         }
     }
+}
+
+/// Publishes one range of a tailed file to the cluster's ingest log: the range is saved as in
+/// flight first, and the file's checkpoint moves past it once JetStream acknowledged it.
+fn publish_tailed(
+    cluster: &ClusterTail,
+    in_flight: &mut BTreeMap<String, InFlight>,
+    checkpoints: &mut Checkpoints,
+    (file_key, checkpoint): (String, FileCheckpoint),
+    range: InFlight,
+    records: Vec<crate::ingest::Record>,
+    message_key: &str,
+) -> anyhow::Result<()> {
+    let save = |in_flight: &BTreeMap<String, InFlight>, checkpoints: &Checkpoints| {
+        let state = ClusterTailState { files: checkpoints.files.clone(), in_flight: in_flight.clone() };
+        cluster.save(&state).map_err(|error| anyhow::anyhow!("{}: {error}", cluster.checkpoint_file.display()))
+    };
+    if in_flight.get(&file_key) != Some(&range) {
+        in_flight.insert(file_key.clone(), range);
+        save(in_flight, checkpoints)?;
+    }
+    let now = chrono::Utc::now().timestamp_millis();
+    cluster
+        .runtime
+        .block_on(cluster.log.append(records, now, Some(message_key)))
+        .map_err(|error| anyhow::anyhow!("{error}"))?;
+    in_flight.remove(&file_key);
+    checkpoints.files.insert(file_key, checkpoint);
+    save(in_flight, checkpoints)
 }
 
 /// Where the last line that starts a record begins in `text` (complete lines), if after 0.
