@@ -9,10 +9,11 @@
 //! search node takes to fetch every piece from the store. Baseline in the same run: the same
 //! requests to a single-node `serve` (write-ahead log, one writer), and the same queries on it.
 //!
-//! Then merging: the same records in requests of 500 lines to one indexer that seals a piece
-//! 50 ms after its oldest record (a steady trickle makes many small pieces), with pieces never
-//! merged (`merge_factor = 0`, the baseline) and merged ten at a time (the default): the
-//! pieces a search node holds once the merges settle, and its search latency on them.
+//! Then merging: a tenth of the records as a steady trickle (requests of 200 lines, 10 ms
+//! apart) to one indexer that seals a piece 50 ms after its oldest record, so it makes many
+//! small pieces; with pieces never merged (`merge_factor = 0`, the baseline) and merged ten at
+//! a time (the default): the pieces a search node holds once the merges settle, and its search
+//! latency on them.
 //!
 //! Run: `cargo bench --bench cluster_scale` (`OPSLOOP_BENCH_RECORDS=N`, default 1,000,000).
 //! Needs `nats-server` and `weed` (what `.ci/run` installs).
@@ -108,23 +109,28 @@ fn seaweed(dir: &Path) -> (Daemon, u16) {
 fn post_all(base: &str, bodies: &[(String, String)]) -> f64 {
     let started = Instant::now();
     for (index, (source, body)) in bodies.iter().enumerate() {
-        loop {
-            let mut response = agent()
-                .post(&format!("{base}/api/ingest/logs?source={source}&format=raw"))
-                .header("Authorization", &format!("Bearer {TOKEN}"))
-                .header("Idempotency-Key", &format!("bench-{index}"))
-                .send(body.as_str())
-                .unwrap();
-            let status = response.status().as_u16();
-            let text = response.body_mut().read_to_string().unwrap_or_default();
-            match status {
-                200 => break,
-                429 | 503 => std::thread::sleep(Duration::from_millis(100)),
-                _ => panic!("request {index}: {status} {text}"),
-            }
-        }
+        post_one(base, source, body, &format!("bench-{index}"));
     }
     started.elapsed().as_secs_f64()
+}
+
+/// Posts one request body with the key `key` until it is acknowledged.
+fn post_one(base: &str, source: &str, body: &str, key: &str) {
+    loop {
+        let mut response = agent()
+            .post(&format!("{base}/api/ingest/logs?source={source}&format=raw"))
+            .header("Authorization", &format!("Bearer {TOKEN}"))
+            .header("Idempotency-Key", key)
+            .send(body)
+            .unwrap();
+        let status = response.status().as_u16();
+        let text = response.body_mut().read_to_string().unwrap_or_default();
+        match status {
+            200 => return,
+            429 | 503 => std::thread::sleep(Duration::from_millis(100)),
+            _ => panic!("request {key}: {status} {text}"),
+        }
+    }
 }
 
 fn total(base: &str) -> u64 {
@@ -228,8 +234,9 @@ fn main() {
     }
 
     // Merging: small pieces left as they are (the baseline) and merged ten at a time.
-    let small_bodies: Vec<(String, String)> = lines
-        .chunks(500)
+    let trickle = records / 10;
+    let small_bodies: Vec<(String, String)> = lines[..trickle]
+        .chunks(200)
         .enumerate()
         .map(|(index, chunk)| (format!("system-{}", index % SOURCES), chunk.join("\n")))
         .collect();
@@ -244,8 +251,11 @@ fn main() {
             status.partitions.iter().all(|p| p.holder.is_some()).then_some(())
         });
         let started = Instant::now();
-        post_all(&front, &small_bodies);
-        wait_for(900, "the cluster to index everything", || (total(&front) == records as u64).then_some(()));
+        for (index, (source, body)) in small_bodies.iter().enumerate() {
+            post_one(&front, source, body, &format!("trickle-{index}"));
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        wait_for(900, "the cluster to index everything", || (total(&front) == trickle as u64).then_some(()));
         let searchable = started.elapsed().as_secs_f64();
         let settings = cluster_settings(nats, &prefix);
         let sealed = Instant::now();
@@ -264,8 +274,8 @@ fn main() {
         std::thread::sleep(Duration::from_secs(2));
         let search = search_ms(&front);
         println!(
-            "pieces sealed at 50 ms, merge_factor {merge_factor:>2}: searchable {:>9.0} rec/s   {:>5} pieces {:.0} s after   search p50 {:>6.1} ms",
-            records as f64 / searchable,
+            "{trickle} records trickled, sealed at 50 ms, merge_factor {merge_factor:>2}: searchable {:>9.0} rec/s   {:>5} pieces {:.0} s after   search p50 {:>6.1} ms",
+            trickle as f64 / searchable,
             last.0,
             sealed.elapsed().as_secs_f64(),
             search

@@ -424,9 +424,9 @@ fn filer_entries(filer_port: u16, path: &str) -> Vec<(String, bool)> {
 
 /// `--watch` on a cluster node: tailed lines go to the ingest log and are searchable once, across
 /// a `kill -9` and across a crash between JetStream's acknowledgement and the tail checkpoint
-/// (the range in flight is published again with the same message ids).
+/// (the range in flight is published again with the same message ids); `--syslog` too.
 #[test]
-fn tailed_files_reach_the_cluster_once_across_kill_9_and_a_lost_checkpoint() {
+fn tailed_files_reach_the_cluster_once_across_kill_9_and_a_lost_checkpoint_and_syslog_too() {
     let dir = tempfile::tempdir().unwrap();
     let nats_port = common::free_port();
     let _nats = start_nats(&dir.path().join("jetstream"), nats_port);
@@ -439,8 +439,10 @@ fn tailed_files_reach_the_cluster_once_across_kill_9_and_a_lost_checkpoint() {
     };
     // Batches 0 and 1 are in the file before the node starts: read as one range.
     std::fs::write(&file, lines(0..2)).unwrap();
-    let watch = ["--watch", logs.to_str().unwrap(), "--format", "raw"];
-    let mut node = Node::with_store("tailer", "ingest,index,search", nats_port, &store, Vec::new(), &watch);
+    let syslog_port = common::free_port();
+    let syslog = format!("tcp://127.0.0.1:{syslog_port}");
+    let receivers = ["--watch", logs.to_str().unwrap(), "--format", "raw", "--syslog", &syslog];
+    let mut node = Node::with_store("tailer", "ingest,index,search", nats_port, &store, Vec::new(), &receivers);
     let mut expected: BTreeSet<usize> = [0, 1].into();
     wait_until_stored(&node, &expected, "the lines of a file there before the node started");
 
@@ -478,6 +480,14 @@ fn tailed_files_reach_the_cluster_once_across_kill_9_and_a_lost_checkpoint() {
     }
     node.start();
     wait_until_stored(&node, &expected, "lines appended around a kill -9");
+    // Syslog on a cluster node goes to the ingest log as well.
+    let mut sender = std::net::TcpStream::connect(("127.0.0.1", syslog_port)).unwrap();
+    for (_, line) in batch_lines(7) {
+        writeln!(sender, "<14>{line}").unwrap();
+    }
+    drop(sender);
+    expected.insert(7);
+    wait_until_stored(&node, &expected, "syslog messages sent to a cluster node");
     // Nothing stored twice appears late either: the pieces published match.
     std::thread::sleep(Duration::from_secs(2));
     wait_until_stored(&node, &expected, "the same a moment later");

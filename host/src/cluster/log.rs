@@ -57,6 +57,21 @@ pub struct Appended {
     pub duplicates: usize,
 }
 
+/// The ingest log for a thread outside any runtime (the tailer, the syslog receivers): each
+/// append waits for JetStream's acknowledgement on the node's own runtime.
+#[derive(Clone)]
+pub struct BlockingLog {
+    pub log: std::sync::Arc<IngestLog>,
+    pub runtime: std::sync::Arc<super::NodeRuntime>,
+}
+
+impl BlockingLog {
+    /// [`IngestLog::append`], stamped now.
+    pub fn append(&self, records: Vec<Record>, request_key: Option<&str>) -> Result<Appended, AppendError> {
+        self.runtime.block_on(self.log.append(records, super::now_ms(), request_key))
+    }
+}
+
 /// Why records were not (all) appended.
 #[derive(Debug, thiserror::Error)]
 #[error("the ingest log acknowledged {stored} of {messages} messages of this request: {reason}")]

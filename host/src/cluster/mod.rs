@@ -209,9 +209,9 @@ impl ClusterNode {
         })
     }
 
-    /// The runtime the node's NATS and store I/O run on (for a thread outside any runtime).
-    pub fn runtime(&self) -> Arc<NodeRuntime> {
-        self.runtime.clone()
+    /// The ingest log for a thread outside any runtime (the tailer, the syslog receivers).
+    pub fn blocking_log(&self) -> log::BlockingLog {
+        log::BlockingLog { log: self.log.clone(), runtime: self.runtime.clone() }
     }
 
     /// Starts what the node's roles run besides ingest: the indexer (partitions → pieces) and

@@ -119,15 +119,11 @@ impl Service {
         if let Some(mode) = data_dir.open_to_others() {
             tracing::warn!(dir = %data_dir.root().display(), mode = format!("{mode:o}"), "other users can read the data directory (the write-ahead log holds what was posted); `chmod 700` it");
         }
-        if let Some(cluster) = &options.cluster {
-            if !options.syslog.is_empty() {
-                anyhow::bail!(
-                    "a cluster node takes records over HTTP (the API and the shipper protocols) and --watch; --syslog runs on a single node for now"
-                );
-            }
-            if !options.watch.is_empty() && !cluster.roles.ingest {
-                anyhow::bail!("--watch needs the ingest role on a cluster node (--roles ingest,…)");
-            }
+        if let Some(cluster) = &options.cluster
+            && (!options.watch.is_empty() || !options.syslog.is_empty())
+            && !cluster.roles.ingest
+        {
+            anyhow::bail!("--watch and --syslog need the ingest role on a cluster node (--roles ingest,…)");
         }
         let cluster = options.cluster.clone().map(crate::cluster::ClusterNode::connect).transpose()?;
         // The writer's own index; a cluster node searches the pieces it adopts instead.
@@ -178,10 +174,6 @@ impl Service {
         let checkpoints = Checkpoints::from_payload(local_logs.commit_payload()?.as_deref());
         let stop = Arc::new(AtomicBool::new(false));
         let mut threads = Vec::new();
-        let tls = tls_files(data_dir, settings, options)?.map(|files| tls::server_config(&files)).transpose()?;
-        let syslog_tls = tls.as_ref().map(tls::for_senders_that_never_read);
-        let syslog = syslog::start(&options.syslog, &ingestor, &metrics, &stop, syslog_tls.as_ref())?;
-        threads.extend(syslog.threads);
         if let Some((watcher, changes)) = watch_plugin_dir(&data_dir.plugins_dir(settings.plugins.dir.as_deref())) {
             let ingestor = ingestor.clone();
             let stop = stop.clone();
@@ -227,8 +219,7 @@ impl Service {
         if !options.watch.is_empty() {
             let sink = match &cluster {
                 Some(node) => tail::TailSink::Cluster(tail::ClusterTail {
-                    log: node.log.clone(),
-                    runtime: node.runtime(),
+                    log: node.blocking_log(),
                     checkpoint_file: data_dir.root().join("cluster").join("tail-checkpoints.json"),
                 }),
                 None => tail::TailSink::Local(ingestor.clone()),
@@ -237,6 +228,14 @@ impl Service {
             let stop = stop.clone();
             threads.push(std::thread::Builder::new().name("opsloop-tail".into()).spawn(move || tailer.run(stop))?);
         }
+        let tls = tls_files(data_dir, settings, options)?.map(|files| tls::server_config(&files)).transpose()?;
+        let syslog_tls = tls.as_ref().map(tls::for_senders_that_never_read);
+        let syslog_sink = match &cluster {
+            Some(node) => syslog::SyslogSink::Cluster(node.blocking_log()),
+            None => syslog::SyslogSink::Writer(ingestor.clone()),
+        };
+        let syslog = syslog::start(&options.syslog, &syslog_sink, &metrics, &stop, syslog_tls.as_ref())?;
+        threads.extend(syslog.threads);
         let admission = admission::Admission::new(&settings.serve, metrics.clone());
         let state = Arc::new(AppState {
             admission,

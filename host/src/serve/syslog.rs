@@ -84,10 +84,20 @@ pub struct SyslogReceivers {
     pub threads: Vec<JoinHandle<()>>,
 }
 
+/// Where syslog records go.
+#[derive(Clone)]
+pub enum SyslogSink {
+    /// The node's own writer.
+    Writer(Arc<Ingestor>),
+    /// A cluster's ingest log (`serve --cluster`): a batch is stored once JetStream
+    /// acknowledged it. Syslog has no acknowledgement of its own to wait for.
+    Cluster(crate::cluster::log::BlockingLog),
+}
+
 /// Binds every spec (an address that cannot be bound stops the start) and starts receiving.
 pub fn start(
     specs: &[SyslogSpec],
-    ingestor: &Arc<Ingestor>,
+    destination: &SyslogSink,
     metrics: &Arc<Metrics>,
     stop: &Arc<AtomicBool>,
     tls: Option<&Arc<rustls::ServerConfig>>,
@@ -110,11 +120,11 @@ pub fn start(
                     .map_err(|error| anyhow::anyhow!("--syslog {scheme}://{}: cannot listen: {error}", spec.address))?;
                 listener.set_nonblocking(true)?;
                 receivers.addresses.push(format!("{scheme}://{}", listener.local_addr()?));
-                let (ingestor, metrics) = (ingestor.clone(), metrics.clone());
+                let (destination, metrics) = (destination.clone(), metrics.clone());
                 receivers.threads.push(
                     std::thread::Builder::new()
                         .name(format!("opsloop-syslog-{scheme}"))
-                        .spawn(move || accept_loop(listener, &ingestor, &metrics, &stop, tls))?,
+                        .spawn(move || accept_loop(listener, &destination, &metrics, &stop, tls))?,
                 );
             }
             Transport::Udp => {
@@ -127,7 +137,7 @@ pub fn start(
                     tracing::warn!(%error, "syslog UDP receive buffer left at the system default");
                 }
                 receivers.addresses.push(format!("udp://{}", socket.local_addr()?));
-                let mut sink = Batcher::new(ingestor.clone(), metrics.clone());
+                let mut sink = Batcher::new(destination.clone(), metrics.clone());
                 let mut drops = KernelDrops::of(&socket);
                 if drops.is_none() {
                     tracing::warn!("syslog UDP: the kernel's count of dropped datagrams cannot be read here");
@@ -145,7 +155,7 @@ pub fn start(
 
 fn accept_loop(
     listener: TcpListener,
-    ingestor: &Arc<Ingestor>,
+    destination: &SyslogSink,
     metrics: &Arc<Metrics>,
     stop: &Arc<AtomicBool>,
     tls: Option<Arc<rustls::ServerConfig>>,
@@ -163,7 +173,7 @@ fn accept_loop(
                     tracing::warn!(%peer, "syslog connection refused: {MAX_CONNECTIONS} are open");
                     continue;
                 }
-                let mut sink = Batcher::new(ingestor.clone(), metrics.clone());
+                let mut sink = Batcher::new(destination.clone(), metrics.clone());
                 let stop = stop.clone();
                 let tls = tls.clone();
                 let spawned = std::thread::Builder::new().name("opsloop-syslog-conn".into()).spawn(move || {
@@ -559,9 +569,10 @@ fn raw_record(text: &str, origin: Origin) -> Record {
     record
 }
 
-/// Gathers one receiver's records and hands them to the writer in batches.
+/// Gathers one receiver's records and hands them to the writer (or the cluster's ingest log)
+/// in batches.
 struct Batcher {
-    ingestor: Arc<Ingestor>,
+    destination: SyslogSink,
     metrics: Arc<Metrics>,
     records: Vec<Record>,
     rejections: Rejections,
@@ -572,8 +583,8 @@ struct Batcher {
 }
 
 impl Batcher {
-    fn new(ingestor: Arc<Ingestor>, metrics: Arc<Metrics>) -> Self {
-        Self { ingestor, metrics, records: Vec::new(), rejections: Rejections::default(), since: None, received: 0 }
+    fn new(destination: SyslogSink, metrics: Arc<Metrics>) -> Self {
+        Self { destination, metrics, records: Vec::new(), rejections: Rejections::default(), since: None, received: 0 }
     }
 
     fn take(&mut self, name: &str, frame: &[u8], problem: Option<&str>) {
@@ -621,11 +632,18 @@ impl Batcher {
         }
         let records = std::mem::take(&mut self.records);
         let count = records.len();
-        match self.ingestor.submit_waiting(Work::Logs { records, checkpoint: None, commit: CommitMode::Auto }, count) {
-            Ok(_) => {
+        let stored = match &self.destination {
+            SyslogSink::Writer(ingestor) => ingestor
+                .submit_waiting(Work::Logs { records, checkpoint: None, commit: CommitMode::Auto }, count)
+                .map(|_| ())
+                .map_err(|error| error.to_string()),
+            SyslogSink::Cluster(log) => log.append(records, None).map(|_| ()).map_err(|error| error.to_string()),
+        };
+        match stored {
+            Ok(()) => {
                 self.metrics.records_in.inc_by(count as u64);
             }
-            Err(error) => tracing::error!(%error, records = count, "syslog records not queued"),
+            Err(error) => tracing::error!(%error, records = count, "syslog records not stored"),
         }
     }
 }

@@ -126,8 +126,7 @@ pub enum TailSink {
 
 /// A cluster node's way into the ingest log, and the file its checkpoints are kept in.
 pub struct ClusterTail {
-    pub log: Arc<crate::cluster::log::IngestLog>,
-    pub runtime: Arc<crate::cluster::NodeRuntime>,
+    pub log: crate::cluster::log::BlockingLog,
     pub checkpoint_file: PathBuf,
 }
 
@@ -471,11 +470,7 @@ fn publish_tailed(
         in_flight.insert(file_key.clone(), range);
         save(in_flight, checkpoints)?;
     }
-    let now = chrono::Utc::now().timestamp_millis();
-    cluster
-        .runtime
-        .block_on(cluster.log.append(records, now, Some(message_key)))
-        .map_err(|error| anyhow::anyhow!("{error}"))?;
+    cluster.log.append(records, Some(message_key))?;
     in_flight.remove(&file_key);
     checkpoints.files.insert(file_key, checkpoint);
     save(in_flight, checkpoints)
