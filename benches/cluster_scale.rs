@@ -9,6 +9,9 @@
 //! search node takes to fetch every piece from the store. Baseline in the same run: the same
 //! requests to a single-node `serve` (write-ahead log, one writer), and the same queries on it.
 //!
+//! Then failover: two indexers, one killed with SIGKILL halfway through the requests; every
+//! record must be found once, and the survivor must hold every partition.
+//!
 //! Then merging: a tenth of the records as a steady trickle (requests of 200 lines, 10 ms
 //! apart) to one indexer that seals a piece 50 ms after its oldest record, so it makes many
 //! small pieces; with pieces never merged (`merge_factor = 0`, the baseline) and merged ten at
@@ -230,6 +233,46 @@ fn main() {
             records as f64 / searchable,
             cached_search,
             fetch_all
+        );
+    }
+
+    // Failover: two indexers, one killed with SIGKILL once half the requests were acknowledged.
+    {
+        let (_nats, nats) = nats(&dir.path().join("jetstream-failover"));
+        let prefix = "failover";
+        let (_front, front) = start_node("ingest,search", nats, prefix, "front", s3, DEFAULT_PIECES);
+        let _survivor = start_node("index", nats, prefix, "survivor", s3, DEFAULT_PIECES);
+        let victim = start_node("index", nats, prefix, "victim", s3, DEFAULT_PIECES);
+        let settings = cluster_settings(nats, prefix);
+        let holders = move || -> Option<std::collections::BTreeSet<String>> {
+            let status = opsloop::cluster::read_status(&settings).ok()?;
+            status.partitions.iter().map(|p| p.holder.clone()).collect()
+        };
+        wait_for(60, "the two indexers to share the partitions", || (holders()?.len() == 2).then_some(()));
+        let started = Instant::now();
+        let half = bodies.len() / 2;
+        post_all(&front, &bodies[..half]);
+        drop(victim);
+        let killed = Instant::now();
+        let takeover = std::thread::spawn(move || {
+            wait_for(600, "the survivor to hold every partition", || {
+                (holders()? == ["survivor".to_string()].into()).then_some(killed.elapsed().as_secs_f64())
+            })
+        });
+        for (index, (source, body)) in bodies.iter().enumerate().skip(half) {
+            post_one(&front, source, body, &format!("bench-{index}"));
+        }
+        wait_for(900, "the cluster to index everything after the kill", || {
+            (total(&front) == records as u64).then_some(())
+        });
+        let searchable = started.elapsed().as_secs_f64();
+        let taken_over = takeover.join().unwrap();
+        std::thread::sleep(Duration::from_secs(3));
+        let found = total(&front);
+        assert_eq!(found, records as u64, "records stored twice or lost after the kill");
+        println!(
+            "failover, 2 indexers, one killed (SIGKILL) halfway: searchable {:>9.0} rec/s   partitions taken over {taken_over:.1} s after the kill   {found} of {records} records found, each once",
+            records as f64 / searchable,
         );
     }
 

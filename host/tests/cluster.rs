@@ -424,7 +424,8 @@ fn filer_entries(filer_port: u16, path: &str) -> Vec<(String, bool)> {
 
 /// `--watch` on a cluster node: tailed lines go to the ingest log and are searchable once, across
 /// a `kill -9` and across a crash between JetStream's acknowledgement and the tail checkpoint
-/// (the range in flight is published again with the same message ids); `--syslog` too.
+/// (the range in flight is published again with the same message ids); `--syslog` too; and
+/// `commit=wait_for` answers once the records are searchable.
 #[test]
 fn tailed_files_reach_the_cluster_once_across_kill_9_and_a_lost_checkpoint_and_syslog_too() {
     let dir = tempfile::tempdir().unwrap();
@@ -488,6 +489,17 @@ fn tailed_files_reach_the_cluster_once_across_kill_9_and_a_lost_checkpoint_and_s
     drop(sender);
     expected.insert(7);
     wait_until_stored(&node, &expected, "syslog messages sent to a cluster node");
+
+    // commit=wait_for is answered once the records are searchable on the node that took them.
+    let body: Vec<String> = batch_lines(8).into_iter().map(|(_, line)| line).collect();
+    let url = node.url("/api/ingest/logs?source=waiting&commit=wait_for");
+    let (status, answer) = call("POST", &url, Some(ADMIN), Some(&body.join("\n")));
+    assert_eq!((status, answer["indexed"].as_bool()), (200, Some(true)), "{answer}");
+    expected.insert(8);
+    let found = stored(&node).unwrap();
+    let keys: BTreeSet<usize> = found.keys().copied().collect();
+    let wanted: BTreeSet<usize> = expected.iter().flat_map(|batch| batch * 500..(batch + 1) * 500).collect();
+    assert_eq!(keys, wanted, "not every record was searchable when commit=wait_for answered");
     // Nothing stored twice appears late either: the pieces published match.
     std::thread::sleep(Duration::from_secs(2));
     wait_until_stored(&node, &expected, "the same a moment later");

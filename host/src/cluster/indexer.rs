@@ -15,6 +15,11 @@
 //! ([`super::catalog`]), and only then are the messages acknowledged. An indexer refused at
 //! publication, or one that lost its lease, forgets the partition's unpublished records: the
 //! holder publishes them from the log.
+//!
+//! Every 2 s the holder also maintains each partition: it deletes what was retired a grace ago,
+//! drops pieces past `[index] retain`, sweeps objects no state lists, and starts a merge of
+//! `merge_factor` pieces of one generation on a thread of its own (one at a time per node), whose
+//! result is published in place of its parts when it finishes, if the parts are still listed.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -178,6 +183,15 @@ pub struct Indexer {
     held: BTreeMap<u32, Held>,
     /// `[index] retain`: a piece whose records are all older is dropped.
     retain_ms: Option<i64>,
+    /// The merge running in the background, one at a time.
+    merging: Option<Merging>,
+}
+
+/// A merge running on its own thread.
+struct Merging {
+    partition: u32,
+    parts: Vec<PieceEntry>,
+    job: std::thread::JoinHandle<anyhow::Result<PieceEntry>>,
 }
 
 impl Indexer {
@@ -195,7 +209,7 @@ impl Indexer {
         let plugins = plugins.with_state_dir(state_dir.clone());
         let retain_ms =
             settings.index.retain.as_deref().map(crate::ingest::parse_span).transpose().map_err(anyhow::Error::msg)?;
-        Ok(Self { context, plugins, work_dir, held: BTreeMap::new(), retain_ms })
+        Ok(Self { context, plugins, work_dir, held: BTreeMap::new(), retain_ms, merging: None })
     }
 
     /// Indexes until the node stops.
@@ -209,6 +223,7 @@ impl Indexer {
                 }
                 balanced = Some(Instant::now());
             }
+            self.finish_merge();
             if self.held.is_empty() {
                 self.context.pause(Duration::from_millis(200));
                 continue;
@@ -501,7 +516,9 @@ impl Indexer {
         }
         held.maintained = Some(Instant::now());
         let sweep_every = Duration::from_millis(settings.lease_ms) * SWEEP_EVERY_LEASES;
-        let sweep = held.swept.is_none_or(|at| at.elapsed() >= sweep_every);
+        // A merge of this partition in progress uploads objects no state lists yet.
+        let merging_here = self.merging.as_ref().is_some_and(|merging| merging.partition == partition);
+        let sweep = !merging_here && held.swept.is_none_or(|at| at.elapsed() >= sweep_every);
         if sweep {
             held.swept = Some(Instant::now());
         }
@@ -531,26 +548,16 @@ impl Indexer {
                 next.retired.push(retire_piece(&piece.id, now));
             }
         }
-        if let Some(parts) = merge_candidates(&next, settings.merge_factor, settings.merged_records) {
-            let merged = self.merge(partition, &parts)?;
-            let at = next.pieces.iter().position(|piece| piece.id == parts[0].id).expect("a part is listed");
-            next.pieces.retain(|piece| !parts.iter().any(|part| part.id == piece.id));
-            next.pieces.insert(at.min(next.pieces.len()), merged);
-            for part in &parts {
-                next.retired.push(retire_piece(&part.id, now));
-            }
+        if self.merging.is_none()
+            && let Some(parts) = merge_candidates(&next, settings.merge_factor, settings.merged_records)
+        {
+            let (job_context, work_dir, job_parts) = (context.clone(), self.work_dir.clone(), parts.clone());
+            let job = std::thread::Builder::new()
+                .name("opsloop-merge".into())
+                .spawn(move || merge_pieces(&job_context, &work_dir, partition, &job_parts))?;
+            self.merging = Some(Merging { partition, parts, job });
         }
-        let held = self.held.get_mut(&partition).expect("held");
-        if next == held.state {
-            return Ok(());
-        }
-        match context.runtime.block_on(context.catalog.publish(partition, &next, held.state_revision))? {
-            Some(revision) => {
-                held.state = next;
-                held.state_revision = Some(revision);
-            }
-            None => anyhow::bail!("another indexer published partition {partition} first"),
-        }
+        self.publish_maintained(partition, next)?;
         // Published: whoever wrote these can no longer publish them.
         for prefix in &orphans {
             context.runtime.block_on(context.store.delete_prefix(prefix))?;
@@ -559,75 +566,60 @@ impl Indexer {
         Ok(())
     }
 
-    /// Downloads `parts`, merges their segments into one, and uploads the result as a new
-    /// piece whose manifest lists the parts with their findings; the entry to publish.
-    fn merge(&self, partition: u32, parts: &[PieceEntry]) -> anyhow::Result<PieceEntry> {
-        let context = &self.context;
-        let started = Instant::now();
-        let generation = parts.iter().map(|part| part.generation).max().unwrap_or(0) + 1;
-        let first_seq = parts.iter().map(|part| part.first_seq).min().unwrap_or(0);
-        let last_seq = parts.iter().map(|part| part.last_seq).max().unwrap_or(0);
-        let id = format!("p{partition}-{last_seq:012}-g{generation}-{}-{}", context.options.node_id, now_ms());
-        let dir = self.work_dir.join("merges").join(&id);
-        let _ = std::fs::remove_dir_all(&dir);
-        let index = LogIndex::open(&dir)?;
-        let manifests = context.runtime.block_on(async {
-            let mut manifests = Vec::new();
-            for part in parts {
-                let manifest: PieceManifest =
-                    serde_json::from_slice(&context.store.get(&manifest_name(&part.id)).await?)?;
-                for segment in &manifest.segments {
-                    for file in &segment.files {
-                        let bytes = context.store.get(&format!("pieces/{}/{file}", part.id)).await?;
-                        tokio::fs::write(dir.join(file), bytes).await?;
-                    }
-                }
-                manifests.push(manifest);
+    /// Publishes `next` for `partition` unless it is what is published already.
+    fn publish_maintained(&mut self, partition: u32, next: PartitionState) -> anyhow::Result<()> {
+        let context = self.context.clone();
+        let held = self.held.get_mut(&partition).expect("held");
+        if next == held.state {
+            return Ok(());
+        }
+        match context.runtime.block_on(context.catalog.publish(partition, &next, held.state_revision))? {
+            Some(revision) => {
+                held.state = next;
+                held.state_revision = Some(revision);
+                Ok(())
             }
-            anyhow::Ok(manifests)
-        })?;
-        let segments: Vec<SegmentFiles> = manifests.iter().flat_map(|manifest| manifest.segments.clone()).collect();
-        index.adopt_segments(&segments, &[], "")?;
-        let merged = index.merge_segments()?;
-        drop(index);
-        let manifest = PieceManifest {
-            id: id.clone(),
-            partition,
-            node: context.options.node_id.clone(),
-            first_seq,
-            last_seq,
-            records: parts.iter().map(|part| part.records).sum(),
-            min_ms: parts.iter().map(|part| part.min_ms).min().unwrap_or(0),
-            max_ms: parts.iter().map(|part| part.max_ms).max().unwrap_or(0),
-            segments: merged.clone(),
-            findings: Vec::new(),
-            pattern_merges: Vec::new(),
-            sources: Vec::new(),
-            state_files: Vec::new(),
-            parts: manifests.iter().map(PieceManifest::as_part).collect(),
+            None => anyhow::bail!("another indexer published partition {partition} first"),
+        }
+    }
+
+    /// Publishes the merge that finished, if one did, in place of its parts: when the partition
+    /// is still held here and lists every part (else its upload is left to the sweep).
+    fn finish_merge(&mut self) {
+        if !self.merging.as_ref().is_some_and(|merging| merging.job.is_finished()) {
+            return;
+        }
+        let Merging { partition, parts, job } = self.merging.take().expect("a merge");
+        let merged = match job.join() {
+            Ok(Ok(merged)) => merged,
+            Ok(Err(error)) => {
+                tracing::warn!(partition, error = format!("{error:#}"), "cluster pieces not merged; tried again later");
+                return;
+            }
+            Err(_) => {
+                tracing::error!(partition, "the cluster merge thread panicked");
+                return;
+            }
         };
-        let uploaded = context.runtime.block_on(async {
-            for segment in &merged {
-                for file in &segment.files {
-                    let bytes = tokio::fs::read(dir.join(file)).await?;
-                    context.store.put(&format!("pieces/{id}/{file}"), bytes).await?;
-                }
-            }
-            context.store.put(&manifest_name(&id), serde_json::to_vec(&manifest)?).await?;
-            anyhow::Ok(())
-        });
-        let _ = std::fs::remove_dir_all(&dir);
-        uploaded?;
-        tracing::debug!(partition, piece = %id, parts = parts.len(), records = manifest.records, merged_ms = started.elapsed().as_millis() as u64, "cluster pieces merged");
-        Ok(PieceEntry {
-            id,
-            first_seq,
-            last_seq,
-            records: manifest.records,
-            min_ms: manifest.min_ms,
-            max_ms: manifest.max_ms,
-            generation,
-        })
+        let Some(held) = self.held.get(&partition) else { return };
+        let listed = |id: &str| held.state.pieces.iter().any(|piece| piece.id == id);
+        if !parts.iter().all(|part| listed(&part.id)) {
+            return;
+        }
+        let mut next = held.state.clone();
+        let at = next.pieces.iter().position(|piece| piece.id == parts[0].id).expect("a part is listed");
+        next.pieces.retain(|piece| !parts.iter().any(|part| part.id == piece.id));
+        next.pieces.insert(at.min(next.pieces.len()), merged);
+        let now = now_ms();
+        next.retired.extend(parts.iter().map(|part| retire_piece(&part.id, now)));
+        if let Err(error) = self.publish_maintained(partition, next) {
+            tracing::warn!(
+                partition,
+                error = format!("{error:#}"),
+                "cluster partition dropped; it is taken again from what was published"
+            );
+            self.drop_partition(partition);
+        }
     }
 
     /// Forgets what this indexer had of `partition` (unpublished records, plugin instances).
@@ -647,6 +639,81 @@ impl Indexer {
             }
         }
     }
+}
+
+/// Downloads `parts`, merges their segments into one, and uploads the result as a new piece
+/// whose manifest lists the parts with their findings; the entry to publish. Runs on a thread
+/// of its own, while the indexer goes on indexing and renewing its leases.
+fn merge_pieces(
+    context: &NodeContext,
+    work_dir: &Path,
+    partition: u32,
+    parts: &[PieceEntry],
+) -> anyhow::Result<PieceEntry> {
+    let started = Instant::now();
+    let generation = parts.iter().map(|part| part.generation).max().unwrap_or(0) + 1;
+    let first_seq = parts.iter().map(|part| part.first_seq).min().unwrap_or(0);
+    let last_seq = parts.iter().map(|part| part.last_seq).max().unwrap_or(0);
+    let id = format!("p{partition}-{last_seq:012}-g{generation}-{}-{}", context.options.node_id, now_ms());
+    let dir = work_dir.join("merges").join(&id);
+    let _ = std::fs::remove_dir_all(&dir);
+    let index = LogIndex::open(&dir)?;
+    let manifests = context.runtime.block_on(async {
+        let mut manifests = Vec::new();
+        for part in parts {
+            let manifest: PieceManifest = serde_json::from_slice(&context.store.get(&manifest_name(&part.id)).await?)?;
+            for segment in &manifest.segments {
+                for file in &segment.files {
+                    let bytes = context.store.get(&format!("pieces/{}/{file}", part.id)).await?;
+                    tokio::fs::write(dir.join(file), bytes).await?;
+                }
+            }
+            manifests.push(manifest);
+        }
+        anyhow::Ok(manifests)
+    })?;
+    let segments: Vec<SegmentFiles> = manifests.iter().flat_map(|manifest| manifest.segments.clone()).collect();
+    index.adopt_segments(&segments, &[], "")?;
+    let merged = index.merge_segments()?;
+    drop(index);
+    let manifest = PieceManifest {
+        id: id.clone(),
+        partition,
+        node: context.options.node_id.clone(),
+        first_seq,
+        last_seq,
+        records: parts.iter().map(|part| part.records).sum(),
+        min_ms: parts.iter().map(|part| part.min_ms).min().unwrap_or(0),
+        max_ms: parts.iter().map(|part| part.max_ms).max().unwrap_or(0),
+        segments: merged.clone(),
+        findings: Vec::new(),
+        pattern_merges: Vec::new(),
+        sources: Vec::new(),
+        state_files: Vec::new(),
+        parts: manifests.iter().map(PieceManifest::as_part).collect(),
+    };
+    let uploaded = context.runtime.block_on(async {
+        for segment in &merged {
+            for file in &segment.files {
+                let bytes = tokio::fs::read(dir.join(file)).await?;
+                context.store.put(&format!("pieces/{id}/{file}"), bytes).await?;
+            }
+        }
+        context.store.put(&manifest_name(&id), serde_json::to_vec(&manifest)?).await?;
+        anyhow::Ok(())
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    uploaded?;
+    tracing::debug!(partition, piece = %id, parts = parts.len(), records = manifest.records, merged_ms = started.elapsed().as_millis() as u64, "cluster pieces merged");
+    Ok(PieceEntry {
+        id,
+        first_seq,
+        last_seq,
+        records: manifest.records,
+        min_ms: manifest.min_ms,
+        max_ms: manifest.max_ms,
+        generation,
+    })
 }
 
 /// The folders of `partition`'s pieces and plugin states that `state` does not know (neither

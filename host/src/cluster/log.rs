@@ -35,6 +35,11 @@ pub fn subject(partition: u32) -> String {
     format!("opsloop.logs.{partition}")
 }
 
+/// The partition whose subject `subject` is.
+pub fn partition_of_subject(subject: &str) -> Option<u32> {
+    subject.strip_prefix("opsloop.logs.")?.parse().ok()
+}
+
 /// One message of the reports stream: reports of one request.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct ReportsMessage {
@@ -50,11 +55,14 @@ pub struct LogMessage {
 }
 
 /// What appending a request's records did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Appended {
     pub messages: usize,
     /// Messages JetStream already had under their id (a retried request).
     pub duplicates: usize,
+    /// The highest stream sequence the request's messages have, by subject (a repeat's is
+    /// the sequence JetStream stored it under first).
+    pub through: BTreeMap<String, u64>,
 }
 
 /// The ingest log for a thread outside any runtime (the tailer, the syslog receivers): each
@@ -213,16 +221,18 @@ impl IngestLog {
             }
             let ack = self
                 .jetstream
-                .publish_with_headers(subject, headers, payload.into())
+                .publish_with_headers(subject.clone(), headers, payload.into())
                 .await
                 .map_err(|error| failed(0, error.to_string()))?;
-            acks.push(ack);
+            acks.push((subject, ack));
         }
         let mut appended = Appended::default();
-        for ack in acks {
+        for (subject, ack) in acks {
             let ack = ack.await.map_err(|error| failed(appended.messages, error.to_string()))?;
             appended.messages += 1;
             appended.duplicates += usize::from(ack.duplicate);
+            let through = appended.through.entry(subject).or_default();
+            *through = (*through).max(ack.sequence);
         }
         Ok(appended)
     }

@@ -15,6 +15,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -27,6 +28,28 @@ use crate::pipeline::FindingStore;
 /// How often the catalog is read.
 const POLL_EVERY: Duration = Duration::from_millis(500);
 
+/// How far each partition of the log is searchable on this node: every message up to this
+/// stream sequence is in a piece the node adopted (what `commit=wait_for` waits for).
+#[derive(Debug)]
+pub struct SearchableThrough(Vec<AtomicU64>);
+
+impl SearchableThrough {
+    pub fn new(partitions: u32) -> Self {
+        Self((0..partitions).map(|_| AtomicU64::new(0)).collect())
+    }
+
+    /// The sequence `partition` is searchable through (0: nothing adopted yet).
+    pub fn get(&self, partition: u32) -> u64 {
+        self.0.get(partition as usize).map_or(0, |seq| seq.load(Ordering::SeqCst))
+    }
+
+    fn raise(&self, partition: u32, seq: u64) {
+        if let Some(through) = self.0.get(partition as usize) {
+            through.fetch_max(seq, Ordering::SeqCst);
+        }
+    }
+}
+
 /// What a search node serves from.
 pub struct SearchParts {
     pub logs: Arc<LogIndex>,
@@ -37,6 +60,8 @@ pub struct SearchParts {
     pub reports: Option<super::reports::ReportSink>,
     /// Where people's feedback actions taken by any node go on this node.
     pub actions: Option<super::actions::ActionSink>,
+    /// Raised as pieces are adopted.
+    pub searchable: Arc<SearchableThrough>,
 }
 
 /// The search index's commit payload: the pieces in the index, each with its segment ids.
@@ -88,27 +113,9 @@ impl Searcher {
         let mut all_in = true;
         for partition in 0..context.options.settings.partitions {
             let (state, _) = context.runtime.block_on(context.catalog.partition(partition))?;
-            for piece in &state.pieces {
-                if context.stopping() {
-                    return Ok(());
-                }
-                listed.insert(piece.id.clone());
-                if adopted.pieces.contains_key(&piece.id) {
-                    continue;
-                }
-                match self.adopt(&piece.id, adopted) {
-                    Ok(()) => {
-                        self.failing.remove(&piece.id);
-                    }
-                    Err(error) => {
-                        all_in = false;
-                        let said = self.failing.get(&piece.id);
-                        if said.is_none_or(|at| at.elapsed() >= WARN_AGAIN_EVERY) {
-                            tracing::warn!(piece = %piece.id, records = piece.records, error = format!("{error:#}"), "cluster piece not adopted; trying again");
-                            self.failing.insert(piece.id.clone(), std::time::Instant::now());
-                        }
-                    }
-                }
+            self.adopt_listed(partition, &state, adopted, &mut listed, &mut all_in);
+            if context.stopping() {
+                return Ok(());
             }
         }
         // A piece one not yet adopted replaces must stay until that one comes in.
@@ -122,6 +129,45 @@ impl Searcher {
             tracing::debug!(pieces = gone.len(), "cluster pieces dropped by retention left the index");
         }
         Ok(())
+    }
+
+    /// Adopts the pieces `state` lists for `partition` that are not in yet; once all are in,
+    /// the partition is searchable through the sequence they cover.
+    fn adopt_listed(
+        &mut self,
+        partition: u32,
+        state: &super::catalog::PartitionState,
+        adopted: &mut Adopted,
+        listed: &mut BTreeSet<String>,
+        all_in: &mut bool,
+    ) {
+        let mut partition_in = true;
+        for piece in &state.pieces {
+            if self.context.stopping() {
+                return;
+            }
+            listed.insert(piece.id.clone());
+            if adopted.pieces.contains_key(&piece.id) {
+                continue;
+            }
+            match self.adopt(&piece.id, adopted) {
+                Ok(()) => {
+                    self.failing.remove(&piece.id);
+                }
+                Err(error) => {
+                    partition_in = false;
+                    let said = self.failing.get(&piece.id);
+                    if said.is_none_or(|at| at.elapsed() >= WARN_AGAIN_EVERY) {
+                        tracing::warn!(piece = %piece.id, records = piece.records, error = format!("{error:#}"), "cluster piece not adopted; trying again");
+                        self.failing.insert(piece.id.clone(), std::time::Instant::now());
+                    }
+                }
+            }
+        }
+        if partition_in {
+            self.parts.searchable.raise(partition, state.covered_seq);
+        }
+        *all_in &= partition_in;
     }
 
     fn adopt(&self, piece: &str, adopted: &mut Adopted) -> anyhow::Result<()> {

@@ -78,6 +78,40 @@ pub struct AppState {
 pub struct ClusterIngest {
     pub log: Arc<crate::cluster::log::IngestLog>,
     pub roles: crate::cluster::Roles,
+    pub catalog: Arc<crate::cluster::catalog::Catalog>,
+    /// A search node's own progress; on a node without the search role, `commit=wait_for`
+    /// waits for the pieces to be published instead.
+    pub searchable: Option<Arc<crate::cluster::searcher::SearchableThrough>>,
+}
+
+impl ClusterIngest {
+    /// Waits until every message of `appended` is searchable on this node (a search node) or
+    /// published in a piece (another node), or `deadline`; whether it was in time.
+    async fn wait_indexed(&self, appended: &crate::cluster::log::Appended, deadline: tokio::time::Instant) -> bool {
+        let wanted: Vec<(u32, u64)> = appended
+            .through
+            .iter()
+            .filter_map(|(subject, seq)| Some((crate::cluster::log::partition_of_subject(subject)?, *seq)))
+            .collect();
+        loop {
+            let mut behind = false;
+            for &(partition, seq) in &wanted {
+                let through = match &self.searchable {
+                    Some(searchable) => searchable.get(partition),
+                    None => self.catalog.partition(partition).await.map_or(0, |(state, _)| state.covered_seq),
+                };
+                behind |= through < seq;
+            }
+            if !behind {
+                return true;
+            }
+            let next = tokio::time::Instant::now() + Duration::from_millis(50);
+            if next >= deadline {
+                return false;
+            }
+            tokio::time::sleep_until(next).await;
+        }
+    }
 }
 
 impl AppState {
@@ -1251,7 +1285,7 @@ pub(super) async fn store_logs(
 ) -> Result<bool, ApiError> {
     let accepted = records.len();
     if let Some(cluster) = &state.cluster {
-        return append_to_cluster_log(state, cluster, deadline, (records, room), &keys).await;
+        return append_to_cluster_log(state, cluster, deadline, (records, room), &keys, commit).await;
     }
     let work = Work::Logs { records, checkpoint: None, commit };
     let submitted = match room {
@@ -1267,15 +1301,18 @@ pub(super) async fn store_logs(
 }
 
 /// A cluster node's [`store_logs`]: the records go to the cluster's ingest log, and the sender
-/// is answered once JetStream acknowledged them all (never "indexed": an index node makes them
-/// searchable within its piece age). A keyed request's messages carry ids made of its key and
-/// digest, so its retry, through any node, is stored once.
+/// is answered once JetStream acknowledged them all. With `commit=wait_for` (or `force`, which
+/// a cluster cannot hurry) the answer waits, up to the request's deadline, until they are
+/// searchable on this node, or published in a piece when this node does not search. A keyed
+/// request's messages carry ids made of its key and digest, so its retry, through any node,
+/// is stored once.
 async fn append_to_cluster_log(
     state: &AppState,
     cluster: &ClusterIngest,
     deadline: tokio::time::Instant,
     (records, room): (Vec<crate::ingest::Record>, Option<tokio::sync::OwnedSemaphorePermit>),
     keys: &JobKeys,
+    commit: CommitMode,
 ) -> Result<bool, ApiError> {
     if !cluster.roles.ingest {
         return Err(ApiError::new(
@@ -1318,7 +1355,10 @@ async fn append_to_cluster_log(
     if appended.duplicates < appended.messages {
         state.metrics.records_in.inc_by(accepted);
     }
-    Ok(false)
+    Ok(match commit {
+        CommitMode::Auto => false,
+        CommitMode::WaitFor | CommitMode::Force => cluster.wait_indexed(&appended, deadline).await,
+    })
 }
 
 /// The id a keyed request's messages carry in the cluster's streams: its holder, route and key

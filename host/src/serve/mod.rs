@@ -204,15 +204,24 @@ impl Service {
         let mut cluster = cluster;
         let cluster_ingest = match &mut cluster {
             Some(node) => {
-                let search = node.options.roles.search.then(|| crate::cluster::searcher::SearchParts {
+                let searchable = node.options.roles.search.then(|| {
+                    Arc::new(crate::cluster::searcher::SearchableThrough::new(node.options.settings.partitions))
+                });
+                let search = searchable.clone().map(|searchable| crate::cluster::searcher::SearchParts {
                     logs: logs.clone(),
                     findings: findings.clone(),
                     metrics: metrics.clone(),
                     reports: Some(cluster_report_sink(ingestor.clone())),
                     actions: Some(cluster_action_sink(board.clone())),
+                    searchable,
                 });
                 node.start(data_dir, settings, search)?;
-                Some(api::ClusterIngest { log: node.log.clone(), roles: node.options.roles })
+                Some(api::ClusterIngest {
+                    log: node.log.clone(),
+                    roles: node.options.roles,
+                    catalog: node.catalog.clone(),
+                    searchable,
+                })
             }
             None => None,
         };
