@@ -467,12 +467,7 @@ impl Indexer {
             generation: 0,
         });
         let published = context.runtime.block_on(async {
-            for segment in &segments {
-                for file in &segment.files {
-                    let bytes = tokio::fs::read(piece_dir.join(file)).await?;
-                    context.store.put(&format!("pieces/{id}/{file}"), bytes).await?;
-                }
-            }
+            upload_segments(&context, &piece_dir, &id, &segments).await?;
             for (plugin, _, path) in &state_files {
                 let bytes = tokio::fs::read(path).await?;
                 context.store.put(&state_object(&id, plugin, path), bytes).await?;
@@ -693,12 +688,7 @@ fn merge_pieces(
         parts: manifests.iter().map(PieceManifest::as_part).collect(),
     };
     let uploaded = context.runtime.block_on(async {
-        for segment in &merged {
-            for file in &segment.files {
-                let bytes = tokio::fs::read(dir.join(file)).await?;
-                context.store.put(&format!("pieces/{id}/{file}"), bytes).await?;
-            }
-        }
+        upload_segments(context, &dir, &id, &merged).await?;
         context.store.put(&manifest_name(&id), serde_json::to_vec(&manifest)?).await?;
         anyhow::Ok(())
     });
@@ -773,6 +763,17 @@ fn merge_candidates(state: &PartitionState, factor: usize, merged_records: u64) 
 /// retired when a newer piece superseded it: the newest piece is never merged or dropped.)
 fn retire_piece(piece: &str, at_ms: i64) -> Retired {
     Retired { prefix: format!("pieces/{piece}/"), at_ms }
+}
+
+/// Uploads the files of `segments`, from `dir`, as piece `id`'s.
+async fn upload_segments(context: &NodeContext, dir: &Path, id: &str, segments: &[SegmentFiles]) -> anyhow::Result<()> {
+    for segment in segments {
+        for file in &segment.files {
+            let bytes = tokio::fs::read(dir.join(file)).await?;
+            context.store.put(&format!("pieces/{id}/{file}"), bytes).await?;
+        }
+    }
+    Ok(())
 }
 
 /// The store name of a piece's manifest.
