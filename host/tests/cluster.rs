@@ -446,6 +446,19 @@ fn tailed_files_reach_the_cluster_once_across_kill_9_and_a_lost_checkpoint_and_s
     let mut node = Node::with_store("tailer", "ingest,index,search", nats_port, &store, Vec::new(), &receivers);
     let mut expected: BTreeSet<usize> = [0, 1].into();
     wait_until_stored(&node, &expected, "the lines of a file there before the node started");
+    // Another data directory under a live node's id is refused: the two would read each
+    // other's log messages.
+    let twin = DataDir::new("");
+    std::fs::copy(node.data.data().join("opsloop.toml"), twin.data().join("opsloop.toml")).unwrap();
+    let refused = Command::new(env!("CARGO_BIN_EXE_opsloop"))
+        .arg("--data")
+        .arg(twin.data())
+        .args(["serve", "--listen", "127.0.0.1:0", "--cluster", &format!("nats://127.0.0.1:{nats_port}")])
+        .args(["--store", &store, "--node-id", "tailer"])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success() && said.contains("node id `tailer` is in use by a live node"), "{said}");
 
     // The node dies after JetStream acknowledged the range and before the checkpoint moved:
     // what the checkpoint file says after such a crash.

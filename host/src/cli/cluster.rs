@@ -37,6 +37,10 @@ pub fn run(settings: &Settings, command: ClusterCommand, out: &mut Out) -> anyho
         out.line(serde_json::to_string_pretty(&status)?)?;
         return Ok(ExitCode::SUCCESS);
     }
+    match &status.config {
+        Some(config) => out.line(format!("store {}, {} partitions", config.store, config.partitions))?,
+        None => out.line("no node has joined this cluster yet")?,
+    }
     let lost = status.nodes.iter().filter(|node| node.lost).count();
     out.line(format!("nodes ({} alive, {lost} lost):", status.nodes.len() - lost))?;
     for node in &status.nodes {

@@ -84,6 +84,9 @@ pub struct ClusterConfig {
 pub struct Heartbeat {
     pub at_ms: i64,
     pub roles: Vec<String>,
+    /// The beating node's data directory mark ([`super::ClusterOptions::instance`]).
+    #[serde(default)]
+    pub instance: String,
 }
 
 /// A value read with the revision to update it from (`None`: the key is not there).
@@ -182,6 +185,11 @@ impl Catalog {
         }
     }
 
+    /// The store and partition count the cluster's first node recorded.
+    pub async fn config(&self) -> anyhow::Result<Option<ClusterConfig>> {
+        Ok(self.read::<Option<ClusterConfig>>("config").await?.0)
+    }
+
     /// The state of partition `partition` and its revision.
     pub async fn partition(&self, partition: u32) -> anyhow::Result<Versioned<PartitionState>> {
         self.read(&format!("part.p{partition}")).await
@@ -235,11 +243,30 @@ impl Catalog {
         Ok(holders)
     }
 
-    /// Records that `node` is alive with `roles`.
-    pub async fn beat(&self, node: &str, roles: &[&str]) -> anyhow::Result<()> {
-        let beat = Heartbeat { at_ms: now_ms(), roles: roles.iter().map(|role| role.to_string()).collect() };
+    /// Records that `node` (of data directory `instance`) is alive with `roles`.
+    pub async fn beat(&self, node: &str, instance: &str, roles: &[&str]) -> anyhow::Result<()> {
+        let beat = Heartbeat {
+            at_ms: now_ms(),
+            roles: roles.iter().map(|role| role.to_string()).collect(),
+            instance: instance.to_string(),
+        };
         self.kv.put(format!("node.{node}"), serde_json::to_vec(&beat)?.into()).await?;
         Ok(())
+    }
+
+    /// Refuses to let a node of data directory `instance` take the id `node` while a node of
+    /// another data directory beats under it: the two would take each other's partitions and
+    /// read each other's log messages.
+    pub async fn claim_node_id(&self, node: &str, instance: &str) -> anyhow::Result<()> {
+        let (beat, _): Versioned<Option<Heartbeat>> = self.read(&format!("node.{node}")).await?;
+        match beat {
+            Some(beat) if beat.instance != instance && now_ms() - beat.at_ms <= self.lease_ms => anyhow::bail!(
+                "node id `{node}` is in use by a live node of another data directory (heard from {} ms ago); give this node another --node-id (or wait {} ms if that node is gone)",
+                now_ms() - beat.at_ms,
+                self.lease_ms - (now_ms() - beat.at_ms)
+            ),
+            _ => Ok(()),
+        }
     }
 
     /// Takes `node` off the list (it stops in order; one that dies stays, marked lost).
@@ -278,7 +305,9 @@ pub fn beat_until_stopped(context: &NodeContext) {
     let every = Duration::from_millis((context.options.settings.lease_ms / 3).max(100));
     let roles = context.options.roles.names();
     loop {
-        if let Err(error) = context.runtime.block_on(context.catalog.beat(&context.options.node_id, &roles)) {
+        let options = &context.options;
+        if let Err(error) = context.runtime.block_on(context.catalog.beat(&options.node_id, &options.instance, &roles))
+        {
             tracing::warn!(%error, "cluster heartbeat not written");
         }
         if !context.pause(every) {

@@ -163,6 +163,8 @@ struct Held {
     /// The last stream sequence taken from the consumer (a redelivery at or below it is
     /// already pending).
     taken_through: u64,
+    /// The consumer's count of deliveries so far: every one must reach this indexer.
+    delivered: u64,
     pending: Vec<(u64, LogMessage)>,
     pending_records: usize,
     oldest: Option<Instant>,
@@ -344,6 +346,7 @@ impl Indexer {
         Ok(Held {
             lease_revision,
             taken_through: state.covered_seq,
+            delivered: 0,
             state,
             state_revision,
             consumer,
@@ -370,7 +373,21 @@ impl Indexer {
             anyhow::Ok(messages)
         })?;
         for message in messages {
-            let seq = message.info().map_err(|error| anyhow::anyhow!("{error}"))?.stream_sequence;
+            let info = message.info().map_err(|error| anyhow::anyhow!("{error}"))?;
+            // A first delivery this indexer did not see went to another reader of the consumer
+            // (two nodes with one --node-id, or a consumer made again under it): publishing now
+            // would cover messages no piece holds. (A redelivery keeps its first number.)
+            if info.delivered == 1 {
+                if info.consumer_sequence != held.delivered + 1 {
+                    anyhow::bail!(
+                        "the log consumer of partition {partition} delivered message {} after {}: another process reads it",
+                        info.consumer_sequence,
+                        held.delivered
+                    );
+                }
+                held.delivered = info.consumer_sequence;
+            }
+            let seq = info.stream_sequence;
             if seq <= held.taken_through {
                 continue;
             }

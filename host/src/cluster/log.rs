@@ -80,6 +80,9 @@ impl BlockingLog {
     }
 }
 
+/// Why a request was refused before anything reached NATS.
+const NOTHING_SENT: &str = "no connection to NATS; nothing was sent";
+
 /// Why records were not (all) appended.
 #[derive(Debug, thiserror::Error)]
 #[error("the ingest log acknowledged {stored} of {messages} messages of this request: {reason}")]
@@ -87,6 +90,13 @@ pub struct AppendError {
     pub stored: usize,
     pub messages: usize,
     pub reason: String,
+}
+
+impl AppendError {
+    /// Refused before anything was sent: a retry cannot store it twice.
+    pub fn nothing_sent(&self) -> bool {
+        self.reason == NOTHING_SENT
+    }
 }
 
 /// The ingest log, as an ingest node writes to it.
@@ -206,11 +216,7 @@ impl IngestLog {
     async fn publish(&self, messages: Vec<(String, Vec<u8>)>, key: Option<String>) -> Result<Appended, AppendError> {
         let total = messages.len();
         if !self.connected() {
-            return Err(AppendError {
-                stored: 0,
-                messages: total,
-                reason: "no connection to NATS; nothing was sent".into(),
-            });
+            return Err(AppendError { stored: 0, messages: total, reason: NOTHING_SENT.into() });
         }
         let mut acks = Vec::with_capacity(total);
         let failed = |stored, reason: String| AppendError { stored, messages: total, reason };

@@ -79,6 +79,9 @@ pub struct ClusterOptions {
     pub store: String,
     pub roles: Roles,
     pub node_id: String,
+    /// This data directory's own mark (`cluster/instance`), in every heartbeat: a node id a
+    /// live node of another data directory uses is refused.
+    pub instance: String,
     pub settings: ClusterSettings,
 }
 
@@ -109,7 +112,8 @@ impl ClusterOptions {
         if node_id.is_empty() || !node_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
             return Err(format!("node id `{node_id}`: letters, digits, `-` and `_` only"));
         }
-        Ok(Some(Self { nats, store, roles, node_id, settings: settings.clone() }))
+        let instance = instance_of(data_dir)?;
+        Ok(Some(Self { nats, store, roles, node_id, instance, settings: settings.clone() }))
     }
 
     /// The partition a source's records go to: the same on every node.
@@ -121,6 +125,26 @@ impl ClusterOptions {
 /// The partition of `source` among `partitions`.
 pub fn partition_of(source: &str, partitions: u32) -> u32 {
     (opsloop_sdk::stable_hash(source) % u64::from(partitions.max(1))) as u32
+}
+
+/// The data directory's mark, made the first time: random, so two data directories never share
+/// one, and kept, so a node restarted on its own directory is the same node.
+fn instance_of(data_dir: &DataDir) -> Result<String, String> {
+    let path = data_dir.root().join("cluster").join("instance");
+    if let Ok(text) = std::fs::read_to_string(&path)
+        && !text.trim().is_empty()
+    {
+        return Ok(text.trim().to_string());
+    }
+    let mut bytes = [0u8; 12];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut random| std::io::Read::read_exact(&mut random, &mut bytes))
+        .map_err(|error| format!("/dev/urandom: {error}"))?;
+    let instance: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
+    std::fs::create_dir_all(path.parent().expect("a parent"))
+        .and_then(|()| std::fs::write(&path, &instance))
+        .map_err(|error| format!("{}: {error}", path.display()))?;
+    Ok(instance)
 }
 
 /// The host name and a hash of the data directory: two nodes on one machine differ.
@@ -180,7 +204,6 @@ impl ClusterNode {
     /// Runs its own small runtime, so it may be called from inside another one.
     pub fn connect(options: ClusterOptions) -> anyhow::Result<Self> {
         let runtime = Arc::new(NodeRuntime::new()?);
-        let (log, catalog) = connect_nats(&runtime, &options)?;
         let store = Arc::new(store::PieceStore::open(&options.store)?);
         // A node that cannot write to the store says so at its start, not in its first piece.
         let probing = {
@@ -197,7 +220,23 @@ impl ClusterNode {
                 })
             })
         };
-        probing.join().map_err(|_| anyhow::anyhow!("the store probe panicked"))??;
+        // Probed before the cluster records its store: a node that cannot write to it must not
+        // fix it for the nodes after.
+        probing.join().map_err(|_| anyhow::anyhow!("the store probe panicked"))?.map_err(|error| {
+            if options.store.starts_with("s3://") && std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
+                error.context("AWS_ACCESS_KEY_ID is not set, so the S3 client looked for a cloud instance's credentials: set AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_REGION")
+            } else {
+                error
+            }
+        })?;
+        let (log, catalog) = connect_nats(&runtime, &options)?;
+        {
+            let (runtime, catalog, options) = (runtime.clone(), &catalog, &options);
+            std::thread::scope(|scope| {
+                scope.spawn(|| runtime.block_on(catalog.claim_node_id(&options.node_id, &options.instance))).join()
+            })
+            .map_err(|_| anyhow::anyhow!("the node id check panicked"))??;
+        }
         Ok(Self {
             options,
             log: Arc::new(log),
@@ -310,6 +349,7 @@ pub fn read_status(settings: &ClusterSettings) -> anyhow::Result<status::Cluster
         store: settings.store.clone().unwrap_or_default(),
         roles: Roles::default(),
         node_id: "status".into(),
+        instance: String::new(),
         settings: settings.clone(),
     };
     let runtime = Arc::new(NodeRuntime::new()?);

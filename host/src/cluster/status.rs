@@ -24,7 +24,8 @@ pub struct PartitionStatus {
     pub partition: u32,
     /// The indexer holding it now (none: free, or its holder's lease lapsed).
     pub holder: Option<String>,
-    /// Every message up to this stream sequence is in a published piece.
+    /// Every message up to this stream sequence is in a published piece (a position in the
+    /// log all partitions share, not a count of this one's records).
     pub covered_seq: u64,
     /// Messages its indexer has not acknowledged yet (none: no indexer ever read it).
     pub waiting: Option<u64>,
@@ -39,6 +40,8 @@ pub struct PartitionStatus {
 /// The whole picture.
 #[derive(Debug, Serialize)]
 pub struct ClusterStatus {
+    /// The store and partition count every node must share (none before a node started).
+    pub config: Option<super::catalog::ClusterConfig>,
     pub nodes: Vec<NodeStatus>,
     pub partitions: Vec<PartitionStatus>,
     /// Messages and bytes kept in the ingest log.
@@ -83,6 +86,7 @@ pub async fn read(log: &IngestLog, catalog: &Catalog, partitions: u32) -> anyhow
     }
     let info = stream.get_info().await?;
     Ok(ClusterStatus {
+        config: catalog.config().await?,
         nodes,
         partitions: partition_status,
         log_messages: info.state.messages,

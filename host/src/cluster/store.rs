@@ -34,14 +34,14 @@ pub fn parse_location(text: &str) -> Result<Location, String> {
 }
 
 /// An error of the store, naming the object and saying the innermost cause once (the
-/// client's own message repeats each layer of its retries).
+/// client's own message repeats each layer of its retries, so it is not given as the source
+/// a log line would print the chain of).
 #[derive(Debug, thiserror::Error)]
-#[error("store {location}, {object}: {}", innermost(source))]
+#[error("store {location}, {object}: {}", innermost(cause))]
 pub struct StoreError {
     location: String,
     object: String,
-    #[source]
-    source: object_store::Error,
+    cause: object_store::Error,
 }
 
 /// The last error in `error`'s chain of causes.
@@ -60,7 +60,7 @@ fn innermost(error: &object_store::Error) -> String {
 impl StoreError {
     /// The object is not there (as opposed to a store that did not answer).
     pub fn is_not_found(&self) -> bool {
-        matches!(self.source, object_store::Error::NotFound { .. })
+        matches!(self.cause, object_store::Error::NotFound { .. })
     }
 }
 
@@ -101,7 +101,7 @@ impl PieceStore {
     }
 
     fn error(&self, name: &str, source: object_store::Error) -> StoreError {
-        StoreError { location: self.location.clone(), object: name.to_string(), source }
+        StoreError { location: self.location.clone(), object: name.to_string(), cause: source }
     }
 
     /// Writes `bytes` as `name` (relative to the store's prefix).

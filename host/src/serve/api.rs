@@ -1335,6 +1335,7 @@ async fn append_to_cluster_log(
     let appended = match tokio::time::timeout_at(deadline, appending).await {
         Ok(Ok(appended)) => appended,
         Ok(Err(error)) => {
+            let retry = if error.nothing_sent() { "send it again later" } else { retry };
             return Err(ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "ingest_log_unavailable",
