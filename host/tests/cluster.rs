@@ -245,6 +245,9 @@ fn every_acknowledged_record_is_searchable_once_through_a_killed_indexer_an_abse
     let mut victim = Node::new("victim", "index", nats_port, s3);
     let both = Node::new("both", "ingest,index,search", nats_port, s3);
     let ingest_nodes = [&front, &both];
+    // A node that does not search says so, rather than answering with no results.
+    let (status, answer) = call("GET", &victim.url("/api/search?q=*"), Some(READER), None);
+    assert_eq!((status, common::error_code(&answer)), (503, "not_a_search_node"), "{answer}");
 
     // A node started with another store is refused, not let in to publish pieces the others
     // cannot find.

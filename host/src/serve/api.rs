@@ -124,7 +124,7 @@ pub(super) type Shared = Arc<AppState>;
 
 /// The whole router: API, health checks, metrics and the web page.
 pub fn router(state: Shared) -> Router {
-    let read = Router::new()
+    let searched = Router::new()
         .route("/api/search", get(search))
         .route("/api/histogram", get(histogram))
         .route("/api/context", get(context))
@@ -137,6 +137,9 @@ pub fn router(state: Shared) -> Router {
         .route("/api/reports/{id}/similar", get(similar_reports))
         .route("/api/facets", get(facets))
         .route("/api/tail", get(super::live_tail::tail))
+        .route_layer(middleware::from_fn_with_state(state.clone(), search_node_only))
+        .route_layer(middleware::from_fn_with_state((state.clone(), Some(Role::Read)), authorize));
+    let read = Router::new()
         .route("/api/plugins", get(plugins))
         .route("/api/alerts", get(alerts))
         .route("/metrics", get(metrics))
@@ -151,6 +154,7 @@ pub fn router(state: Shared) -> Router {
     let admin = Router::new()
         .route("/api/feedback/{id}/resolve", post(resolve))
         .route("/api/feedback/{id}/ack", post(acknowledge))
+        .route_layer(middleware::from_fn_with_state(state.clone(), search_node_only))
         .route_layer(middleware::from_fn_with_state((state.clone(), Some(Role::Admin)), authorize));
     let open = Router::new()
         .route("/healthz", get(|| async { "ok" }))
@@ -158,6 +162,7 @@ pub fn router(state: Shared) -> Router {
         .route("/api/openapi.json", get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI) }))
         .merge(super::web::routes());
     let router = Router::new()
+        .merge(searched)
         .merge(read)
         .merge(any_role)
         .merge(ingest)
@@ -274,6 +279,25 @@ async fn as_json_error(response: Response) -> Response {
 
 /// Lets the request through when it carries a known token whose role allows `needed` (any
 /// role when `None`) and the token's rate limit has room.
+/// On a cluster node without the search role, the routes that read records, reports or the
+/// board answer 503 saying so: its own index is empty, and an empty answer would read as "no
+/// results".
+async fn search_node_only(State(state): State<Shared>, request: Request, next: Next) -> Result<Response, ApiError> {
+    if let Some(cluster) = &state.cluster
+        && !cluster.roles.search
+    {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_a_search_node",
+            format!(
+                "this cluster node does not search (roles: {}); ask a node with the search role",
+                cluster.roles.names().join(", ")
+            ),
+        ));
+    }
+    Ok(next.run(request).await)
+}
+
 pub(super) async fn authorize(
     State((state, needed)): State<(Shared, Option<Role>)>,
     headers: HeaderMap,
