@@ -451,8 +451,11 @@ fn tailed_files_reach_the_cluster_once_across_kill_9_and_a_lost_checkpoint_and_s
     wait_until_stored(&node, &expected, "the lines of a file there before the node started");
     // Another data directory under a live node's id is refused: the two would read each
     // other's log messages.
+    // A copy of its data directory (`cp -a`) is another directory too.
     let twin = DataDir::new("");
     std::fs::copy(node.data.data().join("opsloop.toml"), twin.data().join("opsloop.toml")).unwrap();
+    std::fs::create_dir_all(twin.data().join("cluster")).unwrap();
+    std::fs::copy(node.data.data().join("cluster/instance"), twin.data().join("cluster/instance")).unwrap();
     let refused = Command::new(env!("CARGO_BIN_EXE_opsloop"))
         .arg("--data")
         .arg(twin.data())

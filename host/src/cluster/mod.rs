@@ -79,8 +79,8 @@ pub struct ClusterOptions {
     pub store: String,
     pub roles: Roles,
     pub node_id: String,
-    /// This data directory's own mark (`cluster/instance`), in every heartbeat: a node id a
-    /// live node of another data directory uses is refused.
+    /// This data directory's own mark (`cluster/instance` and where the directory is), in
+    /// every heartbeat: a node id a live node of another data directory uses is refused.
     pub instance: String,
     pub settings: ClusterSettings,
 }
@@ -127,9 +127,18 @@ pub fn partition_of(source: &str, partitions: u32) -> u32 {
     (opsloop_sdk::stable_hash(source) % u64::from(partitions.max(1))) as u32
 }
 
-/// The data directory's mark, made the first time: random, so two data directories never share
-/// one, and kept, so a node restarted on its own directory is the same node.
+/// The data directory's mark: a random part made the first time and kept, so a node restarted
+/// on its own directory is the same node, and a hash of the host and the directory's path, so
+/// a copy of the directory (`cp -a`, a restored backup) elsewhere is another.
 fn instance_of(data_dir: &DataDir) -> Result<String, String> {
+    let dir = data_dir.root().canonicalize().unwrap_or_else(|_| data_dir.root().to_path_buf());
+    let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
+    let place = opsloop_sdk::stable_hash(&format!("{}:{}", host.trim(), dir.display())) as u32;
+    Ok(format!("{}-{place:08x}", random_mark(data_dir)?))
+}
+
+/// The random part of [`instance_of`], made the first time.
+fn random_mark(data_dir: &DataDir) -> Result<String, String> {
     let path = data_dir.root().join("cluster").join("instance");
     if let Ok(text) = std::fs::read_to_string(&path)
         && !text.trim().is_empty()
