@@ -56,7 +56,7 @@ pub struct SearchParts {
     pub findings: Arc<FindingStore>,
     /// Each adoption counts as a commit, which is what rebuilds the node's feedback board.
     pub metrics: Arc<crate::serve::Metrics>,
-    /// Where the reports of the cluster go on this node (taken by [`super::reports::follow`]).
+    /// Where the reports of the cluster go on this node (taken by [`super::reports::follow_reports`]).
     pub reports: Option<super::reports::ReportSink>,
     /// Where people's feedback actions taken by any node go on this node.
     pub actions: Option<super::actions::ActionSink>,

@@ -27,7 +27,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use super::episodes::{Episode, episodes};
-use super::links::{Link, LinkContext, find_links};
+use super::links::{Link, LinkContext, choose_by_group, find_candidate_links};
 use super::similar::ReportCorpus;
 use super::split::{set_apart_earlier, source_starts, split_groups, unlike_their_set};
 use super::symptoms::symptom_joins;
@@ -356,9 +356,6 @@ pub fn build_items(
             }
         }
     }
-    let report_refs: Vec<&BugReport> = reports.iter().collect();
-    let links = find_links(&report_refs, patterns, &context);
-
     // Report groups, in filing order.
     let mut groups: BTreeMap<String, Vec<&BugReport>> = BTreeMap::new();
     let mut group_of: BTreeMap<&str, String> = BTreeMap::new();
@@ -367,6 +364,9 @@ pub fn build_items(
         group_of.insert(report.id.as_str(), group.clone());
         groups.entry(group).or_default().push(report);
     }
+    let report_refs: Vec<&BugReport> = reports.iter().collect();
+    let links = choose_by_group(find_candidate_links(&report_refs, patterns, &context), &group_of);
+
     for members in groups.values_mut() {
         members.sort_by_key(|r| (r.created_ms, r.id.clone()));
     }

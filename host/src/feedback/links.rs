@@ -22,6 +22,10 @@
 //! [`LINK_STRENGTH`]. Two things may lower that bar to [`CORROBORATED_STRENGTH`], never create
 //! a link on their own: the report was filed during an anomaly episode of the pattern, or the
 //! report's component names the pattern's log source.
+//!
+//! One quoted line is one message: of templates that account for a quote's words alike, the
+//! one that ends where the quote does is named; else the one its group's other reports quote
+//! ([`choose_by_group`]); else the one whose anomaly the report was filed nearest; else none.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -100,6 +104,15 @@ pub struct Link {
     /// The report's text that matched.
     pub matched: String,
     pub corroboration: Option<Corroboration>,
+    /// The links of other patterns whose templates account for the quoted words alike (the
+    /// same words from the same start, neither ending where the quote does): empty when one
+    /// template fits them best.
+    pub alike: Vec<Link>,
+    /// Of the templates that fit alike, the report's time told none apart: the link stands
+    /// only when the report's group names one of them ([`choose_by_group`]).
+    pub undecided: bool,
+    /// Chosen among templates that fit alike because the other reports of its group quote it.
+    pub chosen_by_group: bool,
 }
 
 impl Link {
@@ -122,6 +135,11 @@ impl Link {
                 before => format!("; filed {} before the pattern's anomaly began", span_words(-before)),
             },
             Some(Corroboration::Component(component)) => format!("; its component `{component}` logs this pattern"),
+        };
+        let also = if self.chosen_by_group {
+            format!("{also}; its words fit another log message alike, and its group's other reports quote this one")
+        } else {
+            also
         };
         // A quote the reporter wrapped in quote marks is shown in them once.
         let matched = self.matched.trim_matches(|c: char| matches!(c, '"' | '\u{201c}' | '\u{201d}'));
@@ -607,9 +625,17 @@ impl LinkContext {
     }
 }
 
-/// Every link between `reports` and `patterns` that the rules support, strongest first per
-/// report.
+/// Every link between `reports` and `patterns` that the rules support on each report alone,
+/// strongest first per report.
+#[cfg(test)]
 pub fn find_links(reports: &[&BugReport], patterns: &[PatternStats], context: &LinkContext) -> Vec<Link> {
+    find_candidate_links(reports, patterns, context).into_iter().filter(|link| !link.undecided).collect()
+}
+
+/// Every link between `reports` and `patterns` that the rules support, strongest first per
+/// report, with the quotes that two templates fit alike and the report's time did not settle
+/// (`undecided`), for [`choose_by_group`].
+pub fn find_candidate_links(reports: &[&BugReport], patterns: &[PatternStats], context: &LinkContext) -> Vec<Link> {
     let texts: Vec<String> = reports.iter().map(|r| report_text(r)).collect();
     let weights = WordWeights::new(texts.iter().map(String::as_str), patterns.iter().map(|p| p.template.as_str()));
     // Which reports hold a word: a pattern is compared only with the reports whose words of its
@@ -651,6 +677,9 @@ pub fn find_links(reports: &[&BugReport], patterns: &[PatternStats], context: &L
                     strength: quote.strength,
                     matched: quote.matched.clone(),
                     corroboration,
+                    alike: Vec::new(),
+                    undecided: false,
+                    chosen_by_group: false,
                 };
                 found.push((link, quote));
             }
@@ -703,10 +732,10 @@ fn one_pattern_per_quote(mut found: Vec<(Link, Quote)>) -> Vec<Link> {
     // report was filed near an anomaly of one of them: then they name the one it was filed
     // nearest, or each of those it was filed as near (one event the miner keeps as two, `for
     // root` / `for admin`, bursts as both).
-    let mut kept: Vec<(Link, Quote, bool)> = Vec::new();
+    let mut kept: Vec<(Link, Quote)> = Vec::new();
     for (link, quote) in found {
         let mut overlaps = false;
-        for (kept_link, kept_quote, ambiguous) in &mut kept {
+        for (kept_link, kept_quote) in &mut kept {
             let same_line_overlap = kept_link.report == link.report
                 && match (kept_quote.place, quote.place) {
                     (Some((l1, a1, b1)), Some((l2, a2, b2))) => l1 == l2 && a1 < b2 && a2 < b1,
@@ -725,17 +754,61 @@ fn one_pattern_per_quote(mut found: Vec<(Link, Quote)>) -> Vec<Link> {
             match (alike, from_episode(kept_link), from_episode(&link)) {
                 (true, Some(kept_offset), Some(offset)) if kept_offset == offset => {}
                 (true, None, None) => {
-                    *ambiguous = true;
+                    kept_link.undecided = true;
+                    kept_link.alike.push(link.clone());
+                    overlaps = true;
+                }
+                (true, _, _) => {
+                    kept_link.alike.push(link.clone());
                     overlaps = true;
                 }
                 _ => overlaps = true,
             }
         }
         if !overlaps {
-            kept.push((link, quote, false));
+            kept.push((link, quote));
         }
     }
-    kept.into_iter().filter(|(_, _, ambiguous)| !ambiguous).map(|(link, _, _)| link).collect()
+    kept.into_iter().map(|(link, _)| link).collect()
+}
+
+/// Settles the quotes that two templates fit alike by the report's group: when the group's
+/// other reports quote exactly one of those templates on their own, the quote names that one
+/// (a group is one problem; its reporters quote one message). Otherwise a quote the report's
+/// time settled keeps that choice, and one it did not settle names neither template.
+/// `group_of` gives each report's group.
+pub fn choose_by_group(links: Vec<Link>, group_of: &BTreeMap<&str, String>) -> Vec<Link> {
+    let mut firm: BTreeMap<&str, Vec<(&str, &str)>> = BTreeMap::new();
+    for link in links.iter().filter(|link| link.alike.is_empty() && !link.undecided) {
+        if let Some(group) = group_of.get(link.report.as_str()) {
+            firm.entry(group.as_str()).or_default().push((link.report.as_str(), link.pattern.as_str()));
+        }
+    }
+    let quoted_by_others = |link: &Link, pattern: &str| {
+        group_of
+            .get(link.report.as_str())
+            .and_then(|group| firm.get(group.as_str()))
+            .is_some_and(|quotes| quotes.iter().any(|&(report, quoted)| report != link.report && quoted == pattern))
+    };
+    let mut chosen = Vec::with_capacity(links.len());
+    for link in &links {
+        if link.alike.is_empty() {
+            if !link.undecided {
+                chosen.push(link.clone());
+            }
+            continue;
+        }
+        let named: Vec<&Link> = std::iter::once(link)
+            .chain(&link.alike)
+            .filter(|candidate| quoted_by_others(link, &candidate.pattern))
+            .collect();
+        match named.as_slice() {
+            [one] => chosen.push(Link { alike: Vec::new(), undecided: false, chosen_by_group: true, ..(*one).clone() }),
+            _ if !link.undecided => chosen.push(Link { alike: Vec::new(), ..link.clone() }),
+            _ => {}
+        }
+    }
+    chosen
 }
 
 /// Whether a template says anything besides its variables: some constant text with two
@@ -869,6 +942,39 @@ mod tests {
                    tty=ssh ruser= rhost=10.1.2.3 ...\"";
         let links = links_of(vec![report("R", "the feed times out", cut)], &patterns);
         assert!(links.iter().all(|l| l.report != "R"), "{links:?}");
+    }
+
+    #[test]
+    fn a_quote_two_templates_fit_alike_names_the_one_its_group_quotes() {
+        let short = "PAM <*> more authentication failures; logname= uid=<*> euid=<*> tty=ssh ruser= rhost=<*>";
+        let long = "PAM <*> more authentication failures; logname= uid=<*> euid=<*> tty=ssh ruser= rhost=<*> user=root";
+        let patterns = [pattern("LONG", long, "sshd"), pattern("SHORT", short, "sshd")];
+        let cut = "The log says something like \"...2 more authentication failures; logname= uid=5 euid=3 \
+                   tty=ssh ruser= rhost=10.1.2.3 ...\"";
+        let whole = "Error shown: PAM 3 more authentication failures; logname= uid=0 euid=0 tty=ssh ruser= \
+                     rhost=10.9.8.7 user=root";
+        let mut reports = background();
+        reports.push(report("CUT", "the feed times out", cut));
+        reports.push(report("WHOLE", "the feed times out again", whole));
+        let refs: Vec<&BugReport> = reports.iter().collect();
+        let candidates = find_candidate_links(&refs, &patterns, &LinkContext::default());
+        let cut_link = candidates.iter().find(|l| l.report == "CUT").expect("the cut quote is a candidate");
+        assert!(cut_link.undecided && cut_link.alike.len() == 1, "{cut_link:?}");
+        // In one group with a report quoting the long template whole: the long one.
+        let together: BTreeMap<&str, String> = reports.iter().map(|r| (r.id.as_str(), "g".to_string())).collect();
+        let chosen = choose_by_group(candidates.clone(), &together);
+        let named: Vec<(&str, &str)> = chosen.iter().map(|l| (l.report.as_str(), l.pattern.as_str())).collect();
+        assert!(named.contains(&("CUT", "LONG")) && named.contains(&("WHOLE", "LONG")), "{chosen:?}");
+        let cut_link = chosen.iter().find(|l| l.report == "CUT").expect("linked");
+        assert!(
+            cut_link.reason(long).contains("its group's other reports quote this one"),
+            "{}",
+            cut_link.reason(long)
+        );
+        // In groups of their own: neither template.
+        let apart: BTreeMap<&str, String> = reports.iter().map(|r| (r.id.as_str(), r.id.clone())).collect();
+        let chosen = choose_by_group(candidates, &apart);
+        assert!(chosen.iter().all(|l| l.report != "CUT"), "{chosen:?}");
     }
 
     #[test]
