@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use super::episodes::{Episode, episodes};
 use super::links::{Link, LinkContext, choose_by_group, find_candidate_links};
 use super::similar::ReportCorpus;
-use super::split::{set_apart_earlier, source_starts, split_groups, unlike_their_set};
+use super::split::{regroup_by_hindsight, set_apart_earlier, source_starts, split_groups, unlike_their_set};
 use super::symptoms::symptom_joins;
 use crate::index::{HOUR_MS, PatternStats};
 use crate::ingest::BugReport;
@@ -403,7 +403,9 @@ pub fn build_items(
     let linked_reports: BTreeSet<&str> = standing.iter().map(|link| link.report.as_str()).collect();
     let corpus = ReportCorpus::new(reports);
     let mut split = split_groups(groups, &standing, &pattern_by_id, &corpus);
-    set_apart_earlier(&mut split, &standing, &pattern_by_id, &source_starts(patterns));
+    let source_starts = source_starts(patterns);
+    set_apart_earlier(&mut split, &standing, &pattern_by_id, &source_starts);
+    regroup_by_hindsight(&mut split, &standing, &pattern_by_id, &source_starts, &corpus);
     let mut groups = split.groups;
     let mut split_reasons = split.reasons;
     let mut group_of: BTreeMap<&str, String> = BTreeMap::new();
@@ -1054,6 +1056,74 @@ mod tests {
             &patterns,
             "reports E1 of group g quote no log message and were filed more than 30 days before",
         );
+    }
+
+    #[test]
+    fn a_report_that_quotes_nothing_moves_to_a_linked_group_formed_after_it_that_reads_more_like_it() {
+        let titled = |id: &str, group: &str, title: &str, body: &str, filed: i64| {
+            let mut report = report(id, group, body, filed);
+            report.title = title.to_string();
+            report
+        };
+        let reports_with = |invoices_filed: i64| {
+            let mut reports = vec![
+                titled(
+                    "QD",
+                    "dashboard",
+                    "The dashboard gets stuck",
+                    "the dashboard gets stuck: render queue full after 12 retries",
+                    2 * HOUR_MS,
+                ),
+                titled(
+                    "SD",
+                    "dashboard",
+                    "Since today the dashboard gets stuck",
+                    "since today the dashboard gets stuck",
+                    2 * HOUR_MS,
+                ),
+                // Filed into the dashboard's group: no group about invoices existed yet.
+                titled(
+                    "SI",
+                    "dashboard",
+                    "Since today invoices get stuck",
+                    "since today invoices get stuck when exported",
+                    invoices_filed,
+                ),
+                titled(
+                    "QI",
+                    "invoices",
+                    "Invoices get stuck when exported",
+                    "invoices get stuck when exported: invoice export failed for batch 8812",
+                    6 * HOUR_MS,
+                ),
+            ];
+            reports.extend(
+                (0..20).map(|i| report(&format!("B{i}"), &format!("b{i}"), "the sidebar is white in dark mode", 0)),
+            );
+            reports
+        };
+        let patterns = [
+            pattern("pd", "render queue full after <*> retries", "web", HOUR_MS, 3 * HOUR_MS),
+            pattern("pi", "invoice export failed for batch <*>", "billing", 4 * HOUR_MS, 7 * HOUR_MS),
+            pattern("pb", "billing run took <*> ms", "billing", 0, 7 * HOUR_MS),
+        ];
+        let item_of = |built: &BuiltItems, pattern: &str| {
+            built.items.iter().find(|item| patterns_of(item) == [pattern]).cloned().expect("linked item")
+        };
+        let built = build_items(&reports_with(5 * HOUR_MS), &patterns, &[], &BTreeMap::new());
+        let invoices = item_of(&built, "pi");
+        assert_eq!(invoices.evidence.reports, ["SI", "QI"], "{:?}", built.items);
+        assert!(
+            invoices.evidence.links.iter().any(|l| l.contains("report SI quotes no log message and reads more like")),
+            "{:?}",
+            invoices.evidence.links
+        );
+        assert_eq!(item_of(&built, "pd").evidence.reports, ["QD", "SD"], "{:?}", built.items);
+
+        // Filed before the export failures were logged, while billing was logging: it cannot be
+        // about them, and stays where the tickets plugin put it.
+        let built = build_items(&reports_with(2 * HOUR_MS), &patterns, &[], &BTreeMap::new());
+        assert_eq!(item_of(&built, "pi").evidence.reports, ["QI"], "{:?}", built.items);
     }
 
     #[test]

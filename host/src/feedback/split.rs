@@ -13,6 +13,11 @@
 //! was filed while the quoted messages' sources were logging, but before the first of those
 //! messages, cannot describe them ([`set_apart_earlier`]). It is set apart, and says why.
 //!
+//! Then hindsight: the tickets plugin grouped each report when it was filed, and a report that
+//! quotes nothing may read more like a linked group formed after it than like its own. It moves
+//! there when that group admits it and it could describe that group's messages in time
+//! ([`regroup_by_hindsight`]).
+//!
 //! Last, after groups are joined through a message their reports quote: a report of such a
 //! set that quotes nothing must read like the set's other reports as a whole, by the tickets
 //! plugin's admission rule, or it is set apart ([`unlike_their_set`]).
@@ -198,6 +203,38 @@ pub fn source_starts(patterns: &[PatternStats]) -> BTreeMap<&str, i64> {
     starts
 }
 
+/// The patterns each report quotes.
+fn quoted_by<'l>(links: &[&'l Link]) -> BTreeMap<&'l str, Vec<&'l str>> {
+    let mut quoted_by: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for link in links {
+        quoted_by.entry(link.report.as_str()).or_default().push(link.pattern.as_str());
+    }
+    quoted_by
+}
+
+/// The first logged of the messages a group's reports quote.
+fn first_quoted<'s>(
+    members: &[&BugReport],
+    quoted_by: &BTreeMap<&str, Vec<&str>>,
+    stats: &BTreeMap<&str, &'s PatternStats>,
+) -> Option<&'s PatternStats> {
+    let quoted: BTreeSet<&str> =
+        members.iter().flat_map(|r| quoted_by.get(r.id.as_str()).into_iter().flatten().copied()).collect();
+    quoted.iter().filter_map(|p| stats.get(p).copied()).min_by_key(|p| p.first_seen_ms)
+}
+
+/// Whether `report` was filed before the message `first` was logged while its source was
+/// already logging (by more than the clocks' slack), or so long before it (past the tickets
+/// plugin's time scale, [`STALE_MS`]) that it is another occurrence at best: either way it does
+/// not describe that message. A report from before the logs began says nothing about them.
+fn filed_before(report: &BugReport, first: &PatternStats, source_starts: &BTreeMap<&str, i64>) -> bool {
+    let logging_since =
+        first.sources.keys().filter_map(|s| source_starts.get(s.as_str()).copied()).min().unwrap_or(i64::MAX);
+    report.created_ms.is_some_and(|filed| {
+        (filed >= logging_since && filed < first.first_seen_ms - LEAD_MS) || filed < first.first_seen_ms - STALE_MS
+    })
+}
+
 /// Sets apart, in each group with links, the reports that quote nothing and were filed before
 /// the group's quoted messages were first logged (by more than the clocks' slack) while their
 /// sources were already logging: the logs were there and did not show the problem yet, so
@@ -210,29 +247,14 @@ pub fn set_apart_earlier<'r>(
     stats: &BTreeMap<&str, &PatternStats>,
     source_starts: &BTreeMap<&str, i64>,
 ) {
-    let mut quoted_by: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for link in links {
-        quoted_by.entry(link.report.as_str()).or_default().push(link.pattern.as_str());
-    }
+    let quoted_by = quoted_by(links);
     let names: Vec<String> = split.groups.keys().cloned().collect();
     for name in names {
         let members = &split.groups[&name];
-        let quoted: BTreeSet<&str> =
-            members.iter().flat_map(|r| quoted_by.get(r.id.as_str()).into_iter().flatten().copied()).collect();
-        let Some(first) = quoted.iter().filter_map(|p| stats.get(p)).min_by_key(|p| p.first_seen_ms) else {
-            continue;
-        };
-        // When its sources began: a report from before the logs began says nothing about them.
-        let logging_since =
-            first.sources.keys().filter_map(|s| source_starts.get(s.as_str()).copied()).min().unwrap_or(i64::MAX);
-        // Filed before the message while the logs were there, or so long before it (past the
-        // tickets plugin's time scale) that it is another occurrence at best.
+        let Some(first) = first_quoted(members, &quoted_by, stats) else { continue };
         let long_before = |filed: i64| filed < first.first_seen_ms - STALE_MS;
         let earlier = |report: &BugReport| {
-            !quoted_by.contains_key(report.id.as_str())
-                && report.created_ms.is_some_and(|filed| {
-                    (filed >= logging_since && filed < first.first_seen_ms - LEAD_MS) || long_before(filed)
-                })
+            !quoted_by.contains_key(report.id.as_str()) && filed_before(report, first, source_starts)
         };
         let (apart, kept): (Vec<&'r BugReport>, Vec<&'r BugReport>) = members.iter().partition(|r| earlier(r));
         if apart.is_empty() || kept.is_empty() {
@@ -253,6 +275,87 @@ pub fn set_apart_earlier<'r>(
         split.reasons.entry(name.clone()).or_insert(reason);
         split.groups.insert(name, kept);
         split.groups.insert(part_name, apart);
+    }
+}
+
+/// Moves each report that quotes nothing, from a group with links to another group with links
+/// that reads more like it. The tickets plugin put it in the best group there was when it was
+/// filed; the group of its own problem may have formed after it (`Since today invoices gets
+/// stuck`, filed before any other report about invoices, had joined the dashboard's reports on
+/// `since today … gets stuck`). Likeness is the plugin's admission rule over a group's members,
+/// with every report known: a move needs the other group to admit the report, at a higher mean
+/// than its own group's other members give it, and the report not to be filed before that
+/// group's quoted messages were first logged ([`filed_before`]: it could not describe them).
+/// Each move says why, in both groups.
+pub fn regroup_by_hindsight<'r>(
+    split: &mut SplitGroups<'r>,
+    links: &[&Link],
+    stats: &BTreeMap<&str, &PatternStats>,
+    source_starts: &BTreeMap<&str, i64>,
+    corpus: &ReportCorpus,
+) {
+    let rules = Rules::default();
+    let quoted_by = quoted_by(links);
+    let first_of: BTreeMap<&str, &PatternStats> = split
+        .groups
+        .iter()
+        .filter_map(|(name, members)| Some((name.as_str(), first_quoted(members, &quoted_by, stats)?)))
+        .collect();
+    let linked_groups: Vec<String> = first_of.keys().map(|name| name.to_string()).collect();
+    if linked_groups.len() < 2 {
+        return;
+    }
+    let corpus = corpus.get();
+    let features: BTreeMap<&str, _> = linked_groups
+        .iter()
+        .flat_map(|name| split.groups[name].iter())
+        .map(|report| (report.id.as_str(), features_of(report)))
+        .collect();
+    let indexed: BTreeMap<&str, Indexed> = features.iter().map(|(id, f)| (*id, Indexed::new(corpus, f))).collect();
+    let admission = |report: &str, group: &str| {
+        let links: Vec<MemberLink> = split.groups[group]
+            .iter()
+            .filter(|member| member.id != report)
+            .map(|member| MemberLink {
+                member: member.id.clone(),
+                similarity: compare(&indexed[report], &indexed[member.id.as_str()]),
+            })
+            .collect();
+        rules.admission(group, &links)
+    };
+    let mut moves: Vec<(&'r BugReport, String, String, f64, f64)> = Vec::new();
+    for name in &linked_groups {
+        let members = &split.groups[name];
+        for &report in members.iter().filter(|r| !quoted_by.contains_key(r.id.as_str())) {
+            let own = admission(&report.id, name).mean;
+            let better = linked_groups
+                .iter()
+                .filter(|other| *other != name && !filed_before(report, first_of[other.as_str()], source_starts))
+                .map(|other| (other, admission(&report.id, other)))
+                .filter(|(_, admitted)| admitted.admitted && admitted.mean > own)
+                .max_by(|a, b| a.1.mean.total_cmp(&b.1.mean).then_with(|| b.0.cmp(a.0)));
+            if let Some((other, admitted)) = better {
+                moves.push((report, name.clone(), other.clone(), admitted.mean, own));
+            }
+        }
+    }
+    for (report, from, to, mean, own) in moves {
+        let reason = format!(
+            "report {} quotes no log message and reads more like the reports of group {to} (mean {mean:.2}) than \
+             those of group {from} it was filed into (mean {own:.2}): moved",
+            report.id
+        );
+        split.groups.get_mut(&from).expect("a linked group").retain(|member| member.id != report.id);
+        let joined = split.groups.get_mut(&to).expect("a linked group");
+        joined.push(report);
+        joined.sort_by_key(|r| (r.created_ms.unwrap_or(i64::MAX), r.id.clone()));
+        for group in [from, to] {
+            split
+                .reasons
+                .entry(group)
+                .and_modify(|known| *known = format!("{known}; {reason}"))
+                .or_insert(reason.clone());
+        }
     }
 }
 
