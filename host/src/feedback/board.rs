@@ -107,9 +107,10 @@ pub struct KnownItem {
     /// The item that took its evidence over when its id stopped being built.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replaced_by: Option<String>,
-    /// Why it regressed, in words (until a person acts on it again).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub regressed_because: Option<String>,
+    /// Why evidence last moved its status (`ongoing` from `new`, or `regressed`), in words,
+    /// until a person acts on it.
+    #[serde(default, skip_serializing_if = "Option::is_none", alias = "regressed_because")]
+    pub moved_because: Option<String>,
 }
 
 /// Every item's status, by id.
@@ -133,7 +134,14 @@ impl FeedbackState {
         let grew = evidence_size > known.evidence_size;
         let status = match known.status {
             None => ItemStatus::New,
-            Some(ItemStatus::New) if grew => ItemStatus::Ongoing,
+            Some(ItemStatus::New) if grew => {
+                let newest = last_seen_ms.map_or_else(String::new, |ms| format!(", the newest at {}", clock(ms)));
+                known.moved_because = Some(format!(
+                    "new evidence arrived after it was first recorded: {evidence_size} pieces, {} before{newest}",
+                    known.evidence_size
+                ));
+                ItemStatus::Ongoing
+            }
             Some(ItemStatus::Resolved)
                 if evidence_size > known.resolved_size.unwrap_or(u64::MAX)
                     && last_seen_ms > known.resolved_last_seen_ms =>
@@ -144,7 +152,7 @@ impl FeedbackState {
                 let since = known
                     .resolved_last_seen_ms
                     .map_or_else(String::new, |ms| format!(" than the newest it had then ({})", clock(ms)));
-                known.regressed_because = Some(format!(
+                known.moved_because = Some(format!(
                     "evidence newer{since} arrived after it was resolved{newest}; {} pieces in all, {} then",
                     evidence_size,
                     known.resolved_size.unwrap_or_default()
@@ -183,7 +191,7 @@ impl FeedbackState {
             }
         };
         known.status = Some(status);
-        known.regressed_because = None;
+        known.moved_because = None;
         Some(status)
     }
 
@@ -365,7 +373,7 @@ fn board_with_statuses(
     }
     for item in &mut items {
         item.status = state.record_build(&item.id, item.evidence_size, item.last_seen_ms);
-        item.status_reason = state.items.get(&item.id).and_then(|known| known.regressed_because.clone());
+        item.status_reason = state.items.get(&item.id).and_then(|known| known.moved_because.clone());
     }
     let replaced = state
         .items
@@ -386,19 +394,25 @@ mod tests {
         assert_eq!(state.record_build("FB-1", 10, Some(100)), ItemStatus::New);
         assert_eq!(state.record_build("FB-1", 10, Some(100)), ItemStatus::New, "a rebuild with nothing new");
         assert_eq!(state.record_build("FB-1", 11, Some(110)), ItemStatus::Ongoing, "new evidence");
+        assert_eq!(
+            state.items["FB-1"].moved_because.as_deref(),
+            Some(
+                "new evidence arrived after it was first recorded: 11 pieces, 10 before, the newest at 1970-01-01 00:00"
+            )
+        );
         assert_eq!(state.act("FB-1", Action::Resolve), Some(ItemStatus::Resolved));
         assert_eq!(state.record_build("FB-1", 11, Some(110)), ItemStatus::Resolved);
         assert_eq!(state.record_build("FB-1", 12, Some(90)), ItemStatus::Resolved, "older evidence imported late");
         assert_eq!(state.record_build("FB-1", 13, Some(120)), ItemStatus::Regressed);
         assert_eq!(
-            state.items["FB-1"].regressed_because.as_deref(),
+            state.items["FB-1"].moved_because.as_deref(),
             Some(
                 "evidence newer than the newest it had then (1970-01-01 00:00) arrived after it was resolved (the newest at 1970-01-01 00:00); 13 pieces in all, 11 then"
             )
         );
         assert_eq!(state.record_build("FB-1", 13, Some(120)), ItemStatus::Regressed);
         assert_eq!(state.act("FB-1", Action::Acknowledge), Some(ItemStatus::Ongoing));
-        assert_eq!(state.items["FB-1"].regressed_because, None, "a person acted on it since");
+        assert_eq!(state.items["FB-1"].moved_because, None, "a person acted on it since");
         assert_eq!(state.record_build("FB-2", 1, None), ItemStatus::New);
         assert_eq!(state.act("FB-2", Action::Acknowledge), Some(ItemStatus::Ongoing));
         assert_eq!(state.act("FB-nope", Action::Acknowledge), None);

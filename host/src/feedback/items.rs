@@ -29,7 +29,9 @@ use serde::{Deserialize, Serialize};
 use super::episodes::{Episode, episodes};
 use super::links::{Link, LinkContext, choose_by_group, find_candidate_links};
 use super::similar::ReportCorpus;
-use super::split::{regroup_by_hindsight, set_apart_earlier, source_starts, split_groups, unlike_their_set};
+use super::split::{
+    regroup_by_hindsight, reports_named, set_apart_earlier, source_starts, split_groups, unlike_their_set,
+};
 use super::symptoms::symptom_joins;
 use crate::index::{HOUR_MS, PatternStats};
 use crate::ingest::BugReport;
@@ -142,7 +144,8 @@ pub struct FeedbackItem {
     pub summary: String,
     pub kind: ItemKind,
     pub status: ItemStatus,
-    /// Why a `regressed` item is: the evidence that came after its resolution, in words.
+    /// Why evidence moved its status, in words: the evidence that made a `new` item `ongoing`,
+    /// or a resolved one `regressed` (absent when a person set it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_reason: Option<String>,
     pub impact: Impact,
@@ -215,7 +218,8 @@ struct Draft {
     times: Vec<i64>,
     links: Vec<String>,
     corroborated: bool,
-    /// Whether a report group was split to make it (its reports are then searched by id).
+    /// Whether its reports are not one report group as the tickets plugin made it (a group was
+    /// split, or several joined): they are then searched by id.
     split: bool,
     /// The patterns whose episodes began together with its first ([`CO_OCCURRENCE_MS`]),
     /// that one first; empty when none did.
@@ -462,9 +466,10 @@ pub fn build_items(
     for (group, apart) in apart_by_group {
         let ids: Vec<&str> = apart.iter().map(|report| report.id.as_str()).collect();
         let reason = format!(
-            "reports {} of group {group} quote no log message and read unlike the reports their group was joined \
-             with through a quoted message: set apart",
-            ids.join(", ")
+            "{} no log message and {} unlike the reports their group was joined with through a quoted message: set \
+             apart",
+            reports_named(&ids, &format!("of group {group} quotes"), &format!("of group {group} quote")),
+            if ids.len() == 1 { "reads" } else { "read" },
         );
         groups.get_mut(&group).expect("a group of the set").retain(|member| !ids.contains(&member.id.as_str()));
         split_reasons
@@ -552,6 +557,7 @@ pub fn build_items(
         let all: Vec<&BugReport> = members.iter().flat_map(|g| groups[*g].iter().copied()).collect();
         let kind = if looks_like_request(&all) { ItemKind::Request } else { ItemKind::Bug };
         let mut draft = Draft::new(format!("group:{}", members[0]), first[0].title.clone(), kind);
+        draft.split = members.len() > 1;
         for group in &members {
             draft.add_reports(&groups[*group]);
             if let Some(reason) = split_reasons.remove(*group) {
@@ -1040,7 +1046,7 @@ mod tests {
             assert_eq!(linked.evidence.reports, ["Q1", "S1"], "{:?}", built.items);
             assert!(linked.evidence.links.iter().any(|l| l.contains(reason)), "{:?}", linked.evidence.links);
         };
-        e1_set_apart(&reports, &patterns, "reports E1 of group g quote no log message and were filed before");
+        e1_set_apart(&reports, &patterns, "report E1 of group g quotes no log message and was filed before");
         // Before the source logged at all, the logs say nothing about the report: it stays.
         let mut patterns = patterns;
         patterns[1].first_seen_ms = day;
@@ -1054,7 +1060,7 @@ mod tests {
         e1_set_apart(
             &reports,
             &patterns,
-            "reports E1 of group g quote no log message and were filed more than 30 days before",
+            "report E1 of group g quotes no log message and was filed more than 30 days before",
         );
     }
 
@@ -1185,8 +1191,10 @@ mod tests {
             build_items(&reports_with("Anyone else? user preferences page is blank"), &patterns, &[], &BTreeMap::new());
         let linked = built.items.iter().find(|item| patterns_of(item) == ["p1"]).expect("linked item");
         assert_eq!(linked.evidence.reports, ["Q1", "Q2", "S1"], "{:?}", built.items);
+        // Two groups joined: their reports are searched by id, not by one group's annotation.
+        assert_eq!(linked.evidence.reports_query.as_deref(), Some(r#"id:"Q1" OR id:"Q2" OR id:"S1""#));
         assert!(
-            linked.evidence.links.iter().any(|l| l.contains("reports U1 of group g2 quote no log message")),
+            linked.evidence.links.iter().any(|l| l.contains("report U1 of group g2 quotes no log message")),
             "{:?}",
             linked.evidence.links
         );

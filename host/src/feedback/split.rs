@@ -47,6 +47,15 @@ pub struct SplitGroups<'r> {
     pub reasons: BTreeMap<String, String>,
 }
 
+/// The reports of `ids` named as the subject of a sentence, and the verb of `one` / `many`
+/// that agrees with them: `report A quotes`, `reports A, B quote`.
+pub fn reports_named(ids: &[&str], one: &str, many: &str) -> String {
+    match ids {
+        [id] => format!("report {id} {one}"),
+        _ => format!("reports {} {many}", ids.join(", ")),
+    }
+}
+
 /// Whether two patterns are seen together: a shared source and overlapping time spans.
 fn together(a: &PatternStats, b: &PatternStats) -> bool {
     let shared_source = a.sources.keys().any(|source| b.sources.contains_key(source));
@@ -267,8 +276,9 @@ pub fn set_apart_earlier<'r>(
             format!("before `{}` was first logged, while its source was already logging", first.template)
         };
         let reason = format!(
-            "reports {} of group {name} quote no log message and were filed {when}: set apart from the reports that quote it",
-            ids.join(", "),
+            "{} no log message and {} {when}: set apart from the reports that quote it",
+            reports_named(&ids, &format!("of group {name} quotes"), &format!("of group {name} quote")),
+            if ids.len() == 1 { "was filed" } else { "were filed" },
         );
         let part_name = format!("{name}~{}", apart[0].id);
         split.reasons.insert(part_name.clone(), reason.clone());

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use opsloop_plugin_tickets::similarity::{Indexed, compare};
 
 use super::similar::{ReportCorpus, features_of};
+use super::split::reports_named;
 use crate::index::{HOUR_MS, PatternStats};
 use crate::ingest::BugReport;
 
@@ -100,8 +101,9 @@ pub fn symptom_joins(
                 unlinked: name.clone(),
                 linked: group.clone(),
                 reason: format!(
-                    "reports {} describe the same symptom (title likeness {likeness:.2}) and were filed while {} was logged",
-                    ids.join(", "),
+                    "{} the same symptom (title likeness {likeness:.2}) and {} filed while {} was logged",
+                    reports_named(&ids, "describes", "describe"),
+                    if ids.len() == 1 { "was" } else { "were" },
                     templates.join(", ")
                 ),
             });
