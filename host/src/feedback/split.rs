@@ -333,19 +333,39 @@ pub fn regroup_by_hindsight<'r>(
             .collect();
         rules.admission(group, &links)
     };
+    // The groups a report could be linked to at all: a member shares a distinctive title term,
+    // the stack trace or an error message with it (the plugin's rule links nothing else), so
+    // the work grows with what reports share, not with the number of linked groups.
+    let mut groups_by_key: BTreeMap<(u8, String), BTreeSet<&str>> = BTreeMap::new();
+    let keys_of = |report: &str| {
+        let indexed = &indexed[report];
+        let titles = indexed.distinctive_title_keys().iter().map(|key| (0u8, key.to_string()));
+        let stack = indexed.features.stack.iter().map(|stack| (1u8, stack.clone()));
+        let templates = indexed.features.templates.iter().map(|template| (2u8, template.clone()));
+        titles.chain(stack).chain(templates).collect::<Vec<_>>()
+    };
+    for name in &linked_groups {
+        for member in &split.groups[name] {
+            for key in keys_of(&member.id) {
+                groups_by_key.entry(key).or_default().insert(name.as_str());
+            }
+        }
+    }
     let mut moves: Vec<(&'r BugReport, String, String, f64, f64)> = Vec::new();
     for name in &linked_groups {
         let members = &split.groups[name];
         for &report in members.iter().filter(|r| !quoted_by.contains_key(r.id.as_str())) {
             let own = admission(&report.id, name).mean;
-            let better = linked_groups
-                .iter()
-                .filter(|other| *other != name && !filed_before(report, first_of[other.as_str()], source_starts))
+            let reachable: BTreeSet<&str> =
+                keys_of(&report.id).iter().filter_map(|key| groups_by_key.get(key)).flatten().copied().collect();
+            let better = reachable
+                .into_iter()
+                .filter(|other| other != name && !filed_before(report, first_of[other], source_starts))
                 .map(|other| (other, admission(&report.id, other)))
                 .filter(|(_, admitted)| admitted.admitted && admitted.mean > own)
                 .max_by(|a, b| a.1.mean.total_cmp(&b.1.mean).then_with(|| b.0.cmp(a.0)));
             if let Some((other, admitted)) = better {
-                moves.push((report, name.clone(), other.clone(), admitted.mean, own));
+                moves.push((report, name.clone(), other.to_string(), admitted.mean, own));
             }
         }
     }

@@ -190,6 +190,12 @@ pub struct Indexed<'a> {
 }
 
 impl<'a> Indexed<'a> {
+    /// Keys of the title's distinctive terms, ascending: two reports whose titles share none
+    /// can be linked only by their stack traces or error messages ([`crate::grouping`]).
+    pub fn distinctive_title_keys(&self) -> &[u64] {
+        &self.distinctive_title
+    }
+
     pub fn new(corpus: &Corpus, features: &'a ReportFeatures) -> Self {
         let mut distinctive_title: Vec<u64> = features
             .title_terms
