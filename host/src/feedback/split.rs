@@ -355,12 +355,19 @@ pub fn regroup_by_hindsight<'r>(
     for name in &linked_groups {
         let members = &split.groups[name];
         for &report in members.iter().filter(|r| !quoted_by.contains_key(r.id.as_str())) {
+            let reachable: BTreeSet<&str> = keys_of(&report.id)
+                .iter()
+                .filter_map(|key| groups_by_key.get(key))
+                .flatten()
+                .copied()
+                .filter(|other| other != name && !filed_before(report, first_of[other], source_starts))
+                .collect();
+            if reachable.is_empty() {
+                continue;
+            }
             let own = admission(&report.id, name).mean;
-            let reachable: BTreeSet<&str> =
-                keys_of(&report.id).iter().filter_map(|key| groups_by_key.get(key)).flatten().copied().collect();
             let better = reachable
                 .into_iter()
-                .filter(|other| other != name && !filed_before(report, first_of[other], source_starts))
                 .map(|other| (other, admission(&report.id, other)))
                 .filter(|(_, admitted)| admitted.admitted && admitted.mean > own)
                 .max_by(|a, b| a.1.mean.total_cmp(&b.1.mean).then_with(|| b.0.cmp(a.0)));

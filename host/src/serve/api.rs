@@ -279,6 +279,16 @@ async fn as_json_error(response: Response) -> Response {
 
 /// Lets the request through when it carries a known token whose role allows `needed` (any
 /// role when `None`) and the token's rate limit has room.
+/// The 503 of a cluster node asked for what its roles leave out: `does` is what it does not
+/// do, `instead` where to go.
+fn role_missing(cluster: &ClusterIngest, code: &'static str, does: &str, instead: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        code,
+        format!("this cluster node does not {does} (roles: {}); {instead}", cluster.roles.names().join(", ")),
+    )
+}
+
 /// On a cluster node without the search role, the routes that read records, reports or the
 /// board answer 503 saying so: its own index is empty, and an empty answer would read as "no
 /// results".
@@ -286,14 +296,7 @@ async fn search_node_only(State(state): State<Shared>, request: Request, next: N
     if let Some(cluster) = &state.cluster
         && !cluster.roles.search
     {
-        return Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "not_a_search_node",
-            format!(
-                "this cluster node does not search (roles: {}); ask a node with the search role",
-                cluster.roles.names().join(", ")
-            ),
-        ));
+        return Err(role_missing(cluster, "not_a_search_node", "search", "ask a node with the search role"));
     }
     Ok(next.run(request).await)
 }
@@ -1339,14 +1342,7 @@ async fn append_to_cluster_log(
     commit: CommitMode,
 ) -> Result<bool, ApiError> {
     if !cluster.roles.ingest {
-        return Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "not_an_ingest_node",
-            format!(
-                "this cluster node does not ingest (roles: {}); send records to an ingest node",
-                cluster.roles.names().join(", ")
-            ),
-        ));
+        return Err(role_missing(cluster, "not_an_ingest_node", "ingest", "send records to an ingest node"));
     }
     let accepted = records.len() as u64;
     let message_key = keys.request.as_ref().map(cluster_message_key);
